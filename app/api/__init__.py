@@ -1,0 +1,1 @@
+"""Thin HTTP handlers named by operationId; one module per spec file in ``openapi/``."""

@@ -1,0 +1,136 @@
+"""The ONLY place that knows wire error shapes, chosen by path prefix (ARCHITECTURE.md table).
+
+Every exception that leaves a handler, Connexion's validation and security problems included,
+comes here. A 5xx body never carries internals: the detail goes to the log with the request id.
+"""
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+from connexion.exceptions import OAuthProblem, OAuthScopeProblem, ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from app.clock import clock
+from app.errors import IdbbError
+from app.formats.timefmt import format_response_time
+
+log = logging.getLogger("idbb.errors")
+
+OAUTH_PREFIXES = ("/authorize", "/oauth", "/oidc", "/token", "/credential", "/nonce", "/par")
+ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding")
+OSIA_PREFIXES = ("/v1/",)
+DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
+REALM = "idbb"
+_QUOTED_VALUE = re.compile(r"^'.*?' ", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class WireError:
+    status: int
+    code: str
+    description: str
+    headers: dict[str, str]
+
+
+def wire_format(path: str) -> str:
+    """Which error format the path speaks: oauth, envelope, osia, datastore or problem."""
+    if path.startswith(OAUTH_PREFIXES):
+        return "oauth"
+    if path.startswith(ENVELOPE_PREFIXES):
+        return "envelope"
+    if path.startswith(DATASTORE_PREFIXES):
+        return "datastore"
+    if path.startswith(OSIA_PREFIXES):
+        return "osia"
+    return "problem"
+
+
+def _bearer_challenge(error: str | None, description: str | None, scope: str | None = None) -> str:
+    """RFC 6750 §3: ``WWW-Authenticate: Bearer realm=..., error=..., error_description=...``."""
+    parts = [f'realm="{REALM}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append('error_description="{}"'.format(description.replace('"', "'")))
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return "Bearer " + ", ".join(parts)
+
+
+def classify(exc: Exception) -> WireError:
+    """Turn any exception into (status, code, public description, headers)."""
+    if isinstance(exc, IdbbError):
+        headers = dict(exc.headers)
+        if exc.status == 401 and "WWW-Authenticate" not in headers:
+            headers["WWW-Authenticate"] = _bearer_challenge(exc.code, exc.description)
+        if exc.status == 403 and "WWW-Authenticate" not in headers:
+            headers["WWW-Authenticate"] = _bearer_challenge(exc.code, exc.description)
+        return WireError(exc.status, exc.code, exc.description, headers)
+    if isinstance(exc, OAuthScopeProblem):
+        scope = " ".join(exc.required_scopes or [])
+        desc = "The access token does not carry the scope this operation needs."
+        return WireError(403, "insufficient_scope", desc,
+                         {"WWW-Authenticate": _bearer_challenge("insufficient_scope", desc, scope)})
+    if isinstance(exc, OAuthProblem):
+        # RFC 6750 §3.1: a request without any token gets the challenge without an error code
+        desc = "An access token is required." if "No authorization" in str(exc.detail) else (
+            "The access token is missing, invalid or expired.")
+        error = None if "No authorization" in str(exc.detail) else "invalid_token"
+        return WireError(401, "invalid_token", desc, {"WWW-Authenticate": _bearer_challenge(error, desc)})
+    if isinstance(exc, ProblemException):
+        status = exc.status or 400
+        if status >= 500:
+            return WireError(500, "server_error", "An internal error occurred.", {})
+        detail = _QUOTED_VALUE.sub("value ", str(exc.detail or exc.title or "Invalid request."))[:300]
+        return WireError(status, "invalid_request", detail, {})
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return WireError(404, "not_found", "No such resource.", {})
+        if exc.status_code == 405:
+            return WireError(405, "method_not_allowed", "Method not allowed on this resource.", {})
+        if exc.status_code < 500:
+            return WireError(exc.status_code, "invalid_request", "The request is not valid.", {})
+    return WireError(500, "server_error", "An internal error occurred.", {})
+
+
+def render(path: str, err: WireError) -> ConnexionResponse:
+    """Shape ``err`` in the wire format of ``path``."""
+    fmt = wire_format(path)
+    headers = dict(err.headers)
+    status = err.status
+    if fmt == "oauth":
+        body: dict[str, object] = {"error": err.code, "error_description": err.description}
+        headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+        media = "application/json"
+    elif fmt == "envelope":
+        # eSignet/GovStack: request errors answer HTTP 200 with errors[]; auth, routing and server
+        # failures keep their status so gateways and monitors still see them.
+        if 400 <= status < 500 and status not in (401, 403, 404, 405):
+            status = 200
+        body = {"responseTime": format_response_time(clock.now()), "response": {},
+                "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
+        media = "application/json"
+    elif fmt == "osia":
+        body = {"code": status, "message": f"{err.code}: {err.description}"}
+        media = "application/json"
+    elif fmt == "datastore":
+        body = {"error": {"code": err.code, "message": err.description, "details": None}}
+        media = "application/json"
+    else:
+        body = {"type": "about:blank", "title": err.code, "status": status, "detail": err.description}
+        media = "application/problem+json"
+    return ConnexionResponse(status_code=status, body=json.dumps(body), headers=headers, content_type=media)
+
+
+def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Connexion error handler for every exception type."""
+    err = classify(exc)
+    path = request.url.path
+    if err.status >= 500:
+        log.error("request failed", exc_info=exc, extra={"path": path, "error": type(exc).__name__})
+    elif isinstance(exc, IdbbError) and exc.detail:
+        log.info("request refused", extra={"path": path, "code": err.code, "detail": exc.detail})
+    return render(path, err)

@@ -1,0 +1,19 @@
+"""OAuth/OIDC endpoints (``openapi/oidc.yaml``): JWKS and the token endpoint."""
+
+from typing import Any
+
+from flask import request
+
+from app.extensions import state
+from app.services import keys, token_endpoint
+
+
+def jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
+    max_age = state().settings.jwks_max_age
+    return keys.jwks(), 200, {"Cache-Control": f"public, max-age={max_age}"}
+
+
+def token(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    form = {k: request.form.getlist(k) for k in request.form}
+    result = token_endpoint.token(form, dict(request.headers))
+    return result.body, result.status, result.headers

@@ -1,0 +1,126 @@
+"""One documented Settings object, read from ``IDBB_*`` environment variables.
+
+Every setting is listed in the README's configuration table. Unsafe combinations fail at start-up
+with :class:`ConfigError` naming the setting to change, so a production deployment cannot come up
+with the demo key-encryption key or a plain-http issuer.
+"""
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROFILES = ("production", "development")
+#: The well-known demo key-encryption key. Only the development profile may use it.
+DEMO_KEK = base64.urlsafe_b64encode(b"idbb-demo-kek-never-use-in-prod!").decode("ascii")
+_REPO_OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing, malformed or unsafe for the chosen profile."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """idbb's configuration. Field docs are the README's; env names are ``IDBB_<FIELD>`` upper-cased."""
+
+    profile: str = "production"
+    database_url: str = "sqlite:///idbb.db"
+    redis_url: str | None = None
+    issuer: str = "http://127.0.0.1:8080"
+    kek: str | None = None
+    kek_file: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    access_token_ttl: int = 600
+    request_time_skew: int = 120
+    key_publish_ahead: int = 900
+    key_lifetime_days: int = 365
+    key_retention: int = 86400
+    assertion_max_lifetime: int = 300
+    jwks_max_age: int = 300
+    log_level: str = "INFO"
+    openapi_dir: str = str(_REPO_OPENAPI)
+    db_pool_size: int = 10
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read ``IDBB_*`` variables; ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f"IDBB_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, raw, f.type)
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def kek_bytes(self) -> bytes:
+        """The 32-byte key-encryption key, from ``IDBB_KEK`` or the file ``IDBB_KEK_FILE``."""
+        text = self.kek
+        if self.kek_file:
+            try:
+                text = Path(self.kek_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"IDBB_KEK_FILE cannot be read: {exc.strerror}") from exc
+        if text is None and self.profile == "development":
+            text = DEMO_KEK
+        if not text:
+            raise ConfigError("IDBB_KEK (or IDBB_KEK_FILE) is required: base64url of 32 random bytes")
+        try:
+            key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise ConfigError("IDBB_KEK must be base64url of 32 random bytes") from exc
+        if len(key) != 32:
+            raise ConfigError("IDBB_KEK must decode to exactly 32 bytes (AES-256)")
+        return key
+
+    def validate(self) -> "Settings":
+        """Fail fast on unsafe or malformed combinations; returns self for chaining."""
+        if self.profile not in PROFILES:
+            raise ConfigError(f"IDBB_PROFILE must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        issuer = urlsplit(self.issuer)
+        if issuer.scheme not in {"http", "https"} or not issuer.hostname or issuer.query or issuer.fragment:
+            raise ConfigError("IDBB_ISSUER must be an absolute http(s) URL without query or fragment")
+        if self.issuer.endswith("/"):
+            raise ConfigError("IDBB_ISSUER must not end with '/' (OIDC Discovery §4.3 compares it exactly)")
+        kek = self.kek_bytes()
+        if self.profile == "production":
+            if kek == base64.urlsafe_b64decode(DEMO_KEK):
+                raise ConfigError("the production profile refuses the demo key-encryption key: set IDBB_KEK")
+            if issuer.scheme != "https":  # OAuth 2.0 (RFC 6749 §3.1) requires TLS at the endpoints
+                raise ConfigError("the production profile needs an https IDBB_ISSUER")
+        for name in ("access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"IDBB_{name.upper()} must be positive")
+        if self.key_retention < self.access_token_ttl:
+            raise ConfigError("IDBB_KEY_RETENTION must outlast IDBB_ACCESS_TOKEN_TTL (retired keys verify old tokens)")
+        if not Path(self.openapi_dir).is_dir():
+            raise ConfigError(f"IDBB_OPENAPI_DIR {self.openapi_dir!r} is not a directory")
+        return self
+
+
+def _coerce(name: str, raw: str, kind: Any) -> Any:
+    text = str(kind)
+    if "int" in text:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"IDBB_{name.upper()} must be an integer") from exc
+    return raw

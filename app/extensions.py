@@ -1,0 +1,44 @@
+"""Shared extension objects, created unbound and ``init_app``'d by the app factory."""
+
+from typing import TYPE_CHECKING
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.stores.replay import ReplayStore
+
+#: Constraint names are fixed so Alembic migrations name them the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class IdbbState:
+    """Per-app runtime objects (settings, stores, caches), kept in ``app.extensions['idbb']``."""
+
+    def __init__(self, settings: "Settings", replay: "ReplayStore", redis: "object | None") -> None:
+        self.settings = settings
+        self.replay = replay
+        self.redis = redis
+        self.cache: dict[str, object] = {}
+
+
+def state() -> IdbbState:
+    """The running app's state; services read settings and stores through it."""
+    from flask import current_app
+
+    return current_app.extensions["idbb"]  # type: ignore[no-any-return]

@@ -1,0 +1,9 @@
+"""Pure protocol and format code: JOSE, X.509, AEAD, canonical JSON, time formats.
+
+Nothing here imports Flask, SQLAlchemy or Connexion (ARCHITECTURE.md, "What may import what"),
+so each module can be tested and reused alone. Failures raise :class:`FormatError`.
+"""
+
+from app.formats.errors import FormatError
+
+__all__ = ["FormatError"]

@@ -1,0 +1,82 @@
+"""Signing and verifying compact JWTs with jwcrypto, keys passed in as arguments.
+
+Time checks take ``now`` explicitly so callers (and tests) control the clock. Verification pins the
+algorithm list and, where a profile defines one, the ``typ`` header (RFC 8725 §3.1, §3.11).
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from jwcrypto import jwk, jws
+from jwcrypto.common import JWException, json_encode
+
+from app.formats.errors import FormatError
+
+
+def sign_jwt(claims: Mapping[str, Any], key: jwk.JWK, alg: str, *, typ: str | None = None) -> str:
+    """Sign ``claims`` as a compact JWS with ``key`` (its ``kid`` goes into the header)."""
+    header: dict[str, Any] = {"alg": alg, "kid": key.key_id}
+    if typ:
+        header["typ"] = typ
+    token = jws.JWS(json_encode(dict(claims)).encode("utf-8"))
+    token.add_signature(key, alg=alg, protected=json_encode(header))
+    return token.serialize(compact=True)
+
+
+def peek_header(token: str) -> dict[str, Any]:
+    """The protected header of a compact JWS, unverified: only to pick the verification key."""
+    try:
+        obj = jws.JWS()
+        obj.deserialize(token)
+        header = obj.jose_header
+    except (JWException, ValueError, TypeError) as exc:
+        raise FormatError("token is not a compact JWS") from exc
+    if not isinstance(header, dict):
+        raise FormatError("token header is not an object")
+    return header
+
+
+def verify_jwt(
+    token: str,
+    keys: Mapping[str, jwk.JWK],
+    *,
+    algorithms: Iterable[str],
+    typ: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify a compact JWS against the key named by its ``kid``; return (header, claims).
+
+    Claims are not time-checked here: see :func:`check_time_claims`.
+    """
+    header = peek_header(token)
+    alg = header.get("alg")
+    if alg not in set(algorithms):  # RFC 8725 §3.1: only algorithms we chose; never "none"
+        raise FormatError("token algorithm is not accepted")
+    if typ is not None and str(header.get("typ", "")).lower() not in {typ, f"application/{typ}"}:
+        raise FormatError("token typ header is wrong")
+    key = keys.get(str(header.get("kid")))
+    if key is None:
+        raise FormatError("token is signed by an unknown key")
+    try:
+        obj = jws.JWS()
+        obj.deserialize(token)
+        obj.verify(key, alg=alg)
+        claims = json.loads(obj.payload)
+    except (JWException, ValueError, TypeError) as exc:
+        raise FormatError("token signature does not verify") from exc
+    if not isinstance(claims, dict):
+        raise FormatError("token payload is not a JSON object")
+    return header, claims
+
+
+def check_time_claims(claims: Mapping[str, Any], now: int, *, leeway: int = 0) -> None:
+    """Refuse a token whose ``exp`` has passed or whose ``nbf``/``iat`` lie in the future."""
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise FormatError("token has no numeric exp")
+    if now >= exp + leeway:  # RFC 7519 §4.1.4: MUST NOT be accepted on or after exp
+        raise FormatError("token has expired")
+    for name in ("nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (not isinstance(value, int | float) or value > now + leeway):
+            raise FormatError(f"token {name} is in the future")

@@ -1,0 +1,102 @@
+"""JSON Web Keys: import of client public keys, RFC 7638 thumbprints, algorithm choice.
+
+GovStack IDBB §8 (``publicKey``: "Format: Json Web Key (JWK)") and eSignet accept the client key as
+a JSON object; clients in the field also send it as a JSON string or as base64/base64url of that
+string, so all three are read. A private, symmetric or otherwise unusable key is refused: the key
+only ever verifies a client's ``private_key_jwt`` assertions (RFC 7523 §3).
+"""
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from jwcrypto import jwk
+from jwcrypto.common import JWException
+
+from app.formats.errors import FormatError
+
+#: Members that only a private or symmetric JWK carries (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+#: Signature algorithms idbb verifies, by key type and curve.
+SIGNING_ALGS: dict[tuple[str, str | None], tuple[str, ...]] = {
+    ("RSA", None): ("RS256", "PS256", "RS384", "PS384", "RS512", "PS512"),
+    ("EC", "P-256"): ("ES256",),
+    ("EC", "P-384"): ("ES384",),
+    ("EC", "P-521"): ("ES512",),
+    ("OKP", "Ed25519"): ("EdDSA",),
+}
+MIN_RSA_BITS = 2048  # NIST SP 800-131A: RSA keys below 2048 bits are disallowed for signatures
+
+
+def decode_jwk_input(value: Any) -> dict[str, Any]:
+    """Turn a JWK given as an object, a JSON string, or base64/base64url of that string into a dict."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise FormatError("public key must be a JWK object or its JSON text")
+    text = value.strip()
+    if not text.startswith("{"):
+        text = _b64_to_text(text)
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise FormatError("public key is not valid JSON") from exc
+    if not isinstance(parsed, dict):
+        raise FormatError("public key JSON is not an object")
+    return parsed
+
+
+def _b64_to_text(text: str) -> str:
+    padded = text + "=" * (-len(text) % 4)
+    for decoder in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            decoded = decoder(padded).decode("utf-8").strip()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if decoded.startswith("{"):
+            return decoded
+    raise FormatError("public key is neither JSON nor base64 of JSON")
+
+
+def parse_public_signing_jwk(value: Any) -> jwk.JWK:
+    """Import a client's public signing key, refusing private, symmetric and weak keys."""
+    data = decode_jwk_input(value)
+    kty = data.get("kty")
+    if kty not in {"RSA", "EC", "OKP"}:
+        raise FormatError("public key must have kty RSA, EC or OKP")
+    if PRIVATE_MEMBERS & data.keys():
+        raise FormatError("a private key was sent where a public key is expected")
+    if data.get("use", "sig") != "sig":
+        raise FormatError("public key use must be 'sig'")
+    try:
+        key = jwk.JWK(**data)
+    except (JWException, ValueError, TypeError, KeyError) as exc:
+        raise FormatError("public key does not import") from exc
+    if key.has_private or not key.has_public:
+        raise FormatError("public key is not a usable public key")
+    algs = supported_algs(key)
+    if not algs:
+        raise FormatError("public key type or curve is not supported for signatures")
+    if "alg" in data and data["alg"] not in algs:
+        raise FormatError("public key alg does not fit the key")
+    if kty == "RSA" and key.get_op_key("verify").key_size < MIN_RSA_BITS:
+        raise FormatError("RSA public keys must be at least 2048 bits")
+    return key
+
+
+def supported_algs(key: jwk.JWK) -> tuple[str, ...]:
+    """The JWS algorithms this key can verify, by ``kty`` and ``crv``."""
+    kty = key.get("kty")
+    crv = None if kty == "RSA" else key.get("crv")
+    return SIGNING_ALGS.get((kty, crv), ())
+
+
+def thumbprint(key: jwk.JWK) -> str:
+    """RFC 7638 SHA-256 thumbprint, base64url: a ``kid`` that is stable and derived from the key."""
+    return key.thumbprint()
+
+
+def public_dict(key: jwk.JWK) -> dict[str, Any]:
+    """The public members of ``key`` as a dict (never any private member)."""
+    return key.export_public(as_dict=True)

@@ -1,0 +1,75 @@
+"""Structured JSON logs and per-request metrics, with no personal data.
+
+The access log records method, operation id (never the raw path or query string, which can carry
+identifiers such as ``login_hint``), status, duration and a request id. Bodies are never logged.
+"""
+
+import logging
+import secrets
+import sys
+import time
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.services.metrics import LATENCY, REQUESTS
+
+access_log = logging.getLogger("idbb.access")
+
+
+def configure_logging(level: str) -> None:
+    """One JSON line per record on stderr; idempotent so tests can build many apps."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_idbb", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"asctime": "time", "levelname": "level"}))
+        handler._idbb = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("uvicorn.access").disabled = True  # its lines carry the raw path and query
+
+
+def _route(scope: Scope) -> str:
+    routing = scope.get("extensions", {}).get("connexion_routing", {})
+    op = routing.get("operation_id")
+    if op:
+        return str(op)
+    path = str(scope.get("path", ""))
+    return "ui" if path.startswith("/docs") else "unmatched"
+
+
+class AccessLogMiddleware:
+    """ASGI middleware: request id header, access log line, Prometheus counters."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = secrets.token_hex(8)
+        status_holder: dict[str, Any] = {"status": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route(scope)
+            method = scope.get("method", "")
+            REQUESTS.labels(method, route, str(status_holder["status"])).inc()
+            LATENCY.labels(method, route).observe(elapsed)
+            access_log.info("request", extra={"request_id": request_id, "method": method, "route": route,
+                                              "status": status_holder["status"],
+                                              "duration_ms": round(elapsed * 1000, 2)})

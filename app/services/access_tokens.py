@@ -1,0 +1,69 @@
+"""RFC 9068 JWT access tokens: issued by idbb, verified by idbb's resource endpoints.
+
+RFC 9068 §2.1: header ``typ`` MUST be ``at+jwt``; §2.2: ``iss``, ``exp``, ``aud``, ``sub``,
+``client_id``, ``iat``, ``jti`` are required, ``scope`` when scopes were granted.
+§4: the resource server MUST check ``typ``, ``iss``, ``aud``, the signature and ``exp``.
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from app.clock import clock
+from app.errors import Unauthorized
+from app.extensions import state
+from app.formats import FormatError
+from app.formats.jose import check_time_claims, sign_jwt, verify_jwt
+from app.services import keys
+
+AT_TYP = "at+jwt"
+ACCEPTED_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a verified access token says; ``scope`` is the list Connexion checks."""
+
+    sub: str
+    client_id: str
+    scope: list[str]
+    jti: str
+    exp: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sub": self.sub, "client_id": self.client_id, "scope": self.scope, "jti": self.jti, "exp": self.exp}
+
+
+def issue(*, client_id: str, subject: str, scope: str, ttl: int | None = None) -> tuple[str, dict[str, Any]]:
+    """Sign a new access token with the current RSA key; returns (token, claims)."""
+    settings = state().settings
+    now = clock.epoch()
+    lifetime = ttl or settings.access_token_ttl
+    claims: dict[str, Any] = {
+        "iss": settings.issuer, "sub": subject, "aud": settings.issuer, "client_id": client_id,
+        "iat": now, "nbf": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(24),
+    }
+    if scope:
+        claims["scope"] = scope
+    key = keys.signing_key("RSA")
+    return sign_jwt(claims, key.jwk, key.alg, typ=AT_TYP), claims
+
+
+def verify(token: str) -> TokenInfo:
+    """Verify an access token idbb issued; any failure is ``invalid_token`` (RFC 6750 §3.1)."""
+    settings = state().settings
+    try:
+        _, claims = verify_jwt(token, keys.public_jwks_by_kid(), algorithms=ACCEPTED_ALGS, typ=AT_TYP)
+        check_time_claims(claims, clock.epoch(), leeway=0)
+    except FormatError as exc:
+        raise Unauthorized(detail=str(exc)) from exc
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if claims.get("iss") != settings.issuer or settings.issuer not in audiences:
+        raise Unauthorized(detail="issuer or audience does not match")
+    if not all(isinstance(claims.get(n), str) for n in ("sub", "client_id", "jti")):
+        raise Unauthorized(detail="required claims missing")
+    scope = claims.get("scope", "")
+    return TokenInfo(sub=claims["sub"], client_id=claims["client_id"],
+                     scope=scope.split() if isinstance(scope, str) else [],
+                     jti=claims["jti"], exp=int(claims["exp"]))

@@ -1,0 +1,81 @@
+"""Engine set-up and schema migrations (Alembic), shared by the app factory and the CLI.
+
+SQLite is the embedded default: WAL mode for concurrent readers, a busy timeout, and every
+transaction opened with ``BEGIN IMMEDIATE`` so two writers queue instead of one failing with
+SQLITE_BUSY_SNAPSHOT half-way through a use case. Several workers need PostgreSQL.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def engine_options(database_url: str, pool_size: int) -> dict[str, Any]:
+    """SQLAlchemy engine options for the URL's dialect."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the SQLite pragmas and ``BEGIN IMMEDIATE`` (no-op on other dialects)."""
+    if engine.dialect.name != "sqlite" or getattr(engine, "_idbb_configured", False):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event below issue BEGIN itself
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine._idbb_configured = True  # type: ignore[attr-defined]
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def upgrade(engine: Engine) -> str:
+    """Apply every pending migration; returns the head revision now in place."""
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return head_revision()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(bind: Engine | Connection) -> str | None:
+    """The applied revision, read on ``bind`` (pass the session's connection inside a transaction:
+    with SQLite's BEGIN IMMEDIATE a second connection would wait for the first)."""
+    if isinstance(bind, Connection):
+        return MigrationContext.configure(bind).get_current_revision()
+    with bind.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_up_to_date(bind: Engine | Connection) -> bool:
+    return current_revision(bind) == head_revision()

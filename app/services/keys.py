@@ -1,0 +1,175 @@
+"""idbb's signing keys: generation, sealing at rest, rotation with overlap, and the published JWKS.
+
+Lifecycle of a key (all instants in the row):
+
+* ``created_at``: published in the JWKS from now on, so relying parties can cache it early;
+* ``not_before``: the key signs from here (``created_at + IDBB_KEY_PUBLISH_AHEAD`` on rotation);
+* ``retired_at``: a newer key of the same type took over; this one signs no more;
+* ``publish_until``: ``retired_at + IDBB_KEY_RETENTION``: everything it signed has expired, it
+  leaves the JWKS.
+
+``kid`` is the RFC 7638 thumbprint of the public key: stable and derived from the key. GovStack
+clients read ``keys[0]``, so the current RSA signing key is listed first.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwcrypto import jwk
+from sqlalchemy import select
+
+from app.clock import clock
+from app.errors import IdbbError
+from app.extensions import db, state
+from app.formats import aead, x509
+from app.formats.jwk import thumbprint
+from app.models.keys import SigningKey
+from app.services import audit
+
+#: Key types idbb keeps, with their default JWS algorithm.
+KEY_TYPES: dict[str, str] = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}
+#: Every algorithm a key of this type signs with.
+ALGS_BY_KTY: dict[str, tuple[str, ...]] = {"RSA": ("RS256", "PS256"), "EC": ("ES256",), "OKP": ("EdDSA",)}
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    kid: str
+    kty: str
+    alg: str
+    jwk: jwk.JWK
+
+
+def _generate(kty: str) -> Any:
+    if kty == "RSA":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kty == "EC":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kty == "OKP":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise IdbbError("invalid_key_type", f"unknown key type {kty!r}; use RSA, EC or OKP")
+
+
+def create_key(kty: str, *, not_before: datetime, actor: str) -> SigningKey:
+    """Generate a key of ``kty``, seal its private part, self-sign a certificate, store it."""
+    settings = state().settings
+    now = clock.now()
+    private = _generate(kty)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    kid = thumbprint(jwk.JWK.from_pem(pem))
+    expires = not_before + timedelta(days=settings.key_lifetime_days)
+    der = x509.self_signed_certificate(private, f"idbb signing key {kid[:16]}", now - timedelta(minutes=5), expires)
+    public = jwk.JWK.from_pem(pem).export_public(as_dict=True)
+    row = SigningKey(
+        kid=kid, kty=kty, crv=public.get("crv"), alg=KEY_TYPES[kty], public_jwk=public,
+        private_sealed=aead.seal(settings.kek_bytes(), pem, kid.encode("ascii")),  # at rest: AES-GCM only
+        cert_der=der, created_at=now, not_before=not_before, expires_at=expires,
+    )
+    db.session.add(row)
+    audit.record("key.created", actor=actor, target=kid, details={"kty": kty, "not_before": not_before.isoformat()})
+    return row
+
+
+def ensure_keys(actor: str = "system") -> list[str]:
+    """Create the default RSA, P-256 and Ed25519 keys if the database has none; returns new kids."""
+    made = []
+    for kty in KEY_TYPES:
+        exists = db.session.execute(select(SigningKey.kid).where(SigningKey.kty == kty).limit(1)).first()
+        if not exists:
+            made.append(create_key(kty, not_before=clock.now(), actor=actor).kid)
+    db.session.commit()
+    return made
+
+
+def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator") -> SigningKey:
+    """Publish a new key now; it signs after ``IDBB_KEY_PUBLISH_AHEAD`` (or at once, for a
+    compromised key), when the previous one of the same type retires and starts its retention."""
+    if kty not in KEY_TYPES:
+        raise IdbbError("invalid_key_type", f"unknown key type {kty!r}; use RSA, EC or OKP")
+    settings = state().settings
+    now = clock.now()
+    starts = now if immediate else now + timedelta(seconds=settings.key_publish_ahead)
+    previous = db.session.execute(
+        select(SigningKey).where(SigningKey.kty == kty, SigningKey.retired_at.is_(None))
+    ).scalars().all()
+    for old in previous:
+        if old.not_before > now:  # a pending key that never signed: superseded, nothing to keep verifying
+            old.retired_at = old.publish_until = now
+        else:
+            old.retired_at = starts
+            old.publish_until = starts + timedelta(seconds=settings.key_retention)
+    row = create_key(kty, not_before=starts, actor=actor)
+    audit.record("key.rotated", actor=actor, target=row.kid,
+                 details={"kty": kty, "immediate": immediate, "retired": [k.kid for k in previous]})
+    db.session.commit()
+    state().cache.pop("signing", None)
+    return row
+
+
+def list_keys() -> list[SigningKey]:
+    return list(db.session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars())
+
+
+def _is_published(row: SigningKey, now: datetime) -> bool:
+    return row.created_at <= now and (row.publish_until is None or now < row.publish_until) and now < row.expires_at
+
+
+def _is_signing(row: SigningKey, now: datetime) -> bool:
+    return row.not_before <= now and (row.retired_at is None or now < row.retired_at) and now < row.expires_at
+
+
+def published_keys(now: datetime | None = None) -> list[SigningKey]:
+    """Keys in the JWKS at ``now``: the current RSA signer first (GovStack clients read keys[0])."""
+    moment = now or clock.now()
+    rows = [r for r in list_keys() if _is_published(r, moment)]
+
+    def order(r: SigningKey) -> tuple[int, int, float]:
+        signing = _is_signing(r, moment)
+        return (0 if r.kty == "RSA" and signing else 1, 0 if signing else 1, -r.not_before.timestamp())
+
+    return sorted(rows, key=order)
+
+
+def jwks(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The JWKS document in GovStack's shape (``exp`` is the key's expiry as ISO-8601)."""
+    keys = []
+    for row in published_keys(now):
+        entry = dict(row.public_jwk)
+        entry.update({
+            "kid": row.kid, "use": "sig", "alg": row.alg,
+            "x5c": [x509.x5c_entry(row.cert_der)], "x5t#S256": x509.x5t_s256(row.cert_der),
+            "exp": row.expires_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{row.expires_at.microsecond // 1000:03d}Z",
+        })
+        keys.append(entry)
+    return {"keys": keys}
+
+
+def public_jwks_by_kid(now: datetime | None = None) -> dict[str, jwk.JWK]:
+    """Published public keys by ``kid``, for verifying what idbb itself signed."""
+    return {row.kid: jwk.JWK(**row.public_jwk) for row in published_keys(now)}
+
+
+def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
+    """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``)."""
+    moment = now or clock.now()
+    candidates = [r for r in list_keys() if r.kty == kty and _is_signing(r, moment)]
+    if not candidates:
+        raise IdbbError("server_error", "No signing key is available.", status=500,
+                        detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")
+    row = max(candidates, key=lambda r: r.not_before)
+    cache: dict[str, jwk.JWK] = state().cache.setdefault("unsealed", {})  # type: ignore[assignment]
+    key = cache.get(row.kid)
+    if key is None:
+        pem = aead.open_sealed(state().settings.kek_bytes(), row.private_sealed, row.kid.encode("ascii"))
+        key = _with_kid(jwk.JWK.from_pem(pem), row.kid)
+        cache[row.kid] = key
+    return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=key)
+
+
+def _with_kid(key: jwk.JWK, kid: str) -> jwk.JWK:
+    return jwk.JWK(**{**key.export_private(as_dict=True), "kid": kid})

@@ -1,0 +1,186 @@
+"""OIDC client management (GovStack IDBB §8 "Client Management", eSignet ``/client-mgmt``).
+
+One error per response, checked in the order of the GovStack schema's ``required`` list, so a
+client sees the same code eSignet would give. A create replayed with the same body answers the
+same; the same ``clientId`` with another body is ``duplicate_client_id``. ``publicKey`` and
+``relyingPartyId`` never change after creation; unknown members are ignored, not refused.
+"""
+
+import hashlib
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.clock import clock
+from app.errors import InvalidRequest
+from app.extensions import db, state
+from app.formats import FormatError
+from app.formats.canonical import canonical_json
+from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
+from app.formats.timefmt import format_response_time
+from app.models.clients import Client
+from app.services import audit
+from app.services.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
+
+_CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob"})
+STATUSES = ("active", "inactive")
+
+
+def _strict() -> bool:
+    return state().settings.profile == "production"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _text(value: Any, max_len: int) -> bool:
+    return isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len
+
+
+def valid_logo_uri(value: Any) -> bool:
+    if not _text(value, 1024):
+        return False
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return False
+    return not (_strict() and parts.scheme != "https")  # strict: no mixed content on the consent page
+
+
+def valid_redirect_uri(value: Any) -> bool:
+    """Absolute, no fragment (RFC 6749 §3.1.2), no wildcard (matching is exact), no script schemes;
+    plain http only for loopback in the strict profile (RFC 8252 §7.3, RFC 9700 §2.6)."""
+    if not _text(value, 1024) or value != value.strip() or "*" in value or "#" in value:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if not _SCHEME.match(scheme) or scheme in _FORBIDDEN_SCHEMES:
+        return False
+    if scheme in {"http", "https"}:
+        if not parts.hostname:
+            return False
+        if scheme == "http" and _strict() and not _is_loopback(parts.hostname):
+            return False
+        return True
+    return bool(parts.path or parts.netloc)  # private-use scheme of a native app (RFC 8252 §7.1)
+
+
+def _list_of(value: Any, allowed: tuple[str, ...], *, allow_empty: bool = False) -> bool:
+    return (isinstance(value, list) and (allow_empty or len(value) > 0)
+            and all(isinstance(v, str) and v in allowed for v in value))
+
+
+def _check_common(req: dict[str, Any], *, creating: bool) -> None:
+    """Checks shared by create and update, in GovStack's order; raises the first failure."""
+    if not _text(req.get("clientName"), 256):
+        raise InvalidRequest("invalid_client_name", "clientName must be 1-256 characters.")
+    if creating and not _text(req.get("relyingPartyId"), 50):
+        raise InvalidRequest("invalid_rp_id", "relyingPartyId must be 1-50 characters.")
+    if not valid_logo_uri(req.get("logoUri")):
+        raise InvalidRequest("invalid_uri", "logoUri must be an absolute https URL.")
+    uris = req.get("redirectUris")
+    if not (creating and uris is None):
+        if not isinstance(uris, list) or not uris or not all(valid_redirect_uri(u) for u in uris):
+            raise InvalidRequest("invalid_redirect_uri",
+                                 "redirectUris must be a non-empty list of absolute URIs without fragment.")
+    if not _list_of(req.get("authContextRefs"), ACR_VALUES):
+        raise InvalidRequest("invalid_acr", "authContextRefs must list idbb:acr:* values only.")
+
+
+def _check_tail(req: dict[str, Any]) -> None:
+    if not _list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True):
+        raise InvalidRequest("invalid_claim", "userClaims must list supported claims only.")
+    if not _list_of(req.get("grantTypes"), RP_GRANT_TYPES):
+        raise InvalidRequest("invalid_grant_type", "grantTypes must be ['authorization_code'].")
+    if not _list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS):
+        raise InvalidRequest("invalid_client_auth", "clientAuthMethods must be ['private_key_jwt'].")
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
+    """Register a relying party. Idempotent for an identical body."""
+    client_id = request.get("clientId")
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        raise InvalidRequest("invalid_client_id", "clientId must be 1-50 visible ASCII characters.")
+    _check_common(request, creating=True)
+    try:
+        key = parse_public_signing_jwk(request.get("publicKey"))
+    except FormatError as exc:
+        raise InvalidRequest("invalid_public_key", "publicKey is not a usable public signing JWK.",
+                             detail=str(exc)) from exc
+    _check_tail(request)
+    body_hash = hashlib.sha256(canonical_json(request)).hexdigest()
+    existing = db.session.get(Client, client_id)
+    if existing is not None:
+        if existing.kind == "oidc" and existing.create_request_hash == body_hash:
+            return {"clientId": client_id, "status": existing.status}  # identical replay: same answer
+        raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.")
+    now = clock.now()
+    db.session.add(Client(
+        client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
+        rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
+        redirect_uris=_dedupe(request.get("redirectUris") or []),
+        acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
+        grant_types=_dedupe(request["grantTypes"]), auth_methods=_dedupe(request["clientAuthMethods"]),
+        scopes=[], public_jwk=public_dict(key), public_key_thumbprint=thumbprint(key),
+        client_metadata={}, create_request_hash=body_hash, created_at=now, updated_at=now,
+    ))
+    audit.record("oidc_client.created", actor=actor, target=client_id)
+    db.session.commit()
+    return {"clientId": client_id, "status": "active"}
+
+
+def _oidc_client(client_id: str) -> Client:
+    row = db.session.get(Client, client_id)
+    if row is None or row.kind != "oidc":
+        raise InvalidRequest("invalid_client_id", "No OIDC client has this clientId.")
+    return row
+
+
+def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, str]:
+    """Replace the updatable members; ``publicKey``, ``relyingPartyId`` and unknown ones are ignored."""
+    row = _oidc_client(client_id)
+    _check_common(request, creating=False)
+    status = request.get("status")
+    if not isinstance(status, str) or status.lower() not in STATUSES:
+        raise InvalidRequest("invalid_request", "status must be 'active' or 'inactive'.")
+    _check_tail(request)
+    row.name = request["clientName"].strip()
+    row.status = status.lower()
+    row.logo_uri = request["logoUri"]
+    row.redirect_uris = _dedupe(request["redirectUris"])
+    row.acr_values = _dedupe(request["authContextRefs"])
+    row.claims = _dedupe(request["userClaims"])
+    row.grant_types = _dedupe(request["grantTypes"])
+    row.auth_methods = _dedupe(request["clientAuthMethods"])
+    row.updated_at = clock.now()
+    audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
+    db.session.commit()
+    return {"clientId": client_id, "status": row.status}
+
+
+def read(client_id: str) -> dict[str, Any]:
+    """An operator's view of a relying party (no secrets exist to leak; the key is public)."""
+    row = _oidc_client(client_id)
+    return {
+        "clientId": row.client_id, "clientName": row.name, "relyingPartyId": row.rp_id,
+        "logoUri": row.logo_uri, "redirectUris": row.redirect_uris, "authContextRefs": row.acr_values,
+        "userClaims": row.claims, "grantTypes": row.grant_types, "clientAuthMethods": row.auth_methods,
+        "publicKey": row.public_jwk, "status": row.status,
+        "createdDateTime": format_response_time(row.created_at),
+        "updatedDateTime": format_response_time(row.updated_at),
+    }

@@ -1,0 +1,212 @@
+"""The token endpoint (RFC 6749 §3.2) on Authlib's framework-independent AuthorizationServer.
+
+Authlib gives the grant and client-authentication machinery; idbb adds what it lacks
+(ARCHITECTURE.md): a ``jti`` replay check and a bound on assertion lifetime for
+``private_key_jwt``, per-client scope limits for ``client_credentials``, and RFC 9068 JWT access
+tokens signed with idbb's keys. Each request is one transaction: the replay marker and the audit
+event commit together whatever the outcome, so a refused request still burns its assertion.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import (
+    ClientCredentialsGrant,
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Payload,
+    OAuth2Request,
+)
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from app.clock import clock
+from app.extensions import db, state
+from app.models.clients import Client
+from app.services import access_tokens, audit
+from app.services.client_auth import ClientAdapter
+
+TOKEN_PATH = "/oauth/token"
+ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class _Payload(OAuth2Payload):
+    def __init__(self, datalist: Mapping[str, list[str]]) -> None:
+        self._datalist = {k: list(v) for k, v in datalist.items()}
+        self._data = {k: v[0] for k, v in self._datalist.items() if v}
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> dict[str, list[str]]:  # type: ignore[override]
+        return self._datalist
+
+
+class _Request(OAuth2Request):
+    def __init__(self, uri: str, headers: Mapping[str, str], form: Mapping[str, list[str]]) -> None:
+        super().__init__("POST", uri, headers=dict(headers))
+        self.payload = _Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self.payload.data  # type: ignore[no-any-return]
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class PrivateKeyJwt(JWTBearerClientAssertion):
+    """``private_key_jwt`` (OIDC Core §9) with the checks Authlib leaves to the server."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, audiences: list[str], max_lifetime: int) -> None:
+        super().__init__(validate_jti=True, leeway=30)
+        self._audiences = audiences
+        self._max_lifetime = max_lifetime
+
+    def get_audiences(self) -> list[str]:
+        return self._audiences  # RFC 7523 §3 item 3: the token endpoint URL or the issuer
+
+    def resolve_client_public_key(self, client: ClientAdapter) -> KeySet:
+        if not client.row.public_jwk:
+            raise InvalidClientError(description="The client has no registered public key.")
+        return KeySet.import_key_set({"keys": [client.row.public_jwk]})
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGS)
+        except (JoseError, ValueError) as exc:
+            raise InvalidClientError(description="The client assertion does not verify.") from exc
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def verify_claims(self, claims: Any) -> None:
+        super().verify_claims(claims)
+        now = clock.epoch()
+        if int(claims["exp"]) - now > self._max_lifetime:  # idbb: an assertion must be short-lived
+            raise InvalidClientError(description="The client assertion expires too far in the future.")
+        iat = claims.get("iat")
+        if iat is not None and (not isinstance(iat, int | float) or iat > now + self.leeway):
+            raise InvalidClientError(description="The client assertion is issued in the future.")
+
+    def validate_jti(self, claims: Mapping[str, Any], jti: Any) -> bool:
+        if not isinstance(jti, str) or not jti:
+            return False
+        # RFC 7523 §3 item 7: keep the jti until the assertion expires; a second use is refused.
+        ttl = int(claims["exp"]) - clock.epoch() + self.leeway
+        return state().replay.add_once(f"assertion:{claims['sub']}:{jti}", ttl, clock.now())
+
+
+class ScopedClientCredentialsGrant(ClientCredentialsGrant):
+    """RFC 6749 §4.4 limited to the scopes the API client was registered with (least privilege)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic"]
+
+    def validate_requested_scope(self) -> None:
+        requested = (self.request.payload.scope or "").split()
+        allowed = set(self.request.client.row.scopes)
+        if not set(requested) <= allowed:  # RFC 6749 §5.2 invalid_scope
+            raise InvalidScopeError(description="The requested scope exceeds what the client may ask for.")
+
+
+class IdbbAuthorizationServer(AuthorizationServer):
+    def __init__(self, issuer: str, max_assertion_lifetime: int) -> None:
+        super().__init__()
+        self.issuer = issuer
+        self.register_grant(ScopedClientCredentialsGrant)
+        self.register_client_auth_method(
+            "private_key_jwt", PrivateKeyJwt([issuer + TOKEN_PATH, issuer], max_assertion_lifetime)
+        )
+        self.register_token_generator("default", self._generate)
+
+    def query_client(self, client_id: str) -> ClientAdapter | None:
+        row = db.session.get(Client, client_id)
+        if row is None or row.status != "active":
+            return None
+        return ClientAdapter(row)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        audit.record("token.issued", actor=request.client.get_client_id(), target=token.get("_jti"),
+                     details={"grant_type": request.payload.grant_type, "scope": token.get("scope", "")})
+        token.pop("_jti", None)
+
+    def _generate(self, grant_type: str, client: ClientAdapter, user: Any = None, scope: str | None = None,
+                  expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        granted = client.get_allowed_scope(scope)
+        token, claims = access_tokens.issue(client_id=client.get_client_id(), subject=client.get_client_id(),
+                                            scope=granted, ttl=expires_in)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": claims["exp"] - claims["iat"],
+                "scope": granted, "_jti": claims["jti"]}
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> TokenResponse:
+        return TokenResponse(status, dict(body), dict(headers))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _server() -> IdbbAuthorizationServer:
+    cache = state().cache
+    server = cache.get("oauth_server")
+    if server is None:
+        settings = state().settings
+        server = cache["oauth_server"] = IdbbAuthorizationServer(settings.issuer, settings.assertion_max_lifetime)
+    return server  # type: ignore[return-value]
+
+
+def token(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
+    """Handle one token request; ``form`` keeps every value of repeated parameters."""
+    server = _server()
+    request = _Request(server.issuer + TOKEN_PATH, headers, form)
+    error = _precheck(form, headers)
+    if error is not None:
+        response = server.handle_error_response(request, error)
+    else:
+        response = server.create_token_response(request)
+    if response.status != 200:
+        audit.record("token.refused", actor=_claimed_client(form, headers), outcome="failure",
+                     details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")})
+    db.session.commit()  # one transaction: replay markers and audit events, success or not
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})  # RFC 6749 §5.1 MUST
+    return response
+
+
+def _precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> Exception | None:
+    repeated = sorted(k for k, v in form.items() if len(v) > 1)
+    if repeated:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
+        return InvalidRequestError(description=f"Parameter repeated: {repeated[0]}.")
+    has_basic = str(headers.get("Authorization", "")).lower().startswith("basic ")
+    if has_basic and ("client_assertion" in form or "client_secret" in form):
+        # RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request
+        return InvalidRequestError(description="More than one client authentication method was used.")
+    return None
+
+
+def _first(form: Mapping[str, list[str]], name: str) -> str | None:
+    values = form.get(name) or []
+    return values[0][:64] if values else None
+
+
+def _claimed_client(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> str:
+    claimed = _first(form, "client_id")
+    return f"claimed:{claimed}" if claimed else "anonymous"
+

@@ -1,0 +1,54 @@
+"""Replay caches: "has this single-use value (a ``jti``) been seen before its expiry?".
+
+RFC 7523 §3 item 7: the authorization server MAY ensure a JWT is not replayed by keeping ``jti``
+values until ``exp``; idbb always does. The SQL store works for one or many workers on one
+database; the Redis store (``SET NX EX``) is the shared choice when Redis is configured.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models.replay import ReplayEntry
+
+
+class ReplayStore(Protocol):
+    def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
+        """Record ``key`` for ``ttl_seconds``; False if it is already recorded and not expired."""
+        ...
+
+
+class SqlReplayStore:
+    """Primary-key uniqueness does the atomic check; a savepoint keeps the caller's transaction."""
+
+    def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
+        expires = now + timedelta(seconds=max(ttl_seconds, 1))
+        db.session.execute(
+            delete(ReplayEntry).where(ReplayEntry.key == key, ReplayEntry.expires_at <= now)
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReplayEntry(key=key, expires_at=expires))
+        except IntegrityError:
+            return False
+        return True
+
+    @staticmethod
+    def purge(now: datetime | None = None) -> int:
+        """Drop expired entries (run from `idbb` maintenance or opportunistically)."""
+        moment = now or datetime.now(UTC)
+        result = db.session.execute(delete(ReplayEntry).where(ReplayEntry.expires_at <= moment))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RedisReplayStore:
+    def __init__(self, client: "object", prefix: str = "idbb:replay:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
+        stored = self._redis.set(self._prefix + key, b"1", nx=True, ex=max(ttl_seconds, 1))  # type: ignore[attr-defined]
+        return bool(stored)
