@@ -29,6 +29,7 @@ def configure_logging(level: str) -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").disabled = True  # its lines carry the raw path and query
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry full URLs
 
 
 def _route(scope: Scope) -> str:

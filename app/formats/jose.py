@@ -16,7 +16,10 @@ from app.formats.errors import FormatError
 
 def sign_jwt(claims: Mapping[str, Any], key: jwk.JWK, alg: str, *, typ: str | None = None) -> str:
     """Sign ``claims`` as a compact JWS with ``key`` (its ``kid`` goes into the header)."""
-    header: dict[str, Any] = {"alg": alg, "kid": key.key_id}
+    header: dict[str, Any] = {"alg": alg}
+    kid = key.get("kid")
+    if kid:
+        header["kid"] = kid
     if typ:
         header["typ"] = typ
     token = jws.JWS(json_encode(dict(claims)).encode("utf-8"))

@@ -97,13 +97,25 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return token.claims
 
     def verify_claims(self, claims: Any) -> None:
-        super().verify_claims(claims)
-        now = clock.epoch()
-        if int(claims["exp"]) - now > self._max_lifetime:  # idbb: an assertion must be short-lived
+        """Authlib's checks, on idbb's clock, plus a bound on lifetime and a future-``iat`` check."""
+        registry = jwt.JWTClaimsRegistry(
+            now=clock.epoch, leeway=self.leeway,
+            iss={"essential": True}, sub={"essential": True}, exp={"essential": True},
+            aud={"essential": True, "values": self.get_audiences()},
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as exc:
+            raise InvalidClientError(description=exc.description) from exc
+        if claims["sub"] != claims["iss"]:  # RFC 7523 §3 items 1-2: iss and sub MUST be the client_id
+            raise InvalidClientError(description="Issuer and Subject MUST match.")
+        if int(claims["exp"]) - clock.epoch() > self._max_lifetime:  # idbb: assertions are short-lived
             raise InvalidClientError(description="The client assertion expires too far in the future.")
-        iat = claims.get("iat")
-        if iat is not None and (not isinstance(iat, int | float) or iat > now + self.leeway):
-            raise InvalidClientError(description="The client assertion is issued in the future.")
+        jti = claims.get("jti")
+        if not jti:
+            raise InvalidClientError(description="Missing JWT ID.")
+        if not self.validate_jti(claims, jti):
+            raise InvalidClientError(description="JWT ID is used before.")
 
     def validate_jti(self, claims: Mapping[str, Any], jti: Any) -> bool:
         if not isinstance(jti, str) or not jti:

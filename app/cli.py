@@ -1,0 +1,215 @@
+"""The ``idbb`` command: serve, init-db, demo, clients, keys, audit.
+
+Every command builds the same app as the server (``create_app``) and runs use cases inside its
+app context, so the CLI and the HTTP API share one code path.
+"""
+
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+from jwcrypto import jwk
+
+from app import create_app
+from app.config import ConfigError, Settings
+from app.errors import IdbbError
+from app.extensions import db
+
+
+def _app(**overrides: Any) -> Any:
+    try:
+        return create_app(Settings.from_env(**overrides))
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _fail(exc: Exception) -> None:
+    if isinstance(exc, IdbbError):
+        raise click.ClickException(f"{exc.code}: {exc.description}")
+    raise click.ClickException(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """idbb: GovStack Identity and Verification Building Block."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Apply database migrations and create the default signing keys."""
+    from app.services import database, keys
+
+    cx = _app()
+    with cx.app.app_context():
+        head = database.upgrade(db.engine)
+        made = keys.ensure_keys(actor="cli:init-db")
+    click.echo(f"database at revision {head}; {len(made)} new signing key(s)")
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (IDBB_HOST).")
+@click.option("--port", type=int, default=None, help="Port (IDBB_PORT).")
+@click.option("--workers", type=int, default=None, help="Worker processes (IDBB_WORKERS).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the production server (uvicorn); refuses an un-migrated database."""
+    import uvicorn
+
+    from app.services.startup import assert_ready_to_serve
+
+    settings = Settings.from_env()
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    cx = _app()
+    try:
+        assert_ready_to_serve(cx.app)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if workers > 1:
+        uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
+                    access_log=False, log_config=None)
+    else:
+        uvicorn.run(cx, host=host, port=port, proxy_headers=True, access_log=False, log_config=None)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--profile", default="development", show_default=True, help="IDBB_PROFILE to run under.")
+@click.option("--no-serve", is_flag=True, help="Create the demo data and exit.")
+def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
+    """Create a demo database in the current directory with keys and clients, then serve it."""
+    import uvicorn
+
+    from app.services import demo as demo_service
+
+    overrides: dict[str, Any] = {"profile": profile, "issuer": f"http://{host}:{port}"}
+    if not os.environ.get("IDBB_DATABASE_URL"):
+        overrides["database_url"] = "sqlite:///idbb-demo.db"
+    cx = _app(**overrides)
+    with cx.app.app_context():
+        report = demo_service.seed(Path.cwd() / "idbb-demo")
+    click.echo(report)
+    if not no_serve:
+        uvicorn.run(cx, host=host, port=port, access_log=False, log_config=None)
+
+
+@main.group()
+def clients() -> None:
+    """Register and list clients."""
+
+
+@clients.command("add-api")
+@click.argument("client_id")
+@click.option("--scopes", required=True, help="Space- or comma-separated scopes.")
+@click.option("--name", default=None, help="Display name (defaults to the id).")
+@click.option("--public-key", "public_key", default=None,
+              help="Public JWK: a file path or the JSON itself (private_key_jwt).")
+@click.option("--auth", "auth_method", type=click.Choice(["private_key_jwt", "client_secret_basic"]),
+              default="private_key_jwt", show_default=True)
+def add_api(client_id: str, scopes: str, name: str | None, public_key: str | None, auth_method: str) -> None:
+    """Register a back-office API client holding SCOPES."""
+    from app.services import api_clients
+
+    key: Any = None
+    if public_key:
+        key = Path(public_key).read_text(encoding="utf-8") if Path(public_key).is_file() else public_key
+    cx = _app()
+    with cx.app.app_context():
+        try:
+            made = api_clients.register(client_id, name=name or client_id,
+                                        scopes=scopes.replace(",", " ").split(), public_key=key,
+                                        auth_method=auth_method, actor="cli:clients")
+        except IdbbError as exc:
+            _fail(exc)
+            return
+    click.echo(json.dumps({"client_id": made.client_id, "scopes": made.scopes, "auth_method": made.auth_method,
+                           **({"client_secret": made.secret} if made.secret else {})}, indent=2))
+    if made.secret:
+        click.echo("The client secret is shown once; idbb stores only its hash.", err=True)
+
+
+@clients.command("list")
+def list_clients() -> None:
+    """List registered clients (no secrets)."""
+    from sqlalchemy import select
+
+    from app.models.clients import Client
+
+    cx = _app()
+    with cx.app.app_context():
+        for row in db.session.execute(select(Client).order_by(Client.client_id)).scalars():
+            click.echo(f"{row.client_id}\t{row.kind}\t{row.status}\t{' '.join(row.scopes or row.acr_values)}")
+
+
+@clients.command("assertion")
+@click.argument("client_id")
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The client's private JWK file.")
+@click.option("--aud", default=None, help="Audience (defaults to IDBB_ISSUER + /oauth/token).")
+def assertion(client_id: str, key_file: str, aud: str | None) -> None:
+    """Print a fresh private_key_jwt client assertion (RFC 7523), for curl and tests."""
+    from app.formats.jose import sign_jwt
+
+    key = jwk.JWK.from_json(Path(key_file).read_text(encoding="utf-8"))
+    alg = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}[key.get("kty")]
+    now = int(time.time())
+    audience = aud or Settings.from_env().issuer + "/oauth/token"
+    claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 60,
+              "jti": str(uuid.uuid4())}
+    click.echo(sign_jwt(claims, key, alg))
+
+
+@main.group()
+def keys() -> None:
+    """Manage idbb's signing keys."""
+
+
+@keys.command("rotate")
+@click.option("--kty", type=click.Choice(["RSA", "EC", "OKP"]), default="RSA", show_default=True)
+@click.option("--now", "immediate", is_flag=True, help="Sign with the new key at once (compromised key).")
+def rotate(kty: str, immediate: bool) -> None:
+    """Publish a new key; it signs after IDBB_KEY_PUBLISH_AHEAD seconds (or at once with --now)."""
+    from app.services import keys as key_service
+
+    cx = _app()
+    with cx.app.app_context():
+        row = key_service.rotate(kty, immediate=immediate, actor="cli:keys")
+        click.echo(f"new {kty} key {row.kid} published; signs from {row.not_before.isoformat()}")
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """List keys with their lifecycle instants."""
+    from app.services import keys as key_service
+
+    cx = _app()
+    with cx.app.app_context():
+        for row in key_service.list_keys():
+            click.echo(f"{row.kid}\t{row.kty}\t{row.alg}\tsigns_from={row.not_before.isoformat()}\t"
+                       f"retired={row.retired_at.isoformat() if row.retired_at else '-'}\t"
+                       f"published_until={row.publish_until.isoformat() if row.publish_until else '-'}")
+
+
+@main.group()
+def audit() -> None:
+    """Inspect the audit trail."""
+
+
+@audit.command("verify")
+def verify() -> None:
+    """Check the hash chain; names the first broken link and exits 1 if there is one."""
+    from app.services import audit as audit_service
+
+    cx = _app()
+    with cx.app.app_context():
+        report = audit_service.verify()
+    if report.ok:
+        click.echo(f"audit chain intact: {report.events} event(s)")
+        return
+    click.echo(f"audit chain broken at event seq={report.first_broken_seq}: {report.reason} "
+               f"({report.events} event(s) verified before it)", err=True)
+    sys.exit(1)

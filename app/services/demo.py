@@ -1,0 +1,81 @@
+"""``idbb demo``: a ready-to-try database with keys, a relying party and API clients.
+
+Private keys of the demo clients are written to files (mode 0600) so a newcomer can sign client
+assertions with ``idbb clients assertion``; re-running the demo reuses what exists.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from jwcrypto import jwk
+
+from app.extensions import db, state
+from app.models.clients import Client
+from app.services import api_clients, database, keys, oidc_clients
+
+DEMO_RP = "demo-rp"
+DEMO_ADMIN = "demo-admin"
+DEMO_ADMIN_BASIC = "demo-admin-basic"
+ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client"]
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _key_file(folder: Path, name: str, kty: str) -> jwk.JWK:
+    path = folder / f"{name}.private.jwk.json"
+    if path.exists():
+        return jwk.JWK.from_json(path.read_text(encoding="utf-8"))
+    key = jwk.JWK.generate(kty="RSA", size=2048) if kty == "RSA" else jwk.JWK.generate(kty="EC", crv="P-256")
+    _write_private(path, key.export_private())
+    return key
+
+
+def seed(folder: Path) -> str:
+    """Migrate, create keys and demo clients (idempotent); return a report for the terminal."""
+    database.upgrade(db.engine)
+    keys.ensure_keys(actor="demo")
+    issuer = state().settings.issuer
+    rp_key = _key_file(folder, DEMO_RP, "RSA")
+    if db.session.get(Client, DEMO_RP) is None:
+        oidc_clients.create({
+            "clientId": DEMO_RP, "clientName": "Demo public service", "relyingPartyId": "demo-ministry",
+            "logoUri": "https://demo.idbb.invalid/logo.png" if state().settings.profile == "production"
+            else f"{issuer}/docs/oidc/favicon-32x32.png",
+            "redirectUris": ["http://127.0.0.1:3000/callback"],
+            "authContextRefs": ["idbb:acr:static-code", "idbb:acr:generated-code"],
+            "publicKey": rp_key.export_public(as_dict=True), "userClaims": ["name", "birthdate", "email"],
+            "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
+        }, actor="demo")
+    admin_key = _key_file(folder, DEMO_ADMIN, "EC")
+    if db.session.get(Client, DEMO_ADMIN) is None:
+        api_clients.register(DEMO_ADMIN, name="Demo back office", scopes=ADMIN_SCOPES,
+                             public_key=admin_key.export_public(as_dict=True), actor="demo")
+    secret_file = folder / f"{DEMO_ADMIN_BASIC}.secret"
+    if db.session.get(Client, DEMO_ADMIN_BASIC) is None:
+        made = api_clients.register(DEMO_ADMIN_BASIC, name="Demo back office (secret)", scopes=ADMIN_SCOPES,
+                                    auth_method="client_secret_basic", actor="demo")
+        _write_private(secret_file, made.secret or "")
+    secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "(see first run)"
+    return "\n".join([
+        "idbb demo is ready.",
+        f"  issuer            {issuer}",
+        f"  database          {state().settings.database_url}",
+        f"  JWKS              {issuer}/.well-known/jwks.json",
+        f"  health / ready    {issuer}/health  {issuer}/ready",
+        f"  metrics           {issuer}/metrics",
+        f"  API docs          {issuer}/docs/client-mgmt/  {issuer}/docs/oidc/  {issuer}/docs/ops/",
+        f"  relying party     {DEMO_RP} (private key: {folder / (DEMO_RP + '.private.jwk.json')})",
+        f"  API client        {DEMO_ADMIN} scopes={' '.join(ADMIN_SCOPES)} "
+        f"(private key: {folder / (DEMO_ADMIN + '.private.jwk.json')})",
+        f"  API client        {DEMO_ADMIN_BASIC} secret={secret} (client_secret_basic)",
+        "  get a token:",
+        f"    curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token",
+        "  demo identities:  none yet (the identity registry arrives with enrollment)",
+        json.dumps({"keys": [k.kid for k in keys.list_keys()]}),
+    ])
