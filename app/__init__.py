@@ -15,8 +15,8 @@ from app.api.security import FlaskAppInScope
 from app.config import Settings
 from app.errors import IdbbError
 from app.extensions import IdbbState, db
-from app.routing import middlewares
 from app.observability import AccessLogMiddleware, configure_logging
+from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     cx = connexion.FlaskApp(__name__, specification_dir=settings.openapi_dir, middlewares=middlewares())
     flask_app = cx.app
     flask_app.config.update(
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_DATABASE_URI=settings.resolved_database_url(),
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_pool_size),
         JSON_SORT_KEYS=False,
     )

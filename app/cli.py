@@ -213,3 +213,7 @@ def verify() -> None:
     click.echo(f"audit chain broken at event seq={report.first_broken_seq}: {report.reason} "
                f"({report.events} event(s) verified before it)", err=True)
     sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -71,6 +71,16 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def resolved_database_url(self) -> str:
+        """A relative SQLite path is taken from the working directory (Flask-SQLAlchemy would
+        otherwise put it in the Flask instance folder, far from where the operator ran idbb)."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url[len(prefix):]
+            if path and path != ":memory:" and not path.startswith("/"):
+                return prefix + str(Path.cwd() / path)
+        return self.database_url
+
     def kek_bytes(self) -> bytes:
         """The 32-byte key-encryption key, from ``IDBB_KEK`` or the file ``IDBB_KEK_FILE``."""
         text = self.kek

@@ -65,7 +65,7 @@ def seed(folder: Path) -> str:
     return "\n".join([
         "idbb demo is ready.",
         f"  issuer            {issuer}",
-        f"  database          {state().settings.database_url}",
+        f"  database          {state().settings.resolved_database_url()}",
         f"  JWKS              {issuer}/.well-known/jwks.json",
         f"  health / ready    {issuer}/health  {issuer}/ready",
         f"  metrics           {issuer}/metrics",

@@ -31,7 +31,7 @@ from app.models.clients import Client
 from app.services import access_tokens, audit
 from app.services.client_auth import ClientAdapter
 
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
 
 
