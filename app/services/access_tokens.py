@@ -13,7 +13,7 @@ from app.clock import clock
 from app.errors import Unauthorized
 from app.extensions import state
 from app.formats import FormatError
-from app.formats.jose import check_time_claims, sign_jwt, verify_jwt
+from app.formats.jose import check_time_claims, peek_header, sign_jwt, verify_jwt
 from app.services import keys
 
 AT_TYP = "at+jwt"
@@ -53,7 +53,9 @@ def verify(token: str) -> TokenInfo:
     """Verify an access token idbb issued; any failure is ``invalid_token`` (RFC 6750 §3.1)."""
     settings = state().settings
     try:
-        _, claims = verify_jwt(token, keys.public_jwks_by_kid(), algorithms=ACCEPTED_ALGS, typ=AT_TYP)
+        kid = peek_header(token).get("kid")
+        published = keys.public_jwks_by_kid(want=kid if isinstance(kid, str) else None)
+        _, claims = verify_jwt(token, published, algorithms=ACCEPTED_ALGS, typ=AT_TYP)
         check_time_claims(claims, clock.epoch(), leeway=0)
     except FormatError as exc:
         raise Unauthorized(detail=str(exc)) from exc

@@ -26,6 +26,7 @@ from app.errors import IdbbError
 from app.extensions import db, state
 from app.formats import aead, x509
 from app.formats.jwk import thumbprint
+from app.formats.timefmt import format_response_time
 from app.models.keys import SigningKey
 from app.services import audit
 
@@ -83,6 +84,7 @@ def ensure_keys(actor: str = "system") -> list[str]:
         if not exists:
             made.append(create_key(kty, not_before=clock.now(), actor=actor).kid)
     db.session.commit()
+    forget_cached_keys()
     return made
 
 
@@ -107,7 +109,7 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
     audit.record("key.rotated", actor=actor, target=row.kid,
                  details={"kty": kty, "immediate": immediate, "retired": [k.kid for k in previous]})
     db.session.commit()
-    state().cache.pop("signing", None)
+    forget_cached_keys()
     return row
 
 
@@ -115,20 +117,64 @@ def list_keys() -> list[SigningKey]:
     return list(db.session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars())
 
 
-def _is_published(row: SigningKey, now: datetime) -> bool:
+@dataclass(frozen=True)
+class KeyRecord:
+    """A detached snapshot of a key row, cached per process for ``KEY_CACHE_SECONDS``."""
+
+    kid: str
+    kty: str
+    alg: str
+    public_jwk: dict[str, Any]
+    private_sealed: bytes
+    cert_der: bytes
+    created_at: datetime
+    not_before: datetime
+    expires_at: datetime
+    retired_at: datetime | None
+    publish_until: datetime | None
+
+
+#: How long a worker trusts its cached key list; rotation publishes keys long before they sign,
+#: and an unknown ``kid`` forces a reload, so a short cache never rejects a valid token.
+KEY_CACHE_SECONDS = 5.0
+
+
+def _records(*, refresh: bool = False) -> list[KeyRecord]:
+    cache = state().cache
+    cached = cache.get("key_records")
+    now = clock.timestamp()
+    if isinstance(cached, tuple):
+        expires, records = cached
+        fresh_enough = now < expires - KEY_CACHE_SECONDS + 1.0  # loaded within the last second
+        if now < expires and (not refresh or fresh_enough):  # forced reloads: at most one a second
+            return records  # type: ignore[no-any-return]
+    records = [
+        KeyRecord(r.kid, r.kty, r.alg, dict(r.public_jwk), bytes(r.private_sealed), bytes(r.cert_der),
+                  r.created_at, r.not_before, r.expires_at, r.retired_at, r.publish_until)
+        for r in list_keys()
+    ]
+    cache["key_records"] = (now + KEY_CACHE_SECONDS, records)
+    return records
+
+
+def forget_cached_keys() -> None:
+    state().cache.pop("key_records", None)
+
+
+def _is_published(row: KeyRecord, now: datetime) -> bool:
     return row.created_at <= now and (row.publish_until is None or now < row.publish_until) and now < row.expires_at
 
 
-def _is_signing(row: SigningKey, now: datetime) -> bool:
+def _is_signing(row: KeyRecord, now: datetime) -> bool:
     return row.not_before <= now and (row.retired_at is None or now < row.retired_at) and now < row.expires_at
 
 
-def published_keys(now: datetime | None = None) -> list[SigningKey]:
+def published_keys(now: datetime | None = None, *, refresh: bool = False) -> list[KeyRecord]:
     """Keys in the JWKS at ``now``: the current RSA signer first (GovStack clients read keys[0])."""
     moment = now or clock.now()
-    rows = [r for r in list_keys() if _is_published(r, moment)]
+    rows = [r for r in _records(refresh=refresh) if _is_published(r, moment)]
 
-    def order(r: SigningKey) -> tuple[int, int, float]:
+    def order(r: KeyRecord) -> tuple[int, int, float]:
         signing = _is_signing(r, moment)
         return (0 if r.kty == "RSA" and signing else 1, 0 if signing else 1, -r.not_before.timestamp())
 
@@ -143,21 +189,31 @@ def jwks(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
         entry.update({
             "kid": row.kid, "use": "sig", "alg": row.alg,
             "x5c": [x509.x5c_entry(row.cert_der)], "x5t#S256": x509.x5t_s256(row.cert_der),
-            "exp": row.expires_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{row.expires_at.microsecond // 1000:03d}Z",
+            "exp": format_response_time(row.expires_at),
         })
         keys.append(entry)
     return {"keys": keys}
 
 
-def public_jwks_by_kid(now: datetime | None = None) -> dict[str, jwk.JWK]:
-    """Published public keys by ``kid``, for verifying what idbb itself signed."""
-    return {row.kid: jwk.JWK(**row.public_jwk) for row in published_keys(now)}
+def public_jwks_by_kid(now: datetime | None = None, *, want: str | None = None) -> dict[str, jwk.JWK]:
+    """Published public keys by ``kid``, for verifying what idbb itself signed. If ``want`` is not
+    among them the cache is reloaded once (another worker may have just rotated)."""
+    rows = published_keys(now)
+    if want is not None and all(r.kid != want for r in rows):
+        rows = published_keys(now, refresh=True)
+    parsed: dict[str, jwk.JWK] = state().cache.setdefault("public_jwk", {})  # type: ignore[assignment]
+    out = {}
+    for row in rows:
+        if row.kid not in parsed:
+            parsed[row.kid] = jwk.JWK(**row.public_jwk)
+        out[row.kid] = parsed[row.kid]
+    return out
 
 
 def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
     """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``)."""
     moment = now or clock.now()
-    candidates = [r for r in list_keys() if r.kty == kty and _is_signing(r, moment)]
+    candidates = [r for r in _records() if r.kty == kty and _is_signing(r, moment)]
     if not candidates:
         raise IdbbError("server_error", "No signing key is available.", status=500,
                         detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")

@@ -84,18 +84,27 @@ def private_jwks(rsa_private, ec_private, ed_private):
 KTYS = ["RSA", "EC", "OKP"]
 
 
-def _standard_b64_with_special_chars(jwk_dict: dict) -> str:
-    """Standard base64 of the JSON text that really contains '+' or '/' (so it is not base64url).
+def _encoded_with_alphabet_specials(jwk_dict: dict, encoder, specials: str) -> str:
+    """base64 of the JSON text that really contains the alphabet's 62/63 characters.
 
     ASCII text only yields the 6-bit values 62/63 from the bytes '>' and '?' at the last position of a
-    3-byte group, so an optional ``kid`` carrying them is added and the text is shifted until they align.
+    3-byte group, so an optional ``kid`` carrying them is added and the text is shifted until they align;
+    otherwise base64 and base64url of a JWK are usually the same string and prove nothing.
     """
     for pad in range(3):
         text = " " * pad + json.dumps(dict(jwk_dict, kid="k>?>?>?"))
-        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        if "+" in encoded or "/" in encoded:
+        encoded = encoder(text.encode("utf-8")).decode("ascii")
+        if any(char in encoded for char in specials):
             return encoded
-    raise AssertionError("could not build a standard-base64 input with '+' or '/'")
+    raise AssertionError(f"could not build an encoded input containing {specials!r}")
+
+
+def _standard_b64_with_special_chars(jwk_dict: dict) -> str:
+    return _encoded_with_alphabet_specials(jwk_dict, base64.b64encode, "+/")
+
+
+def _b64url_with_special_chars(jwk_dict: dict) -> str:
+    return _encoded_with_alphabet_specials(jwk_dict, base64.urlsafe_b64encode, "-_").rstrip("=")
 
 
 # --- accepted inputs --------------------------------------------------------------------------
@@ -122,6 +131,7 @@ def test_accepts_a_dict(public_jwks, kty):
                      id="base64url-padded"),
         pytest.param(lambda d: base64.b64encode(json.dumps(d).encode()).decode(), id="base64-standard"),
         pytest.param(_standard_b64_with_special_chars, id="base64-standard-with-plus-slash"),
+        pytest.param(_b64url_with_special_chars, id="base64url-with-dash-underscore"),
     ],
 )
 def test_accepts_encoded_forms(public_jwks, kty, encode):
