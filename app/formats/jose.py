@@ -5,6 +5,7 @@ algorithm list and, where a profile defines one, the ``typ`` header (RFC 8725 §
 """
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -72,14 +73,19 @@ def verify_jwt(
     return header, claims
 
 
+def _numeric_date(value: Any) -> bool:
+    """RFC 7519 §2 NumericDate: a finite JSON number (not a boolean, NaN or Infinity)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_time_claims(claims: Mapping[str, Any], now: int, *, leeway: int = 0) -> None:
     """Refuse a token whose ``exp`` has passed or whose ``nbf``/``iat`` lie in the future."""
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    if not _numeric_date(exp):
         raise FormatError("token has no numeric exp")
     if now >= exp + leeway:  # RFC 7519 §4.1.4: MUST NOT be accepted on or after exp
         raise FormatError("token has expired")
     for name in ("nbf", "iat"):
         value = claims.get(name)
-        if value is not None and (not isinstance(value, int | float) or value > now + leeway):
-            raise FormatError(f"token {name} is in the future")
+        if value is not None and (not _numeric_date(value) or value > now + leeway):
+            raise FormatError(f"token {name} is not a NumericDate in the past")

@@ -71,6 +71,7 @@ def parse_public_signing_jwk(value: Any) -> jwk.JWK:
         raise FormatError("public key use must be 'sig'")
     try:
         key = jwk.JWK(**data)
+        key.get_op_key("verify")  # jwcrypto builds keys lazily: force the point/modulus checks now
     except (JWException, ValueError, TypeError, KeyError) as exc:
         raise FormatError("public key does not import") from exc
     if key.has_private or not key.has_public:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from app.formats.errors import FormatError
 
-_REQUEST_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+_REQUEST_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$")  # ASCII digits only
 
 
 def parse_request_time(value: object) -> datetime:

@@ -341,11 +341,8 @@ def test_refuses_ec_point_not_on_curve(public_jwks):
     with pytest.raises(ValueError):
         x = int.from_bytes(b64url_decode(off_curve["x"]), "big")
         ec.EllipticCurvePublicNumbers(x, int.from_bytes(bytes(y), "big"), ec.SECP256R1()).public_key()
-    # BUG reported: app/formats/jwk.py parse_public_signing_jwk (the `jwk.JWK(**data)` import) accepts
-    # this key, because jwcrypto builds EC public keys lazily and the point is never checked; expected
-    # FormatError, actual: a JWK that only raises ValueError later, at verification. Restore when fixed:
-    # with pytest.raises(FormatError):
-    #     parse_public_signing_jwk(off_curve)
+    with pytest.raises(FormatError):
+        parse_public_signing_jwk(off_curve)
 
 
 # --- thumbprints ------------------------------------------------------------------------------
