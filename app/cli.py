@@ -48,7 +48,7 @@ def init_db() -> None:
     with cx.app.app_context():
         head = database.upgrade(db.engine)
         made = keys.ensure_keys(actor="cli:init-db")
-    click.echo(f"database at revision {head}; {len(made)} new signing key(s)")
+    click.echo(f"database at revision {head}; {len(made)} new signing key(s) or encryption key(s)")
 
 
 @main.command()
@@ -171,14 +171,20 @@ def keys() -> None:
 @keys.command("rotate")
 @click.option("--kty", type=click.Choice(["RSA", "EC", "OKP"]), default="RSA", show_default=True)
 @click.option("--now", "immediate", is_flag=True, help="Sign with the new key at once (compromised key).")
-def rotate(kty: str, immediate: bool) -> None:
+@click.option("--use", type=click.Choice(["sig", "enc"]), default="sig", show_default=True,
+              help="Rotate a signing key or the payload-encryption key (RSA only).")
+def rotate(kty: str, immediate: bool, use: str) -> None:
     """Publish a new key; it signs after IDBB_KEY_PUBLISH_AHEAD seconds (or at once with --now)."""
     from app.services import keys as key_service
 
     cx = _app()
     with cx.app.app_context():
-        row = key_service.rotate(kty, immediate=immediate, actor="cli:keys")
-        click.echo(f"new {kty} key {row.kid} published; signs from {row.not_before.isoformat()}")
+        try:
+            row = key_service.rotate(kty, immediate=immediate, actor="cli:keys", use=use)
+        except IdbbError as exc:
+            _fail(exc)
+            return
+        click.echo(f"new {kty} {use} key {row.kid} published; in use from {row.not_before.isoformat()}")
 
 
 @keys.command("list")
@@ -189,7 +195,7 @@ def list_keys() -> None:
     cx = _app()
     with cx.app.app_context():
         for row in key_service.list_keys():
-            click.echo(f"{row.kid}\t{row.kty}\t{row.alg}\tsigns_from={row.not_before.isoformat()}\t"
+            click.echo(f"{row.kid}\t{row.kty}\t{row.use}\t{row.alg}\tin_use_from={row.not_before.isoformat()}\t"
                        f"retired={row.retired_at.isoformat() if row.retired_at else '-'}\t"
                        f"published_until={row.publish_until.isoformat() if row.publish_until else '-'}")
 

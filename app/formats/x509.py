@@ -21,8 +21,11 @@ def self_signed_certificate(
     common_name: str,
     not_before: datetime,
     not_after: datetime,
+    *,
+    for_encryption: bool = False,
 ) -> bytes:
-    """A DER certificate for ``private_key``'s public half, valid for exactly the key's lifetime."""
+    """A DER certificate for ``private_key``'s public half, valid for exactly the key's lifetime.
+    ``for_encryption`` marks a key-transport key (RFC 5280 §4.2.1.3 keyEncipherment)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     # Ed25519 signs the whole message itself (RFC 8410 §6): no separate hash algorithm.
     algorithm = None if isinstance(private_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
@@ -37,7 +40,7 @@ def self_signed_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
+                digital_signature=not for_encryption, content_commitment=False, key_encipherment=for_encryption,
                 data_encipherment=False, key_agreement=False, key_cert_sign=False,
                 crl_sign=False, encipher_only=False, decipher_only=False,
             ),

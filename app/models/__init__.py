@@ -2,7 +2,19 @@
 
 from app.models.audit import AuditEvent
 from app.models.clients import Client
+from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.keys import SigningKey
+from app.models.registry import (
+    DuplicateCase,
+    Identity,
+    IdentityIdentifier,
+    IdentityVersion,
+    IssuedUin,
+    OutboxEvent,
+)
 from app.models.replay import ReplayEntry
 
-__all__ = ["AuditEvent", "Client", "ReplayEntry", "SigningKey"]
+__all__ = [
+    "AuditEvent", "Blob", "Client", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
+    "IdentityIdentifier", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
+]

@@ -20,6 +20,7 @@ class SigningKey(db.Model):  # type: ignore[name-defined,misc]
     kty: Mapped[str] = mapped_column(String(8))
     crv: Mapped[str | None] = mapped_column(String(16))
     alg: Mapped[str] = mapped_column(String(16))
+    use: Mapped[str] = mapped_column(String(8), default="sig", server_default="sig")
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JsonType)
     private_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     cert_der: Mapped[bytes] = mapped_column(LargeBinary)

@@ -34,6 +34,8 @@ from app.services import audit
 KEY_TYPES: dict[str, str] = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}
 #: Every algorithm a key of this type signs with.
 ALGS_BY_KTY: dict[str, tuple[str, ...]] = {"RSA": ("RS256", "PS256"), "EC": ("ES256",), "OKP": ("EdDSA",)}
+#: The key clients encrypt payloads to (JWE, RFC 7516): RSA-2048 with RSA-OAEP-256.
+ENC_KTY, ENC_ALG = "RSA", "RSA-OAEP-256"
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,9 @@ def _generate(kty: str) -> Any:
     raise IdbbError("invalid_key_type", f"unknown key type {kty!r}; use RSA, EC or OKP")
 
 
-def create_key(kty: str, *, not_before: datetime, actor: str) -> SigningKey:
-    """Generate a key of ``kty``, seal its private part, self-sign a certificate, store it."""
+def create_key(kty: str, *, not_before: datetime, actor: str, use: str = "sig") -> SigningKey:
+    """Generate a key of ``kty`` for ``use`` (sig or enc), seal its private part, self-sign a
+    certificate, store it."""
     settings = state().settings
     now = clock.now()
     private = _generate(kty)
@@ -64,40 +67,45 @@ def create_key(kty: str, *, not_before: datetime, actor: str) -> SigningKey:
     )
     kid = thumbprint(jwk.JWK.from_pem(pem))
     expires = not_before + timedelta(days=settings.key_lifetime_days)
-    der = x509.self_signed_certificate(private, f"idbb signing key {kid[:16]}", now - timedelta(minutes=5), expires)
+    der = x509.self_signed_certificate(private, f"idbb {use} key {kid[:16]}", now - timedelta(minutes=5), expires,
+                                       for_encryption=use == "enc")
     public = jwk.JWK.from_pem(pem).export_public(as_dict=True)
     row = SigningKey(
-        kid=kid, kty=kty, crv=public.get("crv"), alg=KEY_TYPES[kty], public_jwk=public,
+        kid=kid, kty=kty, crv=public.get("crv"), alg=ENC_ALG if use == "enc" else KEY_TYPES[kty], use=use,
+        public_jwk=public,
         private_sealed=aead.seal(settings.kek_bytes(), pem, kid.encode("ascii")),  # at rest: AES-GCM only
         cert_der=der, created_at=now, not_before=not_before, expires_at=expires,
     )
     db.session.add(row)
-    audit.record("key.created", actor=actor, target=kid, details={"kty": kty, "not_before": not_before.isoformat()})
+    audit.record("key.created", actor=actor, target=kid,
+                 details={"kty": kty, "use": use, "not_before": not_before.isoformat()})
     return row
 
 
 def ensure_keys(actor: str = "system") -> list[str]:
     """Create the default RSA, P-256 and Ed25519 keys if the database has none; returns new kids."""
     made = []
-    for kty in KEY_TYPES:
-        exists = db.session.execute(select(SigningKey.kid).where(SigningKey.kty == kty).limit(1)).first()
+    for kty, use in [*((k, "sig") for k in KEY_TYPES), (ENC_KTY, "enc")]:
+        exists = db.session.execute(
+            select(SigningKey.kid).where(SigningKey.kty == kty, SigningKey.use == use).limit(1)
+        ).first()
         if not exists:
-            made.append(create_key(kty, not_before=clock.now(), actor=actor).kid)
+            made.append(create_key(kty, not_before=clock.now(), actor=actor, use=use).kid)
     db.session.commit()
     forget_cached_keys()
     return made
 
 
-def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator") -> SigningKey:
+def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator", use: str = "sig") -> SigningKey:
     """Publish a new key now; it signs after ``IDBB_KEY_PUBLISH_AHEAD`` (or at once, for a
     compromised key), when the previous one of the same type retires and starts its retention."""
-    if kty not in KEY_TYPES:
-        raise IdbbError("invalid_key_type", f"unknown key type {kty!r}; use RSA, EC or OKP")
+    if kty not in KEY_TYPES or use not in ("sig", "enc") or (use == "enc" and kty != ENC_KTY):
+        raise IdbbError("invalid_key_type", f"unknown key type {kty!r}/{use!r}; use RSA, EC or OKP (enc: RSA)")
     settings = state().settings
     now = clock.now()
     starts = now if immediate else now + timedelta(seconds=settings.key_publish_ahead)
     previous = db.session.execute(
-        select(SigningKey).where(SigningKey.kty == kty, SigningKey.retired_at.is_(None))
+        select(SigningKey).where(SigningKey.kty == kty, SigningKey.use == use, SigningKey.retired_at.is_(None))
     ).scalars().all()
     for old in previous:
         if old.not_before > now:  # a pending key that never signed: superseded, nothing to keep verifying
@@ -105,9 +113,9 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
         else:
             old.retired_at = starts
             old.publish_until = starts + timedelta(seconds=settings.key_retention)
-    row = create_key(kty, not_before=starts, actor=actor)
+    row = create_key(kty, not_before=starts, actor=actor, use=use)
     audit.record("key.rotated", actor=actor, target=row.kid,
-                 details={"kty": kty, "immediate": immediate, "retired": [k.kid for k in previous]})
+                 details={"kty": kty, "use": use, "immediate": immediate, "retired": [k.kid for k in previous]})
     db.session.commit()
     forget_cached_keys()
     return row
@@ -124,6 +132,7 @@ class KeyRecord:
     kid: str
     kty: str
     alg: str
+    use: str
     public_jwk: dict[str, Any]
     private_sealed: bytes
     cert_der: bytes
@@ -149,7 +158,7 @@ def _records(*, refresh: bool = False) -> list[KeyRecord]:
         if now < expires and (not refresh or fresh_enough):  # forced reloads: at most one a second
             return records  # type: ignore[no-any-return]
     records = [
-        KeyRecord(r.kid, r.kty, r.alg, dict(r.public_jwk), bytes(r.private_sealed), bytes(r.cert_der),
+        KeyRecord(r.kid, r.kty, r.alg, r.use, dict(r.public_jwk), bytes(r.private_sealed), bytes(r.cert_der),
                   r.created_at, r.not_before, r.expires_at, r.retired_at, r.publish_until)
         for r in list_keys()
     ]
@@ -174,9 +183,10 @@ def published_keys(now: datetime | None = None, *, refresh: bool = False) -> lis
     moment = now or clock.now()
     rows = [r for r in _records(refresh=refresh) if _is_published(r, moment)]
 
-    def order(r: KeyRecord) -> tuple[int, int, float]:
+    def order(r: KeyRecord) -> tuple[int, int, int, float]:
         signing = _is_signing(r, moment)
-        return (0 if r.kty == "RSA" and signing else 1, 0 if signing else 1, -r.not_before.timestamp())
+        first = r.use == "sig" and r.kty == "RSA" and signing
+        return (0 if first else 1, 1 if r.use == "enc" else 0, 0 if signing else 1, -r.not_before.timestamp())
 
     return sorted(rows, key=order)
 
@@ -187,7 +197,7 @@ def jwks(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     for row in published_keys(now):
         entry = dict(row.public_jwk)
         entry.update({
-            "kid": row.kid, "use": "sig", "alg": row.alg,
+            "kid": row.kid, "use": row.use, "alg": row.alg,
             "x5c": [x509.x5c_entry(row.cert_der)], "x5t#S256": x509.x5t_s256(row.cert_der),
             "exp": format_response_time(row.expires_at),
         })
@@ -204,6 +214,8 @@ def public_jwks_by_kid(now: datetime | None = None, *, want: str | None = None) 
     parsed: dict[str, jwk.JWK] = state().cache.setdefault("public_jwk", {})  # type: ignore[assignment]
     out = {}
     for row in rows:
+        if row.use != "sig":
+            continue
         if row.kid not in parsed:
             parsed[row.kid] = jwk.JWK(**row.public_jwk)
         out[row.kid] = parsed[row.kid]
@@ -213,18 +225,29 @@ def public_jwks_by_kid(now: datetime | None = None, *, want: str | None = None) 
 def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
     """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``)."""
     moment = now or clock.now()
-    candidates = [r for r in _records() if r.kty == kty and _is_signing(r, moment)]
+    candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
     if not candidates:
         raise IdbbError("server_error", "No signing key is available.", status=500,
                         detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")
     row = max(candidates, key=lambda r: r.not_before)
+    return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
+
+
+def decryption_keys(now: datetime | None = None) -> list[jwk.JWK]:
+    """Private halves of the published encryption keys, newest first (payloads encrypted to a key
+    that is being rotated out still decrypt while it is published)."""
+    rows = [r for r in published_keys(now) if r.use == "enc"]
+    return [_unsealed(r) for r in sorted(rows, key=lambda r: r.not_before, reverse=True)]
+
+
+def _unsealed(row: KeyRecord) -> jwk.JWK:
     cache: dict[str, jwk.JWK] = state().cache.setdefault("unsealed", {})  # type: ignore[assignment]
     key = cache.get(row.kid)
     if key is None:
         pem = aead.open_sealed(state().settings.kek_bytes(), row.private_sealed, row.kid.encode("ascii"))
         key = _with_kid(jwk.JWK.from_pem(pem), row.kid)
         cache[row.kid] = key
-    return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=key)
+    return key
 
 
 def _with_kid(key: jwk.JWK, kid: str) -> jwk.JWK:

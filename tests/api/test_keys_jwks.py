@@ -25,11 +25,12 @@ def test_jwks_has_govstack_shape_with_rsa_signer_first(client):
     assert response.status_code == 200
     assert "max-age" in response.headers["cache-control"]
     keys = response.json()["keys"]
-    assert [k["kty"] for k in keys][0] == "RSA"
-    assert {k["kty"] for k in keys} == {"RSA", "EC", "OKP"}
+    assert (keys[0]["kty"], keys[0]["use"]) == ("RSA", "sig")
+    assert {k["kty"] for k in keys if k["use"] == "sig"} == {"RSA", "EC", "OKP"}
+    assert [(k["kty"], k["alg"]) for k in keys if k["use"] == "enc"] == [("RSA", "RSA-OAEP-256")]
+    assert keys[-1]["use"] == "enc"  # the payload-encryption key comes after every signing key
     for key in keys:
         assert {"kid", "use", "kty", "alg", "x5c", "x5t#S256", "exp"} <= key.keys()
-        assert key["use"] == "sig"
         assert not {"d", "p", "q", "dp", "dq", "qi"} & key.keys()
         assert key["kid"] == rfc7638(key)  # stable and derived from the key
         der = base64.b64decode(key["x5c"][0])
@@ -37,7 +38,8 @@ def test_jwks_has_govstack_shape_with_rsa_signer_first(client):
         assert key["x5t#S256"] == base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
         cert_public = cert.public_key().public_bytes(serialization.Encoding.DER,
                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
-        jwk_public = pyjwt.PyJWK(key).key.public_bytes(serialization.Encoding.DER,
+        as_sig = {k: v for k, v in key.items() if k != "alg"} if key["use"] == "enc" else key
+        jwk_public = pyjwt.PyJWK(as_sig, algorithm="RS256" if key["use"] == "enc" else None).key.public_bytes(serialization.Encoding.DER,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
         assert cert_public == jwk_public
         assert key["exp"].endswith("Z")

@@ -46,7 +46,7 @@ def test_unsafe_configuration_fails_at_start_with_a_clear_message(env, monkeypat
 
 def test_init_db_then_register_api_client_then_rotate_keys(env, tmp_path):
     first = run("init-db")
-    assert first.exit_code == 0 and "3 new signing key" in first.output
+    assert first.exit_code == 0 and "4 new signing key" in first.output  # RSA, EC, OKP + RSA encryption
     again = run("init-db")
     assert "0 new signing key" in again.output  # idempotent
 
@@ -73,7 +73,7 @@ def test_init_db_then_register_api_client_then_rotate_keys(env, tmp_path):
 
     rotated = run("keys", "rotate", "--kty", "EC")
     assert rotated.exit_code == 0 and "published" in rotated.output
-    assert len(run("keys", "list").output.strip().splitlines()) == 4
+    assert len(run("keys", "list").output.strip().splitlines()) == 5
     assert run("audit", "verify").exit_code == 0
 
 
