@@ -11,6 +11,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 
 from app.api import error_formats
+from app.api.jwe_payload import JwePayloadMiddleware
 from app.api.security import FlaskAppInScope
 from app.config import Settings
 from app.errors import IdbbError
@@ -20,8 +21,10 @@ from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 
+__version__ = "0.1.0"
+
 #: One OpenAPI document per API surface (ARCHITECTURE.md); the UI of each is served at /docs/<name>.
-SPECS = ("ops", "oidc", "client-mgmt")
+SPECS = ("ops", "oidc", "client-mgmt", "osia-enrollment", "osia-uin", "enrollment", "registry")
 
 
 def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
@@ -58,5 +61,6 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
+    cx.add_middleware(JwePayloadMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     cx.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     return cx

@@ -110,7 +110,10 @@ def clients() -> None:
               help="Public JWK: a file path or the JSON itself (private_key_jwt).")
 @click.option("--auth", "auth_method", type=click.Choice(["private_key_jwt", "client_secret_basic"]),
               default="private_key_jwt", show_default=True)
-def add_api(client_id: str, scopes: str, name: str | None, public_key: str | None, auth_method: str) -> None:
+@click.option("--signature-required", is_flag=True,
+              help="Enrollment client: refuse its enrollment requests without a valid JWS integrity block.")
+def add_api(client_id: str, scopes: str, name: str | None, public_key: str | None, auth_method: str,
+            signature_required: bool) -> None:
     """Register a back-office API client holding SCOPES."""
     from app.services import api_clients
 
@@ -122,7 +125,8 @@ def add_api(client_id: str, scopes: str, name: str | None, public_key: str | Non
         try:
             made = api_clients.register(client_id, name=name or client_id,
                                         scopes=scopes.replace(",", " ").split(), public_key=key,
-                                        auth_method=auth_method, actor="cli:clients")
+                                        auth_method=auth_method, actor="cli:clients",
+                                        signature_required=signature_required)
         except IdbbError as exc:
             _fail(exc)
             return

@@ -47,6 +47,14 @@ class Settings:
     log_level: str = "INFO"
     openapi_dir: str = str(_REPO_OPENAPI)
     db_pool_size: int = 10
+    data_key: str | None = None
+    data_key_file: str | None = None
+    uin_length: int = 10
+    dedup_attributes: str = "firstName,lastName,fullName,dateOfBirth"
+    max_buffer_bytes: int = 20 * 1024 * 1024
+    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +109,28 @@ class Settings:
             raise ConfigError("IDBB_KEK must decode to exactly 32 bytes (AES-256)")
         return key
 
+    def data_key_bytes(self) -> bytes:
+        """The 32-byte key sealing biometric and document content at rest: ``IDBB_DATA_KEY(_FILE)``,
+        or, when unset, derived from the KEK with HKDF-SHA256 (RFC 5869) so no second secret is needed."""
+        text = self.data_key
+        if self.data_key_file:
+            try:
+                text = Path(self.data_key_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"IDBB_DATA_KEY_FILE cannot be read: {exc.strerror}") from exc
+        if text:
+            try:
+                key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            except (binascii.Error, ValueError) as exc:
+                raise ConfigError("IDBB_DATA_KEY must be base64url of 32 random bytes") from exc
+            if len(key) != 32:
+                raise ConfigError("IDBB_DATA_KEY must decode to exactly 32 bytes (AES-256)")
+            return key
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"idbb data key v1").derive(self.kek_bytes())
+
     def validate(self) -> "Settings":
         """Fail fast on unsafe or malformed combinations; returns self for chaining."""
         if self.profile not in PROFILES:
@@ -119,6 +149,12 @@ class Settings:
         for name in ("access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
+        self.data_key_bytes()
+        if not 6 <= self.uin_length <= 32:
+            raise ConfigError("IDBB_UIN_LENGTH must be between 6 and 32")
+        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2 or self.argon2_parallelism < 1:
+            # OWASP Password Storage Cheat Sheet: argon2id minimum m=19 MiB, t=2, p=1
+            raise ConfigError("IDBB_ARGON2_* must not go below OWASP's minimum (m=19456 KiB, t=2, p=1)")
         if self.key_retention < self.access_token_ttl:
             raise ConfigError("IDBB_KEY_RETENTION must outlast IDBB_ACCESS_TOKEN_TTL (retired keys verify old tokens)")
         if not Path(self.openapi_dir).is_dir():

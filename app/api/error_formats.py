@@ -36,13 +36,15 @@ class WireError:
 
 
 def wire_format(path: str) -> str:
-    """Which error format the path speaks: oauth, envelope, osia, datastore or problem."""
+    """Which error format the path speaks: oauth, envelope, osia, mosip, datastore or problem."""
     if path.startswith(OAUTH_PREFIXES):
         return "oauth"
     if path.startswith(ENVELOPE_PREFIXES):
         return "envelope"
     if path.startswith(DATASTORE_PREFIXES):
         return "datastore"
+    if path == "/enrollment" or path.startswith("/enrollment/"):
+        return "mosip"
     if path.startswith(OSIA_PREFIXES):
         return "osia"
     return "problem"
@@ -115,6 +117,11 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         media = "application/json"
     elif fmt == "osia":
         body = {"code": status, "message": f"{err.code}: {err.description}"}
+        media = "application/json"
+    elif fmt == "mosip":
+        # GovStack PUT /enrollment (MOSIP packet API): the response envelope with errors[] and a real status
+        body = {"id": None, "version": None, "responsetime": format_response_time(clock.now()), "metaData": None,
+                "response": None, "errors": [{"errorCode": err.code, "message": err.description}]}
         media = "application/json"
     elif fmt == "datastore":
         body = {"error": {"code": err.code, "message": err.description, "details": None}}

@@ -185,9 +185,7 @@ def _detached_header(token: str) -> dict[str, Any]:
     return header
 
 
-def verify_detached(
-    jws: str, payload: bytes, keys: list[jwk.JWK], algorithms: Iterable[str]
-) -> dict[str, Any]:
+def verify_detached(jws: str, payload: bytes, keys: list[jwk.JWK], algorithms: Iterable[str]) -> dict[str, Any]:
     """Verify a detached compact JWS over ``payload`` with any of ``keys``; return its protected header.
 
     Accepts the RFC 7515 Appendix F form (payload base64url in the signing input) and the RFC 7797 form

@@ -20,7 +20,8 @@ from app.services.client_auth import new_secret
 KNOWN_SCOPES = frozenset({
     "add_oidc_client", "update_oidc_client", "read_oidc_client", "wallet_binding",
     "enroll.read", "enroll.write", "enroll.buf.read", "enroll.buf.write", "audit.read",
-    "introspect", "credential.issue", "credential.status",
+    "introspect", "credential.issue", "credential.status", "uin.generate", "registry.read", "registry.write",
+    "registry.adjudicate",
 })
 API_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 
@@ -34,13 +35,16 @@ class RegisteredApiClient:
 
 
 def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = None,
-             auth_method: str = "private_key_jwt", actor: str = "operator") -> RegisteredApiClient:
+             auth_method: str = "private_key_jwt", actor: str = "operator",
+             signature_required: bool = False) -> RegisteredApiClient:
     """Register an API client; a secret, if asked for, is returned once and stored hashed."""
     if not client_id or len(client_id) > 100 or any(c.isspace() for c in client_id):
         raise InvalidRequest("invalid_client_id", "client id must be 1-100 characters without spaces")
     unknown = sorted(set(scopes) - KNOWN_SCOPES)
     if not scopes or unknown:
         raise InvalidRequest("invalid_scope", f"unknown or no scopes: {', '.join(unknown) or '(none)'}")
+    if signature_required and auth_method != "private_key_jwt":
+        raise InvalidRequest("invalid_client_auth", "a signature-required client needs a public key (private_key_jwt)")
     if auth_method not in API_AUTH_METHODS:
         raise InvalidRequest("invalid_client_auth", f"auth method must be one of {', '.join(API_AUTH_METHODS)}")
     jwk_dict = print_ = None
@@ -60,9 +64,10 @@ def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = 
         client_id=client_id, kind="api", name=name, status="active", grant_types=["client_credentials"],
         auth_methods=[auth_method], scopes=sorted(set(scopes)), public_jwk=jwk_dict,
         public_key_thumbprint=print_, secret_hash=secret_hash, redirect_uris=[], acr_values=[], claims=[],
-        client_metadata={}, created_at=now, updated_at=now,
+        client_metadata={"signature_required": True} if signature_required else {}, created_at=now, updated_at=now,
     ))
     audit.record("api_client.created", actor=actor, target=client_id,
-                 details={"scopes": sorted(set(scopes)), "auth_method": auth_method})
+                 details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
+                          "signature_required": signature_required})
     db.session.commit()
     return RegisteredApiClient(client_id, sorted(set(scopes)), auth_method, secret)

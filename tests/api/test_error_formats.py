@@ -51,7 +51,7 @@ def test_unknown_path_is_problem_json(client):
 
 
 def test_osia_prefix_speaks_osia(client):
-    response = client.get("/v1/enrollments/x")
+    response = client.get("/v1/no-such-interface")
     assert response.status_code == 404
     body = response.json()
     assert set(body) == {"code", "message"} and body["code"] == 404

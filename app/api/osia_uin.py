@@ -1,0 +1,9 @@
+"""OSIA UIN Management v1.2 (``openapi/osia-uin.yaml``)."""
+
+from typing import Any
+
+from app.services import uin_service
+
+
+def generateUIN(transactionId: str, token_info: dict[str, Any], body: Any = None) -> str:  # noqa: N802,N803
+    return uin_service.generate(client_id=str(token_info.get("client_id")), transaction_id=transactionId)

@@ -1,0 +1,42 @@
+"""Integrity of enrollment requests (OSIA v7 ``integrity`` blocks; GovStack §6 enrollment integrity).
+
+An enrollment client is a registered API client with a public key. A request may carry OSIA
+``integrity`` blocks: a digest over RFC 8785 canonical JSON of the scoped nodes and, for type JWS,
+a detached JWS over those same bytes signed by the client. A client registered with
+``signature_required`` is refused without a valid JWS block.
+"""
+
+from typing import Any
+
+from app.errors import InvalidRequest
+from app.extensions import db
+from app.formats import FormatError
+from app.formats.integrity import verify_block
+from app.formats.jwk import parse_public_signing_jwk
+from app.models.clients import Client
+
+SIGNATURE_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+
+
+def verify_request(body: dict[str, Any], client_id: str) -> None:
+    client = db.session.get(Client, client_id)
+    required = bool(client and (client.client_metadata or {}).get("signature_required"))
+    blocks = body.get("integrity") or []
+    if not isinstance(blocks, list):
+        raise InvalidRequest("invalid_integrity", "integrity must be a list of Integrity objects.")
+    signed = False
+    keys = []
+    if client is not None and client.public_jwk:
+        keys = [parse_public_signing_jwk(client.public_jwk)]
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise InvalidRequest("invalid_integrity", "integrity entries must be objects.")
+        if block.get("type") == "JWS" and not keys:
+            raise InvalidRequest("invalid_signature", "The client has no registered key to verify a signature.")
+        try:
+            verify_block(body, block, keys, SIGNATURE_ALGS)
+        except FormatError as exc:
+            raise InvalidRequest("invalid_signature", f"Integrity check failed: {exc}") from exc
+        signed = signed or block.get("type") == "JWS"
+    if required and not signed:
+        raise InvalidRequest("signature_required", "This enrollment client must sign its requests (JWS integrity).")

@@ -1,0 +1,453 @@
+"""OSIA Enrollment Services v1.3 use cases (``osia/enrollment.yaml``; osia-notes.md §4).
+
+* create (client-chosen id; ``finalize=true`` makes it one-step), read (``attributes`` filter),
+  update (PUT sends only the sections that changed; lists inside a sent section are replaced),
+  partial update (RFC 7396 merge patch, ``null`` deletes), delete, finalize, find, buffers.
+* Images and documents are checked by content against their declared format and sealed at rest;
+  the stored document keeps ``{"$blob": id}`` in their place.
+* A finalized enrollment is the record an identity came from: updates and deletion are refused
+  (403, OSIA's "update not allowed"). Finalize is idempotent, and so is an identical create
+  (an offline client replaying its signed packet).
+* Every use case is one transaction; finalization (registry) runs inside it.
+"""
+
+import base64
+import copy
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from app.clock import clock
+from app.errors import Conflict, IdbbError, InvalidRequest, NotFound
+from app.extensions import db, state
+from app.formats import FormatError
+from app.formats.canonical import canonical_json
+from app.formats.digest import verify_digest
+from app.formats.images import sniff
+from app.formats.merge_patch import merge_patch
+from app.models.enrollment import Enrollment, EnrollmentBuffer
+from app.services import audit, blobs, credentials, registry
+from app.services.content import check_content, decode_b64
+from app.services.enrollment_integrity import verify_request
+
+SECTIONS = ("enrollmentType", "enrollmentFlags", "requestData", "contextualData", "biographicData",
+            "biometricData", "documentData")
+_ID = re.compile(r"^[A-Za-z0-9._~:@-]{1,128}$")
+_BUFFER_REF = re.compile(r"(?:^|/v1/enrollments/(?P<eid>[^/]+)/buffer/)(?P<bid>[0-9a-f]{32})$")
+DOCUMENT_FORMATS = frozenset({"PDF", "JPEG", "PNG", "JPEG2000"})
+
+
+class UpdateNotAllowed(IdbbError):
+    code = "update_not_allowed"
+    status = 403
+    description = "The enrollment is finalized; it can no longer be changed."
+
+
+def _owner(enrollment_id: str) -> str:
+    return f"enrollment:{enrollment_id}"
+
+
+def _check_id(enrollment_id: str) -> None:
+    if not _ID.match(enrollment_id or ""):
+        raise InvalidRequest("invalid_enrollment_id", "enrollmentId must be 1-128 URL-safe characters.")
+
+
+def _buffer_for(ref: Any, enrollment_id: str) -> EnrollmentBuffer:
+    match = _BUFFER_REF.search(ref) if isinstance(ref, str) else None
+    if match is None or (match.group("eid") not in (None, enrollment_id)):
+        raise InvalidRequest("invalid_reference", "A reference must point to a buffer of this enrollment.")
+    buffer = db.session.get(EnrollmentBuffer, match.group("bid"))
+    if buffer is None or buffer.enrollment_id != enrollment_id:
+        raise InvalidRequest("invalid_reference", "A reference must point to a buffer of this enrollment.")
+    return buffer
+
+
+def _ingest_biometrics(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise InvalidRequest("invalid_request", "biometricData must be a list.")
+    out = []
+    for n, raw in enumerate(items):
+        item = dict(raw)
+        what = f"biometricData[{n}]"
+        if "image" in item and item["image"] is not None:
+            data = decode_b64(item["image"], what + ".image")
+            fmt = check_content(data, mime_type=item.get("mimeType"), compression=item.get("compression"), what=what)
+            item["image"] = {"$blob": blobs.store(_owner(enrollment_id), data, content_type=item.get("mimeType"),
+                                                  detected_format=fmt).blob_id}
+        if "imageRef" in item and item["imageRef"] is not None:
+            buffer = _buffer_for(item["imageRef"], enrollment_id)
+            data, _ = blobs.load(buffer.blob_id)
+            check_content(data, mime_type=item.get("mimeType") or buffer.content_type,
+                           compression=item.get("compression"), what=what)
+        if "template" in item and item["template"] is not None:
+            data = decode_b64(item["template"], what + ".template")
+            item["template"] = {"$blob": blobs.store(_owner(enrollment_id), data, content_type=None,
+                                                     detected_format=sniff(data)).blob_id}
+        out.append(item)
+    return out
+
+
+def _ingest_documents(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise InvalidRequest("invalid_request", "documentData must be a list.")
+    out = []
+    for n, raw in enumerate(items):
+        doc = copy.deepcopy(raw)
+        for m, part in enumerate(doc.get("parts") or []):
+            what = f"documentData[{n}].parts[{m}]"
+            mime = part.get("mimeType")
+            checked = isinstance(mime, str) and (mime.startswith("image/") or mime == "application/pdf")
+            if part.get("data") is not None:
+                data = decode_b64(part["data"], what + ".data")
+                fmt = (check_content(data, mime_type=mime, compression=None, what=what, allowed=DOCUMENT_FORMATS)
+                       if checked else None)
+                part["data"] = {"$blob": blobs.store(_owner(enrollment_id), data, content_type=mime,
+                                                     detected_format=fmt).blob_id}
+            if part.get("dataRef") is not None:
+                buffer = _buffer_for(part["dataRef"], enrollment_id)
+                if checked:
+                    data, _ = blobs.load(buffer.blob_id)
+                    check_content(data, mime_type=mime, compression=None, what=what, allowed=DOCUMENT_FORMATS)
+        out.append(doc)
+    return out
+
+
+def _ingest(sections: dict[str, Any], enrollment: Enrollment) -> dict[str, Any]:
+    """Turn sent sections into stored form: blobs sealed, credentials hashed and removed."""
+    out: dict[str, Any] = {}
+    for name, value in sections.items():
+        if name == "biometricData" and value is not None:
+            out[name] = _ingest_biometrics(value, enrollment.enrollment_id)
+        elif name == "documentData" and value is not None:
+            out[name] = _ingest_documents(value, enrollment.enrollment_id)
+        elif name == "requestData" and isinstance(value, dict) and "credentials" in value:
+            request = dict(value)
+            creds = request.pop("credentials") or {}
+            if not isinstance(creds, dict):
+                raise InvalidRequest("invalid_request", "requestData.credentials must be an object.")
+            for kind in ("pin", "password"):
+                if creds.get(kind) is not None:
+                    enrollment.pin_hash = credentials.hash_secret(kind, creds[kind])
+            out[name] = request
+        else:
+            out[name] = value
+    return out
+
+
+def _sections(body: dict[str, Any]) -> dict[str, Any]:
+    """The OSIA sections of a request body; read-only and protection members are not data."""
+    return {k: v for k, v in body.items() if k in SECTIONS}
+
+
+def _referenced_blobs(document: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(document, dict):
+        if set(document) == {"$blob"}:
+            found.add(document["$blob"])
+        for value in document.values():
+            found |= _referenced_blobs(value)
+    elif isinstance(document, list):
+        for value in document:
+            found |= _referenced_blobs(value)
+    return found
+
+
+def _body_hash(enrollment_id: str, body: dict[str, Any], finalize: bool) -> str:
+    return hashlib.sha256(canonical_json({"id": enrollment_id, "body": body, "finalize": finalize})).hexdigest()
+
+
+def _run(fn: Any) -> Any:
+    """Run a use case as one transaction: any error rolls everything back."""
+    try:
+        result = fn()
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str,
+           verified: bool = False) -> None:
+    """OSIA createEnrollment. ``verified`` when the caller (GovStack packet) already checked integrity."""
+
+    def use_case() -> None:
+        _check_id(enrollment_id)
+        if not verified:
+            verify_request(body, client_id)
+        digest = _body_hash(enrollment_id, body, finalize)
+        existing = db.session.get(Enrollment, enrollment_id)
+        if existing is not None:
+            if existing.create_hash == digest and existing.client_id == client_id:
+                return  # the same packet again (offline client retrying): same answer, nothing new
+            raise Conflict("duplicate_enrollment", "An enrollment with this id exists.")
+        now = clock.now()
+        enrollment = Enrollment(enrollment_id=enrollment_id, status="IN_PROGRESS", client_id=client_id,
+                                create_hash=digest, last_transaction_id=transaction_id, created_at=now,
+                                updated_at=now, document={})
+        db.session.add(enrollment)
+        db.session.flush()
+        stored = _ingest(_sections(body), enrollment)
+        enrollment.document = {k: v for k, v in stored.items() if k != "enrollmentType"}
+        enrollment.enrollment_type = stored.get("enrollmentType")
+        audit.record("enrollment.created", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id, "finalize": finalize,
+                              "signed": bool(body.get("integrity"))})
+        if finalize:
+            _finalize(enrollment, client_id, transaction_id)
+
+    _run(use_case)
+
+
+def _get(enrollment_id: str) -> Enrollment:
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        raise NotFound("unknown_enrollment", "No enrollment has this id.")
+    return enrollment
+
+
+def _get_open(enrollment_id: str) -> Enrollment:
+    enrollment = _get(enrollment_id)
+    if enrollment.status == "FINALIZED":
+        raise UpdateNotAllowed()
+    return enrollment
+
+
+def _store(enrollment: Enrollment, document: dict[str, Any], transaction_id: str) -> None:
+    enrollment.enrollment_type = document.pop("enrollmentType", enrollment.enrollment_type)
+    enrollment.document = {k: v for k, v in document.items() if v is not None}
+    enrollment.updated_at = clock.now()
+    enrollment.last_transaction_id = transaction_id
+    blobs.delete_unreferenced(_owner(enrollment.enrollment_id), _referenced_blobs(enrollment.document))
+
+
+def update(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str) -> None:
+    """OSIA updateEnrollment: only sent sections change; data not included stays as it is."""
+
+    def use_case() -> None:
+        enrollment = _get_open(enrollment_id)
+        verify_request(body, client_id)
+        document = dict(enrollment.document)
+        document["enrollmentType"] = enrollment.enrollment_type
+        document.update(_ingest(_sections(body), enrollment))  # a sent section (and its lists) is replaced
+        _store(enrollment, document, transaction_id)
+        audit.record("enrollment.updated", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id, "sections": sorted(_sections(body))})
+        if finalize:
+            _finalize(enrollment, client_id, transaction_id)
+
+    _run(use_case)
+
+
+def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str) -> None:
+    """OSIA partialUpdateEnrollment: RFC 7396 JSON merge patch (``null`` deletes a member)."""
+
+    def use_case() -> None:
+        enrollment = _get_open(enrollment_id)
+        verify_request(body, client_id)
+        sections = _sections(body)
+        ingested = _ingest({k: v for k, v in sections.items() if k in ("biometricData", "documentData")},
+                           enrollment)
+        current = dict(enrollment.document)
+        current["enrollmentType"] = enrollment.enrollment_type
+        patch_doc = {**sections, **ingested}
+        credentials_patch = (patch_doc.get("requestData") or {}).get("credentials") \
+            if isinstance(patch_doc.get("requestData"), dict) else None
+        merged = merge_patch(current, patch_doc)
+        if credentials_patch is not None:
+            merged.update(_ingest({"requestData": merged.get("requestData") or {}}, enrollment))
+        _store(enrollment, merged, transaction_id)
+        audit.record("enrollment.patched", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id, "sections": sorted(sections)})
+        if finalize:
+            _finalize(enrollment, client_id, transaction_id)
+
+    _run(use_case)
+
+
+def remove(enrollment_id: str, *, client_id: str, transaction_id: str) -> None:
+    def use_case() -> None:
+        enrollment = _get_open(enrollment_id)
+        db.session.execute(delete(EnrollmentBuffer).where(EnrollmentBuffer.enrollment_id == enrollment_id))
+        blobs.delete_unreferenced(_owner(enrollment_id), set())
+        db.session.delete(enrollment)
+        audit.record("enrollment.deleted", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id})
+
+    _run(use_case)
+
+
+def finalize(enrollment_id: str, *, client_id: str, transaction_id: str) -> None:
+    """OSIA finalizeEnrollment; finalizing a finalized enrollment changes nothing (idempotent)."""
+
+    def use_case() -> None:
+        enrollment = _get(enrollment_id)
+        if enrollment.status == "FINALIZED":
+            return
+        _finalize(enrollment, client_id, transaction_id)
+
+    _run(use_case)
+
+
+def _finalize(enrollment: Enrollment, client_id: str, transaction_id: str) -> None:
+    enrollment.status = "FINALIZED"
+    enrollment.finalized_at = clock.now()
+    enrollment.last_transaction_id = transaction_id
+    registry.finalize_enrollment(enrollment, actor=f"client:{client_id}", transaction_id=transaction_id)
+    audit.record("enrollment.finalized", actor=f"client:{client_id}", target=enrollment.enrollment_id,
+                 details={"transactionId": transaction_id, "outcome": enrollment.outcome})
+
+
+def _inflate(value: Any, *, with_content: bool) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$blob"}:
+            if not with_content:
+                return None
+            data, _ = blobs.load(value["$blob"])
+            return base64.b64encode(data).decode("ascii")
+        return {k: v for k, v in ((k, _inflate(v, with_content=with_content)) for k, v in value.items())
+                if v is not None}
+    if isinstance(value, list):
+        return [_inflate(v, with_content=with_content) for v in value]
+    return value
+
+
+def _view(enrollment: Enrollment, attributes: Iterable[str] | None, *, with_content: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"enrollmentId": enrollment.enrollment_id, "status": enrollment.status}
+    if enrollment.enrollment_type is not None:
+        body["enrollmentType"] = enrollment.enrollment_type
+    body.update(_inflate(enrollment.document, with_content=with_content))
+    wanted = [a for a in (attributes or []) if a]
+    if not wanted:
+        return body
+    out: dict[str, Any] = {"enrollmentId": body["enrollmentId"], "status": body["status"]}
+    for name in wanted:
+        section, _, member = name.partition(".")
+        if section in body and not member:
+            out[section] = body[section]
+        elif member and isinstance(body.get(section), dict) and member in body[section]:
+            out.setdefault(section, {})[member] = body[section][member]
+    return out
+
+
+def read(enrollment_id: str, attributes: list[str] | None, *, client_id: str, transaction_id: str) -> dict[str, Any]:
+    def use_case() -> dict[str, Any]:
+        enrollment = _get(enrollment_id)
+        audit.record("enrollment.read", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id})
+        return _view(enrollment, attributes, with_content=True)
+
+    return _run(use_case)  # type: ignore[no-any-return]
+
+
+_OPS = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+}
+
+
+def _attribute(view: dict[str, Any], name: str) -> Any:
+    if name in view and not isinstance(view[name], dict | list):
+        return view[name]
+    section, _, member = name.partition(".")
+    if member:
+        value = view.get(section)
+        return value.get(member) if isinstance(value, dict) else None
+    for section in ("biographicData", "contextualData", "requestData", "enrollmentFlags"):
+        value = view.get(section)
+        if isinstance(value, dict) and name in value:
+            return value[name]
+    return None
+
+
+def _matches(view: dict[str, Any], expressions: list[dict[str, Any]]) -> bool:
+    for expr in expressions:
+        actual = _attribute(view, str(expr.get("attributeName", "")))
+        expected = expr.get("value")
+        op = _OPS.get(str(expr.get("operator")))
+        if op is None:
+            raise InvalidRequest("invalid_expression", "operator must be one of < > = >= <= !=")
+        if actual is None or type(actual) is not type(expected) and not (
+                isinstance(actual, int | float) and isinstance(expected, int | float)):
+            if op is not _OPS["!="]:
+                return False
+            continue
+        if not op(actual, expected):
+            return False
+    return True
+
+
+def find(expressions: list[dict[str, Any]], *, offset: int, limit: int, client_id: str,
+         transaction_id: str) -> list[dict[str, Any]]:
+    """OSIA findEnrollments: every expression must hold. Results carry metadata, not image bytes
+    (read one enrollment for its content)."""
+
+    def use_case() -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        skipped = 0
+        rows = db.session.execute(select(Enrollment).order_by(Enrollment.created_at, Enrollment.enrollment_id))
+        for enrollment in rows.scalars():
+            view = _view(enrollment, None, with_content=False)
+            if not _matches(view, expressions):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            results.append(view)
+            if len(results) >= limit:
+                break
+        audit.record("enrollment.searched", actor=f"client:{client_id}", target=None,
+                     details={"transactionId": transaction_id, "results": len(results)})
+        return results
+
+    return _run(use_case)  # type: ignore[no-any-return]
+
+
+def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: str | None, *, client_id: str,
+                  transaction_id: str) -> str:
+    """OSIA createBuffer: allowed before the enrollment exists ("prior to the create"), not after
+    it is finalized. A ``Digest`` header, if sent, must match (RFC 3230)."""
+
+    def use_case() -> str:
+        _check_id(enrollment_id)
+        existing = db.session.get(Enrollment, enrollment_id)
+        if existing is not None and existing.status == "FINALIZED":
+            raise UpdateNotAllowed()
+        if not data:
+            raise InvalidRequest("invalid_content", "The buffer is empty.")
+        if len(data) > state().settings.max_buffer_bytes:
+            raise InvalidRequest("invalid_content", "The buffer is larger than IDBB_MAX_BUFFER_BYTES.")
+        if digest:
+            try:
+                verify_digest(digest, data)
+            except FormatError as exc:
+                raise InvalidRequest("invalid_digest", f"Digest: {exc}") from exc
+        mime = content_type.split(";")[0].strip().lower()
+        detected = sniff(data)
+        if mime.startswith("image/") or mime == "application/pdf":
+            detected = check_content(data, mime_type=mime, compression=None, what="buffer")
+        blob = blobs.store(_owner(enrollment_id), data, content_type=mime, detected_format=detected)
+        buffer_id = blob.blob_id
+        db.session.add(EnrollmentBuffer(buffer_id=buffer_id, enrollment_id=enrollment_id, blob_id=blob.blob_id,
+                                        content_type=mime, client_id=client_id, created_at=clock.now()))
+        audit.record("enrollment.buffer_created", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id, "bufferId": buffer_id, "size": len(data)})
+        return buffer_id
+
+    return _run(use_case)  # type: ignore[no-any-return]
+
+
+def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str, transaction_id: str) -> tuple[bytes, str]:
+    def use_case() -> tuple[bytes, str]:
+        buffer = db.session.get(EnrollmentBuffer, buffer_id)
+        if buffer is None or buffer.enrollment_id != enrollment_id:
+            raise NotFound("unknown_buffer", "No buffer has this id for this enrollment.")
+        data, _ = blobs.load(buffer.blob_id)
+        audit.record("enrollment.buffer_read", actor=f"client:{client_id}", target=enrollment_id,
+                     details={"transactionId": transaction_id, "bufferId": buffer_id})
+        return data, buffer.content_type
+
+    return _run(use_case)  # type: ignore[no-any-return]

@@ -1,0 +1,28 @@
+"""Transactional outbox: an event row is written in the same transaction as the change it announces,
+so a committed enrollment always has its events and a rolled-back one never does. Delivery
+(OSIA Notification, a later issue) reads unpublished rows in ``id`` order."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import clock
+from app.extensions import db
+from app.models.registry import OutboxEvent
+
+#: OSIA Notification event types idbb emits (notification.yaml v1.2.0 event catalogue).
+TOPICS = frozenset({"newPerson", "updatePerson", "duplicatePerson"})
+
+
+def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic}")
+    event = OutboxEvent(topic=topic, payload={"source": "idbb", **payload}, created_at=clock.now())
+    db.session.add(event)
+    return event
+
+
+def pending(limit: int = 100) -> list[OutboxEvent]:
+    return list(db.session.execute(
+        select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+    ).scalars())
