@@ -209,3 +209,6 @@ def verify_with_pyjwt(token: str, jwks: dict[str, Any], audience: str = ISSUER) 
 
 def epoch() -> int:
     return int(time.time())
+
+
+from tests.enrollment_helpers import osia  # noqa: E402,F401  (fixture for the enrollment tests)

@@ -4,27 +4,30 @@ from typing import Any
 
 from app.services import registry
 
+JSON = {"Content-Type": "application/json"}  # the operations also declare problem+json errors
+
 
 def _actor(token_info: dict[str, Any]) -> str:
     return f"client:{token_info.get('client_id', 'unknown')}"
 
 
-def read_identity(uin: str) -> dict[str, Any]:
-    return registry.read_identity(uin)
+def read_identity(uin: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return registry.read_identity(uin), 200, JSON
 
 
-def update_identity(uin: str, body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+def update_identity(uin: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
     return registry.update_attributes(uin, body.get("changes"), body.get("reason"), body.get("evidence"),
-                                      actor=_actor(token_info))
+                                      actor=_actor(token_info)), 200, JSON
 
 
-def identity_history(uin: str) -> list[dict[str, Any]]:
-    return registry.history(uin)
+def identity_history(uin: str) -> tuple[list[dict[str, Any]], int, dict[str, str]]:
+    return registry.history(uin), 200, JSON
 
 
-def list_duplicates(status: str | None = None) -> list[dict[str, Any]]:
-    return registry.list_duplicate_cases(status)
+def list_duplicates(status: str | None = None) -> tuple[list[dict[str, Any]], int, dict[str, str]]:
+    return registry.list_duplicate_cases(status), 200, JSON
 
 
-def decide_duplicate(case_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
-    return registry.decide_duplicate(case_id, body.get("decision", ""), body.get("reason"), actor=_actor(token_info))
+def decide_duplicate(case_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
+    return registry.decide_duplicate(case_id, body.get("decision", ""), body.get("reason"),
+                                     actor=_actor(token_info)), 200, JSON

@@ -235,9 +235,9 @@ def test_check_declared_allowed_formats():
 
 @pytest.mark.parametrize("data", [b"", bytearray()])
 def test_check_declared_refuses_empty(data):
-    with pytest.raises(FormatError):
+    with pytest.raises(FormatError, match="empty"):
         check_declared(data)
-    with pytest.raises(FormatError):
+    with pytest.raises(FormatError, match="empty"):
         check_declared(data, mime_type="application/octet-stream")
 
 
