@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from app.clock import clock
-from app.formats.timefmt import format_response_time
+from app.services.envelope import response_time
 
 
 def ok(response: dict[str, Any]) -> dict[str, Any]:
     """``{responseTime, response, errors: []}`` (errors is an empty list on success)."""
-    return {"responseTime": format_response_time(clock.now()), "response": response, "errors": []}
+    return {"responseTime": response_time(), "response": response, "errors": []}

@@ -13,9 +13,8 @@ from connexion.exceptions import OAuthProblem, OAuthScopeProblem, ProblemExcepti
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from app.clock import clock
 from app.errors import IdbbError
-from app.formats.timefmt import format_response_time
+from app.services.envelope import response_time
 
 log = logging.getLogger("idbb.errors")
 
@@ -112,7 +111,7 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         # failures keep their status so gateways and monitors still see them.
         if 400 <= status < 500 and status not in (401, 403, 404, 405):
             status = 200
-        body = {"responseTime": format_response_time(clock.now()), "response": {},
+        body = {"responseTime": response_time(), "response": {},
                 "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
         media = "application/json"
     elif fmt == "osia":
@@ -120,7 +119,7 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         media = "application/json"
     elif fmt == "mosip":
         # GovStack PUT /enrollment (MOSIP packet API): the response envelope with errors[] and a real status
-        body = {"id": None, "version": None, "responsetime": format_response_time(clock.now()), "metaData": None,
+        body = {"id": None, "version": None, "responsetime": response_time(), "metaData": None,
                 "response": None, "errors": [{"errorCode": err.code, "message": err.description}]}
         media = "application/json"
     elif fmt == "datastore":

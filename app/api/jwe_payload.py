@@ -10,28 +10,15 @@ import json
 from typing import Any
 
 import anyio
-from flask import Flask
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import error_formats
 from app.api.security import FLASK_APP_KEY
 from app.errors import InvalidRequest
-from app.formats import FormatError
-from app.formats.jwe import decrypt_compact
-from app.services import keys
+from app.services.payload_encryption import decrypt
 
 PATH_PREFIXES = ("/v1/enrollments", "/enrollment")
 MAX_BODY = 64 * 1024 * 1024
-
-
-def _decrypt(flask_app: Flask, token: str) -> bytes:
-    with flask_app.app_context():
-        for key in keys.decryption_keys():
-            try:
-                return decrypt_compact(token, key)
-            except FormatError:
-                continue
-    raise InvalidRequest("invalid_request", "The JWE payload does not decrypt with idbb's encryption key.")
 
 
 class JwePayloadMiddleware:
@@ -56,7 +43,7 @@ class JwePayloadMiddleware:
             if not message.get("more_body"):
                 break
         try:
-            plaintext = await anyio.to_thread.run_sync(_decrypt, scope[FLASK_APP_KEY], body.decode("ascii").strip())
+            plaintext = await anyio.to_thread.run_sync(decrypt, scope[FLASK_APP_KEY], body.decode("ascii").strip())
             json.loads(plaintext)
         except (InvalidRequest, UnicodeDecodeError, ValueError) as exc:
             err = exc if isinstance(exc, InvalidRequest) else InvalidRequest(

@@ -5,5 +5,5 @@ from typing import Any
 from app.services import uin_service
 
 
-def generateUIN(transactionId: str, token_info: dict[str, Any], body: Any = None) -> str:  # noqa: N802,N803
+def generateUIN(transactionId: str, token_info: dict[str, Any], body: Any = None) -> str:
     return uin_service.generate(client_id=str(token_info.get("client_id")), transaction_id=transactionId)

@@ -25,7 +25,7 @@ from app.errors import Conflict, IdbbError, InvalidRequest, NotFound
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
-from app.formats.digest import verify_digest
+from app.formats.digest import digest_header, verify_digest
 from app.formats.images import sniff
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment, EnrollmentBuffer
@@ -440,14 +440,17 @@ def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: st
     return _run(use_case)  # type: ignore[no-any-return]
 
 
-def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str, transaction_id: str) -> tuple[bytes, str]:
-    def use_case() -> tuple[bytes, str]:
+def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str,
+                transaction_id: str) -> tuple[bytes, str, str]:
+    """OSIA readBuffer: the bytes, the content type they were uploaded with, and a ``Digest`` value."""
+
+    def use_case() -> tuple[bytes, str, str]:
         buffer = db.session.get(EnrollmentBuffer, buffer_id)
         if buffer is None or buffer.enrollment_id != enrollment_id:
             raise NotFound("unknown_buffer", "No buffer has this id for this enrollment.")
         data, _ = blobs.load(buffer.blob_id)
         audit.record("enrollment.buffer_read", actor=f"client:{client_id}", target=enrollment_id,
                      details={"transactionId": transaction_id, "bufferId": buffer_id})
-        return data, buffer.content_type
+        return data, buffer.content_type, digest_header(data)
 
     return _run(use_case)  # type: ignore[no-any-return]

@@ -6,7 +6,7 @@ from app.clock import clock
 from app.errors import InvalidRequest
 from app.extensions import state
 from app.formats import FormatError
-from app.formats.timefmt import parse_request_time
+from app.formats.timefmt import format_response_time, parse_request_time
 
 
 def unwrap(body: Any) -> dict[str, Any]:
@@ -24,3 +24,8 @@ def unwrap(body: Any) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise InvalidRequest("invalid_request", "The member 'request' must be an object.")
     return request
+
+
+def response_time() -> str:
+    """``responseTime``/``responsetime`` of an envelope: now, UTC, milliseconds."""
+    return format_response_time(clock.now())

@@ -8,13 +8,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.enrollment import Blob
-from tests.enrollment_helpers import (  # noqa: F401  (osia is a fixture)
+from tests.enrollment_helpers import (
     ENROLL_SCOPES,
     Osia,
     b64,
     full_body,
     jpeg_bytes,
-    osia,
     pdf_bytes,
     png_bytes,
     wsq_bytes,
@@ -145,7 +144,7 @@ def test_buffer_upload_and_download_with_and_without_digest(osia):
     sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
     with_digest = osia.upload("ENR-9", data, "application/octet-stream", digest=f"SHA-256={sha}")
     assert with_digest.status_code == 201
-    sha1 = base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324 - OSIA's own example
+    sha1 = base64.b64encode(hashlib.sha1(data).digest()).decode()
     assert osia.upload("ENR-9", data, "application/octet-stream", digest=f"SHA={sha1}").status_code == 201
     wrong = osia.upload("ENR-9", data, "application/octet-stream", digest="SHA-256=" + base64.b64encode(b"x" * 32).decode())
     assert wrong.status_code == 400 and wrong.json()["code"] == 400

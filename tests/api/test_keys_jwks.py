@@ -39,7 +39,8 @@ def test_jwks_has_govstack_shape_with_rsa_signer_first(client):
         cert_public = cert.public_key().public_bytes(serialization.Encoding.DER,
                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
         as_sig = {k: v for k, v in key.items() if k != "alg"} if key["use"] == "enc" else key
-        jwk_public = pyjwt.PyJWK(as_sig, algorithm="RS256" if key["use"] == "enc" else None).key.public_bytes(serialization.Encoding.DER,
+        parsed = pyjwt.PyJWK(as_sig, algorithm="RS256" if key["use"] == "enc" else None)
+        jwk_public = parsed.key.public_bytes(serialization.Encoding.DER,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
         assert cert_public == jwk_public
         assert key["exp"].endswith("Z")

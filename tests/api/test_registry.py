@@ -8,7 +8,7 @@ from app.extensions import db
 from app.formats.uin import verhoeff_valid
 from app.models.enrollment import Enrollment
 from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, OutboxEvent
-from tests.enrollment_helpers import b64, full_body, osia, pdf_bytes, png_bytes  # noqa: F401
+from tests.enrollment_helpers import b64, full_body, pdf_bytes, png_bytes
 
 
 def identities(app):
@@ -153,7 +153,8 @@ def test_update_request_through_enrollment_needs_evidence(app, osia):
     update = {"requestData": {"requestType": "UPDATE", "uin": uin, "reason": "name correction"},
               "biographicData": {"firstName": "Aminata"}}
     assert osia.create("U-2", update, finalize=True).status_code == 400  # no evidence document
-    update["documentData"] = [{"documentType": "OTHER", "parts": [{"data": b64(pdf_bytes()), "mimeType": "application/pdf"}]}]
+    part = {"data": b64(pdf_bytes()), "mimeType": "application/pdf"}
+    update["documentData"] = [{"documentType": "OTHER", "parts": [part]}]
     assert osia.create("U-3", update, finalize=True).status_code == 204
     [identity] = identities(app)
     assert identity.biographic["firstName"] == "Aminata" and identity.version == 2
