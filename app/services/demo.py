@@ -12,12 +12,22 @@ from jwcrypto import jwk
 
 from app.extensions import db, state
 from app.models.clients import Client
-from app.services import api_clients, database, keys, oidc_clients
+from app.models.enrollment import Enrollment
+from app.services import api_clients, database, enrollments, keys, oidc_clients
 
 DEMO_RP = "demo-rp"
 DEMO_ADMIN = "demo-admin"
 DEMO_ADMIN_BASIC = "demo-admin-basic"
-ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client"]
+ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client", "enroll.read", "enroll.write",
+                "enroll.buf.read", "enroll.buf.write", "uin.generate", "registry.read", "registry.write",
+                "registry.adjudicate", "audit.read"]
+#: Demo people enrolled through the real enrollment service (one-step, with a PIN for the login flows).
+DEMO_PEOPLE = [
+    {"firstName": "Amina", "lastName": "Diallo", "dateOfBirth": "1990-04-12", "gender": "F",
+     "email": "amina.diallo@example.org", "phoneNumber": "+221700000001", "pin": "482913"},
+    {"firstName": "Kofi", "lastName": "Mensah", "dateOfBirth": "1985-11-30", "gender": "M",
+     "email": "kofi.mensah@example.org", "phoneNumber": "+233200000002", "pin": "731406"},
+]
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -62,6 +72,7 @@ def seed(folder: Path) -> str:
                                     auth_method="client_secret_basic", actor="demo")
         _write_private(secret_file, made.secret or "")
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "(see first run)"
+    people = _seed_people()
     return "\n".join([
         "idbb demo is ready.",
         f"  issuer            {issuer}",
@@ -76,6 +87,29 @@ def seed(folder: Path) -> str:
         f"  API client        {DEMO_ADMIN_BASIC} secret={secret} (client_secret_basic)",
         "  get a token:",
         f"    curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token",
-        "  demo identities:  none yet (the identity registry arrives with enrollment)",
+        *[f"  demo identity     UIN {uin}  {name}  PIN {pin}" for uin, name, pin in people],
         json.dumps({"keys": [k.kid for k in keys.list_keys()]}),
     ])
+
+
+def _seed_people() -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from app.models.registry import Identity
+
+    out = []
+    for n, person in enumerate(DEMO_PEOPLE, start=1):
+        enrollment_id = f"DEMO-{n:04d}"
+        if db.session.get(Enrollment, enrollment_id) is None:
+            biographic = {k: v for k, v in person.items() if k != "pin"}
+            enrollments.create(enrollment_id, {
+                "enrollmentType": "CITIZEN", "biographicData": biographic,
+                "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": person["pin"]}},
+            }, finalize=True, client_id=DEMO_ADMIN, transaction_id="demo-seed")
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        uin = "(pending duplicate check)"
+        if enrollment is not None and enrollment.identity_id:
+            uin = db.session.execute(select(Identity.uin).where(
+                Identity.identity_id == enrollment.identity_id)).scalar_one()
+        out.append((uin, f"{person['firstName']} {person['lastName']}", person["pin"]))
+    return out

@@ -108,11 +108,15 @@ def test_demo_serves_jwks_health_ready_metrics_and_client_management(tmp_path):
                            data={"grant_type": "client_credentials"}).json()["access_token"]
         got = httpx.get(base + "/client-mgmt/oidc-client/demo-rp", headers={"Authorization": f"Bearer {token}"})
         assert got.json()["response"]["clientId"] == "demo-rp"
+        enrolled = httpx.get(base + "/v1/enrollments/DEMO-0001?transactionId=t",
+                             headers={"Authorization": f"Bearer {token}"})
+        assert enrolled.json()["status"] == "FINALIZED"
         assert (tmp_path / "idbb-demo.db").exists()
         assert oct((tmp_path / "idbb-demo" / "demo-admin.private.jwk.json").stat().st_mode & 0o777) == "0o600"
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert "demo-admin" in out and "jwks.json" in out
+    assert out.count("demo identity") == 2 and "PIN 482913" in out
 
 
