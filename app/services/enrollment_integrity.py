@@ -19,6 +19,10 @@ SIGNATURE_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 
 
 def verify_request(body: dict[str, Any], client_id: str) -> None:
+    if body.get("encryption") is not None:
+        # idbb decrypts whole payloads (JWE, application/jose), not OSIA node-level encryption blocks
+        raise InvalidRequest("unsupported_encryption",
+                             "Node-level encryption blocks are not supported; send the whole payload as a JWE.")
     client = db.session.get(Client, client_id)
     required = bool(client and (client.client_metadata or {}).get("signature_required"))
     blocks = body.get("integrity") or []

@@ -185,3 +185,10 @@ def test_govstack_errors_use_the_mosip_envelope(client, api_client):
     broken_image = packet("R2")
     broken_image["request"]["biometrics"]["segments"][0]["bdb"] = b64(b"not an image")
     assert client.put("/enrollment", json=broken_image, headers={"Authorization": f"Bearer {token}"}).status_code == 400
+
+
+def test_node_level_encryption_blocks_are_refused_not_stored(osia):
+    body = {**full_body(), "encryption": {"type": "JWE", "scope": "$.biographicData"}}
+    response = osia.create("ENC-1", body)
+    assert response.status_code == 400 and "JWE" in response.json()["message"]
+    assert osia.read("ENC-1").status_code == 404
