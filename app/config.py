@@ -91,40 +91,18 @@ class Settings:
 
     def kek_bytes(self) -> bytes:
         """The 32-byte key-encryption key, from ``IDBB_KEK`` or the file ``IDBB_KEK_FILE``."""
-        text = self.kek
-        if self.kek_file:
-            try:
-                text = Path(self.kek_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"IDBB_KEK_FILE cannot be read: {exc.strerror}") from exc
-        if text is None and self.profile == "development":
-            text = DEMO_KEK
-        if not text:
+        key = _aes_key("KEK", self.kek, self.kek_file)
+        if key is None and self.profile == "development":
+            key = _aes_key("KEK", DEMO_KEK, None)
+        if key is None:
             raise ConfigError("IDBB_KEK (or IDBB_KEK_FILE) is required: base64url of 32 random bytes")
-        try:
-            key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        except (binascii.Error, ValueError) as exc:
-            raise ConfigError("IDBB_KEK must be base64url of 32 random bytes") from exc
-        if len(key) != 32:
-            raise ConfigError("IDBB_KEK must decode to exactly 32 bytes (AES-256)")
         return key
 
     def data_key_bytes(self) -> bytes:
         """The 32-byte key sealing biometric and document content at rest: ``IDBB_DATA_KEY(_FILE)``,
         or, when unset, derived from the KEK with HKDF-SHA256 (RFC 5869) so no second secret is needed."""
-        text = self.data_key
-        if self.data_key_file:
-            try:
-                text = Path(self.data_key_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"IDBB_DATA_KEY_FILE cannot be read: {exc.strerror}") from exc
-        if text:
-            try:
-                key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            except (binascii.Error, ValueError) as exc:
-                raise ConfigError("IDBB_DATA_KEY must be base64url of 32 random bytes") from exc
-            if len(key) != 32:
-                raise ConfigError("IDBB_DATA_KEY must decode to exactly 32 bytes (AES-256)")
+        key = _aes_key("DATA_KEY", self.data_key, self.data_key_file)
+        if key is not None:
             return key
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -160,6 +138,25 @@ class Settings:
         if not Path(self.openapi_dir).is_dir():
             raise ConfigError(f"IDBB_OPENAPI_DIR {self.openapi_dir!r} is not a directory")
         return self
+
+
+def _aes_key(name: str, value: str | None, file: str | None) -> bytes | None:
+    """An AES-256 key given inline (``IDBB_<name>``) or in a file (``IDBB_<name>_FILE``); None if neither."""
+    text = value
+    if file:
+        try:
+            text = Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"IDBB_{name}_FILE cannot be read: {exc.strerror}") from exc
+    if not text:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"IDBB_{name} must be base64url of 32 random bytes") from exc
+    if len(key) != 32:
+        raise ConfigError(f"IDBB_{name} must decode to exactly 32 bytes (AES-256)")
+    return key
 
 
 def _coerce(name: str, raw: str, kind: Any) -> Any:

@@ -20,17 +20,17 @@ import binascii
 import copy
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from jwcrypto import jwk
 from jwcrypto import jws as jose_jws
-from jwcrypto.common import JWException, base64url_decode, json_encode
+from jwcrypto.common import JWException, json_encode
 
 from app.formats.canonical import canonical_json
 from app.formats.errors import FormatError
+from app.formats.jose import decode_header_segment
 
 #: OSIA ``Integrity.alg`` values ("SHA256, SHA384, SHA512") and their hyphenated spellings -> hashlib names.
 HASH_ALGORITHMS: dict[str, str] = {
@@ -176,13 +176,7 @@ def _detached_header(token: str) -> dict[str, Any]:
         raise FormatError("signature is not a compact JWS")
     if parts[1]:  # RFC 7515 Appendix F: the payload part of a detached JWS is empty
         raise FormatError("signature is not a detached JWS")
-    try:
-        header = json.loads(base64url_decode(parts[0]))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise FormatError("signature header is not base64url JSON") from exc
-    if not isinstance(header, dict):
-        raise FormatError("signature header is not a JSON object")
-    return header
+    return decode_header_segment(parts[0], "signature")
 
 
 def verify_detached(jws: str, payload: bytes, keys: list[jwk.JWK], algorithms: Iterable[str]) -> dict[str, Any]:

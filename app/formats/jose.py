@@ -4,13 +4,14 @@ Time checks take ``now`` explicitly so callers (and tests) control the clock. Ve
 algorithm list and, where a profile defines one, the ``typ`` header (RFC 8725 §3.1, §3.11).
 """
 
+import binascii
 import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jwcrypto import jwk, jws
-from jwcrypto.common import JWException, json_encode
+from jwcrypto.common import JWException, base64url_decode, json_encode
 
 from app.formats.errors import FormatError
 
@@ -26,6 +27,17 @@ def sign_jwt(claims: Mapping[str, Any], key: jwk.JWK, alg: str, *, typ: str | No
     token = jws.JWS(json_encode(dict(claims)).encode("utf-8"))
     token.add_signature(key, alg=alg, protected=json_encode(header))
     return token.serialize(compact=True)
+
+
+def decode_header_segment(segment: str, what: str) -> dict[str, Any]:
+    """Decode the base64url JSON protected header of a compact JWS or JWE (RFC 7515 §7.1, RFC 7516 §7.1)."""
+    try:
+        header = json.loads(base64url_decode(segment))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise FormatError(f"{what} header is not base64url JSON") from exc
+    if not isinstance(header, dict):
+        raise FormatError(f"{what} header is not a JSON object")
+    return header
 
 
 def peek_header(token: str) -> dict[str, Any]:

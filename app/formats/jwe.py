@@ -8,15 +8,14 @@ An empty plaintext is refused both ways: jwcrypto 1.6 cannot tell an empty plain
 (``JWE.decrypt`` tests ``if not self.plaintext``), and no payload idbb encrypts is empty.
 """
 
-import binascii
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from jwcrypto import jwe, jwk
-from jwcrypto.common import JWException, base64url_decode, json_encode
+from jwcrypto.common import JWException, json_encode
 
 from app.formats.errors import FormatError
+from app.formats.jose import decode_header_segment
 
 #: Default key management algorithms accepted when decrypting.
 DECRYPT_ALGS = ("RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A256KW")
@@ -34,13 +33,7 @@ def _compact_header(token: str) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 5:  # RFC 7516 §7.1: five base64url parts
         raise FormatError("token is not a compact JWE")
-    try:
-        header = json.loads(base64url_decode(parts[0]))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise FormatError("JWE header is not base64url JSON") from exc
-    if not isinstance(header, dict):
-        raise FormatError("JWE header is not a JSON object")
-    return header
+    return decode_header_segment(parts[0], "JWE")
 
 
 def decrypt_compact(
