@@ -27,6 +27,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -359,7 +360,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
                         help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})")
     parser.add_argument("--health-requests", type=int, default=None,
-                        help="GET /health requests for the baseline (default max(1000, 4 x requests))")
+                        help="GET /health requests for the baseline (default max(2000, 5 x requests))")
     parser.add_argument("--timeout", type=float, default=600, help="global time limit in seconds (default 600)")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
@@ -367,7 +368,7 @@ def parse_args() -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.health_requests is None:
-        args.health_requests = max(1000, 4 * args.requests)
+        args.health_requests = max(2000, 5 * args.requests)
     return args
 
 
@@ -419,6 +420,7 @@ def main() -> int:
         payload_kb = statistics.fmean(len(s.body) for s in samples) / 1024
         binary_kb = statistics.fmean(sum(map(len, s.binaries)) for s in samples) / 1024
 
+        load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
         log("AES-256-GCM baseline ...")
         seal_ops, seal_mb = seal_baseline(samples)
 
@@ -448,11 +450,12 @@ def main() -> int:
         enroll = asyncio.run(drive(samples, args.concurrency, post_enrollment, 204))
 
         summary = database_summary(args.database_url)
+        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
         ratio = enroll.rate / health.rate if health.rate else float("nan")
         lines = [
             "",
             f"idbb one-step enrollment benchmark  ({time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPU(s), "
-            f"client and server on this machine)",
+            f"client and server on this machine; load average {load_before} before, {load} after)",
             f"  server              gunicorn + UvicornWorker, {args.workers} worker(s), PostgreSQL, profile development",
             f"  requests            {args.requests} at concurrency {args.concurrency}",
             f"  payload             {payload_kb:.1f} KB JSON per enrollment ({binary_kb:.1f} KB binary: 10 WSQ x "
@@ -497,6 +500,10 @@ def main() -> int:
                 log("database dropped")
             except psycopg.Error as exc:
                 log(f"could not drop the database: {exc}")
+        if code == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"server log kept: {log_path}")
     return code
 
 
