@@ -196,3 +196,17 @@ def test_uin_is_never_reused_even_when_the_generator_repeats(app, monkeypatch):
         second = uins.issue("test")
         db.session.commit()
     assert (first, second) == ("1234567890", "2345678901")
+
+
+def test_ten_thousand_issued_uins_are_valid_and_never_reused(app):
+    """Through the real issuer and database: 10,000 UINs, each with a valid check digit, none twice."""
+    from app.models.registry import IssuedUin
+    from app.services import uins
+
+    with app.app.app_context():
+        issued = [uins.issue("test") for _ in range(10_000)]
+        db.session.commit()
+        stored = db.session.execute(select(IssuedUin.uin)).scalars().all()
+    assert len(set(issued)) == 10_000
+    assert sorted(stored) == sorted(issued)
+    assert all(verhoeff_valid(u) and u[0] != "0" for u in issued)
