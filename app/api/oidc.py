@@ -13,7 +13,20 @@ def jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
     return keys.jwks(), 200, {"Cache-Control": f"public, max-age={max_age}"}
 
 
+def _form() -> dict[str, list[str]]:
+    return {k: request.form.getlist(k) for k in request.form}
+
+
 def token(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
-    form = {k: request.form.getlist(k) for k in request.form}
-    result = token_endpoint.token(form, dict(request.headers))
+    result = token_endpoint.token(_form(), dict(request.headers))
+    return result.body, result.status, result.headers
+
+
+def introspect(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    result = token_endpoint.introspect(_form(), dict(request.headers))
+    return result.body, result.status, result.headers
+
+
+def revoke(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    result = token_endpoint.revoke(_form(), dict(request.headers))
     return result.body, result.status, result.headers

@@ -49,22 +49,44 @@ def issue(*, client_id: str, subject: str, scope: str, ttl: int | None = None) -
     return sign_jwt(claims, key.jwk, key.alg, typ=AT_TYP), claims
 
 
-def verify(token: str) -> TokenInfo:
-    """Verify an access token idbb issued; any failure is ``invalid_token`` (RFC 6750 §3.1)."""
+def decode(token: str) -> dict[str, Any]:
+    """Signature, ``typ``, issuer, audience and required claims of an idbb access token, without
+    the time and revocation checks (introspection and revocation look at expired tokens too)."""
     settings = state().settings
-    try:
-        kid = peek_header(token).get("kid")
-        published = keys.public_jwks_by_kid(want=kid if isinstance(kid, str) else None)
-        _, claims = verify_jwt(token, published, algorithms=ACCEPTED_ALGS, typ=AT_TYP)
-        check_time_claims(claims, clock.epoch(), leeway=0)
-    except FormatError as exc:
-        raise Unauthorized(detail=str(exc)) from exc
+    kid = peek_header(token).get("kid")
+    published = keys.public_jwks_by_kid(want=kid if isinstance(kid, str) else None)
+    _, claims = verify_jwt(token, published, algorithms=ACCEPTED_ALGS, typ=AT_TYP)
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     if claims.get("iss") != settings.issuer or settings.issuer not in audiences:
-        raise Unauthorized(detail="issuer or audience does not match")
+        raise FormatError("issuer or audience does not match")
     if not all(isinstance(claims.get(n), str) for n in ("sub", "client_id", "jti")):
-        raise Unauthorized(detail="required claims missing")
+        raise FormatError("required claims missing")
+    if not isinstance(claims.get("exp"), int):
+        raise FormatError("exp missing")
+    return claims
+
+
+def is_revoked(claims: dict[str, Any]) -> bool:
+    return state().replay.seen(f"revoked:{claims['jti']}", clock.now())
+
+
+def revoke(claims: dict[str, Any]) -> None:
+    """Deny the token until it expires anyway (RFC 7009 §2); the marker outlives it by a minute."""
+    ttl = int(claims["exp"]) - clock.epoch() + 60
+    if ttl > 0:
+        state().replay.add_once(f"revoked:{claims['jti']}", ttl, clock.now())
+
+
+def verify(token: str) -> TokenInfo:
+    """Verify an access token idbb issued; any failure is ``invalid_token`` (RFC 6750 §3.1)."""
+    try:
+        claims = decode(token)
+        check_time_claims(claims, clock.epoch(), leeway=0)
+    except FormatError as exc:
+        raise Unauthorized(detail=str(exc)) from exc
+    if is_revoked(claims):
+        raise Unauthorized(detail="revoked")
     scope = claims.get("scope", "")
     return TokenInfo(sub=claims["sub"], client_id=claims["client_id"],
                      scope=scope.split() if isinstance(scope, str) else [],

@@ -30,8 +30,11 @@ from app.extensions import db, state
 from app.models.clients import Client
 from app.services import access_tokens, audit
 from app.services.client_auth import ClientAdapter
+from app.services.token_management import Introspection, Revocation
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
+INTROSPECTION_PATH = "/oauth/introspect"
+REVOCATION_PATH = "/oauth/revoke"
 ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
 
 
@@ -142,9 +145,10 @@ class IdbbAuthorizationServer(AuthorizationServer):
         super().__init__()
         self.issuer = issuer
         self.register_grant(ScopedClientCredentialsGrant)
-        self.register_client_auth_method(
-            "private_key_jwt", PrivateKeyJwt([issuer + TOKEN_PATH, issuer], max_assertion_lifetime)
-        )
+        audiences = [issuer + TOKEN_PATH, issuer + INTROSPECTION_PATH, issuer + REVOCATION_PATH, issuer]
+        self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(audiences, max_assertion_lifetime))
+        self.register_endpoint(Introspection)
+        self.register_endpoint(Revocation)
         self.register_token_generator("default", self._generate)
 
     def query_client(self, client_id: str) -> ClientAdapter | None:
@@ -187,17 +191,34 @@ def _server() -> IdbbAuthorizationServer:
 
 def token(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """Handle one token request; ``form`` keeps every value of repeated parameters."""
+    return _respond(TOKEN_PATH, None, form, headers)
+
+
+def introspect(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
+    """RFC 7662 §2: ``{active: false}`` for anything not active or not the caller's to see."""
+    return _respond(INTROSPECTION_PATH, Introspection.ENDPOINT_NAME, form, headers)
+
+
+def revoke(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
+    """RFC 7009 §2.2: 200 whether or not the token was valid, once the client is authenticated."""
+    return _respond(REVOCATION_PATH, Revocation.ENDPOINT_NAME, form, headers)
+
+
+def _respond(path: str, endpoint: str | None, form: Mapping[str, list[str]],
+             headers: Mapping[str, str]) -> TokenResponse:
     server = _server()
-    request = _Request(server.issuer + TOKEN_PATH, headers, form)
+    request = _Request(server.issuer + path, headers, form)
     error = _precheck(form, headers)
     if error is not None:
         response = server.handle_error_response(request, error)
-    else:
+    elif endpoint is None:
         response = server.create_token_response(request)
+    else:
+        response = server.create_endpoint_response(endpoint, request)
     if response.status != 200:
-        audit.record("token.refused", actor=_claimed_client(form, headers), outcome="failure",
+        audit.record(f"{endpoint or 'token'}.refused", actor=_claimed_client(form, headers), outcome="failure",
                      details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")})
-    db.session.commit()  # one transaction: replay markers and audit events, success or not
+    db.session.commit()  # one transaction: replay markers, revocations and audit events, success or not
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})  # RFC 6749 §5.1 MUST
     return response
 

@@ -20,6 +20,10 @@ class ReplayStore(Protocol):
         """Record ``key`` for ``ttl_seconds``; False if it is already recorded and not expired."""
         ...
 
+    def seen(self, key: str, now: datetime) -> bool:
+        """Whether ``key`` is recorded and not expired (revocation lists read it)."""
+        ...
+
 
 class SqlReplayStore:
     """Primary-key uniqueness does the atomic check; a savepoint keeps the caller's transaction."""
@@ -35,6 +39,10 @@ class SqlReplayStore:
         except IntegrityError:
             return False
         return True
+
+    def seen(self, key: str, now: datetime) -> bool:
+        row = db.session.get(ReplayEntry, key)
+        return row is not None and row.expires_at > now
 
     @staticmethod
     def purge(now: datetime | None = None) -> int:
@@ -52,3 +60,6 @@ class RedisReplayStore:
     def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
         stored = self._redis.set(self._prefix + key, b"1", nx=True, ex=max(ttl_seconds, 1))  # type: ignore[attr-defined]
         return bool(stored)
+
+    def seen(self, key: str, now: datetime) -> bool:
+        return bool(self._redis.exists(self._prefix + key))  # type: ignore[attr-defined]

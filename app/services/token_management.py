@@ -1,0 +1,72 @@
+"""Token introspection (RFC 7662) and revocation (RFC 7009) on Authlib's endpoint classes.
+
+Both endpoints authenticate the calling client like the token endpoint does. Introspection is for
+API clients holding the ``introspect`` scope (resource servers); revocation lets a client revoke
+tokens issued to itself. Access tokens are JWTs, so revocation keeps the ``jti`` on a deny list
+(the replay store) until the token would have expired anyway.
+"""
+
+from typing import Any
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+
+from app.clock import clock
+from app.formats import FormatError
+from app.services import access_tokens, audit
+from app.services.client_auth import ClientAdapter
+
+ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic"]
+
+
+class IssuedToken:
+    """Authlib's view of an idbb access token (decoded, signature checked)."""
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        self.claims = claims
+
+    def check_client(self, client: ClientAdapter) -> bool:
+        return self.claims["client_id"] == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return clock.epoch() >= int(self.claims["exp"])
+
+    def is_revoked(self) -> bool:
+        return access_tokens.is_revoked(self.claims)
+
+
+def _query(token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+    if token_type_hint not in (None, "access_token"):
+        return None  # idbb issues no refresh tokens to API clients
+    try:
+        return IssuedToken(access_tokens.decode(token_string))
+    except FormatError:
+        return None
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        return _query(token_string, token_type_hint)
+
+    def check_permission(self, token: IssuedToken, client: ClientAdapter, request: Any) -> bool:
+        return "introspect" in client.row.scopes  # least privilege: only resource servers may introspect
+
+    def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
+        claims = token.claims
+        payload = {k: claims[k] for k in ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti")
+                   if k in claims}
+        payload["token_type"] = "Bearer"  # noqa: S105 - RFC 7662 §2.2 token type, not a secret
+        return payload
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        return _query(token_string, token_type_hint)
+
+    def revoke_token(self, token: IssuedToken, request: Any) -> None:
+        access_tokens.revoke(token.claims)
+        audit.record("token.revoked", actor=token.claims["client_id"], target=token.claims["jti"])
