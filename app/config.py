@@ -50,7 +50,7 @@ class Settings:
     data_key: str | None = None
     data_key_file: str | None = None
     uin_length: int = 10
-    dedup_attributes: str = "firstName,lastName,fullName,dateOfBirth"
+    dedup_attributes: str = "firstName,lastName,dateOfBirth;fullName,dateOfBirth"
     max_buffer_bytes: int = 20 * 1024 * 1024
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2

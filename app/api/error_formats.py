@@ -23,7 +23,15 @@ ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding")
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
 REALM = "idbb"
-_QUOTED_VALUE = re.compile(r"^'.*?' ", re.DOTALL)
+#: jsonschema messages start with the offending instance ("<instance> is not of type 'object'"): the
+#: instance is the client's data and may be personal, so it is replaced. Greedy, so the last known
+#: phrase wins even if the data itself contains one; a required-property message names a schema member.
+_INSTANCE = re.compile(
+    r"^.*(?= (?:is not of type|is not one of|is too long|is too short|is not valid under|is valid under each of"
+    r"|does not match|has non-unique elements|is not a|is less than|is greater than|is not allowed for"
+    r"|should not be valid under|is a dependency|does not have enough properties|has too many properties"
+    r"|is not a multiple of|was expected))", re.DOTALL)
+_REQUIRED = re.compile(r"^'[A-Za-z0-9_$.-]{1,64}' is a required property$")
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def classify(exc: Exception) -> WireError:
         status = exc.status or 400
         if status >= 500:
             return WireError(500, "server_error", "An internal error occurred.", {})
-        detail = _QUOTED_VALUE.sub("value ", str(exc.detail or exc.title or "Invalid request."))[:300]
+        detail = _public_detail(str(exc.detail or exc.title or "Invalid request."))
         return WireError(status, "invalid_request", detail, {})
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
@@ -95,6 +103,17 @@ def classify(exc: Exception) -> WireError:
         if exc.status_code < 500:
             return WireError(exc.status_code, "invalid_request", "The request is not valid.", {})
     return WireError(500, "server_error", "An internal error occurred.", {})
+
+
+def _public_detail(detail: str) -> str:
+    """A validation message without the submitted values (they may be personal data)."""
+    first = detail.split("\n\nFailed validating", 1)[0].strip()
+    if _REQUIRED.match(first):
+        return first
+    cleaned, found = _INSTANCE.subn("value", first, count=1)
+    if not found and ("'" in first or "{" in first or "[" in first):
+        return "The request does not match the API schema."
+    return cleaned[:300]
 
 
 def render(path: str, err: WireError) -> ConnexionResponse:

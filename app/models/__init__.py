@@ -8,6 +8,7 @@ from app.models.registry import (
     DuplicateCase,
     Identity,
     IdentityIdentifier,
+    IdentityMatchKey,
     IdentityVersion,
     IssuedUin,
     OutboxEvent,
@@ -16,5 +17,5 @@ from app.models.replay import ReplayEntry
 
 __all__ = [
     "AuditEvent", "Blob", "Client", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
-    "IdentityIdentifier", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
+    "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
 ]

@@ -22,9 +22,17 @@ class Identity(db.Model):  # type: ignore[name-defined,misc]
     biographic: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     contacts: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     pin_hash: Mapped[str | None] = mapped_column(String(256))
-    dedup_key: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdentityMatchKey(db.Model):  # type: ignore[name-defined,misc]
+    """Hashes of normalised biographic attribute groups; two identities sharing one may be one person."""
+
+    __tablename__ = "identity_match_keys"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    identity_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
 
 
 class IdentityIdentifier(db.Model):  # type: ignore[name-defined,misc]

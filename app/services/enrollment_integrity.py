@@ -3,7 +3,10 @@
 An enrollment client is a registered API client with a public key. A request may carry OSIA
 ``integrity`` blocks: a digest over RFC 8785 canonical JSON of the scoped nodes and, for type JWS,
 a detached JWS over those same bytes signed by the client. A client registered with
-``signature_required`` is refused without a valid JWS block.
+``signature_required`` must send a valid JWS block whose scope is ``$`` (the whole request, so no
+member travels unsigned), and the signed request must name the enrollment it is for (OSIA's
+read-only ``enrollmentId``; the GovStack packet's ``request.id``), so a signed body captured for
+one enrollment cannot be replayed onto another.
 """
 
 from typing import Any
@@ -18,7 +21,8 @@ from app.models.clients import Client
 SIGNATURE_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 
 
-def verify_request(body: dict[str, Any], client_id: str) -> None:
+def verify_request(body: dict[str, Any], client_id: str, enrollment_id: str,
+                   id_member: tuple[str, ...] = ("enrollmentId",)) -> None:
     if body.get("encryption") is not None:
         # idbb decrypts whole payloads (JWE, application/jose), not OSIA node-level encryption blocks
         raise InvalidRequest("unsupported_encryption",
@@ -41,6 +45,17 @@ def verify_request(body: dict[str, Any], client_id: str) -> None:
             verify_block(body, block, keys, SIGNATURE_ALGS)
         except FormatError as exc:
             raise InvalidRequest("invalid_signature", f"Integrity check failed: {exc}") from exc
-        signed = signed or block.get("type") == "JWS"
+        signed = signed or (block.get("type") == "JWS" and str(block.get("scope", "")).split() == ["$"])
     if required and not signed:
-        raise InvalidRequest("signature_required", "This enrollment client must sign its requests (JWS integrity).")
+        raise InvalidRequest("signature_required",
+                             "This enrollment client must sign its whole requests (JWS integrity, scope '$').")
+    if required and _member(body, id_member) != enrollment_id:
+        raise InvalidRequest("signature_required",
+                             f"A signed request must name its enrollment in {'.'.join(id_member)}.")
+
+
+def _member(body: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = body
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value

@@ -14,6 +14,7 @@
 import base64
 import copy
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -99,7 +100,9 @@ def _ingest_documents(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
         for m, part in enumerate(doc.get("parts") or []):
             what = f"documentData[{n}].parts[{m}]"
             mime = part.get("mimeType")
-            checked = isinstance(mime, str) and (mime.startswith("image/") or mime == "application/pdf")
+            # images and PDFs, and parts with no declared type, must be a recognised document format;
+            # only an explicit other type (e.g. application/vc, a Verifiable Credential) is kept opaque
+            checked = not isinstance(mime, str) or mime.startswith("image/") or mime == "application/pdf"
             if part.get("data") is not None:
                 data = decode_b64(part["data"], what + ".data")
                 fmt = (check_content(data, mime_type=mime, compression=None, what=what, allowed=DOCUMENT_FORMATS)
@@ -115,8 +118,21 @@ def _ingest_documents(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def _refuse_markers(value: Any) -> None:
+    """``{"$blob": id}`` is idbb's stored form of sealed content; a client may never write it."""
+    if isinstance(value, dict):
+        if "$blob" in value:
+            raise InvalidRequest("invalid_request", "Member names starting with '$blob' are reserved.")
+        for item in value.values():
+            _refuse_markers(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_markers(item)
+
+
 def _ingest(sections: dict[str, Any], enrollment: Enrollment) -> dict[str, Any]:
     """Turn sent sections into stored form: blobs sealed, credentials hashed and removed."""
+    _refuse_markers(sections)
     out: dict[str, Any] = {}
     for name, value in sections.items():
         if name == "biometricData" and value is not None:
@@ -128,9 +144,11 @@ def _ingest(sections: dict[str, Any], enrollment: Enrollment) -> dict[str, Any]:
             creds = request.pop("credentials") or {}
             if not isinstance(creds, dict):
                 raise InvalidRequest("invalid_request", "requestData.credentials must be an object.")
-            for kind in ("pin", "password"):
-                if creds.get(kind) is not None:
-                    enrollment.pin_hash = credentials.hash_secret(kind, creds[kind])
+            given = [kind for kind in ("pin", "password") if creds.get(kind) is not None]
+            if len(given) > 1:  # one static-code credential per person: never drop one silently
+                raise InvalidRequest("invalid_request", "Send either a PIN or a password, not both.")
+            for kind in given:
+                enrollment.pin_hash = credentials.hash_secret(kind, creds[kind])
             out[name] = request
         else:
             out[name] = value
@@ -156,7 +174,10 @@ def _referenced_blobs(document: Any) -> set[str]:
 
 
 def _body_hash(enrollment_id: str, body: dict[str, Any], finalize: bool) -> str:
-    return hashlib.sha256(canonical_json({"id": enrollment_id, "body": body, "finalize": finalize})).hexdigest()
+    """Keyed (HMAC-SHA256 under the data key): the body may hold a PIN, which an unkeyed hash next to
+    the rest of the record would let anyone with the database guess in milliseconds."""
+    message = canonical_json({"id": enrollment_id, "body": body, "finalize": finalize})
+    return hmac.new(state().settings.data_key_bytes(), message, hashlib.sha256).hexdigest()
 
 
 def _run(fn: Any) -> Any:
@@ -177,7 +198,7 @@ def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
     def use_case() -> None:
         _check_id(enrollment_id)
         if not verified:
-            verify_request(body, client_id)
+            verify_request(body, client_id, enrollment_id)
         digest = _body_hash(enrollment_id, body, finalize)
         existing = db.session.get(Enrollment, enrollment_id)
         if existing is not None:
@@ -221,7 +242,14 @@ def _store(enrollment: Enrollment, document: dict[str, Any], transaction_id: str
     enrollment.document = {k: v for k, v in document.items() if v is not None}
     enrollment.updated_at = clock.now()
     enrollment.last_transaction_id = transaction_id
-    blobs.delete_unreferenced(_owner(enrollment.enrollment_id), _referenced_blobs(enrollment.document))
+    keep = _referenced_blobs(enrollment.document) | _buffer_blobs(enrollment.enrollment_id)
+    blobs.delete_unreferenced(_owner(enrollment.enrollment_id), keep)
+
+
+def _buffer_blobs(enrollment_id: str) -> set[str]:
+    """Buffers live apart from the document (referenced by URL); replacing a section keeps them."""
+    rows = db.session.execute(select(EnrollmentBuffer.blob_id).where(EnrollmentBuffer.enrollment_id == enrollment_id))
+    return set(rows.scalars())
 
 
 def update(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str) -> None:
@@ -229,7 +257,7 @@ def update(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
 
     def use_case() -> None:
         enrollment = _get_open(enrollment_id)
-        verify_request(body, client_id)
+        verify_request(body, client_id, enrollment_id)
         document = dict(enrollment.document)
         document["enrollmentType"] = enrollment.enrollment_type
         document.update(_ingest(_sections(body), enrollment))  # a sent section (and its lists) is replaced
@@ -247,7 +275,7 @@ def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id
 
     def use_case() -> None:
         enrollment = _get_open(enrollment_id)
-        verify_request(body, client_id)
+        verify_request(body, client_id, enrollment_id)
         sections = _sections(body)
         ingested = _ingest({k: v for k, v in sections.items() if k in ("biometricData", "documentData")},
                            enrollment)
@@ -301,17 +329,20 @@ def _finalize(enrollment: Enrollment, client_id: str, transaction_id: str) -> No
                  details={"transactionId": transaction_id, "outcome": enrollment.outcome})
 
 
-def _inflate(value: Any, *, with_content: bool) -> Any:
+def _inflate(value: Any, *, owner: str, with_content: bool) -> Any:
     if isinstance(value, dict):
         if set(value) == {"$blob"}:
             if not with_content:
                 return None
-            data, _ = blobs.load(value["$blob"])
+            data, row = blobs.load(value["$blob"])
+            if row.owner != owner:  # defence in depth: only this enrollment's own sealed content
+                raise IdbbError("server_error", "An internal error occurred.", status=500,
+                                detail="blob reference outside its owner")
             return base64.b64encode(data).decode("ascii")
-        return {k: v for k, v in ((k, _inflate(v, with_content=with_content)) for k, v in value.items())
+        return {k: v for k, v in ((k, _inflate(v, owner=owner, with_content=with_content)) for k, v in value.items())
                 if v is not None}
     if isinstance(value, list):
-        return [_inflate(v, with_content=with_content) for v in value]
+        return [_inflate(v, owner=owner, with_content=with_content) for v in value]
     return value
 
 
@@ -319,7 +350,7 @@ def _view(enrollment: Enrollment, attributes: Iterable[str] | None, *, with_cont
     body: dict[str, Any] = {"enrollmentId": enrollment.enrollment_id, "status": enrollment.status}
     if enrollment.enrollment_type is not None:
         body["enrollmentType"] = enrollment.enrollment_type
-    body.update(_inflate(enrollment.document, with_content=with_content))
+    body.update(_inflate(enrollment.document, owner=_owner(enrollment.enrollment_id), with_content=with_content))
     wanted = [a for a in (attributes or []) if a]
     if not wanted:
         return body

@@ -116,7 +116,7 @@ def enroll(envelope: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     registration_id = request.get("id")
     if not isinstance(registration_id, str) or not registration_id:
         raise InvalidRequest("invalid_request", "request.id (the registration id) is required.")
-    verify_request(envelope, client_id)
+    verify_request(envelope, client_id, registration_id, id_member=("request", "id"))
     enrollments.create(registration_id, to_osia(request), finalize=True, client_id=client_id,
                        transaction_id=str(envelope.get("id") or registration_id)[:128], verified=True)
     process = str(request.get("process") or "NEW")

@@ -11,7 +11,7 @@ import unicodedata
 import uuid
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.clock import clock
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -19,7 +19,7 @@ from app.extensions import db, state
 from app.formats.canonical import canonical_json
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment
-from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, IdentityVersion
+from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, IdentityMatchKey, IdentityVersion
 from app.services import audit, blobs, outbox, uins
 from app.services.content import check_content, decode_b64
 
@@ -48,14 +48,35 @@ def _normalise(value: Any) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def dedup_key(biographic: dict[str, Any]) -> str | None:
-    """SHA-256 over the normalised configured attributes (accents, case, spaces and punctuation
-    removed); None when none of them is present, so empty records never collide."""
-    names = [n.strip() for n in state().settings.dedup_attributes.split(",") if n.strip()]
-    values = [_normalise(biographic.get(n)) for n in names]
-    if not any(values):
-        return None
-    return hashlib.sha256(canonical_json(values)).hexdigest()
+def match_keys(biographic: dict[str, Any]) -> set[str]:
+    """One SHA-256 key per configured attribute group (``IDBB_DEDUP_ATTRIBUTES``: groups separated by
+    ``;``, attributes by ``,``) whose attributes are all present, over their normalised values
+    (accents, case, spaces and punctuation removed). Two records sharing any key may be one person;
+    an optional extra attribute adds a key, it never hides a match."""
+    keys = set()
+    for group in state().settings.dedup_attributes.split(";"):
+        names = [n.strip() for n in group.split(",") if n.strip()]
+        values = [_normalise(biographic.get(n)) for n in names]
+        if names and all(values):
+            keys.add(hashlib.sha256(canonical_json([names, values])).hexdigest())
+    return keys
+
+
+def _holders(keys: set[str], *, besides: str | None = None) -> list[str]:
+    """UINs of identities holding any of ``keys`` (other than ``besides``)."""
+    if not keys:
+        return []
+    query = (select(Identity.uin).join(IdentityMatchKey, IdentityMatchKey.identity_id == Identity.identity_id)
+             .where(IdentityMatchKey.key.in_(keys)))
+    if besides is not None:
+        query = query.where(Identity.identity_id != besides)
+    return sorted(set(db.session.execute(query).scalars()))
+
+
+def _set_keys(identity_id: str, keys: set[str]) -> None:
+    db.session.execute(delete(IdentityMatchKey).where(IdentityMatchKey.identity_id == identity_id))
+    for key in sorted(keys):
+        db.session.add(IdentityMatchKey(key=key, identity_id=identity_id))
 
 
 def _public_biographic(document: dict[str, Any]) -> dict[str, Any]:
@@ -74,10 +95,7 @@ def finalize_enrollment(enrollment: Enrollment, *, actor: str, transaction_id: s
     if request.get("requestType") in UPDATE_REQUEST_TYPES:
         _update_from_enrollment(enrollment, request, biographic, actor, transaction_id)
         return
-    key = dedup_key(biographic)
-    candidates: list[str] = []
-    if key is not None:
-        candidates = list(db.session.execute(select(Identity.uin).where(Identity.dedup_key == key)).scalars())
+    candidates = _holders(match_keys(biographic))
     reason = "BIOGRAPHIC"
     plugged = matcher()
     if plugged is not None and document.get("biometricData"):
@@ -95,17 +113,18 @@ def finalize_enrollment(enrollment: Enrollment, *, actor: str, transaction_id: s
         audit.record("registry.duplicate_suspected", actor=actor, target=enrollment.enrollment_id,
                      details={"caseId": case.case_id, "reason": reason, "transactionId": transaction_id})
         return
-    _create_identity(enrollment, biographic, key, actor, transaction_id)
+    _create_identity(enrollment, biographic, actor, transaction_id)
 
 
-def _create_identity(enrollment: Enrollment, biographic: dict[str, Any], key: str | None, actor: str,
+def _create_identity(enrollment: Enrollment, biographic: dict[str, Any], actor: str,
                      transaction_id: str | None) -> Identity:
     now = clock.now()
     uin = uins.issue("identity")
     identity = Identity(identity_id=str(uuid.uuid4()), uin=uin, status="ACTIVE", version=1, biographic=biographic,
-                        contacts=_contacts(biographic), pin_hash=enrollment.pin_hash, dedup_key=key,
+                        contacts=_contacts(biographic), pin_hash=enrollment.pin_hash,
                         created_at=now, updated_at=now)
     db.session.add(identity)
+    _set_keys(identity.identity_id, match_keys(biographic))
     identifiers = [("UIN", uin)]
     request = (enrollment.document or {}).get("requestData") or {}
     for extra in request.get("identifiers") or []:
@@ -140,12 +159,19 @@ def _by_uin(uin: str) -> Identity:
     return identity
 
 
+EVIDENCE_FORMATS = frozenset({"PDF", "JPEG", "PNG", "JPEG2000"})
+
+
 def _evidence_from_enrollment(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The first embedded document part whose content is a recognised document format."""
     for doc in document.get("documentData") or []:
         for part in doc.get("parts") or []:
             ref = part.get("data")
             if isinstance(ref, dict) and "$blob" in ref:
-                return {"documentType": doc.get("documentType"), "blobId": ref["$blob"], "mimeType": part.get("mimeType")}
+                _, blob = blobs.load(ref["$blob"])
+                if blob.detected_format in EVIDENCE_FORMATS:
+                    return {"documentType": doc.get("documentType"), "blobId": ref["$blob"],
+                            "mimeType": part.get("mimeType")}
     return None
 
 
@@ -153,7 +179,8 @@ def _update_from_enrollment(enrollment: Enrollment, request: dict[str, Any], bio
                             actor: str, transaction_id: str) -> None:
     evidence = _evidence_from_enrollment(enrollment.document or {})
     identity = _apply_update(str(request.get("uin") or ""), biographic, request.get("reason"), evidence, actor,
-                             enrollment_id=enrollment.enrollment_id, transaction_id=transaction_id)
+                             enrollment_id=enrollment.enrollment_id, transaction_id=transaction_id,
+                             credential_changed=enrollment.pin_hash is not None)
     if enrollment.pin_hash:
         identity.pin_hash = enrollment.pin_hash
     enrollment.identity_id = identity.identity_id
@@ -161,23 +188,31 @@ def _update_from_enrollment(enrollment: Enrollment, request: dict[str, Any], bio
 
 
 def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict[str, Any] | None, actor: str, *,
-                  enrollment_id: str | None = None, transaction_id: str | None = None) -> Identity:
+                  enrollment_id: str | None = None, transaction_id: str | None = None,
+                  credential_changed: bool = False) -> Identity:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidRequest("reason_required", "An attribute update needs a reason.")
     if not evidence:
         raise InvalidRequest("evidence_required", "An attribute update needs a legal evidence document.")
-    if not isinstance(changes, dict) or not changes:
+    if not isinstance(changes, dict) or (not changes and not credential_changed):
         raise InvalidRequest("invalid_request", "Nothing to change.")
     identity = _by_uin(uin)
     before = dict(identity.biographic or {})
     after = merge_patch(before, changes)
     diff = [{"attribute": k, "before": before.get(k), "after": after.get(k)}
             for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    if credential_changed:
+        diff.append({"attribute": "staticCodeCredential", "after": "replaced"})  # never the value itself
     if not diff:
         raise InvalidRequest("invalid_request", "The update changes nothing.")
+    old_keys, new_keys = match_keys(before), match_keys(after)
+    clashes = _holders(new_keys - old_keys, besides=identity.identity_id)
+    if clashes:  # uniqueness holds for updates too: the change would make this identity match another
+        raise Conflict("possible_duplicate", "After this change the identity would match another registered "
+                                             "identity; resolve it through duplicate adjudication first.")
     identity.biographic = after
     identity.contacts = _contacts(after)
-    identity.dedup_key = dedup_key(after)
+    _set_keys(identity.identity_id, new_keys)
     identity.version += 1
     identity.updated_at = clock.now()
     db.session.add(IdentityVersion(identity_id=identity.identity_id, version=identity.version,
@@ -269,8 +304,7 @@ def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) ->
         case.decision_reason = reason.strip()[:512]
         result: dict[str, Any] = {"caseId": case.case_id, "status": decision}
         if decision == "NOT_DUPLICATE":
-            identity = _create_identity(enrollment, _public_biographic(enrollment.document or {}),
-                                        dedup_key(_public_biographic(enrollment.document or {})), actor, None)
+            identity = _create_identity(enrollment, _public_biographic(enrollment.document or {}), actor, None)
             result["uin"] = identity.uin
         else:
             enrollment.outcome = "REJECTED_DUPLICATE"
@@ -284,6 +318,8 @@ def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) ->
 
 def identity_for_login(identifier: str) -> Identity | None:
     """Look an identity up by any of its identifiers (for the login flows)."""
-    row = db.session.execute(select(IdentityIdentifier.identity_id).where(IdentityIdentifier.value == identifier)
-                             ).first()
-    return db.session.get(Identity, row[0]) if row else None
+    rows = set(db.session.execute(select(IdentityIdentifier.identity_id).where(
+        IdentityIdentifier.value == identifier)).scalars())
+    if len(rows) != 1:  # unknown, or the same value under two identifier types of different people
+        return None
+    return db.session.get(Identity, rows.pop())

@@ -50,7 +50,7 @@ def signing_client(app, client):
 
 def test_signed_request_is_accepted(signing_client):
     osia, pem = signing_client
-    body = full_body()
+    body = {**full_body(), "enrollmentId": "SIG-1"}
     body["integrity"] = [integrity_block(body, pem)]
     assert osia.create("SIG-1", body, finalize=True).status_code == 204
     assert "integrity" not in osia.read("SIG-1").json()
@@ -68,7 +68,7 @@ def test_unsigned_request_is_refused_for_a_signature_required_client(signing_cli
 
 def test_tampered_signed_request_is_refused(signing_client):
     osia, pem = signing_client
-    body = full_body()
+    body = {**full_body(), "enrollmentId": "SIG-3"}
     body["integrity"] = [integrity_block(body, pem)]
     body["biographicData"]["lastName"] = "Mallory"  # changed after signing
     response = osia.create("SIG-3", body)
@@ -78,14 +78,14 @@ def test_tampered_signed_request_is_refused(signing_client):
 def test_signature_by_another_key_is_refused(signing_client):
     osia, _ = signing_client
     other_pem, _ = new_ec_key()
-    body = full_body()
+    body = {**full_body(), "enrollmentId": "SIG-4"}
     body["integrity"] = [integrity_block(body, other_pem)]
     assert osia.create("SIG-4", body).status_code == 400
 
 
 def test_signed_offline_packet_replayed_is_idempotent(app, signing_client):
     osia, pem = signing_client
-    body = full_body()
+    body = {**full_body(), "enrollmentId": "OFF-1"}
     body["integrity"] = [integrity_block(body, pem)]
     assert osia.create("OFF-1", body, finalize=True).status_code == 204
     assert osia.create("OFF-1", body, finalize=True).status_code == 204
@@ -192,3 +192,11 @@ def test_node_level_encryption_blocks_are_refused_not_stored(osia):
     response = osia.create("ENC-1", body)
     assert response.status_code == 400 and "JWE" in response.json()["message"]
     assert osia.read("ENC-1").status_code == 404
+
+
+def test_signed_request_must_name_its_enrollment(signing_client):
+    osia, pem = signing_client
+    body = full_body()  # signed, but for no enrollment in particular
+    body["integrity"] = [integrity_block(body, pem)]
+    response = osia.create("SIG-5", body)
+    assert response.status_code == 400 and "enrollmentId" in response.json()["message"]

@@ -121,3 +121,14 @@ def test_request_time_is_required_before_anything_else(client, admin_token):
                            headers=bearer(admin_token))
     assert response.json()["errors"][0]["errorCode"] == "invalid_request"
     assert request_time()
+
+
+def test_validation_message_keeps_schema_member_names_and_drops_nested_values():
+    from connexion.exceptions import BadRequestProblem
+
+    required = error_formats.classify(BadRequestProblem(detail="'documentType' is a required property"))
+    assert required.description == "'documentType' is a required property"
+    nested = error_formats.classify(BadRequestProblem(
+        detail="[{'requestData': {'credentials': {'pin': '4821'}}, 'lastName': 'Diallo'}] is not of type 'object'"))
+    assert "4821" not in nested.description and "Diallo" not in nested.description
+    assert nested.description == "value is not of type 'object'"

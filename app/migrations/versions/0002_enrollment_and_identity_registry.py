@@ -87,15 +87,11 @@ def upgrade() -> None:
     sa.Column('biographic', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('contacts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('pin_hash', sa.String(length=256), nullable=True),
-    sa.Column('dedup_key', sa.String(length=64), nullable=True),
     sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('identity_id', name=op.f('pk_identities')),
     sa.UniqueConstraint('uin', name=op.f('uq_identities_uin'))
     )
-    with op.batch_alter_table('identities', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_identities_dedup_key'), ['dedup_key'], unique=False)
-
     op.create_table('identity_identifiers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('identity_id', sa.String(length=36), nullable=False),
@@ -106,6 +102,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('identity_identifiers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_identifiers_identity_id'), ['identity_id'], unique=False)
+
+    op.create_table('identity_match_keys',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('identity_id', sa.String(length=36), nullable=False),
+    sa.PrimaryKeyConstraint('key', 'identity_id', name=op.f('pk_identity_match_keys'))
+    )
+    with op.batch_alter_table('identity_match_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_match_keys_identity_id'), ['identity_id'], unique=False)
 
     op.create_table('identity_versions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -161,13 +165,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_versions_identity_id'))
 
     op.drop_table('identity_versions')
+    with op.batch_alter_table('identity_match_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_match_keys_identity_id'))
+
+    op.drop_table('identity_match_keys')
     with op.batch_alter_table('identity_identifiers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_identifiers_identity_id'))
 
     op.drop_table('identity_identifiers')
-    with op.batch_alter_table('identities', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_identities_dedup_key'))
-
     op.drop_table('identities')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrollments_status'))
