@@ -170,11 +170,12 @@ def api_client(app: Any, client: Any) -> Callable[..., ApiClient]:
     """Register an API client holding ``scopes`` (private_key_jwt, P-256 key made with cryptography)."""
     from app.services import api_clients
 
-    def make(*scopes: str, client_id: str | None = None) -> ApiClient:
+    def make(*scopes: str, client_id: str | None = None, signature_required: bool = False) -> ApiClient:
         pem, public = new_ec_key()
         cid = client_id or f"api-{uuid.uuid4().hex[:8]}"
         with app.app.app_context():
-            api_clients.register(cid, name=cid, scopes=list(scopes), public_key=public, actor="test")
+            api_clients.register(cid, name=cid, scopes=list(scopes), public_key=public, actor="test",
+                                 signature_required=signature_required)
         return ApiClient(cid, pem, public, client)
 
     return make
@@ -211,4 +212,4 @@ def epoch() -> int:
     return int(time.time())
 
 
-from tests.enrollment_helpers import osia  # noqa: E402,F401  (fixture for the enrollment tests)
+from tests.enrollment_helpers import osia, signing_client  # noqa: E402,F401  (fixtures for the enrollment tests)

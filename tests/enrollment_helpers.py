@@ -111,3 +111,10 @@ ENROLL_SCOPES = ("enroll.read", "enroll.write", "enroll.buf.read", "enroll.buf.w
 @pytest.fixture
 def osia(api_client: Any, client: Any) -> Osia:
     return Osia(client, api_client(*ENROLL_SCOPES).token())
+
+
+@pytest.fixture
+def signing_client(api_client: Any, client: Any) -> tuple[Osia, bytes]:
+    """An enrollment station registered with ``signature_required``, and its private key (PEM)."""
+    station = api_client(*ENROLL_SCOPES, signature_required=True)
+    return Osia(client, station.token()), station.private_pem

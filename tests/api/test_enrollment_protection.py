@@ -3,10 +3,8 @@
 import base64
 import hashlib
 import json
-import uuid
 
 import jwt as pyjwt
-import pytest
 import rfc8785
 from joserfc import jwe as jf_jwe
 from joserfc.jwk import RSAKey
@@ -15,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.registry import Identity
 from tests.conftest import new_ec_key
-from tests.enrollment_helpers import ENROLL_SCOPES, Osia, b64, full_body, png_bytes
+from tests.enrollment_helpers import b64, full_body, png_bytes
 
 
 def integrity_block(body: dict, private_pem: bytes | None, scope: str = "$") -> dict:
@@ -29,23 +27,6 @@ def integrity_block(body: dict, private_pem: bytes | None, scope: str = "$") -> 
                                                           is_payload_detached=True)
     return block
 
-
-@pytest.fixture
-def signing_client(app, client):
-    from app.services import api_clients
-
-    pem, public = new_ec_key()
-    cid = f"station-{uuid.uuid4().hex[:6]}"
-    with app.app.app_context():
-        api_clients.register(cid, name=cid, scopes=list(ENROLL_SCOPES), public_key=public, signature_required=True)
-    now = int(__import__("time").time())
-    assertion = pyjwt.encode({"iss": cid, "sub": cid, "aud": "https://idbb.test/oauth/token", "exp": now + 60,
-                              "jti": str(uuid.uuid4())}, pem, algorithm="ES256")
-    token = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_assertion": assertion,
-                                              "client_assertion_type":
-                                                  "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
-                        ).json()["access_token"]
-    return Osia(client, token), pem
 
 
 def test_signed_request_is_accepted(signing_client):

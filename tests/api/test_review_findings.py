@@ -5,10 +5,8 @@ turn the suite red (XPASS) once the defect is fixed, so the marker can then be r
 """
 
 import hashlib
-import uuid
 
 import jwt as pyjwt
-import pytest
 import rfc8785
 from sqlalchemy import select
 
@@ -16,8 +14,7 @@ from app.extensions import db
 from app.formats.canonical import canonical_json
 from app.models.enrollment import Enrollment
 from app.models.registry import DuplicateCase, Identity
-from tests.conftest import new_ec_key
-from tests.enrollment_helpers import ENROLL_SCOPES, Osia, b64, full_body, pdf_bytes, png_bytes
+from tests.enrollment_helpers import Osia, b64, full_body, pdf_bytes, png_bytes
 
 
 def identities(app):
@@ -29,23 +26,6 @@ def cases(app):
     with app.app.app_context():
         return db.session.execute(select(DuplicateCase)).scalars().all()
 
-
-@pytest.fixture
-def signing_client(app, client):
-    from app.services import api_clients
-
-    pem, public = new_ec_key()
-    cid = f"station-{uuid.uuid4().hex[:6]}"
-    with app.app.app_context():
-        api_clients.register(cid, name=cid, scopes=list(ENROLL_SCOPES), public_key=public, signature_required=True)
-    now = int(__import__("time").time())
-    assertion = pyjwt.encode({"iss": cid, "sub": cid, "aud": "https://idbb.test/oauth/token", "exp": now + 60,
-                              "jti": str(uuid.uuid4())}, pem, algorithm="ES256")
-    token = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_assertion": assertion,
-                                              "client_assertion_type":
-                                                  "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
-                        ).json()["access_token"]
-    return Osia(client, token), pem
 
 
 def signed_block(selection: dict, private_pem: bytes, scope: str) -> dict:
