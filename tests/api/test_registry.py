@@ -210,3 +210,43 @@ def test_ten_thousand_issued_uins_are_valid_and_never_reused(app):
     assert len(set(issued)) == 10_000
     assert sorted(stored) == sorted(issued)
     assert all(verhoeff_valid(u) and u[0] != "0" for u in issued)
+
+
+class ExactFaceGallery:
+    """A deliberately simple matcher plugged in through the ABIS interface: the same face bytes match."""
+
+    def __init__(self) -> None:
+        self.gallery: dict[str, str] = {}
+
+    def identify(self, biometrics):
+        import hashlib
+
+        from app.services import blobs
+
+        hits = []
+        for item in biometrics:
+            ref = item.get("image")
+            if item.get("biometricType") == "FACE" and isinstance(ref, dict):
+                data, _ = blobs.load(ref["$blob"])
+                uin = self.gallery.get(hashlib.sha256(data).hexdigest())
+                if uin:
+                    hits.append(uin)
+        return hits
+
+
+def test_a_plugged_in_biometric_matcher_flags_a_duplicate_the_names_hide(app, osia):
+    import hashlib
+
+    from app.services import registry
+
+    matcher = ExactFaceGallery()
+    registry.register_matcher(app.app, matcher)
+    assert osia.create("BIO-1", full_body(), finalize=True).status_code == 204
+    [first] = identities(app)
+    matcher.gallery[hashlib.sha256(png_bytes()).hexdigest()] = first.uin
+    other_names = full_body(first="Mariama", last="Ba", dob="1991-05-05")  # same face, other biographics
+    assert osia.create("BIO-2", other_names, finalize=True).status_code == 204
+    assert len(identities(app)) == 1
+    with app.app.app_context():
+        case = db.session.execute(select(DuplicateCase)).scalar_one()
+    assert case.reason == "BIOMETRIC" and case.candidates == [first.uin]
