@@ -5,12 +5,16 @@ from typing import Any
 from flask import request
 
 from app.extensions import state
-from app.services import keys, token_endpoint
+from app.services import discovery, keys, token_endpoint
 
 
 def jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
     max_age = state().settings.jwks_max_age
     return keys.jwks(), 200, {"Cache-Control": f"public, max-age={max_age}"}
+
+
+def authorization_server_metadata() -> tuple[dict[str, Any], int, dict[str, str]]:
+    return discovery.authorization_server_metadata(), 200, {"Cache-Control": "public, max-age=3600"}
 
 
 def _form() -> dict[str, list[str]]:
