@@ -174,17 +174,20 @@ def keys() -> None:
 
 @keys.command("rotate")
 @click.option("--kty", type=click.Choice(["RSA", "EC", "OKP"]), default="RSA", show_default=True)
-@click.option("--now", "immediate", is_flag=True, help="Sign with the new key at once (compromised key).")
+@click.option("--now", "immediate", is_flag=True,
+              help="Sign with the new key at once, without publishing it ahead (the old one stays published).")
 @click.option("--use", type=click.Choice(["sig", "enc"]), default="sig", show_default=True,
               help="Rotate a signing key or the payload-encryption key (RSA only).")
-def rotate(kty: str, immediate: bool, use: str) -> None:
+@click.option("--compromised", is_flag=True,
+              help="The old key is compromised: withdraw it at once (implies --now; its tokens stop working).")
+def rotate(kty: str, immediate: bool, use: str, compromised: bool) -> None:
     """Publish a new key; it signs after IDBB_KEY_PUBLISH_AHEAD seconds (or at once with --now)."""
     from app.services import keys as key_service
 
     cx = _app()
     with cx.app.app_context():
         try:
-            row = key_service.rotate(kty, immediate=immediate, actor="cli:keys", use=use)
+            row = key_service.rotate(kty, immediate=immediate, actor="cli:keys", use=use, compromised=compromised)
         except IdbbError as exc:
             _fail(exc)
             return

@@ -133,6 +133,17 @@ class Settings:
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2 or self.argon2_parallelism < 1:
             # OWASP Password Storage Cheat Sheet: argon2id minimum m=19 MiB, t=2, p=1
             raise ConfigError("IDBB_ARGON2_* must not go below OWASP's minimum (m=19456 KiB, t=2, p=1)")
+        if self.key_publish_ahead < 0 or self.jwks_max_age < 0:
+            raise ConfigError("IDBB_KEY_PUBLISH_AHEAD and IDBB_JWKS_MAX_AGE must not be negative")
+        if self.profile == "production" and self.key_publish_ahead < self.jwks_max_age:
+            # a new key must be in every cached JWKS before it signs anything
+            raise ConfigError("IDBB_KEY_PUBLISH_AHEAD must be at least IDBB_JWKS_MAX_AGE in production")
+        if self.request_time_skew > 3600 or self.assertion_max_lifetime > 3600:
+            raise ConfigError("IDBB_REQUEST_TIME_SKEW and IDBB_ASSERTION_MAX_LIFETIME must be at most 3600 seconds")
+        if (self.data_key or self.data_key_file) and self.data_key_bytes() == kek:
+            raise ConfigError("IDBB_DATA_KEY must differ from IDBB_KEK")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("IDBB_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         if self.key_retention < self.access_token_ttl:
             raise ConfigError("IDBB_KEY_RETENTION must outlast IDBB_ACCESS_TOKEN_TTL (retired keys verify old tokens)")
         if not Path(self.openapi_dir).is_dir():

@@ -1,6 +1,6 @@
 """Flask-SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
-from app.models.audit import AuditEvent
+from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.keys import SigningKey
@@ -16,6 +16,6 @@ from app.models.registry import (
 from app.models.replay import ReplayEntry
 
 __all__ = [
-    "AuditEvent", "Blob", "Client", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
+    "AuditEvent", "AuditHead", "Blob", "Client", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
 ]

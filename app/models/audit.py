@@ -24,3 +24,15 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(db.Model):  # type: ignore[name-defined,misc]
+    """The newest link of the chain, MAC'd: removing the newest events, or the whole table's
+    content, no longer goes unnoticed (the chain alone cannot show a cut-off tail)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    last_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

@@ -62,8 +62,11 @@ def decode(token: str) -> dict[str, Any]:
         raise FormatError("issuer or audience does not match")
     if not all(isinstance(claims.get(n), str) for n in ("sub", "client_id", "jti")):
         raise FormatError("required claims missing")
-    if not isinstance(claims.get("exp"), int):
-        raise FormatError("exp missing")
+    if not isinstance(claims.get("exp"), int) or not isinstance(claims.get("iat"), int):
+        raise FormatError("exp or iat missing")
+    key = keys.record(str(kid))
+    if key is not None and key.retired_at is not None and claims["iat"] >= int(key.retired_at.timestamp()):
+        raise FormatError("signed by a key after it was retired")  # a retired key signs nothing new
     return claims
 
 

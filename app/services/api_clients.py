@@ -7,6 +7,8 @@ asks for it, ``client_secret_basic``; they may only obtain the scopes they were 
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from app.clock import clock
 from app.errors import Conflict, InvalidRequest
 from app.extensions import db
@@ -66,8 +68,12 @@ def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = 
         public_key_thumbprint=print_, secret_hash=secret_hash, redirect_uris=[], acr_values=[], claims=[],
         client_metadata={"signature_required": True} if signature_required else {}, created_at=now, updated_at=now,
     ))
-    audit.record("api_client.created", actor=actor, target=client_id,
-                 details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
-                          "signature_required": signature_required})
-    db.session.commit()
+    try:
+        audit.record("api_client.created", actor=actor, target=client_id,
+                     details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
+                              "signature_required": signature_required})
+        db.session.commit()
+    except IntegrityError:  # created concurrently by another worker
+        db.session.rollback()
+        raise Conflict("duplicate_client_id", "a client with this id exists") from None
     return RegisteredApiClient(client_id, sorted(set(scopes)), auth_method, secret)

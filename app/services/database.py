@@ -20,9 +20,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def engine_options(database_url: str, pool_size: int) -> dict[str, Any]:
     """SQLAlchemy engine options for the URL's dialect."""
+    # hide_parameters: SQL errors must not carry row values (personal data) into logs
     if database_url.startswith("sqlite"):
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}, "hide_parameters": True}
+    return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True, "hide_parameters": True}
 
 
 def configure_engine(engine: Engine) -> None:

@@ -96,9 +96,13 @@ def ensure_keys(actor: str = "system") -> list[str]:
     return made
 
 
-def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator", use: str = "sig") -> SigningKey:
-    """Publish a new key now; it signs after ``IDBB_KEY_PUBLISH_AHEAD`` (or at once, for a
-    compromised key), when the previous one of the same type retires and starts its retention."""
+def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator", use: str = "sig",
+           compromised: bool = False) -> SigningKey:
+    """Publish a new key now; it signs after ``IDBB_KEY_PUBLISH_AHEAD`` (or at once with
+    ``immediate``), when the previous one of the same type retires and starts its retention.
+    ``compromised`` also withdraws the previous key at once: it leaves the JWKS and nothing it
+    signed verifies any more (tokens it signed die with it; that is the point)."""
+    immediate = immediate or compromised
     if kty not in KEY_TYPES or use not in ("sig", "enc") or (use == "enc" and kty != ENC_KTY):
         raise IdbbError("invalid_key_type", f"unknown key type {kty!r}/{use!r}; use RSA, EC or OKP (enc: RSA)")
     settings = state().settings
@@ -112,10 +116,11 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
             old.retired_at = old.publish_until = now
         else:
             old.retired_at = starts
-            old.publish_until = starts + timedelta(seconds=settings.key_retention)
+            old.publish_until = now if compromised else starts + timedelta(seconds=settings.key_retention)
     row = create_key(kty, not_before=starts, actor=actor, use=use)
     audit.record("key.rotated", actor=actor, target=row.kid,
-                 details={"kty": kty, "use": use, "immediate": immediate, "retired": [k.kid for k in previous]})
+                 details={"kty": kty, "use": use, "immediate": immediate, "compromised": compromised,
+                          "retired": [k.kid for k in previous]})
     db.session.commit()
     forget_cached_keys()
     return row
@@ -175,7 +180,15 @@ def _is_published(row: KeyRecord, now: datetime) -> bool:
 
 
 def _is_signing(row: KeyRecord, now: datetime) -> bool:
-    return row.not_before <= now and (row.retired_at is None or now < row.retired_at) and now < row.expires_at
+    """A key stops signing one retention period before it expires, so everything it signed has
+    expired while the key is still published and its certificate still valid."""
+    stop = row.expires_at - timedelta(seconds=state().settings.key_retention)
+    return row.not_before <= now and (row.retired_at is None or now < row.retired_at) and now < stop
+
+
+def record(kid: str) -> KeyRecord | None:
+    """The cached record of a published or retired key, by ``kid``."""
+    return next((r for r in _records() if r.kid == kid), None)
 
 
 def published_keys(now: datetime | None = None, *, refresh: bool = False) -> list[KeyRecord]:
@@ -226,6 +239,15 @@ def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
     """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``)."""
     moment = now or clock.now()
     candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
+    if not candidates:
+        # The last key reached the end of its signing window (nobody rotated in time): make a new one
+        # now, in the caller's transaction, rather than refuse service. Operators should rotate ahead
+        # (`idbb keys rotate`) so relying parties see the key before it signs.
+        if db.session.execute(select(SigningKey.kid).where(SigningKey.kty == kty, SigningKey.use == "sig")).first():
+            create_key(kty, not_before=moment, actor="system:auto-rotate")
+            db.session.flush()
+            forget_cached_keys()
+            candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
     if not candidates:
         raise IdbbError("server_error", "No signing key is available.", status=500,
                         detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")

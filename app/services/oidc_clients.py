@@ -12,6 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
+
 from app.clock import clock
 from app.errors import InvalidRequest
 from app.extensions import db, state
@@ -81,30 +83,82 @@ def _list_of(value: Any, allowed: tuple[str, ...], *, allow_empty: bool = False)
             and all(isinstance(v, str) and v in allowed for v in value))
 
 
-def _check_common(req: dict[str, Any], *, creating: bool) -> None:
-    """Checks shared by create and update, in GovStack's order; raises the first failure."""
-    if not _text(req.get("clientName"), 256):
-        raise InvalidRequest("invalid_client_name", "clientName must be 1-256 characters.")
-    if creating and not _text(req.get("relyingPartyId"), 50):
-        raise InvalidRequest("invalid_rp_id", "relyingPartyId must be 1-50 characters.")
-    if not valid_logo_uri(req.get("logoUri")):
-        raise InvalidRequest("invalid_uri", "logoUri must be an absolute https URL.")
+def _require(ok: bool, code: str, message: str) -> None:
+    if not ok:
+        raise InvalidRequest(code, message)
+
+
+def _check_client_id(req: dict[str, Any]) -> None:
+    value = req.get("clientId")
+    _require(isinstance(value, str) and bool(_CLIENT_ID.match(value)), "invalid_client_id",
+             "clientId must be 1-50 visible ASCII characters.")
+
+
+def _check_name(req: dict[str, Any]) -> None:
+    _require(_text(req.get("clientName"), 256), "invalid_client_name", "clientName must be 1-256 characters.")
+
+
+def _check_rp_id(req: dict[str, Any]) -> None:
+    _require(_text(req.get("relyingPartyId"), 50), "invalid_rp_id", "relyingPartyId must be 1-50 characters.")
+
+
+def _check_status(req: dict[str, Any]) -> None:
+    status = req.get("status")
+    _require(isinstance(status, str) and status.lower() in STATUSES, "invalid_request",
+             "status must be 'active' or 'inactive'.")
+
+
+def _check_logo(req: dict[str, Any]) -> None:
+    _require(valid_logo_uri(req.get("logoUri")), "invalid_uri", "logoUri must be an absolute https URL.")
+
+
+def _check_redirects(req: dict[str, Any], *, optional: bool) -> None:
     uris = req.get("redirectUris")
-    if not (creating and uris is None):
-        if not isinstance(uris, list) or not uris or not all(valid_redirect_uri(u) for u in uris):
-            raise InvalidRequest("invalid_redirect_uri",
-                                 "redirectUris must be a non-empty list of absolute URIs without fragment.")
-    if not _list_of(req.get("authContextRefs"), ACR_VALUES):
-        raise InvalidRequest("invalid_acr", "authContextRefs must list idbb:acr:* values only.")
+    if optional and uris is None:  # the issue: redirectUris may be omitted on create
+        return
+    _require(isinstance(uris, list) and bool(uris) and all(valid_redirect_uri(u) for u in uris),
+             "invalid_redirect_uri", "redirectUris must be a non-empty list of absolute URIs without fragment.")
 
 
-def _check_tail(req: dict[str, Any]) -> None:
-    if not _list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True):
-        raise InvalidRequest("invalid_claim", "userClaims must list supported claims only.")
-    if not _list_of(req.get("grantTypes"), RP_GRANT_TYPES):
-        raise InvalidRequest("invalid_grant_type", "grantTypes must be ['authorization_code'].")
-    if not _list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS):
-        raise InvalidRequest("invalid_client_auth", "clientAuthMethods must be ['private_key_jwt'].")
+def _check_acrs(req: dict[str, Any]) -> None:
+    _require(_list_of(req.get("authContextRefs"), ACR_VALUES), "invalid_acr",
+             "authContextRefs must list idbb:acr:* values only.")
+
+
+def _check_public_key(req: dict[str, Any]) -> None:
+    try:
+        parse_public_signing_jwk(req.get("publicKey"))
+    except FormatError as exc:
+        raise InvalidRequest("invalid_public_key", "publicKey is not a usable public signing JWK.",
+                             detail=str(exc)) from exc
+
+
+def _check_claims(req: dict[str, Any]) -> None:
+    _require(_list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True), "invalid_claim",
+             "userClaims must list supported claims only.")
+
+
+def _check_grants(req: dict[str, Any]) -> None:
+    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), "invalid_grant_type",
+             "grantTypes must be ['authorization_code'].")
+
+
+def _check_auth(req: dict[str, Any]) -> None:
+    _require(_list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS), "invalid_client_auth",
+             "clientAuthMethods must be ['private_key_jwt'].")
+
+
+#: GovStack's ``required`` order for each operation; the first failing member is the one error.
+CREATE_CHECKS = (_check_client_id, _check_name, _check_rp_id, _check_logo,
+                 lambda r: _check_redirects(r, optional=True), _check_acrs, _check_public_key, _check_claims,
+                 _check_grants, _check_auth)
+UPDATE_CHECKS = (_check_name, _check_status, _check_logo, lambda r: _check_redirects(r, optional=False),
+                 _check_claims, _check_acrs, _check_grants, _check_auth)
+
+
+def _validate(req: dict[str, Any], checks: tuple[Any, ...]) -> None:
+    for check in checks:
+        check(req)
 
 
 def _dedupe(values: list[str]) -> list[str]:
@@ -113,16 +167,9 @@ def _dedupe(values: list[str]) -> list[str]:
 
 def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
     """Register a relying party. Idempotent for an identical body."""
-    client_id = request.get("clientId")
-    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
-        raise InvalidRequest("invalid_client_id", "clientId must be 1-50 visible ASCII characters.")
-    _check_common(request, creating=True)
-    try:
-        key = parse_public_signing_jwk(request.get("publicKey"))
-    except FormatError as exc:
-        raise InvalidRequest("invalid_public_key", "publicKey is not a usable public signing JWK.",
-                             detail=str(exc)) from exc
-    _check_tail(request)
+    _validate(request, CREATE_CHECKS)
+    client_id = request["clientId"]
+    key = parse_public_signing_jwk(request["publicKey"])
     body_hash = hashlib.sha256(canonical_json(request)).hexdigest()
     existing = db.session.get(Client, client_id)
     if existing is not None:
@@ -130,17 +177,24 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
             return {"clientId": client_id, "status": existing.status}  # identical replay: same answer
         raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.")
     now = clock.now()
-    db.session.add(Client(
-        client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
-        rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
-        redirect_uris=_dedupe(request.get("redirectUris") or []),
-        acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
-        grant_types=_dedupe(request["grantTypes"]), auth_methods=_dedupe(request["clientAuthMethods"]),
-        scopes=[], public_jwk=public_dict(key), public_key_thumbprint=thumbprint(key),
-        client_metadata={}, create_request_hash=body_hash, created_at=now, updated_at=now,
-    ))
-    audit.record("oidc_client.created", actor=actor, target=client_id)
-    db.session.commit()
+    try:
+        db.session.add(Client(
+            client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
+            rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
+            redirect_uris=_dedupe(request.get("redirectUris") or []),
+            acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
+            grant_types=_dedupe(request["grantTypes"]), auth_methods=_dedupe(request["clientAuthMethods"]),
+            scopes=[], public_jwk=public_dict(key), public_key_thumbprint=thumbprint(key),
+            client_metadata={}, create_request_hash=body_hash, created_at=now, updated_at=now,
+        ))
+        audit.record("oidc_client.created", actor=actor, target=client_id)
+        db.session.commit()
+    except IntegrityError:  # another worker created the same clientId between our read and our insert
+        db.session.rollback()
+        winner = db.session.get(Client, client_id)
+        if winner is not None and winner.kind == "oidc" and winner.create_request_hash == body_hash:
+            return {"clientId": client_id, "status": winner.status}
+        raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.") from None
     return {"clientId": client_id, "status": "active"}
 
 
@@ -154,11 +208,8 @@ def _oidc_client(client_id: str) -> Client:
 def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, str]:
     """Replace the updatable members; ``publicKey``, ``relyingPartyId`` and unknown ones are ignored."""
     row = _oidc_client(client_id)
-    _check_common(request, creating=False)
-    status = request.get("status")
-    if not isinstance(status, str) or status.lower() not in STATUSES:
-        raise InvalidRequest("invalid_request", "status must be 'active' or 'inactive'.")
-    _check_tail(request)
+    _validate(request, UPDATE_CHECKS)
+    status = request["status"]
     row.name = request["clientName"].strip()
     row.status = status.lower()
     row.logo_uri = request["logoUri"]

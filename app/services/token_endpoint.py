@@ -7,6 +7,10 @@ tokens signed with idbb's keys. Each request is one transaction: the replay mark
 event commit together whatever the outcome, so a refused request still burns its assertion.
 """
 
+import base64
+import binascii
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +31,7 @@ from joserfc.jwk import KeySet
 
 from app.clock import clock
 from app.extensions import db, state
+from app.formats.jwk import SIGNING_ALGS
 from app.models.clients import Client
 from app.services import access_tokens, audit
 from app.services.client_auth import ClientAdapter
@@ -35,7 +40,9 @@ from app.services.token_management import Introspection, Revocation
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 INTROSPECTION_PATH = "/oauth/introspect"
 REVOCATION_PATH = "/oauth/revoke"
-ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
+#: Every algorithm a registrable client key can sign with (one list: registration and verification agree).
+ASSERTION_ALGS = sorted({alg for algs in SIGNING_ALGS.values() for alg in algs})
+MAX_JTI_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         jti = claims.get("jti")
         if not jti:
             raise InvalidClientError(description="Missing JWT ID.")
+        if not isinstance(jti, str) or len(jti) > MAX_JTI_LENGTH:
+            raise InvalidClientError(description="The JWT ID is not a string of at most 256 characters.")
         if not self.validate_jti(claims, jti):
             raise InvalidClientError(description="JWT ID is used before.")
 
@@ -125,7 +134,8 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
             return False
         # RFC 7523 §3 item 7: keep the jti until the assertion expires; a second use is refused.
         ttl = int(claims["exp"]) - clock.epoch() + self.leeway
-        return state().replay.add_once(f"assertion:{claims['sub']}:{jti}", ttl, clock.now())
+        marker = hashlib.sha256(f"{claims['sub']}\x00{jti}".encode()).hexdigest()  # bounded key length
+        return state().replay.add_once(f"assertion:{marker}", ttl, clock.now())
 
 
 class ScopedClientCredentialsGrant(ClientCredentialsGrant):
@@ -227,11 +237,29 @@ def _precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> Exce
     repeated = sorted(k for k, v in form.items() if len(v) > 1)
     if repeated:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
         return InvalidRequestError(description=f"Parameter repeated: {repeated[0]}.")
+    claimed = form.get("client_id") or []
+    assertion = (form.get("client_assertion") or [""])[0]
+    if claimed and assertion and claimed[0] != _unverified_subject(assertion):
+        # RFC 7521 §4.2: client_id, when present, MUST identify the client the assertion authenticates
+        return InvalidClientError(description="client_id does not match the client assertion.")
     has_basic = str(headers.get("Authorization", "")).lower().startswith("basic ")
     if has_basic and ("client_assertion" in form or "client_secret" in form):
         # RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request
         return InvalidRequestError(description="More than one client authentication method was used.")
     return None
+
+
+def _unverified_subject(assertion: str) -> str | None:
+    """The ``sub`` of a compact JWT, unverified: only compared with ``client_id`` before verification."""
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) else None
 
 
 def _first(form: Mapping[str, list[str]], name: str) -> str | None:

@@ -36,8 +36,8 @@ class IssuedToken:
 
 
 def _query(token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-    if token_type_hint not in (None, "access_token"):
-        return None  # idbb issues no refresh tokens to API clients
+    # RFC 7009 §2.1 / RFC 7662 §2.1: the hint only speeds the lookup; a token not found under it
+    # MUST be searched for across all types, so the hint is not used to refuse
     try:
         return IssuedToken(access_tokens.decode(token_string))
     except FormatError:

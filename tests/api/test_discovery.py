@@ -28,7 +28,7 @@ def test_metadata_names_this_issuer_and_only_working_endpoints(client, api_clien
                 "client_assertion": caller.assertion(aud=meta[name])}
         assert client.post(path, data=form).status_code == 200, name
     for alg in meta["token_endpoint_auth_signing_alg_values_supported"]:
-        assert alg in {"RS256", "PS256", "ES256", "EdDSA"}
+        assert alg in {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 
 
