@@ -31,13 +31,25 @@ def sign_jwt(claims: Mapping[str, Any], key: jwk.JWK, alg: str, *, typ: str | No
 
 def decode_header_segment(segment: str, what: str) -> dict[str, Any]:
     """Decode the base64url JSON protected header of a compact JWS or JWE (RFC 7515 §7.1, RFC 7516 §7.1)."""
+    return _json_segment(segment, f"{what} header")
+
+
+def peek_claims(token: str) -> dict[str, Any]:
+    """The claims of a compact JWT, unverified: only to route or compare before verification."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3:
+        raise FormatError("token is not a compact JWS")
+    return _json_segment(parts[1], "token payload")
+
+
+def _json_segment(segment: str, what: str) -> dict[str, Any]:
     try:
-        header = json.loads(base64url_decode(segment))
+        value = json.loads(base64url_decode(segment))
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise FormatError(f"{what} header is not base64url JSON") from exc
-    if not isinstance(header, dict):
-        raise FormatError(f"{what} header is not a JSON object")
-    return header
+        raise FormatError(f"{what} is not base64url JSON") from exc
+    if not isinstance(value, dict):
+        raise FormatError(f"{what} is not a JSON object")
+    return value
 
 
 def peek_header(token: str) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from app.errors import InvalidRequest
 from app.formats import FormatError
 from app.formats.images import check_declared
 
+#: What a supporting or evidence document may be: PDF for multi-page, an image for a single page.
+DOCUMENT_FORMATS = frozenset({"PDF", "JPEG", "PNG", "JPEG2000"})
+
 
 def decode_b64(value: Any, what: str) -> bytes:
     """Standard base64 (OSIA embeds buffers this way), base64url tolerated; anything else is refused."""

@@ -31,14 +31,14 @@ from app.formats.images import sniff
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment, EnrollmentBuffer
 from app.services import audit, blobs, credentials, registry
-from app.services.content import check_content, decode_b64
+from app.services.content import DOCUMENT_FORMATS, check_content, decode_b64
 from app.services.enrollment_integrity import verify_request
+from app.services.transaction import atomic
 
 SECTIONS = ("enrollmentType", "enrollmentFlags", "requestData", "contextualData", "biographicData",
             "biometricData", "documentData")
 _ID = re.compile(r"^[A-Za-z0-9._~:@-]{1,128}$")
 _BUFFER_REF = re.compile(r"(?:^|/v1/enrollments/(?P<eid>[^/]+)/buffer/)(?P<bid>[0-9a-f]{32})$")
-DOCUMENT_FORMATS = frozenset({"PDF", "JPEG", "PNG", "JPEG2000"})
 
 
 class UpdateNotAllowed(IdbbError):
@@ -180,17 +180,6 @@ def _body_hash(enrollment_id: str, body: dict[str, Any], finalize: bool) -> str:
     return hmac.new(state().settings.data_key_bytes(), message, hashlib.sha256).hexdigest()
 
 
-def _run(fn: Any) -> Any:
-    """Run a use case as one transaction: any error rolls everything back."""
-    try:
-        result = fn()
-        db.session.commit()
-        return result
-    except Exception:
-        db.session.rollback()
-        raise
-
-
 def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str,
            verified: bool = False) -> None:
     """OSIA createEnrollment. ``verified`` when the caller (GovStack packet) already checked integrity."""
@@ -220,7 +209,8 @@ def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
         if finalize:
             _finalize(enrollment, client_id, transaction_id)
 
-    _run(use_case)
+    with atomic():
+        use_case()
 
 
 def _get(enrollment_id: str) -> Enrollment:
@@ -267,7 +257,8 @@ def update(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
         if finalize:
             _finalize(enrollment, client_id, transaction_id)
 
-    _run(use_case)
+    with atomic():
+        use_case()
 
 
 def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str) -> None:
@@ -293,7 +284,8 @@ def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id
         if finalize:
             _finalize(enrollment, client_id, transaction_id)
 
-    _run(use_case)
+    with atomic():
+        use_case()
 
 
 def remove(enrollment_id: str, *, client_id: str, transaction_id: str) -> None:
@@ -305,7 +297,8 @@ def remove(enrollment_id: str, *, client_id: str, transaction_id: str) -> None:
         audit.record("enrollment.deleted", actor=f"client:{client_id}", target=enrollment_id,
                      details={"transactionId": transaction_id})
 
-    _run(use_case)
+    with atomic():
+        use_case()
 
 
 def finalize(enrollment_id: str, *, client_id: str, transaction_id: str) -> None:
@@ -317,7 +310,8 @@ def finalize(enrollment_id: str, *, client_id: str, transaction_id: str) -> None
             return
         _finalize(enrollment, client_id, transaction_id)
 
-    _run(use_case)
+    with atomic():
+        use_case()
 
 
 def _finalize(enrollment: Enrollment, client_id: str, transaction_id: str) -> None:
@@ -371,7 +365,8 @@ def read(enrollment_id: str, attributes: list[str] | None, *, client_id: str, tr
                      details={"transactionId": transaction_id})
         return _view(enrollment, attributes, with_content=True)
 
-    return _run(use_case)  # type: ignore[no-any-return]
+    with atomic():
+        return use_case()
 
 
 _OPS = {
@@ -434,7 +429,8 @@ def find(expressions: list[dict[str, Any]], *, offset: int, limit: int, client_i
                      details={"transactionId": transaction_id, "results": len(results)})
         return results
 
-    return _run(use_case)  # type: ignore[no-any-return]
+    with atomic():
+        return use_case()
 
 
 def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: str | None, *, client_id: str,
@@ -468,7 +464,8 @@ def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: st
                      details={"transactionId": transaction_id, "bufferId": buffer_id, "size": len(data)})
         return buffer_id
 
-    return _run(use_case)  # type: ignore[no-any-return]
+    with atomic():
+        return use_case()
 
 
 def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str,
@@ -484,4 +481,5 @@ def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str,
                      details={"transactionId": transaction_id, "bufferId": buffer_id})
         return data, buffer.content_type, digest_header(data)
 
-    return _run(use_case)  # type: ignore[no-any-return]
+    with atomic():
+        return use_case()

@@ -21,7 +21,8 @@ from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment
 from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, IdentityMatchKey, IdentityVersion
 from app.services import audit, blobs, outbox, uins
-from app.services.content import check_content, decode_b64
+from app.services.content import DOCUMENT_FORMATS, check_content, decode_b64
+from app.services.transaction import atomic
 
 IDENTIFIER_TYPES = ("UIN", "NATIONAL_ID", "PASSPORT", "VID", "OTHER")
 UPDATE_REQUEST_TYPES = ("UPDATE", "UPDATE_IDENTITY")
@@ -159,9 +160,6 @@ def _by_uin(uin: str) -> Identity:
     return identity
 
 
-EVIDENCE_FORMATS = frozenset({"PDF", "JPEG", "PNG", "JPEG2000"})
-
-
 def _evidence_from_enrollment(document: dict[str, Any]) -> dict[str, Any] | None:
     """The first embedded document part whose content is a recognised document format."""
     for doc in document.get("documentData") or []:
@@ -169,7 +167,7 @@ def _evidence_from_enrollment(document: dict[str, Any]) -> dict[str, Any] | None
             ref = part.get("data")
             if isinstance(ref, dict) and "$blob" in ref:
                 _, blob = blobs.load(ref["$blob"])
-                if blob.detected_format in EVIDENCE_FORMATS:
+                if blob.detected_format in DOCUMENT_FORMATS:
                     return {"documentType": doc.get("documentType"), "blobId": ref["$blob"],
                             "mimeType": part.get("mimeType")}
     return None
@@ -227,21 +225,17 @@ def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict
 
 def update_attributes(uin: str, changes: dict[str, Any], reason: Any, evidence: Any, *, actor: str) -> dict[str, Any]:
     """Operator/back-office update of an identity's attributes, with a reason and an evidence document."""
-    try:
+    with atomic():
         stored = None
         if isinstance(evidence, dict) and evidence.get("data"):
             data = decode_b64(evidence["data"], "evidence.data")
             fmt = check_content(data, mime_type=evidence.get("mimeType"), compression=None, what="evidence",
-                                 allowed=frozenset({"PDF", "JPEG", "PNG", "JPEG2000"}))
+                                 allowed=DOCUMENT_FORMATS)
             blob = blobs.store(f"identity:{uin}", data, content_type=evidence.get("mimeType"), detected_format=fmt)
             stored = {"documentType": evidence.get("documentType") or "OTHER", "blobId": blob.blob_id,
                       "mimeType": evidence.get("mimeType")}
         identity = _apply_update(uin, changes, reason, stored, actor)
-        db.session.commit()
         return {"uin": identity.uin, "version": identity.version}
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def read_identity(uin: str) -> dict[str, Any]:
@@ -288,7 +282,7 @@ def _case_view(case: DuplicateCase) -> dict[str, Any]:
 
 def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) -> dict[str, Any]:
     """Operator decision: NOT_DUPLICATE creates the identity; DUPLICATE closes the enrollment."""
-    try:
+    with atomic():
         case = db.session.get(DuplicateCase, case_id)
         if case is None:
             raise NotFound("unknown_case", "No duplicate case has this id.")
@@ -309,11 +303,7 @@ def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) ->
         else:
             enrollment.outcome = "REJECTED_DUPLICATE"
         audit.record("registry.duplicate_decided", actor=actor, target=case.case_id, details={"decision": decision})
-        db.session.commit()
         return result
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def identity_for_login(identifier: str) -> Identity | None:

@@ -26,6 +26,16 @@ def rp_key() -> dict[str, Any]:
     return rsa_public_jwk()
 
 
+def envelope(request: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Wrap ``request`` with ``changes`` applied (``_DROP`` removes a member) in a fresh envelope."""
+    for name, value in changes.items():
+        if value is _DROP:
+            request.pop(name, None)
+        else:
+            request[name] = value
+    return {"requestTime": request_time(), "request": request}
+
+
 def create_body(rp_key: dict[str, Any], **changes: Any) -> dict[str, Any]:
     request = {
         "clientId": "health-portal", "clientName": "Health Portal", "relyingPartyId": "ministry-of-health",
@@ -34,12 +44,7 @@ def create_body(rp_key: dict[str, Any], **changes: Any) -> dict[str, Any]:
         "userClaims": ["name", "birthdate"], "grantTypes": ["authorization_code"],
         "clientAuthMethods": ["private_key_jwt"],
     }
-    for name, value in changes.items():
-        if value is _DROP:
-            request.pop(name, None)
-        else:
-            request[name] = value
-    return {"requestTime": request_time(), "request": request}
+    return envelope(request, changes)
 
 
 def update_body(**changes: Any) -> dict[str, Any]:
@@ -49,12 +54,7 @@ def update_body(**changes: Any) -> dict[str, Any]:
         "authContextRefs": ["idbb:acr:static-code"], "grantTypes": ["authorization_code"],
         "clientAuthMethods": ["private_key_jwt"],
     }
-    for name, value in changes.items():
-        if value is _DROP:
-            request.pop(name, None)
-        else:
-            request[name] = value
-    return {"requestTime": request_time(), "request": request}
+    return envelope(request, changes)
 
 
 _DROP = object()
