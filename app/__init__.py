@@ -20,6 +20,7 @@ from app.observability import AccessLogMiddleware, configure_logging
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
 from app.stores.replay import RedisReplayStore, SqlReplayStore
+from app.ui import views as ui_views
 
 __version__ = "0.1.0"
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
                 swagger_ui_path=f"/docs/{name}", spec_path=f"/docs/{name}/openapi.json"
             ),
         )
+    flask_app.register_blueprint(ui_views.blueprint)
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)

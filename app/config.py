@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PROFILES = ("production", "development")
+NOTIFIERS = ("none", "smtp", "outbox")
 #: The well-known demo key-encryption key. Only the development profile may use it.
 DEMO_KEK = base64.urlsafe_b64encode(b"idbb-demo-kek-never-use-in-prod!").decode("ascii")
 _REPO_OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
@@ -55,6 +56,28 @@ class Settings:
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
+    # --- OpenID Provider (issue 3) ---
+    code_ttl: int = 60
+    id_token_ttl: int = 600
+    refresh_token_ttl: int = 86400
+    authorize_ttl: int = 600
+    par_ttl: int = 60
+    require_par: bool = False
+    session_ttl: int = 28800
+    consent_ttl: int = 15552000
+    otp_ttl: int = 180
+    otp_max_attempts: int = 3
+    otp_block_seconds: int = 900
+    dpop_require_nonce: bool = True
+    dpop_max_age: int = 60
+    ui_locales: str = "en,fr,ar"
+    notifier: str = "none"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "idbb@localhost"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -89,6 +112,9 @@ class Settings:
                 return prefix + str(Path.cwd() / path)
         return self.database_url
 
+    def ui_locale_list(self) -> list[str]:
+        return [tag.strip() for tag in self.ui_locales.split(",") if tag.strip()]
+
     def kek_bytes(self) -> bytes:
         """The 32-byte key-encryption key, from ``IDBB_KEK`` or the file ``IDBB_KEK_FILE``."""
         key = _aes_key("KEK", self.kek, self.kek_file)
@@ -108,6 +134,15 @@ class Settings:
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"idbb data key v1").derive(self.kek_bytes())
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (pairwise subjects, OTP MACs, DPoP nonces), derived from the KEK
+        with HKDF-SHA256 (RFC 5869): one secret to guard, independent keys per use."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        info = f"idbb {purpose} v1".encode()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self.kek_bytes())
 
     def validate(self) -> "Settings":
         """Fail fast on unsafe or malformed combinations; returns self for chaining."""
@@ -146,6 +181,18 @@ class Settings:
             raise ConfigError("IDBB_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         if self.key_retention < self.access_token_ttl:
             raise ConfigError("IDBB_KEY_RETENTION must outlast IDBB_ACCESS_TOKEN_TTL (retired keys verify old tokens)")
+        for name in ("code_ttl", "id_token_ttl", "refresh_token_ttl", "authorize_ttl", "par_ttl", "session_ttl",
+                     "consent_ttl", "otp_ttl", "otp_max_attempts", "otp_block_seconds", "dpop_max_age"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"IDBB_{name.upper()} must be positive")
+        if self.code_ttl > 600:  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes
+            raise ConfigError("IDBB_CODE_TTL must be at most 600 seconds")
+        if self.notifier not in NOTIFIERS:
+            raise ConfigError(f"IDBB_NOTIFIER must be one of {', '.join(NOTIFIERS)}")
+        if self.notifier == "outbox" and self.profile == "production":
+            raise ConfigError("IDBB_NOTIFIER=outbox writes one-time codes to the log: development profile only")
+        if not self.ui_locale_list():
+            raise ConfigError("IDBB_UI_LOCALES must list at least one language tag")
         if not Path(self.openapi_dir).is_dir():
             raise ConfigError(f"IDBB_OPENAPI_DIR {self.openapi_dir!r} is not a directory")
         return self
@@ -172,6 +219,11 @@ def _aes_key(name: str, value: str | None, file: str | None) -> bytes | None:
 
 def _coerce(name: str, raw: str, kind: Any) -> Any:
     text = str(kind)
+    if "bool" in text:
+        lowered = raw.strip().lower()
+        if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+            raise ConfigError(f"IDBB_{name.upper()} must be true or false")
+        return lowered in {"true", "1", "yes", "on"}
     if "int" in text:
         try:
             return int(raw)

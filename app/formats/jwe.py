@@ -66,8 +66,9 @@ def decrypt_compact(
     return plaintext
 
 
-def encrypt_compact(plaintext: bytes, public_key: jwk.JWK, alg: str, enc: str) -> str:
-    """Encrypt ``plaintext`` to ``public_key`` as a compact JWE (its ``kid`` goes into the header)."""
+def encrypt_compact(plaintext: bytes, public_key: jwk.JWK, alg: str, enc: str, *, cty: str | None = None) -> str:
+    """Encrypt ``plaintext`` to ``public_key`` as a compact JWE (its ``kid`` goes into the header).
+    ``cty="JWT"`` marks a nested JWT (RFC 7519 §5.2, OIDC Core §16.14)."""
     if alg not in ENCRYPT_ALGS:
         raise FormatError("JWE key management algorithm is not supported")
     if enc not in ENCRYPT_ENCS:
@@ -78,6 +79,8 @@ def encrypt_compact(plaintext: bytes, public_key: jwk.JWK, alg: str, enc: str) -
     kid = public_key.get("kid")
     if kid:
         header["kid"] = kid
+    if cty:
+        header["cty"] = cty
     try:
         obj = jwe.JWE(bytes(plaintext), protected=json_encode(header), algs=[alg, enc])
         obj.add_recipient(public_key)

@@ -4,6 +4,16 @@ from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.keys import SigningKey
+from app.models.oidc import (
+    AuthTransaction,
+    Consent,
+    Grant,
+    LoginSession,
+    LoginThrottle,
+    OtpChallenge,
+    PushedRequest,
+    RefreshToken,
+)
 from app.models.registry import (
     DuplicateCase,
     Identity,
@@ -16,6 +26,7 @@ from app.models.registry import (
 from app.models.replay import ReplayEntry
 
 __all__ = [
-    "AuditEvent", "AuditHead", "Blob", "Client", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
+    "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LoginSession", "LoginThrottle",
+    "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
 ]

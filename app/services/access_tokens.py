@@ -34,8 +34,10 @@ class TokenInfo:
         return {"sub": self.sub, "client_id": self.client_id, "scope": self.scope, "jti": self.jti, "exp": self.exp}
 
 
-def issue(*, client_id: str, subject: str, scope: str, ttl: int | None = None) -> tuple[str, dict[str, Any]]:
-    """Sign a new access token with the current RSA key; returns (token, claims)."""
+def issue(*, client_id: str, subject: str, scope: str, ttl: int | None = None,
+          extra: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """Sign a new access token with the current RSA key; returns (token, claims). ``extra`` adds the
+    grant id (``gid``) and the DPoP binding (``cnf``, RFC 9449 §6.1) of relying-party tokens."""
     settings = state().settings
     now = clock.epoch()
     lifetime = ttl or settings.access_token_ttl
@@ -45,6 +47,7 @@ def issue(*, client_id: str, subject: str, scope: str, ttl: int | None = None) -
     }
     if scope:
         claims["scope"] = scope
+    claims.update(extra or {})
     key = keys.signing_key("RSA")
     return sign_jwt(claims, key.jwk, key.alg, typ=AT_TYP), claims
 

@@ -33,3 +33,63 @@ def authorization_server_metadata() -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
     }
+
+
+def openid_configuration() -> dict[str, Any]:
+    """OpenID Provider metadata (OIDC Discovery §3): everything listed here works; nothing else is listed."""
+    from app.services.authorize_flow import available_acrs
+    from app.services.catalog import (
+        CLAIMS_SUPPORTED,
+        DISPLAYS,
+        ENCRYPTION_ALGS,
+        ENCRYPTION_ENCS,
+        ID_TOKEN_SIGNING_ALGS,
+        OIDC_SCOPES,
+        PROMPTS,
+        RP_TOKEN_AUTH_METHODS,
+    )
+    from app.services.token_endpoint import PAR_PATH
+
+    settings = state().settings
+    issuer = settings.issuer
+    auth_methods = sorted(set(AUTH_METHODS) | set(RP_TOKEN_AUTH_METHODS))
+    acrs = sorted(available_acrs())
+    locales = settings.ui_locale_list()
+    metadata = authorization_server_metadata()
+    metadata.update({
+        "authorization_endpoint": issuer + "/authorize",
+        "userinfo_endpoint": issuer + "/oidc/userinfo",
+        "pushed_authorization_request_endpoint": issuer + PAR_PATH,
+        "end_session_endpoint": issuer + "/logout",
+        "scopes_supported": sorted(set(OIDC_SCOPES) | set(metadata["scopes_supported"])),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "acr_values_supported": acrs,
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_SIGNING_ALGS),
+        "id_token_encryption_alg_values_supported": list(ENCRYPTION_ALGS),
+        "id_token_encryption_enc_values_supported": list(ENCRYPTION_ENCS),
+        "userinfo_signing_alg_values_supported": list(ID_TOKEN_SIGNING_ALGS),
+        "userinfo_encryption_alg_values_supported": list(ENCRYPTION_ALGS),
+        "userinfo_encryption_enc_values_supported": list(ENCRYPTION_ENCS),
+        "request_object_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": False,
+        "require_pushed_authorization_requests": settings.require_par,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+                                    *CLAIMS_SUPPORTED}),
+        "claims_parameter_supported": True,
+        "claims_locales_supported": locales,
+        "ui_locales_supported": locales,
+        "display_values_supported": list(DISPLAYS),
+        "prompt_values_supported": list(PROMPTS),
+        "claim_types_supported": ["normal"],
+        "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": ["ES256", "PS256", "RS256", "EdDSA"],
+        "authorization_response_iss_parameter_supported": True,
+    })
+    return metadata

@@ -22,8 +22,9 @@ from app.formats.canonical import canonical_json
 from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
-from app.services import audit
+from app.services import audit, client_metadata
 from app.services.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
+from app.services.client_auth import new_secret
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
@@ -168,6 +169,7 @@ def _dedupe(values: list[str]) -> list[str]:
 def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
     """Register a relying party. Idempotent for an identical body."""
     _validate(request, CREATE_CHECKS)
+    metadata = client_metadata.validate(request)
     client_id = request["clientId"]
     key = parse_public_signing_jwk(request["publicKey"])
     body_hash = hashlib.sha256(canonical_json(request)).hexdigest()
@@ -177,15 +179,21 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
             return {"clientId": client_id, "status": existing.status}  # identical replay: same answer
         raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.")
     now = clock.now()
+    auth_methods = _dedupe(request["clientAuthMethods"])
+    secret = secret_hash = None
+    method = metadata.get("token_endpoint_auth_method")
+    if method and method.startswith("client_secret_"):
+        secret, secret_hash = new_secret()  # shown once, in this response; only its hash is kept
+        auth_methods = [method]
     try:
         db.session.add(Client(
             client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
             rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
             redirect_uris=_dedupe(request.get("redirectUris") or []),
             acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
-            grant_types=_dedupe(request["grantTypes"]), auth_methods=_dedupe(request["clientAuthMethods"]),
-            scopes=[], public_jwk=public_dict(key), public_key_thumbprint=thumbprint(key),
-            client_metadata={}, create_request_hash=body_hash, created_at=now, updated_at=now,
+            grant_types=_dedupe(request["grantTypes"]), auth_methods=auth_methods,
+            scopes=[], public_jwk=public_dict(key), public_key_thumbprint=thumbprint(key), secret_hash=secret_hash,
+            client_metadata=metadata, create_request_hash=body_hash, created_at=now, updated_at=now,
         ))
         audit.record("oidc_client.created", actor=actor, target=client_id)
         db.session.commit()
@@ -195,7 +203,10 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
         if winner is not None and winner.kind == "oidc" and winner.create_request_hash == body_hash:
             return {"clientId": client_id, "status": winner.status}
         raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.") from None
-    return {"clientId": client_id, "status": "active"}
+    result = {"clientId": client_id, "status": "active"}
+    if secret:
+        result["clientSecret"] = secret
+    return result
 
 
 def _oidc_client(client_id: str) -> Client:
@@ -209,6 +220,7 @@ def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, 
     """Replace the updatable members; ``publicKey``, ``relyingPartyId`` and unknown ones are ignored."""
     row = _oidc_client(client_id)
     _validate(request, UPDATE_CHECKS)
+    metadata = client_metadata.validate(request)
     status = request["status"]
     row.name = request["clientName"].strip()
     row.status = status.lower()
@@ -217,7 +229,11 @@ def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, 
     row.acr_values = _dedupe(request["authContextRefs"])
     row.claims = _dedupe(request["userClaims"])
     row.grant_types = _dedupe(request["grantTypes"])
-    row.auth_methods = _dedupe(request["clientAuthMethods"])
+    method = (metadata or row.client_metadata or {}).get("token_endpoint_auth_method")
+    row.auth_methods = [method] if method and method.startswith("client_secret_") else _dedupe(
+        request["clientAuthMethods"])
+    if metadata or "additionalConfig" in request:
+        row.client_metadata = metadata
     row.updated_at = clock.now()
     audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
     db.session.commit()
@@ -232,6 +248,7 @@ def read(client_id: str) -> dict[str, Any]:
         "logoUri": row.logo_uri, "redirectUris": row.redirect_uris, "authContextRefs": row.acr_values,
         "userClaims": row.claims, "grantTypes": row.grant_types, "clientAuthMethods": row.auth_methods,
         "publicKey": row.public_jwk, "status": row.status,
+        "additionalConfig": {k: v for k, v in (row.client_metadata or {}).items() if k != "enc_jwk"},
         "createdDateTime": format_response_time(row.created_at),
         "updatedDateTime": format_response_time(row.updated_at),
     }

@@ -34,9 +34,14 @@ from app.formats.jwk import SIGNING_ALGS
 from app.models.clients import Client
 from app.services import access_tokens, audit
 from app.services.client_auth import ClientAdapter
+from app.services.grants import CodeGrant, RotatingRefreshGrant
 from app.services.token_management import Introspection, Revocation
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
+TOKEN_V2_PATH = "/oauth/v2/token"  # noqa: S105 - eSignet's path for the same endpoint
+PAR_PATH = "/oauth/par"
+#: GovStack §8 token request members whose presence-but-emptiness is ``invalid_input``.
+GOVSTACK_FIELDS = ("grant_type", "code", "redirect_uri", "client_id", "client_assertion_type", "client_assertion")
 INTROSPECTION_PATH = "/oauth/introspect"
 REVOCATION_PATH = "/oauth/revoke"
 #: Every algorithm a registrable client key can sign with (one list: registration and verification agree).
@@ -154,7 +159,10 @@ class IdbbAuthorizationServer(AuthorizationServer):
         super().__init__()
         self.issuer = issuer
         self.register_grant(ScopedClientCredentialsGrant)
-        audiences = [issuer + TOKEN_PATH, issuer + INTROSPECTION_PATH, issuer + REVOCATION_PATH, issuer]
+        self.register_grant(CodeGrant)
+        self.register_grant(RotatingRefreshGrant)
+        audiences = [issuer + TOKEN_PATH, issuer + TOKEN_V2_PATH, issuer + INTROSPECTION_PATH,
+                     issuer + REVOCATION_PATH, issuer + PAR_PATH, issuer]
         self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(audiences, max_assertion_lifetime))
         self.register_endpoint(Introspection)
         self.register_endpoint(Revocation)
@@ -198,9 +206,41 @@ def _server() -> IdbbAuthorizationServer:
     return server  # type: ignore[return-value]
 
 
-def token(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
-    """Handle one token request; ``form`` keeps every value of repeated parameters."""
-    return _respond(TOKEN_PATH, None, form, headers)
+def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH,
+          parsable: bool = True) -> TokenResponse:
+    """Handle one token request; ``form`` keeps every value of repeated parameters. ``parsable`` is
+    False when the body was not a form (GovStack ``invalid_payload``)."""
+    error = _govstack_precheck(form, headers, parsable)
+    if error is not None:
+        return _finish(TokenResponse(400, {"error": error[0], "error_description": error[1]}, {}), form, headers,
+                       None)
+    return _respond(path, None, form, headers)
+
+
+def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str],
+                       parsable: bool) -> tuple[str, str] | None:
+    """GovStack §8 ``/oauth/token`` error precedence for the authorization-code grant (or no grant_type)."""
+    grant_type = (form.get("grant_type") or [None])[0]
+    if grant_type not in (None, "authorization_code"):
+        return None
+    if not parsable or not form:
+        return "invalid_payload", "The request body is empty or is not a form."
+    if any(name in form and not any(v.strip() for v in form[name]) for name in GOVSTACK_FIELDS):
+        return "invalid_input", "A request member is present but empty."
+    if "redirect_uri" not in form:
+        return "invalid_redirect_uri", "redirect_uri is required."
+    other_auth = str(_header(headers, "Authorization") or "").lower().startswith("basic ") or "client_secret" in form
+    if not other_auth:
+        if "client_assertion_type" not in form:
+            return "invalid_assertion_type", "client_assertion_type is required."
+        if "client_assertion" not in form:
+            return "invalid_assertion", "client_assertion is required."
+    return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
 def introspect(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
@@ -224,6 +264,11 @@ def _respond(path: str, endpoint: str | None, form: Mapping[str, list[str]],
         response = server.create_token_response(request)
     else:
         response = server.create_endpoint_response(endpoint, request)
+    return _finish(response, form, headers, endpoint)
+
+
+def _finish(response: TokenResponse, form: Mapping[str, list[str]], headers: Mapping[str, str],
+            endpoint: str | None) -> TokenResponse:
     if response.status != 200:
         audit.record(f"{endpoint or 'token'}.refused", actor=_claimed_client(form, headers), outcome="failure",
                      details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")})

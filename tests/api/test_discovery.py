@@ -10,8 +10,9 @@ def test_metadata_names_this_issuer_and_only_working_endpoints(client, api_clien
     assert response.status_code == 200
     meta = response.json()
     assert meta["issuer"] == ISSUER
-    assert "authorization_endpoint" not in meta  # no login flow yet: not advertised
-    assert meta["grant_types_supported"] == ["client_credentials"]
+    assert meta["authorization_endpoint"] == ISSUER + "/authorize"
+    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert meta == client.get("/.well-known/openid-configuration").json()
     for name, value in meta.items():
         if name.endswith("_supported"):
             assert isinstance(value, list) and all(isinstance(v, str) for v in value), name

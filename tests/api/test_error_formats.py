@@ -40,7 +40,7 @@ def test_token_endpoint_with_json_body_answers_oauth_json(client):
 def test_token_endpoint_without_body_answers_oauth_json(client):
     response = client.post("/oauth/token")
     assert response.status_code == 400
-    assert response.json()["error"] in {"invalid_request", "unsupported_grant_type"}
+    assert response.json()["error"] == "invalid_payload"  # GovStack §8 token error precedence
 
 
 def test_unknown_path_is_problem_json(client):

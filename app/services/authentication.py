@@ -1,0 +1,155 @@
+"""Authenticating a person at the login page: PIN or password (argon2id), or a one-time code.
+
+Failures are counted per identifier (keyed by a MAC of it, so the table holds no identifiers):
+``otp_max_attempts`` wrong answers in a row block that identifier for ``otp_block_seconds``
+(GovStack §6 "3 wrong tries"), whether the identifier exists or not, so the answers do not tell
+an attacker which identifiers are enrolled. An unknown identifier still costs one argon2id run.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.clock import clock
+from app.extensions import db, state
+from app.models.oidc import LoginThrottle, OtpChallenge
+from app.models.registry import Identity
+from app.services import credentials, notifier
+from app.services.registry import identity_for_login
+
+_PIN = re.compile(r"^[0-9]{4,12}$")
+OTP_DIGITS = 6
+
+
+class AuthFailed(Exception):
+    """Wrong identifier or secret (one answer for both); ``blocked`` when the identifier is locked."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    identity_id: str
+    amr: tuple[str, ...]
+
+
+def _mac(purpose: str, value: str) -> str:
+    key = state().cache.get(f"mac:{purpose}")
+    if key is None:
+        key = state().cache[f"mac:{purpose}"] = state().settings.derived_key(purpose)
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()  # type: ignore[arg-type]
+
+
+def _dummy_hash() -> str:
+    cached = state().cache.get("dummy_pin_hash")
+    if cached is None:
+        cached = state().cache["dummy_pin_hash"] = credentials.hash_secret("pin", "000000")
+    return cached  # type: ignore[return-value]
+
+
+def _throttle(identifier: str) -> LoginThrottle:
+    key = _mac("login throttle", identifier.strip())
+    row = db.session.get(LoginThrottle, key, with_for_update=True)
+    if row is None:
+        row = LoginThrottle(subject_mac=key, failures=0, updated_at=clock.now())
+        db.session.add(row)
+    return row
+
+
+def _check_not_blocked(row: LoginThrottle) -> None:
+    if row.blocked_until is not None and row.blocked_until > clock.now():
+        raise AuthFailed("login.blocked")
+
+
+def _fail(row: LoginThrottle) -> AuthFailed:
+    settings = state().settings
+    row.failures += 1
+    row.updated_at = clock.now()
+    if row.failures >= settings.otp_max_attempts:
+        row.blocked_until = clock.now() + timedelta(seconds=settings.otp_block_seconds)
+        row.failures = 0
+        return AuthFailed("login.blocked")
+    return AuthFailed("login.failed")
+
+
+def _active(identity: Identity | None) -> Identity | None:
+    return identity if identity is not None and identity.status == "ACTIVE" else None
+
+
+def with_static_code(identifier: str, secret: str) -> Authenticated:
+    """PIN or password; raises AuthFailed. The caller commits (the failure count must persist)."""
+    row = _throttle(identifier)
+    _check_not_blocked(row)
+    identity = _active(identity_for_login(identifier.strip()))
+    stored = identity.pin_hash if identity is not None else None
+    ok = credentials.verify(stored or _dummy_hash(), secret) and stored is not None
+    if not ok or identity is None:
+        raise _fail(row)
+    row.failures = 0
+    return Authenticated(identity.identity_id, ("pin",) if _PIN.match(secret) else ("pwd",))
+
+
+def otp_channels() -> tuple[str, ...]:
+    return notifier.from_settings(state().settings).channels()
+
+
+def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str) -> str | None:
+    """Send a fresh code to the person's contact; returns the masked destination, or None when the
+    identifier is unknown or has no reachable contact (the page answers the same either way)."""
+    row = _throttle(identifier)
+    _check_not_blocked(row)
+    identity = _active(identity_for_login(identifier.strip()))
+    if identity is None:
+        return None
+    channel = notifier.from_settings(state().settings)
+    contacts = identity.contacts or {}
+    target = None
+    for kind, key in (("email", "email"), ("phone", "phoneNumber")):
+        if kind in channel.channels() and contacts.get(key):
+            target = (kind, str(contacts[key]))
+            break
+    if target is None:
+        return None
+    code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
+    now = clock.now()
+    for old in db.session.execute(select(OtpChallenge).where(
+            OtpChallenge.transaction_id == transaction_id, OtpChallenge.used_at.is_(None))).scalars():
+        old.used_at = now  # a new code replaces any earlier one
+    challenge_id = secrets.token_urlsafe(18)
+    db.session.add(OtpChallenge(
+        challenge_id=challenge_id, transaction_id=transaction_id, identity_id=identity.identity_id,
+        code_mac=_mac("otp", f"{challenge_id}:{code}"),
+        expires_at=now + timedelta(seconds=state().settings.otp_ttl),
+    ))
+    channel.send(target[0], target[1], locale_subject, locale_body.format(code=code))
+    return notifier.mask(target[1])
+
+
+def with_otp(transaction_id: str, identifier: str, code: str) -> Authenticated:
+    """Check a one-time code: single use, expiring, and counted against the identifier."""
+    row = _throttle(identifier)
+    _check_not_blocked(row)
+    identity = _active(identity_for_login(identifier.strip()))
+    now = clock.now()
+    challenge = None
+    if identity is not None:
+        challenge = db.session.execute(select(OtpChallenge).where(
+            OtpChallenge.transaction_id == transaction_id, OtpChallenge.identity_id == identity.identity_id,
+            OtpChallenge.used_at.is_(None)).with_for_update()).scalars().first()
+    valid = (challenge is not None and challenge.expires_at > now and isinstance(code, str)
+             and hmac.compare_digest(challenge.code_mac, _mac("otp", f"{challenge.challenge_id}:{code}")))
+    if not valid or identity is None or challenge is None:
+        failure = _fail(row)
+        if failure.key == "login.blocked" and challenge is not None:
+            challenge.used_at = now  # a blocked identifier's pending code dies with the block
+        raise failure
+    challenge.used_at = now  # single use
+    row.failures = 0
+    return Authenticated(identity.identity_id, ("otp",))

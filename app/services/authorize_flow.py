@@ -1,0 +1,297 @@
+"""The browser side of the authorization code flow: request → login → consent → code.
+
+Each step is one use case and one transaction. A transaction is bound to the browser that started
+it (a cookie whose hash it stores) and every form carries the transaction's CSRF token, so neither
+a forged form nor a stolen transaction id can complete someone else's login. The views render
+what the outcomes say; they decide nothing.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from app.clock import clock
+from app.extensions import db, state
+from app.models.clients import Client
+from app.models.oidc import AuthTransaction, LoginSession
+from app.services import audit, authentication, consents, grants, sso
+from app.services.authorize_request import AuthRequest, PageError, RedirectError, parse
+from app.services.catalog import ACR_REQUIREMENTS
+from app.services.client_metadata import policy as client_policy
+
+METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp"}
+
+
+@dataclass
+class Outcome:
+    """What the browser gets: a page (template + context) or a redirect, and cookies to set."""
+
+    template: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    redirect: str | None = None
+    status: int = 200
+    set_session: str | None = None
+    clear_session: bool = False
+
+
+def available_acrs() -> set[str]:
+    """ACRs idbb can satisfy now. OTP needs a notifier; biometrics and the wallet are not offered
+    until their login paths exist (never advertise what does not work)."""
+    acrs = {"idbb:acr:static-code"}
+    if authentication.otp_channels():
+        acrs.add("idbb:acr:generated-code")
+    return acrs
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _with_query(uri: str, params: dict[str, str | None]) -> str:
+    parts = urlsplit(uri)
+    extra = urlencode({k: v for k, v in params.items() if v is not None})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def error_redirect(err: RedirectError) -> Outcome:
+    # RFC 9207 §2: iss in every authorization response, errors included
+    return Outcome(redirect=_with_query(err.redirect_uri, {
+        "error": err.error, "error_description": err.description, "state": err.state,
+        "iss": state().settings.issuer}))
+
+
+def _acr_for(amr: list[str], acrs: list[str]) -> str | None:
+    used = set(amr)
+    for acr in acrs:
+        if any(alt <= used for alt in ACR_REQUIREMENTS.get(acr, ())):
+            return acr
+    return None
+
+
+def _client(client_id: str) -> Client:
+    row = db.session.get(Client, client_id)
+    if row is None or row.status != "active":
+        raise PageError("error.unknown_client")
+    return row
+
+
+def _login_page(txn: AuthTransaction, request: AuthRequest, client: Client, error_key: str | None = None,
+                status: int = 200) -> Outcome:
+    methods = [METHOD_FOR_ACR[a] for a in request.acr_values if a in METHOD_FOR_ACR]
+    return Outcome("login.html", {
+        "txn": txn.transaction_id, "csrf": txn.csrf, "client_name": client.name, "client_logo": client.logo_uri,
+        "methods": list(dict.fromkeys(methods)), "login_hint": request.login_hint or "", "error_key": error_key,
+        "ui_locales": request.ui_locales,
+    }, status=status)
+
+
+def _consent_page(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
+    return Outcome("consent.html", {
+        "txn": txn.transaction_id, "csrf": txn.csrf, "client_name": client.name, "client_logo": client.logo_uri,
+        "essential_claims": request.essential_claims(), "voluntary_claims": request.voluntary_claims(),
+        "scopes": request.extra_scopes(), "ui_locales": request.ui_locales,
+    })
+
+
+def _code_redirect(request: AuthRequest, code: str) -> Outcome:
+    return Outcome(redirect=_with_query(request.redirect_uri, {
+        "code": code, "state": request.state, "iss": state().settings.issuer}))  # RFC 9207 §2
+
+
+def _issue(request: AuthRequest, identity_id: str, amr: list[str], acr: str, auth_time: int,
+           session_id: str | None, accepted: list[str]) -> Outcome:
+    scopes = list(request.scope)
+    code = grants.issue_code(request, identity_id=identity_id, amr=amr, acr=acr, auth_time=auth_time,
+                             session_id=session_id, accepted_claims=accepted, scopes=scopes)
+    return _code_redirect(request, code)
+
+
+def _after_authentication(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
+    """Consent when needed, else the code (OIDC Core §3.1.2.4)."""
+    assert txn.identity_id is not None and txn.acr is not None and txn.auth_time is not None
+    if consents.needs_asking(request):
+        stored = consents.current(txn.identity_id, request)
+        if stored is None or "consent" in request.prompt:
+            if "none" in request.prompt:  # OIDC Core §3.1.2.6: no UI may be shown
+                raise RedirectError("consent_required", "Consent is required.", request.redirect_uri, request.state)
+            txn.status = "authenticated"
+            return _consent_page(txn, request, client)
+        accepted = [c for c in stored.accepted_claims]
+    else:
+        accepted = []
+    txn.status = "done"
+    return _issue(request, txn.identity_id, list(txn.amr), txn.acr, txn.auth_time, txn.session_id, accepted)
+
+
+def _usable_session(session: LoginSession | None, request: AuthRequest) -> str | None:
+    """The ACR a live SSO session satisfies for this request, or None (OIDC Core §3.1.2.1 max_age)."""
+    if session is None or "login" in request.prompt or "select_account" in request.prompt:
+        return None
+    if request.max_age is not None and clock.epoch() - session.auth_time > request.max_age:
+        return None
+    return _acr_for(list(session.amr), request.acr_values)
+
+
+def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -> Outcome:
+    """GET/POST /authorize."""
+    try:
+        request, client = parse(raw, available_acrs=available_acrs())
+        session = sso.find(session_cookie)
+        now = clock.now()
+        txn = AuthTransaction(
+            transaction_id=secrets.token_urlsafe(24), client_id=client.client_id, browser_hash=_hash(browser),
+            csrf=secrets.token_urlsafe(24), request=request.as_dict(), status="pending", created_at=now,
+            expires_at=now + timedelta(seconds=state().settings.authorize_ttl),
+        )
+        acr = _usable_session(session, request)
+        if session is not None and acr is not None:
+            txn.identity_id, txn.amr, txn.acr = session.identity_id, list(session.amr), acr
+            txn.auth_time, txn.session_id = session.auth_time, session.session_id
+            db.session.add(txn)
+            outcome = _after_authentication(txn, request, client)
+        elif "none" in request.prompt:  # OIDC Core §3.1.2.6
+            raise RedirectError("login_required", "The person is not logged in.", request.redirect_uri, request.state)
+        else:
+            db.session.add(txn)
+            outcome = _login_page(txn, request, client)
+        db.session.commit()
+        return outcome
+    except PageError as err:
+        db.session.commit()  # a consumed request_uri stays consumed
+        return Outcome("error.html", {"error_key": err.key}, status=400)
+    except RedirectError as err:
+        db.session.commit()
+        return error_redirect(err)
+
+
+def _transaction(txn_id: str, csrf: str, browser: str, *, statuses: tuple[str, ...]) -> AuthTransaction:
+    row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
+    if row is None or row.expires_at <= clock.now() or row.status not in statuses:
+        raise PageError("error.expired")
+    same_browser = hmac.compare_digest(row.browser_hash, _hash(browser or ""))
+    if not same_browser or not hmac.compare_digest(row.csrf, csrf or ""):  # CSRF and browser binding
+        raise PageError("error.csrf")
+    return row
+
+
+def _run(txn_id: str, csrf: str, browser: str, statuses: tuple[str, ...], step: Any) -> Outcome:
+    try:
+        txn = _transaction(txn_id, csrf, browser, statuses=statuses)
+        request = AuthRequest.from_dict(txn.request)
+        client = _client(txn.client_id)
+        outcome = step(txn, request, client)
+        db.session.commit()
+        return outcome
+    except PageError as err:
+        db.session.rollback()
+        return Outcome("error.html", {"error_key": err.key}, status=400)
+    except RedirectError as err:
+        db.session.commit()
+        return error_redirect(err)
+
+
+def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
+               result: authentication.Authenticated) -> Outcome:
+    acr = _acr_for(list(result.amr), request.acr_values)
+    if acr is None:
+        return _login_page(txn, request, client, "login.failed", status=400)
+    auth_time = clock.epoch()
+    cookie, session = sso.start(result.identity_id, list(result.amr), acr, auth_time)
+    txn.identity_id, txn.amr, txn.acr, txn.auth_time = result.identity_id, list(result.amr), acr, auth_time
+    txn.session_id = session.session_id
+    audit.record("authentication.succeeded", actor=txn.client_id, target=result.identity_id,
+                 details={"amr": " ".join(result.amr), "acr": acr})
+    outcome = _after_authentication(txn, request, client)
+    outcome.set_session = cookie
+    return outcome
+
+
+def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, secret: str) -> Outcome:
+    """POST /authorize/login: PIN/password or OTP."""
+
+    def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
+        wanted = {"pin": "idbb:acr:static-code", "otp": "idbb:acr:generated-code"}.get(method)
+        if wanted not in request.acr_values or not identifier or not secret or len(identifier) > 256 \
+                or len(secret) > 256:
+            return _login_page(txn, request, client, "login.failed", status=400)
+        try:
+            if method == "pin":
+                result = authentication.with_static_code(identifier, secret)
+            else:
+                result = authentication.with_otp(txn.transaction_id, identifier, secret)
+        except authentication.AuthFailed as failed:
+            audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
+                         details={"method": method, "reason": failed.key})
+            db.session.commit()  # the failure count persists
+            if method == "otp" and failed.key == "login.failed":
+                return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
+                                            "destination": "", "error_key": "otp.failed",
+                                            "ui_locales": request.ui_locales}, status=400)
+            return _login_page(txn, request, client, failed.key, status=400)
+        return _logged_in(txn, request, client, result)
+
+    return _run(txn_id, csrf, browser, ("pending",), step)
+
+
+def request_otp(txn_id: str, csrf: str, browser: str, identifier: str, subject: str, body: str) -> Outcome:
+    """POST /authorize/otp: send a code; the page reads the same whether or not the identifier exists."""
+
+    def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
+        if "idbb:acr:generated-code" not in request.acr_values or not identifier or len(identifier) > 256:
+            return _login_page(txn, request, client, "login.failed", status=400)
+        try:
+            destination = authentication.send_otp(txn.transaction_id, identifier, subject, body)
+        except authentication.AuthFailed as failed:
+            return _login_page(txn, request, client, failed.key, status=400)
+        except Exception as exc:
+            from app.services.notifier import DeliveryError
+
+            if not isinstance(exc, DeliveryError):
+                raise
+            db.session.rollback()
+            return _login_page(txn, request, client, "otp.send_failed", status=502)
+        return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
+                                    "destination": destination or "", "error_key": None,
+                                    "ui_locales": request.ui_locales})
+
+    return _run(txn_id, csrf, browser, ("pending",), step)
+
+
+def consent(txn_id: str, csrf: str, browser: str, decision: str, chosen: list[str]) -> Outcome:
+    """POST /authorize/consent: accept (with the chosen voluntary claims) or decline."""
+
+    def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
+        assert txn.identity_id is not None and txn.acr is not None and txn.auth_time is not None
+        txn.status = "done"
+        if decision != "accept":  # OIDC Core §3.1.2.6: the person refused
+            audit.record("consent.declined", actor=txn.client_id, target=txn.identity_id)
+            raise RedirectError("access_denied", "The person declined.", request.redirect_uri, request.state)
+        accepted = request.essential_claims() + [c for c in request.voluntary_claims() if c in set(chosen)]
+        policy_ttl = _consent_ttl(client)
+        consents.save(txn.identity_id, request, accepted, request.scope, policy_ttl)
+        audit.record("consent.given", actor=txn.client_id, target=txn.identity_id,
+                     details={"claims": " ".join(sorted(accepted))})
+        return _issue(request, txn.identity_id, list(txn.amr), txn.acr, txn.auth_time, txn.session_id, accepted)
+
+    return _run(txn_id, csrf, browser, ("authenticated",), step)
+
+
+def _consent_ttl(client: Client) -> int | None:
+    return client_policy(client.client_metadata, require_par=False).consent_ttl
+
+
+def resume(txn_id: str, browser: str) -> Outcome:
+    """GET /authorize/resume: back to the login page of a pending transaction (same browser only)."""
+    row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
+    if row is None or row.expires_at <= clock.now() or row.status != "pending" \
+            or not hmac.compare_digest(row.browser_hash, _hash(browser or "")):
+        return Outcome("error.html", {"error_key": "error.expired"}, status=400)
+    client = db.session.get(Client, row.client_id)
+    if client is None:
+        return Outcome("error.html", {"error_key": "error.unknown_client"}, status=400)
+    return _login_page(row, AuthRequest.from_dict(row.request), client)

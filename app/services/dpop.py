@@ -1,0 +1,58 @@
+"""DPoP at idbb's endpoints (RFC 9449): proof checks, ``jti`` replay, and the server nonce.
+
+The nonce is stateless (an HMAC of the time slot under a KEK-derived key), so any worker can
+issue and check it; proofs' ``jti`` go to the shared replay store.
+"""
+
+import hashlib
+
+from app.clock import clock
+from app.extensions import state
+from app.formats import FormatError
+from app.formats.dpop import DpopNonceError, DpopProof, issue_nonce, verify_proof
+
+NONCE_WINDOW = 60
+
+
+class DpopRefused(Exception):
+    """``invalid_dpop_proof``, or ``use_dpop_nonce`` with the nonce to use (RFC 9449 §7.1, §8)."""
+
+    def __init__(self, error: str, description: str, nonce: str | None = None) -> None:
+        super().__init__(error)
+        self.error, self.description, self.nonce = error, description, nonce
+
+
+def _nonce_key() -> bytes:
+    key = state().cache.get("dpop_nonce_key")
+    if key is None:
+        key = state().cache["dpop_nonce_key"] = state().settings.derived_key("dpop nonce")
+    return key  # type: ignore[return-value]
+
+
+def fresh_nonce() -> str:
+    return issue_nonce(_nonce_key(), clock.epoch(), NONCE_WINDOW)
+
+
+def check(proof: str | None, *, method: str, url: str, access_token: str | None = None,
+          required: bool = False) -> DpopProof | None:
+    """Verify the ``DPoP`` header of a request; None when absent and not required."""
+    if not proof:
+        if required:
+            raise DpopRefused("invalid_dpop_proof", "A DPoP proof is required.")
+        return None
+    settings = state().settings
+    now = clock.epoch()
+    try:
+        verified = verify_proof(proof, method=method, url=url, now=now, max_age=settings.dpop_max_age,
+                                access_token=access_token,
+                                nonce_key=_nonce_key() if settings.dpop_require_nonce else None,
+                                nonce_window=NONCE_WINDOW)
+    except DpopNonceError:
+        raise DpopRefused("use_dpop_nonce", "Use the DPoP nonce the server provides.", fresh_nonce()) from None
+    except FormatError as exc:
+        raise DpopRefused("invalid_dpop_proof", str(exc)) from None
+    marker = hashlib.sha256(f"{verified.jkt}\x00{verified.jti}".encode()).hexdigest()
+    ttl = settings.dpop_max_age + 10
+    if not state().replay.add_once(f"dpop:{marker}", ttl, clock.now()):  # RFC 9449 §11.1: a proof is used once
+        raise DpopRefused("invalid_dpop_proof", "The DPoP proof was already used.")
+    return verified

@@ -1,0 +1,218 @@
+"""Authorization codes, the tokens issued from them, and refresh-token rotation.
+
+A grant is born with its authorization code (RFC 6749 §4.1.2) and carries everything the person
+consented to. Codes are single-use and short-lived; a second redemption revokes every token issued
+from the grant (RFC 6749 §4.1.2: "SHOULD revoke ... all tokens previously issued based on that
+authorization code"). Refresh tokens rotate on every use; presenting a rotated one revokes the
+whole family (RFC 9700 §4.14.2). Access tokens carry the grant id (``gid``), so revoking the grant
+stops them at once. The token-endpoint grant classes are Authlib's, with these rules added.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    UnauthorizedClientError,
+)
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from sqlalchemy import select
+
+from app.clock import clock
+from app.extensions import db, state
+from app.formats import pkce
+from app.models.clients import Client
+from app.models.oidc import Grant, RefreshToken
+from app.services import access_tokens, audit, client_metadata, dpop, id_tokens
+from app.services.authorize_request import AuthRequest
+
+RP_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: str, auth_time: int,
+               session_id: str | None, accepted_claims: list[str], scopes: list[str]) -> str:
+    """Mint the authorization code for a consented request; returns the code (only its hash is kept)."""
+    code = secrets.token_urlsafe(32)
+    now = clock.now()
+    accepted = set(accepted_claims)
+    claims = {target: sorted(n for n in part if n in accepted) for target, part in request.claims.items()}
+    db.session.add(Grant(
+        grant_id=secrets.token_urlsafe(18), code_hash=_hash(code),
+        code_expires_at=now + timedelta(seconds=state().settings.code_ttl), client_id=request.client_id,
+        identity_id=identity_id, redirect_uri=request.redirect_uri, scope=scopes, claims=claims,
+        claims_locales=request.claims_locales, nonce=request.nonce, acr=acr, amr=amr, auth_time=auth_time,
+        session_id=session_id, code_challenge=request.code_challenge, dpop_jkt=request.dpop_jkt, created_at=now,
+    ))
+    audit.record("authorization.code_issued", actor=request.client_id, target=identity_id,
+                 details={"acr": acr, "scope": " ".join(scopes)})
+    return code
+
+
+def revoke(grant: Grant, reason: str) -> None:
+    if grant.revoked_at is None:
+        grant.revoked_at = clock.now()
+        audit.record("grant.revoked", actor=grant.client_id, target=grant.grant_id, details={"reason": reason})
+
+
+def is_active(grant_id: str | None) -> bool:
+    if not grant_id:
+        return True  # client_credentials tokens have no grant
+    grant = db.session.get(Grant, grant_id)
+    return grant is not None and grant.revoked_at is None
+
+
+def revoke_refresh_token(token: str, client_id: str) -> bool:
+    """RFC 7009 §2.1: revoking a refresh token revokes its grant (and so the access tokens)."""
+    row = db.session.get(RefreshToken, _hash(token))
+    if row is None:
+        return False
+    grant = db.session.get(Grant, row.grant_id)
+    if grant is None or grant.client_id != client_id:
+        return False
+    revoke(grant, "refresh token revoked by the client")
+    return True
+
+
+class DpopError(OAuth2Error):
+    """RFC 9449 §7.1: ``invalid_dpop_proof``; §8: ``use_dpop_nonce`` with a ``DPoP-Nonce`` header."""
+
+    status_code = 400
+
+    def __init__(self, refused: dpop.DpopRefused) -> None:
+        super().__init__(description=refused.description)
+        self.error = refused.error
+        self.nonce = refused.nonce
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers = list(super().get_headers())
+        if self.nonce:
+            headers.append(("DPoP-Nonce", self.nonce))
+        return headers
+
+
+def header(headers: Any, name: str) -> str | None:
+    """A request header by case-insensitive name (plain dicts from the handler keep the sender's case)."""
+    wanted = name.lower()
+    return next((v for k, v in dict(headers).items() if k.lower() == wanted), None)
+
+
+def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
+    """The DPoP key the new tokens are bound to (None: bearer tokens)."""
+    policy = client_metadata.policy(client.client_metadata, require_par=False)
+    request = grant_obj.request
+    try:
+        proof = dpop.check(header(request.headers, "DPoP"), method="POST",
+                           url=request.uri, required=policy.dpop_bound or bool(bound_jkt))
+    except dpop.DpopRefused as refused:
+        raise DpopError(refused) from None
+    jkt = proof.jkt if proof else None
+    if bound_jkt and jkt != bound_jkt:  # RFC 9449 §10: the code is bound to this key
+        raise DpopError(dpop.DpopRefused("invalid_dpop_proof", "The DPoP key does not match the binding."))
+    return jkt
+
+
+def _tokens(grant: Grant, client: Client, jkt: str | None, *, with_refresh: bool) -> dict[str, Any]:
+    extra: dict[str, Any] = {"gid": grant.grant_id}
+    if jkt:
+        extra["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
+    scope = " ".join(grant.scope)
+    access, claims = access_tokens.issue(client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id),
+                                         scope=scope, extra=extra)
+    body: dict[str, Any] = {
+        "access_token": access, "token_type": "DPoP" if jkt else "Bearer",
+        "expires_in": claims["exp"] - claims["iat"], "scope": scope,
+        "id_token": id_tokens.id_token(grant, client, access),
+    }
+    if with_refresh and "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented
+        refresh = secrets.token_urlsafe(32)
+        now = clock.now()
+        db.session.add(RefreshToken(token_hash=_hash(refresh), grant_id=grant.grant_id, created_at=now,
+                                    expires_at=now + timedelta(seconds=state().settings.refresh_token_ttl)))
+        body["refresh_token"] = refresh
+    audit.record("token.issued", actor=client.client_id, target=claims["jti"],
+                 details={"grant_type": "authorization_code", "scope": scope})
+    return body
+
+
+class CodeGrant(AuthorizationCodeGrant):
+    """RFC 6749 §4.1.3 with PKCE S256 (RFC 7636 §4.6), single use and reuse detection, DPoP binding."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = RP_AUTH_METHODS
+
+    def validate_token_request(self) -> None:
+        client = self.authenticate_token_endpoint_client()
+        if client.row.kind != "oidc" or not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError(description="The client may not use the authorization code grant.")
+        code = self.request.form.get("code")
+        if not code:
+            raise InvalidRequestError(description="Missing 'code' in request.")
+        grant = db.session.execute(select(Grant).where(Grant.code_hash == _hash(code)).with_for_update()
+                                   ).scalar_one_or_none()
+        if grant is None or grant.client_id != client.get_client_id():
+            raise InvalidGrantError(description="The code is unknown or was issued to another client.")
+        if grant.code_used_at is not None:
+            revoke(grant, "authorization code reused")  # RFC 6749 §4.1.2: revoke tokens issued from the code
+            raise InvalidGrantError(description="The code was already used.")
+        if grant.code_expires_at <= clock.now() or grant.revoked_at is not None:
+            raise InvalidGrantError(description="The code has expired.")
+        if self.request.form.get("redirect_uri") != grant.redirect_uri:  # RFC 6749 §4.1.3: MUST be identical
+            raise InvalidGrantError(description="redirect_uri does not match the authorization request.")
+        verifier = self.request.form.get("code_verifier")
+        if grant.code_challenge:
+            if not pkce.verify(verifier, grant.code_challenge):  # RFC 7636 §4.6
+                raise InvalidGrantError(description="The code_verifier does not match the code_challenge.")
+        elif verifier:  # RFC 9700 §2.1.1: a verifier for a code issued without a challenge is refused
+            raise InvalidGrantError(description="code_verifier given for a code issued without PKCE.")
+        self.request.client = client
+        self.request.authorization_code = grant
+        self.request.dpop_jkt = _proof(self, client.row, grant.dpop_jkt)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        grant: Grant = self.request.authorization_code
+        grant.code_used_at = clock.now()  # single use
+        body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, with_refresh=True)
+        return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+class RotatingRefreshGrant(RefreshTokenGrant):
+    """RFC 6749 §6 with rotation and family revocation on reuse (RFC 9700 §4.14.2)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = RP_AUTH_METHODS
+
+    def validate_token_request(self) -> None:
+        client = self.authenticate_token_endpoint_client()
+        if client.row.kind != "oidc":
+            raise UnauthorizedClientError(description="Only relying parties hold refresh tokens.")
+        token = self.request.form.get("refresh_token")
+        if not token:
+            raise InvalidRequestError(description="Missing 'refresh_token' in request.")
+        row = db.session.get(RefreshToken, _hash(token), with_for_update=True)
+        grant = db.session.get(Grant, row.grant_id) if row is not None else None
+        if row is None or grant is None or grant.client_id != client.get_client_id():
+            raise InvalidGrantError(description="The refresh token is unknown.")
+        if row.used_at is not None:
+            revoke(grant, "rotated refresh token reused")  # the family is compromised
+            raise InvalidGrantError(description="The refresh token was already used.")
+        if row.expires_at <= clock.now() or grant.revoked_at is not None:
+            raise InvalidGrantError(description="The refresh token has expired or was revoked.")
+        requested = (self.request.form.get("scope") or "").split()
+        if requested and not set(requested) <= set(grant.scope):  # RFC 6749 §6: no scope beyond the grant
+            raise InvalidScopeError(description="The requested scope exceeds the grant.")
+        self.request.client = client
+        self.request.refresh_token = row
+        self.request.grant = grant
+        self.request.dpop_jkt = _proof(self, client.row, grant.dpop_jkt)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        self.request.refresh_token.used_at = clock.now()  # rotated: this one is spent
+        body = _tokens(self.request.grant, self.request.client.row, self.request.dpop_jkt, with_refresh=True)
+        return 200, body, self.TOKEN_RESPONSE_HEADER

@@ -1,0 +1,64 @@
+"""Pushed authorization requests (RFC 9126): the client posts its request, authenticated, and gets
+a single-use ``request_uri`` valid ``IDBB_PAR_TTL`` seconds (60 by default)."""
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+
+from app.clock import clock
+from app.extensions import db, state
+from app.models.oidc import PushedRequest
+from app.services import audit, dpop
+from app.services.authorize_flow import available_acrs
+from app.services.authorize_request import PAR_URN_PREFIX, PageError, RedirectError, parse
+from app.services.grants import RP_AUTH_METHODS, header
+from app.services.token_endpoint import PAR_PATH, TokenResponse, _Request, _server
+
+_PAGE_ERRORS = {"error.unknown_client": "invalid_client", "error.bad_redirect_uri": "invalid_request",
+                "error.bad_request_object": "invalid_request_object"}
+
+
+def _error(status: int, error: str, description: str, extra: dict[str, str] | None = None) -> TokenResponse:
+    headers = {"Cache-Control": "no-store", **(extra or {})}
+    return TokenResponse(status, {"error": error, "error_description": description}, headers)
+
+
+def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
+    server = _server()
+    request = _Request(server.issuer + PAR_PATH, headers, form)
+    try:
+        client = server.authenticate_client(request, RP_AUTH_METHODS, endpoint="par")
+    except OAuth2Error as exc:
+        db.session.commit()  # the assertion's jti stays spent
+        return _error(401, exc.error or "invalid_client", exc.description or "Client authentication failed.")
+    params = {k: list(v) for k, v in form.items()
+              if k not in ("client_assertion", "client_assertion_type", "client_secret")}
+    if "request_uri" in params:  # RFC 9126 §2.1: request_uri MUST NOT be pushed
+        return _error(400, "invalid_request", "request_uri must not be pushed.")
+    if params.get("client_id", [client.get_client_id()]) != [client.get_client_id()]:
+        return _error(400, "invalid_request", "client_id does not match the authenticated client.")
+    params["client_id"] = [client.get_client_id()]
+    try:
+        proof = dpop.check(header(headers, "DPoP"), method="POST", url=server.issuer + PAR_PATH)
+    except dpop.DpopRefused as refused:
+        extra = {"DPoP-Nonce": refused.nonce} if refused.nonce else {}
+        return _error(400, refused.error, refused.description, extra)
+    try:
+        parsed, _ = parse(params, available_acrs=available_acrs(), pushing=True)  # RFC 9126 §2.1: validated as at /authorize
+    except PageError as err:
+        return _error(400, _PAGE_ERRORS.get(err.key, "invalid_request"), "The authorization request is invalid.")
+    except RedirectError as err:
+        return _error(400, err.error, err.description)
+    stored: dict[str, Any] = {k: v[0] for k, v in params.items()}
+    request_uri = PAR_URN_PREFIX + secrets.token_urlsafe(32)
+    ttl = state().settings.par_ttl
+    db.session.add(PushedRequest(
+        uri_hash=hashlib.sha256(request_uri.encode()).hexdigest(), client_id=client.get_client_id(), params=stored,
+        dpop_jkt=proof.jkt if proof else parsed.dpop_jkt, expires_at=clock.now() + timedelta(seconds=ttl)))
+    audit.record("par.pushed", actor=client.get_client_id())
+    db.session.commit()
+    return TokenResponse(201, {"request_uri": request_uri, "expires_in": ttl}, {"Cache-Control": "no-store"})

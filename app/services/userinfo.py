@@ -1,0 +1,76 @@
+"""The userinfo endpoint (OIDC Core §5.3) with bearer (RFC 6750) or DPoP-bound (RFC 9449 §7) tokens.
+
+Only tokens issued through a grant (a person's consent) are accepted; the answer holds only the
+claims consented to, as a signed JWT by default (GovStack), nested in a JWE when the client
+registered an encryption key, or plain JSON for a client registered for it.
+"""
+
+from dataclasses import dataclass, field
+
+from app.clock import clock
+from app.extensions import db
+from app.formats import FormatError
+from app.formats.jose import check_time_claims
+from app.models.clients import Client
+from app.models.oidc import Grant
+from app.services import access_tokens, dpop, id_tokens
+
+
+@dataclass
+class UserinfoResponse:
+    status: int
+    body: str
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _refuse(scheme: str, error: str | None, description: str = "", nonce: str | None = None,
+            status: int = 401) -> UserinfoResponse:
+    challenge = scheme if error is None else f'{scheme} error="{error}"'
+    if description:
+        challenge += f', error_description="{description}"'
+    if scheme == "DPoP":
+        challenge += ', algs="ES256 PS256 RS256 EdDSA"'
+    headers = {"WWW-Authenticate": challenge, "Cache-Control": "no-store"}
+    if nonce:
+        headers["DPoP-Nonce"] = nonce
+    return UserinfoResponse(status, "", "text/plain", headers)
+
+
+def answer(authorization: str | None, dpop_proof: str | None, *, method: str, url: str) -> UserinfoResponse:
+    if not authorization:
+        return _refuse("Bearer", None)  # RFC 6750 §3.1: no error code when no credentials were sent
+    scheme, _, token = authorization.partition(" ")
+    scheme = scheme.lower()
+    token = token.strip()
+    if scheme not in ("bearer", "dpop") or not token:
+        return _refuse("Bearer", "invalid_request", "Use the Bearer or DPoP scheme.", status=400)
+    challenge = "DPoP" if scheme == "dpop" else "Bearer"
+    try:
+        claims = access_tokens.decode(token)
+        check_time_claims(claims, clock.epoch(), leeway=0)
+    except FormatError:
+        return _refuse(challenge, "invalid_token", "The access token is not valid.")
+    grant = db.session.get(Grant, claims.get("gid")) if isinstance(claims.get("gid"), str) else None
+    if grant is None or grant.revoked_at is not None or access_tokens.is_revoked(claims):
+        return _refuse(challenge, "invalid_token", "The access token is not valid.")
+    bound = (claims.get("cnf") or {}).get("jkt")
+    if bound and scheme != "dpop":  # RFC 9449 §7.1: a DPoP-bound token is not a bearer token
+        return _refuse("DPoP", "invalid_token", "This token is DPoP-bound.")
+    if scheme == "dpop":
+        if not bound:
+            return _refuse("DPoP", "invalid_token", "The token is not DPoP-bound.")
+        try:
+            proof = dpop.check(dpop_proof, method=method, url=url, access_token=token, required=True)
+        except dpop.DpopRefused as refused:
+            if refused.error == "use_dpop_nonce":
+                return _refuse("DPoP", "use_dpop_nonce", "", refused.nonce)
+            return _refuse("DPoP", "invalid_dpop_proof", "The DPoP proof is not valid.", status=401)
+        if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof key is the bound key
+            return _refuse("DPoP", "invalid_token", "The DPoP key does not match the token.")
+    client = db.session.get(Client, grant.client_id)
+    if client is None or client.status != "active":
+        return _refuse(challenge, "invalid_token", "The client is not active.")
+    body, content_type = id_tokens.userinfo(grant, client)
+    db.session.commit()  # DPoP replay markers
+    return UserinfoResponse(200, body, content_type, {"Cache-Control": "no-store"})

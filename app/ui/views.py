@@ -1,0 +1,137 @@
+"""Browser routes: ``/authorize`` (GET and form POST), the login, OTP and consent forms, ``/logout``.
+
+These are HTML pages, not API operations, so they live in a Flask blueprint beside the OpenAPI
+surfaces (ARCHITECTURE.md: "no Flask route outside the specs except the UI pages"). Thin: read the
+request, call one service, render or redirect. Cookies are ``Secure``, ``HttpOnly`` and
+``SameSite=Lax``; pages carry a strict Content-Security-Policy and are never cached.
+"""
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from app.extensions import state
+from app.services import authorize_flow, logout
+from app.services.authorize_flow import Outcome
+from app.ui import i18n
+
+BROWSER_COOKIE = "idbb_browser"
+SESSION_COOKIE = "idbb_session"
+_HERE = Path(__file__).parent
+
+blueprint = Blueprint("ui", __name__, template_folder=str(_HERE / "templates"), static_folder=str(_HERE / "static"),
+                      static_url_path="/ui/static")
+
+
+def _locale(ui_locales: str | None) -> str:
+    return i18n.negotiate(ui_locales, request.headers.get("Accept-Language"), state().settings.ui_locale_list())
+
+
+def _browser() -> tuple[str, bool]:
+    value = request.cookies.get(BROWSER_COOKIE)
+    if value and 20 <= len(value) <= 64:
+        return value, False
+    return secrets.token_urlsafe(24), True
+
+
+def _params() -> dict[str, list[str]]:
+    source = request.form if request.method == "POST" else request.args
+    return {k: source.getlist(k) for k in source}
+
+
+def _form(name: str) -> str:
+    return request.form.get(name, "")
+
+
+def _page(template: str, context: dict[str, Any], status: int) -> Response:
+    locale = _locale(context.get("ui_locales"))
+    body = render_template(
+        template, locale=locale, direction=i18n.direction(locale),
+        t=lambda key, **values: i18n.translate(locale, key, **values),
+        css_url=url_for("ui.static", filename="idbb.css"), **{"csrf": "", "txn": "", **context})
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def _secure_headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self' *; base-uri 'none'")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(name, value, max_age=max_age, secure=True, httponly=True, samesite="Lax", path="/")
+
+
+def _render(outcome: Outcome | logout.LogoutOutcome, browser: str | None = None, new_browser: bool = False) -> Response:
+    if outcome.redirect:
+        response = redirect(outcome.redirect, code=303)
+    else:
+        response = _page(outcome.template or "error.html", outcome.context, outcome.status)
+    if browser and new_browser:
+        _cookie(response, BROWSER_COOKIE, browser, None)
+    settings = state().settings
+    if getattr(outcome, "set_session", None):
+        _cookie(response, SESSION_COOKIE, outcome.set_session, settings.session_ttl)  # type: ignore[arg-type]
+    if outcome.clear_session:
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
+    return _secure_headers(response)
+
+
+@blueprint.route("/authorize", methods=["GET", "POST"])
+def authorize() -> Response:
+    browser, new = _browser()
+    outcome = authorize_flow.begin(_params(), browser, request.cookies.get(SESSION_COOKIE))
+    return _render(outcome, browser, new)
+
+
+@blueprint.route("/authorize/login", methods=["POST"])
+def login() -> Response:
+    browser, _ = _browser()
+    outcome = authorize_flow.login(_form("txn"), _form("csrf"), browser, _form("method"), _form("identifier"),
+                                   _form("secret"))
+    return _render(outcome)
+
+
+@blueprint.route("/authorize/otp", methods=["POST"])
+def request_otp() -> Response:
+    browser, _ = _browser()
+    locale = _locale(None)
+    outcome = authorize_flow.request_otp(_form("txn"), _form("csrf"), browser, _form("identifier"),
+                                         i18n.translate(locale, "otp.mail_subject"),
+                                         i18n.translate(locale, "otp.mail_body", code="{code}"))
+    return _render(outcome)
+
+
+@blueprint.route("/authorize/consent", methods=["POST"])
+def consent() -> Response:
+    browser, _ = _browser()
+    outcome = authorize_flow.consent(_form("txn"), _form("csrf"), browser, _form("decision"),
+                                     request.form.getlist("claims"))
+    return _render(outcome)
+
+
+@blueprint.route("/authorize/resume", methods=["GET"])
+def resume() -> Response:
+    browser, _ = _browser()
+    return _render(authorize_flow.resume(request.args.get("txn", ""), browser))
+
+
+@blueprint.route("/authorize/wallet", methods=["GET"])
+def wallet() -> Response:
+    return _render(Outcome("wallet.html", {"txn": request.args.get("txn", ""), "client_name": ""}))
+
+
+@blueprint.route("/logout", methods=["GET", "POST"])
+def end_session() -> Response:
+    browser, new = _browser()
+    params = {k: v[0] for k, v in _params().items() if v}
+    session = request.cookies.get(SESSION_COOKIE)
+    if request.method == "POST" and "decision" in params:
+        return _render(logout.confirm(params, session, browser), browser, new)
+    return _render(logout.request(params, session, browser), browser, new)
