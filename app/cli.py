@@ -87,6 +87,8 @@ def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
     from app.services import demo as demo_service
 
     overrides: dict[str, Any] = {"profile": profile, "issuer": f"http://{host}:{port}"}
+    if profile == "development" and not os.environ.get("IDBB_NOTIFIER"):
+        overrides["notifier"] = "outbox"  # one-time codes appear in the console (development only)
     if not os.environ.get("IDBB_DATABASE_URL"):
         overrides["database_url"] = "sqlite:///idbb-demo.db"
     cx = _app(**overrides)

@@ -45,7 +45,7 @@ def peek_claims(token: str) -> dict[str, Any]:
 def _json_segment(segment: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(base64url_decode(segment))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, binascii.Error, RecursionError) as exc:  # deep nesting is refused, not a crash
         raise FormatError(f"{what} is not base64url JSON") from exc
     if not isinstance(value, dict):
         raise FormatError(f"{what} is not a JSON object")

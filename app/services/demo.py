@@ -88,8 +88,26 @@ def seed(folder: Path) -> str:
         "  get a token:",
         f"    curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token",
         *[f"  demo identity     UIN {uin}  {name}  PIN {pin}" for uin, name, pin in people],
+        "  log in as a citizen (open in a browser; PKCE verifier for the token request below):",
+        f"    {_login_url(issuer)}",
         json.dumps({"keys": [k.kid for k in keys.list_keys()]}),
     ])
+
+
+def _login_url(issuer: str) -> str:
+    """An authorization request for the demo relying party, with a fresh PKCE pair (RFC 7636)."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import urlencode
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({"client_id": DEMO_RP, "redirect_uri": "http://127.0.0.1:3000/callback",
+                       "response_type": "code", "scope": "openid profile email", "state": "demo",
+                       "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
+                       "code_challenge_method": "S256"})
+    return f"{issuer}/authorize?{query}\n    code_verifier={verifier}"
 
 
 def _seed_people() -> list[tuple[str, str, str]]:

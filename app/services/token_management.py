@@ -13,10 +13,10 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from app.clock import clock
 from app.formats import FormatError
-from app.services import access_tokens, audit
+from app.services import access_tokens, audit, grants
 from app.services.client_auth import ClientAdapter
 
-ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic"]
+ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
 
 
 class IssuedToken:
@@ -32,23 +32,42 @@ class IssuedToken:
         return clock.epoch() >= int(self.claims["exp"])
 
     def is_revoked(self) -> bool:
-        return access_tokens.is_revoked(self.claims)
+        # a relying party's token dies with its grant (code reuse, refresh reuse, logout, revocation)
+        return access_tokens.is_revoked(self.claims) or not grants.is_active(self.claims.get("gid"))
 
 
-def _query(token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+class RefreshTokenRef:
+    """An opaque refresh token presented for revocation (RFC 7009 §2.1)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.claims: dict[str, Any] = {}
+
+    def check_client(self, client: ClientAdapter) -> bool:
+        return True  # ownership is checked when revoking: another client's token is left alone
+
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return False
+
+
+def _query(token_string: str, token_type_hint: str | None) -> IssuedToken | RefreshTokenRef | None:
     # RFC 7009 §2.1 / RFC 7662 §2.1: the hint only speeds the lookup; a token not found under it
     # MUST be searched for across all types, so the hint is not used to refuse
     try:
         return IssuedToken(access_tokens.decode(token_string))
     except FormatError:
-        return None
+        return RefreshTokenRef(token_string) if token_string else None
 
 
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-        return _query(token_string, token_type_hint)
+        found = _query(token_string, token_type_hint)
+        return found if isinstance(found, IssuedToken) else None  # refresh tokens are never disclosed
 
     def check_permission(self, token: IssuedToken, client: ClientAdapter, request: Any) -> bool:
         return "introspect" in client.row.scopes  # least privilege: only resource servers may introspect
@@ -64,9 +83,12 @@ class Introspection(IntrospectionEndpoint):
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | RefreshTokenRef | None:
         return _query(token_string, token_type_hint)
 
-    def revoke_token(self, token: IssuedToken, request: Any) -> None:
+    def revoke_token(self, token: IssuedToken | RefreshTokenRef, request: Any) -> None:
+        if isinstance(token, RefreshTokenRef):
+            grants.revoke_refresh_token(token.token, request.client.get_client_id())
+            return
         access_tokens.revoke(token.claims)
         audit.record("token.revoked", actor=token.claims["client_id"], target=token.claims["jti"])

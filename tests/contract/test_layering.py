@@ -97,6 +97,20 @@ def api_rule(name: str) -> str | None:
     return None
 
 
+UI_ALLOWED_APP = ("app.ui", "app.services", "app.errors", "app.config", "app.extensions.state")
+
+
+def ui_rule(name: str) -> str | None:
+    """The browser pages are handlers too: thin, through services, never the database."""
+    for banned in ("app.models", "app.extensions.db", "sqlalchemy", "flask_sqlalchemy", "app.api"):
+        if under(name, banned):
+            return f"app/ui must not use {banned}"
+    if under(name, "app") and name not in ("app", "app.extensions") and not any(
+            under(name, allowed) for allowed in UI_ALLOWED_APP):
+        return "app/ui may only import services, errors, config (and other app.ui modules)"
+    return None
+
+
 FORMATS_BANNED = ("flask", "sqlalchemy", "flask_sqlalchemy", "connexion", "authlib")
 FORMATS_ALLOWED_THIRD_PARTY = ("cryptography", "jwcrypto", "cbor2", "pycose", "rfc8785")
 
@@ -174,8 +188,9 @@ def layer_violations(layer: str, rule: Rule) -> list[str]:
         ("formats", formats_allow_list),
         ("services", services_rule),
         ("models", models_rule),
+        ("ui", ui_rule),
     ],
-    ids=["api", "formats-banned", "formats-allow-list", "services", "models"],
+    ids=["api", "formats-banned", "formats-allow-list", "services", "models", "ui"],
 )
 def test_layer_rules_hold(layer, rule):
     assert layer_violations(layer, rule) == []

@@ -486,3 +486,14 @@ def test_x5t_s256_and_x5c_entry_known_answers():
     # SHA-256("abc") = ba7816bf...15ad (FIPS 180-2); base64url without padding
     assert x5t_s256(b"abc") == "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
     assert x5c_entry(b"\xfb\xff") == "+/8="  # standard alphabet with padding, not "-_8"
+
+
+def test_deeply_nested_jose_header_is_a_format_error_not_a_crash():
+    import base64
+
+    from app.formats import FormatError
+    from app.formats.jose import decode_header_segment
+
+    segment = base64.urlsafe_b64encode(b"[" * 5000).rstrip(b"=").decode()
+    with pytest.raises(FormatError):
+        decode_header_segment(segment, "JWS")
