@@ -9,7 +9,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from connexion.exceptions import OAuthProblem, OAuthScopeProblem, ProblemException
+from connexion.exceptions import OAuthProblem, OAuthScopeProblem, ProblemException, UnsupportedMediaTypeProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
@@ -23,6 +23,8 @@ ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding")
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
 REALM = "idbb"
+#: GovStack §8: a token request whose body is not a form is ``invalid_payload``, not a generic 415.
+TOKEN_PATHS = ("/oauth/token", "/oauth/v2/token")
 #: jsonschema messages start with the offending instance ("<instance> is not of type 'object'"): the
 #: instance is the client's data and may be personal, so it is replaced. Greedy, so the last known
 #: phrase wins even if the data itself contains one; a required-property message names a schema member.
@@ -154,6 +156,8 @@ def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Connexion error handler for every exception type."""
     err = classify(exc)
     path = request.url.path
+    if isinstance(exc, UnsupportedMediaTypeProblem) and path in TOKEN_PATHS:
+        err = WireError(400, "invalid_payload", "The request body is empty or is not a form.", {})
     if err.status >= 500:
         log.error("request failed", exc_info=exc, extra={"path": path, "error": type(exc).__name__})
     elif isinstance(exc, IdbbError) and exc.detail:

@@ -9,6 +9,7 @@ what the outcomes say; they decide nothing.
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -132,7 +133,8 @@ def _usable_session(session: LoginSession | None, request: AuthRequest) -> str |
     """The ACR a live SSO session satisfies for this request, or None (OIDC Core §3.1.2.1 max_age)."""
     if session is None or "login" in request.prompt or "select_account" in request.prompt:
         return None
-    if request.max_age is not None and clock.epoch() - session.auth_time > request.max_age:
+    # max_age=0 is equivalent to prompt=login (OIDC Core §3.1.2.1, errata set 2), even within the same second
+    if request.max_age is not None and (request.max_age == 0 or clock.epoch() - session.auth_time > request.max_age):
         return None
     return _acr_for(list(session.amr), request.acr_values)
 
@@ -238,12 +240,15 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
     return _run(txn_id, csrf, browser, ("pending",), step)
 
 
-def request_otp(txn_id: str, csrf: str, browser: str, identifier: str, subject: str, body: str) -> Outcome:
-    """POST /authorize/otp: send a code; the page reads the same whether or not the identifier exists."""
+def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
+                message: Callable[[str | None], tuple[str, str]]) -> Outcome:
+    """POST /authorize/otp: send a code; the page reads the same whether or not the identifier exists.
+    ``message(ui_locales)`` gives the mail's subject and body (``{code}`` placeholder) in the pages' language."""
 
     def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
         if "idbb:acr:generated-code" not in request.acr_values or not identifier or len(identifier) > 256:
             return _login_page(txn, request, client, "login.failed", status=400)
+        subject, body = message(request.ui_locales)
         try:
             destination = authentication.send_otp(txn.transaction_id, identifier, subject, body)
         except authentication.AuthFailed as failed:

@@ -16,7 +16,7 @@ from app.clock import clock
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats import pkce as pkce_format
-from app.formats.jose import verify_jwt
+from app.formats.jose import peek_header, verify_jwt
 from app.formats.jwk import parse_public_signing_jwk
 from app.formats.oidc import is_essential, parse_claims_request
 from app.models.clients import Client
@@ -118,7 +118,8 @@ def _from_jar(client: Client, token: str) -> dict[str, str]:
     """RFC 9101 §6: a request object signed with the client's registered key; its claims replace the query."""
     try:
         key = parse_public_signing_jwk(client.public_jwk)
-        _, claims = verify_jwt(token, {"client": key}, algorithms=JAR_ALGS)
+        kid = str(peek_header(token).get("kid"))  # one registered key: whatever kid (or none) names it
+        _, claims = verify_jwt(token, {kid: key}, algorithms=JAR_ALGS)
     except (FormatError, TypeError):
         raise PageError("error.bad_request_object") from None
     if claims.get("client_id") != client.client_id:  # RFC 9101 §5: MUST match the client_id parameter

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwcrypto import jwk
+from jwcrypto.common import base64url_decode
 
 from app.errors import InvalidRequest
 from app.services.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
@@ -45,7 +46,7 @@ def _enc_key(value: Any) -> dict[str, Any]:
         raise _bad("jwks holds a malformed key.") from exc
     if key.has_private or key.get("kty") not in ("RSA", "EC"):
         raise _bad("The encryption key must be a public RSA or EC key.")
-    if key.get("kty") == "RSA" and key.key_size < 2048:
+    if key.get("kty") == "RSA" and int.from_bytes(base64url_decode(key.get("n")), "big").bit_length() < 2048:
         raise _bad("RSA encryption keys must be at least 2048 bits.")
     if key.get("kty") == "EC" and key.get("crv") not in ("P-256", "P-384", "P-521"):
         raise _bad("EC encryption keys must be on a NIST curve.")

@@ -190,6 +190,11 @@ class IdbbAuthorizationServer(AuthorizationServer):
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
         return request
 
+    def handle_error_response(self, request: OAuth2Request, error: Any) -> TokenResponse:
+        if not error.description:  # Authlib leaves some (unsupported_grant_type) without error_description
+            error.description = error.get_error_description() or error.error
+        return super().handle_error_response(request, error)  # type: ignore[no-any-return]
+
     def handle_response(self, status: int, body: Any, headers: Any) -> TokenResponse:
         return TokenResponse(status, dict(body), dict(headers))
 
@@ -221,8 +226,8 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
                        parsable: bool) -> tuple[str, str] | None:
     """GovStack §8 ``/oauth/token`` error precedence for the authorization-code grant (or no grant_type)."""
     grant_type = (form.get("grant_type") or [None])[0]
-    if grant_type not in (None, "authorization_code"):
-        return None
+    if grant_type is not None and grant_type.strip() and grant_type != "authorization_code":
+        return None  # another grant: standard errors only (a blank grant_type is GovStack's invalid_input)
     if not parsable or not form:
         return "invalid_payload", "The request body is empty or is not a form."
     if any(name in form and not any(v.strip() for v in form[name]) for name in GOVSTACK_FIELDS):

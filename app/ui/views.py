@@ -101,10 +101,12 @@ def login() -> Response:
 @blueprint.route("/authorize/otp", methods=["POST"])
 def request_otp() -> Response:
     browser, _ = _browser()
-    locale = _locale(None)
-    outcome = authorize_flow.request_otp(_form("txn"), _form("csrf"), browser, _form("identifier"),
-                                         i18n.translate(locale, "otp.mail_subject"),
-                                         i18n.translate(locale, "otp.mail_body", code="{code}"))
+
+    def message(ui_locales: str | None) -> tuple[str, str]:  # the same language as the pages
+        locale = _locale(ui_locales)
+        return i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}")
+
+    outcome = authorize_flow.request_otp(_form("txn"), _form("csrf"), browser, _form("identifier"), message)
     return _render(outcome)
 
 

@@ -13,9 +13,9 @@ stub relying party on another high port, so the browser really lands there.
 
 import os
 import socket
-import threading
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -79,7 +79,7 @@ def _relying_party(port: int, seen: list[str]) -> ThreadingHTTPServer:
     redirect chain, and idbb reaches the redirect URI through a 303.)"""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             seen.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")

@@ -21,23 +21,25 @@ from aiosmtpd.controller import Controller
 
 from app.clock import clock
 from tests.conftest import ISSUER, ApiClient, new_ec_key, server_jwks, verify_with_pyjwt
-from tests.flows.oidc_helpers import (  # noqa: F401 - citizen, rp are fixtures
-    Citizen,
-    RelyingParty,
-    citizen,
-    enroll_citizen,
-    forms,
-    query,
-    register_rp,
-    rp,
-)
+from tests.flows.oidc_helpers import Citizen, RelyingParty, enroll_citizen, forms, query, register_rp
 
 OTP_ACR = "idbb:acr:generated-code"
 PIN_ACR = "idbb:acr:static-code"
 REDIRECT_STATUSES = (302, 303)
 
 
-# --- helpers ------------------------------------------------------------------------------------
+# --- fixtures and helpers ------------------------------------------------------------------------
+
+@pytest.fixture
+def rp(client: Any, admin_token: str) -> RelyingParty:
+    """A relying party registered for PIN login (idbb:acr:static-code) with profile claims and email."""
+    return register_rp(client, admin_token)
+
+
+@pytest.fixture
+def citizen(app: Any) -> Citizen:
+    return enroll_citizen(app)
+
 
 def redirect_params(response: Any) -> dict[str, str]:
     """The query of an authorization response (a redirect to the relying party)."""
@@ -78,7 +80,8 @@ def assert_login_page_with_error(response: Any, message: str) -> None:
     assert response.status_code == 400, response.text[:300]
     assert "location" not in response.headers
     assert "pin-form" in forms(response.text)
-    assert re.search(r'<p id="error"[^>]*>([^<]*)</p>', response.text).group(1).startswith(message)
+    shown = re.search(r'<p id="error"[^>]*>([^<]*)</p>', response.text)
+    assert shown and shown.group(1).startswith(message), response.text[:500]
     assert not any(c.startswith("idbb_session=") for c in response.headers.get_list("set-cookie"))
 
 
@@ -137,7 +140,7 @@ def login_all_the_way(rp: RelyingParty, who: Citizen, **authorize: Any) -> dict[
     return rp.login_and_token(who.uin, who.pin, **authorize)
 
 
-# --- apps with changed settings -----------------------------------------------------------------
+# --- apps with changed settings ------------------------------------------------------------------
 
 @dataclass
 class Site:
@@ -174,7 +177,7 @@ def site(make_app: Callable[..., Any]) -> Iterator[Callable[..., Site]]:
     clock.reset()
 
 
-# --- a real SMTP server for one-time codes ------------------------------------------------------
+# --- a real SMTP server for one-time codes -------------------------------------------------------
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -243,7 +246,7 @@ def finish(rp: RelyingParty, response: Any) -> dict[str, Any]:
     return tokens(rp, response)
 
 
-# --- 1. one-time code by e-mail (real SMTP) -----------------------------------------------------
+# --- 1. one-time code by e-mail (real SMTP) ------------------------------------------------------
 
 def test_otp_login_by_email_gives_generated_code_acr(otp):
     """The code reaches the person's registered address; the ID token says acr generated-code, amr otp."""
@@ -266,6 +269,16 @@ def test_otp_mail_follows_the_browser_language(otp):
     page = otp.rp.authorize()
     request_code(otp.rp, page, otp.person.uin, **{"Accept-Language": "fr"})
     assert otp.mail.messages[0]["Subject"] == "Votre code de connexion"
+
+
+def test_otp_mail_follows_ui_locales_like_the_pages(otp):
+    """The relying party's ui_locales chose French for the pages: the mail is French too."""
+    page = otp.rp.authorize(ui_locales="fr")
+    assert '<html lang="fr"' in page.text
+    sent = request_code(otp.rp, page, otp.person.uin)
+    assert '<html lang="fr"' in sent.text
+    assert otp.mail.messages[0]["Subject"] == "Votre code de connexion"
+    assert "Votre code de connexion est" in otp.mail.messages[0].get_content()
 
 
 def test_otp_code_is_single_use(otp):
@@ -321,7 +334,7 @@ def test_acr_the_client_did_not_register_is_refused_even_when_available(otp):
     assert_error_redirect(pin_only, pin_only.authorize(acr_values=OTP_ACR), "invalid_request")
 
 
-# --- 2. PIN -------------------------------------------------------------------------------------
+# --- 2. PIN --------------------------------------------------------------------------------------
 
 def test_wrong_pin_shows_the_login_page_again_with_an_error(client, rp, citizen):
     page = rp.authorize()
@@ -354,7 +367,7 @@ def test_three_wrong_pins_block_the_identifier(app, client, rp, citizen):
     assert id_claims(rp, login_all_the_way(rp, citizen))["amr"] == ["pin"]
 
 
-# --- 3. consent ---------------------------------------------------------------------------------
+# --- 3. consent ----------------------------------------------------------------------------------
 
 def test_essential_claims_are_fixed_and_always_granted(client, rp, citizen):
     """Essential claims show as ticked, disabled boxes and reach the RP even when everything
@@ -378,6 +391,13 @@ def test_no_voluntary_claim_ticked_gives_only_the_subject(client, rp, citizen):
     consent_page = rp.login_pin(rp.authorize(), citizen.uin, citizen.pin)
     info = userinfo(rp, tokens(rp, rp.consent(consent_page, claims=[])))
     assert set(info) <= {"sub", "iss", "aud", "iat"}
+
+
+def test_openid_only_needs_no_consent(client, rp, citizen):
+    """Nothing but a subject to share: no consent page after the PIN."""
+    response = rp.login_pin(rp.authorize(scope="openid"), citizen.uin, citizen.pin)
+    assert response.status_code in REDIRECT_STATUSES, response.text[:300]
+    assert set(userinfo(rp, tokens(rp, response))) <= {"sub", "iss", "aud", "iat"}
 
 
 def test_same_request_again_skips_the_consent_page(client, rp, citizen):
@@ -430,7 +450,7 @@ def test_consent_expires_after_the_clients_consent_lifetime(client, admin_token,
     assert_consent_page(rp.authorize())
 
 
-# --- 4. declined consent ------------------------------------------------------------------------
+# --- 4. declined consent -------------------------------------------------------------------------
 
 def test_declined_consent_returns_access_denied(client, rp, citizen):
     consent_page = rp.login_pin(rp.authorize(), citizen.uin, citizen.pin)
@@ -441,7 +461,7 @@ def test_declined_consent_returns_access_denied(client, rp, citizen):
     assert_consent_page(rp.authorize())  # nothing was stored: asked again next time
 
 
-# --- 5. the claims parameter --------------------------------------------------------------------
+# --- 5. the claims parameter ---------------------------------------------------------------------
 
 def test_claims_parameter_puts_claims_in_the_id_token_and_userinfo(client, rp, citizen):
     request = claims_param(id_token={"birthdate": {"essential": True}, "given_name": None},
@@ -470,7 +490,7 @@ def test_malformed_claims_parameter_is_invalid_request(client, rp, bad):
     assert_error_redirect(rp, rp.authorize(claims=bad), "invalid_request")
 
 
-# --- 6. prompt=none -----------------------------------------------------------------------------
+# --- 6. prompt=none ------------------------------------------------------------------------------
 
 def test_prompt_none_without_a_session_is_login_required(client, rp):
     assert_error_redirect(rp, rp.authorize(prompt="none"), "login_required")
@@ -496,7 +516,7 @@ def test_prompt_none_in_another_browser_is_login_required(app, client, rp, citiz
     assert_error_redirect(stranger, stranger.authorize(prompt="none"), "login_required")
 
 
-# --- 7. max_age ---------------------------------------------------------------------------------
+# --- 7. max_age ----------------------------------------------------------------------------------
 
 def test_max_age_reuses_or_refuses_the_session_and_auth_time_is_the_real_login(client, rp, citizen):
     before = clock.epoch()
@@ -514,11 +534,23 @@ def test_max_age_reuses_or_refuses_the_session_and_auth_time_is_the_real_login(c
     assert fresh["auth_time"] >= relogin_at >= first["auth_time"] + 120
 
 
+def test_max_age_zero_forces_a_new_login(client, rp, citizen):
+    """OIDC Core §3.1.2.1 (errata set 2): max_age=0 is equivalent to prompt=login, even within the second."""
+    login_all_the_way(rp, citizen)
+    assert_login_page(rp.authorize(max_age="0"))
+
+
+def test_prompt_none_beyond_max_age_is_login_required(client, rp, citizen):
+    login_all_the_way(rp, citizen)
+    clock.advance(120)
+    assert_error_redirect(rp, rp.authorize(prompt="none", max_age="60"), "login_required")
+
+
 def test_malformed_max_age_is_invalid_request(client, rp):
     assert_error_redirect(rp, rp.authorize(max_age="-1"), "invalid_request")
 
 
-# --- 8. single sign-on --------------------------------------------------------------------------
+# --- 8. single sign-on ---------------------------------------------------------------------------
 
 def test_sso_second_rp_skips_the_pin_and_gets_a_different_pairwise_sub(client, rp, citizen, admin_token):
     first = id_claims(rp, login_all_the_way(rp, citizen))
@@ -548,7 +580,7 @@ def test_sso_session_ends_after_session_ttl(app, client, rp, citizen):
     assert_login_page(rp.authorize())
 
 
-# --- 9. errors at /authorize --------------------------------------------------------------------
+# --- 9. errors at /authorize ---------------------------------------------------------------------
 
 def test_unknown_client_gets_an_error_page_not_a_redirect(client, rp):
     response = rp.authorize(client_id="rp-unknown")
@@ -586,7 +618,7 @@ def test_error_redirect_without_state_still_carries_iss(client, rp):
     assert got["error"] == "unsupported_response_type" and got["iss"] == ISSUER and "state" not in got
 
 
-# --- 10. CSRF and browser binding ---------------------------------------------------------------
+# --- 10. CSRF and browser binding ----------------------------------------------------------------
 
 def test_login_form_with_a_wrong_csrf_token_is_refused(client, rp, citizen):
     page = rp.authorize()
@@ -626,7 +658,7 @@ def test_transaction_expires(app, client, rp, citizen):
     assert_error_page(rp.login_pin(page, citizen.uin, citizen.pin), "Your session has expired")
 
 
-# --- 11. language, cookies and headers ----------------------------------------------------------
+# --- 11. language, cookies and headers -----------------------------------------------------------
 
 def test_accept_language_fr_gives_french(client, rp):
     page = authorize_with(rp, {"Accept-Language": "fr-CA,en;q=0.5"})
