@@ -128,12 +128,7 @@ class Settings:
         """The 32-byte key sealing biometric and document content at rest: ``IDBB_DATA_KEY(_FILE)``,
         or, when unset, derived from the KEK with HKDF-SHA256 (RFC 5869) so no second secret is needed."""
         key = _aes_key("DATA_KEY", self.data_key, self.data_key_file)
-        if key is not None:
-            return key
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"idbb data key v1").derive(self.kek_bytes())
+        return key if key is not None else self.derived_key("data key")
 
     def derived_key(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose (pairwise subjects, OTP MACs, DPoP nonces), derived from the KEK

@@ -1,6 +1,7 @@
 """Shared extension objects, created unbound and ``init_app``'d by the app factory."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -35,6 +36,12 @@ class IdbbState:
         self.replay = replay
         self.redis = redis
         self.cache: dict[str, object] = {}
+
+    def cached(self, name: str, make: Callable[[], Any]) -> Any:
+        """A per-app object built once on first use (keys derived from the KEK, hashers, the OAuth server)."""
+        if name not in self.cache:
+            self.cache[name] = make()
+        return self.cache[name]
 
 
 def state() -> IdbbState:

@@ -20,7 +20,7 @@ def openid_configuration() -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def authorization_server_metadata() -> tuple[dict[str, Any], int, dict[str, str]]:
-    return discovery.openid_configuration(), 200, {"Cache-Control": "public, max-age=3600"}
+    return openid_configuration()  # RFC 8414 §3 and OIDC Discovery §4: the same document
 
 
 def _form() -> dict[str, list[str]]:

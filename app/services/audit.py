@@ -14,26 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, text
 
 from app.clock import clock
-from app.extensions import db, state
+from app.extensions import db
 from app.formats.canonical import canonical_json
 from app.models.audit import AuditEvent, AuditHead
+from app.services.stored_secrets import purpose_key
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x1DBBA0D1  # advisory lock id for the audit chain
 
 
 def _key() -> bytes:
-    cache = state().cache
-    key = cache.get("audit_key")
-    if key is None:
-        key = cache["audit_key"] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                                         info=b"idbb audit chain v1").derive(state().settings.kek_bytes())
-    return key  # type: ignore[return-value]
+    return purpose_key("audit chain")  # HKDF info "idbb audit chain v1", as since the foundation
 
 
 def _digest(prev_hash: str, at: datetime, actor: str, action: str, target: str | None,

@@ -6,7 +6,6 @@ Failures are counted per identifier (keyed by a MAC of it, so the table holds no
 an attacker which identifiers are enrolled. An unknown identifier still costs one argon2id run.
 """
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -21,6 +20,7 @@ from app.models.oidc import LoginThrottle, OtpChallenge
 from app.models.registry import Identity
 from app.services import credentials, notifier
 from app.services.registry import identity_for_login
+from app.services.stored_secrets import mac
 
 _PIN = re.compile(r"^[0-9]{4,12}$")
 OTP_DIGITS = 6
@@ -40,22 +40,12 @@ class Authenticated:
     amr: tuple[str, ...]
 
 
-def _mac(purpose: str, value: str) -> str:
-    key = state().cache.get(f"mac:{purpose}")
-    if key is None:
-        key = state().cache[f"mac:{purpose}"] = state().settings.derived_key(purpose)
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()  # type: ignore[arg-type]
-
-
 def _dummy_hash() -> str:
-    cached = state().cache.get("dummy_pin_hash")
-    if cached is None:
-        cached = state().cache["dummy_pin_hash"] = credentials.hash_secret("pin", "000000")
-    return cached  # type: ignore[return-value]
+    return state().cached("dummy_pin_hash", lambda: credentials.hash_secret("pin", "000000"))  # type: ignore[no-any-return]
 
 
 def _throttle(identifier: str) -> LoginThrottle:
-    key = _mac("login throttle", identifier.strip())
+    key = mac("login throttle", identifier.strip())
     row = db.session.get(LoginThrottle, key, with_for_update=True)
     if row is None:
         row = LoginThrottle(subject_mac=key, failures=0, updated_at=clock.now())
@@ -96,8 +86,14 @@ def with_static_code(identifier: str, secret: str) -> Authenticated:
     return Authenticated(identity.identity_id, ("pin",) if _PIN.match(secret) else ("pwd",))
 
 
+def _notifier() -> notifier.Notifier:
+    """One notifier per app (the development outbox keeps its messages across requests)."""
+    settings = state().settings
+    return state().cached("notifier", lambda: notifier.from_settings(settings))  # type: ignore[no-any-return]
+
+
 def otp_channels() -> tuple[str, ...]:
-    return notifier.from_settings(state().settings).channels()
+    return _notifier().channels()
 
 
 def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str) -> str | None:
@@ -108,7 +104,7 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     identity = _active(identity_for_login(identifier.strip()))
     if identity is None:
         return None
-    channel = notifier.from_settings(state().settings)
+    channel = _notifier()
     contacts = identity.contacts or {}
     target = None
     for kind, key in (("email", "email"), ("phone", "phoneNumber")):
@@ -125,7 +121,7 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     challenge_id = secrets.token_urlsafe(18)
     db.session.add(OtpChallenge(
         challenge_id=challenge_id, transaction_id=transaction_id, identity_id=identity.identity_id,
-        code_mac=_mac("otp", f"{challenge_id}:{code}"),
+        code_mac=mac("otp", f"{challenge_id}:{code}"),
         expires_at=now + timedelta(seconds=state().settings.otp_ttl),
     ))
     channel.send(target[0], target[1], locale_subject, locale_body.format(code=code))
@@ -144,7 +140,7 @@ def with_otp(transaction_id: str, identifier: str, code: str) -> Authenticated:
             OtpChallenge.transaction_id == transaction_id, OtpChallenge.identity_id == identity.identity_id,
             OtpChallenge.used_at.is_(None)).with_for_update()).scalars().first()
     valid = (challenge is not None and challenge.expires_at > now and isinstance(code, str)
-             and hmac.compare_digest(challenge.code_mac, _mac("otp", f"{challenge.challenge_id}:{code}")))
+             and hmac.compare_digest(challenge.code_mac, mac("otp", f"{challenge.challenge_id}:{code}")))
     if not valid or identity is None or challenge is None:
         failure = _fail(row)
         if failure.key == "login.blocked" and challenge is not None:

@@ -6,11 +6,9 @@ a forged form nor a stolen transaction id can complete someone else's login. The
 what the outcomes say; they decide nothing.
 """
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -20,23 +18,14 @@ from app.extensions import db, state
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, LoginSession
 from app.services import audit, authentication, consents, grants, sso
-from app.services.authorize_request import AuthRequest, PageError, RedirectError, parse
+from app.services.authorize_request import AuthRequest, PageError, RedirectError, parse, relying_party
 from app.services.catalog import ACR_REQUIREMENTS
 from app.services.client_metadata import policy as client_policy
+from app.services.notifier import DeliveryError
+from app.services.page_outcome import Outcome
+from app.services.stored_secrets import digest
 
 METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp"}
-
-
-@dataclass
-class Outcome:
-    """What the browser gets: a page (template + context) or a redirect, and cookies to set."""
-
-    template: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    redirect: str | None = None
-    status: int = 200
-    set_session: str | None = None
-    clear_session: bool = False
 
 
 def available_acrs() -> set[str]:
@@ -47,9 +36,6 @@ def available_acrs() -> set[str]:
         acrs.add("idbb:acr:generated-code")
     return acrs
 
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def _with_query(uri: str, params: dict[str, str | None]) -> str:
@@ -72,13 +58,6 @@ def _acr_for(amr: list[str], acrs: list[str]) -> str | None:
         if any(alt <= used for alt in ACR_REQUIREMENTS.get(acr, ())):
             return acr
     return None
-
-
-def _client(client_id: str) -> Client:
-    row = db.session.get(Client, client_id)
-    if row is None or row.status != "active":
-        raise PageError("error.unknown_client")
-    return row
 
 
 def _login_page(txn: AuthTransaction, request: AuthRequest, client: Client, error_key: str | None = None,
@@ -146,7 +125,7 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
         session = sso.find(session_cookie)
         now = clock.now()
         txn = AuthTransaction(
-            transaction_id=secrets.token_urlsafe(24), client_id=client.client_id, browser_hash=_hash(browser),
+            transaction_id=secrets.token_urlsafe(24), client_id=client.client_id, browser_hash=digest(browser),
             csrf=secrets.token_urlsafe(24), request=request.as_dict(), status="pending", created_at=now,
             expires_at=now + timedelta(seconds=state().settings.authorize_ttl),
         )
@@ -175,7 +154,7 @@ def _transaction(txn_id: str, csrf: str, browser: str, *, statuses: tuple[str, .
     row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
     if row is None or row.expires_at <= clock.now() or row.status not in statuses:
         raise PageError("error.expired")
-    same_browser = hmac.compare_digest(row.browser_hash, _hash(browser or ""))
+    same_browser = hmac.compare_digest(row.browser_hash, digest(browser or ""))
     if not same_browser or not hmac.compare_digest(row.csrf, csrf or ""):  # CSRF and browser binding
         raise PageError("error.csrf")
     return row
@@ -185,7 +164,7 @@ def _run(txn_id: str, csrf: str, browser: str, statuses: tuple[str, ...], step: 
     try:
         txn = _transaction(txn_id, csrf, browser, statuses=statuses)
         request = AuthRequest.from_dict(txn.request)
-        client = _client(txn.client_id)
+        client = relying_party(txn.client_id)
         outcome = step(txn, request, client)
         db.session.commit()
         return outcome
@@ -253,11 +232,7 @@ def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
             destination = authentication.send_otp(txn.transaction_id, identifier, subject, body)
         except authentication.AuthFailed as failed:
             return _login_page(txn, request, client, failed.key, status=400)
-        except Exception as exc:
-            from app.services.notifier import DeliveryError
-
-            if not isinstance(exc, DeliveryError):
-                raise
+        except DeliveryError:
             db.session.rollback()
             return _login_page(txn, request, client, "otp.send_failed", status=502)
         return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
@@ -277,8 +252,7 @@ def consent(txn_id: str, csrf: str, browser: str, decision: str, chosen: list[st
             audit.record("consent.declined", actor=txn.client_id, target=txn.identity_id)
             raise RedirectError("access_denied", "The person declined.", request.redirect_uri, request.state)
         accepted = request.essential_claims() + [c for c in request.voluntary_claims() if c in set(chosen)]
-        policy_ttl = _consent_ttl(client)
-        consents.save(txn.identity_id, request, accepted, request.scope, policy_ttl)
+        consents.save(txn.identity_id, request, accepted, request.scope, client_policy(client).consent_ttl)
         audit.record("consent.given", actor=txn.client_id, target=txn.identity_id,
                      details={"claims": " ".join(sorted(accepted))})
         return _issue(request, txn.identity_id, list(txn.amr), txn.acr, txn.auth_time, txn.session_id, accepted)
@@ -286,17 +260,15 @@ def consent(txn_id: str, csrf: str, browser: str, decision: str, chosen: list[st
     return _run(txn_id, csrf, browser, ("authenticated",), step)
 
 
-def _consent_ttl(client: Client) -> int | None:
-    return client_policy(client.client_metadata, require_par=False).consent_ttl
-
 
 def resume(txn_id: str, browser: str) -> Outcome:
     """GET /authorize/resume: back to the login page of a pending transaction (same browser only)."""
     row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
     if row is None or row.expires_at <= clock.now() or row.status != "pending" \
-            or not hmac.compare_digest(row.browser_hash, _hash(browser or "")):
+            or not hmac.compare_digest(row.browser_hash, digest(browser or "")):
         return Outcome("error.html", {"error_key": "error.expired"}, status=400)
-    client = db.session.get(Client, row.client_id)
-    if client is None:
-        return Outcome("error.html", {"error_key": "error.unknown_client"}, status=400)
+    try:
+        client = relying_party(row.client_id)
+    except PageError as err:
+        return Outcome("error.html", {"error_key": err.key}, status=400)
     return _login_page(row, AuthRequest.from_dict(row.request), client)

@@ -7,7 +7,6 @@ that, errors go back to the client's ``redirect_uri`` with ``error``, ``state`` 
 or a signed request object (``request``).
 """
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from app.models.clients import Client
 from app.models.oidc import PushedRequest
 from app.services import client_metadata
 from app.services.catalog import ACR_REQUIREMENTS, CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, SCOPE_CLAIMS
+from app.services.stored_secrets import digest
 
 PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 MAX_PARAM = 2048
@@ -85,9 +85,6 @@ class AuthRequest:
         return [s for s in self.scope if s == "offline_access"]
 
 
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
 
 def _single(params: dict[str, list[str]]) -> dict[str, str]:
     repeated = [k for k, v in params.items() if len(v) > 1]
@@ -96,7 +93,8 @@ def _single(params: dict[str, list[str]]) -> dict[str, str]:
     return {k: v[0] for k, v in params.items() if v}
 
 
-def _client(client_id: str | None) -> Client:
+def relying_party(client_id: str | None) -> Client:
+    """The active relying party ``client_id`` names, or the error page (never a redirect: it is untrusted)."""
     row = db.session.get(Client, client_id) if client_id and len(client_id) <= 100 else None
     if row is None or row.kind != "oidc" or row.status != "active":
         raise PageError("error.unknown_client")
@@ -106,7 +104,7 @@ def _client(client_id: str | None) -> Client:
 def _from_par(client: Client, request_uri: str) -> tuple[dict[str, str], str | None]:
     if not request_uri.startswith(PAR_URN_PREFIX):
         raise PageError("error.expired")
-    row = db.session.get(PushedRequest, _hash(request_uri))
+    row = db.session.get(PushedRequest, digest(request_uri))
     now = clock.now()
     if row is None or row.client_id != client.client_id or row.used_at is not None or row.expires_at <= now:
         raise PageError("error.expired")  # RFC 9126 §4: unknown, expired or used request_uri
@@ -170,7 +168,7 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
         raise PageError("error.bad_request") from None
     if any(len(v) > MAX_PARAM * 4 for v in params.values()):
         raise PageError("error.bad_request")
-    client = _client(params.get("client_id"))
+    client = relying_party(params.get("client_id"))
     dpop_jkt = params.get("dpop_jkt")
     via_par = pushing
     if "request_uri" in params and not pushing:
@@ -188,7 +186,7 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     def fail(error: str, description: str) -> RedirectError:
         return RedirectError(error, description, redirect_uri, state_value)
 
-    policy = client_metadata.policy(client.client_metadata, require_par=state().settings.require_par)
+    policy = client_metadata.policy(client)
     if policy.require_par and not via_par:  # RFC 9126 §5: the client must push its requests
         raise fail("invalid_request", "This client must use pushed authorization requests.")
     if any(len(params.get(n) or "") > MAX_PARAM for n in ("state", "nonce", "login_hint", "ui_locales")):

@@ -16,6 +16,8 @@ from jwcrypto import jwk
 from jwcrypto.common import base64url_decode
 
 from app.errors import InvalidRequest
+from app.extensions import state
+from app.models.clients import Client
 from app.services.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
 
 _BOOL_KEYS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens", "require_pkce")
@@ -142,8 +144,9 @@ class ClientPolicy:
     post_logout_redirect_uris: tuple[str, ...]
 
 
-def policy(metadata: dict[str, Any] | None, *, require_par: bool) -> ClientPolicy:
-    meta = metadata or {}
+def policy(client: Client) -> ClientPolicy:
+    """The policy for ``client``: its registered metadata over the server's settings."""
+    meta = client.client_metadata or {}
     enc_jwk = meta.get("enc_jwk")
     ui_enc = None
     if "userinfo_encrypted_response_alg" in meta:
@@ -157,7 +160,7 @@ def policy(metadata: dict[str, Any] | None, *, require_par: bool) -> ClientPolic
     consent_minutes = meta.get("consent_expire_in_mins")
     return ClientPolicy(
         require_pkce=meta.get("require_pkce", True),
-        require_par=require_par or bool(meta.get("require_pushed_authorization_requests")),
+        require_par=state().settings.require_par or bool(meta.get("require_pushed_authorization_requests")),
         dpop_bound=bool(meta.get("dpop_bound_access_tokens")),
         subject_type=meta.get("subject_type", "pairwise"),
         id_token_alg=meta.get("id_token_signed_response_alg", "RS256"),

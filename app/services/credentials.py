@@ -16,13 +16,9 @@ _PIN = re.compile(r"^[0-9]{4,12}$")
 
 
 def _hasher() -> PasswordHasher:
-    cache = state().cache
-    hasher = cache.get("argon2")
-    if hasher is None:
-        s = state().settings
-        hasher = cache["argon2"] = PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib,
-                                                  parallelism=s.argon2_parallelism)
-    return hasher  # type: ignore[return-value]
+    s = state().settings
+    return state().cached("argon2", lambda: PasswordHasher(  # type: ignore[no-any-return]
+        time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism))
 
 
 def hash_secret(kind: str, value: object) -> str:

@@ -4,12 +4,11 @@ The nonce is stateless (an HMAC of the time slot under a KEK-derived key), so an
 issue and check it; proofs' ``jti`` go to the shared replay store.
 """
 
-import hashlib
-
 from app.clock import clock
 from app.extensions import state
 from app.formats import FormatError
 from app.formats.dpop import DpopNonceError, DpopProof, issue_nonce, verify_proof
+from app.services.stored_secrets import digest, purpose_key
 
 NONCE_WINDOW = 60
 
@@ -22,15 +21,8 @@ class DpopRefused(Exception):
         self.error, self.description, self.nonce = error, description, nonce
 
 
-def _nonce_key() -> bytes:
-    key = state().cache.get("dpop_nonce_key")
-    if key is None:
-        key = state().cache["dpop_nonce_key"] = state().settings.derived_key("dpop nonce")
-    return key  # type: ignore[return-value]
-
-
 def fresh_nonce() -> str:
-    return issue_nonce(_nonce_key(), clock.epoch(), NONCE_WINDOW)
+    return issue_nonce(purpose_key("dpop nonce"), clock.epoch(), NONCE_WINDOW)
 
 
 def check(proof: str | None, *, method: str, url: str, access_token: str | None = None,
@@ -45,13 +37,13 @@ def check(proof: str | None, *, method: str, url: str, access_token: str | None 
     try:
         verified = verify_proof(proof, method=method, url=url, now=now, max_age=settings.dpop_max_age,
                                 access_token=access_token,
-                                nonce_key=_nonce_key() if settings.dpop_require_nonce else None,
+                                nonce_key=purpose_key("dpop nonce") if settings.dpop_require_nonce else None,
                                 nonce_window=NONCE_WINDOW)
     except DpopNonceError:
         raise DpopRefused("use_dpop_nonce", "Use the DPoP nonce the server provides.", fresh_nonce()) from None
     except FormatError as exc:
         raise DpopRefused("invalid_dpop_proof", str(exc)) from None
-    marker = hashlib.sha256(f"{verified.jkt}\x00{verified.jti}".encode()).hexdigest()
+    marker = digest(verified.jkt, verified.jti)
     ttl = settings.dpop_max_age + 10
     if not state().replay.add_once(f"dpop:{marker}", ttl, clock.now()):  # RFC 9449 §11.1: a proof is used once
         raise DpopRefused("invalid_dpop_proof", "The DPoP proof was already used.")

@@ -8,7 +8,6 @@ whole family (RFC 9700 §4.14.2). Access tokens carry the grant id (``gid``), so
 stops them at once. The token-endpoint grant classes are Authlib's, with these rules added.
 """
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -30,12 +29,10 @@ from app.models.clients import Client
 from app.models.oidc import Grant, RefreshToken
 from app.services import access_tokens, audit, client_metadata, dpop, id_tokens
 from app.services.authorize_request import AuthRequest
+from app.services.stored_secrets import digest
 
 RP_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
 
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: str, auth_time: int,
@@ -46,7 +43,7 @@ def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: s
     accepted = set(accepted_claims)
     claims = {target: sorted(n for n in part if n in accepted) for target, part in request.claims.items()}
     db.session.add(Grant(
-        grant_id=secrets.token_urlsafe(18), code_hash=_hash(code),
+        grant_id=secrets.token_urlsafe(18), code_hash=digest(code),
         code_expires_at=now + timedelta(seconds=state().settings.code_ttl), client_id=request.client_id,
         identity_id=identity_id, redirect_uri=request.redirect_uri, scope=scopes, claims=claims,
         claims_locales=request.claims_locales, nonce=request.nonce, acr=acr, amr=amr, auth_time=auth_time,
@@ -72,7 +69,7 @@ def is_active(grant_id: str | None) -> bool:
 
 def revoke_refresh_token(token: str, client_id: str) -> bool:
     """RFC 7009 §2.1: revoking a refresh token revokes its grant (and so the access tokens)."""
-    row = db.session.get(RefreshToken, _hash(token))
+    row = db.session.get(RefreshToken, digest(token))
     if row is None:
         return False
     grant = db.session.get(Grant, row.grant_id)
@@ -107,7 +104,7 @@ def header(headers: Any, name: str) -> str | None:
 
 def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
     """The DPoP key the new tokens are bound to (None: bearer tokens)."""
-    policy = client_metadata.policy(client.client_metadata, require_par=False)
+    policy = client_metadata.policy(client)
     request = grant_obj.request
     try:
         proof = dpop.check(header(request.headers, "DPoP"), method="POST",
@@ -135,7 +132,7 @@ def _tokens(grant: Grant, client: Client, jkt: str | None, *, with_refresh: bool
     if with_refresh and "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented
         refresh = secrets.token_urlsafe(32)
         now = clock.now()
-        db.session.add(RefreshToken(token_hash=_hash(refresh), grant_id=grant.grant_id, created_at=now,
+        db.session.add(RefreshToken(token_hash=digest(refresh), grant_id=grant.grant_id, created_at=now,
                                     expires_at=now + timedelta(seconds=state().settings.refresh_token_ttl)))
         body["refresh_token"] = refresh
     audit.record("token.issued", actor=client.client_id, target=claims["jti"],
@@ -155,7 +152,7 @@ class CodeGrant(AuthorizationCodeGrant):
         code = self.request.form.get("code")
         if not code:
             raise InvalidRequestError(description="Missing 'code' in request.")
-        grant = db.session.execute(select(Grant).where(Grant.code_hash == _hash(code)).with_for_update()
+        grant = db.session.execute(select(Grant).where(Grant.code_hash == digest(code)).with_for_update()
                                    ).scalar_one_or_none()
         if grant is None or grant.client_id != client.get_client_id():
             raise InvalidGrantError(description="The code is unknown or was issued to another client.")
@@ -195,7 +192,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         token = self.request.form.get("refresh_token")
         if not token:
             raise InvalidRequestError(description="Missing 'refresh_token' in request.")
-        row = db.session.get(RefreshToken, _hash(token), with_for_update=True)
+        row = db.session.get(RefreshToken, digest(token), with_for_update=True)
         grant = db.session.get(Grant, row.grant_id) if row is not None else None
         if row is None or grant is None or grant.client_id != client.get_client_id():
             raise InvalidGrantError(description="The refresh token is unknown.")

@@ -21,19 +21,17 @@ from app.models.clients import Client
 from app.models.oidc import Grant
 from app.models.registry import Identity
 from app.services import client_metadata, keys
+from app.services.stored_secrets import purpose_key
 
 _KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
 _GENDER = {"M": "male", "F": "female", "MALE": "male", "FEMALE": "female"}
 
 
 def subject(client: Client, identity_id: str) -> str:
-    meta = client_metadata.policy(client.client_metadata, require_par=False)
+    meta = client_metadata.policy(client)
     if meta.subject_type == "public":
         return identity_id
-    key = state().cache.get("pairwise_key")
-    if key is None:
-        key = state().cache["pairwise_key"] = state().settings.derived_key("pairwise subject")
-    return pairwise_subject(key, client.rp_id or client.client_id, identity_id)  # type: ignore[arg-type]
+    return pairwise_subject(purpose_key("pairwise subject"), client.rp_id or client.client_id, identity_id)
 
 
 def sign(claims: dict[str, Any], alg: str, typ: str | None = None) -> str:
@@ -110,7 +108,7 @@ def person_claims(identity: Identity, names: list[str], locales: list[str]) -> d
 
 
 def id_token(grant: Grant, client: Client, access_token: str) -> str:
-    policy = client_metadata.policy(client.client_metadata, require_par=False)
+    policy = client_metadata.policy(client)
     now = clock.epoch()
     settings = state().settings
     claims: dict[str, Any] = {
@@ -137,7 +135,7 @@ def userinfo(grant: Grant, client: Client) -> tuple[str, str]:
     names = (grant.claims or {}).get("userinfo") or []
     values = person_claims(identity, names, grant.claims_locales) if identity is not None else {}
     body: dict[str, Any] = {"sub": subject(client, grant.identity_id), **values}
-    policy = client_metadata.policy(client.client_metadata, require_par=False)
+    policy = client_metadata.policy(client)
     if policy.userinfo_format == "JSON":
         return json.dumps(body), "application/json"
     settings = state().settings

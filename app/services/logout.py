@@ -5,9 +5,7 @@ on a page (§2: the OP SHOULD ask). ``post_logout_redirect_uri`` is followed onl
 registered for the client (§3: exact match), with ``state`` passed back.
 """
 
-import hashlib
 import hmac
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,22 +14,14 @@ from app.formats import FormatError
 from app.formats.jose import peek_header, verify_jwt
 from app.models.clients import Client
 from app.services import audit, client_metadata, keys, sso
+from app.services.page_outcome import Outcome
+from app.services.stored_secrets import mac
 
 ID_TOKEN_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 
 
-@dataclass
-class LogoutOutcome:
-    template: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    redirect: str | None = None
-    status: int = 200
-    clear_session: bool = False
-
-
 def csrf_for(browser: str) -> str:
-    key = state().settings.derived_key("logout csrf")
-    return hmac.new(key, browser.encode("utf-8"), hashlib.sha256).hexdigest()
+    return mac("logout csrf", browser)
 
 
 def _hint_claims(hint: str) -> dict[str, Any] | None:
@@ -54,7 +44,7 @@ def _redirect_target(params: dict[str, str], client_id: str | None) -> str | Non
     client = db.session.get(Client, client_id)
     if client is None:
         return None
-    registered = client_metadata.policy(client.client_metadata, require_par=False).post_logout_redirect_uris
+    registered = client_metadata.policy(client).post_logout_redirect_uris
     if uri not in registered:
         return None
     query = urlencode({"state": params["state"]}) if params.get("state") else ""
@@ -72,42 +62,42 @@ def _end(session_cookie: str | None, claims: dict[str, Any] | None) -> None:
         audit.record("session.ended", actor=str(claims.get("aud")) if claims else "person", target=session.session_id)
 
 
-def request(params: dict[str, str], session_cookie: str | None, browser: str) -> LogoutOutcome:
+def request(params: dict[str, str], session_cookie: str | None, browser: str) -> Outcome:
     """GET/POST /logout from a relying party."""
     hint = params.get("id_token_hint")
     claims = _hint_claims(hint) if hint else None
     if hint and claims is None:
-        return LogoutOutcome("error.html", {"error_key": "error.bad_request"}, status=400)
+        return Outcome("error.html", {"error_key": "error.bad_request"}, status=400)
     aud = claims.get("aud") if claims else None
     client_id = params.get("client_id") or (aud if isinstance(aud, str) else None)
     if claims is not None and params.get("client_id") and params["client_id"] != aud:
-        return LogoutOutcome("error.html", {"error_key": "error.bad_request"}, status=400)
+        return Outcome("error.html", {"error_key": "error.bad_request"}, status=400)
     target = _redirect_target(params, client_id)
     if params.get("post_logout_redirect_uri") and target is None:
-        return LogoutOutcome("error.html", {"error_key": "error.bad_redirect_uri"}, status=400)
+        return Outcome("error.html", {"error_key": "error.bad_redirect_uri"}, status=400)
     if claims is None:
         hidden = {k: params[k] for k in ("client_id", "post_logout_redirect_uri", "state") if params.get(k)}
-        return LogoutOutcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)})
+        return Outcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)})
     _end(session_cookie, claims)
     db.session.commit()
     if target:
-        return LogoutOutcome(redirect=target, clear_session=True)
-    return LogoutOutcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
+        return Outcome(redirect=target, clear_session=True)
+    return Outcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
 
 
-def confirm(params: dict[str, str], session_cookie: str | None, browser: str) -> LogoutOutcome:
+def confirm(params: dict[str, str], session_cookie: str | None, browser: str) -> Outcome:
     """POST /logout from the confirmation page."""
     if not hmac.compare_digest(params.get("csrf", ""), csrf_for(browser)):
-        return LogoutOutcome("error.html", {"error_key": "error.csrf"}, status=400)
+        return Outcome("error.html", {"error_key": "error.csrf"}, status=400)
     target = _redirect_target(params, params.get("client_id"))
     if params.get("decision") == "logout":
         _end(session_cookie, None)
         db.session.commit()
         if target:
-            return LogoutOutcome(redirect=target, clear_session=True)
-        return LogoutOutcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
+            return Outcome(redirect=target, clear_session=True)
+        return Outcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
     if target:
-        return LogoutOutcome(redirect=target)
-    return LogoutOutcome("logout.html", {"done": False, "hidden": {}, "csrf": csrf_for(browser)})
+        return Outcome(redirect=target)
+    return Outcome("logout.html", {"done": False, "hidden": {}, "csrf": csrf_for(browser)})
 
 

@@ -1,7 +1,6 @@
 """Pushed authorization requests (RFC 9126): the client posts its request, authenticated, and gets
 a single-use ``request_uri`` valid ``IDBB_PAR_TTL`` seconds (60 by default)."""
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -16,6 +15,7 @@ from app.services import audit, dpop
 from app.services.authorize_flow import available_acrs
 from app.services.authorize_request import PAR_URN_PREFIX, PageError, RedirectError, parse
 from app.services.grants import RP_AUTH_METHODS, header
+from app.services.stored_secrets import digest
 from app.services.token_endpoint import PAR_PATH, TokenResponse, _Request, _server
 
 _PAGE_ERRORS = {"error.unknown_client": "invalid_client", "error.bad_redirect_uri": "invalid_request",
@@ -57,7 +57,7 @@ def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResp
     request_uri = PAR_URN_PREFIX + secrets.token_urlsafe(32)
     ttl = state().settings.par_ttl
     db.session.add(PushedRequest(
-        uri_hash=hashlib.sha256(request_uri.encode()).hexdigest(), client_id=client.get_client_id(), params=stored,
+        uri_hash=digest(request_uri), client_id=client.get_client_id(), params=stored,
         dpop_jkt=proof.jkt if proof else parsed.dpop_jkt, expires_at=clock.now() + timedelta(seconds=ttl)))
     audit.record("par.pushed", actor=client.get_client_id())
     db.session.commit()

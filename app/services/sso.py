@@ -4,8 +4,6 @@ The browser holds a random cookie; the database keeps only its SHA-256 and the p
 that ID tokens carry (OIDC Front-Channel Logout §2), so a leaked table does not log anyone in.
 """
 
-import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -15,17 +13,14 @@ from app.clock import clock
 from app.extensions import db, state
 from app.models.oidc import Grant, LoginSession
 from app.models.registry import Identity
-
-
-def _hash(cookie: str) -> str:
-    return hashlib.sha256(cookie.encode("utf-8")).hexdigest()
+from app.services.stored_secrets import digest
 
 
 def start(identity_id: str, amr: list[str], acr: str, auth_time: int) -> tuple[str, LoginSession]:
     """A new session; returns the cookie value (shown once) and the row."""
     cookie = secrets.token_urlsafe(32)
     now = clock.now()
-    row = LoginSession(session_id=secrets.token_urlsafe(24), cookie_hash=_hash(cookie), identity_id=identity_id,
+    row = LoginSession(session_id=secrets.token_urlsafe(24), cookie_hash=digest(cookie), identity_id=identity_id,
                        auth_time=auth_time, amr=list(amr), acr=acr, created_at=now,
                        expires_at=now + timedelta(seconds=state().settings.session_ttl))
     db.session.add(row)
@@ -36,8 +31,8 @@ def find(cookie: str | None) -> LoginSession | None:
     """The live session behind a cookie, or None (unknown, ended, expired, or the person deactivated)."""
     if not cookie or len(cookie) > 128:
         return None
-    row = db.session.execute(select(LoginSession).where(LoginSession.cookie_hash == _hash(cookie))).scalar_one_or_none()
-    if row is None or not hmac.compare_digest(row.cookie_hash, _hash(cookie)):
+    row = db.session.execute(select(LoginSession).where(LoginSession.cookie_hash == digest(cookie))).scalar_one_or_none()
+    if row is None:  # looked up by the cookie's digest: timing reveals nothing usable about the cookie
         return None
     if row.ended_at is not None or row.expires_at <= clock.now():
         return None

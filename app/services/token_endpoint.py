@@ -7,7 +7,6 @@ tokens signed with idbb's keys. Each request is one transaction: the replay mark
 event commit together whatever the outcome, so a refused request still burns its assertion.
 """
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,8 @@ from app.formats.jwk import SIGNING_ALGS
 from app.models.clients import Client
 from app.services import access_tokens, audit
 from app.services.client_auth import ClientAdapter
-from app.services.grants import CodeGrant, RotatingRefreshGrant
+from app.services.grants import CodeGrant, RotatingRefreshGrant, header
+from app.services.stored_secrets import digest
 from app.services.token_management import Introspection, Revocation
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
@@ -138,7 +138,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
             return False
         # RFC 7523 §3 item 7: keep the jti until the assertion expires; a second use is refused.
         ttl = int(claims["exp"]) - clock.epoch() + self.leeway
-        marker = hashlib.sha256(f"{claims['sub']}\x00{jti}".encode()).hexdigest()  # bounded key length
+        marker = digest(claims["sub"], jti)  # bounded key length
         return state().replay.add_once(f"assertion:{marker}", ttl, clock.now())
 
 
@@ -203,12 +203,9 @@ class IdbbAuthorizationServer(AuthorizationServer):
 
 
 def _server() -> IdbbAuthorizationServer:
-    cache = state().cache
-    server = cache.get("oauth_server")
-    if server is None:
-        settings = state().settings
-        server = cache["oauth_server"] = IdbbAuthorizationServer(settings.issuer, settings.assertion_max_lifetime)
-    return server  # type: ignore[return-value]
+    settings = state().settings
+    return state().cached("oauth_server", lambda: IdbbAuthorizationServer(  # type: ignore[no-any-return]
+        settings.issuer, settings.assertion_max_lifetime))
 
 
 def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH,
@@ -234,7 +231,7 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
         return "invalid_input", "A request member is present but empty."
     if "redirect_uri" not in form:
         return "invalid_redirect_uri", "redirect_uri is required."
-    other_auth = str(_header(headers, "Authorization") or "").lower().startswith("basic ") or "client_secret" in form
+    other_auth = str(header(headers, "Authorization") or "").lower().startswith("basic ") or "client_secret" in form
     if not other_auth:
         if "client_assertion_type" not in form:
             return "invalid_assertion_type", "client_assertion_type is required."
@@ -242,10 +239,6 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
             return "invalid_assertion", "client_assertion is required."
     return None
 
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
 def introspect(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
@@ -291,7 +284,7 @@ def _precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> Exce
     if claimed and assertion and claimed[0] != _unverified_subject(assertion):
         # RFC 7521 §4.2: client_id, when present, MUST identify the client the assertion authenticates
         return InvalidClientError(description="client_id does not match the client assertion.")
-    has_basic = str(headers.get("Authorization", "")).lower().startswith("basic ")
+    has_basic = str(header(headers, "Authorization") or "").lower().startswith("basic ")
     if has_basic and ("client_assertion" in form or "client_secret" in form):
         # RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request
         return InvalidRequestError(description="More than one client authentication method was used.")

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from app.extensions import state
 from app.services import authorize_flow, logout
-from app.services.authorize_flow import Outcome
+from app.services.page_outcome import Outcome
 from app.ui import i18n
 
 BROWSER_COOKIE = "idbb_browser"
@@ -68,7 +68,7 @@ def _cookie(response: Response, name: str, value: str, max_age: int | None) -> N
     response.set_cookie(name, value, max_age=max_age, secure=True, httponly=True, samesite="Lax", path="/")
 
 
-def _render(outcome: Outcome | logout.LogoutOutcome, browser: str | None = None, new_browser: bool = False) -> Response:
+def _render(outcome: Outcome, browser: str | None = None, new_browser: bool = False) -> Response:
     if outcome.redirect:
         response = redirect(outcome.redirect, code=303)
     else:
@@ -76,8 +76,8 @@ def _render(outcome: Outcome | logout.LogoutOutcome, browser: str | None = None,
     if browser and new_browser:
         _cookie(response, BROWSER_COOKIE, browser, None)
     settings = state().settings
-    if getattr(outcome, "set_session", None):
-        _cookie(response, SESSION_COOKIE, outcome.set_session, settings.session_ttl)  # type: ignore[arg-type]
+    if outcome.set_session:
+        _cookie(response, SESSION_COOKIE, outcome.set_session, settings.session_ttl)
     if outcome.clear_session:
         response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
     return _secure_headers(response)
