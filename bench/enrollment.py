@@ -372,32 +372,45 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def arm_timeout(seconds: float) -> None:
+    """Stop the whole run after ``seconds`` (SIGALRM raises BenchTimeout wherever it is)."""
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise BenchTimeout(f"global timeout of {seconds:.0f} s reached")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(max(1, int(seconds)))
+
+
+def server_env(base: str, port: int, database_url: str, workers: int, **extra: str) -> dict[str, str]:
+    """The server's environment: this process's minus any IDBB_*, plus a fresh KEK and the run's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
+    env.update({
+        "IDBB_PROFILE": "development",  # Authlib wants https for an https issuer; we serve plain http locally
+        "IDBB_ISSUER": base,
+        "IDBB_KEK": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
+        "IDBB_DATABASE_URL": database_url,
+        "IDBB_LOG_LEVEL": "WARNING",
+        "IDBB_HOST": "127.0.0.1",
+        "IDBB_PORT": str(port),
+        "IDBB_WORKERS": str(workers),
+        **extra,
+    })
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
 def main() -> int:
     args = parse_args()
 
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise BenchTimeout(f"global timeout of {args.timeout:.0f} s reached")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(max(1, int(args.timeout)))
+    arm_timeout(args.timeout)
 
     cwd = repo_root()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="idbb-bench-"))
     log_path = workdir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    env.update({
-        "IDBB_PROFILE": "development",  # Authlib wants https for an https issuer; we serve plain http locally
-        "IDBB_ISSUER": base,
-        "IDBB_KEK": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
-        "IDBB_DATABASE_URL": args.database_url,
-        "IDBB_LOG_LEVEL": "WARNING",
-        "IDBB_HOST": "127.0.0.1",
-        "IDBB_PORT": str(port),
-        "IDBB_WORKERS": str(args.workers),
-    })
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = server_env(base, port, args.database_url, args.workers)
 
     proc: subprocess.Popen[bytes] | None = None
     database_made = False

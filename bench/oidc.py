@@ -68,6 +68,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from enrollment import (
     BenchTimeout,
     Run,
+    arm_timeout,
     drop_database,
     free_port,
     log,
@@ -77,6 +78,7 @@ from enrollment import (
     recreate_database,
     repo_root,
     run_cli,
+    server_env,
     start_server,
     stop_server,
     tail,
@@ -800,32 +802,16 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
 
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise BenchTimeout(f"global timeout of {args.timeout:.0f} s reached")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(max(1, int(args.timeout)))
+    arm_timeout(args.timeout)
 
     cwd = repo_root()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="idbb-bench-oidc-"))
     log_path = workdir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    env.update({
-        "IDBB_PROFILE": "development",  # Authlib wants https for an https issuer; we serve plain http locally
-        "IDBB_ISSUER": base,
-        "IDBB_KEK": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
-        "IDBB_DATABASE_URL": args.database_url,
-        "IDBB_LOG_LEVEL": "WARNING",
-        "IDBB_HOST": "127.0.0.1",
-        "IDBB_PORT": str(port),
-        "IDBB_WORKERS": str(args.workers),
-        "IDBB_CODE_TTL": "600",  # codes minted in the set-up must outlive the run (RFC 6749's 10-minute maximum)
-    })
-    if args.redis_url:
-        env["IDBB_REDIS_URL"] = args.redis_url
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # codes minted in the set-up must outlive the run (RFC 6749's 10-minute maximum)
+    env = server_env(base, port, args.database_url, args.workers, IDBB_CODE_TTL="600",
+                     **({"IDBB_REDIS_URL": args.redis_url} if args.redis_url else {}))
 
     proc = None
     database_made = False

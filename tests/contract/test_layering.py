@@ -84,31 +84,27 @@ def scan(source: str, module: str, is_package: bool = False) -> list[Use]:
 Rule = Callable[[str], str | None]
 
 
-API_ALLOWED_APP = ("app.api", "app.services", "app.errors", "app.config", "app.extensions.state")
+HANDLER_ALLOWED_APP = ("app.services", "app.errors", "app.config", "app.extensions.state")
+HANDLER_BANNED = ("app.models", "app.extensions.db", "sqlalchemy", "flask_sqlalchemy")
 
 
-def api_rule(name: str) -> str | None:
-    for banned in ("app.models", "app.extensions.db", "sqlalchemy", "flask_sqlalchemy"):
-        if under(name, banned):
-            return f"app/api must not use {banned}"
-    if under(name, "app") and name not in ("app", "app.extensions") and not any(
-            under(name, allowed) for allowed in API_ALLOWED_APP):
-        return "app/api may only import services, errors, config (and other app.api modules)"
-    return None
+def handler_rule(layer: str, *, banned: tuple[str, ...] = ()) -> Rule:
+    """Handlers (API operations, and the browser pages) are thin: services, errors, config, never the database."""
+
+    def rule(name: str) -> str | None:
+        for what in (*HANDLER_BANNED, *banned):
+            if under(name, what):
+                return f"app/{layer} must not use {what}"
+        if under(name, "app") and name not in ("app", "app.extensions") and not any(
+                under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP)):
+            return f"app/{layer} may only import services, errors, config (and other app.{layer} modules)"
+        return None
+
+    return rule
 
 
-UI_ALLOWED_APP = ("app.ui", "app.services", "app.errors", "app.config", "app.extensions.state")
-
-
-def ui_rule(name: str) -> str | None:
-    """The browser pages are handlers too: thin, through services, never the database."""
-    for banned in ("app.models", "app.extensions.db", "sqlalchemy", "flask_sqlalchemy", "app.api"):
-        if under(name, banned):
-            return f"app/ui must not use {banned}"
-    if under(name, "app") and name not in ("app", "app.extensions") and not any(
-            under(name, allowed) for allowed in UI_ALLOWED_APP):
-        return "app/ui may only import services, errors, config (and other app.ui modules)"
-    return None
+api_rule = handler_rule("api")
+ui_rule = handler_rule("ui", banned=("app.api",))
 
 
 FORMATS_BANNED = ("flask", "sqlalchemy", "flask_sqlalchemy", "connexion", "authlib")

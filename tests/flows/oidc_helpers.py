@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt as pyjwt
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -192,16 +191,6 @@ def enroll_citizen(app: Any, *, pin: str = "482913", email: str = "amina@example
         identity_id = db.session.get(Enrollment, enrollment_id).identity_id
         uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one()
     return Citizen(uin, pin, email)
-
-
-@pytest.fixture
-def rp(client: Any, admin_token: str) -> RelyingParty:
-    return register_rp(client, admin_token)
-
-
-@pytest.fixture
-def citizen(app: Any) -> Citizen:
-    return enroll_citizen(app)
 
 
 def strip_tags(html: str) -> str:

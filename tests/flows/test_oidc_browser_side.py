@@ -30,17 +30,6 @@ REDIRECT_STATUSES = (302, 303)
 
 # --- fixtures and helpers ------------------------------------------------------------------------
 
-@pytest.fixture
-def rp(client: Any, admin_token: str) -> RelyingParty:
-    """A relying party registered for PIN login (idbb:acr:static-code) with profile claims and email."""
-    return register_rp(client, admin_token)
-
-
-@pytest.fixture
-def citizen(app: Any) -> Citizen:
-    return enroll_citizen(app)
-
-
 def redirect_params(response: Any) -> dict[str, str]:
     """The query of an authorization response (a redirect to the relying party)."""
     assert response.status_code in REDIRECT_STATUSES, (response.status_code, response.text[:300])

@@ -1,10 +1,9 @@
 """The happy path end to end: authorize → PIN → consent → token → userinfo, checked with PyJWT."""
 
 from tests.conftest import ISSUER, server_jwks, verify_with_pyjwt
-from tests.flows.oidc_helpers import citizen, rp  # noqa: F401 - fixtures
 
 
-def test_code_flow_with_pin_consent_token_and_userinfo(client, rp, citizen):  # noqa: F811
+def test_code_flow_with_pin_consent_token_and_userinfo(client, rp, citizen):
     page = rp.authorize()
     assert page.status_code == 200, page.text
     consent_page = rp.login_pin(page, citizen.uin, citizen.pin)

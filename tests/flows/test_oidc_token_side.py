@@ -26,12 +26,10 @@ from tests.flows.oidc_helpers import (
     ASSERTION_TYPE,
     Citizen,
     RelyingParty,
-    citizen,  # noqa: F401 - fixture
     forms,
     new_rsa_key,
     query,
     register_rp,
-    rp,  # noqa: F401 - fixture
 )
 
 TOKEN = "/oauth/token"
@@ -39,8 +37,6 @@ TOKEN_V2 = "/oauth/v2/token"
 PAR = "/oauth/par"
 USERINFO = "/oidc/userinfo"
 LOGGED_OUT = "https://rp.example/logged-out"
-
-# ruff: noqa: F811 - pytest fixtures imported above are redefined as test arguments
 
 
 # --------------------------------------------------------------------------------------------------
