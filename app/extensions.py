@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase
 if TYPE_CHECKING:
     from app.config import Settings
     from app.stores.replay import ReplayStore
+    from app.stores.wakeups import Wakeups
 
 #: Constraint names are fixed so Alembic migrations name them the same on SQLite and PostgreSQL.
 NAMING = {
@@ -31,10 +32,14 @@ db = SQLAlchemy(model_class=Base)
 class IdbbState:
     """Per-app runtime objects (settings, stores, caches), kept in ``app.extensions['idbb']``."""
 
-    def __init__(self, settings: "Settings", replay: "ReplayStore", redis: "object | None") -> None:
+    def __init__(self, settings: "Settings", replay: "ReplayStore", redis: "object | None",
+                 wakeups: "Wakeups | None" = None) -> None:
+        from app.stores.wakeups import LocalWakeups
+
         self.settings = settings
         self.replay = replay
         self.redis = redis
+        self.wakeups: Wakeups = wakeups if wakeups is not None else LocalWakeups()
         self.cache: dict[str, object] = {}
 
     def cached(self, name: str, make: Callable[[], Any]) -> Any:

@@ -19,7 +19,7 @@ from app.services.envelope import response_time
 log = logging.getLogger("idbb.errors")
 
 OAUTH_PREFIXES = ("/authorize", "/oauth", "/oidc", "/token", "/credential", "/nonce", "/par")
-ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding")
+ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding", "/binding")
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
 REALM = "idbb"

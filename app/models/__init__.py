@@ -8,11 +8,14 @@ from app.models.oidc import (
     AuthTransaction,
     Consent,
     Grant,
+    LinkCode,
+    LinkedTransaction,
     LoginSession,
     LoginThrottle,
     OtpChallenge,
     PushedRequest,
     RefreshToken,
+    WalletBinding,
 )
 from app.models.registry import (
     DuplicateCase,
@@ -26,7 +29,9 @@ from app.models.registry import (
 from app.models.replay import ReplayEntry
 
 __all__ = [
-    "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LoginSession", "LoginThrottle",
+    "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LinkCode", "LinkedTransaction",
+    "LoginSession", "LoginThrottle",
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
+    "WalletBinding",
 ]

@@ -4,8 +4,8 @@ Each event's hash is HMAC-SHA256 (under a key derived from the KEK, so whoever c
 database cannot recompute the chain) over the previous hash and the RFC 8785 canonical JSON of the
 event: editing, deleting or reordering any row breaks every hash after it, and a MAC'd head row
 shows when the newest events were cut off. ``verify`` names the first broken link.
-Appends are serialised (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE) so the
-chain never forks, and a UNIQUE ``prev_hash`` makes a fork impossible even if that failed.
+Events are chained when their use case commits, under a lock on the head row (SQLite's BEGIN
+IMMEDIATE), so the chain never forks, and a UNIQUE ``prev_hash`` makes a fork impossible even if that failed.
 """
 
 import hashlib
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from app.clock import clock
 from app.extensions import db
@@ -45,26 +47,61 @@ def _head_mac(seq: int, digest: str) -> str:
 
 def record(action: str, *, actor: str, target: str | None = None, outcome: str = "success",
            details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event inside the caller's transaction (it commits or rolls back with the use case)."""
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-    last = session.execute(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).scalar()
-    prev = last or GENESIS
-    at = clock.now()
-    payload = dict(details or {})
-    event = AuditEvent(at=at, actor=actor, action=action, target=target, outcome=outcome,
-                       details=payload, prev_hash=prev,
-                       hash=_digest(prev, at, actor, action, target, outcome, payload))
-    session.add(event)
-    session.flush()
-    head = session.get(AuditHead, 1)
-    if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS, mac="")
-        session.add(head)
-    head.last_seq, head.last_hash, head.mac = event.seq, event.hash, _head_mac(event.seq, event.hash)
-    session.flush()
+    """Add one event to the caller's transaction: it is chained and written when that transaction commits,
+    and dropped if it rolls back (one transaction per use case)."""
+    event = AuditEvent(at=clock.now(), actor=actor, action=action, target=target, outcome=outcome,
+                       details=dict(details or {}))
+    db.session().info.setdefault(_PENDING, []).append(event)
     return event
+
+
+_PENDING = "idbb.audit.pending"
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    """Chain and insert this transaction's events, as late as possible.
+
+    The chain head row is locked (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises
+    writers) only for the last three statements before COMMIT, not for the whole use case, so concurrent use
+    cases overlap everywhere except here, and the events of one transaction cost one lock, not one each.
+    """
+    events = session.info.pop(_PENDING, None)
+    if not events:
+        return
+    head = _locked_head(session)
+    prev = head.last_hash
+    for event in events:
+        event.prev_hash = prev
+        event.hash = prev = _digest(prev, event.at, event.actor, event.action, event.target, event.outcome,
+                                    event.details)
+    session.add_all(events)
+    session.flush()  # seq is assigned under the head lock: seq order is chain order
+    last = events[-1]
+    head.last_seq, head.last_hash, head.mac = last.seq, last.hash, _head_mac(last.seq, last.hash)
+    session.flush()
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the use case rolled back (a commit has taken its events already)
+        session.info.pop(_PENDING, None)
+
+
+def _locked_head(session: Session) -> AuditHead:
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    head = session.execute(query).scalar_one_or_none()
+    if head is not None:
+        return head
+    if session.get_bind().dialect.name == "postgresql":  # no row to lock yet: the first append ever
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        head = session.execute(query).scalar_one_or_none()
+        if head is not None:
+            return head
+    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    head = AuditHead(id=1, last_seq=last.seq if last else 0, last_hash=last.hash if last else GENESIS, mac="")
+    session.add(head)
+    return head
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,14 @@ from app.services.notifier import DeliveryError
 from app.services.page_outcome import Outcome
 from app.services.stored_secrets import digest
 
-METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp"}
+METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp",
+                  "idbb:acr:linked-wallet": "wallet", "idbb:acr:linked-wallet-static-code": "wallet"}
 
 
 def available_acrs() -> set[str]:
-    """ACRs idbb can satisfy now. OTP needs a notifier; biometrics and the wallet are not offered
-    until their login paths exist (never advertise what does not work)."""
-    acrs = {"idbb:acr:static-code"}
+    """ACRs idbb can satisfy now: PIN and the wallet (QR login) always, OTP when a notifier can deliver
+    codes. Biometrics are not offered: no matcher is configured (never advertise what does not work)."""
+    acrs = {"idbb:acr:static-code", "idbb:acr:linked-wallet", "idbb:acr:linked-wallet-static-code"}
     if authentication.otp_channels():
         acrs.add("idbb:acr:generated-code")
     return acrs

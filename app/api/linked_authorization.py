@@ -1,0 +1,134 @@
+"""GovStack §8 "Wallet – QR Code" / eSignet ``/linked-authorization`` (``openapi/linked-authorization.yaml``).
+
+The two long polls (link-status, link-auth-code) are ``async``: they are served by a Connexion
+``AsyncApp`` loaded from the same OpenAPI document (see :mod:`app.long_polls`), wait on a wake-up
+without holding a thread, and run each database look in a worker thread inside the Flask app context.
+Every other operation is an ordinary thread-pool handler of the Flask app.
+"""
+
+import asyncio
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from flask import Flask
+from flask import request as flask_request
+
+from app.api.envelope import ok
+from app.api.security import FLASK_APP_KEY
+from app.errors import Forbidden
+from app.extensions import state
+from app.services import envelope
+from app.services import linked_authorization as linked
+from app.ui.i18n import translate
+
+XSRF_HEADER = "X-XSRF-TOKEN"
+XSRF_COOKIE = "XSRF-TOKEN"
+
+
+def _check_xsrf(header: str | None, cookie: str | None) -> None:
+    """Browser-side calls carry X-XSRF-TOKEN; when the XSRF-TOKEN cookie is set the two must match
+    (double-submit cookie, as eSignet's oidc-ui does it); otherwise HTTP 403."""
+    if not header or len(header) > 256 or (cookie is not None and not hmac.compare_digest(cookie, header)):
+        raise Forbidden("invalid_csrf_token", "X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie.")
+
+
+def link_code(body: Any) -> dict[str, Any]:
+    _check_xsrf(flask_request.headers.get(XSRF_HEADER), flask_request.cookies.get(XSRF_COOKIE))
+    request = envelope.unwrap(body)
+    return ok(linked.new_link_code(request.get("transactionId")))
+
+
+def link_transaction(body: Any) -> dict[str, Any]:
+    return ok(linked.link_transaction(envelope.unwrap(body).get("linkCode")))
+
+
+def link_transaction_v2(body: Any) -> dict[str, Any]:
+    return ok(linked.link_transaction(envelope.unwrap(body).get("linkCode"), v2=True))
+
+
+def _authenticate(body: Any, v2: bool) -> dict[str, Any]:
+    request = envelope.unwrap(body)
+    return ok(linked.authenticate(request.get("linkedTransactionId"), request.get("individualId"),
+                                  request.get("challengeList"), v2=v2))
+
+
+def authenticate(body: Any) -> dict[str, Any]:
+    return _authenticate(body, False)
+
+
+def authenticate_v2(body: Any) -> dict[str, Any]:
+    return _authenticate(body, True)
+
+
+def _consent(body: Any, v2: bool) -> dict[str, Any]:
+    request = envelope.unwrap(body)
+    return ok(linked.consent(request.get("linkedTransactionId"), request.get("acceptedClaims"),
+                             request.get("permittedAuthorizeScopes"), signature=request.get("signature"), v2=v2,
+                             declined=request.get("consentAction") == "DECLINE"))
+
+
+def consent(body: Any) -> dict[str, Any]:
+    return _consent(body, False)
+
+
+def consent_v2(body: Any) -> dict[str, Any]:
+    return _consent(body, True)
+
+
+def send_otp(body: Any) -> dict[str, Any]:
+    request = envelope.unwrap(body)
+    locale = flask_request.accept_languages.best_match(state().settings.ui_locale_list()) or "en"
+    message = (translate(locale, "otp.mail_subject"), translate(locale, "otp.mail_body", code="{code}"))
+    return ok(linked.send_otp(request.get("transactionId"), request.get("individualId"),
+                              request.get("otpChannels"), message))
+
+
+# --------------------------------------------------------------------------------- the async long polls
+
+async def _in_app(flask_app: Flask, fn: Callable[..., Any], *args: Any) -> Any:
+    def call() -> Any:
+        with flask_app.app_context():
+            return fn(*args)
+
+    return await anyio.to_thread.run_sync(call)
+
+
+def _unwrapped_look(look: Callable[[Any, Any], Any], first: str, second: str) -> Callable[[Any], Any]:
+    def run(body: Any) -> tuple[dict[str, Any], Any, float]:
+        request = envelope.unwrap(body)
+        return request, look(request.get(first), request.get(second)), state().settings.long_poll_timeout
+
+    return run
+
+
+async def _long_poll(body: Any, look: Callable[[Any, Any], Any], first: str, second: str,
+                     pending: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    from connexion import request as cx_request
+
+    _check_xsrf(cx_request.headers.get(XSRF_HEADER), cx_request.cookies.get(XSRF_COOKIE))
+    flask_app: Flask = cx_request.scope[FLASK_APP_KEY]
+    wakeups = flask_app.extensions["idbb"].wakeups
+    key = str((body.get("request") or {}).get(first) if isinstance(body, dict) and isinstance(
+        body.get("request"), dict) else "")[:64]
+    loop = asyncio.get_running_loop()
+    waiter = await wakeups.subscribe(key)  # before the first look: a change in between is not missed
+    async with waiter:
+        request, answer, timeout = await _in_app(flask_app, _unwrapped_look(look, first, second), body)
+        deadline = loop.time() + timeout
+        while answer is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await waiter.wait(remaining):
+                return ok(pending(request))  # still waiting: no error, the browser polls again
+            answer = await _in_app(flask_app, look, request.get(first), request.get(second))
+    return ok(answer)
+
+
+async def link_status(body: Any) -> dict[str, Any]:
+    return await _long_poll(body, linked.link_status, "transactionId", "linkCode",
+                            lambda request: {"transactionId": request.get("transactionId")})
+
+
+async def link_auth_code(body: Any) -> dict[str, Any]:
+    return await _long_poll(body, linked.link_auth_code, "transactionId", "linkedCode", lambda request: {})

@@ -1,0 +1,471 @@
+"""Wallet login by QR code: GovStack §8 "Wallet – QR Code" (eSignet's linked authorization).
+
+The browser's authorization transaction (from ``/authorize``) asks for a link code and shows it as a
+QR code; the wallet app scans it and *links* the transaction, authenticates the person on the phone
+(PIN, OTP or WLA — a JWT signed by the key bound at ``/wallet-binding``) and sends the consent; the
+browser's long poll then receives the authorization code and continues to the relying party.
+
+Each function is one use case and one transaction. Every state change commits first and then wakes the
+long polls of its browser transaction (:mod:`app.stores.wakeups`); the polls re-read the database, which
+stays the only truth. Error codes are GovStack's, one per answer, decided in the order the spec gives:
+input shape → transaction → link code → authentication → consent.
+"""
+
+import base64
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+
+from app.clock import clock
+from app.errors import InvalidRequest
+from app.extensions import db, state
+from app.models.clients import Client
+from app.models.oidc import AuthTransaction, Grant, LinkCode, LinkedTransaction
+from app.services import audit, authentication, consents, grants
+from app.services.authorize_request import AuthRequest
+from app.services.catalog import ACR_REQUIREMENTS
+from app.services.client_metadata import policy as client_policy
+from app.services.notifier import DeliveryError
+from app.services.stored_secrets import digest, purpose_key
+
+#: Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): easy to type from the screen.
+LINK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+LINK_CODE_LENGTH = 15  # 31^15 ≈ 2^74: unguessable within a link code's lifetime
+#: The wallet's auth factors (GovStack AuthFactor / eSignet authFactors) per ACR; each ACR is one
+#: alternative, all of whose factors must be presented.
+ACR_FACTORS: dict[str, tuple[str, ...]] = {
+    "idbb:acr:static-code": ("PIN",),
+    "idbb:acr:generated-code": ("OTP",),
+    "idbb:acr:linked-wallet": ("WLA",),
+    "idbb:acr:linked-wallet-static-code": ("WLA", "PIN"),
+}
+FACTOR_FORMATS = {"PIN": ("number", "alpha-numeric"), "OTP": ("alpha-numeric", "number"), "WLA": ("jwt",)}
+MAX_CHALLENGES = 5
+
+
+def _error(code: str, message: str) -> InvalidRequest:
+    return InvalidRequest(code, message)
+
+
+def _millis(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _wake(transaction_id: str) -> None:
+    state().wakeups.publish(transaction_id)
+
+
+def _text(value: Any, limit: int = 256) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _transaction(transaction_id: Any) -> AuthTransaction | None:
+    key = _text(transaction_id, 64)
+    return db.session.get(AuthTransaction, key) if key else None
+
+
+def _live(txn: AuthTransaction, now: datetime) -> bool:
+    return txn.expires_at > now
+
+
+def _code_row(link_code: Any) -> LinkCode | None:
+    code = _text(link_code, 64)
+    return db.session.get(LinkCode, digest("link code", code)) if code else None
+
+
+def _factor_alternatives(request: AuthRequest) -> list[list[dict[str, Any]]]:
+    """``authFactors``: one list per ACR the request allows, in the request's order of preference."""
+    available = linked_acrs()
+    return [[{"type": t, "count": 0, "bioSubTypes": []} for t in ACR_FACTORS[acr]]
+            for acr in request.acr_values if acr in ACR_FACTORS and acr in available]
+
+
+def linked_acrs() -> set[str]:
+    """ACRs the wallet can satisfy here: PIN and WLA always, OTP when a notifier can deliver codes."""
+    acrs = {"idbb:acr:static-code", "idbb:acr:linked-wallet", "idbb:acr:linked-wallet-static-code"}
+    if authentication.otp_channels():
+        acrs.add("idbb:acr:generated-code")
+    return acrs
+
+
+# ----------------------------------------------------------------------------------------- browser side
+
+def new_link_code(transaction_id: Any) -> dict[str, str]:
+    """POST /linked-authorization/link-code: a fresh link code for the browser's transaction."""
+    settings = state().settings
+    now = clock.now()
+    txn = _transaction(transaction_id)
+    if txn is None:
+        raise _error("invalid_transaction_id", "Unknown transaction.")
+    if settings.is_sandbox and (txn.status != "pending" or not _live(txn, now)):
+        # the GovStack sandbox: seeded transactions stay usable after an earlier login finished
+        txn.status, txn.expires_at = "pending", max(txn.expires_at, now + timedelta(days=3650))
+    if txn.status != "pending" or not _live(txn, now):
+        raise _error("invalid_transaction", "The transaction is finished or expired.")
+    codes = db.session.execute(select(LinkCode).where(LinkCode.transaction_id == txn.transaction_id)
+                               .order_by(LinkCode.created_at)).scalars().all()
+    if len(codes) >= settings.link_codes_total_max:
+        raise _error("link_code_gen_failed", "No more link codes for this transaction.")
+    live = [c for c in codes if c.linked_at is None and c.expires_at > now]
+    for old in live[: max(0, len(live) - settings.link_codes_live_max + 1)]:
+        old.expires_at = now  # at most link_codes_live_max live codes: the oldest gives way
+    code = "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))  # CSPRNG
+    expires = now + timedelta(seconds=settings.link_code_ttl)
+    db.session.add(LinkCode(code_hash=digest("link code", code), transaction_id=txn.transaction_id, created_at=now,
+                            expires_at=expires))
+    db.session.commit()
+    return {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": _millis(expires)}
+
+
+def link_status(transaction_id: Any, link_code: Any) -> dict[str, str] | None:
+    """One look for POST /linked-authorization/link-status: the LINKED answer, or None while pending."""
+    now = clock.now()
+    txn = _transaction(transaction_id)
+    if txn is None or not _live(txn, now):
+        raise _error("invalid_transaction_id", "Unknown or expired transaction.")
+    row = _code_row(link_code)
+    if row is None or row.transaction_id != txn.transaction_id or (row.linked_at is None and row.expires_at <= now):
+        raise _error("invalid_link_code", "Unknown or expired link code.")
+    db.session.rollback()  # read-only: end the transaction before the caller waits
+    if row.linked_at is None:
+        return None
+    return {"transactionId": txn.transaction_id, "linkStatus": "LINKED", "linkedDateTime": _millis(row.linked_at)}
+
+
+def link_auth_code(transaction_id: Any, linked_code: Any) -> dict[str, Any] | None:
+    """One look for POST /linked-authorization/link-auth-code: the code once the wallet has authenticated
+    and consented (issued here, once, and repeated until redeemed or expired), or None while pending."""
+    now = clock.now()
+    given = _text(linked_code, 64)
+    row = _code_row(given) if given else None
+    if given and row is None:  # eSignet order: a code that never existed comes first
+        raise _error("invalid_link_code", "Unknown link code.")
+    txn = _transaction(transaction_id)
+    if txn is None:
+        raise _error("invalid_transaction_id", "Unknown transaction.")
+    if row is None or row.transaction_id != txn.transaction_id or row.linked_transaction_id is None:
+        raise _error("invalid_link_code", "The link code is missing, not linked or of another transaction.")
+    linked = db.session.get(LinkedTransaction, row.linked_transaction_id, with_for_update=True)
+    if linked is None:
+        raise _error("invalid_link_code", "The link code is not linked.")
+    request = AuthRequest.from_dict(txn.request)
+    if linked.code_sealed is not None:
+        grant = db.session.get(Grant, linked.grant_id) if linked.grant_id else None
+        if grant is None or grant.code_used_at is not None or (linked.code_expires_at or now) <= now:
+            raise _error("invalid_transaction", "The authorization code was redeemed or has expired.")
+        code = _unseal(linked.code_sealed, linked.linked_transaction_id)
+        db.session.rollback()
+        return _code_answer(request, code)
+    if linked.expires_at <= now:
+        raise _error("invalid_transaction", "The linked transaction expired.")
+    if linked.identity_id is None or linked.consented_at is None:
+        db.session.rollback()
+        return None
+    if linked.accepted_claims == ["__declined__"]:
+        txn.status = "done"
+        linked.code_expires_at = now
+        audit.record("consent.declined", actor=txn.client_id, target=linked.identity_id, details={"via": "wallet"})
+        db.session.commit()
+        return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
+                "error": "access_denied", "errorDescription": "The person declined."}
+    assert linked.acr is not None and linked.auth_time is not None
+    scopes = [s for s in request.scope if s not in request.extra_scopes() or s in linked.permitted_scopes]
+    client = db.session.get(Client, txn.client_id)
+    if consents.needs_asking(request) and client is not None:
+        consents.save(linked.identity_id, request, list(linked.accepted_claims), scopes,
+                      client_policy(client).consent_ttl)
+    code = grants.issue_code(request, identity_id=linked.identity_id, amr=list(linked.amr), acr=linked.acr,
+                             auth_time=linked.auth_time, session_id=None, accepted_claims=list(linked.accepted_claims),
+                             scopes=scopes)
+    grant_id = db.session.execute(select(Grant.grant_id).where(Grant.code_hash == digest(code))).scalar_one()
+    linked.code_sealed, linked.grant_id = _seal(code, linked.linked_transaction_id), grant_id
+    linked.code_expires_at = now + timedelta(seconds=state().settings.code_ttl)
+    txn.status = "done"
+    db.session.commit()
+    return _code_answer(request, code)
+
+
+def _code_answer(request: AuthRequest, code: str) -> dict[str, Any]:
+    return {"code": code, "redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce}
+
+
+def _aead() -> AESGCM:
+    return state().cached("linked code key", lambda: AESGCM(purpose_key("linked auth code")))  # type: ignore[no-any-return]
+
+
+def _seal(code: str, linked_id: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = _aead().encrypt(nonce, code.encode("ascii"), linked_id.encode("ascii"))
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def _unseal(sealed: str, linked_id: str) -> str:
+    raw = base64.urlsafe_b64decode(sealed)
+    return _aead().decrypt(raw[:12], raw[12:], linked_id.encode("ascii")).decode("ascii")
+
+
+# ------------------------------------------------------------------------------------------ wallet side
+
+def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
+    """POST /linked-authorization/(v2/)link-transaction: the wallet links the browser's transaction."""
+    now = clock.now()
+    if _text(link_code, 64) is None:
+        raise _error("invalid_link_code", "linkCode is required.")
+    row = _code_row(link_code)
+    if row is None or (row.linked_at is None and row.expires_at <= now):
+        raise _error("invalid_link_code", "Unknown or expired link code.")
+    txn = db.session.get(AuthTransaction, row.transaction_id)
+    if txn is None or not _live(txn, now):
+        raise _error("invalid_transaction", "The transaction is finished or expired.")
+    client = db.session.get(Client, txn.client_id)
+    if client is None or client.kind != "oidc" or client.status != "active":
+        raise _error("invalid_client_id", "The relying party is not active.")
+    request = AuthRequest.from_dict(txn.request)
+    if row.linked_transaction_id is not None:  # the same scan again: the same answer (idempotent replay)
+        linked = db.session.get(LinkedTransaction, row.linked_transaction_id)
+        if linked is None or linked.expires_at <= now or linked.code_sealed is not None:
+            raise _error("invalid_transaction", "The linked transaction is finished or expired.")
+        db.session.rollback()
+        return _transaction_details(linked.linked_transaction_id, request, client, v2)
+    if txn.status != "pending":
+        raise _error("invalid_transaction", "The transaction is already linked or finished.")
+    linked = LinkedTransaction(
+        linked_transaction_id=secrets.token_urlsafe(24), transaction_id=txn.transaction_id,
+        link_code_hash=row.code_hash, created_at=now,
+        expires_at=now + timedelta(seconds=state().settings.linked_transaction_ttl))
+    db.session.add(linked)
+    row.linked_at, row.linked_transaction_id = now, linked.linked_transaction_id
+    for other in db.session.execute(select(LinkCode).where(
+            LinkCode.transaction_id == txn.transaction_id, LinkCode.linked_at.is_(None),
+            LinkCode.code_hash != row.code_hash)).scalars():
+        other.expires_at = min(other.expires_at, now)  # a transaction links to one wallet only
+    txn.status = "linked"
+    txn.expires_at = max(txn.expires_at, linked.expires_at)
+    audit.record("wallet.linked", actor=txn.client_id, target=linked.linked_transaction_id)
+    db.session.commit()
+    _wake(txn.transaction_id)
+    return _transaction_details(linked.linked_transaction_id, request, client, v2)
+
+
+def _transaction_details(linked_id: str, request: AuthRequest, client: Client, v2: bool) -> dict[str, Any]:
+    settings = state().settings
+    return {
+        "linkTransactionId": linked_id,
+        "clientName": {"@none": client.name} if v2 else client.name,
+        "logoUrl": client.logo_uri or "",
+        "authorizeScopes": request.extra_scopes(),
+        "essentialClaims": request.essential_claims(),
+        "voluntaryClaims": request.voluntary_claims(),
+        "authFactors": _factor_alternatives(request),
+        "configs": {"linked-transaction-expire-in-secs": settings.linked_transaction_ttl},
+        **({"credentialScopes": []} if v2 else {}),
+    }
+
+
+def _linked(linked_id: Any, now: datetime, *, lock: bool = True) -> tuple[LinkedTransaction, AuthTransaction]:
+    key = _text(linked_id, 64)
+    linked = db.session.get(LinkedTransaction, key, with_for_update=lock) if key else None
+    if linked is None:
+        raise _error("invalid_transaction_id", "Unknown linked transaction.")
+    txn = db.session.get(AuthTransaction, linked.transaction_id)
+    if txn is None or linked.expires_at <= now or linked.code_sealed is not None or linked.code_expires_at:
+        raise _error("invalid_transaction", "The linked transaction is finished or expired.")
+    return linked, txn
+
+
+def _challenges(value: Any) -> list[tuple[str, str, str]]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_CHALLENGES:
+        raise _error("invalid_no_of_challenges", f"challengeList must hold 1 to {MAX_CHALLENGES} challenges.")
+    out = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise _error("invalid_no_of_challenges", "Each challenge must be an object.")
+        kind, challenge, fmt = item.get("authFactorType"), item.get("challenge"), item.get("format")
+        if not (isinstance(kind, str) and isinstance(challenge, str) and isinstance(fmt, str)) or not challenge \
+                or len(challenge) > 8192:
+            raise _error("invalid_no_of_challenges", "Each challenge needs authFactorType, challenge and format.")
+        out.append((kind, challenge, fmt))
+    if len({k for k, _, _ in out}) != len(out):
+        raise _error("invalid_no_of_challenges", "One challenge per auth factor.")
+    return out
+
+
+def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2: bool = False) -> dict[str, Any]:
+    """POST /linked-authorization/(v2/)authenticate: the person proves who they are on the phone."""
+    from app.services import wallet_binding  # the binding module is optional for PIN/OTP-only flows
+
+    now = clock.now()
+    identifier = _text(individual_id)
+    if identifier is None or not identifier.strip():
+        raise _error("invalid_identifier", "individualId is required.")
+    challenges = _challenges(challenge_list)
+    linked, txn = _linked(linked_id, now)
+    if linked.identity_id is not None:  # already authenticated: a second authentication is refused
+        raise _error("invalid_transaction_id", "The linked transaction is already authenticated.")
+    request = AuthRequest.from_dict(txn.request)
+    kinds = {k for k, _, _ in challenges}
+    allowed = [set(ACR_FACTORS[acr]) for acr in request.acr_values if acr in ACR_FACTORS and acr in linked_acrs()]
+    failure_details = {"via": "wallet", "factors": " ".join(sorted(kinds))}
+    identities: set[str] = set()
+    amr: list[str] = []
+    try:
+        if kinds not in allowed or any(fmt not in FACTOR_FORMATS.get(k, ()) for k, _, fmt in challenges):
+            raise authentication.AuthFailed("login.failed")
+        for kind, challenge, _fmt in challenges:
+            if kind == "PIN":
+                result = authentication.with_static_code(identifier, challenge)
+                identities.add(result.identity_id)
+                amr.extend(result.amr)
+            elif kind == "OTP":
+                result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge)
+                identities.add(result.identity_id)
+                amr.extend(result.amr)
+            else:
+                identities.add(wallet_binding.authenticate_wla(identifier, challenge))
+                amr.append("swk")  # RFC 8176: proof of possession of a software-secured key
+        if len(identities) != 1:
+            raise authentication.AuthFailed("login.failed")
+    except authentication.AuthFailed as failed:
+        audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
+                     details={**failure_details, "reason": failed.key})
+        db.session.commit()  # failure counts persist
+        raise _error("auth_failed", "Authentication failed.") from None
+    acr = _acr_for(amr, request.acr_values)
+    if acr is None:
+        db.session.rollback()
+        raise _error("auth_failed", "Authentication failed.")
+    linked.identity_id, linked.amr, linked.acr, linked.auth_time = identities.pop(), amr, acr, clock.epoch()
+    if linked.consent_binding_id is not None and not _binding_of(linked.consent_binding_id, linked.identity_id):
+        linked.consented_at, linked.accepted_claims, linked.permitted_scopes = None, [], []  # signed by someone else
+        linked.consent_binding_id = None
+    action = "CAPTURE"
+    if linked.consented_at is None and _no_consent_needed(linked.identity_id, request):
+        stored = consents.current(linked.identity_id, request)
+        linked.consented_at = now
+        linked.accepted_claims = list(stored.accepted_claims) if stored is not None else []
+        linked.permitted_scopes = list(stored.scopes) if stored is not None else []
+        action = "NOCAPTURE"
+    audit.record("authentication.succeeded", actor=txn.client_id, target=linked.identity_id,
+                 details={"amr": " ".join(amr), "acr": acr, "via": "wallet"})
+    db.session.commit()
+    _wake(txn.transaction_id)
+    answer: dict[str, Any] = {"linkedTransactionId": linked.linked_transaction_id,
+                              "linkTransactionId": linked.linked_transaction_id}
+    if v2:
+        answer["consentAction"] = action
+    return answer
+
+
+def _acr_for(amr: list[str], acrs: list[str]) -> str | None:
+    used = set(amr)
+    for acr in acrs:
+        if any(alt <= used for alt in ACR_REQUIREMENTS.get(acr, ())):
+            return acr
+    return None
+
+
+def _no_consent_needed(identity_id: str, request: AuthRequest) -> bool:
+    if not consents.needs_asking(request):
+        return True
+    return "consent" not in request.prompt and consents.current(identity_id, request) is not None
+
+
+def _binding_of(binding_id: str, identity_id: str) -> bool:
+    from app.models.oidc import WalletBinding
+
+    row = db.session.get(WalletBinding, binding_id)
+    return row is not None and hmac.compare_digest(row.identity_id, identity_id)
+
+
+def _as_list(value: Any, code: str) -> list[str]:
+    """A single string is read as a one-element list (eSignet wallets send either)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _error(code, "Expected a list of strings.")
+    return list(dict.fromkeys(value))
+
+
+def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, signature: Any = None,
+            v2: bool = False, declined: bool = False) -> dict[str, Any]:
+    """POST /linked-authorization/(v2/)consent: the consent given on the phone (the last one wins; it may
+    come before authentication, and the code is released only when both are done)."""
+    now = clock.now()
+    linked, txn = _linked(linked_id, now)
+    request = AuthRequest.from_dict(txn.request)
+    accepted = _as_list(accepted_claims, "invalid_accepted_claim")
+    permitted = _as_list(permitted_scopes, "invalid_permitted_scope")
+    requested = set(request.essential_claims()) | set(request.voluntary_claims())
+    if not declined and (not set(accepted) <= requested or not set(request.essential_claims()) <= set(accepted)):
+        raise _error("invalid_accepted_claim", "Accepted claims must include every essential claim and no others.")
+    if not declined and not set(permitted) <= set(request.extra_scopes()):
+        raise _error("invalid_permitted_scope", "A permitted scope was not requested.")
+    binding_id = None
+    if v2 and not declined:
+        binding_id = _verify_consent_signature(signature, accepted, permitted, linked.identity_id)
+    linked.consented_at = now
+    linked.accepted_claims = ["__declined__"] if declined else sorted(accepted)
+    linked.permitted_scopes = [] if declined else sorted(permitted)
+    linked.consent_binding_id = binding_id
+    audit.record("consent.declined" if declined else "consent.given", actor=txn.client_id,
+                 target=linked.linked_transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
+    db.session.commit()
+    _wake(txn.transaction_id)
+    return {"linkedTransactionId": linked.linked_transaction_id}
+
+
+def _verify_consent_signature(signature: Any, accepted: list[str], permitted: list[str],
+                              identity_id: str | None) -> str:
+    """eSignet v2 consent: a detached JWS by the wallet's bound key over the consented values."""
+    from app.formats import FormatError, wla
+    from app.formats.jose import decode_header_segment
+    from app.services import wallet_binding
+
+    text = _text(signature, 8192)
+    if text is None:
+        raise _error("invalid_signature_format", "signature is required: a detached JWS.")
+    try:
+        parts = text.split(".")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[1]):
+            raise FormatError("not a detached JWS")
+        header = decode_header_segment(parts[0], "consent signature")
+    except FormatError:
+        raise _error("invalid_signature_format", "signature must be a detached JWS (header..signature).") from None
+    found = wallet_binding.consent_key(str(header.get("x5t#S256", "")))
+    if found is None or (identity_id is not None and not hmac.compare_digest(found[0], identity_id)):
+        raise _error("invalid_signature", "The consent is not signed by a key bound to this person.")
+    try:
+        wla.verify_detached_consent(text, wla.consent_payload(accepted, permitted), found[2])
+    except FormatError:
+        raise _error("invalid_signature", "The consent signature does not verify.") from None
+    return found[1]
+
+
+def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: tuple[str, str]) -> dict[str, Any]:
+    """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor."""
+    now = clock.now()
+    identifier = _text(individual_id)
+    if identifier is None:
+        raise _error("invalid_identifier", "individualId is required.")
+    if channels is not None and (not isinstance(channels, list)
+                                 or not set(channels) <= {"email", "phone", "mobile"}):
+        raise _error("invalid_otp_channel", "otpChannels must list email and/or phone.")
+    linked, _txn = _linked(linked_id, now, lock=False)
+    try:
+        masked = authentication.send_otp(linked.linked_transaction_id, identifier, *message)
+    except authentication.AuthFailed:
+        db.session.rollback()
+        raise _error("send_otp_failed", "No code can be sent now.") from None
+    except DeliveryError:
+        db.session.rollback()
+        raise _error("send_otp_failed", "The code could not be delivered.") from None
+    db.session.commit()
+    email = masked if masked and "@" in masked else ""
+    return {"transactionId": linked.linked_transaction_id, "maskedEmail": email,
+            "maskedMobile": masked if masked and not email else ""}
