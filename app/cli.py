@@ -87,13 +87,25 @@ def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
     from app.services import demo as demo_service
 
     overrides: dict[str, Any] = {"profile": profile, "issuer": f"http://{host}:{port}"}
-    if profile == "development" and not os.environ.get("IDBB_NOTIFIER"):
+    if profile in ("development", "govstack-sandbox") and not os.environ.get("IDBB_NOTIFIER"):
         overrides["notifier"] = "outbox"  # one-time codes appear in the console (development only)
     if not os.environ.get("IDBB_DATABASE_URL"):
         overrides["database_url"] = "sqlite:///idbb-demo.db"
     cx = _app(**overrides)
     with cx.app.app_context():
         report = demo_service.seed(Path.cwd() / "idbb-demo")
+        if cx.app.extensions["idbb"].settings.is_sandbox:
+            from app.services import sandbox
+
+            made = sandbox.seed()
+            report += ("\nGovStack sandbox: relying party " + sandbox.SANDBOX_RP + ", transactions "
+                       + ", ".join(sandbox.SANDBOX_TRANSACTIONS) + ", individual " + sandbox.SANDBOX_INDIVIDUAL_ID
+                       + " (password 'password'), PKCE verifier " + sandbox.SANDBOX_CODE_VERIFIER)
+            if made.get("rp_private_jwk"):
+                key_file = Path.cwd() / "idbb-demo" / f"{sandbox.SANDBOX_RP}.private.jwk"
+                key_file.write_text(made["rp_private_jwk"], encoding="utf-8")
+                key_file.chmod(0o600)
+                report += f"\n  its private key: {key_file}"
     click.echo(report)
     if not no_serve:
         uvicorn.run(cx, host=host, port=port, access_log=False, log_config=None)

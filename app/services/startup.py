@@ -3,7 +3,7 @@
 from flask import Flask
 
 from app.config import ConfigError
-from app.extensions import db
+from app.extensions import db, state
 from app.services import database, keys
 
 
@@ -16,3 +16,7 @@ def assert_ready_to_serve(flask_app: Flask) -> None:
                 f"(it is at {database.current_revision(db.engine) or 'nothing'}): run `idbb init-db` first"
             )
         keys.ensure_keys(actor="system")
+        if state().settings.is_sandbox:  # GovStack's compliance fixtures (README), never in strict profiles
+            from app.services import sandbox
+
+            sandbox.seed()
