@@ -134,6 +134,8 @@ def render(path: str, err: WireError) -> ConnexionResponse:
             status = 200
         body = {"responseTime": response_time(), "response": {},
                 "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
+        if path.startswith("/linked-authorization"):
+            del body["response"]  # GovStack §8 Wallet – QR Code: on error the response member is left out
         media = "application/json"
     elif fmt == "osia":
         body = {"code": status, "message": f"{err.code}: {err.description}"}
