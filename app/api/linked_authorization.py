@@ -21,7 +21,6 @@ from app.errors import Forbidden
 from app.extensions import state
 from app.services import envelope
 from app.services import linked_authorization as linked
-from app.ui.i18n import translate
 
 XSRF_HEADER = "X-XSRF-TOKEN"
 XSRF_COOKIE = "XSRF-TOKEN"
@@ -79,10 +78,8 @@ def consent_v2(body: Any) -> dict[str, Any]:
 
 def send_otp(body: Any) -> dict[str, Any]:
     request = envelope.unwrap(body)
-    locale = flask_request.accept_languages.best_match(state().settings.ui_locale_list()) or "en"
-    message = (translate(locale, "otp.mail_subject"), translate(locale, "otp.mail_body", code="{code}"))
     return ok(linked.send_otp(request.get("transactionId"), request.get("individualId"),
-                              request.get("otpChannels"), message))
+                              request.get("otpChannels"), flask_request.headers.get("Accept-Language")))
 
 
 # --------------------------------------------------------------------------------- the async long polls

@@ -447,8 +447,11 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
     return found[1]
 
 
-def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: tuple[str, str]) -> dict[str, Any]:
-    """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor."""
+def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language: str | None) -> dict[str, Any]:
+    """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor, worded in the
+    language the wallet asks for (``Accept-Language``), else the relying party's ``ui_locales``."""
+    from app.ui import i18n
+
     now = clock.now()
     identifier = _text(individual_id)
     if identifier is None:
@@ -456,7 +459,10 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: tuple[s
     if channels is not None and (not isinstance(channels, list)
                                  or not set(channels) <= {"email", "phone", "mobile"}):
         raise _error("invalid_otp_channel", "otpChannels must list email and/or phone.")
-    linked, _txn = _linked(linked_id, now, lock=False)
+    linked, txn = _linked(linked_id, now, lock=False)
+    locale = i18n.negotiate(AuthRequest.from_dict(txn.request).ui_locales, accept_language,
+                            state().settings.ui_locale_list())
+    message = (i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}"))
     try:
         masked = authentication.send_otp(linked.linked_transaction_id, identifier, *message)
     except authentication.AuthFailed:

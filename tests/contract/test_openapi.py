@@ -29,6 +29,13 @@ CLAIMED = {
     "/health": {"get"},
     "/ready": {"get"},
     "/metrics": {"get"},
+    "/linked-authorization/link-code": {"post"},
+    "/linked-authorization/link-status": {"post"},
+    "/linked-authorization/link-auth-code": {"post"},
+    "/linked-authorization/link-transaction": {"post"},
+    "/linked-authorization/authenticate": {"post"},
+    "/linked-authorization/consent": {"post"},
+    "/wallet-binding": {"post"},
 }
 
 
