@@ -1,9 +1,12 @@
-"""Browser routes: ``/authorize`` (GET and form POST), the login, OTP and consent forms, ``/logout``.
+"""Browser routes: ``/authorize`` (GET and form POST), the login, OTP and consent forms, the wallet (QR) page,
+``/logout``.
 
 These are HTML pages, not API operations, so they live in a Flask blueprint beside the OpenAPI
 surfaces (ARCHITECTURE.md: "no Flask route outside the specs except the UI pages"). Thin: read the
 request, call one service, render or redirect. Cookies are ``Secure``, ``HttpOnly`` and
-``SameSite=Lax``; pages carry a strict Content-Security-Policy and are never cached.
+``SameSite=Lax`` (the wallet page's ``XSRF-TOKEN``: ``Strict``, path ``/linked-authorization``); pages carry a
+strict Content-Security-Policy (scripts only from 'self': ``wallet.js``, the one script of the UI) and are never
+cached.
 """
 
 import secrets
@@ -11,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from app.extensions import state
-from app.services import authorize_flow, logout
+from app.services import authorize_flow, logout, wallet_page
 from app.services.page_outcome import Outcome
 from app.ui import i18n
 
 BROWSER_COOKIE = "idbb_browser"
 SESSION_COOKIE = "idbb_session"
+#: The double-submit cookie of the wallet page; wallet.js sends the same value as X-XSRF-TOKEN.
+XSRF_COOKIE = "XSRF-TOKEN"
+XSRF_COOKIE_PATH = "/linked-authorization"
 _HERE = Path(__file__).parent
 
 blueprint = Blueprint("ui", __name__, template_folder=str(_HERE / "templates"), static_folder=str(_HERE / "static"),
@@ -50,14 +57,16 @@ def _page(template: str, context: dict[str, Any], status: int) -> Response:
     body = render_template(
         template, locale=locale, direction=i18n.direction(locale),
         t=lambda key, **values: i18n.translate(locale, key, **values),
-        css_url=url_for("ui.static", filename="idbb.css"), **{"csrf": "", "txn": "", **context})
+        css_url=url_for("ui.static", filename="idbb.css"), script_url=url_for("ui.static", filename="wallet.js"),
+        **{"csrf": "", "txn": "", **context})
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
 def _secure_headers(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self' *; base-uri 'none'")
+        "default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' https: data:; "
+        "frame-ancestors 'none'; form-action 'self' *; base-uri 'none'")
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -126,7 +135,29 @@ def resume() -> Response:
 
 @blueprint.route("/authorize/wallet", methods=["GET"])
 def wallet() -> Response:
-    return _render(Outcome("wallet.html", {"txn": request.args.get("txn", ""), "client_name": ""}))
+    browser, _ = _browser()
+    outcome = wallet_page.open_page(request.args.get("txn", ""), browser)
+    if "qr_svg" in outcome.context:
+        outcome.context["qr_svg"] = Markup(outcome.context["qr_svg"])  # noqa: S704 - SVG made by segno, no input text
+    response = _render(outcome)
+    if outcome.context.get("xsrf"):
+        response.set_cookie(XSRF_COOKIE, outcome.context["xsrf"], secure=True, httponly=True, samesite="Strict",
+                            path=XSRF_COOKIE_PATH)
+    return response
+
+
+@blueprint.route("/authorize/wallet/qr.svg", methods=["GET"])
+def wallet_qr() -> Response:
+    """The QR code of the deep link for a link code wallet.js received (new codes replace expiring ones)."""
+    svg = wallet_page.qr_svg(request.args.get("code", ""), request.args.get("exp", ""))
+    if svg is None:
+        response = Response("invalid code or exp", status=400, content_type="text/plain; charset=utf-8")
+    else:
+        response = Response(svg, content_type="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ def call(client: Any, path: str, request: dict[str, Any], headers: dict[str, str
     return dict(response.json())
 
 
-def test_qr_login_with_pin(app: Any, client: Any, admin_token: str, citizen: Any) -> None:  # noqa: ARG001
+def test_qr_login_with_pin(app: Any, client: Any, admin_token: str, citizen: Any) -> None:
     rp = register_rp(client, admin_token, acrs=["idbb:acr:linked-wallet", "idbb:acr:static-code"])
     page = rp.authorize(acr_values="idbb:acr:static-code")
     assert page.status_code == 200, page.text[:300]

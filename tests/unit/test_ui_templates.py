@@ -1,4 +1,5 @@
-"""app/ui: translation catalogs, language negotiation and the server-rendered pages (no JavaScript, strict CSP)."""
+"""app/ui: translation catalogs, language negotiation and the server-rendered pages (strict CSP; the only script
+is the wallet page's external wallet.js)."""
 
 import json
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from app.ui import i18n
 from app.ui.i18n import SUPPORTED, catalogs, direction, negotiate, translate
@@ -46,6 +48,7 @@ def base_context(locale: str) -> dict:
         "csrf": "csrf-token-123",
         "txn": "txn 42&x",
         "css_url": "/ui/static/idbb.css",
+        "script_url": "/ui/static/wallet.js",
     }
 
 
@@ -66,7 +69,22 @@ SAMPLES = {
         "voluntary_claims": ["email", "phone_number"],
         "scopes": ["offline_access"],
     },
-    "wallet.html": {"client_name": "Tax Office"},
+    "wallet.html": {
+        "client_name": "Tax Office",
+        "client_logo": None,
+        "link_code": "ABCDEFGHJKMNPQR",
+        "link_code_groups": ["ABCDE", "FGHJK", "MNPQR"],
+        "expire_date_time": "2030-01-02T03:04:05.678Z",
+        "deep_link": "idbb-wallet://wla-auth?linkCode=ABCDEFGHJKMNPQR&linkExpireDateTime=2030-01-02T03%3A04%3A05.678Z",
+        "deep_link_template": "idbb-wallet://wla-auth?linkCode={linkCode}&linkExpireDateTime={expireDateTime}",
+        "qr_svg": Markup('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29" class="qr-code"></svg>'),
+        "issuer": "https://idbb.test",
+        "xsrf": "xsrf-token-456",
+        "server_now": 1893553445000,
+        "txn_expires": 1893554045000,
+        "linked_ttl": 300,
+        "countdown": "1:00",
+    },
     "logout.html": {
         "done": False,
         "hidden": {"client_id": "tax", "post_logout_redirect_uri": "https://tax.example/bye", "state": "s1"},
@@ -135,7 +153,7 @@ def test_every_key_used_by_the_templates_exists_in_every_catalog():
     used = set()
     for name in TEMPLATES:
         used |= {m.group(2) for m in LITERAL_T_CALL.finditer((TEMPLATE_DIR / name).read_text(encoding="utf-8"))}
-    assert {"app.name", "login.title", "consent.essential", "otp.sent", "wallet.coming", "logout.done"} <= used
+    assert {"app.name", "login.title", "consent.essential", "otp.sent", "wallet.scan", "logout.done"} <= used
     for lang in SUPPORTED:
         missing = (used | DYNAMIC_KEYS) - set(catalogs()[lang])
         assert not missing, (lang, sorted(missing))
@@ -211,6 +229,9 @@ def test_direction():
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_templates_have_no_script_no_inline_style_no_external_resource(name):
     source = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    if name == "wallet.html":  # the UI's one script: an external file from 'self' (CSP script-src 'self')
+        assert source.count("<script") == 1
+        source = source.replace('<script src="{{ script_url }}" defer></script>', "")
     assert not re.search(r"<script|<style|\sstyle\s*=|\son[a-z]+\s*=|javascript:", source, re.IGNORECASE)
     assert not re.search(r"(src|href|action)\s*=\s*[\"']?(https?:)?//", source, re.IGNORECASE)
     assert "|safe" not in source.replace(" ", "") and "Markup" not in source
@@ -267,7 +288,7 @@ def test_arabic_is_right_to_left():
 @pytest.mark.parametrize("name", ["login.html", "consent.html", "wallet.html"])
 def test_client_name_is_escaped(name):
     html = render(name, "en", client_name=EVIL)
-    assert "<script" not in html
+    assert "<script" not in html.replace('<script src="/ui/static/wallet.js" defer></script>', "")
     assert "&lt;script&gt;" in html
 
 
@@ -394,10 +415,24 @@ def test_error_page(key):
         assert not page.find("form")
 
 
-def test_wallet_placeholder_links_back_without_javascript():
-    page = Page(render("wallet.html"))
-    assert translate("en", "wallet.coming") in page.text
+def test_wallet_page():
+    html = render("wallet.html", "en")
+    page = Page(html)
+    root = page.by_id("wallet")
+    assert root["data-link-code"] == "ABCDEFGHJKMNPQR" and root["data-xsrf"] == "xsrf-token-456"
+    assert root["data-txn"] == "txn 42&x" and root["data-issuer"] == "https://idbb.test"
+    assert page.by_id("wallet-qr")["role"] == "img"
+    assert page.by_id("wallet-qr")["aria-label"] == translate("en", "wallet.qr_label")
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html  # the QR code (Markup from the view) is not escaped
+    assert page.by_id("wallet-code")["dir"] == "ltr"
+    assert re.search(r'id="wallet-code"[^>]*><span>ABCDE</span><span>FGHJK</span><span>MNPQR</span></p>', html)
+    assert page.by_id("wallet-same-device")["href"].startswith("idbb-wallet://wla-auth?linkCode=ABCDEFGHJKMNPQR&")
     assert page.by_id("wallet-back")["href"] == "/authorize/resume?txn=txn%2042%26x"
+    assert page.by_id("wallet-restart")["href"] == "/authorize/resume?txn=txn%2042%26x"
+    assert "hidden" in page.by_id("wallet-linked") and "hidden" in page.by_id("wallet-error")
+    assert page.by_id("wallet-error")["role"] == "alert"
+    assert page.find("script", src="/ui/static/wallet.js", defer=None)
+    assert translate("en", "wallet.scan") in page.text
 
 
 def test_logout_page():
