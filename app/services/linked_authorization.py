@@ -117,8 +117,9 @@ def new_link_code(transaction_id: Any) -> dict[str, str]:
     expires = now + timedelta(seconds=settings.link_code_ttl)
     db.session.add(LinkCode(code_hash=digest("link code", code), transaction_id=txn.transaction_id, created_at=now,
                             expires_at=expires))
+    answer = {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": _millis(expires)}
     db.session.commit()
-    return {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": _millis(expires)}
+    return answer
 
 
 def link_status(transaction_id: Any, link_code: Any) -> dict[str, str] | None:
@@ -246,9 +247,11 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
     txn.status = "linked"
     txn.expires_at = max(txn.expires_at, linked.expires_at)
     audit.record("wallet.linked", actor=txn.client_id, target=linked.linked_transaction_id)
+    answer = _transaction_details(linked.linked_transaction_id, request, client, v2)  # before COMMIT expires the rows
+    transaction_id = txn.transaction_id
     db.session.commit()
-    _wake(txn.transaction_id)
-    return _transaction_details(linked.linked_transaction_id, request, client, v2)
+    _wake(transaction_id)
+    return answer
 
 
 def _transaction_details(linked_id: str, request: AuthRequest, client: Client, v2: bool) -> dict[str, Any]:
@@ -351,10 +354,11 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
         action = "NOCAPTURE"
     audit.record("authentication.succeeded", actor=txn.client_id, target=linked.identity_id,
                  details={"amr": " ".join(amr), "acr": acr, "via": "wallet"})
-    db.session.commit()
-    _wake(txn.transaction_id)
     answer: dict[str, Any] = {"linkedTransactionId": linked.linked_transaction_id,
                               "linkTransactionId": linked.linked_transaction_id}
+    transaction_id = txn.transaction_id
+    db.session.commit()
+    _wake(transaction_id)
     if v2:
         answer["consentAction"] = action
     return answer
@@ -415,9 +419,11 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
     linked.consent_binding_id = binding_id
     audit.record("consent.declined" if declined else "consent.given", actor=txn.client_id,
                  target=linked.linked_transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
+    answer = {"linkedTransactionId": linked.linked_transaction_id}
+    transaction_id = txn.transaction_id
     db.session.commit()
-    _wake(txn.transaction_id)
-    return {"linkedTransactionId": linked.linked_transaction_id}
+    _wake(transaction_id)
+    return answer
 
 
 def _verify_consent_signature(signature: Any, accepted: list[str], permitted: list[str],

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 log = logging.getLogger("idbb.wakeups")
 
 CHANNEL = "idbb:wakeups"
+#: How long a waiter waits for its loop's Redis subscription to be confirmed before going on without it.
+SUBSCRIBE_TIMEOUT = 2.0
 
 
 class Wakeups(Protocol):
@@ -162,8 +164,8 @@ class RedisWakeups(LocalWakeups):
             ready = self._listeners[loop] = loop.create_future()
             loop.create_task(self._listen(loop, ready))
         try:
-            await asyncio.shield(ready)
-        except Exception:  # Redis is down: fall back to the timeout (the browser re-polls)
+            await asyncio.wait_for(asyncio.shield(ready), SUBSCRIBE_TIMEOUT)
+        except Exception:  # Redis is down or slow: fall back to the timeout (the browser re-polls)
             log.warning("long-poll listener is not subscribed; waiting for the timeout", exc_info=True)
         return waiter
 
@@ -171,7 +173,7 @@ class RedisWakeups(LocalWakeups):
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(self._url)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub = client.pubsub()  # redis-py: a pubsub-wide ignore_subscribe_messages wins over get_message's
         try:
             await pubsub.subscribe(CHANNEL)
             # the confirmation arrives as the first message: read it so "subscribed" is true server-side
