@@ -63,9 +63,11 @@ def _text(value: Any, limit: int = 256) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= limit else None
 
 
-def _transaction(transaction_id: Any) -> AuthTransaction | None:
+def _transaction(transaction_id: Any, *, lock: bool = False) -> AuthTransaction | None:
     key = _text(transaction_id, 64)
-    return db.session.get(AuthTransaction, key) if key else None
+    if not key:
+        return None
+    return db.session.get(AuthTransaction, key, with_for_update=lock or None, populate_existing=lock)
 
 
 def _live(txn: AuthTransaction, now: datetime) -> bool:
@@ -98,7 +100,7 @@ def new_link_code(transaction_id: Any) -> dict[str, str]:
     """POST /linked-authorization/link-code: a fresh link code for the browser's transaction."""
     settings = state().settings
     now = clock.now()
-    txn = _transaction(transaction_id)
+    txn = _transaction(transaction_id, lock=True)  # concurrent requests count the codes one at a time
     if txn is None:
         raise _error("invalid_transaction_id", "Unknown transaction.")
     if settings.is_sandbox and (txn.status != "pending" or not _live(txn, now)):
@@ -219,7 +221,12 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
     row = _code_row(link_code)
     if row is None or (row.linked_at is None and row.expires_at <= now):
         raise _error("invalid_link_code", "Unknown or expired link code.")
-    txn = db.session.get(AuthTransaction, row.transaction_id)
+    # lock the browser's transaction, then re-read the code: two scans at once (of one code, or of two
+    # live codes of one login) link one wallet, and the other scan sees it
+    txn = _transaction(row.transaction_id, lock=True)
+    row = db.session.get(LinkCode, row.code_hash, populate_existing=True)
+    if row is None or (row.linked_at is None and row.expires_at <= now):
+        raise _error("invalid_link_code", "Unknown or expired link code.")
     if txn is None or not _live(txn, now):
         raise _error("invalid_transaction", "The transaction is finished or expired.")
     client = db.session.get(Client, txn.client_id)
@@ -228,10 +235,12 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
     request = AuthRequest.from_dict(txn.request)
     if row.linked_transaction_id is not None:  # the same scan again: the same answer (idempotent replay)
         linked = db.session.get(LinkedTransaction, row.linked_transaction_id)
-        if linked is None or linked.expires_at <= now or linked.code_sealed is not None:
+        if linked is None or linked.expires_at <= now or linked.code_sealed is not None \
+                or linked.code_expires_at is not None:  # redeemed, or declined
             raise _error("invalid_transaction", "The linked transaction is finished or expired.")
+        answer = _transaction_details(linked.linked_transaction_id, request, client, v2)
         db.session.rollback()
-        return _transaction_details(linked.linked_transaction_id, request, client, v2)
+        return answer
     if txn.status != "pending":
         raise _error("invalid_transaction", "The transaction is already linked or finished.")
     linked = LinkedTransaction(
@@ -318,7 +327,8 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
     try:
         if kinds not in allowed or any(fmt not in FACTOR_FORMATS.get(k, ()) for k, _, fmt in challenges):
             raise authentication.AuthFailed("login.failed")
-        for kind, challenge, _fmt in challenges:
+        # PIN and OTP first: a wrong one must not spend the single-use WLA token of the same request
+        for kind, challenge, _fmt in sorted(challenges, key=lambda c: c[0] == "WLA"):
             if kind == "PIN":
                 result = authentication.with_static_code(identifier, challenge)
                 identities.add(result.identity_id)
@@ -404,10 +414,10 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
     linked, txn = _linked(linked_id, now)
     request = AuthRequest.from_dict(txn.request)
     accepted = _as_list(accepted_claims, "invalid_accepted_claim")
-    permitted = _as_list(permitted_scopes, "invalid_permitted_scope")
     requested = set(request.essential_claims()) | set(request.voluntary_claims())
     if not declined and (not set(accepted) <= requested or not set(request.essential_claims()) <= set(accepted)):
         raise _error("invalid_accepted_claim", "Accepted claims must include every essential claim and no others.")
+    permitted = _as_list(permitted_scopes, "invalid_permitted_scope")  # after the claims: GovStack's order
     if not declined and not set(permitted) <= set(request.extra_scopes()):
         raise _error("invalid_permitted_scope", "A permitted scope was not requested.")
     binding_id = None
@@ -460,7 +470,7 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
 
     now = clock.now()
     identifier = _text(individual_id)
-    if identifier is None:
+    if identifier is None or not identifier.strip():
         raise _error("invalid_identifier", "individualId is required.")
     if channels is not None and (not isinstance(channels, list)
                                  or not set(channels) <= {"email", "phone", "mobile"}):
