@@ -456,3 +456,15 @@ def test_catalog_files_are_formatted_json():
         raw = (UI_DIR / "translations" / f"{lang}.json").read_text(encoding="utf-8")
         data = json.loads(raw)
         assert list(data) == sorted(data), lang
+
+
+def test_otp_page_without_a_destination_says_so_in_general_terms():
+    """After a wrong code, or for an identifier without a reachable contact, there is no masked
+    destination to show: the page must not read "sent to ." but a sentence that fits every case."""
+    for locale in ("en", "fr", "ar"):
+        html = render("otp.html", locale, destination="")
+        sent = Page(html).by_id("otp-sent")
+        assert sent is not None
+    text = "".join(Page(render("otp.html", "en", destination="")).text)
+    assert "If this identifier is registered, a 6-digit code was sent" in text
+    assert "code to ." not in text
