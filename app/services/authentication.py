@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.clock import clock
 from app.extensions import db, state
@@ -113,8 +113,14 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
             break
     if target is None:
         return None
-    code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
+    settings = state().settings
     now = clock.now()
+    window = now - timedelta(seconds=settings.otp_block_seconds)  # a binding's "transaction" lives forever
+    sent = db.session.execute(select(func.count()).select_from(OtpChallenge).where(
+        OtpChallenge.transaction_id == transaction_id, OtpChallenge.expires_at > window)).scalar_one()
+    if sent >= settings.otp_max_sends:  # no mail or SMS bombing through one login (eSignet: 3 sends)
+        raise AuthFailed("otp.too_many")
+    code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
     for old in db.session.execute(select(OtpChallenge).where(
             OtpChallenge.transaction_id == transaction_id, OtpChallenge.used_at.is_(None))).scalars():
         old.used_at = now  # a new code replaces any earlier one

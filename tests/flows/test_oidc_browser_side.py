@@ -695,3 +695,15 @@ def test_pages_send_csp_and_no_store(client, rp, citizen, page_kind):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_otp_sends_are_limited_per_login(otp):
+    """At most IDBB_OTP_MAX_SENDS (3) codes per login: no mail bombing through one transaction."""
+    page = otp.rp.authorize()
+    for _ in range(3):
+        sent = request_code(otp.rp, page, otp.person.uin)
+        assert sent.status_code == 200 and "otp-form" in forms(sent.text), sent.text[:300]
+    refused = request_code(otp.rp, page, otp.person.uin)
+    assert refused.status_code == 400
+    assert "Too many codes were requested" in refused.text
+    assert len(otp.mail.messages) == 3
