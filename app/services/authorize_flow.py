@@ -53,7 +53,8 @@ def error_redirect(err: RedirectError) -> Outcome:
         "iss": state().settings.issuer}))
 
 
-def _acr_for(amr: list[str], acrs: list[str]) -> str | None:
+def acr_for(amr: list[str], acrs: list[str]) -> str | None:
+    """The first requested ACR that the methods used (``amr``) satisfy, or None (GovStack §7)."""
     used = set(amr)
     for acr in acrs:
         if any(alt <= used for alt in ACR_REQUIREMENTS.get(acr, ())):
@@ -116,7 +117,7 @@ def _usable_session(session: LoginSession | None, request: AuthRequest) -> str |
     # max_age=0 is equivalent to prompt=login (OIDC Core §3.1.2.1, errata set 2), even within the same second
     if request.max_age is not None and (request.max_age == 0 or clock.epoch() - session.auth_time > request.max_age):
         return None
-    return _acr_for(list(session.amr), request.acr_values)
+    return acr_for(list(session.amr), request.acr_values)
 
 
 def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -> Outcome:
@@ -179,7 +180,7 @@ def _run(txn_id: str, csrf: str, browser: str, statuses: tuple[str, ...], step: 
 
 def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
                result: authentication.Authenticated) -> Outcome:
-    acr = _acr_for(list(result.amr), request.acr_values)
+    acr = acr_for(list(result.amr), request.acr_values)
     if acr is None:
         return _login_page(txn, request, client, "login.failed", status=400)
     auth_time = clock.epoch()

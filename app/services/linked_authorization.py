@@ -23,11 +23,12 @@ from sqlalchemy import select
 from app.clock import clock
 from app.errors import InvalidRequest
 from app.extensions import db, state
+from app.formats.timefmt import format_response_time
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, Grant, LinkCode, LinkedTransaction
 from app.services import audit, authentication, consents, grants
+from app.services.authorize_flow import acr_for, available_acrs
 from app.services.authorize_request import AuthRequest
-from app.services.catalog import ACR_REQUIREMENTS
 from app.services.client_metadata import policy as client_policy
 from app.services.notifier import DeliveryError
 from app.services.stored_secrets import digest, purpose_key
@@ -49,10 +50,6 @@ MAX_CHALLENGES = 5
 
 def _error(code: str, message: str) -> InvalidRequest:
     return InvalidRequest(code, message)
-
-
-def _millis(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _wake(transaction_id: str) -> None:
@@ -81,17 +78,9 @@ def _code_row(link_code: Any) -> LinkCode | None:
 
 def _factor_alternatives(request: AuthRequest) -> list[list[dict[str, Any]]]:
     """``authFactors``: one list per ACR the request allows, in the request's order of preference."""
-    available = linked_acrs()
+    available = available_acrs()
     return [[{"type": t, "count": 0, "bioSubTypes": []} for t in ACR_FACTORS[acr]]
             for acr in request.acr_values if acr in ACR_FACTORS and acr in available]
-
-
-def linked_acrs() -> set[str]:
-    """ACRs the wallet can satisfy here: PIN and WLA always, OTP when a notifier can deliver codes."""
-    acrs = {"idbb:acr:static-code", "idbb:acr:linked-wallet", "idbb:acr:linked-wallet-static-code"}
-    if authentication.otp_channels():
-        acrs.add("idbb:acr:generated-code")
-    return acrs
 
 
 # ----------------------------------------------------------------------------------------- browser side
@@ -119,7 +108,7 @@ def new_link_code(transaction_id: Any) -> dict[str, str]:
     expires = now + timedelta(seconds=settings.link_code_ttl)
     db.session.add(LinkCode(code_hash=digest("link code", code), transaction_id=txn.transaction_id, created_at=now,
                             expires_at=expires))
-    answer = {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": _millis(expires)}
+    answer = {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": format_response_time(expires)}
     db.session.commit()
     return answer
 
@@ -136,7 +125,8 @@ def link_status(transaction_id: Any, link_code: Any) -> dict[str, str] | None:
     db.session.rollback()  # read-only: end the transaction before the caller waits
     if row.linked_at is None:
         return None
-    return {"transactionId": txn.transaction_id, "linkStatus": "LINKED", "linkedDateTime": _millis(row.linked_at)}
+    return {"transactionId": txn.transaction_id, "linkStatus": "LINKED",
+            "linkedDateTime": format_response_time(row.linked_at)}
 
 
 def link_auth_code(transaction_id: Any, linked_code: Any) -> dict[str, Any] | None:
@@ -320,7 +310,7 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
         raise _error("invalid_transaction_id", "The linked transaction is already authenticated.")
     request = AuthRequest.from_dict(txn.request)
     kinds = {k for k, _, _ in challenges}
-    allowed = [set(ACR_FACTORS[acr]) for acr in request.acr_values if acr in ACR_FACTORS and acr in linked_acrs()]
+    allowed = [set(ACR_FACTORS[acr]) for acr in request.acr_values if acr in ACR_FACTORS and acr in available_acrs()]
     failure_details = {"via": "wallet", "factors": " ".join(sorted(kinds))}
     identities: set[str] = set()
     amr: list[str] = []
@@ -347,7 +337,7 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
                      details={**failure_details, "reason": failed.key})
         db.session.commit()  # failure counts persist
         raise _error("auth_failed", "Authentication failed.") from None
-    acr = _acr_for(amr, request.acr_values)
+    acr = acr_for(amr, request.acr_values)
     if acr is None:
         db.session.rollback()
         raise _error("auth_failed", "Authentication failed.")
@@ -372,14 +362,6 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
     if v2:
         answer["consentAction"] = action
     return answer
-
-
-def _acr_for(amr: list[str], acrs: list[str]) -> str | None:
-    used = set(amr)
-    for acr in acrs:
-        if any(alt <= used for alt in ACR_REQUIREMENTS.get(acr, ())):
-            return acr
-    return None
 
 
 def _no_consent_needed(identity_id: str, request: AuthRequest) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.clock import clock
 from app.extensions import db, state
+from app.formats import pkce
 from app.models.clients import Client
 from app.models.enrollment import Enrollment
 from app.models.oidc import AuthTransaction
@@ -62,10 +63,7 @@ def seed() -> dict[str, str]:
 
 
 def _seed_transactions() -> None:
-    import base64
-    import hashlib
-
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(SANDBOX_CODE_VERIFIER.encode()).digest()).rstrip(b"=")
+    challenge = pkce.s256(SANDBOX_CODE_VERIFIER)
     claims = json.dumps({"userinfo": {"name": {"essential": True}, "given_name": {"essential": True},
                                       "birthdate": None, "email": None}})
     now = clock.now()
@@ -76,7 +74,7 @@ def _seed_transactions() -> None:
             "client_id": [SANDBOX_RP], "redirect_uri": [SANDBOX_REDIRECT], "response_type": ["code"],
             "scope": ["openid profile"], "state": [f"state-{transaction_id}"], "nonce": [f"nonce-{transaction_id}"],
             "claims": [claims], "acr_values": [" ".join(SANDBOX_ACRS)],
-            "code_challenge": [challenge.decode()], "code_challenge_method": ["S256"],
+            "code_challenge": [challenge], "code_challenge_method": ["S256"],
         }, available_acrs=set(SANDBOX_ACRS))
         db.session.add(AuthTransaction(
             transaction_id=transaction_id, client_id=SANDBOX_RP, browser_hash=digest(secrets.token_urlsafe(16)),
