@@ -50,6 +50,7 @@ class Settings:
     log_level: str = "INFO"
     openapi_dir: str = str(_REPO_OPENAPI)
     db_pool_size: int = 10
+    client_cache_seconds: float = 5.0
     data_key: str | None = None
     data_key_file: str | None = None
     uin_length: int = 10

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.clock import clock
@@ -65,21 +65,28 @@ def _append_pending(session: Session) -> None:
     The chain head row is locked (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises
     writers) only for the last three statements before COMMIT, not for the whole use case, so concurrent use
     cases overlap everywhere except here, and the events of one transaction cost one lock, not one each.
+    Core statements, not the ORM's unit of work: this runs in every writing request, under the lock.
     """
     events = session.info.pop(_PENDING, None)
     if not events:
         return
-    head = _locked_head(session)
-    prev = head.last_hash
+    seq, prev = _locked_head(session)
+    rows = []
     for event in events:
-        event.prev_hash = prev
+        seq += 1  # seq is assigned under the head lock: seq order is chain order
+        event.seq, event.prev_hash = seq, prev
         event.hash = prev = _digest(prev, event.at, event.actor, event.action, event.target, event.outcome,
                                     event.details)
-    session.add_all(events)
-    session.flush()  # seq is assigned under the head lock: seq order is chain order
-    last = events[-1]
-    head.last_seq, head.last_hash, head.mac = last.seq, last.hash, _head_mac(last.seq, last.hash)
-    session.flush()
+        rows.append({"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
+                     "target": event.target, "outcome": event.outcome, "details": event.details,
+                     "prev_hash": event.prev_hash, "hash": event.hash})
+    session.execute(insert(_EVENTS), rows)
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev,
+                                                                 mac=_head_mac(seq, prev)))
+
+
+_EVENTS = AuditEvent.__table__
+_HEAD = AuditHead.__table__
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
@@ -88,20 +95,21 @@ def _drop_pending(session: Session, transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
-def _locked_head(session: Session) -> AuditHead:
-    query = select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    head = session.execute(query).scalar_one_or_none()
+def _locked_head(session: Session) -> tuple[int, str]:
+    """The chain's newest (seq, hash), its row locked until COMMIT; the head row is made on first use."""
+    query = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+    head = session.execute(query).first()
     if head is not None:
-        return head
+        return head.last_seq, head.last_hash
     if session.get_bind().dialect.name == "postgresql":  # no row to lock yet: the first append ever
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-        head = session.execute(query).scalar_one_or_none()
+        head = session.execute(query).first()
         if head is not None:
-            return head
-    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    head = AuditHead(id=1, last_seq=last.seq if last else 0, last_hash=last.hash if last else GENESIS, mac="")
-    session.add(head)
-    return head
+            return head.last_seq, head.last_hash
+    last = session.execute(select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)).first()
+    seq, digest = (last.seq, last.hash) if last else (0, GENESIS)
+    session.execute(insert(_HEAD).values(id=1, last_seq=seq, last_hash=digest, mac=_head_mac(seq, digest)))
+    return seq, digest
 
 
 @dataclass(frozen=True)

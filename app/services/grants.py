@@ -117,11 +117,14 @@ def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
     return jkt
 
 
-def _tokens(grant: Grant, client: Client, jkt: str | None, *, with_refresh: bool) -> dict[str, Any]:
+def _tokens(grant: Grant, client: Client, jkt: str | None, *, with_refresh: bool,
+            narrowed: list[str] | None = None) -> dict[str, Any]:
+    """The token response; ``narrowed`` is a refresh request's smaller scope (RFC 6749 §6), which limits the
+    new access token while the grant, and so the rotated refresh token, keeps what was consented."""
     extra: dict[str, Any] = {"gid": grant.grant_id}
     if jkt:
         extra["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
-    scope = " ".join(grant.scope)
+    scope = " ".join(s for s in grant.scope if narrowed is None or s in narrowed)
     access, claims = access_tokens.issue(client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id),
                                          scope=scope, extra=extra)
     body: dict[str, Any] = {
@@ -211,5 +214,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         self.request.refresh_token.used_at = clock.now()  # rotated: this one is spent
-        body = _tokens(self.request.grant, self.request.client.row, self.request.dpop_jkt, with_refresh=True)
+        requested = (self.request.form.get("scope") or "").split() or None  # RFC 6749 §6: omitted = as granted
+        body = _tokens(self.request.grant, self.request.client.row, self.request.dpop_jkt, with_refresh=True,
+                       narrowed=requested)
         return 200, body, self.TOKEN_RESPONSE_HEADER

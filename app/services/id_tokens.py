@@ -21,6 +21,7 @@ from app.models.clients import Client
 from app.models.oidc import Grant
 from app.models.registry import Identity
 from app.services import client_metadata, keys
+from app.services.catalog import SCOPE_CLAIMS
 from app.services.stored_secrets import purpose_key
 
 _KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
@@ -93,6 +94,11 @@ def _claim(identity: Identity, claim: str, lang: str | None) -> Any:
     return None
 
 
+def scope_claims(scopes: set[str]) -> set[str]:
+    """The claims the scopes stand for (OIDC Core §5.4)."""
+    return {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
+
+
 def person_claims(identity: Identity, names: list[str], locales: list[str]) -> dict[str, Any]:
     """The person's values for ``names``; localized variants as ``claim#lang`` (OIDC Core §5.2)."""
     out: dict[str, Any] = {}
@@ -129,10 +135,17 @@ def id_token(grant: Grant, client: Client, access_token: str) -> str:
     return _maybe_encrypt(token, policy.id_token_encryption, policy.enc_jwk)
 
 
-def userinfo(grant: Grant, client: Client) -> tuple[str, str]:
-    """The userinfo body and its content type: signed JWT (GovStack default), nested JWE, or JSON."""
+def userinfo(grant: Grant, client: Client, token_scope: list[str] | None = None) -> tuple[str, str]:
+    """The userinfo body and its content type: signed JWT (GovStack default), nested JWE, or JSON.
+
+    ``token_scope`` is the access token's scope; when a refresh narrowed it (RFC 6749 §6), the claims only
+    the dropped scopes stood for are withheld (OIDC Core §5.4).
+    """
     identity = db.session.get(Identity, grant.identity_id)
     names = (grant.claims or {}).get("userinfo") or []
+    if token_scope is not None:
+        withheld = scope_claims(set(grant.scope) - set(token_scope)) - scope_claims(set(token_scope))
+        names = [name for name in names if name not in withheld]
     values = person_claims(identity, names, grant.claims_locales) if identity is not None else {}
     body: dict[str, Any] = {"sub": subject(client, grant.identity_id), **values}
     policy = client_metadata.policy(client)

@@ -22,7 +22,7 @@ from app.formats.canonical import canonical_json
 from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
-from app.services import audit, client_metadata
+from app.services import audit, client_lookup, client_metadata
 from app.services.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
 from app.services.client_auth import new_secret
 
@@ -237,6 +237,7 @@ def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, 
     row.updated_at = clock.now()
     audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
     db.session.commit()
+    client_lookup.forget(client_id)
     return {"clientId": client_id, "status": row.status}
 
 

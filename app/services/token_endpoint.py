@@ -30,8 +30,7 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import peek_claims
 from app.formats.jwk import SIGNING_ALGS
-from app.models.clients import Client
-from app.services import access_tokens, audit
+from app.services import access_tokens, audit, client_lookup
 from app.services.client_auth import ClientAdapter
 from app.services.grants import CodeGrant, RotatingRefreshGrant, header
 from app.services.stored_secrets import digest
@@ -100,7 +99,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client: ClientAdapter) -> KeySet:
         if not client.row.public_jwk:
             raise InvalidClientError(description="The client has no registered public key.")
-        return KeySet.import_key_set({"keys": [client.row.public_jwk]})
+        return client_lookup.public_key_set(client.row)
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         try:
@@ -169,10 +168,8 @@ class IdbbAuthorizationServer(AuthorizationServer):
         self.register_token_generator("default", self._generate)
 
     def query_client(self, client_id: str) -> ClientAdapter | None:
-        row = db.session.get(Client, client_id)
-        if row is None or row.status != "active":
-            return None
-        return ClientAdapter(row)
+        row = client_lookup.active_client(client_id)
+        return ClientAdapter(row) if row is not None else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         audit.record("token.issued", actor=request.client.get_client_id(), target=token.get("_jti"),

@@ -71,6 +71,7 @@ def answer(authorization: str | None, dpop_proof: str | None, *, method: str, ur
     client = db.session.get(Client, grant.client_id)
     if client is None or client.status != "active":
         return _refuse(challenge, "invalid_token", "The client is not active.")
-    body, content_type = id_tokens.userinfo(grant, client)
+    scope = claims.get("scope")
+    body, content_type = id_tokens.userinfo(grant, client, scope.split() if isinstance(scope, str) else None)
     db.session.commit()  # DPoP replay markers
     return UserinfoResponse(200, body, content_type, {"Cache-Control": "no-store"})

@@ -545,6 +545,27 @@ def test_refresh_cannot_widen_the_scope(rp, citizen):
     assert_oauth_error(refresh(rp, body["refresh_token"], scope="openid profile email"), "invalid_scope")
 
 
+def test_refresh_can_narrow_the_scope_of_the_access_token_only(client, rp, citizen):
+    """RFC 6749 §6: a smaller scope limits the new access token; the refresh token keeps the grant's scope."""
+    body = offline_tokens(rp, citizen)
+    jwks = server_jwks(client)
+    narrow = refresh(rp, body["refresh_token"], scope="openid")
+    assert narrow.status_code == 200, narrow.text
+    assert narrow.json()["scope"] == "openid"
+    access = pyjwt.decode(narrow.json()["access_token"], options={"verify_signature": False})
+    assert access["scope"] == "openid"
+    info = userinfo(client, narrow.json()["access_token"])
+    assert info.status_code == 200
+    claims = verify_signed(info.text, jwks, rp.client_id, "RS256")
+    assert "name" not in claims and claims["sub"]  # profile claims are withheld from an openid-only token
+
+    wide = refresh(rp, narrow.json()["refresh_token"])  # no scope: as granted, offline_access included
+    assert wide.status_code == 200, wide.text
+    assert set(wide.json()["scope"].split()) == {"openid", "profile", "offline_access"}
+    info = userinfo(client, wide.json()["access_token"])
+    assert verify_signed(info.text, jwks, rp.client_id, "RS256")["name"] == "Amina Diallo"
+
+
 # --------------------------------------------------------------------------------------------------
 # 6. Pushed authorization requests
 # --------------------------------------------------------------------------------------------------
