@@ -25,7 +25,7 @@ from app import create_app
 from app.clock import clock
 from app.config import Settings
 from app.extensions import db
-from app.services import database, keys
+from app.services import audit_sealer, database, keys
 
 ISSUER = "https://idbb.test"
 TEST_DB = os.environ.get("IDBB_TEST_DATABASE_URL")
@@ -91,11 +91,13 @@ def reset_database() -> None:
 
 
 @pytest.fixture
-def make_app(settings: Settings) -> Callable[..., Any]:
+def make_app(settings: Settings) -> Iterator[Callable[..., Any]]:
     """Build an app with settings changed as asked, on a clean database with fresh keys."""
+    built: list[Any] = []
 
     def build(**changes: Any) -> Any:
         cx = create_app(settings.with_(**changes))
+        built.append(cx)
         with cx.app.app_context():
             reset_database()
             keys.ensure_keys()
@@ -104,7 +106,9 @@ def make_app(settings: Settings) -> Callable[..., Any]:
             redis_client.flushdb()
         return cx
 
-    return build
+    yield build
+    for cx in built:  # no sealer thread outlives its test (it would chain the next test's events)
+        audit_sealer.stop(cx.app)
 
 
 @pytest.fixture
@@ -123,6 +127,13 @@ def client(app: Any) -> Any:
 def ctx(app: Any) -> Iterator[None]:
     with app.app.app_context():
         yield
+
+
+def seal_audit() -> None:
+    """Chain the pending audit events now (PostgreSQL seals in the background; SQLite at commit)."""
+    from app.services import audit
+
+    audit.seal_all(db.session())
 
 
 def request_time(offset_seconds: float = 0) -> str:

@@ -36,3 +36,20 @@ class AuditHead(db.Model):  # type: ignore[name-defined,misc]
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     last_hash: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPending(db.Model):  # type: ignore[name-defined,misc]
+    """Committed events not chained yet (PostgreSQL): a use case inserts here without taking the chain's
+    lock, and the sealer moves them into ``audit_events`` in batches (``app/services/audit_sealer.py``)."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.clock import clock
 from app.extensions import db
 from app.formats.canonical import canonical_json
-from app.models.audit import AuditEvent, AuditHead
+from app.models.audit import AuditEvent, AuditHead, AuditPending
 from app.services.stored_secrets import purpose_key
 
 GENESIS = "0" * 64
@@ -51,7 +51,10 @@ def record(action: str, *, actor: str, target: str | None = None, outcome: str =
     and dropped if it rolls back (one transaction per use case)."""
     event = AuditEvent(at=clock.now(), actor=actor, action=action, target=target, outcome=outcome,
                        details=dict(details or {}))
-    db.session().info.setdefault(_PENDING, []).append(event)
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement still ends it and drops the event
+    session.info.setdefault(_PENDING, []).append(event)
     return event
 
 
@@ -60,33 +63,96 @@ _PENDING = "idbb.audit.pending"
 
 @sa_event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
-    """Chain and insert this transaction's events, as late as possible.
+    """Write this transaction's events as part of its COMMIT.
 
-    The chain head row is locked (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises
-    writers) only for the last three statements before COMMIT, not for the whole use case, so concurrent use
-    cases overlap everywhere except here, and the events of one transaction cost one lock, not one each.
-    Core statements, not the ORM's unit of work: this runs in every writing request, under the lock.
+    SQLite (one writer at a time, ``BEGIN IMMEDIATE``): the events are chained here, at once. PostgreSQL:
+    they go to ``audit_pending`` in the same transaction, without any lock, and the sealer thread of this
+    worker chains them in batches moments later (``audit_sealer``). Chaining inline took the chain head's
+    row lock in every writing request until COMMIT: under load, half the connections queued behind it.
     """
     events = session.info.pop(_PENDING, None)
     if not events:
         return
-    seq, prev = _locked_head(session)
-    rows = []
-    for event in events:
+    rows = [_row(event) for event in events]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(insert(_QUEUE), rows)
+        session.info[_SEAL_AFTER_COMMIT] = True
+        return
+    chain(session, rows)
+    for event, row in zip(events, rows, strict=True):
+        event.seq, event.prev_hash, event.hash = row["seq"], row["prev_hash"], row["hash"]
+
+
+_SEAL_AFTER_COMMIT = "idbb.audit.nudge"
+_EVENTS = AuditEvent.__table__
+_HEAD = AuditHead.__table__
+_QUEUE = AuditPending.__table__
+
+
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {"at": event.at, "actor": event.actor, "action": event.action, "target": event.target,
+            "outcome": event.outcome, "details": event.details}
+
+
+def chain(session: Session, rows: list[dict[str, Any]], head: tuple[int, str] | None = None) -> None:
+    """Link ``rows`` (in order) after the chain's head and insert them, under the head's row lock
+    (``head`` when the caller locked it already).
+
+    Core statements, not the ORM's unit of work: three statements, the lock held until COMMIT.
+    """
+    seq, prev = head if head is not None else _locked_head(session)
+    for row in rows:
         seq += 1  # seq is assigned under the head lock: seq order is chain order
-        event.seq, event.prev_hash = seq, prev
-        event.hash = prev = _digest(prev, event.at, event.actor, event.action, event.target, event.outcome,
-                                    event.details)
-        rows.append({"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
-                     "target": event.target, "outcome": event.outcome, "details": event.details,
-                     "prev_hash": event.prev_hash, "hash": event.hash})
+        row["seq"], row["prev_hash"] = seq, prev
+        row["hash"] = prev = _digest(prev, row["at"], row["actor"], row["action"], row["target"], row["outcome"],
+                                     row["details"])
     session.execute(insert(_EVENTS), rows)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev,
                                                                  mac=_head_mac(seq, prev)))
 
 
-_EVENTS = AuditEvent.__table__
-_HEAD = AuditHead.__table__
+def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> int:
+    """Chain up to ``batch`` committed pending events, oldest first, in one transaction; returns how many.
+
+    The chain head is locked before the queue is read, so two sealers never chain the same events;
+    ``wait=False`` gives up at once when another sealer holds it (that one will take ours too).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return 0  # SQLite chains at commit
+    if not wait:
+        locked = session.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update(skip_locked=True)).first()
+        if locked is None and session.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
+            session.rollback()
+            return 0
+    head = _locked_head(session)
+    pending = session.execute(select(_QUEUE).order_by(_QUEUE.c.id).limit(batch)).mappings().all()
+    if not pending:
+        session.rollback()
+        return 0
+    rows = [{name: row[name] for name in ("at", "actor", "action", "target", "outcome", "details")}
+            for row in pending]
+    chain(session, rows, head)
+    session.execute(delete(_QUEUE).where(_QUEUE.c.id.in_([row["id"] for row in pending])))
+    session.commit()
+    return len(pending)
+
+
+def seal_all(session: Session) -> None:
+    """Chain every committed pending event now (readers of the trail: ``verify``, the CLI, tests)."""
+    while seal_pending(session):
+        pass
+
+
+def pending_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(_QUEUE)).scalar_one())
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _nudge_sealer(session: Session) -> None:
+    if session.info.pop(_SEAL_AFTER_COMMIT, False):
+        from app.services import audit_sealer
+
+        audit_sealer.nudge()
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
@@ -121,7 +187,11 @@ class ChainReport:
 
 
 def verify(batch: int = 1000) -> ChainReport:
-    """Walk the chain in order; report the first event whose link or hash does not hold."""
+    """Walk the chain in order; report the first event whose link or hash does not hold.
+
+    Pending events (PostgreSQL) are chained first, so the report covers every committed event.
+    """
+    seal_all(db.session())
     prev = GENESIS
     count = 0
     last_seq = 0

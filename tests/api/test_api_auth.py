@@ -8,7 +8,7 @@ import jwt as pyjwt
 import pytest
 
 from app.clock import clock
-from tests.conftest import ASSERTION_TYPE, ISSUER, bearer, request_time, server_jwks, verify_with_pyjwt
+from tests.conftest import ASSERTION_TYPE, ISSUER, bearer, request_time, seal_audit, server_jwks, verify_with_pyjwt
 
 READ = "/client-mgmt/oidc-client/anything"
 
@@ -262,6 +262,7 @@ def test_token_issuance_is_audited(app, api_client):
     caller = api_client("read_oidc_client")
     caller.token()
     with app.app.app_context():
+        seal_audit()
         actions = [(e.action, e.actor) for e in db.session.query(AuditEvent).order_by(AuditEvent.seq)]
     assert ("token.issued", caller.client_id) in actions
 

@@ -1,22 +1,34 @@
 """The audit trail: hash-chained, tamper-evident, no personal data."""
 
 import threading
+import time
 
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 
 from app.cli import main as cli
+from app.clock import clock
 from app.extensions import db
-from app.models.audit import AuditEvent
-from app.services import audit
+from app.models.audit import AuditEvent, AuditPending
+from app.services import audit, audit_sealer
+from tests.conftest import seal_audit
+
+
+def committed(*actions: str) -> list[AuditEvent]:
+    """Commit, chain what is pending, and read back the events of ``actions`` in chain order."""
+    db.session.commit()
+    seal_audit()
+    return list(db.session.execute(select(AuditEvent).where(AuditEvent.action.in_(actions))
+                                   .order_by(AuditEvent.seq)).scalars())
 
 
 def test_events_chain_and_verify(app):
     with app.app.app_context():
-        first = audit.record("test.one", actor="tester", target="t1")
-        second = audit.record("test.two", actor="tester", target="t2", outcome="failure")
-        db.session.commit()
-        assert second.prev_hash == first.hash
+        audit.record("test.one", actor="tester", target="t1")
+        audit.record("test.two", actor="tester", target="t2", outcome="failure")
+        first, second = committed("test.one", "test.two")
+        assert second.prev_hash == first.hash and second.seq == first.seq + 1
         report = audit.verify()
     assert report.ok
     assert report.events >= 2  # key creation at start-up is audited too
@@ -25,10 +37,9 @@ def test_events_chain_and_verify(app):
 def test_edited_event_is_named_as_the_first_broken_link(app):
     with app.app.app_context():
         audit.record("test.one", actor="tester")
-        victim = audit.record("test.two", actor="tester", details={"scopes": ["a"]})
+        audit.record("test.two", actor="tester", details={"scopes": ["a"]})
         audit.record("test.three", actor="tester")
-        db.session.commit()
-        victim_seq = victim.seq
+        victim_seq = committed("test.one", "test.two", "test.three")[1].seq
         db.session.execute(update(AuditEvent).where(AuditEvent.seq == victim_seq)
                            .values(details={"scopes": ["a", "admin"]}))
         db.session.commit()
@@ -41,14 +52,69 @@ def test_edited_event_is_named_as_the_first_broken_link(app):
 def test_deleted_event_breaks_the_link_of_the_next(app):
     with app.app.app_context():
         audit.record("test.one", actor="tester")
-        gone = audit.record("test.two", actor="tester")
-        after = audit.record("test.three", actor="tester")
-        db.session.commit()
-        after_seq = after.seq
-        db.session.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": gone.seq})
+        audit.record("test.two", actor="tester")
+        audit.record("test.three", actor="tester")
+        _, gone, after = committed("test.one", "test.two", "test.three")
+        after_seq, gone_seq = after.seq, gone.seq
+        db.session.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": gone_seq})
         db.session.commit()
         report = audit.verify()
     assert not report.ok and report.first_broken_seq == after_seq
+
+
+def test_a_rolled_back_use_case_leaves_no_event(app):
+    with app.app.app_context():
+        audit.record("test.rolled_back", actor="tester")
+        db.session.rollback()
+        audit.record("test.kept", actor="tester")
+        assert [e.action for e in committed("test.rolled_back", "test.kept")] == ["test.kept"]
+
+
+@pytest.mark.postgres
+def test_postgresql_events_wait_in_the_queue_and_the_sealer_chains_them(app):
+    """No lock in the request: the COMMIT queues the events and nudges this worker's sealer thread."""
+    with app.app.app_context():
+        for n in range(5):
+            audit.record("test.queued", actor="tester", target=str(n))
+        db.session.commit()
+        deadline = time.monotonic() + 10
+        while audit.pending_count(db.session()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert audit.pending_count(db.session()) == 0
+        rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == "test.queued")
+                                  .order_by(AuditEvent.seq)).scalars().all()
+        assert [r.target for r in rows] == ["0", "1", "2", "3", "4"]  # commit order kept within a use case
+        assert audit.verify().ok
+
+
+@pytest.mark.postgres
+def test_postgresql_two_sealers_at_once_chain_each_event_once(app):
+    with app.app.app_context():
+        audit_sealer.stop(app.app)
+        db.session.execute(insert(AuditPending), [
+            {"at": clock.now(), "actor": "tester", "action": "test.race", "target": str(n), "outcome": "success",
+             "details": {}} for n in range(400)])
+        db.session.commit()
+    errors: list[BaseException] = []
+
+    def sealer() -> None:
+        try:
+            with app.app.app_context():
+                while audit.seal_pending(db.session(), batch=25, wait=False) or audit.pending_count(db.session()):
+                    pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sealer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app.app_context():
+        targets = db.session.execute(select(AuditEvent.target).where(AuditEvent.action == "test.race")).scalars().all()
+        assert sorted(targets, key=int) == [str(n) for n in range(400)]
+        assert audit.verify().ok
 
 
 def test_cli_audit_verify_exit_codes(app, settings, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.conftest import bearer, request_time
+from tests.conftest import bearer, request_time, seal_audit
 
 
 def rsa_public_jwk(bits: int = 2048) -> dict[str, Any]:
@@ -262,6 +262,7 @@ def test_client_writes_are_audited_with_the_calling_api_client(app, client, api_
     caller = api_client("add_oidc_client")
     post(client, caller.token(), create_body(rp_key))
     with app.app.app_context():
+        seal_audit()
         from app.extensions import db
 
         events = db.session.query(AuditEvent).filter_by(action="oidc_client.created").all()

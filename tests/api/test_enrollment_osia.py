@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.enrollment import Blob
+from tests.conftest import seal_audit
 from tests.enrollment_helpers import (
     ENROLL_SCOPES,
     Osia,
@@ -230,6 +231,7 @@ def test_transaction_ids_are_recorded(app, osia):
 
     osia.http.post("/v1/enrollments/ENR-17?transactionId=trace-me-42", json=full_body(), headers=osia.auth())
     with app.app.app_context():
+        seal_audit()
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.target == "ENR-17")).scalars().all()
     assert any(r.details.get("transactionId") == "trace-me-42" for r in rows)
 

@@ -1,7 +1,7 @@
 """RFC 7662 introspection (resource servers with the `introspect` scope) and RFC 7009 revocation."""
 
 from app.clock import clock
-from tests.conftest import ISSUER, bearer
+from tests.conftest import ISSUER, bearer, seal_audit
 
 
 def call(client, path, caller, **form):
@@ -83,5 +83,6 @@ def test_revocation_is_audited(app, client, api_client):
     caller = api_client("read_oidc_client")
     call(client, "/oauth/revoke", caller, token=caller.token())
     with app.app.app_context():
+        seal_audit()
         actions = [e.action for e in db.session.query(AuditEvent)]
     assert "token.revoked" in actions

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from app.clock import clock
-from tests.conftest import server_jwks, verify_with_pyjwt
+from tests.conftest import seal_audit, server_jwks, verify_with_pyjwt
 
 
 def rfc7638(jwk: dict) -> str:
@@ -98,6 +98,7 @@ def test_rotation_is_audited(app):
     from app.services import keys as key_service
 
     with app.app.app_context():
+        seal_audit()
         kid = key_service.rotate("EC", actor="operator:alice").kid
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == "key.rotated")).scalars().all()
     assert [(r.actor, r.target) for r in rows] == [("operator:alice", kid)]

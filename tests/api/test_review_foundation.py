@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, text
 
 from app.clock import clock
 from app.config import ConfigError, Settings
-from tests.conftest import ASSERTION_TYPE, ISSUER, bearer, new_ec_key, request_time
+from tests.conftest import ASSERTION_TYPE, ISSUER, bearer, new_ec_key, request_time, seal_audit
 
 PROTECTED = "/client-mgmt/oidc-client/anything"  # any operation guarded by read_oidc_client
 
@@ -91,6 +91,7 @@ def test_r3_audit_verify_detects_a_truncated_tail(app, api_client):
 
     api_client("read_oidc_client").token()  # appends api_client.created and token.issued
     with app.app.app_context():
+        seal_audit()
         last = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
         assert last.action == "token.issued"
         db.session.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": last.seq})

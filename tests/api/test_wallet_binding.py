@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from app.clock import clock
-from tests.conftest import ISSUER, bearer, request_time
+from tests.conftest import ISSUER, bearer, request_time, seal_audit
 from tests.flows.oidc_helpers import Citizen, enroll_citizen
 
 OPENSSL = "/usr/bin/openssl"
@@ -228,6 +228,7 @@ def test_binding_is_audited_and_stored_without_personal_data(app, client, partne
 
     result = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa()))))
     with app.app.app_context():
+        seal_audit()
         row = db.session.execute(select(WalletBinding)).scalar_one()
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "wallet.bound")).scalars().all()
         assert [(e.target, e.details, e.actor) for e in events] == [(row.binding_id, {}, f"client:{partner.client_id}")]

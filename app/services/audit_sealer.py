@@ -1,0 +1,103 @@
+"""The audit sealer: one thread per worker that chains committed pending events in batches (PostgreSQL).
+
+A use case's COMMIT nudges it; it waits ``GATHER_SECONDS`` so that one batch takes what many requests
+wrote, then seals until nothing is left, one transaction per batch of up to ``BATCH`` events. The chain
+head's row lock is taken with ``SKIP LOCKED``: when the other worker's sealer holds it, this one steps
+back and looks again at the next nudge or tick. A thread that found nothing to do for ``IDLE_EXIT_SECONDS``
+ends (the next nudge starts a new one), so idle workers, CLI commands and test apps keep no thread.
+Events of a worker that died before sealing stay in ``audit_pending`` and are sealed by the next sealer
+of any worker (each thread also looks every ``TICK_SECONDS``), or by ``idbb audit verify``.
+"""
+
+import logging
+import os
+import threading
+import time
+
+from flask import Flask, current_app
+
+from app.extensions import db, state
+
+log = logging.getLogger("idbb.audit")
+
+GATHER_SECONDS = 0.02
+TICK_SECONDS = 1.0
+IDLE_EXIT_SECONDS = 30.0
+BATCH = 1000
+_SEALER = "audit_sealer"
+
+
+class Sealer:
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def nudge(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="idbb-audit-sealer", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the thread after sealing what is pending (app shutdown, tests)."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            self._wake.wait(TICK_SECONDS)
+            self._wake.clear()
+            if not self._stop.is_set():
+                time.sleep(GATHER_SECONDS)  # let the requests of this moment join the batch
+            sealed = self._seal_once()
+            now = time.monotonic()
+            if sealed:
+                idle_since = now
+            if self._stop.is_set() or (not sealed and now - idle_since > IDLE_EXIT_SECONDS):
+                with self._lock:
+                    if not self._wake.is_set() or self._stop.is_set():
+                        self._thread = None
+                        return
+
+    def _seal_once(self) -> int:
+        from app.services import audit
+
+        total = 0
+        try:
+            with self._app.app_context():
+                try:
+                    while True:
+                        sealed = audit.seal_pending(db.session(), batch=BATCH, wait=self._stop.is_set())
+                        total += sealed
+                        if sealed < BATCH:
+                            return total
+                finally:
+                    db.session.remove()
+        except Exception as exc:  # the events stay pending; the next tick tries again
+            log.error("audit sealing failed", extra={"error": type(exc).__name__})
+            time.sleep(TICK_SECONDS)
+            return total
+
+
+def nudge() -> None:
+    """Called after a COMMIT that queued events (in the committing request's app context)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state().cached(_SEALER, lambda: Sealer(app)).nudge()
+
+
+def stop(app: Flask) -> None:
+    """Seal what is pending and end this app's sealer thread, if it has one."""
+    found = app.extensions["idbb"].cache.get(_SEALER)
+    if found is not None:
+        found.stop()
