@@ -96,6 +96,7 @@ def make_app(settings: Settings) -> Iterator[Callable[..., Any]]:
     built: list[Any] = []
 
     def build(**changes: Any) -> Any:
+        audit_sealer.stop_all()  # also those of apps made outside this fixture (live servers, second apps)
         cx = create_app(settings.with_(**changes))
         built.append(cx)
         with cx.app.app_context():

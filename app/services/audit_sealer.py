@@ -3,16 +3,18 @@
 A use case's COMMIT nudges it; it waits ``GATHER_SECONDS`` so that one batch takes what many requests
 wrote, then seals until nothing is left, one transaction per batch of up to ``BATCH`` events. The chain
 head's row lock is taken with ``SKIP LOCKED``: when the other worker's sealer holds it, this one steps
-back and looks again at the next nudge or tick. A thread that found nothing to do for ``IDLE_EXIT_SECONDS``
-ends (the next nudge starts a new one), so idle workers, CLI commands and test apps keep no thread.
-Events of a worker that died before sealing stay in ``audit_pending`` and are sealed by the next sealer
-of any worker (each thread also looks every ``TICK_SECONDS``), or by ``idbb audit verify``.
+back (that sealer takes every committed pending event, ours included). A thread that was not nudged for
+``IDLE_EXIT_SECONDS`` ends (the next nudge starts a new one), so idle workers, CLI commands and test
+apps keep no thread, and an idle thread never touches the database. Events of a worker that died
+before sealing stay in ``audit_pending`` and are sealed by the next sealing of any worker, or by
+``idbb audit verify``.
 """
 
 import logging
 import os
 import threading
 import time
+import weakref
 
 from flask import Flask, current_app
 
@@ -21,10 +23,10 @@ from app.extensions import db, state
 log = logging.getLogger("idbb.audit")
 
 GATHER_SECONDS = 0.02
-TICK_SECONDS = 1.0
 IDLE_EXIT_SECONDS = 30.0
 BATCH = 1000
 _SEALER = "audit_sealer"
+_ALL: "weakref.WeakSet[Sealer]" = weakref.WeakSet()
 
 
 class Sealer:
@@ -35,6 +37,7 @@ class Sealer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        _ALL.add(self)
 
     def nudge(self) -> None:
         with self._lock:
@@ -54,21 +57,22 @@ class Sealer:
             thread.join(timeout)
 
     def _run(self) -> None:
-        idle_since = time.monotonic()
         while True:
-            self._wake.wait(TICK_SECONDS)
+            woke = self._wake.wait(IDLE_EXIT_SECONDS)
+            if not woke:
+                with self._lock:
+                    if not self._wake.is_set():  # idle: end; the next nudge starts a new thread
+                        self._thread = None
+                        return
+                continue
             self._wake.clear()
             if not self._stop.is_set():
                 time.sleep(GATHER_SECONDS)  # let the requests of this moment join the batch
-            sealed = self._seal_once()
-            now = time.monotonic()
-            if sealed:
-                idle_since = now
-            if self._stop.is_set() or (not sealed and now - idle_since > IDLE_EXIT_SECONDS):
+            self._seal_once()
+            if self._stop.is_set():
                 with self._lock:
-                    if not self._wake.is_set() or self._stop.is_set():
-                        self._thread = None
-                        return
+                    self._thread = None
+                    return
 
     def _seal_once(self) -> int:
         from app.services import audit
@@ -86,7 +90,6 @@ class Sealer:
                     db.session.remove()
         except Exception as exc:  # the events stay pending; the next tick tries again
             log.error("audit sealing failed", extra={"error": type(exc).__name__})
-            time.sleep(TICK_SECONDS)
             return total
 
 
@@ -94,6 +97,12 @@ def nudge() -> None:
     """Called after a COMMIT that queued events (in the committing request's app context)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state().cached(_SEALER, lambda: Sealer(app)).nudge()
+
+
+def stop_all() -> None:
+    """Seal what is pending and end every sealer thread of this process (tests, before emptying tables)."""
+    for found in list(_ALL):
+        found.stop()
 
 
 def stop(app: Flask) -> None:

@@ -98,8 +98,8 @@ def test_rotation_is_audited(app):
     from app.services import keys as key_service
 
     with app.app.app_context():
-        seal_audit()
         kid = key_service.rotate("EC", actor="operator:alice").kid
+        seal_audit()
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == "key.rotated")).scalars().all()
     assert [(r.actor, r.target) for r in rows] == [("operator:alice", kid)]
 
