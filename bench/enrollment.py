@@ -400,6 +400,34 @@ def server_env(base: str, port: int, database_url: str, workers: int, **extra: s
     return env
 
 
+def bench_failed(exc: BaseException, proc: subprocess.Popen[bytes] | None, log_path: Path) -> int:
+    """Report how a benchmark ended early: 3 for the global timeout, 1 for anything else."""
+    log(f"ABORTED: {exc}" if isinstance(exc, BenchTimeout) else f"FAILED: {type(exc).__name__}: {exc}")
+    if proc is not None:
+        print(f"server log (last lines):\n{tail(log_path)}", flush=True)
+    return 3 if isinstance(exc, BenchTimeout) else 1
+
+
+def bench_cleanup(proc: subprocess.Popen[bytes] | None, database_url: str | None, workdir: Path,
+                  log_path: Path, *, keep_files: bool) -> None:
+    """Stop the server, drop the run's database (``database_url`` None: keep it) and remove the working
+    folder, unless ``keep_files`` (then the server log is kept for reading)."""
+    signal.alarm(0)
+    stop_server(proc)
+    if proc is not None:
+        log(f"server stopped (exit {proc.returncode})")
+    if database_url is not None:
+        try:
+            drop_database(database_url)
+            log("database dropped")
+        except psycopg.Error as exc:
+            log(f"could not drop the database: {exc}")
+    if keep_files:
+        log(f"server log kept: {log_path}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> int:
     args = parse_args()
 
@@ -494,29 +522,11 @@ def main() -> int:
         if enroll.failures or health.failures:
             print(f"\nserver log (last lines):\n{tail(log_path)}", flush=True)
         code = 0 if enroll.failures == 0 and health.failures == 0 else 2
-    except BenchTimeout as exc:
-        log(f"ABORTED: {exc}")
-        if proc is not None:
-            print(f"server log (last lines):\n{tail(log_path)}", flush=True)
-        code = 3
     except Exception as exc:
-        log(f"FAILED: {type(exc).__name__}: {exc}")
-        code = 1
+        code = bench_failed(exc, proc, log_path)
     finally:
-        signal.alarm(0)
-        stop_server(proc)
-        if proc is not None:
-            log(f"server stopped (exit {proc.returncode})")
-        if database_made and not args.keep_database:
-            try:
-                drop_database(args.database_url)
-                log("database dropped")
-            except psycopg.Error as exc:
-                log(f"could not drop the database: {exc}")
-        if code == 0:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"server log kept: {log_path}")
+        bench_cleanup(proc, args.database_url if database_made and not args.keep_database else None, workdir,
+                      log_path, keep_files=code != 0)
     return code
 
 

@@ -54,7 +54,6 @@ import random
 import re
 import resource
 import secrets
-import shutil
 import signal
 import sys
 import tempfile
@@ -66,14 +65,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 # the benches next door (``python bench/longpoll.py`` puts bench/ first on sys.path)
 from enrollment import (
     BenchTimeout,
     arm_timeout,
-    drop_database,
+    bench_cleanup,
+    bench_failed,
     free_port,
     log,
     percentile,
@@ -82,8 +81,6 @@ from enrollment import (
     run_cli,
     server_env,
     start_server,
-    stop_server,
-    tail,
     wait_healthy,
 )
 from jwt.algorithms import RSAAlgorithm
@@ -952,31 +949,11 @@ def main() -> int:
         lines, met = report(results, args, log_path, load_before)
         print("\n".join(lines), flush=True)
         code = 0 if met else 2
-    except BenchTimeout as exc:
-        log(f"ABORTED: {exc}")
-        if proc is not None:
-            print(f"server log (last lines):\n{tail(log_path)}", flush=True)
-        code = 3
     except Exception as exc:
-        log(f"FAILED: {type(exc).__name__}: {exc}")
-        if proc is not None:
-            print(f"server log (last lines):\n{tail(log_path)}", flush=True)
-        code = 1
+        code = bench_failed(exc, proc, log_path)
     finally:
-        signal.alarm(0)
-        stop_server(proc)
-        if proc is not None:
-            log(f"server stopped (exit {proc.returncode})")
-        if database_made and not args.keep_database:
-            try:
-                drop_database(args.database_url)
-                log("database dropped")
-            except psycopg.Error as exc:
-                log(f"could not drop the database: {exc}")
-        if code in (0, 2):
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"server log kept: {log_path}")
+        bench_cleanup(proc, args.database_url if database_made and not args.keep_database else None, workdir,
+                      log_path, keep_files=code not in (0, 2))
     return code
 
 

@@ -44,8 +44,6 @@ import os
 import random
 import re
 import secrets
-import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -66,10 +64,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 # the one-step enrollment benchmark next door: database, server and load helpers (``python bench/oidc.py``
 # puts bench/ first on sys.path)
 from enrollment import (
-    BenchTimeout,
     Run,
     arm_timeout,
-    drop_database,
+    bench_cleanup,
+    bench_failed,
     free_port,
     log,
     maintenance_conninfo,
@@ -80,7 +78,6 @@ from enrollment import (
     run_cli,
     server_env,
     start_server,
-    stop_server,
     tail,
     wait_healthy,
 )
@@ -980,31 +977,11 @@ def main() -> int:
         if failed:
             print(f"\nserver log (last lines):\n{tail(log_path)}", flush=True)
         code = 0 if failed == 0 else 2
-    except BenchTimeout as exc:
-        log(f"ABORTED: {exc}")
-        if proc is not None:
-            print(f"server log (last lines):\n{tail(log_path)}", flush=True)
-        code = 3
     except Exception as exc:
-        log(f"FAILED: {type(exc).__name__}: {exc}")
-        if proc is not None:
-            print(f"server log (last lines):\n{tail(log_path)}", flush=True)
-        code = 1
+        code = bench_failed(exc, proc, log_path)
     finally:
-        signal.alarm(0)
-        stop_server(proc)
-        if proc is not None:
-            log(f"server stopped (exit {proc.returncode})")
-        if database_made and not args.keep_database:
-            try:
-                drop_database(args.database_url)
-                log("database dropped")
-            except psycopg.Error as exc:
-                log(f"could not drop the database: {exc}")
-        if code == 0:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"server log kept: {log_path}")
+        bench_cleanup(proc, args.database_url if database_made and not args.keep_database else None, workdir,
+                      log_path, keep_files=code != 0)
     return code
 
 

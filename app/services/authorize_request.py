@@ -20,7 +20,7 @@ from app.formats.jwk import parse_public_signing_jwk
 from app.formats.oidc import is_essential, parse_claims_request
 from app.models.clients import Client
 from app.models.oidc import PushedRequest
-from app.services import client_metadata
+from app.services import client_lookup, client_metadata
 from app.services.catalog import ACR_REQUIREMENTS, CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, SCOPE_CLAIMS
 from app.services.stored_secrets import digest
 
@@ -95,8 +95,8 @@ def _single(params: dict[str, list[str]]) -> dict[str, str]:
 
 def relying_party(client_id: str | None) -> Client:
     """The active relying party ``client_id`` names, or the error page (never a redirect: it is untrusted)."""
-    row = db.session.get(Client, client_id) if client_id and len(client_id) <= 100 else None
-    if row is None or row.kind != "oidc" or row.status != "active":
+    row = client_lookup.active_client(client_id) if client_id and len(client_id) <= 100 else None
+    if row is None or row.kind != "oidc":
         raise PageError("error.unknown_client")
     return row
 
@@ -116,8 +116,11 @@ def _from_jar(client: Client, token: str) -> dict[str, str]:
     """RFC 9101 §6: a request object signed with the client's registered key; its claims replace the query."""
     try:
         key = parse_public_signing_jwk(client.public_jwk)
-        kid = str(peek_header(token).get("kid"))  # one registered key: whatever kid (or none) names it
-        _, claims = verify_jwt(token, {kid: key}, algorithms=JAR_ALGS)
+        kid = peek_header(token).get("kid")
+        registered_kid = (client.public_jwk or {}).get("kid")
+        if kid is not None and registered_kid is not None and kid != registered_kid:
+            raise PageError("error.bad_request_object")  # RFC 7515 §4.1.4: the kid names another key
+        _, claims = verify_jwt(token, {str(kid): key}, algorithms=JAR_ALGS)
     except (FormatError, TypeError):
         raise PageError("error.bad_request_object") from None
     if claims.get("client_id") != client.client_id:  # RFC 9101 §5: MUST match the client_id parameter

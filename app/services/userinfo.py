@@ -11,9 +11,8 @@ from app.clock import clock
 from app.extensions import db
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
-from app.models.clients import Client
 from app.models.oidc import Grant
-from app.services import access_tokens, dpop, id_tokens
+from app.services import access_tokens, client_lookup, dpop, id_tokens
 
 
 @dataclass
@@ -68,8 +67,8 @@ def answer(authorization: str | None, dpop_proof: str | None, *, method: str, ur
             return _refuse("DPoP", "invalid_dpop_proof", "The DPoP proof is not valid.", status=401)
         if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof key is the bound key
             return _refuse("DPoP", "invalid_token", "The DPoP key does not match the token.")
-    client = db.session.get(Client, grant.client_id)
-    if client is None or client.status != "active":
+    client = client_lookup.active_client(grant.client_id)
+    if client is None:
         return _refuse(challenge, "invalid_token", "The client is not active.")
     scope = claims.get("scope")
     body, content_type = id_tokens.userinfo(grant, client, scope.split() if isinstance(scope, str) else None)

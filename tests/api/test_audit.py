@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,24 @@ from app.extensions import db
 from app.models.audit import AuditEvent, AuditPending
 from app.services import audit, audit_sealer
 from tests.conftest import seal_audit
+
+
+def run_concurrently(work: Callable[[int], None], threads: int) -> list[BaseException]:
+    """Run ``work(0)``, ``work(1)``, … in as many threads at once; returns what they raised."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    started = [threading.Thread(target=guarded, args=(n,)) for n in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return errors
 
 
 def committed(*actions: str) -> list[AuditEvent]:
@@ -95,22 +114,13 @@ def test_postgresql_two_sealers_at_once_chain_each_event_once(app):
             {"at": clock.now(), "actor": "tester", "action": "test.race", "target": str(n), "outcome": "success",
              "details": {}} for n in range(400)])
         db.session.commit()
-    errors: list[BaseException] = []
 
-    def sealer() -> None:
-        try:
-            with app.app.app_context():
-                while audit.seal_pending(db.session(), batch=25, wait=False) or audit.pending_count(db.session()):
-                    pass
-        except BaseException as exc:
-            errors.append(exc)
+    def sealer(_: int) -> None:
+        with app.app.app_context():
+            while audit.seal_pending(db.session(), batch=25, wait=False) or audit.pending_count(db.session()):
+                pass
 
-    threads = [threading.Thread(target=sealer) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_concurrently(sealer, 3) == []
     with app.app.app_context():
         targets = db.session.execute(select(AuditEvent.target).where(AuditEvent.action == "test.race")).scalars().all()
         assert sorted(targets, key=int) == [str(n) for n in range(400)]
@@ -134,23 +144,13 @@ def test_cli_audit_verify_exit_codes(app, settings, monkeypatch):
 
 
 def test_concurrent_appends_never_fork_the_chain(app):
-    errors: list[BaseException] = []
-
     def writer(n: int) -> None:
-        try:
-            with app.app.app_context():
-                for i in range(10):
-                    audit.record("test.concurrent", actor=f"w{n}", target=str(i))
-                    db.session.commit()
-        except BaseException as exc:
-            errors.append(exc)
+        with app.app.app_context():
+            for i in range(10):
+                audit.record("test.concurrent", actor=f"w{n}", target=str(i))
+                db.session.commit()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_concurrently(writer, 4) == []
     with app.app.app_context():
         report = audit.verify()
         count = db.session.query(AuditEvent).filter_by(action="test.concurrent").count()

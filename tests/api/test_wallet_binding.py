@@ -6,11 +6,7 @@ command line (``openssl verify -x509_strict``), not by the library that built it
 through a real SMTP server (aiosmtpd). The last part runs the GovStack sandbox profile.
 """
 
-import email
-import email.policy
 import hashlib
-import re
-import socket
 import ssl
 import subprocess
 import time
@@ -28,6 +24,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from app.clock import clock
 from tests.conftest import ISSUER, bearer, request_time, seal_audit
 from tests.flows.oidc_helpers import Citizen, enroll_citizen
+from tests.mailbox import Mailbox, free_port
 
 OPENSSL = "/usr/bin/openssl"
 AUD = "esignet-binding"
@@ -35,33 +32,10 @@ AUD = "esignet-binding"
 
 # --- fixtures -------------------------------------------------------------------------------------
 
-class Mailbox:
-    """aiosmtpd handler keeping every message received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def last_code(self) -> str:
-        assert self.messages, "no mail was received"
-        found = re.findall(r"\b(\d{6})\b", self.messages[-1].get_content())
-        assert len(found) == 1
-        return found[0]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def smtp() -> Any:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield box, controller.port
     controller.stop()
@@ -460,7 +434,7 @@ def test_binding_otp_delivery_failure_is_send_otp_failed(make_app, api_client, c
     from app.services import api_clients
     from tests.conftest import ApiClient, new_ec_key
 
-    cx = make_app(notifier="smtp", smtp_host="127.0.0.1", smtp_port=_free_port())  # nobody listens there
+    cx = make_app(notifier="smtp", smtp_host="127.0.0.1", smtp_port=free_port())  # nobody listens there
     http = cx.test_client(base_url=ISSUER)
     person = enroll_citizen(cx, email="nobody@example.org")
     pem, public = new_ec_key()

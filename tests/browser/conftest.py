@@ -12,13 +12,13 @@ stub relying party on another high port, so the browser really lands there.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +29,7 @@ import pytest
 
 from tests.conftest import random_kek
 from tests.flows.oidc_helpers import Citizen, enroll_citizen, new_rsa_key
+from tests.mailbox import free_port
 
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -50,12 +51,6 @@ def unavailable(reason: str) -> None:
     if in_ci():
         pytest.fail(f"{reason} (CI=true: the browser tests must run, not skip)", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -95,8 +90,9 @@ def _relying_party(port: int, seen: list[str]) -> ThreadingHTTPServer:
     return server
 
 
-def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str) -> tuple[str, bytes, Citizen]:
-    """Migrate, create keys, register a relying party and enroll a citizen with a PIN (in-process)."""
+def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str,
+          acrs: list[str]) -> tuple[str, bytes, Citizen]:
+    """Migrate, create keys, register a relying party for ``acrs`` and enroll a citizen with a PIN (in-process)."""
     from app import create_app
     from app.config import Settings
     from app.extensions import db
@@ -112,7 +108,7 @@ def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str) -> tuple[
             "clientId": client_id, "clientName": "Ministry portal", "relyingPartyId": "ministry",
             # Any request leaving localhost is aborted by the tests; the logo is simply not shown.
             "logoUri": "https://rp.example/logo.png", "redirectUris": [redirect_uri],
-            "authContextRefs": ["idbb:acr:static-code"], "publicKey": public, "userClaims": RP_CLAIMS,
+            "authContextRefs": acrs, "publicKey": public, "userClaims": RP_CLAIMS,
             "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
         }, actor="test")
     citizen = enroll_citizen(cx, pin="482913")
@@ -121,10 +117,10 @@ def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str) -> tuple[
     return client_id, pem, citizen
 
 
-@pytest.fixture(scope="module")
-def idbb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``idbb serve`` in a subprocess on a seeded SQLite database; stopped after the module."""
-    folder = tmp_path_factory.mktemp("browser-idbb")
+@contextmanager
+def serve_idbb(folder: Path, acrs: list[str], **settings: str) -> Iterator[Server]:
+    """``idbb serve`` in a subprocess on a seeded SQLite database (``IDBB_*`` ``settings`` added), and a stub
+    relying party; both stopped on leaving."""
     port = free_port()
     issuer = f"http://localhost:{port}"
     rp_port = free_port()
@@ -132,7 +128,8 @@ def idbb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
     env.update({"IDBB_PROFILE": "development", "IDBB_DATABASE_URL": f"sqlite:///{folder / 'idbb.db'}",
                 "IDBB_ISSUER": issuer, "IDBB_KEK": random_kek(), "IDBB_LOG_LEVEL": "WARNING"})
-    client_id, pem, citizen = _seed(env["IDBB_DATABASE_URL"], issuer, env["IDBB_KEK"], redirect_uri)
+    env.update({f"IDBB_{name.upper()}": value for name, value in settings.items()})
+    client_id, pem, citizen = _seed(env["IDBB_DATABASE_URL"], issuer, env["IDBB_KEK"], redirect_uri, acrs)
     log = folder / "server.log"
     callbacks: list[str] = []
     relying_party = _relying_party(rp_port, callbacks)
@@ -162,6 +159,13 @@ def idbb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def idbb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server for PIN login; stopped after the module."""
+    with serve_idbb(tmp_path_factory.mktemp("browser-idbb"), ["idbb:acr:static-code"]) as server:
+        yield server
 
 
 def _executable(bundled: str) -> str | None:

@@ -8,9 +8,6 @@ runs with a 2 s long-poll timeout (the page polls again and again) and 10 s link
 them while it waits).
 """
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,9 +18,9 @@ import httpx
 import jwt as pyjwt
 import pytest
 
-from tests.browser.conftest import RP_CLAIMS, Server, _relying_party, free_port
-from tests.conftest import random_kek, request_time
-from tests.flows.oidc_helpers import ASSERTION_TYPE, enroll_citizen, new_rsa_key, pkce_pair, query
+from tests.browser.conftest import Server, serve_idbb
+from tests.conftest import request_time
+from tests.flows.oidc_helpers import ASSERTION_TYPE, pkce_pair, query
 from tests.flows.test_wallet_page import CODE, decode_png
 
 pytestmark = pytest.mark.browser
@@ -32,72 +29,12 @@ WALLET_ACRS = ["idbb:acr:static-code", "idbb:acr:linked-wallet"]
 LINK_CODE_TTL = 10
 
 
-def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str) -> tuple[str, bytes, Any]:
-    """Migrate, create keys, register a relying party that allows the wallet, enroll a citizen (in-process)."""
-    from app import create_app
-    from app.config import Settings
-    from app.extensions import db
-    from app.services import database, keys, oidc_clients
-
-    cx = create_app(Settings(profile="development", database_url=database_url, issuer=issuer, kek=kek))
-    pem, public = new_rsa_key()
-    client_id = f"rp-{uuid.uuid4().hex[:8]}"
-    with cx.app.app_context():
-        database.upgrade(db.engine)
-        keys.ensure_keys(actor="test")
-        oidc_clients.create({
-            "clientId": client_id, "clientName": "Ministry portal", "relyingPartyId": "ministry",
-            "logoUri": "https://rp.example/logo.png", "redirectUris": [redirect_uri],
-            "authContextRefs": WALLET_ACRS, "publicKey": public, "userClaims": RP_CLAIMS,
-            "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
-        }, actor="test")
-    citizen = enroll_citizen(cx, pin="482913")
-    with cx.app.app_context():
-        db.engine.dispose()  # the server process owns the file from here on
-    return client_id, pem, citizen
-
-
 @pytest.fixture(scope="module")
 def wallet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``idbb serve`` (2 s long polls, 10 s link codes) on a seeded SQLite database, and a stub relying party."""
-    folder = tmp_path_factory.mktemp("browser-wallet")
-    port, rp_port = free_port(), free_port()
-    issuer = f"http://localhost:{port}"
-    redirect_uri = f"http://localhost:{rp_port}/callback"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    env.update({"IDBB_PROFILE": "development", "IDBB_DATABASE_URL": f"sqlite:///{folder / 'idbb.db'}",
-                "IDBB_ISSUER": issuer, "IDBB_KEK": random_kek(), "IDBB_LOG_LEVEL": "WARNING",
-                "IDBB_LONG_POLL_TIMEOUT": "2", "IDBB_LINK_CODE_TTL": str(LINK_CODE_TTL)})
-    client_id, pem, citizen = _seed(env["IDBB_DATABASE_URL"], issuer, env["IDBB_KEK"], redirect_uri)
-    log = folder / "server.log"
-    callbacks: list[str] = []
-    relying_party = _relying_party(rp_port, callbacks)
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"idbb serve exited with {proc.returncode}:\n{log.read_text()}", pytrace=False)
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"idbb serve did not answer /health within 30 s:\n{log.read_text()}", pytrace=False)
-            time.sleep(0.1)
-        yield Server(issuer, client_id, pem, redirect_uri, citizen, log, callbacks)
-    finally:
-        relying_party.shutdown()
-        relying_party.server_close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """``idbb serve`` (2 s long polls, 10 s link codes) for a relying party that allows the wallet."""
+    with serve_idbb(tmp_path_factory.mktemp("browser-wallet"), WALLET_ACRS, long_poll_timeout="2",
+                    link_code_ttl=str(LINK_CODE_TTL)) as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,14 +8,10 @@ talking to a real server.
 """
 
 import base64
-import email
-import email.message
-import email.policy
 import hashlib
 import json
 import re
 import secrets
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,33 +217,6 @@ class Wallet:
     def send_otp(self, linked_id: str, individual_id: str) -> dict[str, Any]:
         return call(self.http, LA + "/send-otp",
                     {"transactionId": linked_id, "individualId": individual_id, "otpChannels": ["email"]})
-
-
-# --- a real SMTP server for one-time codes -----------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message received."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def last_code(self) -> str:
-        assert self.messages, "no mail was received"
-        found = re.findall(r"\b(\d{6})\b", self.messages[-1].get_content())
-        assert len(found) == 1, self.messages[-1].get_content()
-        return found[0]
 
 
 # --- the relying party's side -----------------------------------------------------------------------

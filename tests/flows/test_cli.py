@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from app.cli import main as cli
 from tests.conftest import random_kek
+from tests.mailbox import free_port
 
 
 @pytest.fixture
@@ -77,15 +77,9 @@ def test_init_db_then_register_api_client_then_rotate_keys(env, tmp_path):
     assert run("audit", "verify").exit_code == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_demo_serves_jwks_health_ready_metrics_and_client_management(tmp_path):
     """`idbb demo` on a fresh directory: a real server process answering on a real port."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -41,13 +41,11 @@ from tests.flows.linked_helpers import (
     WALLET_PIN,
     XSRF,
     Browser,
-    Mailbox,
     Wallet,
     WalletKey,
     bind_wallet_key,
     call,
     error,
-    free_port,
     id_token_claims,
     ok,
     open_login_page,
@@ -59,6 +57,7 @@ from tests.flows.linked_helpers import (
     wla,
 )
 from tests.flows.oidc_helpers import Citizen, RelyingParty, enroll_citizen, forms, register_rp
+from tests.mailbox import Mailbox, free_port
 
 POLL_TIMEOUT = 0.5
 LIVE_POLL_TIMEOUT = 10.0

@@ -6,11 +6,8 @@ under test is driven through the pages and the token/userinfo endpoints, and ID 
 userinfo answers are verified with PyJWT against the published JWKS.
 """
 
-import email
-import email.policy
 import json
 import re
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -22,6 +19,7 @@ from aiosmtpd.controller import Controller
 from app.clock import clock
 from tests.conftest import ISSUER, ApiClient, new_ec_key, server_jwks, verify_with_pyjwt
 from tests.flows.oidc_helpers import Citizen, RelyingParty, enroll_citizen, forms, query, register_rp
+from tests.mailbox import Mailbox, free_port
 
 OTP_ACR = "idbb:acr:generated-code"
 PIN_ACR = "idbb:acr:static-code"
@@ -167,31 +165,6 @@ def site(make_app: Callable[..., Any]) -> Iterator[Callable[..., Site]]:
 
 
 # --- a real SMTP server for one-time codes -------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message received."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def last_code(self) -> str:
-        assert self.messages, "no mail was received"
-        found = re.findall(r"\b(\d{6})\b", self.messages[-1].get_content())
-        assert len(found) == 1, self.messages[-1].get_content()
-        return found[0]
-
 
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:

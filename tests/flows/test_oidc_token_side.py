@@ -784,6 +784,21 @@ def test_signed_request_object_carries_the_request(client, rp, citizen, kid):
     assert claims["nonce"] == params["nonce"]
 
 
+@pytest.mark.parametrize(("kid", "accepted"), [("rp-key-1", True), (None, True), ("rp-key-0", False)])
+def test_request_object_kid_must_name_the_registered_key_when_both_have_one(client, admin_token, kid, accepted):
+    """RFC 7515 §4.1.4: a ``kid`` that names another key than the registered one is refused (same key or not)."""
+    pem, public = new_rsa_key()
+    registered = register_rp(client, admin_token, publicKey={**public, "kid": "rp-key-1"})
+    rp = RelyingParty(registered.client_id, pem, public, client)
+    params, token = request_object(rp, kid=kid)
+    rp.last = params
+    page = authorize_with_request(rp, token)
+    if accepted:
+        assert page.status_code == 200 and "pin-form" in page.text, page.text[:300]
+    else:
+        assert_error_page(page)
+
+
 def test_request_object_signed_by_another_key_is_an_error_page(rp):
     other_pem, _ = new_rsa_key()
     _, token = request_object(rp, pem=other_pem)
