@@ -70,11 +70,15 @@ def _append_pending(session: Session) -> None:
     worker chains them in batches moments later (``audit_sealer``). Chaining inline took the chain head's
     row lock in every writing request until COMMIT: under load, half the connections queued behind it.
     """
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released (SQLAlchemy fires this hook for it too): the events wait for the COMMIT
     events = session.info.pop(_PENDING, None)
     if not events:
         return
     rows = [_row(event) for event in events]
     if session.get_bind().dialect.name == "postgresql":
+        for row in rows:
+            canonical_json(row["details"])  # what cannot be chained fails its use case, never the sealer
         session.execute(insert(_QUEUE), rows)
         session.info[_SEAL_AFTER_COMMIT] = True
         return
@@ -109,13 +113,20 @@ def chain(session: Session, rows: list[dict[str, Any]], head: tuple[int, str] | 
     session.execute(insert(_EVENTS), rows)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev,
                                                                  mac=_head_mac(seq, prev)))
+    if session.get_bind().dialect.name == "postgresql":  # seq is given, not drawn: keep the column's sequence level
+        session.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'seq'), :seq)"), {"seq": seq})
+
+
+#: what ``seal_pending(wait=False)`` answers when another sealer holds the chain head
+BUSY = -1
 
 
 def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> int:
     """Chain up to ``batch`` committed pending events, oldest first, in one transaction; returns how many.
 
     The chain head is locked before the queue is read, so two sealers never chain the same events;
-    ``wait=False`` gives up at once when another sealer holds it (that one will take ours too).
+    ``wait=False`` answers ``BUSY`` at once when another sealer holds it (the caller tries again: that
+    sealer may have read the queue before our events were committed).
     """
     if session.get_bind().dialect.name != "postgresql":
         return 0  # SQLite chains at commit
@@ -123,7 +134,7 @@ def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> i
         locked = session.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update(skip_locked=True)).first()
         if locked is None and session.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
             session.rollback()
-            return 0
+            return BUSY
     head = _locked_head(session)
     pending = session.execute(select(_QUEUE).order_by(_QUEUE.c.id).limit(batch)).mappings().all()
     if not pending:
@@ -149,7 +160,7 @@ def pending_count(session: Session) -> int:
 
 @sa_event.listens_for(Session, "after_commit")
 def _nudge_sealer(session: Session) -> None:
-    if session.info.pop(_SEAL_AFTER_COMMIT, False):
+    if not session.in_nested_transaction() and session.info.pop(_SEAL_AFTER_COMMIT, False):
         from app.services import audit_sealer
 
         audit_sealer.nudge()

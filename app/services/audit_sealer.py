@@ -3,7 +3,8 @@
 A use case's COMMIT nudges it; it waits ``GATHER_SECONDS`` so that one batch takes what many requests
 wrote, then seals until nothing is left, one transaction per batch of up to ``BATCH`` events. The chain
 head's row lock is taken with ``SKIP LOCKED``: when the other worker's sealer holds it, this one steps
-back (that sealer takes every committed pending event, ours included). A thread that was not nudged for
+back and tries again moments later (that sealer may have read the queue before our events were
+committed). When the database refuses, it tries again every ``RETRY_SECONDS``. A thread that was not nudged for
 ``IDLE_EXIT_SECONDS`` ends (the next nudge starts a new one), so idle workers, CLI commands and test
 apps keep no thread, and an idle thread never touches the database. Events of a worker that died
 before sealing stay in ``audit_pending`` and are sealed by the next sealing of any worker, or by
@@ -23,6 +24,7 @@ from app.extensions import db, state
 log = logging.getLogger("idbb.audit")
 
 GATHER_SECONDS = 0.02
+RETRY_SECONDS = 1.0
 IDLE_EXIT_SECONDS = 30.0
 BATCH = 1000
 _SEALER = "audit_sealer"
@@ -46,7 +48,7 @@ class Sealer:
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="idbb-audit-sealer", daemon=True)
                 self._thread.start()
-        self._wake.set()
+            self._wake.set()  # under the lock: an idle thread deciding to end sees it
 
     def stop(self, timeout: float = 10.0) -> None:
         """End the thread after sealing what is pending (app shutdown, tests)."""
@@ -68,29 +70,32 @@ class Sealer:
             self._wake.clear()
             if not self._stop.is_set():
                 time.sleep(GATHER_SECONDS)  # let the requests of this moment join the batch
-            self._seal_once()
+            if not self._seal_once() and not self._stop.is_set():
+                time.sleep(RETRY_SECONDS)  # the database refused: the events wait in the queue; try again
+                self._wake.set()
             if self._stop.is_set():
                 with self._lock:
                     self._thread = None
                     return
 
-    def _seal_once(self) -> int:
+    def _seal_once(self) -> bool:
+        """Seal until the queue is empty; False when the database refused (logged, without details)."""
         from app.services import audit
 
-        total = 0
         try:
             with self._app.app_context():
                 try:
                     while True:
                         sealed = audit.seal_pending(db.session(), batch=BATCH, wait=self._stop.is_set())
-                        total += sealed
-                        if sealed < BATCH:
-                            return total
+                        if sealed == audit.BUSY:  # the other worker's sealer: wait for it, then look again
+                            time.sleep(GATHER_SECONDS)
+                        elif sealed < BATCH:
+                            return True
                 finally:
                     db.session.remove()
-        except Exception as exc:  # the events stay pending; the next tick tries again
+        except Exception as exc:
             log.error("audit sealing failed", extra={"error": type(exc).__name__})
-            return total
+            return False
 
 
 def nudge() -> None:

@@ -20,6 +20,7 @@ from app.models.clients import Client
 
 _CLIENTS = "client_lookup.clients"
 _KEYSETS = "client_lookup.keysets"
+_FORGOTTEN = "client_lookup.forgotten"
 #: a bound on each worker's cache (a flood of lookups for many ids evicts everything, never grows it)
 MAX_ENTRIES = 2048
 
@@ -40,8 +41,12 @@ def active_client(client_id: str) -> Client | None:
         cache.pop(client_id, None)
         return None
     detached = _copy(row)
+    forgotten: dict[str, float] = state().cached(_FORGOTTEN, dict)
+    if forgotten.get(client_id, -1.0) >= now:
+        return detached  # read before an update of this worker committed: used once, not kept
     if len(cache) >= MAX_ENTRIES:
         cache.clear()
+        forgotten.clear()
     cache[client_id] = (now + ttl, detached)
     return detached
 
@@ -61,6 +66,7 @@ def public_key_set(client: Client) -> KeySet:
 
 def forget(client_id: str) -> None:
     """Drop this worker's copy after the client changed (other workers expire theirs by age)."""
+    state().cached(_FORGOTTEN, dict)[client_id] = time.monotonic()
     cached: dict[str, Any] = state().cache.get(_CLIENTS) or {}  # type: ignore[assignment]
     cached.pop(client_id, None)
 

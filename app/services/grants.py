@@ -117,7 +117,7 @@ def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
     return jkt
 
 
-def _tokens(grant: Grant, client: Client, jkt: str | None, *, with_refresh: bool,
+def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
             narrowed: list[str] | None = None) -> dict[str, Any]:
     """The token response; ``narrowed`` is a refresh request's smaller scope (RFC 6749 §6), which limits the
     new access token while the grant, and so the rotated refresh token, keeps what was consented."""
@@ -130,16 +130,17 @@ def _tokens(grant: Grant, client: Client, jkt: str | None, *, with_refresh: bool
     body: dict[str, Any] = {
         "access_token": access, "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": claims["exp"] - claims["iat"], "scope": scope,
-        "id_token": id_tokens.id_token(grant, client, access),
     }
-    if with_refresh and "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented
+    if "openid" in scope.split():  # a refresh narrowed to non-OpenID scopes gets no ID token (OIDC Core §12.2)
+        body["id_token"] = id_tokens.id_token(grant, client, access)
+    if "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented
         refresh = secrets.token_urlsafe(32)
         now = clock.now()
         db.session.add(RefreshToken(token_hash=digest(refresh), grant_id=grant.grant_id, created_at=now,
                                     expires_at=now + timedelta(seconds=state().settings.refresh_token_ttl)))
         body["refresh_token"] = refresh
     audit.record("token.issued", actor=client.client_id, target=claims["jti"],
-                 details={"grant_type": "authorization_code", "scope": scope})
+                 details={"grant_type": grant_type, "scope": scope})
     return body
 
 
@@ -179,7 +180,7 @@ class CodeGrant(AuthorizationCodeGrant):
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         grant: Grant = self.request.authorization_code
         grant.code_used_at = clock.now()  # single use
-        body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, with_refresh=True)
+        body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE)
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 
@@ -215,6 +216,6 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         self.request.refresh_token.used_at = clock.now()  # rotated: this one is spent
         requested = (self.request.form.get("scope") or "").split() or None  # RFC 6749 §6: omitted = as granted
-        body = _tokens(self.request.grant, self.request.client.row, self.request.dpop_jkt, with_refresh=True,
-                       narrowed=requested)
+        body = _tokens(self.request.grant, self.request.client.row, self.request.dpop_jkt,
+                       grant_type=self.GRANT_TYPE, narrowed=requested)
         return 200, body, self.TOKEN_RESPONSE_HEADER

@@ -70,7 +70,9 @@ def answer(authorization: str | None, dpop_proof: str | None, *, method: str, ur
     client = client_lookup.active_client(grant.client_id)
     if client is None:
         return _refuse(challenge, "invalid_token", "The client is not active.")
-    scope = claims.get("scope")
-    body, content_type = id_tokens.userinfo(grant, client, scope.split() if isinstance(scope, str) else None)
+    scope = claims.get("scope").split() if isinstance(claims.get("scope"), str) else None
+    if scope is not None and "openid" not in scope:  # OIDC Core §5.3: userinfo is for openid access tokens
+        return _refuse(challenge, "insufficient_scope", "The access token lacks the openid scope.", status=403)
+    body, content_type = id_tokens.userinfo(grant, client, scope)
     db.session.commit()  # DPoP replay markers
     return UserinfoResponse(200, body, content_type, {"Cache-Control": "no-store"})

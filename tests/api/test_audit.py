@@ -127,6 +127,56 @@ def test_postgresql_two_sealers_at_once_chain_each_event_once(app):
         assert audit.verify().ok
 
 
+@pytest.mark.postgres
+def test_postgresql_events_recorded_before_a_savepoint_are_sealed_after_the_commit(app):
+    """SQLAlchemy fires the commit hooks when a SAVEPOINT is released: the nudge must wait for the COMMIT."""
+    with app.app.app_context():
+        audit.record("test.before_savepoint", actor="tester")
+        with db.session.begin_nested():
+            db.session.execute(text("SELECT 1"))
+        db.session.commit()
+        assert wait_until_sealed() == 0
+        assert db.session.execute(select(AuditEvent.action).where(
+            AuditEvent.action == "test.before_savepoint")).scalar_one()
+
+
+@pytest.mark.postgres
+def test_postgresql_a_sealer_that_finds_the_head_locked_tries_again(app):
+    """Another sealer (here: a transaction holding the head row) may have read the queue before our COMMIT."""
+    with app.app.app_context():
+        audit.record("test.warm", actor="tester")
+        db.session.commit()
+        assert wait_until_sealed() == 0
+        holder = db.engine.connect()
+        holder.execute(text("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE"))
+        try:
+            audit.record("test.behind_a_lock", actor="tester")
+            db.session.commit()
+            time.sleep(0.3)
+            assert audit.pending_count(db.session()) == 1  # the sealer stepped back
+        finally:
+            holder.rollback()
+            holder.close()
+        assert wait_until_sealed() == 0  # and came back on its own
+        assert audit.verify().ok
+
+
+def test_details_that_cannot_be_chained_fail_the_use_case(app):
+    with app.app.app_context():
+        audit.record("test.unchainable", actor="tester", details={"n": 2**60})  # beyond RFC 8785's integers
+        with pytest.raises(Exception):  # noqa: B017 - canonical JSON's own error type
+            db.session.commit()
+        db.session.rollback()
+        assert committed("test.unchainable") == []
+
+
+def wait_until_sealed(seconds: float = 10) -> int:
+    deadline = time.monotonic() + seconds
+    while audit.pending_count(db.session()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return audit.pending_count(db.session())
+
+
 def test_cli_audit_verify_exit_codes(app, settings, monkeypatch):
     monkeypatch.setenv("IDBB_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("IDBB_ISSUER", settings.issuer)

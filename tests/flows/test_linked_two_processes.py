@@ -32,7 +32,6 @@ from tests.flows.linked_helpers import (
     Wallet,
     WalletKey,
     bind_wallet_key,
-    free_port,
     id_token_claims,
     ok,
     open_login_page,
@@ -41,6 +40,7 @@ from tests.flows.linked_helpers import (
     wla,
 )
 from tests.flows.oidc_helpers import Citizen, enroll_citizen, register_rp
+from tests.mailbox import free_port
 
 pytestmark = pytest.mark.postgres
 

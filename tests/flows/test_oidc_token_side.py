@@ -566,6 +566,17 @@ def test_refresh_can_narrow_the_scope_of_the_access_token_only(client, rp, citiz
     assert verify_signed(info.text, jwks, rp.client_id, "RS256")["name"] == "Amina Diallo"
 
 
+def test_refresh_narrowed_to_non_openid_scopes_gets_no_id_token_and_no_userinfo(client, rp, citizen):
+    """OIDC Core §12.2 and §5.3: without ``openid`` the token is no OpenID token; userinfo says insufficient_scope."""
+    body = offline_tokens(rp, citizen)
+    narrow = refresh(rp, body["refresh_token"], scope="profile offline_access")
+    assert narrow.status_code == 200, narrow.text
+    assert "id_token" not in narrow.json() and narrow.json()["scope"] == "profile offline_access"
+    info = userinfo(client, narrow.json()["access_token"])
+    assert info.status_code == 403
+    assert 'error="insufficient_scope"' in info.headers["www-authenticate"]
+
+
 # --------------------------------------------------------------------------------------------------
 # 6. Pushed authorization requests
 # --------------------------------------------------------------------------------------------------

@@ -29,4 +29,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    waiting = op.get_bind().execute(sa.text('SELECT count(*) FROM audit_pending')).scalar_one()
+    if waiting:  # dropping them would lose audit events: seal them first
+        raise RuntimeError(f'audit_pending holds {waiting} unchained event(s); run `idbb audit verify` '
+                           '(it chains them) before downgrading')
     op.drop_table('audit_pending')
