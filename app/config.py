@@ -40,6 +40,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    worker_threads: int = 4
     access_token_ttl: int = 600
     request_time_skew: int = 120
     key_publish_ahead: int = 900
@@ -173,7 +174,8 @@ class Settings:
                 raise ConfigError("the production profile refuses the demo key-encryption key: set IDBB_KEK")
             if issuer.scheme != "https":  # OAuth 2.0 (RFC 6749 §3.1) requires TLS at the endpoints
                 raise ConfigError("the production profile needs an https IDBB_ISSUER")
-        for name in ("access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days"):
+        for name in ("access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days",
+                     "worker_threads"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         self.data_key_bytes()
