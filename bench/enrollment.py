@@ -207,6 +207,7 @@ def database_summary(database_url: str) -> dict[str, Any]:
                 "identities": conn.execute("SELECT count(*) FROM identities").fetchone()[0],  # type: ignore[index]
                 "blobs": conn.execute("SELECT count(*) FROM blobs").fetchone()[0],  # type: ignore[index]
                 "audit_events": conn.execute("SELECT count(*) FROM audit_events").fetchone()[0],  # type: ignore[index]
+                "audit_pending": conn.execute("SELECT count(*) FROM audit_pending").fetchone()[0],  # type: ignore[index]
                 "database_size": conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))"
                                               ).fetchone()[0]}  # type: ignore[index]
 
