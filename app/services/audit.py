@@ -79,7 +79,7 @@ def _append_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for row in rows:
             canonical_json(row["details"])  # what cannot be chained fails its use case, never the sealer
-        session.execute(insert(_QUEUE), rows)
+        session.connection().execute(insert(_QUEUE), rows)  # Core on the connection: no ORM execution layer
         session.info[_SEAL_AFTER_COMMIT] = True
         return
     chain(session, rows)
@@ -104,17 +104,18 @@ def chain(session: Session, rows: list[dict[str, Any]], head: tuple[int, str] | 
 
     Core statements, not the ORM's unit of work: three statements, the lock held until COMMIT.
     """
+    conn = session.connection()
     seq, prev = head if head is not None else _locked_head(session)
     for row in rows:
         seq += 1  # seq is assigned under the head lock: seq order is chain order
         row["seq"], row["prev_hash"] = seq, prev
         row["hash"] = prev = _digest(prev, row["at"], row["actor"], row["action"], row["target"], row["outcome"],
                                      row["details"])
-    session.execute(insert(_EVENTS), rows)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev,
-                                                                 mac=_head_mac(seq, prev)))
+    conn.execute(insert(_EVENTS), rows)
+    conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev,
+                                                             mac=_head_mac(seq, prev)))
     if session.get_bind().dialect.name == "postgresql":  # seq is given, not drawn: keep the column's sequence level
-        session.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'seq'), :seq)"), {"seq": seq})
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'seq'), :seq)"), {"seq": seq})
 
 
 #: what ``seal_pending(wait=False)`` answers when another sealer holds the chain head
@@ -130,20 +131,21 @@ def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> i
     """
     if session.get_bind().dialect.name != "postgresql":
         return 0  # SQLite chains at commit
+    conn = session.connection()
     if not wait:
-        locked = session.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update(skip_locked=True)).first()
-        if locked is None and session.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
+        locked = conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update(skip_locked=True)).first()
+        if locked is None and conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
             session.rollback()
             return BUSY
     head = _locked_head(session)
-    pending = session.execute(select(_QUEUE).order_by(_QUEUE.c.id).limit(batch)).mappings().all()
+    pending = conn.execute(select(_QUEUE).order_by(_QUEUE.c.id).limit(batch)).mappings().all()
     if not pending:
         session.rollback()
         return 0
     rows = [{name: row[name] for name in ("at", "actor", "action", "target", "outcome", "details")}
             for row in pending]
     chain(session, rows, head)
-    session.execute(delete(_QUEUE).where(_QUEUE.c.id.in_([row["id"] for row in pending])))
+    conn.execute(delete(_QUEUE).where(_QUEUE.c.id.in_([row["id"] for row in pending])))
     session.commit()
     return len(pending)
 
@@ -155,7 +157,8 @@ def seal_all(session: Session) -> None:
 
 
 def pending_count(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(_QUEUE)).scalar_one())
+    conn = session.connection()
+    return int(conn.execute(select(func.count()).select_from(_QUEUE)).scalar_one())
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -174,18 +177,19 @@ def _drop_pending(session: Session, transaction: Any) -> None:
 
 def _locked_head(session: Session) -> tuple[int, str]:
     """The chain's newest (seq, hash), its row locked until COMMIT; the head row is made on first use."""
+    conn = session.connection()
     query = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-    head = session.execute(query).first()
+    head = conn.execute(query).first()
     if head is not None:
         return head.last_seq, head.last_hash
     if session.get_bind().dialect.name == "postgresql":  # no row to lock yet: the first append ever
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-        head = session.execute(query).first()
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        head = conn.execute(query).first()
         if head is not None:
             return head.last_seq, head.last_hash
-    last = session.execute(select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)).first()
+    last = conn.execute(select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)).first()
     seq, digest = (last.seq, last.hash) if last else (0, GENESIS)
-    session.execute(insert(_HEAD).values(id=1, last_seq=seq, last_hash=digest, mac=_head_mac(seq, digest)))
+    conn.execute(insert(_HEAD).values(id=1, last_seq=seq, last_hash=digest, mac=_head_mac(seq, digest)))
     return seq, digest
 
 
