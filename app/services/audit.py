@@ -4,8 +4,10 @@ Each event's hash is HMAC-SHA256 (under a key derived from the KEK, so whoever c
 database cannot recompute the chain) over the previous hash and the RFC 8785 canonical JSON of the
 event: editing, deleting or reordering any row breaks every hash after it, and a MAC'd head row
 shows when the newest events were cut off. ``verify`` names the first broken link.
-Events are chained when their use case commits, under a lock on the head row (SQLite's BEGIN
-IMMEDIATE), so the chain never forks, and a UNIQUE ``prev_hash`` makes a fork impossible even if that failed.
+Events are chained under a lock on the head row, so the chain never forks (and a UNIQUE ``prev_hash``
+makes a fork impossible even if that failed): on SQLite when their use case commits (its BEGIN IMMEDIATE
+already serialises writers); on PostgreSQL moments later, by the sealer thread (``audit_sealer``), from
+the ``audit_pending`` queue that the use case's own transaction filled without any lock.
 """
 
 import hashlib
