@@ -1,8 +1,9 @@
 """Active clients by id, cached per worker for a few seconds: the OpenID Provider's hottest read.
 
 Every token, introspection and revocation request starts by loading its client and importing the
-client's public key; every step of a login and every userinfo call loads the relying party. Clients change rarely (client management), so each worker keeps a detached copy
-of an active client and its imported key set for ``IDBB_CLIENT_CACHE_SECONDS`` (default 5, as the
+client's public key; every step of a login and every userinfo call loads the relying party. Clients
+change rarely (client management), so each worker keeps a detached copy of an active client and its
+imported key set for ``IDBB_CLIENT_CACHE_SECONDS`` (default 5, as the
 signing-key cache; 0 turns the cache off). An update through this worker is seen at once (``forget``);
 another worker sees it within that many seconds, so deactivating a client stops its token requests
 everywhere within the same bound. Public keys are immutable once registered (``update`` ignores
