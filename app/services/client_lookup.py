@@ -5,8 +5,9 @@ client's public key; every step of a login and every userinfo call loads the rel
 change rarely (client management), so each worker keeps a detached copy of an active client and its
 imported key set for ``IDBB_CLIENT_CACHE_SECONDS`` (default 5, as the
 signing-key cache; 0 turns the cache off). An update through this worker is seen at once (``forget``);
-another worker sees it within that many seconds, so deactivating a client stops its token requests
-everywhere within the same bound. Public keys are immutable once registered (``update`` ignores
+with Redis, the other workers see it within ``GENERATION_CHECK_SECONDS`` (a shared counter), without it
+within the cache's lifetime, so deactivating a client stops its token requests everywhere within that
+bound. Public keys are immutable once registered (``update`` ignores
 ``publicKey``), so a key set is cached under the client id and the key's thumbprint.
 """
 
@@ -22,6 +23,10 @@ from app.models.clients import Client
 _CLIENTS = "client_lookup.clients"
 _KEYSETS = "client_lookup.keysets"
 _FORGOTTEN = "client_lookup.forgotten"
+_GENERATION = "client_lookup.generation"
+#: a counter in Redis that every client update increments
+GENERATION_KEY = "idbb:clients:generation"
+GENERATION_CHECK_SECONDS = 0.5
 #: a bound on each worker's cache (a flood of lookups for many ids evicts everything, never grows it)
 MAX_ENTRIES = 2048
 
@@ -34,6 +39,7 @@ def active_client(client_id: str) -> Client | None:
         return row if row is not None and row.status == "active" else None
     cache: dict[str, tuple[float, Client]] = state().cached(_CLIENTS, dict)
     now = time.monotonic()
+    _follow_other_workers(cache, now)
     hit = cache.get(client_id)
     if hit is not None and hit[0] > now:
         return hit[1]
@@ -43,8 +49,8 @@ def active_client(client_id: str) -> Client | None:
         return None
     detached = _copy(row)
     forgotten: dict[str, float] = state().cached(_FORGOTTEN, dict)
-    if forgotten.get(client_id, -1.0) >= now:
-        return detached  # read before an update of this worker committed: used once, not kept
+    if forgotten.get(client_id, -1.0) >= now or _generation(state())[2] > now:
+        return detached  # read before an update committed (seen here or via Redis): used once, not kept
     if len(cache) >= MAX_ENTRIES:
         cache.clear()
         forgotten.clear()
@@ -66,10 +72,35 @@ def public_key_set(client: Client) -> KeySet:
 
 
 def forget(client_id: str) -> None:
-    """Drop this worker's copy after the client changed (other workers expire theirs by age)."""
+    """Drop this worker's copy after the client changed (call after the COMMIT); with Redis, tell the other
+    workers too (they drop their copies within ``GENERATION_CHECK_SECONDS``, else by age)."""
     state().cached(_FORGOTTEN, dict)[client_id] = time.monotonic()
     cached: dict[str, Any] = state().cache.get(_CLIENTS) or {}  # type: ignore[assignment]
     cached.pop(client_id, None)
+    redis = state().redis
+    if redis is not None:
+        redis.incr(GENERATION_KEY)  # type: ignore[attr-defined]
+
+
+def _follow_other_workers(cache: dict[str, tuple[float, Client]], now: float) -> None:
+    """With Redis, look at the shared client generation at most every ``GENERATION_CHECK_SECONDS``; when
+    another worker changed a client since, drop every cached copy (updates are rare; one GET is cheap)."""
+    redis = state().redis
+    if redis is None:
+        return
+    seen = _generation(state())
+    if now - seen[0] < GENERATION_CHECK_SECONDS:
+        return
+    generation = redis.get(GENERATION_KEY)  # type: ignore[attr-defined]
+    if generation != seen[1]:
+        cache.clear()
+        seen[2] = now
+    seen[0], seen[1] = now, generation
+
+
+def _generation(app_state: Any) -> list[Any]:
+    """[when Redis was last asked, the generation it said, when the cache was last cleared for it]"""
+    return app_state.cached(_GENERATION, lambda: [-1.0, None, -1.0])  # type: ignore[no-any-return]
 
 
 def _copy(row: Client) -> Client:

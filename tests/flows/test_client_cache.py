@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from app import create_app
 from app.extensions import db
 from app.models.clients import Client
-from app.services import api_clients
+from app.services import api_clients, client_lookup
 from tests.conftest import ISSUER, ApiClient, bearer, new_ec_key, request_time
 from tests.flows.oidc_helpers import REDIRECT, RelyingParty, register_rp
 
@@ -71,3 +72,25 @@ def test_with_the_cache_off_every_request_reads_the_database(make_app):
     assert caller.token_response().status_code == 200
     deactivate_behind_the_cache(app, "api-nocache")
     assert error_of(caller.token_response()) == "invalid_client"
+
+
+@pytest.mark.redis
+def test_with_redis_another_workers_update_is_seen_within_half_a_second(make_app):
+    """Two workers (two apps) share the database and Redis; the cache alone would keep a copy for 60 s."""
+    worker = make_app(client_cache_seconds=60)
+    other = create_app(worker.app.extensions["idbb"].settings)
+    http = worker.test_client(base_url=ISSUER)
+    admin = ApiClient("api-admin-2", *register_admin(worker), http)
+    rp = register_rp(http, admin.token())
+    assert error_of(rp.exchange("no-such-code")) == "invalid_grant"  # cached in `worker`
+    deactivate_through_client_management(other.test_client(base_url=ISSUER), admin.token(), rp)
+    time.sleep(client_lookup.GENERATION_CHECK_SECONDS + 0.1)
+    assert error_of(rp.exchange("no-such-code")) == "invalid_client"
+
+
+def register_admin(app: Any) -> tuple[bytes, dict[str, Any]]:
+    pem, public = new_ec_key()
+    with app.app.app_context():
+        api_clients.register("api-admin-2", name="api-admin-2", public_key=public, actor="test",
+                             scopes=["add_oidc_client", "update_oidc_client", "read_oidc_client"])
+    return pem, public
