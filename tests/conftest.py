@@ -93,12 +93,10 @@ def reset_database() -> None:
 @pytest.fixture
 def make_app(settings: Settings) -> Iterator[Callable[..., Any]]:
     """Build an app with settings changed as asked, on a clean database with fresh keys."""
-    built: list[Any] = []
 
     def build(**changes: Any) -> Any:
         audit_sealer.stop_all()  # also those of apps made outside this fixture (live servers, second apps)
         cx = create_app(settings.with_(**changes))
-        built.append(cx)
         with cx.app.app_context():
             reset_database()
             keys.ensure_keys()
@@ -108,8 +106,7 @@ def make_app(settings: Settings) -> Iterator[Callable[..., Any]]:
         return cx
 
     yield build
-    for cx in built:  # no sealer thread outlives its test (it would chain the next test's events)
-        audit_sealer.stop(cx.app)
+    audit_sealer.stop_all()  # no sealer thread outlives its test (it would chain the next test's events)
 
 
 @pytest.fixture

@@ -95,9 +95,12 @@ _HEAD = AuditHead.__table__
 _QUEUE = AuditPending.__table__
 
 
+#: the columns an event is recorded with (its chain links are added when it is chained)
+_COLUMNS = ("at", "actor", "action", "target", "outcome", "details")
+
+
 def _row(event: AuditEvent) -> dict[str, Any]:
-    return {"at": event.at, "actor": event.actor, "action": event.action, "target": event.target,
-            "outcome": event.outcome, "details": event.details}
+    return {name: getattr(event, name) for name in _COLUMNS}
 
 
 def chain(session: Session, rows: list[dict[str, Any]], head: tuple[int, str] | None = None) -> None:
@@ -144,8 +147,7 @@ def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> i
     if not pending:
         session.rollback()
         return 0
-    rows = [{name: row[name] for name in ("at", "actor", "action", "target", "outcome", "details")}
-            for row in pending]
+    rows = [{name: row[name] for name in _COLUMNS} for row in pending]
     chain(session, rows, head)
     conn.execute(delete(_QUEUE).where(_QUEUE.c.id.in_([row["id"] for row in pending])))
     session.commit()

@@ -109,9 +109,3 @@ def stop_all() -> None:
     for found in list(_ALL):
         found.stop()
 
-
-def stop(app: Flask) -> None:
-    """Seal what is pending and end this app's sealer thread, if it has one."""
-    found = app.extensions["idbb"].cache.get(_SEALER)
-    if found is not None:
-        found.stop()

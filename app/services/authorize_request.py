@@ -21,7 +21,7 @@ from app.formats.oidc import is_essential, parse_claims_request
 from app.models.clients import Client
 from app.models.oidc import PushedRequest
 from app.services import client_lookup, client_metadata
-from app.services.catalog import ACR_REQUIREMENTS, CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, SCOPE_CLAIMS
+from app.services.catalog import ACR_REQUIREMENTS, CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, scope_claims
 from app.services.stored_secrets import digest
 
 PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -150,10 +150,9 @@ def _acrs(requested: list[str], client: Client, available: set[str]) -> list[str
 def _claims(scopes: list[str], claims_param: dict[str, Any], client: Client) -> dict[str, dict[str, bool]]:
     allowed = set(client.claims) & set(CLAIMS_SUPPORTED)
     userinfo: dict[str, bool] = {}
-    for scope in scopes:
-        for name in SCOPE_CLAIMS.get(scope, ()):
-            if name in allowed:
-                userinfo[name] = False  # scope-derived claims are voluntary (OIDC Core §5.4)
+    for name in scope_claims(scopes):
+        if name in allowed:
+            userinfo[name] = False  # scope-derived claims are voluntary (OIDC Core §5.4)
     out = {"userinfo": userinfo, "id_token": {}}
     for target in ("userinfo", "id_token"):
         for name, spec in (claims_param.get(target) or {}).items():

@@ -1,5 +1,7 @@
 """What idbb supports, in one place: client management validates against it, discovery publishes it."""
 
+from collections.abc import Iterable
+
 #: GovStack IDBB §7 authentication context classes (the six ``idbb:acr:*`` values).
 ACR_VALUES = (
     "idbb:acr:static-code",
@@ -40,6 +42,13 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
     "address": ("address",),
 }
+
+
+def scope_claims(scopes: Iterable[str]) -> list[str]:
+    """The claims ``scopes`` stand for (OIDC Core §5.4), in scope order, each once."""
+    return list(dict.fromkeys(claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())))
+
+
 #: Scopes a relying party may ask for at /authorize.
 OIDC_SCOPES = ("openid", *SCOPE_CLAIMS, "offline_access")
 #: OIDC Core §3.1.2.1 ``prompt`` and ``display`` values.

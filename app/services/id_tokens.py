@@ -21,7 +21,7 @@ from app.models.clients import Client
 from app.models.oidc import Grant
 from app.models.registry import Identity
 from app.services import client_metadata, keys
-from app.services.catalog import SCOPE_CLAIMS
+from app.services.catalog import scope_claims
 from app.services.stored_secrets import purpose_key
 
 _KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
@@ -94,11 +94,6 @@ def _claim(identity: Identity, claim: str, lang: str | None) -> Any:
     return None
 
 
-def scope_claims(scopes: set[str]) -> set[str]:
-    """The claims the scopes stand for (OIDC Core §5.4)."""
-    return {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
-
-
 def person_claims(identity: Identity, names: list[str], locales: list[str]) -> dict[str, Any]:
     """The person's values for ``names``; localized variants as ``claim#lang`` (OIDC Core §5.2)."""
     out: dict[str, Any] = {}
@@ -144,7 +139,7 @@ def userinfo(grant: Grant, client: Client, token_scope: list[str] | None = None)
     identity = db.session.get(Identity, grant.identity_id)
     names = (grant.claims or {}).get("userinfo") or []
     if token_scope is not None:
-        withheld = scope_claims(set(grant.scope) - set(token_scope)) - scope_claims(set(token_scope))
+        withheld = set(scope_claims(set(grant.scope) - set(token_scope))) - set(scope_claims(token_scope))
         names = [name for name in names if name not in withheld]
     values = person_claims(identity, names, grant.claims_locales) if identity is not None else {}
     body: dict[str, Any] = {"sub": subject(client, grant.identity_id), **values}

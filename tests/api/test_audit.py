@@ -109,7 +109,7 @@ def test_postgresql_events_wait_in_the_queue_and_the_sealer_chains_them(app):
 @pytest.mark.postgres
 def test_postgresql_two_sealers_at_once_chain_each_event_once(app):
     with app.app.app_context():
-        audit_sealer.stop(app.app)
+        audit_sealer.stop_all()
         db.session.execute(insert(AuditPending), [
             {"at": clock.now(), "actor": "tester", "action": "test.race", "target": str(n), "outcome": "success",
              "details": {}} for n in range(400)])

@@ -306,12 +306,18 @@ def test_qr_login_v1(world):
     assert info["given_name"] == "Amina" and "name" not in info
 
 
+def wallet_login_claims(world: World, s: Scan, factors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The wallet authenticates Amina with ``factors`` and consents to the profile; the relying party's
+    ID token claims once the browser's code is exchanged."""
+    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, factors))
+    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
+    return id_token_claims(s.rp, tokens_for(s.rp, ok(s.browser.link_auth_code(s.code))))
+
+
 def test_pin_factor(world):
     s = scan(world, PIN)
     assert s.details["authFactors"] == [[{"type": "PIN", "count": 0, "bioSubTypes": []}]]
-    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, [pin(world.amina.pin)]))
-    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
-    claims = id_token_claims(s.rp, tokens_for(s.rp, ok(s.browser.link_auth_code(s.code))))
+    claims = wallet_login_claims(world, s, [pin(world.amina.pin)])
     assert claims["acr"] == PIN and claims["amr"] == ["pin"]
 
 
@@ -322,9 +328,7 @@ def test_wallet_with_pin_needs_both_factors(world):
     for partial in (wla_of(world), [pin(world.amina.pin)]):
         assert error(world.wallet.authenticate(s.linked_id, world.amina.uin, partial)) == "auth_failed"
     both = [*wla_of(world), pin(world.amina.pin)]
-    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, both))
-    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
-    claims = id_token_claims(s.rp, tokens_for(s.rp, ok(s.browser.link_auth_code(s.code))))
+    claims = wallet_login_claims(world, s, both)
     assert claims["acr"] == WALLET_PIN and sorted(claims["amr"]) == ["pin", "swk"]
 
 
@@ -337,9 +341,7 @@ def test_wallet_offers_each_acr_of_the_request_as_an_alternative(world):
     code = browser.new_code()
     s = Scan(rp, browser, code, ok(world.wallet.link(code)))
     assert [[f["type"] for f in alt] for alt in s.details["authFactors"]] == [["WLA"], ["PIN"]]
-    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, [pin(world.amina.pin)]))
-    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
-    claims = id_token_claims(s.rp, tokens_for(s.rp, ok(s.browser.link_auth_code(s.code))))
+    claims = wallet_login_claims(world, s, [pin(world.amina.pin)])
     assert claims["acr"] == PIN and claims["amr"] == ["pin"]
 
 
@@ -353,9 +355,7 @@ def test_otp_factor_by_email(world):
     code = world.mail.last_code()
     wrong = str((int(code) + 1) % 1_000_000).zfill(6)
     assert error(world.wallet.authenticate(s.linked_id, world.amina.uin, [otp(wrong)])) == "auth_failed"
-    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, [otp(code)]))
-    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
-    claims = id_token_claims(s.rp, tokens_for(s.rp, ok(s.browser.link_auth_code(s.code))))
+    claims = wallet_login_claims(world, s, [otp(code)])
     assert claims["acr"] == OTP and claims["amr"] == ["otp"]
 
 
