@@ -130,26 +130,32 @@ BUSY = -1
 def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> int:
     """Chain up to ``batch`` committed pending events, oldest first, in one transaction; returns how many.
 
-    The chain head is locked before the queue is read, so two sealers never chain the same events;
+    The chain head is locked before the queue is taken (one ``DELETE ... RETURNING``), so two sealers never
+    chain the same events;
     ``wait=False`` answers ``BUSY`` at once when another sealer holds it (the caller tries again: that
     sealer may have read the queue before our events were committed).
     """
     if session.get_bind().dialect.name != "postgresql":
         return 0  # SQLite chains at commit
     conn = session.connection()
+    head: tuple[int, str] | None = None
     if not wait:
-        locked = conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update(skip_locked=True)).first()
-        if locked is None and conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
+        locked = conn.execute(select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
+                              .with_for_update(skip_locked=True)).first()
+        if locked is not None:
+            head = (locked.last_seq, locked.last_hash)
+        elif conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
             session.rollback()
             return BUSY
-    head = _locked_head(session)
-    pending = conn.execute(select(_QUEUE).order_by(_QUEUE.c.id).limit(batch)).mappings().all()
-    if not pending:
+    if head is None:
+        head = _locked_head(session)
+    oldest = select(_QUEUE.c.id).order_by(_QUEUE.c.id).limit(batch)
+    taken = conn.execute(delete(_QUEUE).where(_QUEUE.c.id.in_(oldest)).returning(*_QUEUE.c)).mappings().all()
+    if not taken:
         session.rollback()
         return 0
-    rows = [{name: row[name] for name in _COLUMNS} for row in pending]
-    chain(session, rows, head)
-    conn.execute(delete(_QUEUE).where(_QUEUE.c.id.in_([row["id"] for row in pending])))
+    pending = sorted(taken, key=lambda row: row["id"])  # RETURNING has no order: queue order is chain order
+    chain(session, [{name: row[name] for name in _COLUMNS} for row in pending], head)
     session.commit()
     return len(pending)
 
