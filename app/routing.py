@@ -1,11 +1,14 @@
-"""Fixes for Connexion 3.3's routing of several APIs mounted at the same base path.
+"""Routing for several Connexion APIs mounted at the same base path (measured on connexion 3.3.0).
 
-``RoutingMiddleware.add_api`` chains same-base-path APIs by setting ``default`` on *every*
-earlier mount, so with three or more APIs the middle ones are skipped (API 1 falls through to
-API 3): their operations reach Flask without an operation context and fail. Chaining only the
-tail of the chain gives API 1 -> API 2 -> API 3 as intended. ``SwaggerUIMiddleware`` does not
-chain at all (only the first API's UI is reachable); it gets the same tail chaining. Measured on
-connexion 3.3.0.
+``RoutingMiddleware.add_api`` chains same-base-path APIs by setting ``default`` on *every* earlier
+mount, so with three or more APIs the middle ones are skipped (API 1 falls through to API 3): their
+operations reach Flask without an operation context and fail. ``SwaggerUIMiddleware`` does not chain
+at all (only the first API's UI is reachable). Here each middleware keeps one router per base path
+holding every API's routes in the order the APIs were added: no API is skipped, every UI is reachable,
+and a request walks one route list instead of a chain of nested routers (a request's route is still
+the first that matches, and an operation that matches path and method wins over one that matches the
+path only). The Swagger UI middleware also passes a request straight on when its path is outside the
+documentation's prefixes (``/docs``), so API calls do not walk the documentation routes at all.
 """
 
 import copy
@@ -15,39 +18,47 @@ import starlette.routing
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-def _chain(router: starlette.routing.Router, base_path: str, api_router: starlette.routing.Router) -> None:
-    """Mount ``api_router`` at ``base_path``; if that path is taken, append it to the chain's tail."""
-    tail = None
+def _merge(router: starlette.routing.Router, base_path: str, api_router: starlette.routing.Router) -> None:
+    """Mount ``api_router`` at ``base_path``, or add its routes to the router already mounted there."""
     for route in router.routes:
         if isinstance(route, starlette.routing.Mount) and route.path == base_path:
-            tail = route.app
-            break
-    while tail is not None and isinstance(getattr(tail, "default", None), starlette.routing.Router):
-        tail = tail.default  # walk to the end of the chain
-    if tail is not None:
-        tail.default = api_router
-    else:
-        router.mount(base_path, app=api_router)
+            route.app.routes.extend(api_router.routes)  # type: ignore[attr-defined]
+            return
+    router.mount(base_path, app=api_router)
 
 
-class ChainedRoutingMiddleware(RoutingMiddleware):
+class MergedRoutingMiddleware(RoutingMiddleware):
     def add_api(self, specification: Any, base_path: str | None = None, arguments: dict | None = None,
                 **kwargs: Any) -> None:
         api = RoutingAPI(specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs)
-        _chain(self.router, api.base_path, api.router)
+        _merge(self.router, api.base_path, api.router)
 
 
-class ChainedSwaggerUIMiddleware(SwaggerUIMiddleware):
+class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self._prefixes: set[str] = set()
+
     def add_api(self, specification: Any, base_path: str | None = None, arguments: dict | None = None,
                 **kwargs: Any) -> None:
         api = SwaggerUIAPI(specification, base_path=base_path, arguments=arguments, default=self.default_fn,
                            **kwargs)
-        _chain(self.router, api.base_path, api.router)
+        for route in api.router.routes:  # "/docs/oidc/openapi.json" -> "/docs"
+            path = getattr(route, "path", "")
+            self._prefixes.add(api.base_path + "/" + path.lstrip("/").split("/", 1)[0])
+        _merge(self.router, api.base_path, api.router)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not str(scope.get("path", "")).startswith(tuple(self._prefixes)):
+            await self.app(scope, receive, send)  # not documentation: what the router's default would do
+            return
+        await super().__call__(scope, receive, send)
 
 
 def middlewares() -> list[Any]:
     """Connexion's default middleware list with the routing fixes in place."""
-    fixes = {RoutingMiddleware: ChainedRoutingMiddleware, SwaggerUIMiddleware: ChainedSwaggerUIMiddleware}
+    fixes = {RoutingMiddleware: MergedRoutingMiddleware, SwaggerUIMiddleware: MergedSwaggerUIMiddleware}
     return [fixes.get(m, m) for m in copy.copy(ConnexionMiddleware.default_middlewares)]
