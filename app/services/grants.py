@@ -9,7 +9,7 @@ stops them at once. The token-endpoint grant classes are Authlib's, with these r
 """
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import (
@@ -20,7 +20,8 @@ from authlib.oauth2.rfc6749 import (
     UnauthorizedClientError,
 )
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clock import clock
 from app.extensions import db, state
@@ -179,9 +180,17 @@ class CodeGrant(AuthorizationCodeGrant):
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         grant: Grant = self.request.authorization_code
-        grant.code_used_at = clock.now()  # single use
+        _mark_used(grant, clock.now())  # single use
         body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE)
         return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+def _mark_used(grant: Grant, now: datetime) -> None:
+    """Spend the code with one UPDATE on the session's connection (the row is locked since the SELECT):
+    the ORM's unit of work for one column cost more server CPU than the statement itself."""
+    table = Grant.__table__
+    db.session.connection().execute(update(table).where(table.c.grant_id == grant.grant_id).values(code_used_at=now))
+    set_committed_value(grant, "code_used_at", now)  # the object agrees with the row, and is not flushed again
 
 
 class RotatingRefreshGrant(RefreshTokenGrant):
