@@ -81,7 +81,7 @@ def _append_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for row in rows:
             canonical_json(row["details"])  # what cannot be chained fails its use case, never the sealer
-        session.connection().execute(insert(_QUEUE), rows)  # Core on the connection: no ORM execution layer
+        session.connection().execute(insert(_QUEUE).inline(), rows)  # Core, no RETURNING of the ids
         session.info[_SEAL_AFTER_COMMIT] = True
         return
     chain(session, rows)
