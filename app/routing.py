@@ -52,10 +52,18 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         _merge(self.router, api.base_path, api.router)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not str(scope.get("path", "")).startswith(tuple(self._prefixes)):
-            await self.app(scope, receive, send)  # not documentation: what the router's default would do
+        if scope["type"] == "http" and not self._is_documentation(scope):
+            await self.app(scope, receive, send)  # what the router's default would do
             return
         await super().__call__(scope, receive, send)
+
+    def _is_documentation(self, scope: Scope) -> bool:
+        """Whether the path, as the router will match it (without the ``root_path`` of a server run behind a
+        path-stripping proxy, which ASGI puts in ``path`` too), is one of the documentation prefixes or below it."""
+        path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+        if root and path.startswith(root):
+            path = path[len(root):]
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self._prefixes)
 
 
 def middlewares() -> list[Any]:

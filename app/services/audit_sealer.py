@@ -43,7 +43,9 @@ class Sealer:
         _ALL.add(self)
 
     def nudge(self) -> None:
-        if self._wake.is_set() and self._thread is not None and self._pid == os.getpid() and not self._stop.is_set():
+        thread = self._thread
+        if self._wake.is_set() and thread is not None and thread.is_alive() and self._pid == os.getpid() \
+                and not self._stop.is_set():
             return  # already nudged: the running thread will see it (an idle thread ends only when not nudged)
         with self._lock:
             if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
@@ -77,6 +79,7 @@ class Sealer:
                 time.sleep(RETRY_SECONDS)  # the database refused: the events wait in the queue; try again
                 self._wake.set()
             if self._stop.is_set():
+                self._seal_once()  # what committed while the last batch was being sealed
                 with self._lock:
                     self._thread = None
                     return

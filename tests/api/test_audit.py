@@ -1,5 +1,6 @@
 """The audit trail: hash-chained, tamper-evident, no personal data."""
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -216,3 +217,19 @@ def test_audit_rows_carry_no_secrets(app, api_client):
     dumped = " ".join(f"{r.actor} {r.target} {r.details}" for r in rows)
     assert token not in dumped
     assert token.split(".")[2] not in dumped
+
+
+def test_a_nudge_restarts_a_sealer_whose_thread_died_while_nudged(app):
+    """The nudge's shortcut (already nudged: nothing to do) must not trust a dead thread."""
+    with app.app.app_context():
+        sealer = audit_sealer.Sealer(app.app)
+        dead = threading.Thread(target=lambda: None)
+        dead.start()
+        dead.join()
+        sealer._thread, sealer._pid = dead, os.getpid()
+        sealer._wake.set()
+        sealer.nudge()
+        try:
+            assert sealer._thread is not dead and sealer._thread.is_alive()
+        finally:
+            sealer.stop()

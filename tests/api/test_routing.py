@@ -34,3 +34,12 @@ def test_a_path_no_api_or_page_has_is_404_and_a_wrong_method_is_405(client):
     assert client.get("/no-such-path").status_code == 404
     assert client.get("/docs-not-really/openapi.json").status_code == 404
     assert client.delete("/oauth/token").status_code == 405
+
+
+def test_behind_a_path_stripping_proxy_the_documentation_and_the_api_are_reached(app):
+    """ASGI puts the server's ``root_path`` (``--root-path /idbb``) in ``path`` too; routers match without it."""
+    behind = app.test_client(base_url="https://id.example.gov", root_path="/idbb")
+    spec = behind.get("/idbb/docs/oidc/openapi.json")
+    assert spec.status_code == 200 and spec.json()["info"]["title"]
+    assert behind.get("/idbb/docs/oidc/").status_code == 200
+    assert behind.get("/idbb/health").status_code == 200
