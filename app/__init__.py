@@ -87,10 +87,12 @@ def _size_thread_pool(cx: connexion.FlaskApp, threads: int) -> None:
     """Run the Flask handlers on ``IDBB_WORKER_THREADS`` threads per worker.
 
     Connexion 3 wraps the Flask app in a2wsgi's ``WSGIMiddleware`` with a fixed 10 threads. The handlers are
-    CPU-bound Python (argon2id releases the GIL; long polls need no thread, ``app/long_polls.py``), so 10
-    threads only contend for the GIL: on 2 cores, 2 workers, ``bench/oidc.py`` measured 326 token
-    exchanges/s with 10 threads, 370 with 4 and 432 with 2, and the same login flows/s. A test pins this
-    to Connexion's internals (``FlaskASGIApp.asgi_app``), so an upgrade that moves them fails loudly.
+    CPU-bound Python (argon2id releases the GIL; long polls need no thread, ``app/long_polls.py``), so more
+    threads mostly contend for the GIL: on 2 cores, 2 workers, PostgreSQL on the same host, ``bench/oidc.py``
+    measured about 550 token exchanges/s with 2 threads against about 420 with 3, 4 or 8 (and 326 with 10
+    before other changes), and the same login flows/s. Threads help where handlers wait: a distant database,
+    a slow SMTP server. A test pins this to Connexion's internals (``FlaskASGIApp.asgi_app``), so an upgrade
+    that moves them fails loudly.
     """
     middleware_app = cx._middleware_app  # connexion.apps.flask.FlaskASGIApp
     middleware_app.asgi_app = WSGIMiddleware(middleware_app.app.wsgi_app, workers=threads)

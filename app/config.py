@@ -40,7 +40,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
-    worker_threads: int = 4
+    worker_threads: int = 2
     access_token_ttl: int = 600
     request_time_skew: int = 120
     key_publish_ahead: int = 900

@@ -13,8 +13,8 @@ def test_handlers_run_on_the_configured_number_of_threads(make_app):
     assert response.status_code == 200
 
 
-def test_the_default_is_four_threads(app):
-    assert app._middleware_app.asgi_app.executor._max_workers == 4
+def test_the_default_is_two_threads(app):
+    assert app._middleware_app.asgi_app.executor._max_workers == 2
 
 
 @pytest.mark.parametrize("threads", [0, -1])
