@@ -146,7 +146,9 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
         return outcome
     except PageError as err:
         db.session.commit()  # a consumed request_uri stays consumed
-        return Outcome("error.html", {"error_key": err.key}, status=400)
+        # GovStack §8 GET /authorize answers 200 (its only response), with the error page when the client or
+        # redirect_uri cannot be trusted, as eSignet's UI does: never a bare 400, and never a redirect
+        return Outcome("error.html", {"error_key": err.key}, status=200)
     except RedirectError as err:
         db.session.commit()
         return error_redirect(err)

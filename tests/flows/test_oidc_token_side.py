@@ -89,9 +89,10 @@ def assert_oauth_error(response: Any, error: str, status: int = 400) -> dict[str
     return body
 
 
-def assert_error_page(response: Any) -> None:
-    """An error shown to the person: an HTML page, never a redirect to the client."""
-    assert response.status_code == 400, response.text[:300]
+def assert_error_page(response: Any, status: int = 400) -> None:
+    """An error shown to the person: an HTML page, never a redirect to the client (200 at /authorize itself,
+    GovStack §8's only response there; 400 elsewhere)."""
+    assert response.status_code == status, response.text[:300]
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
 
@@ -611,19 +612,19 @@ def test_par_then_authorize_once(client, rp, citizen, aud):
     claims = verify_with_pyjwt(token.json()["id_token"], server_jwks(client), audience=rp.client_id)
     assert claims["nonce"] == rp.last["nonce"]  # the pushed parameters were used
 
-    assert_error_page(authorize_by_reference(rp, body["request_uri"]))  # single use
+    assert_error_page(authorize_by_reference(rp, body["request_uri"]), status=200)  # single use
 
 
 def test_par_request_uri_expires(rp):
     request_uri = push(rp).json()["request_uri"]
     clock.advance(61)
-    assert_error_page(authorize_by_reference(rp, request_uri))
+    assert_error_page(authorize_by_reference(rp, request_uri), status=200)
 
 
 def test_par_request_uri_of_another_client_is_refused(client, admin_token, rp):
     request_uri = push(rp).json()["request_uri"]
     other = register_rp(client, admin_token)
-    assert_error_page(authorize_by_reference(other, request_uri))
+    assert_error_page(authorize_by_reference(other, request_uri), status=200)
 
 
 def test_par_requires_client_authentication(client, rp):
@@ -807,24 +808,24 @@ def test_request_object_kid_must_name_the_registered_key_when_both_have_one(clie
     if accepted:
         assert page.status_code == 200 and "pin-form" in page.text, page.text[:300]
     else:
-        assert_error_page(page)
+        assert_error_page(page, status=200)
 
 
 def test_request_object_signed_by_another_key_is_an_error_page(rp):
     other_pem, _ = new_rsa_key()
     _, token = request_object(rp, pem=other_pem)
-    assert_error_page(authorize_with_request(rp, token))
+    assert_error_page(authorize_with_request(rp, token), status=200)
 
 
 def test_request_object_with_another_client_id_is_an_error_page(client, admin_token, rp):
     other = register_rp(client, admin_token)
     _, token = request_object(rp, client_id=other.client_id)
-    assert_error_page(authorize_with_request(rp, token))
+    assert_error_page(authorize_with_request(rp, token), status=200)
 
 
 def test_expired_request_object_is_an_error_page(rp):
     _, token = request_object(rp, exp=int(clock.timestamp()) - 10)
-    assert_error_page(authorize_with_request(rp, token))
+    assert_error_page(authorize_with_request(rp, token), status=200)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1087,7 +1088,7 @@ REQUIRED_METADATA = (
 )
 #: How each advertised endpoint is called to see that it is there (method, expected statuses).
 ENDPOINT_PROBES = {
-    "authorization_endpoint": ("GET", {400}),  # no parameters: an error page
+    "authorization_endpoint": ("GET", {200}),  # no parameters: the error page (GovStack §8: 200)
     "token_endpoint": ("POST", {400}),
     "userinfo_endpoint": ("GET", {401}),
     "jwks_uri": ("GET", {200}),
