@@ -93,6 +93,8 @@ _SEAL_AFTER_COMMIT = "idbb.audit.nudge"
 _EVENTS = AuditEvent.__table__
 _HEAD = AuditHead.__table__
 _QUEUE = AuditPending.__table__
+#: the chain's newest (seq, hash): the one row of ``audit_head``
+_HEAD_ROW = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 
 
 #: the columns an event is recorded with (its chain links are added when it is chained)
@@ -140,11 +142,10 @@ def seal_pending(session: Session, *, batch: int = 1000, wait: bool = True) -> i
     conn = session.connection()
     head: tuple[int, str] | None = None
     if not wait:
-        locked = conn.execute(select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
-                              .with_for_update(skip_locked=True)).first()
+        locked = conn.execute(_HEAD_ROW.with_for_update(skip_locked=True)).first()
         if locked is not None:
             head = (locked.last_seq, locked.last_hash)
-        elif conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None:
+        elif conn.execute(_HEAD_ROW).first() is not None:
             session.rollback()
             return BUSY
     if head is None:
@@ -188,7 +189,7 @@ def _drop_pending(session: Session, transaction: Any) -> None:
 def _locked_head(session: Session) -> tuple[int, str]:
     """The chain's newest (seq, hash), its row locked until COMMIT; the head row is made on first use."""
     conn = session.connection()
-    query = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+    query = _HEAD_ROW.with_for_update()
     head = conn.execute(query).first()
     if head is not None:
         return head.last_seq, head.last_hash

@@ -73,13 +73,15 @@ class Sealer:
                         return
                 continue
             self._wake.clear()
-            if not self._stop.is_set():
+            stopping = self._stop.is_set()
+            if not stopping:
                 time.sleep(GATHER_SECONDS)  # let the requests of this moment join the batch
             if not self._seal_once() and not self._stop.is_set():
                 time.sleep(RETRY_SECONDS)  # the database refused: the events wait in the queue; try again
                 self._wake.set()
             if self._stop.is_set():
-                self._seal_once()  # what committed while the last batch was being sealed
+                if not stopping:  # stopped during that batch: seal (waiting for the head) what committed meanwhile
+                    self._seal_once()
                 with self._lock:
                     self._thread = None
                     return

@@ -13,6 +13,7 @@ bound. Public keys are immutable once registered (``update`` ignores
 
 import copy
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import KeySet
@@ -49,7 +50,7 @@ def active_client(client_id: str) -> Client | None:
         return None
     detached = _copy(row)
     forgotten: dict[str, float] = state().cached(_FORGOTTEN, dict)
-    if forgotten.get(client_id, -1.0) >= now or _generation(state())[2] > now:
+    if forgotten.get(client_id, -1.0) >= now or _generation().cleared_at > now:
         return detached  # read before an update committed (seen here or via Redis): used once, not kept
     if len(cache) >= MAX_ENTRIES:
         cache.clear()
@@ -88,19 +89,25 @@ def _follow_other_workers(cache: dict[str, tuple[float, Client]], now: float) ->
     redis = state().redis
     if redis is None:
         return
-    seen = _generation(state())
-    if now - seen[0] < GENERATION_CHECK_SECONDS:
+    seen = _generation()
+    if now - seen.asked_at < GENERATION_CHECK_SECONDS:
         return
     generation = redis.get(GENERATION_KEY)  # type: ignore[attr-defined]
-    if generation != seen[1]:
+    if generation != seen.value:
         cache.clear()
-        seen[2] = now
-    seen[0], seen[1] = now, generation
+        seen.cleared_at = now
+    seen.asked_at, seen.value = now, generation
 
 
-def _generation(app_state: Any) -> list[Any]:
-    """[when Redis was last asked, the generation it said, when the cache was last cleared for it]"""
-    return app_state.cached(_GENERATION, lambda: [-1.0, None, -1.0])  # type: ignore[no-any-return]
+@dataclass
+class _Generation:
+    asked_at: float = -1.0  # when Redis was last asked
+    value: Any = None  # the generation it said
+    cleared_at: float = -1.0  # when this worker's cache was last cleared for a change elsewhere
+
+
+def _generation() -> _Generation:
+    return state().cached(_GENERATION, _Generation)  # type: ignore[no-any-return]
 
 
 def _copy(row: Client) -> Client:
