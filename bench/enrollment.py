@@ -231,10 +231,12 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no server log)"
 
 
-def start_server(env: dict[str, str], cwd: Path, port: int, workers: int, log_path: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gunicorn", "app.asgi:app", "-k", "uvicorn_worker.UvicornWorker",
+def start_server(env: dict[str, str], cwd: Path, port: int, workers: int, log_path: Path, *,
+                 target: str = "app.asgi:app", extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """gunicorn with uvicorn workers serving ``target`` (idbb by default), in its own session."""
+    command = [sys.executable, "-m", "gunicorn", target, "-k", "uvicorn_worker.UvicornWorker",
                "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",
-               "--graceful-timeout", "10"]
+               "--graceful-timeout", "10", *extra]
     log_file = open(log_path, "wb")  # the child keeps its own descriptor
     try:
         return subprocess.Popen(command, env=env, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT,

@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -78,6 +78,7 @@ from enrollment import (
     run_cli,
     server_env,
     start_server,
+    stop_server,
     tail,
     wait_healthy,
 )
@@ -743,6 +744,40 @@ def check_sample_exchange(base: str, rp: RelyingParty, code: Code) -> str:
     return f"id_token {got}, access_token {jose_alg(body['access_token'])}"
 
 
+# --------------------------------------------------------------------------------------- stack floor
+
+FLOOR_SCHEMA = (
+    "CREATE TABLE floor_clients (client_id text PRIMARY KEY, public_jwk text NOT NULL, id_token_alg text NOT NULL)",
+    "CREATE TABLE floor_codes (code_hash text PRIMARY KEY, client_id text NOT NULL, redirect_uri text NOT NULL, "
+    "code_challenge text NOT NULL, nonce text NOT NULL, subject text NOT NULL, used_at bigint, expires_at bigint NOT NULL)",
+)
+
+
+def seed_floor(database_url: str, rps: list[RelyingParty], codes_per_rp: int) -> dict[str, list[Code]]:
+    """The floor app's clients (the relying parties' keys and ID-token algorithms) and codes, in the run's database."""
+    info, _ = maintenance_conninfo(database_url)
+    info = {**info, "dbname": database_url.rsplit("/", 1)[1].split("?", 1)[0]}
+    minted: dict[str, list[Code]] = {}
+    expires = int(time.time()) + 600
+    with psycopg.connect(**info) as conn:
+        for statement in FLOOR_SCHEMA:
+            conn.execute(statement)
+        for rp in rps:
+            public = RSAAlgorithm.to_jwk(rp.private_key.public_key())
+            conn.execute("INSERT INTO floor_clients VALUES (%s, %s, %s)", (rp.client_id, public, rp.alg))
+            codes, rows = [], []
+            for _ in range(codes_per_rp):
+                code, (verifier, challenge) = secrets.token_urlsafe(32), pkce_pair()
+                codes.append(Code(code, verifier))
+                rows.append((hashlib.sha256(code.encode()).hexdigest(), rp.client_id, REDIRECT, challenge,
+                             secrets.token_urlsafe(8), secrets.token_urlsafe(32), expires))
+            with conn.cursor() as cursor:
+                cursor.executemany("INSERT INTO floor_codes (code_hash, client_id, redirect_uri, code_challenge, "
+                                   "nonce, subject, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+            minted[rp.alg] = codes
+    return minted
+
+
 # --------------------------------------------------------------------------------------- report
 
 def ms(value: float) -> str:
@@ -788,6 +823,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--baseline-seconds", type=float, default=2.0, help="seconds per baseline (default 2)")
     parser.add_argument("--timeout", type=float, default=600, help="global time limit in seconds (default 600)")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the stack-floor baseline (bench/floor_app.py; it needs Redis)")
     args = parser.parse_args()
     for name in ("exchanges", "flows", "concurrency", "flow_concurrency", "workers", "health_requests"):
         if getattr(args, name) < 1:
@@ -807,6 +844,7 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="idbb-bench-oidc-"))
     log_path = workdir / "server.log"
+    floor_log = workdir / "floor.log"
     # codes minted in the set-up must outlive the run (RFC 6749's 10-minute maximum)
     env = server_env(base, port, args.database_url, args.workers, IDBB_CODE_TTL="600",
                      **({"IDBB_REDIS_URL": args.redis_url} if args.redis_url else {}))
@@ -863,12 +901,13 @@ def main() -> int:
 
         pg_waits: dict[str, str] = {}
 
-        def measured(phase: str, coroutine: Any) -> tuple[Any, dict[str, float]]:
-            before = cpu_snapshot(proc.pid)
+        def measured(phase: str, coroutine: Any, master: int | None = None) -> tuple[Any, dict[str, float]]:
+            master = master or proc.pid
+            before = cpu_snapshot(master)
             with PgSampler(args.database_url) as sampler:
                 result = asyncio.run(coroutine)
             pg_waits[phase] = sampler.summary()
-            return result, cpu_delta(before, cpu_snapshot(proc.pid))
+            return result, cpu_delta(before, cpu_snapshot(master))
 
         kind = args.client
         # warm-up: both workers, every path (templates, key caches, connection pools)
@@ -902,6 +941,35 @@ def main() -> int:
             log(f"{alg}: {args.flows} login flows ...")
             flow_runs[alg], flow_cpu[alg] = measured(f"flow {alg}", drive_flows(
                 kind, base, rp, people, assertions, args.flow_concurrency))
+
+        floor: dict[str, Run] = {}
+        floor_cpu: dict[str, dict[str, float]] = {}
+        if args.redis_url and not args.no_floor:
+            stop_server(proc)  # idbb is done: the floor gets the machine to itself
+            floor_port = free_port()
+            floor_base = f"http://127.0.0.1:{floor_port}"
+            floor_rps = {alg: replace(rp, assertion_aud=floor_base + "/oauth/token") for alg, rp in rps.items()}
+            floor_codes = seed_floor(args.database_url, list(floor_rps.values()), args.exchanges + warm)
+            floor_env = {**env, "FLOOR_DATABASE_URL": args.database_url, "FLOOR_REDIS_URL": args.redis_url,
+                         "FLOOR_ISSUER": floor_base, "PYTHONPATH": str(cwd)}
+            floor_proc = start_server(floor_env, cwd, floor_port, args.workers, floor_log, target="floor_app:app",
+                                      extra=("--chdir", str(cwd / "bench")))
+            try:
+                wait_healthy(floor_base, floor_proc, floor_log)
+                for alg, rp in floor_rps.items():
+                    warm_codes, floor_codes[alg] = floor_codes[alg][:warm], floor_codes[alg][warm:]
+                    warmed = asyncio.run(drive_requests(kind, floor_base, list(zip(warm_codes, rp.assertions(warm),
+                                                                                   strict=True)),
+                                                        args.concurrency, exchanger(rp), 200))
+                    if warmed.failures:
+                        raise RuntimeError(f"stack floor warm-up failed for {alg}: {warmed.first_error}")
+                for alg, rp in floor_rps.items():
+                    jobs = list(zip(floor_codes[alg], rp.assertions(args.exchanges), strict=True))
+                    log(f"{alg}: {len(jobs)} token exchanges on the stack floor (bench/floor_app.py) ...")
+                    floor[alg], floor_cpu[alg] = measured(f"floor {alg}", drive_requests(
+                        kind, floor_base, jobs, args.concurrency, exchanger(rp), 200), floor_proc.pid)
+            finally:
+                stop_server(floor_proc)
 
         load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
         cpus = os.cpu_count() or 1
@@ -943,6 +1011,25 @@ def main() -> int:
             (f"  target flows/s >= {TARGET_FLOW_RATIO} x argon2id/s met",
              *("yes" if fl[a].rate >= TARGET_FLOW_RATIO * argon_two else "NO" for a in ALGS)),
         ]
+        if floor:
+            # CPU seconds the floor and /health cost the machine per request (the server, PostgreSQL, Redis, the client)
+            floor_s = {a: sum(floor_cpu[a][g] for g in CPU_GROUPS[:-1]) / len(floor[a].latencies) for a in ALGS}
+            health_s = sum(health_cpu[g] for g in CPU_GROUPS[:-1]) / len(health.latencies)
+            # a flow hashes the PIN once and makes 5 requests: the token exchange and 4 at least as dear as /health
+            flow_bound = {a: cpus / (1 / argon_single + floor_s[a] + 4 * health_s) for a in ALGS}
+            rows += [
+                ("stack floor exchanges/s (bench/floor_app.py)", *(f"{floor[a].rate:.1f}" for a in ALGS)),
+                ("  p50 / p99 ms", *(f"{ms(percentile(floor[a].latencies, 50))} / "
+                                     f"{ms(percentile(floor[a].latencies, 99))}" for a in ALGS)),
+                ("  failures", *(f"{floor[a].failures} of {len(floor[a].latencies)}" for a in ALGS)),
+                ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(floor_cpu[a], len(floor[a].latencies))
+                                                                     for a in ALGS)),
+                ("exchanges/s : stack floor", *(f"{ex[a].rate / floor[a].rate:.3f}" for a in ALGS)),
+                (f"stack floor : target {TARGET_EXCHANGES:.0f}/s", *(f"{floor[a].rate / TARGET_EXCHANGES:.3f}"
+                                                                     for a in ALGS)),
+                ("flow bound/s: CPU of argon2id + floor exchange + 4 x /health", *(f"{flow_bound[a]:.1f}" for a in ALGS)),
+                ("  flow bound : argon2id verify/s (2 processes)", *(f"{flow_bound[a] / argon_two:.3f}" for a in ALGS)),
+            ]
         baseline_rows = [
             ("argon2id verify/s, 1 thread", f"{argon_single:.1f}", f"m={argon[0]} KiB, t={argon[1]}, p={argon[2]}"),
             ("argon2id verify/s, 2 processes", f"{argon_two:.1f}", ""),
@@ -969,12 +1056,15 @@ def main() -> int:
         for alg in ALGS:
             if exchanges[alg].first_error:
                 lines.append(f"  first {alg} exchange error: {exchanges[alg].first_error}")
+            if alg in floor and floor[alg].first_error:
+                lines.append(f"  first {alg} stack-floor error: {floor[alg].first_error}")
             if flow_runs[alg].first_error:
                 lines.append(f"  first {alg} flow error ({flow_runs[alg].failures}): {flow_runs[alg].first_error}")
         if health.first_error:
             lines.append(f"  first health error: {health.first_error}")
         print("\n".join(lines), flush=True)
-        failed = health.failures + sum(r.failures for r in exchanges.values()) + sum(r.failed for r in flow_runs.values())
+        failed = (health.failures + sum(r.failures for r in exchanges.values()) + sum(r.failed for r in flow_runs.values())
+                  + sum(r.failures for r in floor.values()))
         if failed:
             print(f"\nserver log (last lines):\n{tail(log_path)}", flush=True)
         code = 0 if failed == 0 else 2
