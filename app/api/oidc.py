@@ -31,28 +31,28 @@ def _is_form() -> bool:
     return request.mimetype in ("application/x-www-form-urlencoded", "")
 
 
-def token(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+def token() -> tuple[dict[str, Any], int, dict[str, str]]:
     result = token_endpoint.token(_form(), dict(request.headers), parsable=_is_form())
     return result.body, result.status, result.headers
 
 
-def token_v2(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+def token_v2() -> tuple[dict[str, Any], int, dict[str, str]]:
     result = token_endpoint.token(_form(), dict(request.headers), path=token_endpoint.TOKEN_V2_PATH,
                                   parsable=_is_form())
     return result.body, result.status, result.headers
 
 
-def introspect(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+def introspect() -> tuple[dict[str, Any], int, dict[str, str]]:
     result = token_endpoint.introspect(_form(), dict(request.headers))
     return result.body, result.status, result.headers
 
 
-def revoke(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+def revoke() -> tuple[dict[str, Any], int, dict[str, str]]:
     result = token_endpoint.revoke(_form(), dict(request.headers))
     return result.body, result.status, result.headers
 
 
-def par(**_: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+def par() -> tuple[dict[str, Any], int, dict[str, str]]:
     result = pushed.push(_form(), dict(request.headers))
     return result.body, result.status, result.headers
 
@@ -71,5 +71,5 @@ def userinfo() -> Response:
     return _userinfo("GET")
 
 
-def userinfo_post(**_: Any) -> Response:
+def userinfo_post() -> Response:
     return _userinfo("POST")
