@@ -38,6 +38,7 @@ import tempfile
 import time
 import uuid
 import zlib
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,34 +295,44 @@ class Run:
     def rate(self) -> float:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
+    async def timed(self, request: Awaitable[Any], expected: int, errors: tuple[type[BaseException], ...]) -> None:
+        """Await one request and record its status and latency; a transport error in ``errors`` is a failure."""
+        started = time.perf_counter()
+        try:
+            response = await request
+            status: int | str = response.status_code
+            body = response.text if status != expected else None
+        except errors as exc:
+            status, body = type(exc).__name__, repr(exc)
+        self.record(status, time.perf_counter() - started, expected, body)
+
+
+async def for_each(jobs: Iterable[Any], concurrency: int, handle: Callable[[Any], Awaitable[None]]) -> float:
+    """Await ``handle(job)`` for every job, ``concurrency`` at a time; returns the wall-clock seconds it took."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+
+    async def worker() -> None:
+        while True:
+            try:
+                job = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await handle(job)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
 
 async def drive(jobs: list[Any], concurrency: int, send: Any, expected: int) -> Run:
     """Run ``send(client, job)`` for every job with ``concurrency`` requests in flight."""
     run = Run()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120.0)) as client:
-
-        async def worker() -> None:
-            while True:
-                try:
-                    job = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                started = time.perf_counter()
-                try:
-                    response = await send(client, job)
-                    status: int | str = response.status_code
-                    body = response.text if status != expected else None
-                except httpx.HTTPError as exc:
-                    status, body = type(exc).__name__, repr(exc)
-                run.record(status, time.perf_counter() - started, expected, body)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        run.elapsed = time.perf_counter() - started
+        run.elapsed = await for_each(jobs, concurrency,
+                                     lambda job: run.timed(send(client, job), expected, (httpx.HTTPError,)))
     return run
 
 
@@ -403,134 +414,164 @@ def server_env(base: str, port: int, database_url: str, workers: int, **extra: s
     return env
 
 
-def bench_failed(exc: BaseException, proc: subprocess.Popen[bytes] | None, log_path: Path) -> int:
-    """Report how a benchmark ended early: 3 for the global timeout, 1 for anything else."""
-    log(f"ABORTED: {exc}" if isinstance(exc, BenchTimeout) else f"FAILED: {type(exc).__name__}: {exc}")
-    if proc is not None:
-        print(f"server log (last lines):\n{tail(log_path)}", flush=True)
-    return 3 if isinstance(exc, BenchTimeout) else 1
+@dataclass
+class BenchRun:
+    """One benchmark run's port, working folder, database and server; ``run_bench`` always cleans them up."""
+
+    database_url: str
+    prefix: str
+    cwd: Path = field(default_factory=repo_root)
+    port: int = field(default_factory=free_port)
+    workdir: Path = field(init=False)
+    proc: subprocess.Popen[bytes] | None = None
+    database_made: bool = False
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix=self.prefix))
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "server.log"
+
+    def create_database(self, env: dict[str, str]) -> None:
+        """DROP and re-create the run's database and migrate it (``idbb init-db``)."""
+        recreate_database(self.database_url)
+        self.database_made = True
+        log("idbb init-db: " + run_cli(["init-db"], env, self.cwd).strip())
+
+    def add_api_client(self, env: dict[str, str], name: str, scopes: str) -> dict[str, Any]:
+        """Register an API client (``client_secret_basic``) with the CLI; returns its id, secret and scopes."""
+        return json.loads(run_cli(["clients", "add-api", name, "--scopes", scopes, "--auth", "client_secret_basic"],
+                                  env, self.cwd))
+
+    def start(self, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+        """Start idbb and wait for ``/health``."""
+        self.proc = start_server(env, self.cwd, self.port, workers, self.log_path)
+        wait_healthy(self.base, self.proc, self.log_path)
+        log(f"server up (pid {self.proc.pid}); log {self.log_path}")
+        return self.proc
+
+    def access_token(self, client: dict[str, Any], scopes: str) -> str:
+        """A ``client_credentials`` access token for an API client made by ``add_api_client``."""
+        response = httpx.post(self.base + "/oauth/token", auth=(client["client_id"], client["client_secret"]),
+                              data={"grant_type": "client_credentials", "scope": scopes}, timeout=30)
+        if response.status_code != 200:
+            raise RuntimeError(f"token request failed: HTTP {response.status_code}: {response.text[:2000]}")
+        return str(response.json()["access_token"])
 
 
-def bench_cleanup(proc: subprocess.Popen[bytes] | None, database_url: str | None, workdir: Path,
-                  log_path: Path, *, keep_files: bool) -> None:
-    """Stop the server, drop the run's database (``database_url`` None: keep it) and remove the working
-    folder, unless ``keep_files`` (then the server log is kept for reading)."""
-    signal.alarm(0)
-    stop_server(proc)
-    if proc is not None:
-        log(f"server stopped (exit {proc.returncode})")
-    if database_url is not None:
-        try:
-            drop_database(database_url)
-            log("database dropped")
-        except psycopg.Error as exc:
-            log(f"could not drop the database: {exc}")
-    if keep_files:
-        log(f"server log kept: {log_path}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+def run_bench(run: BenchRun, body: Callable[[BenchRun], int], *, keep_database: bool,
+              keep_logs: Callable[[int], bool] = lambda code: code != 0) -> int:
+    """Run ``body`` and clean up whatever happens: stop the server (its process group), drop the database
+    unless ``keep_database``, and remove the working folder unless ``keep_logs(code)`` (the server log is
+    then kept for reading). Returns ``body``'s exit code, 3 for the global timeout, 1 for any other failure."""
+    code = 1
+    try:
+        code = body(run)
+    except Exception as exc:
+        log(f"ABORTED: {exc}" if isinstance(exc, BenchTimeout) else f"FAILED: {type(exc).__name__}: {exc}")
+        if run.proc is not None:
+            print(f"server log (last lines):\n{tail(run.log_path)}", flush=True)
+        code = 3 if isinstance(exc, BenchTimeout) else 1
+    finally:
+        signal.alarm(0)
+        stop_server(run.proc)
+        if run.proc is not None:
+            log(f"server stopped (exit {run.proc.returncode})")
+        if run.database_made and not keep_database:
+            try:
+                drop_database(run.database_url)
+                log("database dropped")
+            except psycopg.Error as exc:
+                log(f"could not drop the database: {exc}")
+        if keep_logs(code):
+            log(f"server log kept: {run.log_path}")
+        else:
+            shutil.rmtree(run.workdir, ignore_errors=True)
+    return code
 
 
 def main() -> int:
     args = parse_args()
-
     arm_timeout(args.timeout)
+    return run_bench(BenchRun(args.database_url, "idbb-bench-"), lambda run: measure(run, args),
+                     keep_database=args.keep_database)
 
-    cwd = repo_root()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="idbb-bench-"))
-    log_path = workdir / "server.log"
-    env = server_env(base, port, args.database_url, args.workers)
 
-    proc: subprocess.Popen[bytes] | None = None
-    database_made = False
-    code = 1
-    try:
-        log(f"repo {cwd}; database {args.database_url}; port {port}; workers {args.workers}; "
-            f"requests {args.requests}; concurrency {args.concurrency}; {os.cpu_count()} CPU(s)")
-        recreate_database(args.database_url)
-        database_made = True
-        log("idbb init-db: " + run_cli(["init-db"], env, cwd).strip())
-        made = json.loads(run_cli(["clients", "add-api", "bench", "--scopes", SCOPES,
-                                   "--auth", "client_secret_basic"], env, cwd))
-        client_id, secret = made["client_id"], made["client_secret"]
-        log(f"API client {client_id!r} registered with scopes {made['scopes']}")
+def measure(run: BenchRun, args: argparse.Namespace) -> int:
+    """The benchmark proper; ``run_bench`` cleans up after it."""
+    base = run.base
+    env = server_env(base, run.port, args.database_url, args.workers)
+    log(f"repo {run.cwd}; database {args.database_url}; port {run.port}; workers {args.workers}; "
+        f"requests {args.requests}; concurrency {args.concurrency}; {os.cpu_count()} CPU(s)")
+    run.create_database(env)
+    made = run.add_api_client(env, "bench", SCOPES)
+    log(f"API client {made['client_id']!r} registered with scopes {made['scopes']}")
 
-        log(f"building {args.requests} request bodies ...")
-        rng = random.Random()
-        taken: set[tuple[str, str, str]] = set()
-        samples = [make_enrollment(rng, taken) for _ in range(args.requests)]
-        payload_kb = statistics.fmean(len(s.body) for s in samples) / 1024
-        binary_kb = statistics.fmean(sum(map(len, s.binaries)) for s in samples) / 1024
+    log(f"building {args.requests} request bodies ...")
+    rng = random.Random()
+    taken: set[tuple[str, str, str]] = set()
+    samples = [make_enrollment(rng, taken) for _ in range(args.requests)]
+    payload_kb = statistics.fmean(len(s.body) for s in samples) / 1024
+    binary_kb = statistics.fmean(sum(map(len, s.binaries)) for s in samples) / 1024
 
-        load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-        log("AES-256-GCM baseline ...")
-        seal_ops, seal_mb = seal_baseline(samples)
+    load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    log("AES-256-GCM baseline ...")
+    seal_ops, seal_mb = seal_baseline(samples)
 
-        proc = start_server(env, cwd, port, args.workers, log_path)
-        wait_healthy(base, proc, log_path)
-        log(f"server up (pid {proc.pid}); log {log_path}")
+    run.start(env, args.workers)
+    auth_headers = {"Authorization": f"Bearer {run.access_token(made, SCOPES)}", "Content-Type": "application/json"}
 
-        response = httpx.post(base + "/oauth/token", auth=(client_id, secret),
-                              data={"grant_type": "client_credentials", "scope": SCOPES}, timeout=30)
-        if response.status_code != 200:
-            raise RuntimeError(f"token request failed: HTTP {response.status_code}: {response.text[:2000]}")
-        token = response.json()["access_token"]
-        auth_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async def get_health(client: httpx.AsyncClient, _: int) -> httpx.Response:
+        return await client.get(base + "/health")
 
-        async def get_health(client: httpx.AsyncClient, _: int) -> httpx.Response:
-            return await client.get(base + "/health")
+    async def post_enrollment(client: httpx.AsyncClient, job: Enrollment) -> httpx.Response:
+        url = f"{base}/v1/enrollments/{job.enrollment_id}"
+        params = {"transactionId": f"tx-{uuid.uuid4().hex[:12]}", "finalize": "true"}
+        return await client.post(url, params=params, content=job.body, headers=auth_headers)
 
-        async def post_enrollment(client: httpx.AsyncClient, job: Enrollment) -> httpx.Response:
-            url = f"{base}/v1/enrollments/{job.enrollment_id}"
-            params = {"transactionId": f"tx-{uuid.uuid4().hex[:12]}", "finalize": "true"}
-            return await client.post(url, params=params, content=job.body, headers=auth_headers)
+    asyncio.run(drive(list(range(max(50, args.concurrency * 4))), args.concurrency, get_health, 200))  # warm-up
+    log(f"GET /health baseline: {args.health_requests} requests ...")
+    health = asyncio.run(drive(list(range(args.health_requests)), args.concurrency, get_health, 200))
+    log(f"enrollments: {args.requests} requests ...")
+    enroll = asyncio.run(drive(samples, args.concurrency, post_enrollment, 204))
 
-        asyncio.run(drive(list(range(max(50, args.concurrency * 4))), args.concurrency, get_health, 200))  # warm-up
-        log(f"GET /health baseline: {args.health_requests} requests ...")
-        health = asyncio.run(drive(list(range(args.health_requests)), args.concurrency, get_health, 200))
-        log(f"enrollments: {args.requests} requests ...")
-        enroll = asyncio.run(drive(samples, args.concurrency, post_enrollment, 204))
-
-        summary = database_summary(args.database_url)
-        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-        ratio = enroll.rate / health.rate if health.rate else float("nan")
-        lines = [
-            "",
-            f"idbb one-step enrollment benchmark  ({time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPU(s), "
-            f"client and server on this machine; load average {load_before} before, {load} after)",
-            f"  server              gunicorn + UvicornWorker, {args.workers} worker(s), PostgreSQL, profile development",
-            f"  requests            {args.requests} at concurrency {args.concurrency}",
-            f"  payload             {payload_kb:.1f} KB JSON per enrollment ({binary_kb:.1f} KB binary: 10 WSQ x "
-            f"{WSQ_SIZE // 1024} KB, PNG face {len(samples[0].binaries[10]) / 1024:.1f} KB, "
-            f"PDF {len(samples[0].binaries[11]) / 1024:.1f} KB)",
-            f"  enrollments/s       {enroll.rate:.1f}   ({enroll.elapsed:.2f} s wall)",
-            f"  latency p50 / p99   {percentile(enroll.latencies, 50) * 1000:.1f} ms / "
-            f"{percentile(enroll.latencies, 99) * 1000:.1f} ms   (max {max(enroll.latencies) * 1000:.1f} ms)",
-            f"  failures            {enroll.failures} of {args.requests}   statuses {enroll.statuses}",
-            f"  health req/s        {health.rate:.1f}   ({args.health_requests} GET /health, p50 "
-            f"{percentile(health.latencies, 50) * 1000:.1f} ms, failures {health.failures})",
-            f"  seal ops/s          {seal_ops:.1f}   (AES-256-GCM of one enrollment's {binary_kb:.0f} KB binary parts, "
-            f"12 seals per op, 1 thread; {seal_mb:.0f} MB/s)",
-            f"  ratio               enrollments/s / health req/s = {ratio:.4f}   "
-            f"(enrollments/s / seal ops/s = {enroll.rate / seal_ops:.5f})",
-            f"  database after run  {summary}",
-        ]
-        if enroll.first_error:
-            lines.append(f"  first enrollment error: {enroll.first_error}")
-        if health.first_error:
-            lines.append(f"  first health error: {health.first_error}")
-        print("\n".join(lines), flush=True)
-        if enroll.failures or health.failures:
-            print(f"\nserver log (last lines):\n{tail(log_path)}", flush=True)
-        code = 0 if enroll.failures == 0 and health.failures == 0 else 2
-    except Exception as exc:
-        code = bench_failed(exc, proc, log_path)
-    finally:
-        bench_cleanup(proc, args.database_url if database_made and not args.keep_database else None, workdir,
-                      log_path, keep_files=code != 0)
-    return code
+    summary = database_summary(args.database_url)
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    ratio = enroll.rate / health.rate if health.rate else float("nan")
+    lines = [
+        "",
+        f"idbb one-step enrollment benchmark  ({time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPU(s), "
+        f"client and server on this machine; load average {load_before} before, {load} after)",
+        f"  server              gunicorn + UvicornWorker, {args.workers} worker(s), PostgreSQL, profile development",
+        f"  requests            {args.requests} at concurrency {args.concurrency}",
+        f"  payload             {payload_kb:.1f} KB JSON per enrollment ({binary_kb:.1f} KB binary: 10 WSQ x "
+        f"{WSQ_SIZE // 1024} KB, PNG face {len(samples[0].binaries[10]) / 1024:.1f} KB, "
+        f"PDF {len(samples[0].binaries[11]) / 1024:.1f} KB)",
+        f"  enrollments/s       {enroll.rate:.1f}   ({enroll.elapsed:.2f} s wall)",
+        f"  latency p50 / p99   {percentile(enroll.latencies, 50) * 1000:.1f} ms / "
+        f"{percentile(enroll.latencies, 99) * 1000:.1f} ms   (max {max(enroll.latencies) * 1000:.1f} ms)",
+        f"  failures            {enroll.failures} of {args.requests}   statuses {enroll.statuses}",
+        f"  health req/s        {health.rate:.1f}   ({args.health_requests} GET /health, p50 "
+        f"{percentile(health.latencies, 50) * 1000:.1f} ms, failures {health.failures})",
+        f"  seal ops/s          {seal_ops:.1f}   (AES-256-GCM of one enrollment's {binary_kb:.0f} KB binary parts, "
+        f"12 seals per op, 1 thread; {seal_mb:.0f} MB/s)",
+        f"  ratio               enrollments/s / health req/s = {ratio:.4f}   "
+        f"(enrollments/s / seal ops/s = {enroll.rate / seal_ops:.5f})",
+        f"  database after run  {summary}",
+    ]
+    if enroll.first_error:
+        lines.append(f"  first enrollment error: {enroll.first_error}")
+    if health.first_error:
+        lines.append(f"  first health error: {health.first_error}")
+    print("\n".join(lines), flush=True)
+    if enroll.failures or health.failures:
+        print(f"\nserver log (last lines):\n{tail(run.log_path)}", flush=True)
+    return 0 if enroll.failures == 0 and health.failures == 0 else 2
 
 
 if __name__ == "__main__":

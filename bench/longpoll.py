@@ -56,7 +56,6 @@ import resource
 import secrets
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -69,19 +68,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 # the benches next door (``python bench/longpoll.py`` puts bench/ first on sys.path)
 from enrollment import (
+    BenchRun,
     BenchTimeout,
     arm_timeout,
-    bench_cleanup,
-    bench_failed,
-    free_port,
+    for_each,
     log,
     percentile,
-    recreate_database,
-    repo_root,
-    run_cli,
+    run_bench,
     server_env,
-    start_server,
-    wait_healthy,
 )
 from jwt.algorithms import RSAAlgorithm
 from oidc import PgSampler, Reply, _Connection, _ticks, cpu_delta, cpu_snapshot, ms, per_op, pkce_pair, table
@@ -435,42 +429,32 @@ async def quick_phase(server: Server, requests: int, concurrency: int) -> QuickR
     idle = await pinned_connections(server, per_worker)
     random.shuffle(idle)
     jobs = [QUICK_PATHS[n % len(QUICK_PATHS)] for n in range(requests * len(QUICK_PATHS))]
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
 
-    async def worker() -> None:
-        while True:
-            try:
-                path = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            conn, pid = idle.pop(0)  # round robin over the pinned connections
-            started = time.perf_counter()
-            try:
-                reply, keep = await conn.exchange(get_request(server.host, path))
-            except TRANSPORT_ERRORS as exc:
-                run.failures += 1
-                run.first_error = run.first_error or f"{path}: {exc!r}"
-                conn, pid = (await server.connect())[0], 0
-                idle.append((conn, pid))
-                continue
-            elapsed = time.perf_counter() - started
-            run.latencies[path].append(elapsed)
-            run.per_worker.setdefault(pid, []).append(elapsed)
-            if reply.status_code != 200:
-                run.failures += 1
-                run.first_error = run.first_error or f"{path}: HTTP {reply.status_code}: {reply.text[:500]}"
-            if keep:
-                idle.append((conn, pid))
-            else:
-                conn.close()
-                idle.append(((await server.connect())[0], 0))
+    async def get(path: str) -> None:
+        conn, pid = idle.pop(0)  # round robin over the pinned connections
+        started = time.perf_counter()
+        try:
+            reply, keep = await conn.exchange(get_request(server.host, path))
+        except TRANSPORT_ERRORS as exc:
+            run.failures += 1
+            run.first_error = run.first_error or f"{path}: {exc!r}"
+            conn, pid = (await server.connect())[0], 0
+            idle.append((conn, pid))
+            return
+        elapsed = time.perf_counter() - started
+        run.latencies[path].append(elapsed)
+        run.per_worker.setdefault(pid, []).append(elapsed)
+        if reply.status_code != 200:
+            run.failures += 1
+            run.first_error = run.first_error or f"{path}: HTTP {reply.status_code}: {reply.text[:500]}"
+        if keep:
+            idle.append((conn, pid))
+        else:
+            conn.close()
+            idle.append(((await server.connect())[0], 0))
 
     before = cpu_snapshot(server.master)
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    run.elapsed = time.perf_counter() - started
+    run.elapsed = await for_each(jobs, concurrency, get)
     run.cpu = cpu_delta(before, cpu_snapshot(server.master))
     for conn, _ in idle:
         conn.close()
@@ -898,63 +882,44 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     arm_timeout(args.timeout)
+    return run_bench(BenchRun(args.database_url, "idbb-bench-longpoll-"), lambda run: measure(run, args),
+                     keep_database=args.keep_database, keep_logs=lambda code: code not in (0, 2))
+
+
+def measure(run: BenchRun, args: argparse.Namespace) -> int:
+    """The benchmark proper; ``run_bench`` cleans up after it."""
     nofile = raise_nofile()
     needed = args.polls + 200
     if nofile[0] < needed:
         log(f"warning: open-file limit {nofile[0]} is below the {needed} sockets the client needs")
-
-    cwd = repo_root()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="idbb-bench-longpoll-"))
-    log_path = workdir / "server.log"
     lifetime = str(int(args.timeout) + 600)
     extra = {"IDBB_REDIS_URL": args.redis_url, "IDBB_LONG_POLL_TIMEOUT": str(args.poll_timeout),
              "IDBB_LINK_CODE_TTL": lifetime, "IDBB_AUTHORIZE_TTL": lifetime, "IDBB_LINKED_TRANSACTION_TTL": lifetime}
     if args.db_pool_size:
         extra["IDBB_DB_POOL_SIZE"] = str(args.db_pool_size)
-    env = server_env(base, port, args.database_url, args.workers, **extra)
+    env = server_env(run.base, run.port, args.database_url, args.workers, **extra)
     warm = 8 * args.workers
+    log(f"repo {run.cwd}; database {args.database_url}; redis {args.redis_url}; port {run.port}; "
+        f"workers {args.workers}; {args.polls} polls, {args.wakes} wakes; open-file limit {nofile[0]}; "
+        f"{os.cpu_count()} CPU(s)")
+    run.create_database(env)
+    admin = run.add_api_client(env, "bench-admin", ADMIN_SCOPES)
+    load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    proc = run.start(env, args.workers)
+    client_id = register_rp(run.base, run.access_token(admin, ADMIN_SCOPES))
+    log(f"relying party {client_id} registered over HTTP; in-process set-up: {args.polls + warm} transactions "
+        f"with a link code each ...")
+    seeded = time.perf_counter()
+    pairs = seed_in_process(env, client_id, args.polls + warm)
+    log(f"set-up done in {time.perf_counter() - seeded:.1f} s")
 
-    proc = None
-    database_made = False
-    code = 1
-    try:
-        log(f"repo {cwd}; database {args.database_url}; redis {args.redis_url}; port {port}; workers {args.workers}; "
-            f"{args.polls} polls, {args.wakes} wakes; open-file limit {nofile[0]}; {os.cpu_count()} CPU(s)")
-        recreate_database(args.database_url)
-        database_made = True
-        log("idbb init-db: " + run_cli(["init-db"], env, cwd).strip())
-        made = json.loads(run_cli(["clients", "add-api", "bench-admin", "--scopes", ADMIN_SCOPES,
-                                   "--auth", "client_secret_basic"], env, cwd))
-        load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-        proc = start_server(env, cwd, port, args.workers, log_path)
-        wait_healthy(base, proc, log_path)
-        log(f"server up (pid {proc.pid}); log {log_path}")
-        response = httpx.post(base + "/oauth/token", auth=(made["client_id"], made["client_secret"]),
-                              data={"grant_type": "client_credentials", "scope": ADMIN_SCOPES}, timeout=30)
-        if response.status_code != 200:
-            raise RuntimeError(f"admin token request failed: HTTP {response.status_code}: {response.text[:2000]}")
-        client_id = register_rp(base, response.json()["access_token"])
-        log(f"relying party {client_id} registered over HTTP; in-process set-up: {args.polls + warm} transactions "
-            f"with a link code each ...")
-        seeded = time.perf_counter()
-        pairs = seed_in_process(env, client_id, args.polls + warm)
-        log(f"set-up done in {time.perf_counter() - seeded:.1f} s")
-
-        server = Server(port, proc.pid)
-        if len(server.workers) != args.workers:
-            raise RuntimeError(f"expected {args.workers} workers under pid {proc.pid}, found {server.workers}")
-        results = run_held_phase(server, pairs, warm, args)
-        lines, met = report(results, args, log_path, load_before)
-        print("\n".join(lines), flush=True)
-        code = 0 if met else 2
-    except Exception as exc:
-        code = bench_failed(exc, proc, log_path)
-    finally:
-        bench_cleanup(proc, args.database_url if database_made and not args.keep_database else None, workdir,
-                      log_path, keep_files=code not in (0, 2))
-    return code
+    server = Server(run.port, proc.pid)
+    if len(server.workers) != args.workers:
+        raise RuntimeError(f"expected {args.workers} workers under pid {proc.pid}, found {server.workers}")
+    results = run_held_phase(server, pairs, warm, args)
+    lines, met = report(results, args, run.log_path, load_before)
+    print("\n".join(lines), flush=True)
+    return 0 if met else 2
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ import random
 import re
 import secrets
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -64,18 +63,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 # the one-step enrollment benchmark next door: database, server and load helpers (``python bench/oidc.py``
 # puts bench/ first on sys.path)
 from enrollment import (
+    BenchRun,
     Run,
     arm_timeout,
-    bench_cleanup,
-    bench_failed,
+    for_each,
     free_port,
     log,
     maintenance_conninfo,
     percentile,
     random_name,
-    recreate_database,
-    repo_root,
-    run_cli,
+    run_bench,
     server_env,
     start_server,
     stop_server,
@@ -432,30 +429,10 @@ async def drive_requests(kind: str, base: str, jobs: list[Any], concurrency: int
     """Run ``send(client, job)`` for every job with ``concurrency`` requests in flight (as bench/enrollment.py's
     ``drive``, on either client)."""
     run = Run()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
     client = make_client(kind, base, concurrency)
-
-    async def worker() -> None:
-        while True:
-            try:
-                job = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            started = time.perf_counter()
-            try:
-                reply = await send(client, job)
-                status: int | str = reply.status_code
-                body = reply.text if status != expected else None
-            except TRANSPORT_ERRORS as exc:
-                status, body = type(exc).__name__, repr(exc)
-            run.record(status, time.perf_counter() - started, expected, body)
-
     try:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        run.elapsed = time.perf_counter() - started
+        run.elapsed = await for_each(jobs, concurrency,
+                                     lambda job: run.timed(send(client, job), expected, TRANSPORT_ERRORS))
     finally:
         await client.aclose()
     return run
@@ -689,32 +666,22 @@ async def drive_flows(kind: str, base: str, rp: RelyingParty, people: list[Citiz
     """Complete logins with ``concurrency`` flows in flight; consecutive flows use different citizens, so
     flows in flight never share an identifier (and its login-throttle row)."""
     run = FlowRun()
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(len(assertions)):
-        queue.put_nowait(n)
     client = make_client(kind, base, concurrency)
 
-    async def worker() -> None:
-        while True:
-            try:
-                n = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            started = time.perf_counter()
-            try:
-                await one_flow(client, base, rp, people[n % len(people)], assertions[n], run.steps)
-                run.latencies.append(time.perf_counter() - started)
-            except FlowFailed as failed:
-                run.failures[failed.step] = run.failures.get(failed.step, 0) + 1
-                run.first_error = run.first_error or str(failed)
-            except TRANSPORT_ERRORS as exc:
-                run.failures["transport"] = run.failures.get("transport", 0) + 1
-                run.first_error = run.first_error or repr(exc)
+    async def flow(n: int) -> None:
+        started = time.perf_counter()
+        try:
+            await one_flow(client, base, rp, people[n % len(people)], assertions[n], run.steps)
+            run.latencies.append(time.perf_counter() - started)
+        except FlowFailed as failed:
+            run.failures[failed.step] = run.failures.get(failed.step, 0) + 1
+            run.first_error = run.first_error or str(failed)
+        except TRANSPORT_ERRORS as exc:
+            run.failures["transport"] = run.failures.get("transport", 0) + 1
+            run.first_error = run.first_error or repr(exc)
 
     try:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        run.elapsed = time.perf_counter() - started
+        run.elapsed = await for_each(range(len(assertions)), concurrency, flow)
     finally:
         await client.aclose()
     return run
@@ -836,244 +803,222 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-
     arm_timeout(args.timeout)
+    return run_bench(BenchRun(args.database_url, "idbb-bench-oidc-"), lambda run: measure(run, args),
+                     keep_database=args.keep_database)
 
-    cwd = repo_root()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="idbb-bench-oidc-"))
-    log_path = workdir / "server.log"
-    floor_log = workdir / "floor.log"
+
+def measure(run: BenchRun, args: argparse.Namespace) -> int:
+    """The benchmark proper; ``run_bench`` cleans up after it."""
+    cwd, base = run.cwd, run.base
+    floor_log = run.workdir / "floor.log"
     # codes minted in the set-up must outlive the run (RFC 6749's 10-minute maximum)
-    env = server_env(base, port, args.database_url, args.workers, IDBB_CODE_TTL="600",
+    env = server_env(base, run.port, args.database_url, args.workers, IDBB_CODE_TTL="600",
                      **({"IDBB_REDIS_URL": args.redis_url} if args.redis_url else {}))
+    log(f"repo {cwd}; database {args.database_url}; redis {args.redis_url or '(none: SQL replay store)'}; "
+        f"port {run.port}; workers {args.workers}; {args.exchanges} exchanges at concurrency {args.concurrency} and "
+        f"{args.flows} flows at concurrency {args.flow_concurrency} per algorithm; {os.cpu_count()} CPU(s)")
+    run.create_database(env)
+    admin = run.add_api_client(env, "bench-admin", ADMIN_SCOPES)
 
-    proc = None
-    database_made = False
-    code = 1
-    try:
-        log(f"repo {cwd}; database {args.database_url}; redis {args.redis_url or '(none: SQL replay store)'}; "
-            f"port {port}; workers {args.workers}; {args.exchanges} exchanges at concurrency {args.concurrency} and "
-            f"{args.flows} flows at concurrency {args.flow_concurrency} per algorithm; {os.cpu_count()} CPU(s)")
-        recreate_database(args.database_url)
-        database_made = True
-        log("idbb init-db: " + run_cli(["init-db"], env, cwd).strip())
-        made = json.loads(run_cli(["clients", "add-api", "bench-admin", "--scopes", ADMIN_SCOPES,
-                                   "--auth", "client_secret_basic"], env, cwd))
-        admin_id, admin_secret = made["client_id"], made["client_secret"]
+    from app.config import Settings
 
-        from app.config import Settings
+    settings = Settings.from_env(env)
+    argon = (settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
+    load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    log("baselines: jwcrypto and raw signing, argon2id ...")
+    sign_rate = {alg: jwcrypto_sign_rate(alg, args.baseline_seconds) for alg in ALGS}
+    raw_rate = {alg: raw_sign_rate(alg, args.baseline_seconds / 2) for alg in ALGS}
+    argon_single, argon_two = argon2_rates(*argon, args.baseline_seconds)
 
-        settings = Settings.from_env(env)
-        argon = (settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
-        load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-        log("baselines: jwcrypto and raw signing, argon2id ...")
-        sign_rate = {alg: jwcrypto_sign_rate(alg, args.baseline_seconds) for alg in ALGS}
-        raw_rate = {alg: raw_sign_rate(alg, args.baseline_seconds / 2) for alg in ALGS}
-        argon_single, argon_two = argon2_rates(*argon, args.baseline_seconds)
+    proc = run.start(env, args.workers)
+    admin_token = run.access_token(admin, ADMIN_SCOPES)
+    rps = {alg: register_rp(base, admin_token, alg) for alg in ALGS}
+    log("relying parties registered over HTTP: " + ", ".join(f"{rp.client_id} ({alg})" for alg, rp in rps.items()))
 
-        proc = start_server(env, cwd, port, args.workers, log_path)
-        wait_healthy(base, proc, log_path)
-        log(f"server up (pid {proc.pid}); log {log_path}")
+    warm = 2 * args.concurrency
+    log(f"in-process set-up: {args.citizens} citizens with a PIN, {args.exchanges + warm} codes per relying party ...")
+    seeded = time.perf_counter()
+    people, codes = seed_in_process(env, list(rps.values()), args.citizens, args.exchanges + warm + 1)
+    log(f"set-up done in {time.perf_counter() - seeded:.1f} s")
 
-        response = httpx.post(base + "/oauth/token", auth=(admin_id, admin_secret),
-                              data={"grant_type": "client_credentials", "scope": ADMIN_SCOPES}, timeout=30)
-        if response.status_code != 200:
-            raise RuntimeError(f"admin token request failed: HTTP {response.status_code}: {response.text[:2000]}")
-        admin_token = response.json()["access_token"]
-        rps = {alg: register_rp(base, admin_token, alg) for alg in ALGS}
-        log("relying parties registered over HTTP: " + ", ".join(f"{rp.client_id} ({alg})" for alg, rp in rps.items()))
+    async def get_health(client: Client, _: int) -> Reply:
+        return await client.get("/health")
 
-        warm = 2 * args.concurrency
-        log(f"in-process set-up: {args.citizens} citizens with a PIN, {args.exchanges + warm} codes per relying party ...")
-        seeded = time.perf_counter()
-        people, codes = seed_in_process(env, list(rps.values()), args.citizens, args.exchanges + warm + 1)
-        log(f"set-up done in {time.perf_counter() - seeded:.1f} s")
+    def exchanger(rp: RelyingParty) -> Any:
+        async def send(client: Client, job: tuple[Code, str]) -> Reply:
+            return await client.post("/oauth/token", data=exchange_form(*job))
+        return send
 
-        async def get_health(client: Client, _: int) -> Reply:
-            return await client.get("/health")
+    pg_waits: dict[str, str] = {}
 
-        def exchanger(rp: RelyingParty) -> Any:
-            async def send(client: Client, job: tuple[Code, str]) -> Reply:
-                return await client.post("/oauth/token", data=exchange_form(*job))
-            return send
+    def measured(phase: str, coroutine: Any, master: int | None = None) -> tuple[Any, dict[str, float]]:
+        master = master or proc.pid
+        before = cpu_snapshot(master)
+        with PgSampler(args.database_url) as sampler:
+            result = asyncio.run(coroutine)
+        pg_waits[phase] = sampler.summary()
+        return result, cpu_delta(before, cpu_snapshot(master))
 
-        pg_waits: dict[str, str] = {}
+    kind = args.client
+    # warm-up: both workers, every path (templates, key caches, connection pools)
+    asyncio.run(drive_requests(kind, base, list(range(4 * args.concurrency)), args.concurrency, get_health, 200))
+    samples: dict[str, str] = {}
+    for alg, rp in rps.items():
+        samples[alg] = check_sample_exchange(base, rp, codes[alg].pop())
+        warm_codes, codes[alg] = codes[alg][:warm], codes[alg][warm:]
+        warmed = asyncio.run(drive_requests(kind, base, list(zip(warm_codes, rp.assertions(warm), strict=True)),
+                                            args.concurrency, exchanger(rp), 200))
+        flows = asyncio.run(drive_flows(kind, base, rp, people, rp.assertions(2 * args.flow_concurrency),
+                                        args.flow_concurrency))
+        if warmed.failures or flows.failed:
+            raise RuntimeError(f"warm-up failed for {alg}: {warmed.first_error or flows.first_error}")
+    log("warm-up done: " + "; ".join(f"{alg}: {s}" for alg, s in samples.items()))
 
-        def measured(phase: str, coroutine: Any, master: int | None = None) -> tuple[Any, dict[str, float]]:
-            master = master or proc.pid
-            before = cpu_snapshot(master)
-            with PgSampler(args.database_url) as sampler:
-                result = asyncio.run(coroutine)
-            pg_waits[phase] = sampler.summary()
-            return result, cpu_delta(before, cpu_snapshot(master))
+    log(f"GET /health: {args.health_requests} requests ...")
+    health, health_cpu = measured("health", drive_requests(
+        kind, base, list(range(args.health_requests)), args.concurrency, get_health, 200))
+    exchanges: dict[str, Run] = {}
+    exchange_cpu: dict[str, dict[str, float]] = {}
+    for alg, rp in rps.items():
+        jobs = list(zip(codes[alg][:args.exchanges], rp.assertions(args.exchanges), strict=True))
+        log(f"{alg}: {len(jobs)} token exchanges ...")
+        exchanges[alg], exchange_cpu[alg] = measured(f"exchange {alg}", drive_requests(
+            kind, base, jobs, args.concurrency, exchanger(rp), 200))
+    flow_runs: dict[str, FlowRun] = {}
+    flow_cpu: dict[str, dict[str, float]] = {}
+    for alg, rp in rps.items():
+        assertions = rp.assertions(args.flows)
+        log(f"{alg}: {args.flows} login flows ...")
+        flow_runs[alg], flow_cpu[alg] = measured(f"flow {alg}", drive_flows(
+            kind, base, rp, people, assertions, args.flow_concurrency))
 
-        kind = args.client
-        # warm-up: both workers, every path (templates, key caches, connection pools)
-        asyncio.run(drive_requests(kind, base, list(range(4 * args.concurrency)), args.concurrency, get_health, 200))
-        samples: dict[str, str] = {}
-        for alg, rp in rps.items():
-            samples[alg] = check_sample_exchange(base, rp, codes[alg].pop())
-            warm_codes, codes[alg] = codes[alg][:warm], codes[alg][warm:]
-            warmed = asyncio.run(drive_requests(kind, base, list(zip(warm_codes, rp.assertions(warm), strict=True)),
-                                                args.concurrency, exchanger(rp), 200))
-            flows = asyncio.run(drive_flows(kind, base, rp, people, rp.assertions(2 * args.flow_concurrency),
-                                            args.flow_concurrency))
-            if warmed.failures or flows.failed:
-                raise RuntimeError(f"warm-up failed for {alg}: {warmed.first_error or flows.first_error}")
-        log("warm-up done: " + "; ".join(f"{alg}: {s}" for alg, s in samples.items()))
+    floor: dict[str, Run] = {}
+    floor_cpu: dict[str, dict[str, float]] = {}
+    if args.redis_url and not args.no_floor:
+        stop_server(proc)  # idbb is done: the floor gets the machine to itself
+        floor_port = free_port()
+        floor_base = f"http://127.0.0.1:{floor_port}"
+        floor_rps = {alg: replace(rp, assertion_aud=floor_base + "/oauth/token") for alg, rp in rps.items()}
+        floor_codes = seed_floor(args.database_url, list(floor_rps.values()), args.exchanges + warm)
+        floor_env = {**env, "FLOOR_DATABASE_URL": args.database_url, "FLOOR_REDIS_URL": args.redis_url,
+                     "FLOOR_ISSUER": floor_base, "PYTHONPATH": str(cwd)}
+        floor_proc = start_server(floor_env, cwd, floor_port, args.workers, floor_log, target="floor_app:app",
+                                  extra=("--chdir", str(cwd / "bench")))
+        try:
+            wait_healthy(floor_base, floor_proc, floor_log)
+            for alg, rp in floor_rps.items():
+                warm_codes, floor_codes[alg] = floor_codes[alg][:warm], floor_codes[alg][warm:]
+                warmed = asyncio.run(drive_requests(kind, floor_base, list(zip(warm_codes, rp.assertions(warm),
+                                                                               strict=True)),
+                                                    args.concurrency, exchanger(rp), 200))
+                if warmed.failures:
+                    raise RuntimeError(f"stack floor warm-up failed for {alg}: {warmed.first_error}")
+            for alg, rp in floor_rps.items():
+                jobs = list(zip(floor_codes[alg], rp.assertions(args.exchanges), strict=True))
+                log(f"{alg}: {len(jobs)} token exchanges on the stack floor (bench/floor_app.py) ...")
+                floor[alg], floor_cpu[alg] = measured(f"floor {alg}", drive_requests(
+                    kind, floor_base, jobs, args.concurrency, exchanger(rp), 200), floor_proc.pid)
+        finally:
+            stop_server(floor_proc)
 
-        log(f"GET /health: {args.health_requests} requests ...")
-        health, health_cpu = measured("health", drive_requests(
-            kind, base, list(range(args.health_requests)), args.concurrency, get_health, 200))
-        exchanges: dict[str, Run] = {}
-        exchange_cpu: dict[str, dict[str, float]] = {}
-        for alg, rp in rps.items():
-            jobs = list(zip(codes[alg][:args.exchanges], rp.assertions(args.exchanges), strict=True))
-            log(f"{alg}: {len(jobs)} token exchanges ...")
-            exchanges[alg], exchange_cpu[alg] = measured(f"exchange {alg}", drive_requests(
-                kind, base, jobs, args.concurrency, exchanger(rp), 200))
-        flow_runs: dict[str, FlowRun] = {}
-        flow_cpu: dict[str, dict[str, float]] = {}
-        for alg, rp in rps.items():
-            assertions = rp.assertions(args.flows)
-            log(f"{alg}: {args.flows} login flows ...")
-            flow_runs[alg], flow_cpu[alg] = measured(f"flow {alg}", drive_flows(
-                kind, base, rp, people, assertions, args.flow_concurrency))
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    cpus = os.cpu_count() or 1
+    # one exchange signs an RS256 access token and the ID token; two cores sign in parallel
+    per_exchange_bound = {alg: 2 / (1 / sign_rate["RS256"] + 1 / sign_rate[alg]) for alg in ALGS}
 
-        floor: dict[str, Run] = {}
-        floor_cpu: dict[str, dict[str, float]] = {}
-        if args.redis_url and not args.no_floor:
-            stop_server(proc)  # idbb is done: the floor gets the machine to itself
-            floor_port = free_port()
-            floor_base = f"http://127.0.0.1:{floor_port}"
-            floor_rps = {alg: replace(rp, assertion_aud=floor_base + "/oauth/token") for alg, rp in rps.items()}
-            floor_codes = seed_floor(args.database_url, list(floor_rps.values()), args.exchanges + warm)
-            floor_env = {**env, "FLOOR_DATABASE_URL": args.database_url, "FLOOR_REDIS_URL": args.redis_url,
-                         "FLOOR_ISSUER": floor_base, "PYTHONPATH": str(cwd)}
-            floor_proc = start_server(floor_env, cwd, floor_port, args.workers, floor_log, target="floor_app:app",
-                                      extra=("--chdir", str(cwd / "bench")))
-            try:
-                wait_healthy(floor_base, floor_proc, floor_log)
-                for alg, rp in floor_rps.items():
-                    warm_codes, floor_codes[alg] = floor_codes[alg][:warm], floor_codes[alg][warm:]
-                    warmed = asyncio.run(drive_requests(kind, floor_base, list(zip(warm_codes, rp.assertions(warm),
-                                                                                   strict=True)),
-                                                        args.concurrency, exchanger(rp), 200))
-                    if warmed.failures:
-                        raise RuntimeError(f"stack floor warm-up failed for {alg}: {warmed.first_error}")
-                for alg, rp in floor_rps.items():
-                    jobs = list(zip(floor_codes[alg], rp.assertions(args.exchanges), strict=True))
-                    log(f"{alg}: {len(jobs)} token exchanges on the stack floor (bench/floor_app.py) ...")
-                    floor[alg], floor_cpu[alg] = measured(f"floor {alg}", drive_requests(
-                        kind, floor_base, jobs, args.concurrency, exchanger(rp), 200), floor_proc.pid)
-            finally:
-                stop_server(floor_proc)
+    def busy(cpu: dict[str, float], elapsed: float) -> str:
+        return f"{cpu['machine'] / elapsed / cpus * 100:.0f}% ({cpu['other'] / elapsed / cpus * 100:.0f}%)"
 
-        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-        cpus = os.cpu_count() or 1
-        # one exchange signs an RS256 access token and the ID token; two cores sign in parallel
-        per_exchange_bound = {alg: 2 / (1 / sign_rate["RS256"] + 1 / sign_rate[alg]) for alg in ALGS}
-
-        def busy(cpu: dict[str, float], elapsed: float) -> str:
-            return f"{cpu['machine'] / elapsed / cpus * 100:.0f}% ({cpu['other'] / elapsed / cpus * 100:.0f}%)"
-
-        ex, fl = exchanges, flow_runs
-        rows: list[tuple[str, ...]] = [("", *ALGS)]
+    ex, fl = exchanges, flow_runs
+    rows: list[tuple[str, ...]] = [("", *ALGS)]
+    rows += [
+        ("token exchanges/s", *(f"{ex[a].rate:.1f}" for a in ALGS)),
+        ("  p50 / p99 ms", *(f"{ms(percentile(ex[a].latencies, 50))} / {ms(percentile(ex[a].latencies, 99))}"
+                             for a in ALGS)),
+        ("  failures", *(f"{ex[a].failures} of {len(ex[a].latencies)}" for a in ALGS)),
+        ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(exchange_cpu[a], len(ex[a].latencies))
+                                                             for a in ALGS)),
+        ("  machine busy (other processes)", *(busy(exchange_cpu[a], ex[a].elapsed) for a in ALGS)),
+        ("  PG conns: advisory-lock wait/other lock/idle in txn/active", *(pg_waits[f"exchange {a}"] for a in ALGS)),
+        ("login flows/s", *(f"{fl[a].rate:.2f}" for a in ALGS)),
+        ("  p50 / p99 ms", *(f"{ms(percentile(fl[a].latencies, 50))} / {ms(percentile(fl[a].latencies, 99))}"
+                             for a in ALGS)),
+        ("  failures", *(f"{fl[a].failed} of {args.flows}" for a in ALGS)),
+        ("  CPU ms/flow server/pg/redis/client/other", *(per_op(flow_cpu[a], fl[a].done) for a in ALGS)),
+        ("  machine busy (other processes)", *(busy(flow_cpu[a], fl[a].elapsed) for a in ALGS)),
+        ("  PG conns: advisory-lock wait/other lock/idle in txn/active", *(pg_waits[f"flow {a}"] for a in ALGS)),
+        *((f"  step p50 / p99 ms {step}", *(f"{ms(percentile(fl[a].steps[step], 50))} / "
+                                            f"{ms(percentile(fl[a].steps[step], 99))}" for a in ALGS))
+          for step in STEPS),
+        ("jwcrypto sign/s, 1 core (typical ID token)", *(f"{sign_rate[a]:.0f}" for a in ALGS)),
+        ("  cryptography alone, 1 core", *(f"{raw_rate[a]:.0f}" for a in ALGS)),
+        ("  signing bound/s, 2 cores (RS256 AT + ID token)", *(f"{per_exchange_bound[a]:.0f}" for a in ALGS)),
+        ("exchanges/s : jwcrypto sign/s of the ID token alg", *(f"{ex[a].rate / sign_rate[a]:.3f}" for a in ALGS)),
+        ("exchanges/s : signing bound (2 cores)", *(f"{ex[a].rate / per_exchange_bound[a]:.3f}" for a in ALGS)),
+        (f"exchanges/s : target {TARGET_EXCHANGES:.0f}/s", *(f"{ex[a].rate / TARGET_EXCHANGES:.3f}" for a in ALGS)),
+        ("exchanges/s : GET /health req/s", *(f"{ex[a].rate / health.rate:.3f}" for a in ALGS)),
+        ("flows/s : argon2id verify/s (2 processes)", *(f"{fl[a].rate / argon_two:.3f}" for a in ALGS)),
+        (f"  target flows/s >= {TARGET_FLOW_RATIO} x argon2id/s met",
+         *("yes" if fl[a].rate >= TARGET_FLOW_RATIO * argon_two else "NO" for a in ALGS)),
+    ]
+    if floor:
+        # CPU seconds the floor and /health cost the machine per request (the server, PostgreSQL, Redis, the client)
+        floor_s = {a: sum(floor_cpu[a][g] for g in CPU_GROUPS[:-1]) / len(floor[a].latencies) for a in ALGS}
+        health_s = sum(health_cpu[g] for g in CPU_GROUPS[:-1]) / len(health.latencies)
+        # a flow hashes the PIN once and makes 5 requests: the token exchange and 4 at least as dear as /health
+        flow_bound = {a: cpus / (1 / argon_single + floor_s[a] + 4 * health_s) for a in ALGS}
         rows += [
-            ("token exchanges/s", *(f"{ex[a].rate:.1f}" for a in ALGS)),
-            ("  p50 / p99 ms", *(f"{ms(percentile(ex[a].latencies, 50))} / {ms(percentile(ex[a].latencies, 99))}"
-                                 for a in ALGS)),
-            ("  failures", *(f"{ex[a].failures} of {len(ex[a].latencies)}" for a in ALGS)),
-            ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(exchange_cpu[a], len(ex[a].latencies))
+            ("stack floor exchanges/s (bench/floor_app.py)", *(f"{floor[a].rate:.1f}" for a in ALGS)),
+            ("  p50 / p99 ms", *(f"{ms(percentile(floor[a].latencies, 50))} / "
+                                 f"{ms(percentile(floor[a].latencies, 99))}" for a in ALGS)),
+            ("  failures", *(f"{floor[a].failures} of {len(floor[a].latencies)}" for a in ALGS)),
+            ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(floor_cpu[a], len(floor[a].latencies))
                                                                  for a in ALGS)),
-            ("  machine busy (other processes)", *(busy(exchange_cpu[a], ex[a].elapsed) for a in ALGS)),
-            ("  PG conns: advisory-lock wait/other lock/idle in txn/active", *(pg_waits[f"exchange {a}"] for a in ALGS)),
-            ("login flows/s", *(f"{fl[a].rate:.2f}" for a in ALGS)),
-            ("  p50 / p99 ms", *(f"{ms(percentile(fl[a].latencies, 50))} / {ms(percentile(fl[a].latencies, 99))}"
-                                 for a in ALGS)),
-            ("  failures", *(f"{fl[a].failed} of {args.flows}" for a in ALGS)),
-            ("  CPU ms/flow server/pg/redis/client/other", *(per_op(flow_cpu[a], fl[a].done) for a in ALGS)),
-            ("  machine busy (other processes)", *(busy(flow_cpu[a], fl[a].elapsed) for a in ALGS)),
-            ("  PG conns: advisory-lock wait/other lock/idle in txn/active", *(pg_waits[f"flow {a}"] for a in ALGS)),
-            *((f"  step p50 / p99 ms {step}", *(f"{ms(percentile(fl[a].steps[step], 50))} / "
-                                                f"{ms(percentile(fl[a].steps[step], 99))}" for a in ALGS))
-              for step in STEPS),
-            ("jwcrypto sign/s, 1 core (typical ID token)", *(f"{sign_rate[a]:.0f}" for a in ALGS)),
-            ("  cryptography alone, 1 core", *(f"{raw_rate[a]:.0f}" for a in ALGS)),
-            ("  signing bound/s, 2 cores (RS256 AT + ID token)", *(f"{per_exchange_bound[a]:.0f}" for a in ALGS)),
-            ("exchanges/s : jwcrypto sign/s of the ID token alg", *(f"{ex[a].rate / sign_rate[a]:.3f}" for a in ALGS)),
-            ("exchanges/s : signing bound (2 cores)", *(f"{ex[a].rate / per_exchange_bound[a]:.3f}" for a in ALGS)),
-            (f"exchanges/s : target {TARGET_EXCHANGES:.0f}/s", *(f"{ex[a].rate / TARGET_EXCHANGES:.3f}" for a in ALGS)),
-            ("exchanges/s : GET /health req/s", *(f"{ex[a].rate / health.rate:.3f}" for a in ALGS)),
-            ("flows/s : argon2id verify/s (2 processes)", *(f"{fl[a].rate / argon_two:.3f}" for a in ALGS)),
-            (f"  target flows/s >= {TARGET_FLOW_RATIO} x argon2id/s met",
-             *("yes" if fl[a].rate >= TARGET_FLOW_RATIO * argon_two else "NO" for a in ALGS)),
+            ("exchanges/s : stack floor", *(f"{ex[a].rate / floor[a].rate:.3f}" for a in ALGS)),
+            (f"stack floor : target {TARGET_EXCHANGES:.0f}/s", *(f"{floor[a].rate / TARGET_EXCHANGES:.3f}"
+                                                                 for a in ALGS)),
+            ("flow bound/s: CPU of argon2id + floor exchange + 4 x /health", *(f"{flow_bound[a]:.1f}" for a in ALGS)),
+            ("  flow bound : argon2id verify/s (2 processes)", *(f"{flow_bound[a] / argon_two:.3f}" for a in ALGS)),
         ]
-        if floor:
-            # CPU seconds the floor and /health cost the machine per request (the server, PostgreSQL, Redis, the client)
-            floor_s = {a: sum(floor_cpu[a][g] for g in CPU_GROUPS[:-1]) / len(floor[a].latencies) for a in ALGS}
-            health_s = sum(health_cpu[g] for g in CPU_GROUPS[:-1]) / len(health.latencies)
-            # a flow hashes the PIN once and makes 5 requests: the token exchange and 4 at least as dear as /health
-            flow_bound = {a: cpus / (1 / argon_single + floor_s[a] + 4 * health_s) for a in ALGS}
-            rows += [
-                ("stack floor exchanges/s (bench/floor_app.py)", *(f"{floor[a].rate:.1f}" for a in ALGS)),
-                ("  p50 / p99 ms", *(f"{ms(percentile(floor[a].latencies, 50))} / "
-                                     f"{ms(percentile(floor[a].latencies, 99))}" for a in ALGS)),
-                ("  failures", *(f"{floor[a].failures} of {len(floor[a].latencies)}" for a in ALGS)),
-                ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(floor_cpu[a], len(floor[a].latencies))
-                                                                     for a in ALGS)),
-                ("exchanges/s : stack floor", *(f"{ex[a].rate / floor[a].rate:.3f}" for a in ALGS)),
-                (f"stack floor : target {TARGET_EXCHANGES:.0f}/s", *(f"{floor[a].rate / TARGET_EXCHANGES:.3f}"
-                                                                     for a in ALGS)),
-                ("flow bound/s: CPU of argon2id + floor exchange + 4 x /health", *(f"{flow_bound[a]:.1f}" for a in ALGS)),
-                ("  flow bound : argon2id verify/s (2 processes)", *(f"{flow_bound[a] / argon_two:.3f}" for a in ALGS)),
-            ]
-        baseline_rows = [
-            ("argon2id verify/s, 1 thread", f"{argon_single:.1f}", f"m={argon[0]} KiB, t={argon[1]}, p={argon[2]}"),
-            ("argon2id verify/s, 2 processes", f"{argon_two:.1f}", ""),
-            ("GET /health req/s", f"{health.rate:.0f}",
-             f"p50 {ms(percentile(health.latencies, 50))} ms, p99 {ms(percentile(health.latencies, 99))} ms, "
-             f"failures {health.failures}, CPU ms/req server/pg/redis/client/other "
-             f"{per_op(health_cpu, len(health.latencies))}, machine busy {busy(health_cpu, health.elapsed)}"),
-        ]
-        lines = [
-            "",
-            f"idbb OIDC benchmark  ({time.strftime('%Y-%m-%d %H:%M:%S')}, {cpus} CPU(s) shared by client, server, "
-            f"PostgreSQL and Redis; load average {load_before} before, {load} after)",
-            f"  server: gunicorn + UvicornWorker, {args.workers} worker(s), PostgreSQL, "
-            f"{'Redis' if args.redis_url else 'SQL'} replay store, profile development; RPs: private_key_jwt "
-            f"(RS256 assertions, pre-signed), PKCE S256, scope '{SCOPE}', userinfo signed RS256; client: {kind}",
-            f"  exchanges: {args.exchanges} per algorithm at concurrency {args.concurrency}, codes minted in-process; "
-            f"flows: {args.flows} per algorithm at concurrency {args.flow_concurrency} over {len(people)} citizens "
-            f"(prompt=consent: every flow shows the consent page)",
-            "",
-            *table(rows),
-            "",
-            *table(baseline_rows, left=(0, 2)),
-        ]
-        for alg in ALGS:
-            if exchanges[alg].first_error:
-                lines.append(f"  first {alg} exchange error: {exchanges[alg].first_error}")
-            if alg in floor and floor[alg].first_error:
-                lines.append(f"  first {alg} stack-floor error: {floor[alg].first_error}")
-            if flow_runs[alg].first_error:
-                lines.append(f"  first {alg} flow error ({flow_runs[alg].failures}): {flow_runs[alg].first_error}")
-        if health.first_error:
-            lines.append(f"  first health error: {health.first_error}")
-        print("\n".join(lines), flush=True)
-        failed = (health.failures + sum(r.failures for r in exchanges.values()) + sum(r.failed for r in flow_runs.values())
-                  + sum(r.failures for r in floor.values()))
-        if failed:
-            print(f"\nserver log (last lines):\n{tail(log_path)}", flush=True)
-        code = 0 if failed == 0 else 2
-    except Exception as exc:
-        code = bench_failed(exc, proc, log_path)
-    finally:
-        bench_cleanup(proc, args.database_url if database_made and not args.keep_database else None, workdir,
-                      log_path, keep_files=code != 0)
-    return code
+    baseline_rows = [
+        ("argon2id verify/s, 1 thread", f"{argon_single:.1f}", f"m={argon[0]} KiB, t={argon[1]}, p={argon[2]}"),
+        ("argon2id verify/s, 2 processes", f"{argon_two:.1f}", ""),
+        ("GET /health req/s", f"{health.rate:.0f}",
+         f"p50 {ms(percentile(health.latencies, 50))} ms, p99 {ms(percentile(health.latencies, 99))} ms, "
+         f"failures {health.failures}, CPU ms/req server/pg/redis/client/other "
+         f"{per_op(health_cpu, len(health.latencies))}, machine busy {busy(health_cpu, health.elapsed)}"),
+    ]
+    lines = [
+        "",
+        f"idbb OIDC benchmark  ({time.strftime('%Y-%m-%d %H:%M:%S')}, {cpus} CPU(s) shared by client, server, "
+        f"PostgreSQL and Redis; load average {load_before} before, {load} after)",
+        f"  server: gunicorn + UvicornWorker, {args.workers} worker(s), PostgreSQL, "
+        f"{'Redis' if args.redis_url else 'SQL'} replay store, profile development; RPs: private_key_jwt "
+        f"(RS256 assertions, pre-signed), PKCE S256, scope '{SCOPE}', userinfo signed RS256; client: {kind}",
+        f"  exchanges: {args.exchanges} per algorithm at concurrency {args.concurrency}, codes minted in-process; "
+        f"flows: {args.flows} per algorithm at concurrency {args.flow_concurrency} over {len(people)} citizens "
+        f"(prompt=consent: every flow shows the consent page)",
+        "",
+        *table(rows),
+        "",
+        *table(baseline_rows, left=(0, 2)),
+    ]
+    for alg in ALGS:
+        if exchanges[alg].first_error:
+            lines.append(f"  first {alg} exchange error: {exchanges[alg].first_error}")
+        if alg in floor and floor[alg].first_error:
+            lines.append(f"  first {alg} stack-floor error: {floor[alg].first_error}")
+        if flow_runs[alg].first_error:
+            lines.append(f"  first {alg} flow error ({flow_runs[alg].failures}): {flow_runs[alg].first_error}")
+    if health.first_error:
+        lines.append(f"  first health error: {health.first_error}")
+    print("\n".join(lines), flush=True)
+    failed = (health.failures + sum(r.failures for r in exchanges.values()) + sum(r.failed for r in flow_runs.values())
+              + sum(r.failures for r in floor.values()))
+    if failed:
+        print(f"\nserver log (last lines):\n{tail(run.log_path)}", flush=True)
+    return 0 if failed == 0 else 2
 
 
 if __name__ == "__main__":
