@@ -9,6 +9,7 @@ an attacker which identifiers are enrolled. An unknown identifier still costs on
 import hmac
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -96,23 +97,33 @@ def otp_channels() -> tuple[str, ...]:
     return _notifier().channels()
 
 
-def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str) -> str | None:
-    """Send a fresh code to the person's contact; returns the masked destination, or None when the
-    identifier is unknown or has no reachable contact (the page answers the same either way)."""
+#: The contact field that reaches each OTP channel (eSignet's ``otpChannels`` names), in the order a
+#: login page picks its one destination.
+CONTACT_FIELDS = {"email": "email", "phone": "phoneNumber"}
+
+
+def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str, *,
+             channels: Collection[str] | None = None) -> dict[str, str]:
+    """Send a fresh code to the person's contacts; returns the masked address per channel it reached, or
+    ``{}`` when the identifier is unknown or no channel reaches it (callers answer the same either way).
+
+    ``channels`` None (the login page, which shows one destination): the first reachable channel, e-mail
+    before phone. Otherwise every listed channel that both the notifier and the person's contacts reach,
+    as eSignet's ``otpChannels`` asks; one code, one challenge, counted as one send. A channel whose
+    delivery fails is left out of the answer; only when every one fails is the send refused."""
     row = _throttle(identifier)
     _check_not_blocked(row)
     identity = _active(identity_for_login(identifier.strip()))
     if identity is None:
-        return None
+        return {}
     channel = _notifier()
     contacts = identity.contacts or {}
-    target = None
-    for kind, key in (("email", "email"), ("phone", "phoneNumber")):
-        if kind in channel.channels() and contacts.get(key):
-            target = (kind, str(contacts[key]))
-            break
-    if target is None:
-        return None
+    targets = [(kind, str(contacts[field])) for kind, field in CONTACT_FIELDS.items()
+               if kind in channel.channels() and contacts.get(field) and (channels is None or kind in channels)]
+    if channels is None:
+        targets = targets[:1]
+    if not targets:
+        return {}
     settings = state().settings
     now = clock.now()
     window = now - timedelta(seconds=settings.otp_block_seconds)  # a binding's "transaction" lives forever
@@ -130,8 +141,17 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
         code_mac=mac("otp", f"{challenge_id}:{code}"),
         expires_at=now + timedelta(seconds=state().settings.otp_ttl),
     ))
-    channel.send(target[0], target[1], locale_subject, locale_body.format(code=code))
-    return notifier.mask(target[1])
+    reached: dict[str, str] = {}
+    failure: notifier.DeliveryError | None = None
+    for kind, address in targets:
+        try:
+            channel.send(kind, address, locale_subject, locale_body.format(code=code))
+            reached[kind] = notifier.mask(address)
+        except notifier.DeliveryError as exc:
+            failure = exc
+    if not reached and failure is not None:
+        raise failure
+    return reached
 
 
 def with_otp(transaction_id: str, identifier: str, code: str) -> Authenticated:

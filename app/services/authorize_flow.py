@@ -233,14 +233,14 @@ def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
             return _login_page(txn, request, client, "login.failed", status=400)
         subject, body = message(request.ui_locales)
         try:
-            destination = authentication.send_otp(txn.transaction_id, identifier, subject, body)
+            sent = authentication.send_otp(txn.transaction_id, identifier, subject, body)
         except authentication.AuthFailed as failed:
             return _login_page(txn, request, client, failed.key, status=400)
         except DeliveryError:
             db.session.rollback()
             return _login_page(txn, request, client, "otp.send_failed", status=502)
         return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                    "destination": destination or "", "error_key": None,
+                                    "destination": next(iter(sent.values()), ""), "error_key": None,
                                     "ui_locales": request.ui_locales})
 
     return _run(txn_id, csrf, browser, ("pending",), step)

@@ -454,15 +454,18 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
     identifier = _text(individual_id)
     if identifier is None or not identifier.strip():
         raise _error("invalid_identifier", "individualId is required.")
-    if channels is not None and (not isinstance(channels, list)
-                                 or not set(channels) <= {"email", "phone", "mobile"}):
+    if channels is not None and (not isinstance(channels, list) or not channels or not all(
+            isinstance(c, str) and c.lower() in ("email", "phone", "mobile") for c in channels)):
         raise _error("invalid_otp_channel", "otpChannels must list email and/or phone.")
+    wanted = None if channels is None else {c.lower().replace("mobile", "phone") for c in channels}
+    if wanted is not None and not wanted & set(authentication.otp_channels()):
+        raise _error("invalid_otp_channel", "None of the requested channels is available.")
     linked, txn = _linked(linked_id, now, lock=False)
     locale = i18n.negotiate(AuthRequest.from_dict(txn.request).ui_locales, accept_language,
                             state().settings.ui_locale_list())
     message = (i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}"))
     try:
-        masked = authentication.send_otp(linked.linked_transaction_id, identifier, *message)
+        sent = authentication.send_otp(linked.linked_transaction_id, identifier, *message, channels=wanted)
     except authentication.AuthFailed:
         db.session.rollback()
         raise _error("send_otp_failed", "No code can be sent now.") from None
@@ -470,6 +473,5 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
         db.session.rollback()
         raise _error("send_otp_failed", "The code could not be delivered.") from None
     db.session.commit()
-    email = masked if masked and "@" in masked else ""
-    return {"transactionId": linked.linked_transaction_id, "maskedEmail": email,
-            "maskedMobile": masked if masked and not email else ""}
+    return {"transactionId": linked.linked_transaction_id, "maskedEmail": sent.get("email", ""),
+            "maskedMobile": sent.get("phone", "")}

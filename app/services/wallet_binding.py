@@ -245,7 +245,8 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
 def binding_otp(request: dict[str, Any], *, client_id: str | None) -> dict[str, Any]:
     """``POST /binding/binding-otp`` (esignet-notes.md §2.6): send a code for a later binding.
 
-    Returns ``{maskedEmail, maskedMobile}``. An unknown individual, one without a reachable
+    The one code goes to every requested channel (``otpChannels``) that reaches the person, and
+    ``{maskedEmail, maskedMobile}`` name where it went. An unknown individual, one without a reachable
     contact, a blocked one and a delivery failure all answer ``send_otp_failed`` (the code could
     not be sent), so the answer tells no more than that. The sandbox answers success with no
     masked address when nothing could be sent (any code binds there)."""
@@ -260,17 +261,16 @@ def binding_otp(request: dict[str, Any], *, client_id: str | None) -> dict[str, 
         raise _refuse("invalid_otp_channel", "otpChannels must list email and/or phone.")
     if not _sandbox() and not reachable & {c.lower() for c in channels}:
         raise _refuse("invalid_otp_channel", "None of the requested channels is available.")
-    masked = None
+    sent: dict[str, str] = {}
     try:
-        masked = authentication.send_otp(_otp_transaction(individual_id), individual_id, OTP_SUBJECT, OTP_BODY)
+        sent = authentication.send_otp(_otp_transaction(individual_id), individual_id, OTP_SUBJECT, OTP_BODY,
+                                       channels={c.lower() for c in channels})
     except (authentication.AuthFailed, notifier.DeliveryError):
         db.session.rollback()
-        masked = None
-    if masked is None and not _sandbox():
+    if not sent and not _sandbox():
         raise _refuse("send_otp_failed", "The code could not be sent.")
     db.session.commit()
-    is_email = masked is not None and "@" in masked
-    return {"maskedEmail": masked if is_email else None, "maskedMobile": masked if masked and not is_email else None}
+    return {"maskedEmail": sent.get("email"), "maskedMobile": sent.get("phone")}
 
 
 # --- used by linked authorization ----------------------------------------------------------------

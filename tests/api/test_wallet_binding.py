@@ -7,6 +7,7 @@ through a real SMTP server (aiosmtpd). The last part runs the GovStack sandbox p
 """
 
 import hashlib
+import re
 import ssl
 import subprocess
 import time
@@ -444,6 +445,70 @@ def test_binding_otp_delivery_failure_is_send_otp_failed(make_app, api_client, c
     response = http.post("/binding/binding-otp", headers=bearer(token),
                          json=otp_body(individualId=person.uin, otpChannels=["email"]))
     assert only_error(response) == "send_otp_failed"
+
+
+def outbox_binding(make_app: Any) -> tuple[Any, Any, str, Any]:
+    """An app whose notifier reaches e-mail and phone (the development outbox), a citizen with both
+    contacts, and a wallet backend's token: (test client, citizen, token, outbox)."""
+    from app.services import api_clients, authentication
+    from tests.conftest import ApiClient, new_ec_key
+
+    cx = make_app(profile="development", notifier="outbox")
+    http = cx.test_client(base_url=ISSUER)
+    person = enroll_citizen(cx, email="amina.wallet@example.org")
+    pem, public = new_ec_key()
+    with cx.app.app_context():
+        api_clients.register("wallet-backend", name="w", scopes=["wallet_binding"], public_key=public, actor="test")
+        outbox = authentication._notifier()  # the app's one outbox, which keeps what it sent
+    return http, person, ApiClient("wallet-backend", pem, public, http).token(), outbox
+
+
+def test_binding_otp_goes_to_each_requested_channel(make_app, api_client):
+    """eSignet's otpChannels: the code goes where the wallet asks, and the answer names where it went."""
+    del api_client
+    http, person, token, outbox = outbox_binding(make_app)
+    send = lambda *channels: http.post("/binding/binding-otp", headers=bearer(token),  # noqa: E731
+                                       json=otp_body(individualId=person.uin, otpChannels=list(channels)))
+
+    assert success(send("phone")) == {"maskedEmail": None, "maskedMobile": "********0001"}
+    assert [(m["channel"], m["address"]) for m in outbox.messages()] == [("phone", "+221700000001")]
+
+    outbox.clear()
+    assert success(send("EMAIL", "phone")) == {"maskedEmail": "a***@example.org", "maskedMobile": "********0001"}
+    sent = outbox.messages()
+    assert [(m["channel"], m["address"]) for m in sent] == [("email", "amina.wallet@example.org"),
+                                                            ("phone", "+221700000001")]
+    codes = {re.search(r"\b\d{6}\b", m["body"]).group(0) for m in sent}  # type: ignore[union-attr]
+    assert len(codes) == 1  # one code, on both channels
+
+    # that code binds (the earlier phone-only code was replaced by it)
+    wallet = ec.generate_private_key(ec.SECP256R1())
+    headers = {**bearer(token), "PARTNER-ID": "wallet-backend", "PARTNER-API-KEY": "pk-1"}
+    bound = http.post("/binding/wallet-binding", headers=headers,
+                      json=bind_body(person.uin, otp(codes.pop()), jwk_of(wallet)))
+    assert "walletUserId" in success(bound)
+
+
+def test_binding_otp_names_only_the_channels_that_delivered(make_app, api_client, monkeypatch):
+    """The SMS gateway is down: a code asked for by e-mail and SMS still goes by e-mail, and the answer
+    does not claim an SMS; asked for by SMS alone, nothing was sent and the answer says so."""
+    from app.services.notifier import DeliveryError
+
+    del api_client
+    http, person, token, outbox = outbox_binding(make_app)
+    deliver = outbox.send
+
+    def sms_gateway_down(channel: str, address: str, subject: str, body: str) -> None:
+        if channel == "phone":
+            raise DeliveryError("SMS gateway down")
+        deliver(channel, address, subject, body)
+
+    monkeypatch.setattr(outbox, "send", sms_gateway_down)
+    send = lambda *channels: http.post("/binding/binding-otp", headers=bearer(token),  # noqa: E731
+                                       json=otp_body(individualId=person.uin, otpChannels=list(channels)))
+    assert success(send("email", "phone")) == {"maskedEmail": "a***@example.org", "maskedMobile": None}
+    assert [m["channel"] for m in outbox.messages()] == ["email"]
+    assert only_error(send("phone")) == "send_otp_failed"
 
 
 # --- what linked authorization uses: WLA tokens and consent keys --------------------------------

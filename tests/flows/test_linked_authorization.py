@@ -365,6 +365,18 @@ def test_send_otp_errors(world):
     assert error(send.send_otp(s.linked_id, "")) == "invalid_identifier"
     assert error(call(world.http, LA + "/send-otp", {"transactionId": "nope", "individualId": world.amina.uin,
                                                     "otpChannels": ["carrier-pigeon"]})) == "invalid_otp_channel"
+    for channels in ([], [{"kind": "email"}], "email"):
+        assert error(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
+                                                        "otpChannels": channels})) == "invalid_otp_channel"
+    # this server's notifier is SMTP: a code asked for by SMS only is refused, not sent by e-mail instead
+    before = len(world.mail.messages)
+    for channels in (["phone"], ["MOBILE"]):
+        assert error(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
+                                                        "otpChannels": channels})) == "invalid_otp_channel"
+    assert len(world.mail.messages) == before
+    both = ok(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
+                                                  "otpChannels": ["email", "mobile"]}))
+    assert (both["maskedEmail"], both["maskedMobile"]) == ("a***@example.org", "")
     assert error(send.send_otp("no-such-linked-transaction", world.amina.uin)) == "invalid_transaction_id"
 
 
