@@ -13,7 +13,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from app.clock import clock
 from app.formats import FormatError
-from app.services import access_tokens, audit, grants
+from app.services import access_tokens, audit, client_lookup, grants
 from app.services.client_auth import ClientAdapter
 
 ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
@@ -67,7 +67,11 @@ class Introspection(IntrospectionEndpoint):
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         found = _query(token_string, token_type_hint)
-        return found if isinstance(found, IssuedToken) else None  # refresh tokens are never disclosed
+        if not isinstance(found, IssuedToken):
+            return None  # refresh tokens are never disclosed
+        if client_lookup.active_client(str(found.claims.get("client_id"))) is None:
+            return None  # a deactivated client's tokens open nothing (userinfo refuses them too)
+        return found
 
     def check_permission(self, token: IssuedToken, client: ClientAdapter, request: Any) -> bool:
         return "introspect" in client.row.scopes  # least privilege: only resource servers may introspect
@@ -76,7 +80,13 @@ class Introspection(IntrospectionEndpoint):
         claims = token.claims
         payload = {k: claims[k] for k in ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti")
                    if k in claims}
-        payload["token_type"] = "Bearer"  # noqa: S105 - RFC 7662 §2.2 token type, not a secret
+        if isinstance(claims.get("cnf"), dict):
+            # RFC 9449 §6.2: the resource server must learn the key binding, or it would take a DPoP-bound
+            # token as a bearer token and ask for no proof of possession
+            payload["cnf"] = claims["cnf"]
+            payload["token_type"] = "DPoP"  # noqa: S105 - RFC 7662 §2.2 token type, not a secret
+        else:
+            payload["token_type"] = "Bearer"  # noqa: S105 - RFC 7662 §2.2 token type, not a secret
         return payload
 
 

@@ -1062,6 +1062,30 @@ def test_revocation_requires_client_authentication(client, rp, citizen):
     assert userinfo(client, body["access_token"]).status_code == 200
 
 
+def test_introspection_tells_a_resource_server_that_a_token_is_dpop_bound(client, dpop_rp, citizen, api_client):
+    """RFC 9449 §6.2: without cnf and token_type DPoP the resource server would take the token as a bearer token."""
+    key = DpopKey()
+    body, _ = dpop_tokens(dpop_rp, citizen, key)
+    info = introspect(api_client("introspect"), body["access_token"])
+    assert info["active"] is True and info["token_type"] == "DPoP" and info["cnf"] == {"jkt": key.jkt}
+
+
+def test_introspection_says_inactive_once_the_relying_party_is_deactivated(client, rp, citizen, api_client,
+                                                                           admin_token):
+    body = tokens(rp, citizen)
+    resource_server = api_client("introspect")
+    info = introspect(resource_server, body["access_token"])
+    assert info["active"] is True and info["token_type"] == "Bearer" and "cnf" not in info
+    request = {"clientName": "Ministry portal", "status": "INACTIVE", "logoUri": "https://rp.example/logo.png",
+               "redirectUris": [rp.redirect_uri], "userClaims": ["name"], "authContextRefs": ["idbb:acr:static-code"],
+               "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"]}
+    updated = client.put(f"/client-mgmt/oidc-client/{rp.client_id}", headers=bearer(admin_token),
+                         json={"requestTime": request_time(), "request": request})
+    assert updated.status_code == 200 and not updated.json()["errors"], updated.text
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert introspect(resource_server, body["access_token"]) == {"active": False}
+
+
 def test_introspection_needs_the_introspect_scope(client, rp, citizen, api_client):
     body = tokens(rp, citizen)
     assert introspect(api_client("read_oidc_client"), body["access_token"]) == {"active": False}
