@@ -104,7 +104,7 @@ def relying_party(client_id: str | None) -> Client:
 def _from_par(client: Client, request_uri: str) -> tuple[dict[str, str], str | None]:
     if not request_uri.startswith(PAR_URN_PREFIX):
         raise PageError("error.expired")
-    row = db.session.get(PushedRequest, digest(request_uri))
+    row = db.session.get(PushedRequest, digest(request_uri), with_for_update=True)  # two tabs, one use
     now = clock.now()
     if row is None or row.client_id != client.client_id or row.used_at is not None or row.expires_at <= now:
         raise PageError("error.expired")  # RFC 9126 §4: unknown, expired or used request_uri

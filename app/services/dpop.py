@@ -44,7 +44,9 @@ def check(proof: str | None, *, method: str, url: str, access_token: str | None 
     except FormatError as exc:
         raise DpopRefused("invalid_dpop_proof", str(exc)) from None
     marker = digest(verified.jkt, verified.jti)
-    ttl = settings.dpop_max_age + 10
+    # kept well past the last moment the proof could pass the iat check (iat may lie up to the leeway in
+    # the future, and workers' clocks differ), so a replay never outlives its marker
+    ttl = settings.dpop_max_age + 60
     if not state().replay.add_once(f"dpop:{marker}", ttl, clock.now()):  # RFC 9449 §11.1: a proof is used once
         raise DpopRefused("invalid_dpop_proof", "The DPoP proof was already used.")
     return verified

@@ -28,12 +28,20 @@ def _error(status: int, error: str, description: str, extra: dict[str, str] | No
 
 
 def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
+    """POST /oauth/par. Whatever the answer, the transaction commits: a refused request still spends its
+    client assertion's ``jti`` and its DPoP proof's ``jti`` in the SQL replay store (RFC 7523 §3 item 7,
+    RFC 9449 §11.1), or the same assertion could be replayed here or at the other endpoints."""
+    response = _push(form, headers)
+    db.session.commit()
+    return response
+
+
+def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     server = _server()
     request = _Request(server.issuer + PAR_PATH, headers, form)
     try:
         client = server.authenticate_client(request, RP_AUTH_METHODS, endpoint="par")
     except OAuth2Error as exc:
-        db.session.commit()  # the assertion's jti stays spent
         return _error(401, exc.error or "invalid_client", exc.description or "Client authentication failed.")
     params = {k: list(v) for k, v in form.items()
               if k not in ("client_assertion", "client_assertion_type", "client_secret")}
@@ -53,6 +61,8 @@ def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResp
         return _error(400, _PAGE_ERRORS.get(err.key, "invalid_request"), "The authorization request is invalid.")
     except RedirectError as err:
         return _error(400, err.error, err.description)
+    if proof and parsed.dpop_jkt and proof.jkt != parsed.dpop_jkt:  # RFC 9449 §10.1: both name one key
+        return _error(400, "invalid_dpop_proof", "dpop_jkt does not match the DPoP proof's key.")
     stored: dict[str, Any] = {k: v[0] for k, v in params.items()}
     request_uri = PAR_URN_PREFIX + secrets.token_urlsafe(32)
     ttl = state().settings.par_ttl
@@ -60,5 +70,4 @@ def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResp
         uri_hash=digest(request_uri), client_id=client.get_client_id(), params=stored,
         dpop_jkt=proof.jkt if proof else parsed.dpop_jkt, expires_at=clock.now() + timedelta(seconds=ttl)))
     audit.record("par.pushed", actor=client.get_client_id())
-    db.session.commit()
     return TokenResponse(201, {"request_uri": request_uri, "expires_in": ttl}, {"Cache-Control": "no-store"})

@@ -71,8 +71,8 @@ def answer(authorization: str | None, dpop_proof: str | None, *, method: str, ur
     if client is None:
         return _refuse(challenge, "invalid_token", "The client is not active.")
     raw_scope = claims.get("scope")
-    scope = raw_scope.split() if isinstance(raw_scope, str) else None
-    if scope is not None and "openid" not in scope:  # OIDC Core §5.3: userinfo is for openid access tokens
+    scope = raw_scope.split() if isinstance(raw_scope, str) else []  # no scope claim: no scope at all
+    if "openid" not in scope:  # OIDC Core §5.3: userinfo is for openid access tokens
         return _refuse(challenge, "insufficient_scope", "The access token lacks the openid scope.", status=403)
     body, content_type = id_tokens.userinfo(grant, client, scope)
     db.session.commit()  # DPoP replay markers

@@ -642,6 +642,35 @@ def test_par_validates_the_request_like_authorize(rp):
     assert_oauth_error(push(rp, redirect_uri="https://evil.example/cb"), "invalid_request")
 
 
+def test_a_refused_push_still_spends_its_client_assertion(rp):
+    """RFC 7523 §3 item 7: an assertion is single use even when the request it came with was refused."""
+    auth = rp.auth_form(ISSUER + PAR)
+    refused = rp.http.post(PAR, data={**rp.authorize_params(scope="profile"), **auth})
+    assert_oauth_error(refused, "invalid_scope")
+    replayed = rp.http.post(PAR, data={**rp.authorize_params(), **auth})
+    assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client", replayed.text
+    key = DpopKey()
+    dpop_refused = rp.http.post(PAR, data={**rp.authorize_params(), **(auth := rp.auth_form(ISSUER + PAR))},
+                                headers={"DPoP": key.proof("POST", ISSUER + PAR)})
+    assert_oauth_error(dpop_refused, "use_dpop_nonce")
+    replayed = rp.http.post(PAR, data={**rp.authorize_params(), **auth})
+    assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client", replayed.text
+
+
+def test_push_with_a_dpop_jkt_other_than_the_proofs_key_is_refused(rp):
+    """RFC 9449 §10.1: dpop_jkt and the DPoP proof sent with it must name the same key."""
+    key, other = DpopKey(), DpopKey()
+    first = rp.http.post(PAR, data={**rp.authorize_params(), **rp.auth_form(ISSUER + PAR)},
+                         headers={"DPoP": key.proof("POST", ISSUER + PAR)})
+    nonce = first.headers["dpop-nonce"]
+    mismatch = rp.http.post(PAR, data={**rp.authorize_params(dpop_jkt=other.jkt), **rp.auth_form(ISSUER + PAR)},
+                            headers={"DPoP": key.proof("POST", ISSUER + PAR, nonce=nonce)})
+    assert_oauth_error(mismatch, "invalid_dpop_proof")
+    same = rp.http.post(PAR, data={**rp.authorize_params(dpop_jkt=key.jkt), **rp.auth_form(ISSUER + PAR)},
+                        headers={"DPoP": key.proof("POST", ISSUER + PAR, nonce=nonce)})
+    assert same.status_code == 201, same.text
+
+
 def test_client_that_requires_par_gets_a_redirect_error_at_plain_authorize(client, admin_token, citizen):
     rp = register_rp(client, admin_token, additionalConfig={"require_pushed_authorization_requests": True})
     response = rp.authorize()
