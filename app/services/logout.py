@@ -1,8 +1,11 @@
 """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-With a valid ``id_token_hint`` the session it names ends at once; without one the person confirms
-on a page (§2: the OP SHOULD ask). ``post_logout_redirect_uri`` is followed only when it is
-registered for the client (§3: exact match), with ``state`` passed back.
+With a valid ``id_token_hint`` that belongs to this browser's session (its ``sid``, or its pairwise
+``sub`` for the client it names) the session ends at once; otherwise the person confirms on a page
+(§2: the OP MUST ask when the ID token does not belong to the current session or person), and only
+the session this browser presents is ever ended: a leaked ID token logs nobody out elsewhere.
+``post_logout_redirect_uri`` is followed only when it is registered for an active client (§3: exact
+match), with ``state`` passed back.
 """
 
 import hmac
@@ -12,8 +15,9 @@ from urllib.parse import urlencode
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import peek_header, verify_jwt
-from app.models.clients import Client
-from app.services import audit, client_metadata, keys, sso
+from app.models.oidc import LoginSession
+from app.services import audit, client_lookup, client_metadata, keys, sso
+from app.services.id_tokens import subject
 from app.services.page_outcome import Outcome
 from app.services.stored_secrets import mac
 
@@ -25,23 +29,36 @@ def csrf_for(browser: str) -> str:
 
 
 def _hint_claims(hint: str) -> dict[str, Any] | None:
-    """Claims of an ID token idbb issued; expired ones are fine (§2: the OP SHOULD accept them)."""
+    """Claims of an ID token idbb issued; expired ones are fine (§2: the OP SHOULD accept them). Other
+    tokens idbb signs (access tokens, signed userinfo) are no ID tokens: a relying party's ``aud`` and a
+    ``sub`` are required, and an ``at+jwt`` is refused."""
     try:
         kid = peek_header(hint).get("kid")
         published = keys.public_jwks_by_kid(want=kid if isinstance(kid, str) else None)
-        _, claims = verify_jwt(hint, published, algorithms=ID_TOKEN_ALGS)
+        header, claims = verify_jwt(hint, published, algorithms=ID_TOKEN_ALGS)
     except (FormatError, TypeError, ValueError):
         return None
-    if claims.get("iss") != state().settings.issuer:
+    if claims.get("iss") != state().settings.issuer or str(header.get("typ", "JWT")).lower() != "jwt":
+        return None
+    aud = claims.get("aud")
+    if not isinstance(aud, str) or aud == state().settings.issuer or not isinstance(claims.get("sub"), str):
         return None
     return claims
+
+
+def _belongs_to(claims: dict[str, Any], session: LoginSession) -> bool:
+    """Whether an ID token was issued in this session (``sid``), or, without a ``sid``, to its person."""
+    if claims.get("sid"):
+        return hmac.compare_digest(str(claims["sid"]), session.session_id)
+    client = client_lookup.active_client(str(claims["aud"]))
+    return client is not None and hmac.compare_digest(str(claims["sub"]), subject(client, session.identity_id))
 
 
 def _redirect_target(params: dict[str, str], client_id: str | None) -> str | None:
     uri = params.get("post_logout_redirect_uri")
     if not uri or not client_id:
         return None
-    client = db.session.get(Client, client_id)
+    client = client_lookup.active_client(client_id)  # a deactivated client's URIs are followed no more
     if client is None:
         return None
     registered = client_metadata.policy(client).post_logout_redirect_uris
@@ -51,15 +68,10 @@ def _redirect_target(params: dict[str, str], client_id: str | None) -> str | Non
     return f"{uri}{'&' if '?' in uri else '?'}{query}" if query else uri
 
 
-def _end(session_cookie: str | None, claims: dict[str, Any] | None) -> None:
-    session = sso.find(session_cookie)
-    if claims is not None and claims.get("sid"):
-        hinted = sso.by_id(str(claims["sid"]))
-        if hinted is not None and hinted.ended_at is None:
-            session = hinted
+def _end(session: LoginSession | None, actor: str) -> None:
     if session is not None:
         sso.end(session)
-        audit.record("session.ended", actor=str(claims.get("aud")) if claims else "person", target=session.session_id)
+        audit.record("session.ended", actor=actor, target=session.session_id)
 
 
 def request(params: dict[str, str], session_cookie: str | None, browser: str) -> Outcome:
@@ -75,10 +87,13 @@ def request(params: dict[str, str], session_cookie: str | None, browser: str) ->
     target = _redirect_target(params, client_id)
     if params.get("post_logout_redirect_uri") and target is None:
         return Outcome("error.html", {"error_key": "error.bad_redirect_uri"}, status=400)
-    if claims is None:
+    session = sso.find(session_cookie)
+    if claims is None or (session is not None and not _belongs_to(claims, session)):
         hidden = {k: params[k] for k in ("client_id", "post_logout_redirect_uri", "state") if params.get(k)}
+        if client_id and "client_id" not in hidden:
+            hidden["client_id"] = client_id  # so the confirmation can still redirect
         return Outcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)})
-    _end(session_cookie, claims)
+    _end(session, str(claims["aud"]))
     db.session.commit()
     if target:
         return Outcome(redirect=target, clear_session=True)
@@ -91,7 +106,7 @@ def confirm(params: dict[str, str], session_cookie: str | None, browser: str) ->
         return Outcome("error.html", {"error_key": "error.csrf"}, status=400)
     target = _redirect_target(params, params.get("client_id"))
     if params.get("decision") == "logout":
-        _end(session_cookie, None)
+        _end(sso.find(session_cookie), "person")
         db.session.commit()
         if target:
             return Outcome(redirect=target, clear_session=True)

@@ -984,17 +984,40 @@ def test_logout_with_id_token_hint_redirects_and_ends_the_session(client, logout
     assert userinfo(client, body["access_token"]).status_code == 401
 
 
-def test_logout_ends_the_hinted_session_even_without_the_cookie(client, logout_rp, citizen):
-    """The sid in the ID token names the session: logout works from a back channel with no cookie."""
+def test_a_hint_in_another_browser_logs_nobody_out(client, logout_rp, citizen):
+    """RP-Initiated Logout §2: only this browser's session is ended; a leaked ID token ends nobody's."""
     body = tokens(logout_rp, citizen)
     cookie = client.cookies.get("idbb_session")
-    client.cookies.delete("idbb_session")
+    client.cookies.delete("idbb_session")  # another browser, holding the ID token
     response = client.get("/logout", params={"id_token_hint": body["id_token"],
                                              "post_logout_redirect_uri": LOGGED_OUT},
                           follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == LOGGED_OUT
     client.cookies.set("idbb_session", cookie, domain="idbb.test")
+    assert_still_logged_in(logout_rp)
+    assert userinfo(client, body["access_token"]).status_code == 200
+
+
+def test_a_hint_from_an_earlier_session_asks_before_ending_this_one(client, logout_rp, citizen):
+    """§2: the OP MUST ask when the ID token does not belong to the current session."""
+    earlier = tokens(logout_rp, citizen)
+    later = tokens(logout_rp, citizen, prompt="login")  # a new login: a new session in this browser
+    page = client.get("/logout", params={"id_token_hint": earlier["id_token"],
+                                         "post_logout_redirect_uri": LOGGED_OUT, "state": "s2"},
+                      follow_redirects=False)
+    assert page.status_code == 200 and not session_cleared(page)
+    form = forms(page.text)["logout-form"]
+    assert userinfo(client, later["access_token"]).status_code == 200  # nothing ended yet
+    response = client.post("/logout", data={**form["fields"], "decision": "logout"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == LOGGED_OUT + "?state=s2"
     assert_logged_out(logout_rp)
+    assert userinfo(client, later["access_token"]).status_code == 401
+
+
+def test_an_access_token_is_no_id_token_hint(client, logout_rp, citizen):
+    body = tokens(logout_rp, citizen)
+    assert_error_page(client.get("/logout", params={"id_token_hint": body["access_token"]}, follow_redirects=False))
+    assert_still_logged_in(logout_rp)
 
 
 def test_logout_to_an_unregistered_uri_is_an_error_page(client, logout_rp, citizen):
