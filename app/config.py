@@ -72,6 +72,7 @@ class Settings:
     otp_ttl: int = 180
     otp_max_attempts: int = 3
     otp_max_sends: int = 3
+    otp_max_sends_per_person: int = 10
     otp_block_seconds: int = 900
     dpop_require_nonce: bool = True
     dpop_max_age: int = 60
@@ -198,7 +199,8 @@ class Settings:
         if self.key_retention < self.access_token_ttl:
             raise ConfigError("IDBB_KEY_RETENTION must outlast IDBB_ACCESS_TOKEN_TTL (retired keys verify old tokens)")
         for name in ("code_ttl", "id_token_ttl", "refresh_token_ttl", "authorize_ttl", "par_ttl", "session_ttl",
-                     "consent_ttl", "otp_ttl", "otp_max_attempts", "otp_max_sends", "otp_block_seconds", "dpop_max_age"):
+                     "consent_ttl", "otp_ttl", "otp_max_attempts", "otp_max_sends",
+                     "otp_max_sends_per_person", "otp_block_seconds", "dpop_max_age"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         if self.code_ttl > 600:  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes

@@ -109,14 +109,15 @@ class OtpChallenge(db.Model):  # type: ignore[name-defined,misc]
 
     challenge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     transaction_id: Mapped[str] = mapped_column(String(64), index=True)
-    identity_id: Mapped[str] = mapped_column(String(64))
+    identity_id: Mapped[str] = mapped_column(String(64), index=True)  # the per-person send limit
     code_mac: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginThrottle(db.Model):  # type: ignore[name-defined,misc]
-    """Failed attempts per identifier (keyed by a MAC of it): three wrong codes block it for a while."""
+    """Failed attempts per person, or per identifier that names nobody (keyed by a MAC of either):
+    three wrong secrets block it for a while."""
 
     __tablename__ = "login_throttles"
 

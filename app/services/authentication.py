@@ -45,18 +45,23 @@ def _dummy_hash() -> str:
     return state().cached("dummy_pin_hash", lambda: credentials.hash_secret("pin", "000000"))  # type: ignore[no-any-return]
 
 
-def _throttle(identifier: str) -> LoginThrottle:
-    key = mac("login throttle", identifier.strip())
+def _throttled(identifier: str) -> tuple[LoginThrottle, Identity | None]:
+    """The locked throttle row for whoever ``identifier`` names, and that person if active; raises
+    AuthFailed("login.blocked") while blocked.
+
+    Wrong tries count per person, whichever of their identifiers (UIN, national id, passport, VID)
+    is typed, so more identifiers give no more guesses (NIST SP 800-63B §5.2.2); an identifier that
+    names nobody counts under itself, and answers the same."""
+    found = identity_for_login(identifier.strip())
+    subject = f"identity:{found.identity_id}" if found is not None else f"identifier:{identifier.strip()}"
+    key = mac("login throttle", subject)
     row = db.session.get(LoginThrottle, key, with_for_update=True)
     if row is None:
         row = LoginThrottle(subject_mac=key, failures=0, updated_at=clock.now())
         db.session.add(row)
-    return row
-
-
-def _check_not_blocked(row: LoginThrottle) -> None:
     if row.blocked_until is not None and row.blocked_until > clock.now():
         raise AuthFailed("login.blocked")
+    return row, _active(found)
 
 
 def _fail(row: LoginThrottle) -> AuthFailed:
@@ -76,9 +81,7 @@ def _active(identity: Identity | None) -> Identity | None:
 
 def with_static_code(identifier: str, secret: str) -> Authenticated:
     """PIN or password; raises AuthFailed. The caller commits (the failure count must persist)."""
-    row = _throttle(identifier)
-    _check_not_blocked(row)
-    identity = _active(identity_for_login(identifier.strip()))
+    row, identity = _throttled(identifier)
     stored = identity.pin_hash if identity is not None else None
     ok = credentials.verify(stored or _dummy_hash(), secret) and stored is not None
     if not ok or identity is None:
@@ -111,9 +114,7 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     before phone. Otherwise every listed channel that both the notifier and the person's contacts reach,
     as eSignet's ``otpChannels`` asks; one code, one challenge, counted as one send. A channel whose
     delivery fails is left out of the answer; only when every one fails is the send refused."""
-    row = _throttle(identifier)
-    _check_not_blocked(row)
-    identity = _active(identity_for_login(identifier.strip()))
+    _, identity = _throttled(identifier)
     if identity is None:
         return {}
     channel = _notifier()
@@ -130,6 +131,10 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     sent = db.session.execute(select(func.count()).select_from(OtpChallenge).where(
         OtpChallenge.transaction_id == transaction_id, OtpChallenge.expires_at > window)).scalar_one()
     if sent >= settings.otp_max_sends:  # no mail or SMS bombing through one login (eSignet: 3 sends)
+        raise AuthFailed("otp.too_many")
+    to_person = db.session.execute(select(func.count()).select_from(OtpChallenge).where(
+        OtpChallenge.identity_id == identity.identity_id, OtpChallenge.expires_at > window)).scalar_one()
+    if to_person >= settings.otp_max_sends_per_person:  # nor through many logins, each new and free to open
         raise AuthFailed("otp.too_many")
     code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
     for old in db.session.execute(select(OtpChallenge).where(
@@ -156,9 +161,7 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
 
 def with_otp(transaction_id: str, identifier: str, code: str) -> Authenticated:
     """Check a one-time code: single use, expiring, and counted against the identifier."""
-    row = _throttle(identifier)
-    _check_not_blocked(row)
-    identity = _active(identity_for_login(identifier.strip()))
+    row, identity = _throttled(identifier)
     now = clock.now()
     challenge = None
     if identity is not None:

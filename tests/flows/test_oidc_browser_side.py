@@ -330,6 +330,35 @@ def test_three_wrong_pins_block_the_identifier(app, client, rp, citizen):
     assert id_claims(rp, login_all_the_way(rp, citizen))["amr"] == ["pin"]
 
 
+def test_wrong_pins_count_per_person_whichever_identifier_is_typed(app, client, rp):
+    """NIST SP 800-63B §5.2.2: a person with a UIN and a national id gets no more guesses than one with a UIN."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models.registry import IdentityIdentifier
+    from app.services import enrollments
+
+    national_id = f"NID-{uuid.uuid4().hex[:8]}"
+    with app.app.app_context():
+        enrollments.create("E-two-ids", {
+            "enrollmentType": "CITIZEN",
+            "biographicData": {"firstName": "Awa", "lastName": "Ndiaye", "dateOfBirth": "1988-02-03", "gender": "F"},
+            "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": "275139"},
+                            "identifiers": [{"type": "NATIONAL_ID", "value": national_id}]},
+        }, finalize=True, client_id="test", transaction_id="E-two-ids")
+        identity_id = db.session.execute(select(IdentityIdentifier.identity_id).where(
+            IdentityIdentifier.value == national_id)).scalar_one()
+        uin = db.session.execute(select(IdentityIdentifier.value).where(
+            IdentityIdentifier.identity_id == identity_id, IdentityIdentifier.id_type == "UIN")).scalar_one()
+    page = rp.login_pin(rp.authorize(), national_id, "000000")
+    assert_login_page_with_error(page, "The ID number or PIN is incorrect.")
+    page = rp.login_pin(page, uin, "111111")
+    assert_login_page_with_error(page, "The ID number or PIN is incorrect.")
+    blocked = rp.login_pin(page, national_id, "222222")  # the third wrong try of this person
+    assert_login_page_with_error(blocked, "Too many failed attempts")
+    assert_login_page_with_error(rp.login_pin(rp.authorize(), uin, "275139"), "Too many failed attempts")
+
+
 # --- 3. consent ----------------------------------------------------------------------------------
 
 def test_essential_claims_are_fixed_and_always_granted(client, rp, citizen):
@@ -669,6 +698,21 @@ def test_pages_send_csp_and_no_store(client, rp, citizen, page_kind):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_otp_sends_are_limited_per_person_across_logins(otp):
+    """IDBB_OTP_MAX_SENDS_PER_PERSON (10): a new login is free to open, so the per-login limit alone would let
+    a script send codes to one person without end (mail bombing, SMS pumping)."""
+    sent = 0
+    while sent < 10:
+        page = otp.rp.authorize()
+        for _ in range(min(3, 10 - sent)):
+            answer = request_code(otp.rp, page, otp.person.uin)
+            assert answer.status_code == 200 and "otp-form" in forms(answer.text), answer.text[:300]
+            sent += 1
+    refused = request_code(otp.rp, otp.rp.authorize(), otp.person.uin)
+    assert refused.status_code == 400 and "Too many codes were requested" in refused.text
+    assert len(otp.mail.messages) == 10
 
 
 def test_otp_sends_are_limited_per_login(otp):
