@@ -16,7 +16,7 @@ from app.services.authorize_flow import available_acrs
 from app.services.authorize_request import PAR_URN_PREFIX, PageError, RedirectError, parse
 from app.services.grants import RP_AUTH_METHODS, header
 from app.services.stored_secrets import digest
-from app.services.token_endpoint import PAR_PATH, TokenResponse, _Request, _server
+from app.services.token_endpoint import PAR_PATH, TokenResponse, _Request, _server, precheck
 
 _PAGE_ERRORS = {"error.unknown_client": "invalid_client", "error.bad_redirect_uri": "invalid_request",
                 "error.bad_request_object": "invalid_request_object"}
@@ -39,6 +39,9 @@ def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResp
 def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     server = _server()
     request = _Request(server.issuer + PAR_PATH, headers, form)
+    refused = precheck(form, headers)  # repeated parameters, two client authentication methods
+    if isinstance(refused, OAuth2Error):
+        return _error(refused.status_code, refused.error or "invalid_request", refused.description or "")
     try:
         client = server.authenticate_client(request, RP_AUTH_METHODS, endpoint="par")
     except OAuth2Error as exc:

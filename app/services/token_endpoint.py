@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import (
     InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
+    OAuth2Error,
     OAuth2Payload,
     OAuth2Request,
 )
@@ -252,7 +253,7 @@ def _respond(path: str, endpoint: str | None, form: Mapping[str, list[str]],
              headers: Mapping[str, str]) -> TokenResponse:
     server = _server()
     request = _Request(server.issuer + path, headers, form)
-    error = _precheck(form, headers)
+    error = precheck(form, headers)
     if error is not None:
         response = server.handle_error_response(request, error)
     elif endpoint is None:
@@ -272,7 +273,10 @@ def _finish(response: TokenResponse, form: Mapping[str, list[str]], headers: Map
     return response
 
 
-def _precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> Exception | None:
+def precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> OAuth2Error | None:
+    """What every client-authenticated form endpoint (token, PAR, introspection, revocation) refuses before
+    Authlib sees the request: repeated parameters, a ``client_id`` other than the assertion's, and more than
+    one client authentication method (Authlib would quietly pick one)."""
     repeated = sorted(k for k, v in form.items() if len(v) > 1)
     if repeated:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
         return InvalidRequestError(description=f"Parameter repeated: {repeated[0]}.")
@@ -282,7 +286,7 @@ def _precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> Exce
         # RFC 7521 §4.2: client_id, when present, MUST identify the client the assertion authenticates
         return InvalidClientError(description="client_id does not match the client assertion.")
     has_basic = str(header(headers, "Authorization") or "").lower().startswith("basic ")
-    if has_basic and ("client_assertion" in form or "client_secret" in form):
+    if has_basic + ("client_assertion" in form) + ("client_secret" in form) > 1:
         # RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request
         return InvalidRequestError(description="More than one client authentication method was used.")
     return None

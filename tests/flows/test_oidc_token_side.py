@@ -671,6 +671,19 @@ def test_push_with_a_dpop_jkt_other_than_the_proofs_key_is_refused(rp):
     assert same.status_code == 201, same.text
 
 
+def test_two_client_authentication_methods_are_refused(rp):
+    """RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request."""
+    both = {**rp.auth_form(), "client_secret": "anything"}
+    code = "any-code"
+    response = rp.http.post(TOKEN, data={"grant_type": "authorization_code", "code": code,
+                                         "redirect_uri": rp.redirect_uri, "code_verifier": "v" * 43, **both})
+    assert_oauth_error(response, "invalid_request")
+    pushed = rp.http.post(PAR, data={**rp.authorize_params(), **rp.auth_form(ISSUER + PAR)},
+                          headers={"Authorization": "Basic " + base64.b64encode(b"x:y").decode()})
+    assert_oauth_error(pushed, "invalid_request")
+    assert push(rp).status_code == 201  # one method is fine
+
+
 def test_client_that_requires_par_gets_a_redirect_error_at_plain_authorize(client, admin_token, citizen):
     rp = register_rp(client, admin_token, additionalConfig={"require_pushed_authorization_requests": True})
     response = rp.authorize()
