@@ -40,7 +40,7 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
     server = _server()
     request = _Request(server.issuer + PAR_PATH, headers, form)
     refused = precheck(form, headers)  # repeated parameters, two client authentication methods
-    if isinstance(refused, OAuth2Error):
+    if refused is not None:
         return _error(refused.status_code, refused.error or "invalid_request", refused.description or "")
     try:
         client = server.authenticate_client(request, RP_AUTH_METHODS, endpoint="par")
