@@ -84,7 +84,21 @@ def sign1(
     unprotected: Mapping[Any, Any] | None = None,
     external_aad: bytes = b"",
 ) -> bytes:
-    """A COSE_Sign1_Tagged (tag 18) over ``payload``; ``alg`` (label 1) is set in the protected header from the key."""
+    """A COSE_Sign1_Tagged (tag 18) over ``payload``, encoded; see :func:`sign1_structure`."""
+    structure = sign1_structure(payload, key, protected=protected, unprotected=unprotected, external_aad=external_aad)
+    return cbor2.dumps(cbor2.CBORTag(TAG_SIGN1, structure))
+
+
+def sign1_structure(
+    payload: bytes,
+    key: SigningKey,
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+) -> list[Any]:
+    """The untagged COSE_Sign1 array ``[protected, unprotected, payload, signature]`` (RFC 9052 §4.2), to embed in
+    a larger CBOR structure (ISO 18013-5 IssuerAuth); ``alg`` (label 1) is set in the protected header from the key."""
     alg = algorithm_for_key(key)
     headers = dict(protected or {})
     if headers.setdefault(HEADER_ALG, alg) != alg:
@@ -98,8 +112,7 @@ def sign1(
         r, s = decode_dss_signature(key.sign(to_sign, ec.ECDSA(hash_type())))
         size = (key.curve.key_size + 7) // 8
         signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")  # RFC 9053 §2.1: r || s, each fixed length
-    message = [protected_bytes, dict(unprotected or {}), payload, signature]
-    return cbor2.dumps(cbor2.CBORTag(TAG_SIGN1, message))
+    return [protected_bytes, dict(unprotected or {}), payload, signature]
 
 
 def parse_sign1(data: bytes | Any, *, require_tag: bool = True) -> Sign1:
