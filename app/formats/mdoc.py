@@ -27,6 +27,7 @@ from jwcrypto.common import base64url_encode
 from app.formats import cose
 from app.formats.errors import CoseError, MdocError
 from app.formats.jose import decode_b64url
+from app.formats.status_list import checked_reference
 
 MSO_VERSION = "1.0"  # §9.1.2.4
 DIGEST_ALGORITHM = "SHA-256"  # §9.1.2.5: SHA-256, SHA-384 or SHA-512; idbb uses SHA-256
@@ -184,11 +185,8 @@ def issue_mdoc(
         "validityInfo": validity,
     }
     if status is not None:
-        link = status.get("status_list") if isinstance(status, Mapping) else None
-        if not isinstance(link, Mapping) or not isinstance(link.get("idx"), int) or not isinstance(link.get("uri"), str):
-            raise MdocError("status must be {status_list: {idx, uri}}")
         # Token Status List §6.3: a Status map whose status_list is a StatusListInfo {idx: uint, uri: tstr}
-        mso["status"] = {"status_list": {"idx": link["idx"], "uri": link["uri"]}}
+        mso["status"] = checked_reference(status)
     payload = cbor2.dumps(cbor2.CBORTag(TAG_ENCODED_CBOR, cbor2.dumps(mso)))  # MobileSecurityObjectBytes
     # §9.1.2.4: alg SHALL be in the protected header and nothing else should be; the DS certificate SHALL be in
     # the unprotected x5chain (33); IssuerAuth is an untagged COSE_Sign1

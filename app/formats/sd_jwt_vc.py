@@ -15,6 +15,7 @@ from jwcrypto import jwk
 from app.formats.errors import CredentialError, FormatError, SdJwtError
 from app.formats.jwk import PRIVATE_MEMBERS
 from app.formats.sd_jwt import DEFAULT_DECOYS, IssuedSdJwt, ParsedSdJwt, issue_sd_jwt, verify_sd_jwt
+from app.formats.status_list import checked_reference
 
 TYP = "dc+sd-jwt"  # §2.2.1: the typ value MUST be dc+sd-jwt
 LEGACY_TYP = "vc+sd-jwt"  # §2.2.1: both should be accepted for a transitional period (verifier side only)
@@ -85,10 +86,7 @@ def issue_sd_jwt_vc(
     if holder_key is not None:
         payload["cnf"] = holder_cnf(holder_key)
     if status is not None:
-        link = status.get("status_list") if isinstance(status, Mapping) else None
-        if not isinstance(link, Mapping) or not isinstance(link.get("idx"), int) or not isinstance(link.get("uri"), str):
-            raise CredentialError("status must be {status_list: {idx, uri}}")
-        payload["status"] = {"status_list": {"idx": link["idx"], "uri": link["uri"]}}
+        payload["status"] = checked_reference(status)
     payload.update(claims)
     extra = {"x5c": list(x5c)} if x5c else None  # §2.5: inline X.509 certificates (RFC 7515 §4.1.6)
     try:

@@ -287,3 +287,12 @@ def status_reference(idx: int, uri: str) -> dict[str, Any]:
     if not isinstance(uri, str) or ":" not in uri:  # §6.2: uri MUST be a URI (RFC 3986)
         raise StatusListError("status uri must be a URI")
     return {"status_list": {"idx": idx, "uri": uri}}
+
+
+def checked_reference(status: Any) -> dict[str, Any]:
+    """A copy of a ``status`` map as a Referenced Token carries it (§6.2, §6.3), refusing anything but
+    ``{"status_list": {"idx": uint, "uri": URI}}``; other status mechanisms are not carried."""
+    link = status.get("status_list") if isinstance(status, Mapping) else None
+    if not isinstance(link, Mapping):
+        raise StatusListError("status must be {status_list: {idx, uri}}")
+    return status_reference(link.get("idx"), link.get("uri"))  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from pycose.keys import CoseKey
 from pymdoccbor.mdoc.verifier import MdocCbor
 from pymdoccbor.mso.verifier import MsoVerifier
 
-from app.formats.errors import CertificateError, MdocError
+from app.formats.errors import CertificateError, MdocError, StatusListError
 from app.formats.mdoc import (
     DOCTYPE_PID,
     NAMESPACE_PID,
@@ -184,7 +184,7 @@ def test_bad_input_is_refused():
         issue(key=ec.generate_private_key(ec.SECP256R1()))  # not the certificate's key
     with pytest.raises(MdocError):
         issue(namespaces={NAMESPACE_PID: {"x": object()}})
-    with pytest.raises(MdocError):
+    with pytest.raises(StatusListError):
         issue(status={"idx": 1})
 
 
