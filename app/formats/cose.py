@@ -130,16 +130,19 @@ def parse_sign1(data: bytes | Any, *, require_tag: bool = True) -> Sign1:
     if not isinstance(item, list | tuple) or len(item) != 4:
         raise CoseError("COSE_Sign1 is not an array of four")
     protected_bytes, unprotected, payload, signature = item
-    if not isinstance(protected_bytes, bytes) or not isinstance(unprotected, dict):
+    # cbor2 6 decodes the contents of a tag as immutable values (tuple, frozendict): read any Mapping
+    if not isinstance(protected_bytes, bytes) or not isinstance(unprotected, Mapping):
         raise CoseError("COSE_Sign1 headers are malformed")
+    unprotected = dict(unprotected)
     if not isinstance(payload, bytes) or not isinstance(signature, bytes):
         raise CoseError("COSE_Sign1 payload must be attached and the signature a bstr")
     try:
         protected = cbor2.loads(protected_bytes) if protected_bytes else {}
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:
         raise CoseError("COSE protected header is not CBOR") from exc
-    if not isinstance(protected, dict):
+    if not isinstance(protected, Mapping):
         raise CoseError("COSE protected header is not a map")
+    protected = dict(protected)
     if set(protected) & set(unprotected):  # RFC 9052 §3: a label MUST NOT occur in both buckets
         raise CoseError("a COSE header label occurs in both buckets")
     return Sign1(protected_bytes, protected, unprotected, payload, signature)

@@ -25,7 +25,7 @@ from jwcrypto import jwk
 from jwcrypto.common import base64url_encode
 
 from app.formats import cose
-from app.formats.errors import CoseError, MdocError
+from app.formats.errors import CoseError, FormatError, MdocError
 from app.formats.jose import decode_b64url
 from app.formats.status_list import checked_reference
 
@@ -158,6 +158,11 @@ def issue_mdoc(
         raise MdocError("document signer certificate is not DER X.509") from exc
     if ds_cert.public_key() != key.public_key():
         raise MdocError("the signing key does not belong to the document signer certificate")
+    countries = [a.value for a in ds_cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)]
+    for elements in namespaces.values():
+        # §7.2.1 / Annex B.1.4: issuing_country SHALL be the countryName of the document signer certificate
+        if "issuing_country" in elements and [elements["issuing_country"]] != countries:
+            raise MdocError("issuing_country is not the document signer certificate's country")
     name_spaces: dict[str, list[cbor2.CBORTag]] = {}
     value_digests: dict[str, dict[int, bytes]] = {}
     for namespace, elements in namespaces.items():
@@ -228,7 +233,10 @@ def verify_issuer_signed(
     The DS certificate chain is checked by signature, name and validity only (no revocation): a relying party with a
     full ISO 18013-5 Annex B trust list does more.
     """
-    raw = decode_b64url(data, "IssuerSigned") if isinstance(data, str) else data
+    try:
+        raw = decode_b64url(data, "IssuerSigned") if isinstance(data, str) else data
+    except FormatError as exc:
+        raise MdocError(str(exc)) from exc
     try:
         issuer_signed = cbor2.loads(raw)
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:

@@ -186,6 +186,10 @@ def test_bad_input_is_refused():
         issue(namespaces={NAMESPACE_PID: {"x": object()}})
     with pytest.raises(StatusListError):
         issue(status={"idx": 1})
+    with pytest.raises(MdocError):  # issuing_country must be the DS certificate's C
+        issue(namespaces={NAMESPACE_PID: dict(ELEMENTS, issuing_country="NG")})
+    with pytest.raises(MdocError):
+        verify_issuer_signed("not base64url!", trusted_iacas=[IACA_DER], now=NOW)
 
 
 # --- the certificates (ISO 18013-5 Annex B) ------------------------------------------------------------
