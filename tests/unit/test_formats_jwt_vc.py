@@ -75,3 +75,13 @@ def test_bad_input_is_refused():
         issue(credential_subject={})
     with pytest.raises(FormatError):
         issue(status={"status_list": {"idx": -1, "uri": ISSUER}})
+
+
+def test_extra_header_cannot_override_or_add_critical_members():
+    from app.formats.jose import sign_jwt
+
+    for name in ("alg", "kid", "typ", "crit", "b64"):
+        with pytest.raises(FormatError):
+            sign_jwt({"a": 1}, KEY, "ES256", extra_header={name: "x"})
+    token = sign_jwt({"a": 1}, KEY, "ES256", extra_header={"x5c": ["MIIB"]})
+    assert pyjwt.get_unverified_header(token)["x5c"] == ["MIIB"]
