@@ -131,7 +131,11 @@ class StatusArray:
     def count(self, value: int) -> int:
         """How many entries hold ``value`` (for tests and metrics)."""
         self._check(0, value)
-        return sum(1 for index in range(self._size) if self.get(index) == value)
+        bits, mask = self._bits, self._mask
+        table = [sum(((byte >> (slot * bits)) & mask) == value for slot in range(self._per_byte)) for byte in range(256)]
+        found = sum(table[byte] for byte in self._data)
+        spare = len(self._data) * self._per_byte - self._size  # padding entries past the end hold 0
+        return found - spare if value == 0 else found
 
     def to_bytes(self) -> bytes:
         """The uncompressed byte array (§4.1 steps 2-3)."""

@@ -124,6 +124,7 @@ def test_random_statuses_match_the_draft_decoder(bits):
         array[index] = value
     assert draft_decode(array.compress(), bits, size) == values
     assert [array[i] for i in range(size)] == values
+    assert [array.count(v) for v in range(1 << bits)] == [values.count(v) for v in range(1 << bits)]
     # set_many overwrites only what it names
     array.set_many([1, 2, 3], 0)
     values[1:4] = [0, 0, 0]
