@@ -1,4 +1,5 @@
-"""Pure protocol and format code: JOSE, X.509, AEAD, canonical JSON, time formats.
+"""Pure protocol and format code: JOSE, COSE, X.509, AEAD, canonical JSON, time formats, and the credential
+formats (SD-JWT VC, ISO mdoc, JWT VC) with Token Status Lists.
 
 Nothing here imports Flask, SQLAlchemy or Connexion (ARCHITECTURE.md, "What may import what"),
 so each module can be tested and reused alone. Failures raise :class:`FormatError`.

@@ -19,18 +19,43 @@ from app.formats.errors import FormatError
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
-def sign_jwt(claims: Mapping[str, Any], key: jwk.JWK, alg: str, *, typ: str | None = None) -> str:
-    """Sign ``claims`` as a compact JWS with ``key`` (its ``kid`` goes into the header)."""
+def sign_jwt(
+    claims: Mapping[str, Any],
+    key: jwk.JWK,
+    alg: str,
+    *,
+    typ: str | None = None,
+    extra_header: Mapping[str, Any] | None = None,
+) -> str:
+    """Sign ``claims`` as a compact JWS with ``key`` (its ``kid`` goes into the header).
+
+    ``extra_header`` adds protected header members such as ``x5c`` (RFC 7515 §4.1.6); it cannot replace
+    ``alg``, ``kid``, ``typ``, nor add ``crit`` or ``b64`` (which verify_jwt refuses).
+    """
     header: dict[str, Any] = {"alg": alg}
     kid = key.get("kid")
     if kid:
         header["kid"] = kid
     if typ:
         header["typ"] = typ
+    if extra_header:
+        if {"alg", "kid", "typ", "crit", "b64"} & extra_header.keys():
+            raise FormatError("extra_header may not set alg, kid, typ, crit or b64")
+        header.update(extra_header)
     # jwcrypto's JWSCore, not JWS: JWS deep-copies its header registry per object (~1 ms a token); the
     # compact serialization of one protected header needs none of it (RFC 7515 §7.1)
     signed = jws.JWSCore(alg, key, json_encode(header), json_encode(dict(claims)).encode("utf-8")).sign()
     return f"{signed['protected']}.{signed['payload'].decode('ascii')}.{signed['signature']}"
+
+
+def decode_b64url(segment: str, what: str) -> bytes:
+    """Strict base64url without padding (RFC 7515 §2, RFC 4648 §5): other characters are refused, not skipped."""
+    if not isinstance(segment, str) or not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        raise FormatError(f"{what} is not base64url")
+    try:
+        return base64url_decode(segment)
+    except (ValueError, binascii.Error) as exc:
+        raise FormatError(f"{what} is not base64url") from exc
 
 
 def decode_header_segment(segment: str, what: str) -> dict[str, Any]:
