@@ -98,7 +98,7 @@ def open_page(txn_id: str, browser: str) -> Outcome:
         return _error("error.bad_request")
     txn_expires = _millis(row.expires_at)
     try:
-        made = linked_authorization.new_link_code(row.transaction_id)  # commits
+        made = linked_authorization.new_link_code(row.transaction_id, browser=browser)  # commits
     except InvalidRequest as err:
         db.session.rollback()
         return _error(_ERROR_KEYS.get(err.code, "error.expired"))
