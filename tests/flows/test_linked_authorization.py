@@ -648,8 +648,13 @@ def test_consent_error_order(world):
     assert error(consent(s.linked_id, ["email", "phone_number"], [], v2=False)) == "invalid_accepted_claim"  # unasked
     assert error(consent(s.linked_id, ["email"], ["offline_access"], v2=False)) == "invalid_permitted_scope"
     assert error(consent(s.linked_id, [1, 2], [], v2=False)) == "invalid_accepted_claim"
+    assert error(consent(s.linked_id, ["email"], ["openid", "phone"], v2=False)) == "invalid_permitted_scope"
     assert world.linked_row(s.linked_id).consented_at is None  # nothing half-written
     ok(consent(s.linked_id, ["email"], [], v2=False))
+    ok(consent(s.linked_id, ["email"], ["openid", "profile"], v2=False))  # requested scopes (issue 13 point 4)
+    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, wla_of(world)))
+    tokens = tokens_for(s.rp, ok(s.browser.link_auth_code(s.code)))
+    assert set(tokens["scope"].split()) == {"openid", "profile"}
 
 
 def test_v2_consent_signature(world):
