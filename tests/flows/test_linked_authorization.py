@@ -504,6 +504,20 @@ def test_a_second_device_that_saw_the_qr_code_cannot_consent_for_the_person(worl
     assert info["name"] == "Amina Diallo" and "birthdate" not in info  # the person's choice, her login
 
 
+def test_the_link_transaction_id_is_never_audited(world):
+    """It is the wallet's bearer secret (issue 14 finding 1): the audit names the browser's transaction."""
+    from app.models.audit import AuditEvent, AuditPending
+
+    s = scan(world)
+    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
+    tokens_for(s.rp, login_code(world, s))
+    with world.cx.app.app_context():
+        rows = [*db.session.execute(select(AuditEvent)).scalars(), *db.session.execute(select(AuditPending)).scalars()]
+        audited = " ".join(f"{r.action} {r.target} {r.details}" for r in rows)
+    assert "wallet.linked" in audited and s.browser.txn in audited
+    assert s.linked_id not in audited
+
+
 def test_linked_transaction_has_its_own_deadline(world):
     s = scan(world)
     clock.advance(world.settings.linked_transaction_ttl + 1)

@@ -267,6 +267,23 @@ def test_sandbox_seeded_transactions_have_no_total_link_code_limit_but_keep_the_
     assert error(call(sandbox_client, LA + "/link-transaction", {"linkCode": codes[-1]})) is None
 
 
+def test_sandbox_transactions_a_browser_started_keep_both_link_code_limits(sandbox: Any, sandbox_client: Any) -> None:
+    """Only the seeded transactions are exempt: a login started at /authorize in the sandbox still gets at most
+    IDBB_LINK_CODES_TOTAL_MAX codes, and only its own browser gets them."""
+    from app.services.sandbox import SANDBOX_REDIRECT, SANDBOX_RP
+    from tests.flows.linked_helpers import WALLET, open_login_page
+    from tests.flows.oidc_helpers import RelyingParty
+
+    pem, public = new_rsa_key()
+    browser = open_login_page(RelyingParty(SANDBOX_RP, pem, public, sandbox_client, redirect_uri=SANDBOX_REDIRECT),
+                              WALLET)
+    total = sandbox.app.extensions["idbb"].settings.link_codes_total_max
+    assert [error(browser.link_code()) for _ in range(total + 1)] == [None] * total + ["link_code_gen_failed"]
+    fresh_jar = sandbox.test_client(base_url=ISSUER)
+    other = call(fresh_jar, LA + "/link-code", {"transactionId": browser.txn}, HARNESS_XSRF)  # no browser cookie
+    assert error(other) == "invalid_transaction_id"
+
+
 def test_sandbox_consent_without_claims_and_with_openid(sandbox_client: Any) -> None:
     """Issue 13 point 4: the harness consents with no acceptedClaims, then with "openid" as
     permittedAuthorizeScopes and "given_name" as acceptedClaims (strings), on the same linked transaction."""
