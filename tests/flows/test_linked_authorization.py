@@ -753,7 +753,7 @@ def test_another_browser_gets_no_link_code_and_no_authorization_code(world):
     assert info["name"] == "Amina Diallo"
 
 
-# --- 5. idempotent replays and order of the wallet's calls ----------------------------------------
+# --- 5. replays and order of the wallet's calls ----------------------------------------------------
 
 def test_consent_again_the_last_one_wins(world):
     s = scan(world)
