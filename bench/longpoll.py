@@ -140,17 +140,18 @@ def seed_in_process(env: dict[str, str], client_id: str, count: int) -> list[tup
         stored = request.as_dict()
         now = clock.now()
         ids = []
+        browser = secrets.token_urlsafe(16)  # one browser cookie for all: link-code answers only its browser
         for n in range(count):
             txn_id = secrets.token_urlsafe(24)
             db.session.add(AuthTransaction(
-                transaction_id=txn_id, client_id=client_id, browser_hash=digest(secrets.token_urlsafe(16)),
+                transaction_id=txn_id, client_id=client_id, browser_hash=digest(browser),
                 csrf=secrets.token_urlsafe(24), request=stored, status="pending", created_at=now,
                 expires_at=now + timedelta(seconds=settings.authorize_ttl)))
             ids.append(txn_id)
             if n % 500 == 499:
                 db.session.commit()
         db.session.commit()
-        pairs = [(txn_id, linked_authorization.new_link_code(txn_id)["linkCode"]) for txn_id in ids]
+        pairs = [(txn_id, linked_authorization.new_link_code(txn_id, browser=browser)["linkCode"]) for txn_id in ids]
         db.session.remove()
         db.engine.dispose()
     return pairs

@@ -23,6 +23,9 @@ ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding",
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
 REALM = "idbb"
+#: GovStack §8 "Wallet – QR Code" operations whose error answers keep ``"response": {}`` beside ``errors``
+#: (GovStack clients read ``.response.x`` on any answer; issue 13 point 5), v1 and ``/v2/`` alike.
+LINKED_KEEP_RESPONSE = frozenset({"/link-code", "/link-status", "/link-transaction", "/authenticate"})
 #: GovStack §8: a token request whose body is not a form is ``invalid_payload``, not a generic 415.
 TOKEN_PATHS = ("/oauth/token", "/oauth/v2/token")
 #: jsonschema messages start with the offending instance ("<instance> is not of type 'object'"): the
@@ -134,8 +137,10 @@ def render(path: str, err: WireError) -> ConnexionResponse:
             status = 200
         body = {"responseTime": response_time(), "response": {},
                 "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
-        if path.startswith("/linked-authorization"):
-            del body["response"]  # GovStack §8 Wallet – QR Code: on error the response member is left out
+        if path.startswith("/linked-authorization") and path.removeprefix("/linked-authorization/v2").removeprefix(
+                "/linked-authorization") not in LINKED_KEEP_RESPONSE:
+            del body["response"]  # eSignet: on error the response member is left out (link-auth-code's schema
+            # requires code, redirectUri, state and nonce whenever response is present)
         media = "application/json"
     elif fmt == "osia":
         body = {"code": status, "message": f"{err.code}: {err.description}"}

@@ -7,7 +7,9 @@ Every other operation is an ordinary thread-pool handler of the Flask app.
 """
 
 import asyncio
+import functools
 import hmac
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,19 +26,42 @@ from app.services import linked_authorization as linked
 
 XSRF_HEADER = "X-XSRF-TOKEN"
 XSRF_COOKIE = "XSRF-TOKEN"
+#: The login pages' browser cookie (``app.ui.views.BROWSER_COOKIE``): link-code and link-auth-code answer
+#: only the browser that started the transaction (issue 14 finding 4).
+BROWSER_COOKIE = "idbb_browser"
+#: A cookie value as RFC 6265 §4.1.1 allows it unquoted (cookie-octet), at most 256 characters.
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,256}")
 
 
-def _check_xsrf(header: str | None, cookie: str | None) -> None:
-    """Browser-side calls carry X-XSRF-TOKEN; when the XSRF-TOKEN cookie is set the two must match
-    (double-submit cookie, as eSignet's oidc-ui does it); otherwise HTTP 403."""
-    if not header or len(header) > 256 or (cookie is not None and not hmac.compare_digest(cookie, header)):
+def _xsrf_cookies(cookie_headers: list[str]) -> list[str | None]:
+    """Every ``XSRF-TOKEN`` the raw ``Cookie`` headers name, None for a value that does not parse.
+
+    Read from the raw header, not the framework's parsed cookies: werkzeug drops a value it cannot parse
+    (``XSRF-TOKEN=invalid XSRF-TOKEN cookie``), which would turn a mismatching cookie into no cookie."""
+    found: list[str | None] = []
+    for header in cookie_headers:
+        for pair in header.split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if name.strip() == XSRF_COOKIE:
+                value = value.strip()
+                found.append(value if sep and _COOKIE_VALUE.fullmatch(value) else None)
+    return found
+
+
+def _check_xsrf(header: str | None, cookie_headers: list[str]) -> None:
+    """Browser-side calls carry X-XSRF-TOKEN; when the request names an XSRF-TOKEN cookie, every such
+    cookie must parse and match it (double-submit cookie, as eSignet's oidc-ui does it); otherwise
+    HTTP 403. A request with the header and no XSRF-TOKEN cookie at all passes (GovStack's harness)."""
+    if not header or len(header) > 256 or any(
+            value is None or not hmac.compare_digest(value.encode(), header.encode())
+            for value in _xsrf_cookies(cookie_headers)):
         raise Forbidden("invalid_csrf_token", "X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie.")
 
 
 def link_code(body: Any) -> dict[str, Any]:
-    _check_xsrf(flask_request.headers.get(XSRF_HEADER), flask_request.cookies.get(XSRF_COOKIE))
+    _check_xsrf(flask_request.headers.get(XSRF_HEADER), flask_request.headers.getlist("Cookie"))
     request = envelope.unwrap(body)
-    return ok(linked.new_link_code(request.get("transactionId")))
+    return ok(linked.new_link_code(request.get("transactionId"), browser=flask_request.cookies.get(BROWSER_COOKIE)))
 
 
 def link_transaction(body: Any) -> dict[str, Any]:
@@ -100,11 +125,13 @@ def _unwrapped_look(look: Callable[[Any, Any], Any], first: str, second: str) ->
     return run
 
 
-async def _long_poll(body: Any, look: Callable[[Any, Any], Any], first: str, second: str,
-                     pending: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+async def _long_poll(body: Any, look: Callable[..., Any], first: str, second: str,
+                     pending: Callable[[dict[str, Any]], dict[str, Any]], *, bound: bool = False) -> dict[str, Any]:
     from connexion import request as cx_request
 
-    _check_xsrf(cx_request.headers.get(XSRF_HEADER), cx_request.cookies.get(XSRF_COOKIE))
+    _check_xsrf(cx_request.headers.get(XSRF_HEADER), cx_request.headers.getlist("cookie"))
+    if bound:  # the look answers only the browser that started the transaction
+        look = functools.partial(look, browser=cx_request.cookies.get(BROWSER_COOKIE))
     flask_app: Flask = cx_request.scope[FLASK_APP_KEY]
     wakeups = flask_app.extensions["idbb"].wakeups
     key = str((body.get("request") or {}).get(first) if isinstance(body, dict) and isinstance(
@@ -128,4 +155,5 @@ async def link_status(body: Any) -> dict[str, Any]:
 
 
 async def link_auth_code(body: Any) -> dict[str, Any]:
-    return await _long_poll(body, linked.link_auth_code, "transactionId", "linkedCode", lambda request: {})
+    return await _long_poll(body, linked.link_auth_code, "transactionId", "linkedCode", lambda request: {},
+                            bound=True)

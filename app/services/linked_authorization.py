@@ -9,6 +9,10 @@ Each function is one use case and one transaction. Every state change commits fi
 long polls of its browser transaction (:mod:`app.stores.wakeups`); the polls re-read the database, which
 stays the only truth. Error codes are GovStack's, one per answer, decided in the order the spec gives:
 input shape → transaction → link code → authentication → consent.
+
+Who may call what (issue 14 findings 1 and 4): link-code and link-auth-code answer only the browser that
+started the transaction (its ``idbb_browser`` cookie); a link code links once, so the ``linkTransactionId``
+it yields is a bearer secret of that one wallet, and authenticate, consent and send-otp need it.
 """
 
 import base64
@@ -31,6 +35,7 @@ from app.services.authorize_flow import acr_for, available_acrs
 from app.services.authorize_request import AuthRequest
 from app.services.client_metadata import policy as client_policy
 from app.services.notifier import DeliveryError
+from app.services.sandbox import SANDBOX_TRANSACTIONS
 from app.services.stored_secrets import digest, purpose_key
 
 #: Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): easy to type from the screen.
@@ -76,30 +81,47 @@ def _code_row(link_code: Any) -> LinkCode | None:
     return db.session.get(LinkCode, digest("link code", code)) if code else None
 
 
-def _factor_alternatives(request: AuthRequest) -> list[list[dict[str, Any]]]:
+#: ``authFactors[][].type`` on the GovStack (v1) paths: GovStack's ``AuthFactor`` enumerates ``PIN``, ``OTP``,
+#: ``L1-bio-device`` and ``Wallet`` (Identity-Provider.yaml), where eSignet (``/v2/``) says ``WLA``. The
+#: challenge a wallet then sends is ``WLA`` on both (GovStack's ``AuthChallenge`` enum has no ``Wallet``).
+V1_FACTOR_NAMES = {"WLA": "Wallet"}
+
+
+def _factor_alternatives(request: AuthRequest, v2: bool) -> list[list[dict[str, Any]]]:
     """``authFactors``: one list per ACR the request allows, in the request's order of preference."""
     available = available_acrs()
-    return [[{"type": t, "count": 0, "bioSubTypes": []} for t in ACR_FACTORS[acr]]
+    return [[{"type": t if v2 else V1_FACTOR_NAMES.get(t, t), "count": 0, "bioSubTypes": []} for t in ACR_FACTORS[acr]]
             for acr in request.acr_values if acr in ACR_FACTORS and acr in available]
 
 
 # ----------------------------------------------------------------------------------------- browser side
 
-def new_link_code(transaction_id: Any) -> dict[str, str]:
-    """POST /linked-authorization/link-code: a fresh link code for the browser's transaction."""
+def _of_this_browser(txn: AuthTransaction, browser: str | None) -> bool:
+    """The browser calls come from the browser that started the transaction at ``/authorize``: the one
+    holding its ``idbb_browser`` cookie (issue 14 finding 4), compared in constant time. Only the GovStack
+    sandbox's seeded transactions, which no browser started, are exempt (GovStack's harness has no cookie)."""
+    if state().settings.is_sandbox and txn.transaction_id in SANDBOX_TRANSACTIONS:
+        return True
+    return hmac.compare_digest(txn.browser_hash, digest(browser or ""))
+
+
+def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]:
+    """POST /linked-authorization/link-code: a fresh link code for the transaction of this ``browser`` (its
+    ``idbb_browser`` cookie); another browser's transaction is as unknown as one that does not exist."""
     settings = state().settings
     now = clock.now()
     txn = _transaction(transaction_id, lock=True)  # concurrent requests count the codes one at a time
-    if txn is None:
+    if txn is None or not _of_this_browser(txn, browser):
         raise _error("invalid_transaction_id", "Unknown transaction.")
-    if settings.is_sandbox and (txn.status != "pending" or not _live(txn, now)):
+    seeded = settings.is_sandbox and txn.transaction_id in SANDBOX_TRANSACTIONS
+    if seeded and (txn.status != "pending" or not _live(txn, now)):
         # the GovStack sandbox: seeded transactions stay usable after an earlier login finished
         txn.status, txn.expires_at = "pending", max(txn.expires_at, now + timedelta(days=3650))
     if txn.status != "pending" or not _live(txn, now):
         raise _error("invalid_transaction", "The transaction is finished or expired.")
     codes = db.session.execute(select(LinkCode).where(LinkCode.transaction_id == txn.transaction_id)
                                .order_by(LinkCode.created_at)).scalars().all()
-    if len(codes) >= settings.link_codes_total_max:
+    if len(codes) >= settings.link_codes_total_max and not seeded:  # sandbox: GovStack's harness asks ~15 times
         raise _error("link_code_gen_failed", "No more link codes for this transaction.")
     live = [c for c in codes if c.linked_at is None and c.expires_at > now]
     for old in live[: max(0, len(live) - settings.link_codes_live_max + 1)]:
@@ -129,16 +151,17 @@ def link_status(transaction_id: Any, link_code: Any) -> dict[str, str] | None:
             "linkedDateTime": format_response_time(row.linked_at)}
 
 
-def link_auth_code(transaction_id: Any, linked_code: Any) -> dict[str, Any] | None:
+def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None) -> dict[str, Any] | None:
     """One look for POST /linked-authorization/link-auth-code: the code once the wallet has authenticated
-    and consented (issued here, once, and repeated until redeemed or expired), or None while pending."""
+    and consented (issued here, once, and repeated until redeemed or expired), or None while pending. Only
+    the browser that started the transaction receives it (:func:`_of_this_browser`)."""
     now = clock.now()
     given = _text(linked_code, 64)
     row = _code_row(given) if given else None
     if given and row is None:  # eSignet order: a code that never existed comes first
         raise _error("invalid_link_code", "Unknown link code.")
     txn = _transaction(transaction_id)
-    if txn is None:
+    if txn is None or not _of_this_browser(txn, browser):
         raise _error("invalid_transaction_id", "Unknown transaction.")
     if row is None or row.transaction_id != txn.transaction_id or row.linked_transaction_id is None:
         raise _error("invalid_link_code", "The link code is missing, not linked or of another transaction.")
@@ -219,18 +242,16 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
         raise _error("invalid_link_code", "Unknown or expired link code.")
     if txn is None or not _live(txn, now):
         raise _error("invalid_transaction", "The transaction is finished or expired.")
+    if row.linked_at is not None:
+        # single use (issue 14 finding 1): a second device that saw the QR code must not obtain the
+        # linkTransactionId, the bearer secret of the wallet that linked first. A wallet cannot be told
+        # apart from another one here (GovStack's request has only the code), so a replay is refused too.
+        db.session.rollback()
+        raise _error("invalid_link_code", "The link code was already used.")
     client = db.session.get(Client, txn.client_id)
     if client is None or client.kind != "oidc" or client.status != "active":
         raise _error("invalid_client_id", "The relying party is not active.")
     request = AuthRequest.from_dict(txn.request)
-    if row.linked_transaction_id is not None:  # the same scan again: the same answer (idempotent replay)
-        linked = db.session.get(LinkedTransaction, row.linked_transaction_id)
-        if linked is None or linked.expires_at <= now or linked.code_sealed is not None \
-                or linked.code_expires_at is not None:  # redeemed, or declined
-            raise _error("invalid_transaction", "The linked transaction is finished or expired.")
-        answer = _transaction_details(linked.linked_transaction_id, request, client, v2)
-        db.session.rollback()
-        return answer
     if txn.status != "pending":
         raise _error("invalid_transaction", "The transaction is already linked or finished.")
     linked = LinkedTransaction(
@@ -245,7 +266,7 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
         other.expires_at = min(other.expires_at, now)  # a transaction links to one wallet only
     txn.status = "linked"
     txn.expires_at = max(txn.expires_at, linked.expires_at)
-    audit.record("wallet.linked", actor=txn.client_id, target=linked.linked_transaction_id)
+    audit.record("wallet.linked", actor=txn.client_id, target=txn.transaction_id)  # never the bearer secret
     answer = _transaction_details(linked.linked_transaction_id, request, client, v2)  # before COMMIT expires the rows
     transaction_id = txn.transaction_id
     db.session.commit()
@@ -262,7 +283,7 @@ def _transaction_details(linked_id: str, request: AuthRequest, client: Client, v
         "authorizeScopes": request.extra_scopes(),
         "essentialClaims": request.essential_claims(),
         "voluntaryClaims": request.voluntary_claims(),
-        "authFactors": _factor_alternatives(request),
+        "authFactors": _factor_alternatives(request, v2),
         "configs": {"linked-transaction-expire-in-secs": settings.linked_transaction_ttl},
         **({"credentialScopes": []} if v2 else {}),
     }
@@ -400,7 +421,9 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
     if not declined and (not set(accepted) <= requested or not set(request.essential_claims()) <= set(accepted)):
         raise _error("invalid_accepted_claim", "Accepted claims must include every essential claim and no others.")
     permitted = _as_list(permitted_scopes, "invalid_permitted_scope")  # after the claims: GovStack's order
-    if not declined and not set(permitted) <= set(request.extra_scopes()):
+    # any scope the transaction requested, ``openid`` and ``profile`` included (GovStack's harness permits
+    # "openid"); only ``authorizeScopes`` (offline_access) change what is granted (issue 13 point 4)
+    if not declined and not set(permitted) <= set(request.scope):
         raise _error("invalid_permitted_scope", "A permitted scope was not requested.")
     binding_id = None
     if v2 and not declined:
@@ -410,7 +433,7 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
     linked.permitted_scopes = [] if declined else sorted(permitted)
     linked.consent_binding_id = binding_id
     audit.record("consent.declined" if declined else "consent.given", actor=txn.client_id,
-                 target=linked.linked_transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
+                 target=txn.transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
     answer = {"linkedTransactionId": linked.linked_transaction_id}
     transaction_id = txn.transaction_id
     db.session.commit()

@@ -4,9 +4,9 @@ harness expects, seeded idempotently at start-up. The strict profiles never call
 Seeded (README "GovStack compliance sandbox"):
 - the relying party ``govstack-sandbox-rp`` (PIN, OTP and wallet ACRs; claims ``name``, ``given_name``…);
 - the authorization transactions ``transactionId01``, ``transactionId02``, ``transactionId03`` and
-  ``transactionIdToBeExpired`` (scopes ``openid profile``, ``name`` and ``given_name`` essential, a
-  redirect URI, state and nonce); in this profile a new link code reopens a finished one
-  (:func:`app.services.linked_authorization.new_link_code`);
+  ``transactionIdToBeExpired`` (scopes ``openid profile``, ``name``, ``given_name``, ``birthdate`` and
+  ``email`` voluntary, a redirect URI, state and nonce); in this profile a new link code reopens a finished
+  one, and their link codes have no total limit (:func:`app.services.linked_authorization.new_link_code`);
 - the person ``05a5eecd-8b70-480d-9662-b2e63e4bafdb`` with the password ``password`` (an identifier of
   type ``INDIVIDUAL_ID`` next to a generated UIN).
 """
@@ -64,18 +64,20 @@ def seed() -> dict[str, str]:
 
 def _seed_transactions() -> None:
     challenge = pkce.s256(SANDBOX_CODE_VERIFIER)
-    claims = json.dumps({"userinfo": {"name": {"essential": True}, "given_name": {"essential": True},
-                                      "birthdate": None, "email": None}})
+    # all voluntary: GovStack's harness consents with no acceptedClaims, or "given_name" alone (issue 13 point 4)
+    claims = json.dumps({"userinfo": {"name": None, "given_name": None, "birthdate": None, "email": None}})
     now = clock.now()
     for transaction_id in SANDBOX_TRANSACTIONS:
-        if db.session.get(AuthTransaction, transaction_id) is not None:
-            continue
         request, _client = parse({
             "client_id": [SANDBOX_RP], "redirect_uri": [SANDBOX_REDIRECT], "response_type": ["code"],
             "scope": ["openid profile"], "state": [f"state-{transaction_id}"], "nonce": [f"nonce-{transaction_id}"],
             "claims": [claims], "acr_values": [" ".join(SANDBOX_ACRS)],
             "code_challenge": [challenge], "code_challenge_method": ["S256"],
         }, available_acrs=set(SANDBOX_ACRS))
+        existing = db.session.get(AuthTransaction, transaction_id)
+        if existing is not None:  # seeded by an earlier version: the request as seeded now
+            existing.request = request.as_dict()
+            continue
         db.session.add(AuthTransaction(
             transaction_id=transaction_id, client_id=SANDBOX_RP, browser_hash=digest(secrets.token_urlsafe(16)),
             csrf=secrets.token_urlsafe(24), request=request.as_dict(), status="pending", created_at=now,

@@ -100,7 +100,10 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client: ClientAdapter) -> KeySet:
         if not client.row.public_jwk:
             raise InvalidClientError(description="The client has no registered public key.")
-        return client_lookup.public_key_set(client.row)
+        try:
+            return client_lookup.public_key_set(client.row)
+        except (JoseError, ValueError) as exc:  # a sandbox client's key kept as given (issue 13 point 1)
+            raise InvalidClientError(description="The client's registered key cannot verify.") from exc
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         try:

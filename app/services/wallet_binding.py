@@ -20,6 +20,9 @@ object with a ``kty``. A key that then does not load still binds: the certificat
 throwaway key whose private half is discarded at once and is marked ``OU=idbb sandbox: key not
 usable``, and the binding can never authenticate (its stored key cannot verify a signature). That
 keeps the answer shape the spec requires (a PEM certificate) without certifying a key nobody holds.
+The sandbox also takes any ``authFactorType`` and ``format`` of GovStack's ``AuthChallenge`` enums
+(OTP/PIN/BIO/WLA; alpha-numeric/jwt/encoded-json/number), at the top level and per challenge, as
+GovStack's harness sends them (issue 13 point 2); the key is still bound for WLA tokens.
 """
 
 import base64
@@ -52,6 +55,10 @@ from app.services.stored_secrets import digest, mac, purpose_key
 BIND_FACTOR, BIND_FORMAT = "WLA", "jwt"
 #: Challenges accepted to prove the person at binding time, with their formats (GovStack AuthChallenge).
 CHALLENGE_FORMATS: dict[str, tuple[str, ...]] = {"OTP": ("alpha-numeric", "number"), "PIN": ("number",)}
+#: GovStack sandbox: the ``AuthChallenge`` enums of Identity-Provider.yaml (``authFactorType`` and ``format``),
+#: which GovStack's harness binds with (top-level ``authFactorType: "OTP"``, ``format: "encoded-json"``…).
+SANDBOX_FACTORS = ("OTP", "PIN", "BIO", "WLA")
+SANDBOX_FORMATS = ("alpha-numeric", "jwt", "encoded-json", "number")
 OTP_CHANNELS = ("email", "phone")
 MAX_ID_LENGTH = 256
 MAX_CHALLENGES = 4
@@ -132,6 +139,13 @@ def _members(request: dict[str, Any]) -> tuple[str, str, str, list[dict[str, str
 
 
 def _check_formats(factor: str, fmt: str, challenges: list[dict[str, str]]) -> None:
+    if _sandbox():  # issue 13 point 2: any pair of GovStack's enums, top level and per challenge
+        if factor not in SANDBOX_FACTORS or fmt not in SANDBOX_FORMATS or any(
+                c["authFactorType"] not in SANDBOX_FACTORS or c["format"] not in SANDBOX_FORMATS for c in challenges):
+            raise _refuse("unsupported_challenge_format",
+                          f"authFactorType must be one of {', '.join(SANDBOX_FACTORS)} and format one of "
+                          f"{', '.join(SANDBOX_FORMATS)}.")
+        return
     if factor != BIND_FACTOR or fmt != BIND_FORMAT:  # idbb binds wallet keys for WLA tokens (JWT) only
         raise _refuse("unsupported_challenge_format", "Keys are bound for authFactorType WLA with format jwt.")
     for challenge in challenges:

@@ -7,7 +7,8 @@ asks for a new code before this one expires (its QR comes from :func:`qr_svg`) a
 relying party once the wallet has authenticated the person and consented.
 
 The page's XSRF token (double-submit: the ``XSRF-TOKEN`` cookie and the ``X-XSRF-TOKEN`` header) is a
-MAC of the browser cookie, so every tab of one browser shares it and no other site can compute it.
+MAC of the browser cookie, so every tab of one browser shares it and no other site can compute it. The
+link-code and link-auth-code calls are also bound to that browser cookie itself (issue 14 finding 4).
 """
 
 import hmac
@@ -98,7 +99,7 @@ def open_page(txn_id: str, browser: str) -> Outcome:
         return _error("error.bad_request")
     txn_expires = _millis(row.expires_at)
     try:
-        made = linked_authorization.new_link_code(row.transaction_id)  # commits
+        made = linked_authorization.new_link_code(row.transaction_id, browser=browser)  # commits
     except InvalidRequest as err:
         db.session.rollback()
         return _error(_ERROR_KEYS.get(err.code, "error.expired"))

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -297,6 +297,7 @@ def test_qr_login_v1(world):
     """v1 wallet calls: clientName is a plain string, no credentialScopes, no consentAction, unsigned consent."""
     s = scan(world, v2=False)
     assert s.details["clientName"] == "Ministry portal" and "credentialScopes" not in s.details
+    assert s.details["authFactors"] == [[{"type": "Wallet", "count": 0, "bioSubTypes": []}]]  # GovStack's name
     authenticated = ok(world.wallet.authenticate(s.linked_id, world.amina.uin, wla_of(world), v2=False))
     assert authenticated == {"linkedTransactionId": s.linked_id, "linkTransactionId": s.linked_id}
     ok(world.wallet.consent(s.linked_id, ["given_name"], [], v2=False))
@@ -304,6 +305,17 @@ def test_qr_login_v1(world):
     assert id_token_claims(s.rp, tokens)["acr"] == WALLET
     info = userinfo_claims(s.rp, tokens)
     assert info["given_name"] == "Amina" and "name" not in info
+
+
+def test_the_wallet_factor_is_wallet_on_govstack_paths_and_wla_on_esignet_v2_paths(world):
+    """Issue 13 point 7: GovStack's AuthFactor enumerates PIN, OTP, L1-bio-device and Wallet; eSignet's v2
+    says WLA. The challenge the wallet sends is WLA on both (GovStack's AuthChallenge enum)."""
+    acrs = f"{WALLET_PIN} {WALLET} {PIN}"
+    v1 = scan(world, acrs, v2=False)
+    assert [[f["type"] for f in alt] for alt in v1.details["authFactors"]] == [["Wallet", "PIN"], ["Wallet"], ["PIN"]]
+    v2 = scan(world, acrs, v2=True)
+    assert [[f["type"] for f in alt] for alt in v2.details["authFactors"]] == [["WLA", "PIN"], ["WLA"], ["PIN"]]
+    ok(world.wallet.authenticate(v1.linked_id, world.amina.uin, wla_of(world), v2=False))  # WLA on v1 too
 
 
 def wallet_login_claims(world: World, s: Scan, factors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -461,14 +473,49 @@ def test_ten_codes_per_transaction_then_link_code_gen_failed(world):
     assert world.count(LinkCode, transaction_id=browser.txn) == world.settings.link_codes_total_max
 
 
-def test_a_code_links_once_and_a_replayed_scan_gets_the_same_linked_transaction(world):
+def test_a_code_links_once_and_a_second_scan_is_invalid_link_code(world):
+    """Issue 14 finding 1: a link code is single-use; a second link-transaction with it (v1 or v2, the
+    same wallet or another) learns nothing, and the first wallet's login goes on."""
     s = scan(world)
-    again_v2, again_v1 = ok(world.wallet.link(s.code)), ok(world.wallet.link(s.code, v2=False))
-    assert again_v2 == s.details
-    assert again_v1["linkTransactionId"] == s.linked_id and again_v1["clientName"] == "Ministry portal"
+    for v2 in (True, False):
+        again = world.wallet.link(s.code, v2=v2)
+        assert error(again) == "invalid_link_code" and again["response"] == {}
+        assert s.linked_id not in str(again)
     assert world.count(LinkedTransaction, transaction_id=s.browser.txn) == 1
     tokens_for(s.rp, login_code(world, s))
-    assert error(world.wallet.link(s.code)) == "invalid_transaction"  # the login is over
+    assert error(world.wallet.link(s.code)) == "invalid_link_code"  # the login is over: still used
+
+
+def test_a_second_device_that_saw_the_qr_code_cannot_consent_for_the_person(world):
+    """The attack of issue 14 finding 1: a device that saw the QR code (shoulder surfing, screen share) scans
+    it too, hoping for the linkTransactionId, to consent to every claim before the person does (or to log
+    the person's browser in as itself). It gets invalid_link_code; the person's own login is untouched."""
+    s = scan(world)  # the person's wallet linked first
+    attacker = Wallet(world.cx.test_client(base_url=ISSUER))  # another device, another cookie jar
+    stolen = attacker.link(s.code)
+    assert error(stolen) == "invalid_link_code" and stolen["response"] == {}
+    # without the linkTransactionId there is nothing to consent to or authenticate with
+    assert error(attacker.consent("guessed-" + s.code, PROFILE, [], v2=False)) == "invalid_transaction_id"
+    assert error(attacker.authenticate("guessed-" + s.code, world.bakary.uin, wla_of(world, world.bakary))) \
+        == "invalid_transaction_id"
+    row = world.linked_row(s.linked_id)
+    assert row.identity_id is None and row.consented_at is None  # nothing was consented for the person
+    info = userinfo_claims(s.rp, tokens_for(s.rp, login_code(world, s, ["name"])))
+    assert info["name"] == "Amina Diallo" and "birthdate" not in info  # the person's choice, her login
+
+
+def test_the_link_transaction_id_is_never_audited(world):
+    """It is the wallet's bearer secret (issue 14 finding 1): the audit names the browser's transaction."""
+    from app.models.audit import AuditEvent, AuditPending
+
+    s = scan(world)
+    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
+    tokens_for(s.rp, login_code(world, s))
+    with world.cx.app.app_context():
+        rows = [*db.session.execute(select(AuditEvent)).scalars(), *db.session.execute(select(AuditPending)).scalars()]
+        audited = " ".join(f"{r.action} {r.target} {r.details}" for r in rows)
+    assert "wallet.linked" in audited and s.browser.txn in audited
+    assert s.linked_id not in audited
 
 
 def test_linked_transaction_has_its_own_deadline(world):
@@ -567,7 +614,7 @@ def test_link_transaction_error_order(world):
     assert error(link("NOSUCHCODE23456")) == "invalid_link_code"
     s = scan(world)
     tokens_for(s.rp, login_code(world, s))
-    assert error(link(s.code)) == "invalid_transaction"
+    assert error(link(s.code)) == "invalid_link_code"  # a used code (issue 14 finding 1)
 
 
 def test_browser_side_error_order(world):
@@ -615,8 +662,13 @@ def test_consent_error_order(world):
     assert error(consent(s.linked_id, ["email", "phone_number"], [], v2=False)) == "invalid_accepted_claim"  # unasked
     assert error(consent(s.linked_id, ["email"], ["offline_access"], v2=False)) == "invalid_permitted_scope"
     assert error(consent(s.linked_id, [1, 2], [], v2=False)) == "invalid_accepted_claim"
+    assert error(consent(s.linked_id, ["email"], ["openid", "phone"], v2=False)) == "invalid_permitted_scope"
     assert world.linked_row(s.linked_id).consented_at is None  # nothing half-written
     ok(consent(s.linked_id, ["email"], [], v2=False))
+    ok(consent(s.linked_id, ["email"], ["openid", "profile"], v2=False))  # requested scopes (issue 13 point 4)
+    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, wla_of(world)))
+    tokens = tokens_for(s.rp, ok(s.browser.link_auth_code(s.code)))
+    assert set(tokens["scope"].split()) == {"openid", "profile"}
 
 
 def test_v2_consent_signature(world):
@@ -640,27 +692,68 @@ def test_v2_consent_signature(world):
 
 @pytest.mark.parametrize("endpoint", ["link-code", "link-status", "link-auth-code"])
 def test_browser_calls_need_a_matching_xsrf_token(world, endpoint):
+    """Double submit: when the request names an XSRF-TOKEN cookie, every one must parse and equal
+    X-XSRF-TOKEN. Issue 13 point 6 (all profiles): werkzeug drops a cookie value with spaces, so
+    ``XSRF-TOKEN=invalid XSRF-TOKEN cookie`` passed on the header alone and got a new link code."""
     s = scan(world)
-    request = {"link-code": {"transactionId": s.browser.txn},
+    fresh = open_login_page(s.rp)  # not linked yet: link-code still makes codes for it
+    mine = fresh.headers["Cookie"] if endpoint == "link-code" else s.browser.headers["Cookie"]  # idbb_browser
+    request = {"link-code": {"transactionId": fresh.txn},
                "link-status": {"transactionId": s.browser.txn, "linkCode": s.code},
                "link-auth-code": {"transactionId": s.browser.txn, "linkedCode": s.code}}[endpoint]
     body = {"requestTime": request_time(), "request": request}
     token = XSRF["X-XSRF-TOKEN"]
 
     def post(headers: dict[str, str]) -> Any:
-        fresh = world.cx.test_client(base_url=ISSUER)  # a browser holding no other cookie
-        return fresh.post(f"{LA}/{endpoint}", json=body, headers=headers)
+        jar = world.cx.test_client(base_url=ISSUER)  # a browser holding no other cookie
+        return jar.post(f"{LA}/{endpoint}", json=body, headers=headers)
 
-    for refused in ({}, {"Cookie": f"XSRF-TOKEN={token}"}, {**XSRF, "Cookie": "XSRF-TOKEN=something-else"}):
+    codes_before = world.count(LinkCode, transaction_id=fresh.txn)
+    for refused in ({"Cookie": mine}, {"Cookie": f"{mine}; XSRF-TOKEN={token}"},
+                    {**XSRF, "Cookie": f"{mine}; XSRF-TOKEN=something-else"},
+                    {**XSRF, "Cookie": f"{mine}; XSRF-TOKEN=invalid XSRF-TOKEN cookie"},
+                    {**XSRF, "Cookie": f'{mine}; XSRF-TOKEN="{token}"'},
+                    {**XSRF, "Cookie": f"XSRF-TOKEN={token}; {mine}; XSRF-TOKEN=tossed-by-a-sibling-site"}):
         answer = post(refused)
         assert answer.status_code == 403, refused
         assert [e["errorCode"] for e in answer.json()["errors"]] == ["invalid_csrf_token"]
-        assert "response" not in answer.json()
-    assert post({**XSRF, "Cookie": f"XSRF-TOKEN={token}"}).status_code == 200
-    assert post(XSRF).status_code == 200  # no cookie: the header alone is checked
+        if endpoint == "link-auth-code":
+            assert "response" not in answer.json()
+        else:
+            assert answer.json()["response"] == {}  # issue 13 point 5
+    assert world.count(LinkCode, transaction_id=fresh.txn) == codes_before  # no code for a refused call
+    for accepted in ({**XSRF, "Cookie": f"{mine}; XSRF-TOKEN={token}"}, {**XSRF, "Cookie": mine}):  # no XSRF cookie
+        answer = post(accepted)
+        assert answer.status_code == 200 and answer.json()["errors"] == [], (accepted, answer.text)
+    if endpoint == "link-code":
+        assert world.count(LinkCode, transaction_id=fresh.txn) == codes_before + 2
 
 
-# --- 5. idempotent replays and order of the wallet's calls ----------------------------------------
+def test_another_browser_gets_no_link_code_and_no_authorization_code(world):
+    """Issue 14 finding 4, as the attack ran: from a fresh cookie jar (or another browser's), link-code and
+    link-auth-code with the victim's transactionId and any X-XSRF-TOKEN succeeded. Only the browser that
+    started the transaction (its idbb_browser cookie) is answered; to others it is an unknown transaction."""
+    s = scan(world)
+    ok(world.wallet.authenticate(s.linked_id, world.amina.uin, wla_of(world)))
+    ok(world.wallet.consent(s.linked_id, PROFILE, [], key=world.amina_key))
+    victim = open_login_page(world.rp())  # another login in the victim's browser, not linked yet
+    codes_before = world.count(LinkCode, transaction_id=victim.txn)
+    attackers_rp = replace(world.rp(), http=world.cx.test_client(base_url=ISSUER))  # the attacker's own login
+    other_browser = open_login_page(attackers_rp).headers["Cookie"]
+    for jar_cookie in ({}, {"Cookie": other_browser}):
+        attacker = Browser(world.cx.test_client(base_url=ISSUER), victim.txn,
+                           {"X-XSRF-TOKEN": "anything", **jar_cookie})
+        assert error(attacker.link_code()) == "invalid_transaction_id"
+        stolen = attacker.link_auth_code(s.code, txn=s.browser.txn)
+        assert error(stolen) == "invalid_transaction_id" and "code" not in str(stolen.get("response"))
+    assert world.count(LinkCode, transaction_id=victim.txn) == codes_before
+    assert world.count(Grant, client_id=s.rp.client_id) == 0  # no code was issued to anyone
+    assert ok(victim.link_code())["linkCode"]  # the victim's own browser still is
+    info = userinfo_claims(s.rp, tokens_for(s.rp, ok(s.browser.link_auth_code(s.code))))
+    assert info["name"] == "Amina Diallo"
+
+
+# --- 5. replays and order of the wallet's calls ----------------------------------------------------
 
 def test_consent_again_the_last_one_wins(world):
     s = scan(world)
@@ -841,7 +934,7 @@ def test_after_a_declined_consent_the_scan_is_over(world):
     ok(world.wallet.decline(s.linked_id))
     assert ok(s.browser.link_auth_code(s.code))["error"] == "access_denied"
     assert error(world.wallet.authenticate(s.linked_id, world.amina.uin, wla_of(world))) == "invalid_transaction"
-    assert error(world.wallet.link(s.code)) == "invalid_transaction"  # as after a redeemed code
+    assert error(world.wallet.link(s.code)) == "invalid_link_code"  # as after a redeemed code: used
 
 
 def race(*calls: Callable[[], dict[str, Any]]) -> list[dict[str, Any] | str]:
@@ -866,14 +959,16 @@ def race(*calls: Callable[[], dict[str, Any]]) -> list[dict[str, Any] | str]:
 
 RACE_ROUNDS = 10
 
-def test_the_same_code_scanned_twice_at_once_gives_one_linked_transaction(world):
+def test_the_same_code_scanned_twice_at_once_links_one_wallet_only(world):
     rp = world.live_rp()
     for _ in range(RACE_ROUNDS):
         browser = open_login_page(rp)
         code = browser.new_code()
         answers = race(lambda c=code: world.live.wallet.link(c), lambda c=code: world.live.wallet.link(c))
         assert all(isinstance(a, dict) for a in answers), answers
-        assert len({ok(a)["linkTransactionId"] for a in answers if isinstance(a, dict)}) == 1, answers
+        assert sorted(str(error(a)) for a in answers if isinstance(a, dict)) == ["None", "invalid_link_code"], \
+            answers  # one wallet links; the other learns nothing (issue 14 finding 1)
+        assert world.count(LinkedTransaction, transaction_id=browser.txn) == 1
 
 
 def test_two_codes_scanned_at_once_link_one_wallet_only(world):
@@ -892,7 +987,7 @@ def test_link_code_limits_hold_under_concurrent_requests(world):
     rp = world.live_rp()
     total, live_max = world.settings.link_codes_total_max, world.settings.link_codes_live_max
     for _ in range(RACE_ROUNDS):
-        browser = Browser(world.live.http, open_login_page(rp).txn)
+        browser = open_login_page(rp)
         answers = race(*[browser.link_code for _ in range(total + 2)])
         made = [a for a in answers if isinstance(a, dict) and not a["errors"]]
         assert len(made) == world.count(LinkCode, transaction_id=browser.txn) <= total, answers

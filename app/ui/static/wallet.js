@@ -9,8 +9,10 @@
  * 3. Once linked, long-poll POST /linked-authorization/link-auth-code until the wallet has authenticated the
  *    person and consented, then return to the relying party with code, state and iss (RFC 9207), or with
  *    error=access_denied when the person declined.
- * Every call sends X-XSRF-TOKEN, the value of the page's XSRF-TOKEN cookie (double submit). Times are the
- * server's: the page gives its clock, so a wrong clock on this computer does not matter.
+ * Every call sends X-XSRF-TOKEN, the value of the page's XSRF-TOKEN cookie (double submit), and, being
+ * same-origin (credentials: "same-origin"), the browser's idbb_browser cookie: link-code and link-auth-code
+ * answer only the browser that started the login (another one gets invalid_transaction_id, shown as expired).
+ * Times are the server's: the page gives its clock, so a wrong clock on this computer does not matter.
  */
 (function () {
   "use strict";
