@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import clock
 from app.extensions import db, state
@@ -54,14 +56,25 @@ def _throttled(identifier: str) -> tuple[LoginThrottle, Identity | None]:
     names nobody counts under itself, and answers the same."""
     found = identity_for_login(identifier.strip())
     subject = f"identity:{found.identity_id}" if found is not None else f"identifier:{identifier.strip()}"
-    key = mac("login throttle", subject)
-    row = db.session.get(LoginThrottle, key, with_for_update=True)
-    if row is None:
-        row = LoginThrottle(subject_mac=key, failures=0, updated_at=clock.now())
-        db.session.add(row)
+    row = _locked_throttle(mac("login throttle", subject))
     if row.blocked_until is not None and row.blocked_until > clock.now():
         raise AuthFailed("login.blocked")
     return row, _active(found)
+
+
+def _locked_throttle(key: str) -> LoginThrottle:
+    """The throttle row under ``key``, created if absent, locked until COMMIT.
+
+    Insert-if-absent first (``ON CONFLICT DO NOTHING``), then ``SELECT … FOR UPDATE``: two first logins
+    of one person at once would otherwise both find no row and both insert it, and the second would fail
+    with a unique violation (500) when its session flushes. On PostgreSQL the second insert waits for
+    the first transaction and then does nothing; on SQLite ``BEGIN IMMEDIATE`` already serialises writers."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(LoginThrottle).values(subject_mac=key, failures=0, updated_at=clock.now())
+                       .on_conflict_do_nothing(index_elements=[LoginThrottle.subject_mac]))
+    row = db.session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+    assert row is not None  # inserted above, or by a transaction that committed before our lock
+    return row
 
 
 def _fail(row: LoginThrottle) -> AuthFailed:
