@@ -9,6 +9,8 @@ an attacker which identifiers are enrolled. An unknown identifier still costs on
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
@@ -118,26 +120,58 @@ def otp_channels() -> tuple[str, ...]:
 CONTACT_FIELDS = {"email": "email", "phone": "phoneNumber"}
 
 
+class _DeliveryTime:
+    """A moving average of how long a real delivery takes, so a send to nobody can take as long.
+
+    Without it an unknown identifier would answer in a millisecond and a known one after the SMTP round
+    trip: a timing oracle for who is enrolled (issue 14, security #2)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seconds: float | None = None
+
+    def learn(self, seconds: float) -> None:
+        with self._lock:
+            self._seconds = seconds if self._seconds is None else 0.8 * self._seconds + 0.2 * seconds
+
+    def imitate(self) -> None:
+        with self._lock:
+            seconds = self._seconds
+        if seconds:
+            time.sleep(min(seconds, MAX_IMITATED_DELIVERY))
+
+
+#: The longest a send to nobody waits to look like a real one (a hung relay must not hold threads).
+MAX_IMITATED_DELIVERY = 5.0
+
+
+def _delivery_time() -> _DeliveryTime:
+    return state().cached("otp delivery time", _DeliveryTime)  # type: ignore[no-any-return]
+
+
 def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str, *,
              channels: Collection[str] | None = None) -> dict[str, str]:
     """Send a fresh code to the person's contacts; returns the masked address per channel it reached, or
-    ``{}`` when the identifier is unknown or no channel reaches it (callers answer the same either way).
+    ``{}`` when the identifier is unknown or no channel reaches it.
 
-    ``channels`` None (the login page, which shows one destination): the first reachable channel, e-mail
-    before phone. Otherwise every listed channel that both the notifier and the person's contacts reach,
-    as eSignet's ``otpChannels`` asks; one code, one challenge, counted as one send. A channel whose
-    delivery fails is left out of the answer; only when every one fails is the send refused."""
-    _, identity = _throttled(identifier)
-    if identity is None:
-        return {}
+    ``channels`` None (the login page): the first reachable channel, e-mail before phone. Otherwise every
+    listed channel that both the notifier and the person's contacts reach, as eSignet's ``otpChannels``
+    asks; one code, one challenge, counted as one send. A channel whose delivery fails is left out of the
+    answer; only when every one fails is DeliveryError raised (the challenge stays in the session).
+
+    An identifier that reaches nobody goes through the same steps — the same limits per login and per
+    subject (``otp.too_many`` for both), a challenge row that no code can ever match, and a wait as long
+    as a real delivery — so only the mailbox tells whether a code was sent (no enrollment oracle)."""
+    row, identity = _throttled(identifier)
     channel = _notifier()
-    contacts = identity.contacts or {}
+    contacts = (identity.contacts or {}) if identity is not None else {}
     targets = [(kind, str(contacts[field])) for kind, field in CONTACT_FIELDS.items()
                if kind in channel.channels() and contacts.get(field) and (channels is None or kind in channels)]
     if channels is None:
         targets = targets[:1]
-    if not targets:
-        return {}
+    # the subject the per-person limit counts: the person, or the MAC of an identifier that names nobody
+    # (64 hex digits, never an identity id)
+    subject = identity.identity_id if identity is not None else row.subject_mac
     settings = state().settings
     now = clock.now()
     window = now - timedelta(seconds=settings.otp_block_seconds)  # a binding's "transaction" lives forever
@@ -146,7 +180,7 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     if sent >= settings.otp_max_sends:  # no mail or SMS bombing through one login (eSignet: 3 sends)
         raise AuthFailed("otp.too_many")
     to_person = db.session.execute(select(func.count()).select_from(OtpChallenge).where(
-        OtpChallenge.identity_id == identity.identity_id, OtpChallenge.expires_at > window)).scalar_one()
+        OtpChallenge.identity_id == subject, OtpChallenge.expires_at > window)).scalar_one()
     if to_person >= settings.otp_max_sends_per_person:  # nor through many logins, each new and free to open
         raise AuthFailed("otp.too_many")
     code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
@@ -155,18 +189,25 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
         old.used_at = now  # a new code replaces any earlier one
     challenge_id = secrets.token_urlsafe(18)
     db.session.add(OtpChallenge(
-        challenge_id=challenge_id, transaction_id=transaction_id, identity_id=identity.identity_id,
-        code_mac=mac("otp", f"{challenge_id}:{code}"),
+        challenge_id=challenge_id, transaction_id=transaction_id, identity_id=subject,
+        # no MAC equals "": a code that reached nobody can never be entered
+        code_mac=mac("otp", f"{challenge_id}:{code}") if targets else "",
         expires_at=now + timedelta(seconds=state().settings.otp_ttl),
     ))
+    if not targets:
+        _delivery_time().imitate()
+        return {}
     reached: dict[str, str] = {}
     failure: notifier.DeliveryError | None = None
+    started = time.perf_counter()
     for kind, address in targets:
         try:
             channel.send(kind, address, locale_subject, locale_body.format(code=code))
             reached[kind] = notifier.mask(address)
         except notifier.DeliveryError as exc:
             failure = exc
+    if reached:
+        _delivery_time().learn(time.perf_counter() - started)
     if not reached and failure is not None:
         raise failure
     return reached

@@ -215,7 +215,7 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
             db.session.commit()  # the failure count persists
             if method == "otp" and failed.key == "login.failed":
                 return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                            "destination": "", "error_key": "otp.failed",
+                                            "error_key": "otp.failed",
                                             "ui_locales": request.ui_locales}, status=400)
             return _login_page(txn, request, client, failed.key, status=400)
         return _logged_in(txn, request, client, result)
@@ -225,7 +225,8 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
 
 def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
                 message: Callable[[str | None], tuple[str, str]]) -> Outcome:
-    """POST /authorize/otp: send a code; the page reads the same whether or not the identifier exists.
+    """POST /authorize/otp: send a code; the page reads the same, byte for byte apart from the transaction's
+    own tokens, whether or not the identifier exists or the delivery worked.
     ``message(ui_locales)`` gives the mail's subject and body (``{code}`` placeholder) in the pages' language."""
 
     def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
@@ -233,15 +234,15 @@ def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
             return _login_page(txn, request, client, "login.failed", status=400)
         subject, body = message(request.ui_locales)
         try:
-            sent = authentication.send_otp(txn.transaction_id, identifier, subject, body)
+            authentication.send_otp(txn.transaction_id, identifier, subject, body)
         except authentication.AuthFailed as failed:
             return _login_page(txn, request, client, failed.key, status=400)
         except DeliveryError:
-            db.session.rollback()
-            return _login_page(txn, request, client, "otp.send_failed", status=502)
+            pass  # logged by the notifier; the page must read as for an unknown identifier (no oracle)
+        # No masked destination: before any factor is proved, "a***@example.org" would tell who is enrolled
+        # (and leak the first letter and the domain). The page reads the same for everyone (issue 14, #2).
         return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                    "destination": next(iter(sent.values()), ""), "error_key": None,
-                                    "ui_locales": request.ui_locales})
+                                    "error_key": None, "ui_locales": request.ui_locales})
 
     return _run(txn_id, csrf, browser, ("pending",), step)
 
