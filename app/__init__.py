@@ -25,6 +25,7 @@ from app.long_polls import LongPollDispatch, long_poll_app
 from app.observability import AccessLogMiddleware, configure_logging
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
+from app.stores.rate_limits import RedisRateCounters
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 from app.stores.wakeups import LocalWakeups, RedisWakeups
 from app.ui import views as ui_views
@@ -60,7 +61,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         redis_client = redis.Redis.from_url(settings.redis_url)
     replay = RedisReplayStore(redis_client) if redis_client is not None else SqlReplayStore()
     wakeups = RedisWakeups(settings.redis_url, redis_client) if settings.redis_url else LocalWakeups()
-    flask_app.extensions["idbb"] = IdbbState(settings, replay, redis_client, wakeups)
+    counters = RedisRateCounters(redis_client) if redis_client is not None else None  # None: SQL
+    flask_app.extensions["idbb"] = IdbbState(settings, replay, redis_client, wakeups, counters)
 
     for name in (*SPECS, "linked-authorization"):
         cx.add_api(

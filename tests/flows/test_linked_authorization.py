@@ -167,7 +167,8 @@ def world(database_url: str, kek: str) -> Iterator[World]:
     smtp.start()
     clock.reset()
     settings = Settings(profile="production", issuer=ISSUER, kek=kek, database_url=database_url, redis_url=TEST_REDIS,
-                        long_poll_timeout=POLL_TIMEOUT, notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port)
+                        long_poll_timeout=POLL_TIMEOUT, notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                        throttle_per_source=0)  # one test address stands for every wallet and browser here
     cx = create_app(settings)
     with cx.app.app_context():
         reset_database()
