@@ -39,6 +39,7 @@ from app.models.registry import Identity
 from app.services import credentials, notifier
 from app.services.registry import identity_for_login
 from app.services.stored_secrets import mac
+from app.services.throttle import source_bucket
 
 _PIN = re.compile(r"^[0-9]{4,12}$")
 OTP_DIGITS = 6
@@ -85,8 +86,6 @@ def _throttled(identifier: str, source: str | None) -> tuple[_Throttle, Identity
     Wrong tries count per person, whichever of their identifiers (UIN, national id, passport, VID)
     is typed, so more identifiers give no more guesses (NIST SP 800-63B §5.2.2); an identifier that
     names nobody counts under itself, and answers the same."""
-    from app.services.throttle import source_bucket
-
     found = identity_for_login(identifier.strip())
     subject = f"identity:{found.identity_id}" if found is not None else f"identifier:{identifier.strip()}"
     everywhere = _locked_throttle(mac("login throttle", subject))  # always this one first: one lock order
