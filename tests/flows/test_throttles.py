@@ -3,6 +3,7 @@ lockout that is not a denial-of-service lever, and concurrent first logins of on
 the attacks ran.
 """
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from tests.flows.test_oidc_browser_side import (
     request_code,
     settings_of,
 )
-from tests.mailbox import free_port
+from tests.mailbox import Mailbox, free_port
 
 site = browser_side.site  # fixtures shared with the browser-side tests
 mailbox = browser_side.mailbox
@@ -95,6 +96,45 @@ def test_sixteen_browsers_logging_one_person_in_at_once_all_succeed(live, rp, ci
         answers = list(pool.map(lambda _: _login_in_a_fresh_browser(live, rp, citizen), range(16)))
     assert all(status in (200, 303) for status, _ in answers), answers
     assert all(status == 200 or "code" in query(where) for status, where in answers), answers
+
+
+# --- security #2: the same timing for known and unknown identifiers ------------------------------------
+
+class SlowMailbox(Mailbox):
+    """An SMTP relay that takes a noticeable while per message (a real one is tens to hundreds of ms away)."""
+
+    DELAY = 0.4
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.DELAY)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_code_sent_to_nobody_takes_as_long_as_a_real_delivery(site):
+    """Issue 14 security #2, "similar timing": the same text is not enough if an unknown identifier answers in
+    a millisecond and a known one after the SMTP round trip. A send to nobody now waits as long as a real
+    delivery takes (a moving average of the real ones)."""
+    from aiosmtpd.controller import Controller
+
+    box = SlowMailbox()
+    smtp = Controller(box, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        world = site(notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port)
+        rp, person = world.rp(acrs=[OTP_ACR]), world.citizen(email="slow@example.org")
+
+        def timed(identifier: str) -> float:
+            page = rp.authorize()
+            started = time.perf_counter()
+            assert request_code(rp, page, identifier).status_code == 200
+            return time.perf_counter() - started
+
+        known = timed(person.uin)
+        unknown = [timed(f"{7600000000 + n}") for n in range(2)]
+        assert known >= SlowMailbox.DELAY and len(box.messages) == 1
+        assert all(0.75 * known <= took <= known + 1.0 for took in unknown), (known, unknown)
+    finally:
+        smtp.stop()
 
 
 # --- security #3: throttles per login transaction, per source, per relying party -----------------------
