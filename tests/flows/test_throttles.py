@@ -50,9 +50,13 @@ class Live:
 @pytest.fixture
 def live(app: Any, settings: Settings) -> Iterator[Live]:
     """idbb under uvicorn on the test database, with enough threads to run 16 logins at once."""
+    yield from _serve(settings)
+
+
+def _serve(settings: Settings, **changes: Any) -> Iterator[Live]:
     import uvicorn
 
-    cx = create_app(settings.with_(worker_threads=16, db_pool_size=20))
+    cx = create_app(settings.with_(worker_threads=16, db_pool_size=20, **changes))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(cx, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=1))
@@ -96,6 +100,22 @@ def test_sixteen_browsers_logging_one_person_in_at_once_all_succeed(live, rp, ci
         answers = list(pool.map(lambda _: _login_in_a_fresh_browser(live, rp, citizen), range(16)))
     assert all(status in (200, 303) for status, _ in answers), answers
     assert all(status == 200 or "code" in query(where) for status, where in answers), answers
+
+
+@pytest.mark.postgres
+def test_concurrent_guesses_from_one_source_are_counted_exactly_in_the_database(app, settings):
+    """The SQL counter store (no Redis) counts with one upsert: 16 link-code guesses at once from one source,
+    5 allowed, give exactly 5 answers and 11 refusals with 429."""
+    server = _serve(settings, redis_url=None, throttle_per_source=5)
+    live = next(server)
+    body = {"requestTime": request_time(), "request": {"linkCode": "GUESS0000000000"}}
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda _: httpx.post(live.base + LA + "/link-transaction", json=body,
+                                                          timeout=60).status_code, range(16)))
+    finally:
+        next(server, None)
+    assert sorted(statuses) == [200] * 5 + [429] * 11, statuses
 
 
 # --- security #2: the same timing for known and unknown identifiers ------------------------------------
