@@ -74,6 +74,12 @@ class Settings:
     otp_max_sends: int = 3
     otp_max_sends_per_person: int = 10
     otp_block_seconds: int = 900
+    # --- throttles (issue 14): NIST SP 800-63B §5.2.2, answered 429 + Retry-After (RFC 6585 §4) ---
+    login_max_failures: int = 10
+    throttle_window: int = 300
+    throttle_per_transaction: int = 10
+    throttle_per_source: int = 60
+    throttle_per_client: int = 3000
     dpop_require_nonce: bool = True
     dpop_max_age: int = 60
     ui_locales: str = "en,fr,ar"
@@ -203,6 +209,11 @@ class Settings:
                      "otp_max_sends_per_person", "otp_block_seconds", "dpop_max_age"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
+        for name in ("login_max_failures", "throttle_window", "throttle_per_transaction"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"IDBB_{name.upper()} must be positive")
+        if self.throttle_per_source < 0 or self.throttle_per_client < 0:
+            raise ConfigError("IDBB_THROTTLE_PER_SOURCE and IDBB_THROTTLE_PER_CLIENT must not be negative (0: off)")
         if self.code_ttl > 600:  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes
             raise ConfigError("IDBB_CODE_TTL must be at most 600 seconds")
         if self.notifier not in NOTIFIERS:

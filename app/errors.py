@@ -65,3 +65,16 @@ class Unavailable(IdbbError):
     code = "temporarily_unavailable"
     status = 503
     description = "A dependency is not available."
+
+
+class RateLimited(IdbbError):
+    """RFC 6585 §4 429 Too Many Requests, with ``Retry-After`` in seconds (RFC 9110 §10.2.3): too many
+    attempts, code sends or link requests from one login transaction, relying party or source address."""
+
+    code = "too_many_requests"
+    status = 429
+    description = "Too many requests. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

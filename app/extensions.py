@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 if TYPE_CHECKING:
     from app.config import Settings
+    from app.stores.rate_limits import RateCounters
     from app.stores.replay import ReplayStore
     from app.stores.wakeups import Wakeups
 
@@ -33,13 +34,15 @@ class IdbbState:
     """Per-app runtime objects (settings, stores, caches), kept in ``app.extensions['idbb']``."""
 
     def __init__(self, settings: "Settings", replay: "ReplayStore", redis: "object | None",
-                 wakeups: "Wakeups | None" = None) -> None:
+                 wakeups: "Wakeups | None" = None, rate_counters: "RateCounters | None" = None) -> None:
+        from app.stores.rate_limits import SqlRateCounters
         from app.stores.wakeups import LocalWakeups
 
         self.settings = settings
         self.replay = replay
         self.redis = redis
         self.wakeups: Wakeups = wakeups if wakeups is not None else LocalWakeups()
+        self.rate_counters: RateCounters = rate_counters if rate_counters is not None else SqlRateCounters()
         self.cache: dict[str, object] = {}
 
     def cached(self, name: str, make: Callable[[], Any]) -> Any:

@@ -132,8 +132,9 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         media = "application/json"
     elif fmt == "envelope":
         # eSignet/GovStack: request errors answer HTTP 200 with errors[]; auth, routing and server
-        # failures keep their status so gateways and monitors still see them.
-        if 400 <= status < 500 and status not in (401, 403, 404, 405):
+        # failures keep their status so gateways and monitors still see them, and so does 429 (RFC 6585 §4),
+        # whose Retry-After a client must be able to see and honour.
+        if 400 <= status < 500 and status not in (401, 403, 404, 405, 429):
             status = 200
         body = {"responseTime": response_time(), "response": {},
                 "errors": [{"errorCode": err.code, "errorMessage": err.description}]}

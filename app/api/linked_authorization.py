@@ -21,7 +21,7 @@ from app.api.envelope import ok
 from app.api.security import FLASK_APP_KEY
 from app.errors import Forbidden
 from app.extensions import state
-from app.services import envelope
+from app.services import envelope, throttle
 from app.services import linked_authorization as linked
 
 XSRF_HEADER = "X-XSRF-TOKEN"
@@ -58,24 +58,34 @@ def _check_xsrf(header: str | None, cookie_headers: list[str]) -> None:
         raise Forbidden("invalid_csrf_token", "X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie.")
 
 
+def _source() -> str | None:
+    """The caller's address for the throttles: the ASGI client address (behind a reverse proxy, the one
+    uvicorn/gunicorn took from X-Forwarded-For of a peer in ``FORWARDED_ALLOW_IPS``; README)."""
+    return flask_request.remote_addr
+
+
 def link_code(body: Any) -> dict[str, Any]:
     _check_xsrf(flask_request.headers.get(XSRF_HEADER), flask_request.headers.getlist("Cookie"))
     request = envelope.unwrap(body)
+    throttle.check(throttle.LINK_CODE, _source(), transaction_id=request.get("transactionId"))  # 429 (RFC 6585)
     return ok(linked.new_link_code(request.get("transactionId"), browser=flask_request.cookies.get(BROWSER_COOKIE)))
 
 
 def link_transaction(body: Any) -> dict[str, Any]:
+    throttle.check(throttle.LINK, _source())  # counted before the code is tried: 429 (RFC 6585 §4)
     return ok(linked.link_transaction(envelope.unwrap(body).get("linkCode")))
 
 
 def link_transaction_v2(body: Any) -> dict[str, Any]:
+    throttle.check(throttle.LINK, _source())
     return ok(linked.link_transaction(envelope.unwrap(body).get("linkCode"), v2=True))
 
 
 def _authenticate(body: Any, v2: bool) -> dict[str, Any]:
     request = envelope.unwrap(body)
+    throttle.check(throttle.ATTEMPT, _source(), linked_transaction_id=request.get("linkedTransactionId"))
     return ok(linked.authenticate(request.get("linkedTransactionId"), request.get("individualId"),
-                                  request.get("challengeList"), v2=v2))
+                                  request.get("challengeList"), v2=v2, source=_source()))
 
 
 def authenticate(body: Any) -> dict[str, Any]:
@@ -103,8 +113,10 @@ def consent_v2(body: Any) -> dict[str, Any]:
 
 def send_otp(body: Any) -> dict[str, Any]:
     request = envelope.unwrap(body)
+    throttle.check(throttle.SEND, _source(), linked_transaction_id=request.get("transactionId"))
     return ok(linked.send_otp(request.get("transactionId"), request.get("individualId"),
-                              request.get("otpChannels"), flask_request.headers.get("Accept-Language")))
+                              request.get("otpChannels"), flask_request.headers.get("Accept-Language"),
+                              source=_source()))
 
 
 # --------------------------------------------------------------------------------- the async long polls

@@ -17,6 +17,7 @@ from app.models.oidc import (
     RefreshToken,
     WalletBinding,
 )
+from app.models.rate_limits import RateCounter
 from app.models.registry import (
     DuplicateCase,
     Identity,
@@ -32,6 +33,7 @@ __all__ = [
     "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LinkCode", "LinkedTransaction",
     "LoginSession", "LoginThrottle",
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
-    "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
+    "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
+    "SigningKey",
     "WalletBinding",
 ]

@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from app.clock import clock
+from app.errors import RateLimited
 from app.extensions import db, state
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, LoginSession
-from app.services import audit, authentication, consents, grants, sso
+from app.services import audit, authentication, consents, grants, sso, throttle
 from app.services.authorize_request import AuthRequest, PageError, RedirectError, parse, relying_party
 from app.services.catalog import ACR_REQUIREMENTS
 from app.services.client_metadata import policy as client_policy
@@ -196,8 +197,19 @@ def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
     return outcome
 
 
-def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, secret: str) -> Outcome:
-    """POST /authorize/login: PIN/password or OTP."""
+def _too_many(limited: RateLimited) -> Outcome:
+    """RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3), as a page in the person's language."""
+    return Outcome("error.html", {"error_key": "error.too_many_requests"}, status=429,
+                   retry_after=limited.retry_after)
+
+
+def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, secret: str,
+          source: str | None = None) -> Outcome:
+    """POST /authorize/login: PIN/password or OTP. ``source``: the client's address (throttles, lockout)."""
+    try:  # counted (and committed) before the attempt: one transaction, relying party or address cannot
+        throttle.check(throttle.ATTEMPT, source, transaction_id=txn_id)  # try without end (issue 14, #3)
+    except RateLimited as limited:
+        return _too_many(limited)
 
     def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
         wanted = {"pin": "idbb:acr:static-code", "otp": "idbb:acr:generated-code"}.get(method)
@@ -206,16 +218,16 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
             return _login_page(txn, request, client, "login.failed", status=400)
         try:
             if method == "pin":
-                result = authentication.with_static_code(identifier, secret)
+                result = authentication.with_static_code(identifier, secret, source=source)
             else:
-                result = authentication.with_otp(txn.transaction_id, identifier, secret)
+                result = authentication.with_otp(txn.transaction_id, identifier, secret, source=source)
         except authentication.AuthFailed as failed:
             audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
                          details={"method": method, "reason": failed.key})
             db.session.commit()  # the failure count persists
             if method == "otp" and failed.key == "login.failed":
                 return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                            "destination": "", "error_key": "otp.failed",
+                                            "error_key": "otp.failed",
                                             "ui_locales": request.ui_locales}, status=400)
             return _login_page(txn, request, client, failed.key, status=400)
         return _logged_in(txn, request, client, result)
@@ -224,24 +236,29 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
 
 
 def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
-                message: Callable[[str | None], tuple[str, str]]) -> Outcome:
-    """POST /authorize/otp: send a code; the page reads the same whether or not the identifier exists.
+                message: Callable[[str | None], tuple[str, str]], source: str | None = None) -> Outcome:
+    """POST /authorize/otp: send a code; the page reads the same, byte for byte apart from the transaction's
+    own tokens, whether or not the identifier exists or the delivery worked.
     ``message(ui_locales)`` gives the mail's subject and body (``{code}`` placeholder) in the pages' language."""
+    try:
+        throttle.check(throttle.SEND, source, transaction_id=txn_id)
+    except RateLimited as limited:
+        return _too_many(limited)
 
     def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
         if "idbb:acr:generated-code" not in request.acr_values or not identifier or len(identifier) > 256:
             return _login_page(txn, request, client, "login.failed", status=400)
         subject, body = message(request.ui_locales)
         try:
-            sent = authentication.send_otp(txn.transaction_id, identifier, subject, body)
+            authentication.send_otp(txn.transaction_id, identifier, subject, body, source=source)
         except authentication.AuthFailed as failed:
             return _login_page(txn, request, client, failed.key, status=400)
         except DeliveryError:
-            db.session.rollback()
-            return _login_page(txn, request, client, "otp.send_failed", status=502)
+            pass  # logged by the notifier; the page must read as for an unknown identifier (no oracle)
+        # No masked destination: before any factor is proved, "a***@example.org" would tell who is enrolled
+        # (and leak the first letter and the domain). The page reads the same for everyone (issue 14, #2).
         return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                    "destination": next(iter(sent.values()), ""), "error_key": None,
-                                    "ui_locales": request.ui_locales})
+                                    "error_key": None, "ui_locales": request.ui_locales})
 
     return _run(txn_id, csrf, browser, ("pending",), step)
 

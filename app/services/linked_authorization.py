@@ -317,8 +317,10 @@ def _challenges(value: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2: bool = False) -> dict[str, Any]:
-    """POST /linked-authorization/(v2/)authenticate: the person proves who they are on the phone."""
+def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2: bool = False,
+                 source: str | None = None) -> dict[str, Any]:
+    """POST /linked-authorization/(v2/)authenticate: the person proves who they are on the phone.
+    ``source``: the wallet's address, for the per-source lockout of the person (issue 14, security #3)."""
     from app.services import wallet_binding  # the binding module is optional for PIN/OTP-only flows
 
     now = clock.now()
@@ -341,11 +343,12 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
         # PIN and OTP first: a wrong one must not spend the single-use WLA token of the same request
         for kind, challenge, _fmt in sorted(challenges, key=lambda c: c[0] == "WLA"):
             if kind == "PIN":
-                result = authentication.with_static_code(identifier, challenge)
+                result = authentication.with_static_code(identifier, challenge, source=source)
                 identities.add(result.identity_id)
                 amr.extend(result.amr)
             elif kind == "OTP":
-                result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge)
+                result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge,
+                                                 source=source)
                 identities.add(result.identity_id)
                 amr.extend(result.amr)
             else:
@@ -468,7 +471,8 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
     return found[1]
 
 
-def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language: str | None) -> dict[str, Any]:
+def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language: str | None,
+             source: str | None = None) -> dict[str, Any]:
     """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor, worded in the
     language the wallet asks for (``Accept-Language``), else the relying party's ``ui_locales``."""
     from app.ui import i18n
@@ -488,13 +492,14 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
                             state().settings.ui_locale_list())
     message = (i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}"))
     try:
-        sent = authentication.send_otp(linked.linked_transaction_id, identifier, *message, channels=wanted)
+        authentication.send_otp(linked.linked_transaction_id, identifier, *message, channels=wanted,
+                                source=source)
     except authentication.AuthFailed:
         db.session.rollback()
         raise _error("send_otp_failed", "No code can be sent now.") from None
     except DeliveryError:
-        db.session.rollback()
-        raise _error("send_otp_failed", "The code could not be delivered.") from None
+        pass  # logged by the notifier; answered as for an unknown identifier (no oracle)
     db.session.commit()
-    return {"transactionId": linked.linked_transaction_id, "maskedEmail": sent.get("email", ""),
-            "maskedMobile": sent.get("phone", "")}
+    # The masked addresses stay empty for everyone: eSignet returns them, but before the wallet has proved
+    # any factor they tell who is enrolled (and leak the first letter and the domain). Issue 14, security #2.
+    return {"transactionId": linked.linked_transaction_id, "maskedEmail": "", "maskedMobile": ""}

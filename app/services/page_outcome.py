@@ -15,3 +15,5 @@ class Outcome:
     status: int = 200
     set_session: str | None = None
     clear_session: bool = False
+    #: seconds for a ``Retry-After`` header (RFC 9110 §10.2.3), sent with a 429 page (RFC 6585 §4)
+    retry_after: int | None = None

@@ -43,6 +43,12 @@ def _browser() -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
+def _source() -> str | None:
+    """The client's address for the throttles: the ASGI client address (behind a reverse proxy, the address
+    uvicorn/gunicorn took from X-Forwarded-For of a peer listed in ``FORWARDED_ALLOW_IPS``; README)."""
+    return request.remote_addr
+
+
 def _params() -> dict[str, list[str]]:
     source = request.form if request.method == "POST" else request.args
     return {k: source.getlist(k) for k in source}
@@ -87,6 +93,8 @@ def _render(outcome: Outcome, browser: str | None = None, new_browser: bool = Fa
     settings = state().settings
     if outcome.set_session:
         _cookie(response, SESSION_COOKIE, outcome.set_session, settings.session_ttl)
+    if outcome.retry_after is not None:
+        response.headers["Retry-After"] = str(outcome.retry_after)  # RFC 9110 §10.2.3, with the 429 page
     if outcome.clear_session:
         response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
     return _secure_headers(response)
@@ -103,7 +111,7 @@ def authorize() -> Response:
 def login() -> Response:
     browser, _ = _browser()
     outcome = authorize_flow.login(_form("txn"), _form("csrf"), browser, _form("method"), _form("identifier"),
-                                   _form("secret"))
+                                   _form("secret"), source=_source())
     return _render(outcome)
 
 
@@ -115,7 +123,8 @@ def request_otp() -> Response:
         locale = _locale(ui_locales)
         return i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}")
 
-    outcome = authorize_flow.request_otp(_form("txn"), _form("csrf"), browser, _form("identifier"), message)
+    outcome = authorize_flow.request_otp(_form("txn"), _form("csrf"), browser, _form("identifier"), message,
+                                         source=_source())
     return _render(outcome)
 
 

@@ -167,7 +167,8 @@ def world(database_url: str, kek: str) -> Iterator[World]:
     smtp.start()
     clock.reset()
     settings = Settings(profile="production", issuer=ISSUER, kek=kek, database_url=database_url, redis_url=TEST_REDIS,
-                        long_poll_timeout=POLL_TIMEOUT, notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port)
+                        long_poll_timeout=POLL_TIMEOUT, notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port,
+                        throttle_per_source=0)  # one test address stands for every wallet and browser here
     cx = create_app(settings)
     with cx.app.app_context():
         reset_database()
@@ -362,13 +363,30 @@ def test_otp_factor_by_email(world):
     assert s.details["authFactors"] == [[{"type": "OTP", "count": 0, "bioSubTypes": []}]]
     before = len(world.mail.messages)
     sent = ok(world.wallet.send_otp(s.linked_id, world.amina.uin))
-    assert sent == {"transactionId": s.linked_id, "maskedEmail": "a***@example.org", "maskedMobile": ""}
+    assert sent == {"transactionId": s.linked_id, "maskedEmail": "", "maskedMobile": ""}  # no destination shown
     assert len(world.mail.messages) == before + 1 and world.mail.recipients[-1] == [world.amina.email]
     code = world.mail.last_code()
     wrong = str((int(code) + 1) % 1_000_000).zfill(6)
     assert error(world.wallet.authenticate(s.linked_id, world.amina.uin, [otp(wrong)])) == "auth_failed"
     claims = wallet_login_claims(world, s, [otp(code)])
     assert claims["acr"] == OTP and claims["amr"] == ["otp"]
+
+
+def test_send_otp_answers_the_same_for_known_and_unknown_individuals(world):
+    """Issue 14 security #2: send-otp gave the masked e-mail for an enrolled person and "" for anyone else.
+    Now the answers are identical apart from responseTime, and so are the limits (the 4th code of a login)."""
+    known_scan, unknown_scan = scan(world, OTP), scan(world, OTP)
+    before = len(world.mail.messages)
+    for attempt in range(4):
+        known = world.wallet.send_otp(known_scan.linked_id, world.amina.uin)
+        other = world.wallet.send_otp(unknown_scan.linked_id, "7" * len(world.amina.uin))
+        for answer in (known, other):
+            answer.pop("responseTime")
+            if "response" in answer:
+                answer["response"]["transactionId"] = "linked"
+        assert known == other, (attempt, known, other)
+        assert (error(known) == "send_otp_failed") == (attempt == 3), known
+    assert len(world.mail.messages) == before + 3  # only the enrolled person got mail
 
 
 def test_send_otp_errors(world):
@@ -388,7 +406,7 @@ def test_send_otp_errors(world):
     assert len(world.mail.messages) == before
     both = ok(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
                                                   "otpChannels": ["email", "mobile"]}))
-    assert (both["maskedEmail"], both["maskedMobile"]) == ("a***@example.org", "")
+    assert (both["maskedEmail"], both["maskedMobile"]) == ("", "")
     assert error(send.send_otp("no-such-linked-transaction", world.amina.uin)) == "invalid_transaction_id"
 
 

@@ -218,7 +218,7 @@ def test_otp_login_by_email_gives_generated_code_acr(otp):
     assert "pin-form" not in page.text  # the client registered the OTP context only
     sent = request_code(otp.rp, page, otp.person.uin)
     assert sent.status_code == 200 and "otp-form" in forms(sent.text), sent.text[:300]
-    assert "a***@example.org" in sent.text and otp.person.email not in sent.text  # masked destination
+    assert "example.org" not in sent.text and "If this identifier is registered" in sent.text  # no destination
     assert otp.mail.recipients == [[otp.person.email]]
     message = otp.mail.messages[0]
     assert message["To"] == otp.person.email and message["Subject"] == "Your sign-in code"
@@ -226,6 +226,32 @@ def test_otp_login_by_email_gives_generated_code_acr(otp):
     claims = id_claims(otp.rp, body)
     assert claims["acr"] == OTP_ACR and claims["amr"] == ["otp"]
     assert claims["nonce"] == otp.rp.last["nonce"]
+
+
+def _without_transaction_tokens(page: Any) -> str:
+    """The page with its transaction id and CSRF token (new for every login) replaced by placeholders."""
+    fields = forms(page.text)["otp-form"]["fields"]
+    return page.text.replace(fields["txn"], "TXN").replace(fields["csrf"], "CSRF")
+
+
+def test_otp_page_reads_the_same_for_known_and_unknown_identifiers(otp):
+    """Issue 14 security #2: "We sent a 6-digit code to a***@example.org" for an enrolled person against "If this
+    identifier is registered…" for anyone else told who is enrolled. Now the answers are byte-identical apart
+    from the transaction's own tokens: status, headers, body — and so are the limits (the 4th code of a login)."""
+    known_page, unknown_page = otp.rp.authorize(), otp.rp.authorize()
+    unknown = "7" * len(otp.person.uin)
+    for attempt in range(4):
+        known = request_code(otp.rp, known_page, otp.person.uin)
+        other = request_code(otp.rp, unknown_page, unknown)
+        assert known.status_code == other.status_code == (200 if attempt < 3 else 400), (attempt, known.text[:300])
+        if attempt < 3:
+            assert _without_transaction_tokens(known) == _without_transaction_tokens(other).replace(
+                unknown, otp.person.uin)
+        else:
+            assert "Too many codes were requested" in known.text and "Too many codes were requested" in other.text
+        assert sorted(k for k in known.headers if k != "date") == sorted(k for k in other.headers if k != "date")
+        assert known.headers.get_list("set-cookie") == other.headers.get_list("set-cookie") == []
+    assert len(otp.mail.messages) == 3  # and only the enrolled person got mail
 
 
 def test_otp_mail_follows_the_browser_language(otp):
