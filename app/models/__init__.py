@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
+from app.models.issuance import IssuedCredential, Issuance, MdocAuthority
 from app.models.keys import SigningKey
 from app.models.oidc import (
     AuthTransaction,
@@ -27,11 +28,12 @@ from app.models.registry import (
     OutboxEvent,
 )
 from app.models.replay import ReplayEntry
+from app.models.status import StatusEntry, StatusList
 
 __all__ = [
     "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LinkCode", "LinkedTransaction",
     "LoginSession", "LoginThrottle",
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "ReplayEntry", "SigningKey",
-    "WalletBinding",
+    "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
 ]
