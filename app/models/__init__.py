@@ -3,7 +3,7 @@
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
-from app.models.issuance import IssuedCredential, Issuance, MdocAuthority
+from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
 from app.models.oidc import (
     AuthTransaction,

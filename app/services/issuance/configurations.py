@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from app.config import ConfigError
+from app.extensions import state
 
 FORMATS = ("dc+sd-jwt", "mso_mdoc", "jwt_vc_json")  # OpenID4VCI 1.0 Appendix A.3, A.2, A.1.1
 COMPUTED = ("age_over_18", "issuing_country", "issuing_authority", "issuance_date", "expiry_date")
@@ -249,3 +250,10 @@ def load(directory: str) -> dict[str, CredentialConfiguration]:
         found[config.id] = config
         scopes.add(config.scope)
     return found
+
+
+def configured() -> dict[str, CredentialConfiguration]:
+    """The running app's configurations (loaded and validated by ``create_app`` at start-up)."""
+    settings = state().settings
+    return state().cached("credential_configurations",  # type: ignore[no-any-return]
+                          lambda: load(settings.credential_config_dir))

@@ -1,0 +1,239 @@
+"""What a wallet calls with its access token: the Credential (OpenID4VCI 1.0 §8), Deferred Credential (§9) and
+Notification (§11) endpoints, and the access-token check they share (RFC 6750, DPoP per RFC 9449 §7).
+
+One request, one transaction: the proof and c_nonce markers, the status indexes, the issued-credential rows, the
+history and the audit and outbox events commit together or not at all.
+"""
+
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import clock
+from app.errors import IdbbError, Unauthorized
+from app.extensions import db, state
+from app.formats import FormatError
+from app.formats.jose import check_time_claims
+from app.models.issuance import Issuance, IssuedCredential
+from app.services import access_tokens, dpop
+from app.services.grants import header
+from app.services.issuance import proofs, records
+from app.services.issuance.assembly import assemble
+from app.services.issuance.configurations import CredentialConfiguration, configured
+from app.services.issuance.errors import (
+    CredentialRequestDenied,
+    InvalidCredentialRequest,
+    InvalidEncryptionParameters,
+    InvalidNotificationId,
+    InvalidNotificationRequest,
+    InvalidTransactionId,
+    UnknownCredentialConfiguration,
+    UnknownCredentialIdentifier,
+)
+from app.services.issuance.pre_authorized import WALLET_CLIENT, credential_identifier
+from app.services.status import allocation
+from app.services.transaction import atomic
+
+CREDENTIAL_PATH = "/credential"
+DEFERRED_PATH = "/deferred_credential"
+NOTIFICATION_PATH = "/notification"
+EVENTS = {"credential_accepted": "credential_accepted", "credential_failure": "credential_failure",
+          "credential_deleted": "credential_deleted"}  # §11.1
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] | None
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WalletToken:
+    issuance_id: str
+    anonymous: bool
+
+
+def _dpop_error(refused: dpop.DpopRefused) -> IdbbError:
+    challenge = f'DPoP error="{refused.error}", algs="ES256 PS256 RS256 EdDSA"'
+    headers = {"WWW-Authenticate": challenge}
+    if refused.nonce:
+        headers["DPoP-Nonce"] = refused.nonce
+    return IdbbError(refused.error, refused.description, status=401, headers=headers)
+
+
+def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
+    """The access token of a wallet request: idbb's, unexpired, unrevoked, from an issuance, and, when bound,
+    presented with a DPoP proof of its key (RFC 9449 §7.1)."""
+    value = str(header(headers, "Authorization") or "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() not in ("bearer", "dpop") or not token.strip():
+        raise Unauthorized(description="An access token is required.")
+    token = token.strip()
+    try:
+        claims = access_tokens.decode(token)
+        check_time_claims(claims, clock.epoch())
+    except FormatError as exc:
+        raise Unauthorized(detail=str(exc)) from exc
+    if access_tokens.is_revoked(claims) or not isinstance(claims.get("iid"), str):
+        raise Unauthorized(detail="not an issuance token")
+    bound = (claims.get("cnf") or {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
+    if bound:
+        if scheme.lower() != "dpop":  # RFC 9449 §7.1: a DPoP-bound token is presented with the DPoP scheme
+            raise Unauthorized(description="This access token is DPoP-bound: use the DPoP scheme.")
+        try:
+            proof = dpop.check(header(headers, "DPoP"), method="POST", url=state().settings.issuer + path,
+                               access_token=token, required=True)
+        except dpop.DpopRefused as refused:
+            raise _dpop_error(refused) from None
+        if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof's key is the token's key
+            raise _dpop_error(dpop.DpopRefused("invalid_dpop_proof", "The DPoP key is not the token's key."))
+    return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT)
+
+
+def _locked(issuance_id: str) -> Issuance:
+    row = db.session.execute(
+        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one_or_none()
+    if row is None:
+        raise Unauthorized(detail="issuance gone")
+    return row
+
+
+def _configuration(body: Mapping[str, Any], row: Issuance) -> CredentialConfiguration:
+    """§8.2: exactly one of credential_identifier / credential_configuration_id, and the right one."""
+    ident, config_id = body.get("credential_identifier"), body.get("credential_configuration_id")
+    if (ident is None) == (config_id is None):  # §8.2: one MUST be present, never both
+        raise InvalidCredentialRequest(
+            description="Send exactly one of credential_identifier and credential_configuration_id.")
+    known = configured()
+    if config_id is not None:
+        if not isinstance(config_id, str) or config_id not in known:
+            raise UnknownCredentialConfiguration()
+        # §8.2: credential_configuration_id MUST NOT be used when credential_identifiers were returned
+        raise InvalidCredentialRequest(
+            description="Use a credential_identifier from the token response's authorization_details.")
+    by_identifier = {credential_identifier(c): c for c in row.configuration_ids}
+    if not isinstance(ident, str) or ident not in by_identifier:
+        raise UnknownCredentialIdentifier()
+    return known[by_identifier[ident]]
+
+
+def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -> list[dict[str, str]]:
+    settings = state().settings
+    stored = records.open_claims(row)
+    if stored is None:
+        raise CredentialRequestDenied(description="The claims for this credential are no longer held.")
+    now = clock.now()
+    try:
+        values = config.values(stored.get("attributes") or {}, stored.get("explicit"), now=now,
+                               issuing_country=settings.mdoc_country, issuing_authority=settings.issuer)
+    except KeyError as exc:
+        raise CredentialRequestDenied(description="The claims for this credential are incomplete.") from exc
+    out, ids = [], []
+    for holder in holders:
+        reference = allocation.allocate()
+        made = assemble(config, values, holder, reference, issuer=settings.issuer, now=now)
+        credential_id = str(uuid.uuid4())
+        db.session.add(IssuedCredential(
+            credential_id=credential_id, issuance_id=row.issuance_id, configuration_id=config.id,
+            format=config.format, status_list_id=reference.list_id, status_index=reference.idx,
+            revocation_id=str(uuid.uuid4()), holder_jkt=holder.thumbprint(), digest=made.digest, issued_at=now,
+            expires_at=made.expires_at))
+        out.append({"credential": made.credential})
+        ids.append(credential_id)
+    row.issued_configurations = [*row.issued_configurations, config.id]
+    if set(row.issued_configurations) >= set(row.configuration_ids):
+        row.claims_sealed = None  # personal data is not kept once every credential is issued
+    records.move(row, "credential_issued", configuration=config.id, count=len(out))
+    records.event(row, "credential_issued", actor="wallet", configuration=config.id, count=len(out))
+    records.emit("credential.issued", row, configurationId=config.id, credentialIds=ids)
+    return out
+
+
+def credential(body: Any, headers: Mapping[str, str]) -> Answer:
+    """``POST /credential`` (§8)."""
+    token = authenticate(headers, CREDENTIAL_PATH)
+    if not isinstance(body, dict):
+        raise InvalidCredentialRequest(description="The request body must be a JSON object.")
+    if "proof" in body:  # draft versions' single proof; 1.0 §8.2 has only proofs
+        raise InvalidCredentialRequest(description="Use proofs; the single proof parameter is not supported.")
+    if "credential_response_encryption" in body:  # §8.2 / §10: idbb does not encrypt credential responses yet
+        raise InvalidEncryptionParameters()
+    with atomic():
+        row = _locked(token.issuance_id)
+        config = _configuration(body, row)
+        if row.state == "issuance_denied":
+            raise CredentialRequestDenied()
+        if config.id in row.issued_configurations or row.pending_request is not None:
+            raise CredentialRequestDenied(description="This credential was already requested.")
+        holders = proofs.verify(body.get("proofs"), config, anonymous=token.anonymous)
+        if row.mode == "Deferred" and row.credential_status != "ready":
+            transaction_id = secrets.token_urlsafe(24)
+            from app.services.stored_secrets import digest
+
+            row.transaction_hash = digest(transaction_id)
+            row.pending_request = {"configuration": config.id, "keys": [h.key.export_public(as_dict=True)
+                                                                         for h in holders]}
+            records.event(row, "credential_deferred", actor="wallet", configuration=config.id)
+            # §8.3: not issued immediately: 202 with transaction_id and interval
+            return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval},
+                          NO_STORE)
+        issued = _issue(row, config, [h.key for h in holders])
+        return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
+
+
+def deferred(body: Any, headers: Mapping[str, str]) -> Answer:
+    """``POST /deferred_credential`` (§9): the credentials, 202 again, or the error."""
+    from jwcrypto import jwk
+
+    from app.services.stored_secrets import digest
+
+    token = authenticate(headers, DEFERRED_PATH)
+    if not isinstance(body, dict) or not isinstance(body.get("transaction_id"), str):
+        raise InvalidCredentialRequest(description="transaction_id is required.")
+    if "credential_response_encryption" in body:
+        raise InvalidEncryptionParameters()
+    transaction_id = body["transaction_id"]
+    with atomic():
+        row = _locked(token.issuance_id)
+        if row.transaction_hash is None or not secrets.compare_digest(row.transaction_hash, digest(transaction_id)):
+            raise InvalidTransactionId()  # §9.3: not issued by idbb, or already used
+        if row.state == "issuance_denied":
+            row.transaction_hash = None
+            raise CredentialRequestDenied(description="The issuer denied this credential.")
+        if row.credential_status != "ready":  # §9.2: still not ready: 202 with the same transaction_id
+            return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval},
+                          NO_STORE)
+        pending = row.pending_request or {}
+        config = configured()[pending["configuration"]]
+        holders = [jwk.JWK(**k) for k in pending.get("keys", [])]
+        row.transaction_hash, row.pending_request = None, None  # §9.1: invalidated once the credential is obtained
+        issued = _issue(row, config, holders)
+        return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
+
+
+def notification(body: Any, headers: Mapping[str, str]) -> Answer:
+    """``POST /notification`` (§11): the wallet's ``credential_accepted`` / ``_failure`` / ``_deleted`` → 204."""
+    token = authenticate(headers, NOTIFICATION_PATH)
+    if not isinstance(body, dict) or not isinstance(body.get("notification_id"), str):
+        raise InvalidNotificationRequest(description="notification_id is required.")
+    event = body.get("event")
+    if event not in EVENTS:  # §11.1: one of the three events
+        raise InvalidNotificationRequest(description="event must be credential_accepted, credential_failure or "
+                                                     "credential_deleted.")
+    with atomic():
+        row = _locked(token.issuance_id)
+        if row.notification_id is None or not row.issued_configurations or not secrets.compare_digest(
+                row.notification_id, body["notification_id"]):
+            raise InvalidNotificationId()
+        records.move(row, "credential_acked", event=event)
+        if event != "credential_failure":
+            records.move(row, EVENTS[event])
+        records.event(row, "notified", actor="wallet", notification=event)
+        records.emit("credential." + event.removeprefix("credential_"), row)
+        return Answer(204, None, NO_STORE)
