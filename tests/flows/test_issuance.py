@@ -461,7 +461,10 @@ def test_audit_and_errors_carry_no_claim_values_or_codes(backend, citizen, walle
     from app.models.issuance import Issuance
     from app.models.registry import OutboxEvent
 
+    from tests.conftest import seal_audit
+
     with app.app.app_context():
+        seal_audit()
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action.like("issuance.%"))).scalars().all()
         text = repr([(e.action, e.details) for e in events])
         outbox = repr([(e.topic, e.payload) for e in db.session.execute(

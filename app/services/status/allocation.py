@@ -1,15 +1,24 @@
 """Random index allocation inside a status list (Token Status List §13.3: no correlation by issuance order).
 
-An index is taken by inserting its ``(list, idx)`` row under a savepoint: the primary key refuses a second
-holder, whichever worker or database session tries, so concurrent issuance never hands one index out twice.
-A collision picks another random index; once a list is three quarters full a new one is opened, so collisions
-stay rare and every list keeps a large anonymity set (§13.2 herd privacy).
+An index is taken by inserting its ``(list, idx)`` row: the primary key refuses a second holder, whichever worker
+tries, so concurrent issuance never hands one index out twice. A collision picks another random index; once a list
+is three quarters full a new one is opened, so collisions stay rare and every list keeps a large anonymity set
+(§13.2 herd privacy).
+
+On PostgreSQL each index is taken in its own short transaction on a separate connection, committed at once: two
+issuances that each hold several uncommitted indexes could otherwise wait on each other's index (a deadlock). The
+price is deliberate: an issuance that later rolls back leaves its index allocated but referenced by no credential,
+VALID and never reused, which is the safe direction. On SQLite writers are serialised by ``BEGIN IMMEDIATE``
+anyway, so the index is taken inside the caller's transaction (a second connection would wait for it).
 """
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
@@ -19,6 +28,7 @@ from app.models.status import StatusEntry, StatusList
 
 MAX_TRIES = 32
 FULL_FRACTION = 0.75
+_LISTS, _ENTRIES = StatusList.__table__, StatusEntry.__table__
 
 
 @dataclass(frozen=True)
@@ -32,40 +42,59 @@ def list_uri(list_id: str) -> str:
     return f"{state().settings.issuer}/statuslists/{list_id}"
 
 
-def _open_list() -> StatusList:
-    row = db.session.execute(
-        select(StatusList).where(StatusList.full.is_(False)).order_by(StatusList.created_at).limit(1)
-    ).scalar_one_or_none()
+@contextmanager
+def _connection() -> Iterator[tuple[Connection, bool]]:
+    """(connection, autonomous): its own on PostgreSQL, the session's on SQLite."""
+    if db.engine.dialect.name == "sqlite":
+        yield db.session.connection(), False
+        return
+    with db.engine.connect() as conn:
+        yield conn, True
+
+
+@contextmanager
+def _step(conn: Connection, autonomous: bool) -> Iterator[None]:
+    """A unit that either commits on its own (PostgreSQL) or is a savepoint of the caller's transaction."""
+    with conn.begin() if autonomous else conn.begin_nested():
+        yield
+
+
+def _open_list(conn: Connection, autonomous: bool) -> tuple[str, int]:
+    with _step(conn, autonomous):
+        row = conn.execute(select(_LISTS.c.list_id, _LISTS.c.size).where(_LISTS.c.full.is_(False)).order_by(
+            _LISTS.c.created_at).limit(1)).first()
     if row is not None:
-        return row
+        return str(row[0]), int(row[1])
     now = clock.now()
-    row = StatusList(list_id=secrets.token_hex(8), size=state().settings.status_list_size, bits=2, full=False,
-                     created_at=now, changed_at=now)
-    with db.session.begin_nested():
-        db.session.add(row)
-    return row
+    list_id, size = secrets.token_hex(8), state().settings.status_list_size
+    with _step(conn, autonomous):
+        conn.execute(insert(_LISTS).values(list_id=list_id, size=size, bits=2, full=False, created_at=now,
+                                           changed_at=now))
+    return list_id, size
 
 
-def _mark_full_if_needed(row: StatusList) -> bool:
-    taken = db.session.execute(select(func.count()).where(StatusEntry.list_id == row.list_id)).scalar_one()
-    if taken >= row.size * FULL_FRACTION:
-        db.session.execute(update(StatusList).where(StatusList.list_id == row.list_id).values(full=True))
-        return True
-    return False
+def _full(conn: Connection, autonomous: bool, list_id: str, size: int) -> bool:
+    with _step(conn, autonomous):
+        taken = conn.execute(select(func.count()).where(_ENTRIES.c.list_id == list_id)).scalar_one()
+        if taken < size * FULL_FRACTION:
+            return False
+        conn.execute(update(_LISTS).where(_LISTS.c.list_id == list_id).values(full=True))
+    return True
 
 
 def allocate() -> StatusReference:
-    """Take a fresh random index (VALID) in the open list, in the caller's transaction."""
-    row = _open_list()
-    for _ in range(MAX_TRIES):
-        idx = secrets.randbelow(row.size)  # §13.3: random, not sequential
-        try:
-            with db.session.begin_nested():
-                db.session.add(StatusEntry(list_id=row.list_id, idx=idx, status=0))
-        except IntegrityError:
-            if _mark_full_if_needed(row):
-                row = _open_list()
-            continue
-        return StatusReference(row.list_id, idx, list_uri(row.list_id))
+    """Take a fresh random index (VALID) in the open list."""
+    with _connection() as (conn, autonomous):
+        list_id, size = _open_list(conn, autonomous)
+        for _ in range(MAX_TRIES):
+            idx = secrets.randbelow(size)  # §13.3: random, not sequential
+            try:
+                with _step(conn, autonomous):
+                    conn.execute(insert(_ENTRIES).values(list_id=list_id, idx=idx, status=0))
+            except IntegrityError:
+                if _full(conn, autonomous, list_id, size):
+                    list_id, size = _open_list(conn, autonomous)
+                continue
+            return StatusReference(list_id, idx, list_uri(list_id))
     raise IdbbError("server_error", "No status list index could be allocated.", status=500,
                     detail="status list allocation kept colliding")
