@@ -460,7 +460,6 @@ def test_audit_and_errors_carry_no_claim_values_or_codes(backend, citizen, walle
     from app.models.audit import AuditEvent
     from app.models.issuance import Issuance
     from app.models.registry import OutboxEvent
-
     from tests.conftest import seal_audit
 
     with app.app.app_context():
