@@ -495,3 +495,37 @@ def test_expired_offers_lose_their_claims(backend, citizen, app, when):
     with app.app.app_context():
         assert db.session.get(Issuance, created["issuanceId"]).claims_sealed is None
     assert datetime.now(UTC) + when
+
+
+@pytest.mark.parametrize(("language", "phrase"), [("en", "Collect your credential"),
+                                                  ("fr", "Récupérer votre attestation"),
+                                                  ("ar", "استلم وثيقتك الرقمية")])
+def test_offer_page_in_the_login_languages(backend, citizen, client, language, phrase):
+    created = start(backend, citizen, SD_JWT_PID, txCode={"length": 6, "delivery": "response"})
+    page = client.get(f"/offers/{created['issuanceId']}", headers={"Accept-Language": language})
+    assert page.status_code == 200 and phrase in page.text
+    assert "<svg" in page.text and 'href="openid-credential-offer://?credential_offer_uri=' in page.text
+    assert created["txCode"] not in page.text and "6" in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    assert client.get("/offers/unknown").status_code == 404
+
+
+def test_tx_code_by_email_reaches_the_person_not_the_backend(make_app, api_client):
+    cx = make_app(profile="development", notifier="outbox")
+    http = cx.test_client(base_url=ISSUER)
+    backend = Backend(http, api_client("issuance.write", "issuance.read").token())
+    from tests.flows.oidc_helpers import enroll_citizen
+
+    person = enroll_citizen(cx, email="ama@example.org")
+    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},
+                             txCode={"length": 8, "delivery": "email"})
+    assert "txCode" not in created
+    sender = cx.app.extensions["idbb"].cache["notifier"]
+    [message] = [m for m in sender.messages() if m["address"] == "ama@example.org"]
+    code = message["body"].split("is ")[1].split(".")[0]
+    assert len(code) == 8
+    wallet = Wallet(http)
+    assert wallet.token(code_of(wallet.offer(created["offerUri"])), code)["access_token"]
+    sms = backend.issue(credentialConfigurationId=JWT_VC, txCode={"delivery": "sms"}, claims={
+        "given_name": "A", "family_name": "B", "birthdate": "2000-01-01", "national_id_number": "N"})
+    assert sms.status_code == 400 and "invalid_tx_code_delivery" in sms.json()["message"]  # needs a person's contact

@@ -65,6 +65,14 @@ def qr_data_uri(text: str, *, kind: str = "svg", scale: int = 4) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code of ``text`` for the offer page (the wallet login page's style)."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, svgns=True, omitsize=True, border=4,
+                                     dark="#000", light="#fff", svgclass="qr-code", lineclass=None)
+    return out.getvalue().decode("ascii")
+
+
 def fetch(issuance_id: str) -> dict[str, Any]:
     """``GET /credential-offer/{id}`` (§4.1.3): the offer while it can still be redeemed; 404 otherwise."""
     with atomic():

@@ -137,7 +137,11 @@ def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -
     out, ids = [], []
     for holder in holders:
         reference = allocation.allocate()
-        made = assemble(config, values, holder, reference, issuer=settings.issuer, now=now)
+        try:
+            made = assemble(config, values, holder, reference, issuer=settings.issuer, now=now)
+        except FormatError as exc:  # claims or a key the format refuses: the request fails, never a 500
+            raise CredentialRequestDenied(description="This credential cannot be issued with these claims or key.",
+                                          detail=str(exc)) from exc
         credential_id = str(uuid.uuid4())
         db.session.add(IssuedCredential(
             credential_id=credential_id, issuance_id=row.issuance_id, configuration_id=config.id,
