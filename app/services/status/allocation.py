@@ -28,6 +28,8 @@ from app.models.status import StatusEntry, StatusList
 
 MAX_TRIES = 32
 FULL_FRACTION = 0.75
+OPEN_LIST_CACHE_SECONDS = 5.0
+_CACHE = "status_open_list"
 _LISTS, _ENTRIES = StatusList.__table__, StatusEntry.__table__
 
 
@@ -60,17 +62,27 @@ def _step(conn: Connection, autonomous: bool) -> Iterator[None]:
 
 
 def _open_list(conn: Connection, autonomous: bool) -> tuple[str, int]:
+    cached = state().cache.get(_CACHE)
+    if isinstance(cached, tuple) and clock.timestamp() < cached[2]:
+        return cached[0], cached[1]  # the open list, per process for a few seconds: one query less per credential
+    list_id, size, created = _query_open_list(conn, autonomous)
+    if autonomous or not created:  # never cache a list the caller's transaction may still roll back
+        state().cache[_CACHE] = (list_id, size, clock.timestamp() + OPEN_LIST_CACHE_SECONDS)
+    return list_id, size
+
+
+def _query_open_list(conn: Connection, autonomous: bool) -> tuple[str, int, bool]:
     with _step(conn, autonomous):
         row = conn.execute(select(_LISTS.c.list_id, _LISTS.c.size).where(_LISTS.c.full.is_(False)).order_by(
             _LISTS.c.created_at).limit(1)).first()
     if row is not None:
-        return str(row[0]), int(row[1])
+        return str(row[0]), int(row[1]), False
     now = clock.now()
     list_id, size = secrets.token_hex(8), state().settings.status_list_size
     with _step(conn, autonomous):
         conn.execute(insert(_LISTS).values(list_id=list_id, size=size, bits=2, full=False, created_at=now,
                                            changed_at=now))
-    return list_id, size
+    return list_id, size, True
 
 
 def _full(conn: Connection, autonomous: bool, list_id: str, size: int) -> bool:
@@ -79,6 +91,7 @@ def _full(conn: Connection, autonomous: bool, list_id: str, size: int) -> bool:
         if taken < size * FULL_FRACTION:
             return False
         conn.execute(update(_LISTS).where(_LISTS.c.list_id == list_id).values(full=True))
+    state().cache.pop(_CACHE, None)
     return True
 
 
