@@ -529,3 +529,33 @@ def test_tx_code_by_email_reaches_the_person_not_the_backend(make_app, api_clien
     sms = backend.issue(credentialConfigurationId=JWT_VC, txCode={"delivery": "sms"}, claims={
         "given_name": "A", "family_name": "B", "birthdate": "2000-01-01", "national_id_number": "N"})
     assert sms.status_code == 400 and "invalid_tx_code_delivery" in sms.json()["message"]  # needs a person's contact
+
+
+def test_authorization_code_variant_through_the_login_pages(client, admin_token, citizen):
+    """§5: the wallet, a registered client, asks for the configuration's scope at /authorize, the person logs in
+    with the PIN and consents, the code becomes a token, and /credential takes credential_configuration_id."""
+    from tests.flows.oidc_helpers import register_rp
+
+    rp = register_rp(client, admin_token)
+    tokens = rp.login_and_token(citizen.uin, citizen.pin, scope=f"openid {SD_JWT_PID}")
+    assert SD_JWT_PID in tokens["scope"].split()
+    token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
+    wallet = Wallet(client)
+    holder = HolderKey()
+    body = {"credential_configuration_id": SD_JWT_PID, "proofs": {"jwt": [holder.proof(wallet.c_nonce(),
+                                                                                         iss=rp.client_id)]}}
+    with_identifier = {"credential_identifier": f"{SD_JWT_PID}:0", "proofs": body["proofs"]}
+    assert wallet.credential_response(token, with_identifier).json()["error"] == "invalid_credential_request"
+    other = {"credential_configuration_id": MDOC_PID, "proofs": body["proofs"]}
+    assert wallet.credential_response(token, other).status_code == 403  # not the scope granted
+    answer = wallet.credential_response(token, body)
+    assert answer.status_code == 200, answer.text
+    serialised = answer.json()["credentials"][0]["credential"]
+    header = pyjwt.get_unverified_header(serialised.split("~")[0])
+    issuer_public = jwk.JWK(**published_key(client, header["kid"]))
+    claims = SDJWTVerifier(serialised, lambda iss, hdr: issuer_public).get_verified_payload()
+    assert claims["family_name"] == "Diallo" and claims["personal_administrative_number"] == citizen.uin
+    assert claims["cnf"]["jwk"]["x"] == holder.public_jwk["x"]
+    ok = client.post("/notification", json={"notification_id": answer.json()["notification_id"],
+                                            "event": "credential_deleted"}, headers=wallet.auth(token, "/notification"))
+    assert ok.status_code == 204

@@ -59,7 +59,8 @@ def _key(header: dict[str, Any]) -> jwk.JWK:
         raise InvalidProof(description="The proof key does not import.") from exc
 
 
-def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool) -> tuple[BoundKey, str]:
+def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool,
+                client_id: str | None) -> tuple[BoundKey, str]:
     if not isinstance(proof, str) or not proof or len(proof) > MAX_PROOF_LENGTH:
         raise InvalidProof(description="A proof must be a compact JWT.")
     try:
@@ -88,13 +89,16 @@ def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool)
         raise InvalidProof(description="The proof iat is missing or not recent.")
     if anonymous and "iss" in claims:  # F.1: iss MUST be omitted after anonymous pre-authorized access
         raise InvalidProof(description="The proof must not carry iss after anonymous pre-authorized access.")
+    if not anonymous and "iss" in claims and claims["iss"] != client_id:  # F.1: iss MUST be the client_id
+        raise InvalidProof(description="The proof iss must be the client_id.")
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:  # §8.3.1.2 (3): a proof without c_nonce is invalid_proof
         raise InvalidProof(description="The proof carries no c_nonce.")
     return BoundKey(jwk.JWK(**key.export_public(as_dict=True)), thumbprint(key)), nonce
 
 
-def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool) -> list[BoundKey]:
+def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool,
+           client_id: str | None = None) -> list[BoundKey]:
     """The keys of a request's ``proofs`` (§8.2), each verified, fresh, used once, bound at most once."""
     if not isinstance(proofs, dict) or not proofs:
         # §8.2: proofs MUST be present when proof_types_supported is (idbb always lists jwt)
@@ -106,7 +110,7 @@ def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool) -> 
         raise InvalidProof(description="proofs.jwt must be a non-empty array.")
     if len(items) > state().settings.credential_batch_size:  # §12.2.4 batch_credential_issuance.batch_size
         raise InvalidCredentialRequest(description="More proofs than the batch size.")
-    verified = [_verify_one(p, config, anonymous=anonymous) for p in items]
+    verified = [_verify_one(p, config, anonymous=anonymous, client_id=client_id) for p in items]
     keys = [k for k, _ in verified]
     if len({k.jkt for k in keys}) != len(keys):  # §8.3: each key binds at most one credential
         raise InvalidProof(description="The proofs of a batch must use distinct keys.")

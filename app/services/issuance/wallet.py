@@ -9,17 +9,20 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import IdbbError, Unauthorized
+from app.errors import Forbidden, IdbbError, Unauthorized
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
 from app.models.issuance import Issuance, IssuedCredential
-from app.services import access_tokens, dpop
+from app.models.oidc import Grant
+from app.models.registry import Identity
+from app.services import access_tokens, dpop, grants, registry
 from app.services.grants import header
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
@@ -55,8 +58,14 @@ class Answer:
 
 @dataclass(frozen=True)
 class WalletToken:
-    issuance_id: str
+    """An issuance token (pre-authorized code: ``issuance_id``) or a relying-party token from the authorization
+    code flow through idbb's login (``grant_id`` and the configuration scopes consented)."""
+
+    issuance_id: str | None
     anonymous: bool
+    client_id: str = ""
+    grant_id: str | None = None
+    scopes: tuple[str, ...] = ()
 
 
 def _dpop_error(refused: dpop.DpopRefused) -> IdbbError:
@@ -80,8 +89,11 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         check_time_claims(claims, clock.epoch())
     except FormatError as exc:
         raise Unauthorized(detail=str(exc)) from exc
-    if access_tokens.is_revoked(claims) or not isinstance(claims.get("iid"), str):
-        raise Unauthorized(detail="not an issuance token")
+    if access_tokens.is_revoked(claims):
+        raise Unauthorized(detail="revoked")
+    gid = claims.get("gid")
+    if not isinstance(claims.get("iid"), str) and not (isinstance(gid, str) and grants.is_active(gid)):
+        raise Unauthorized(detail="neither an issuance token nor an active grant's")
     bound = (claims.get("cnf") or {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
     if bound:
         if scheme.lower() != "dpop":  # RFC 9449 §7.1: a DPoP-bound token is presented with the DPoP scheme
@@ -93,7 +105,11 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
             raise _dpop_error(refused) from None
         if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof's key is the token's key
             raise _dpop_error(dpop.DpopRefused("invalid_dpop_proof", "The DPoP key is not the token's key."))
-    return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT)
+    scope = claims.get("scope")
+    if isinstance(claims.get("iid"), str):
+        return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT)
+    return WalletToken(None, False, str(claims.get("client_id")), str(gid),
+                       tuple(scope.split()) if isinstance(scope, str) else ())
 
 
 def _locked(issuance_id: str) -> Issuance:
@@ -168,6 +184,8 @@ def credential(body: Any, headers: Mapping[str, str]) -> Answer:
         raise InvalidCredentialRequest(description="Use proofs; the single proof parameter is not supported.")
     if "credential_response_encryption" in body:  # §8.2 / §10: idbb does not encrypt credential responses yet
         raise InvalidEncryptionParameters()
+    if token.issuance_id is None:
+        return _scoped_credential(body, token)
     with atomic():
         row = _locked(token.issuance_id)
         config = _configuration(body, row)
@@ -231,7 +249,15 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
         raise InvalidNotificationRequest(description="event must be credential_accepted, credential_failure or "
                                                      "credential_deleted.")
     with atomic():
-        row = _locked(token.issuance_id)
+        if token.issuance_id is None:  # authorization-code tokens: the issuance their credential request made
+            found = db.session.execute(select(Issuance).where(
+                Issuance.notification_id == body["notification_id"][:64],
+                Issuance.client_id == token.client_id).with_for_update()).scalar_one_or_none()
+            if found is None:
+                raise InvalidNotificationId()
+            row = found
+        else:
+            row = _locked(token.issuance_id)
         if row.notification_id is None or not row.issued_configurations or not secrets.compare_digest(
                 row.notification_id, body["notification_id"]):
             raise InvalidNotificationId()
@@ -241,3 +267,40 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
         records.event(row, "notified", actor="wallet", notification=event)
         records.emit("credential." + event.removeprefix("credential_"), row)
         return Answer(204, None, NO_STORE)
+
+
+def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
+    """The authorization-code variant (§5, §8.2): a token from idbb's login naming configurations by scope; the
+    request names ``credential_configuration_id`` and the claims come from the person's registry record."""
+    config_id = body.get("credential_configuration_id")
+    if body.get("credential_identifier") is not None or config_id is None:
+        # §8.2: without authorization_details, credential_configuration_id is REQUIRED, credential_identifier MUST NOT
+        raise InvalidCredentialRequest(description="Send credential_configuration_id (no authorization_details "
+                                                   "were granted).")
+    known = configured()
+    if not isinstance(config_id, str) or config_id not in known:
+        raise UnknownCredentialConfiguration()
+    config = known[config_id]
+    if config.scope not in token.scopes:  # §8.2: the configuration's scope MUST be one the token was granted
+        raise Forbidden(description="The access token was not granted this credential's scope.")
+    with atomic():
+        grant = db.session.get(Grant, token.grant_id)
+        identity = db.session.get(Identity, grant.identity_id) if grant is not None else None
+        if identity is None or identity.status != "ACTIVE":
+            raise CredentialRequestDenied(description="The person's record is not active.")
+        holders = proofs.verify(body.get("proofs"), config, anonymous=False, client_id=token.client_id)
+        person = registry.read_identity(identity.uin)
+        now = clock.now()
+        row = Issuance(
+            issuance_id=str(uuid.uuid4()), client_id=token.client_id, correlation_id=None,
+            configuration_ids=[config.id], subject_uin=identity.uin, mode="InTime", grant_type="authorization_code",
+            state="offer_received", credential_status=None, history=[], code_salt=secrets.token_urlsafe(24),
+            code_hash=secrets.token_hex(32), code_used_at=now, tx_code_failures=0,
+            offer_scheme="openid-credential-offer://", issued_configurations=[],
+            notification_id=secrets.token_urlsafe(16), created_at=now, updated_at=now,
+            expires_at=now + timedelta(seconds=state().settings.credential_offer_ttl))
+        records.move(row, "offer_received", via="authorization_code")
+        records.seal_claims(row, {"attributes": {**person["biographicData"], "uin": identity.uin}, "explicit": None})
+        db.session.add(row)
+        issued = _issue(row, config, [h.key for h in holders])
+        return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
