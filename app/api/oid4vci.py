@@ -30,17 +30,26 @@ def nonce() -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def _answer(result: wallet.Answer) -> Any:
-    if result.body is None:
-        return Response(status=result.status, headers=result.headers)
-    return result.body, result.status, result.headers
+    if result.jwe is not None:  # OpenID4VCI 1.0 §10: an encrypted response is application/jwt
+        return Response(result.jwe, status=result.status, headers=result.headers, content_type="application/jwt")
+    if result.body is None:  # 204 (§11.2): no body; the media type keeps Connexion's response check content
+        return Response(status=result.status, headers=result.headers, content_type="application/json")
+    return result.body, result.status, {**result.headers, "Content-Type": "application/json"}
+
+
+def _encrypted_body() -> str | None:
+    """The compact JWE of an encrypted request (§10: media type application/jwt), else None."""
+    if request.mimetype != "application/jwt":
+        return None
+    return request.get_data(as_text=True)
 
 
 def credential(body: Any = None) -> Any:
-    return _answer(wallet.credential(body, dict(request.headers)))
+    return _answer(wallet.credential(body, dict(request.headers), encrypted_request=_encrypted_body()))
 
 
 def deferred_credential(body: Any = None) -> Any:
-    return _answer(wallet.deferred(body, dict(request.headers)))
+    return _answer(wallet.deferred(body, dict(request.headers), encrypted_request=_encrypted_body()))
 
 
 def notification(body: Any = None) -> Any:

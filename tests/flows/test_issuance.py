@@ -559,3 +559,38 @@ def test_authorization_code_variant_through_the_login_pages(client, admin_token,
     ok = client.post("/notification", json={"notification_id": answer.json()["notification_id"],
                                             "event": "credential_deleted"}, headers=wallet.auth(token, "/notification"))
     assert ok.status_code == 204
+
+
+def test_encrypted_request_and_response_with_joserfc(backend, citizen, wallet, client):
+    """§10: the request as a JWE to idbb's advertised key, the response as a JWE to the wallet's key, both made and
+    opened here with joserfc (not idbb's jwcrypto)."""
+    import json
+
+    from joserfc import jwe
+    from joserfc.jwk import ECKey, RSAKey
+
+    meta = client.get("/.well-known/openid-credential-issuer").json()
+    assert meta["credential_response_encryption"]["encryption_required"] is False
+    [server_key] = meta["credential_request_encryption"]["jwks"]["keys"]
+    created = start(backend, citizen, SD_JWT_PID)
+    token = wallet.token(code_of(wallet.offer(created["offerUri"])))
+    wallet_key = ECKey.generate_key("P-256", private=True)
+    public = {**wallet_key.as_dict(private=False), "alg": "ECDH-ES", "kid": "wallet-enc-1"}
+    request = {"credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
+               "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]},
+               "credential_response_encryption": {"jwk": public, "enc": "A256GCM"}}
+    sealed = jwe.encrypt_compact({"alg": server_key["alg"], "enc": "A256GCM", "kid": server_key["kid"]},
+                                 json.dumps(request).encode(), RSAKey.import_key(server_key),
+                                 registry=jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"]))
+    response = client.post("/credential", content=sealed, headers={
+        **bearer(token["access_token"]), "Content-Type": "application/jwt"})
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/jwt")
+    opened = jwe.decrypt_compact(response.text, wallet_key,
+                                 registry=jwe.JWERegistry(algorithms=["ECDH-ES", "A256GCM"]))
+    assert opened.protected["kid"] == "wallet-enc-1" and opened.protected["enc"] == "A256GCM"
+    answer = json.loads(opened.plaintext)
+    assert answer["credentials"][0]["credential"].count("~") >= 1 and answer["notification_id"]
+    garbage = client.post("/credential", content="not-a-jwe", headers={
+        **bearer(token["access_token"]), "Content-Type": "application/jwt"})
+    assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_encryption_parameters"

@@ -17,6 +17,7 @@ from app.formats.sd_jwt_vc import issuer_metadata as jwt_vc_issuer_document
 from app.services import keys
 from app.services.issuance import signers
 from app.services.issuance.configurations import configured
+from app.services.issuance.wallet import REQUEST_ENCS, RESPONSE_ALGS, RESPONSE_ENCS
 from app.services.transaction import atomic
 
 IACAS_PATH = "/mdoc/iacas"
@@ -37,6 +38,13 @@ def credential_issuer() -> dict[str, Any]:
         "display": [{"name": "idbb", "locale": "en"}, {"name": "idbb", "locale": "fr"},
                     {"name": "idbb", "locale": "ar"}],
         "mdoc_iacas_uri": f"{issuer}{IACAS_PATH}",
+        # §12.2.4: encrypted requests to idbb's use=enc keys, responses to the wallet's key; both optional
+        "credential_request_encryption": {
+            "jwks": {"keys": [{**k.public_jwk, "kid": k.kid, "use": "enc", "alg": k.alg}
+                              for k in keys.published_keys() if k.use == "enc"]},
+            "enc_values_supported": list(REQUEST_ENCS), "encryption_required": False},
+        "credential_response_encryption": {"alg_values_supported": list(RESPONSE_ALGS),
+                                           "enc_values_supported": list(RESPONSE_ENCS), "encryption_required": False},
         "credential_configurations_supported": {cid: c.metadata() for cid, c in configured().items()},
     }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from jwcrypto import jwk
 from sqlalchemy import select
 
 from app.clock import clock
@@ -19,10 +20,11 @@ from app.errors import Forbidden, IdbbError, Unauthorized
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
+from app.formats.jwk import PRIVATE_MEMBERS
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.oidc import Grant
 from app.models.registry import Identity
-from app.services import access_tokens, dpop, grants, registry
+from app.services import access_tokens, dpop, grants, keys, registry
 from app.services.grants import header
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
@@ -51,9 +53,73 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @dataclass(frozen=True)
 class Answer:
+    """``body`` as JSON, or ``jwe`` (``application/jwt``) when the wallet asked for an encrypted response (§10)."""
+
     status: int
     body: dict[str, Any] | None
     headers: dict[str, str]
+    jwe: str | None = None
+
+
+#: §10 / §12.2.4: what idbb encrypts credential responses with, and the request encryption it accepts.
+RESPONSE_ALGS = ("ECDH-ES", "RSA-OAEP-256")
+RESPONSE_ENCS = ("A128GCM", "A256GCM")
+REQUEST_ENCS = ("A256GCM",)
+
+
+def decrypt_request(token: str) -> dict[str, Any]:
+    """§10: an encrypted request is a JWE to idbb's ``use: enc`` key whose plaintext is the request's JSON
+    claims; anything that does not decrypt to a JSON object is ``invalid_encryption_parameters``."""
+    import json
+
+    from app.formats.jwe import decrypt_compact
+
+    for key in keys.decryption_keys():
+        try:
+            plaintext = decrypt_compact(token.strip(), key)
+        except FormatError:
+            continue
+        try:
+            data = json.loads(plaintext)
+        except ValueError:
+            break
+        if isinstance(data, dict):
+            return data
+        break
+    raise InvalidEncryptionParameters(description="The request does not decrypt to a JSON object with idbb's key.")
+
+
+def _response_encryption(body: dict[str, Any], encrypted: bool) -> tuple[jwk.JWK, str, str] | None:
+    """§8.2 credential_response_encryption, checked before anything is issued."""
+    spec = body.get("credential_response_encryption")
+    if spec is None:
+        return None
+    if not encrypted:  # §8.2: request encryption MUST be used when credential_response_encryption is included
+        raise InvalidEncryptionParameters(description="Encrypt the request when asking for an encrypted response.")
+    if not isinstance(spec, dict) or spec.get("enc") not in RESPONSE_ENCS or "zip" in spec:
+        raise InvalidEncryptionParameters(description="enc must be A128GCM or A256GCM; zip is not supported.")
+    data = spec.get("jwk")
+    if not isinstance(data, dict) or data.get("alg") not in RESPONSE_ALGS or PRIVATE_MEMBERS & data.keys():
+        # §10: the JWK's alg MUST be present and is the JWE alg
+        raise InvalidEncryptionParameters(description="jwk must be a public key with alg ECDH-ES or RSA-OAEP-256.")
+    try:
+        key = jwk.JWK(**data)
+    except Exception as exc:  # jwcrypto raises several types for a bad key
+        raise InvalidEncryptionParameters(description="jwk does not import.") from exc
+    return key, str(data["alg"]), str(spec["enc"])
+
+
+def _encrypted(answer: Answer, target: tuple[jwk.JWK, str, str] | None) -> Answer:
+    """§10: the whole response as a JWE (``kid`` copied from the wallet's key), media type application/jwt."""
+    if target is None or answer.body is None:
+        return answer
+    import json
+
+    from app.formats.jwe import encrypt_compact
+
+    key, alg, enc = target
+    token = encrypt_compact(json.dumps(answer.body).encode("utf-8"), key, alg, enc)
+    return Answer(answer.status, None, answer.headers, token)
 
 
 @dataclass(frozen=True)
@@ -175,15 +241,20 @@ def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -
     return out
 
 
-def credential(body: Any, headers: Mapping[str, str]) -> Answer:
-    """``POST /credential`` (§8)."""
+def credential(body: Any, headers: Mapping[str, str], *, encrypted_request: str | None = None) -> Answer:
+    """``POST /credential`` (§8); ``encrypted_request`` is an ``application/jwt`` body (§10)."""
     token = authenticate(headers, CREDENTIAL_PATH)
+    if encrypted_request is not None:
+        body = decrypt_request(encrypted_request)
     if not isinstance(body, dict):
         raise InvalidCredentialRequest(description="The request body must be a JSON object.")
     if "proof" in body:  # draft versions' single proof; 1.0 §8.2 has only proofs
         raise InvalidCredentialRequest(description="Use proofs; the single proof parameter is not supported.")
-    if "credential_response_encryption" in body:  # §8.2 / §10: idbb does not encrypt credential responses yet
-        raise InvalidEncryptionParameters()
+    target = _response_encryption(body, encrypted_request is not None)
+    return _encrypted(_credential(body, token), target)
+
+
+def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
     if token.issuance_id is None:
         return _scoped_credential(body, token)
     with atomic():
@@ -209,17 +280,21 @@ def credential(body: Any, headers: Mapping[str, str]) -> Answer:
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 
-def deferred(body: Any, headers: Mapping[str, str]) -> Answer:
+def deferred(body: Any, headers: Mapping[str, str], *, encrypted_request: str | None = None) -> Answer:
     """``POST /deferred_credential`` (§9): the credentials, 202 again, or the error."""
-    from jwcrypto import jwk
-
-    from app.services.stored_secrets import digest
-
     token = authenticate(headers, DEFERRED_PATH)
+    if encrypted_request is not None:
+        body = decrypt_request(encrypted_request)
     if not isinstance(body, dict) or not isinstance(body.get("transaction_id"), str):
         raise InvalidCredentialRequest(description="transaction_id is required.")
-    if "credential_response_encryption" in body:
-        raise InvalidEncryptionParameters()
+    # §9.1: the encryption of this request's response is what this request asks for, not the first one's
+    target = _response_encryption(body, encrypted_request is not None)
+    return _encrypted(_deferred(body, token), target)
+
+
+def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
+    from app.services.stored_secrets import digest
+
     transaction_id = body["transaction_id"]
     with atomic():
         row = _locked(token.issuance_id)
