@@ -149,7 +149,7 @@ def _issuance_lines(issuer: str, secret: str, people: list[tuple[str, str, str]]
         f"  credential issuer {issuer}/.well-known/openid-credential-issuer "
         f"(configurations: {', '.join(sorted(configured()))})",
         f"  mdoc IACA         {issuer}/mdoc/iacas",
-        "  create a credential offer for the first demo identity (open offerPage, or scan qrCode with a wallet):",
+        "  create a credential offer for the first person above (open offerPage, or scan qrCode with a wallet):",
         f"    TOKEN=$(curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token"
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
         f"    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{body}' "
