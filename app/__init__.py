@@ -25,6 +25,7 @@ from app.long_polls import LongPollDispatch, long_poll_app
 from app.observability import AccessLogMiddleware, configure_logging
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
+from app.services.issuance.configurations import load as load_credential_configurations
 from app.stores.rate_limits import RedisRateCounters
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 from app.stores.wakeups import LocalWakeups, RedisWakeups
@@ -33,7 +34,8 @@ from app.ui import views as ui_views
 __version__ = "0.1.0"
 
 #: One OpenAPI document per API surface (ARCHITECTURE.md); the UI of each is served at /docs/<name>.
-SPECS = ("ops", "oidc", "client-mgmt", "osia-enrollment", "osia-uin", "enrollment", "registry", "wallet-binding")
+SPECS = ("ops", "oidc", "client-mgmt", "osia-enrollment", "osia-uin", "enrollment", "registry", "wallet-binding",
+         "oid4vci", "issuance", "status-list")
 #: Specs whose operations answer without a bearer token in the GovStack sandbox profile (README).
 SANDBOX_OPEN = ("client-mgmt", "wallet-binding")
 
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     wakeups = RedisWakeups(settings.redis_url, redis_client) if settings.redis_url else LocalWakeups()
     counters = RedisRateCounters(redis_client) if redis_client is not None else None  # None: SQL
     flask_app.extensions["idbb"] = IdbbState(settings, replay, redis_client, wakeups, counters)
+    # credential configurations are validated at start-up: a bad YAML file stops idbb here (issue 16)
+    flask_app.extensions["idbb"].cache["credential_configurations"] = load_credential_configurations(
+        settings.credential_config_dir)
 
     for name in (*SPECS, "linked-authorization"):
         cx.add_api(

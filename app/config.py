@@ -21,6 +21,8 @@ NOTIFIERS = ("none", "smtp", "outbox")
 #: The well-known demo key-encryption key. Only the development profile may use it.
 DEMO_KEK = base64.urlsafe_b64encode(b"idbb-demo-kek-never-use-in-prod!").decode("ascii")
 _REPO_OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
+#: The credential configurations idbb ships (issue 16): a PID in dc+sd-jwt and mso_mdoc, a W3C jwt_vc_json.
+_SHIPPED_CREDENTIAL_CONFIGS = Path(__file__).resolve().parent / "services" / "issuance" / "defaults"
 
 
 class ConfigError(RuntimeError):
@@ -100,6 +102,19 @@ class Settings:
     wla_audience: str = "esignet-binding"
     wla_max_age: int = 300
     binding_cert_days: int = 180
+    # --- credential issuance, OpenID4VCI 1.0 (issue 16) ---
+    credential_config_dir: str = str(_SHIPPED_CREDENTIAL_CONFIGS)
+    credential_offer_ttl: int = 600
+    credential_offer_max_ttl: int = 604800
+    c_nonce_ttl: int = 300
+    proof_max_age: int = 300
+    tx_code_max_attempts: int = 3
+    credential_batch_size: int = 10
+    deferred_interval: int = 60
+    status_list_size: int = 1_048_576
+    status_list_ttl: int = 300
+    status_list_lifetime: int = 86400
+    mdoc_country: str = "ZZ"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -228,6 +243,22 @@ class Settings:
             raise ConfigError("IDBB_WALLET_DEEP_LINK must contain {linkCode}")
         if not self.ui_locale_list():
             raise ConfigError("IDBB_UI_LOCALES must list at least one language tag")
+        for name in ("credential_offer_ttl", "credential_offer_max_ttl", "c_nonce_ttl", "proof_max_age",
+                     "tx_code_max_attempts", "credential_batch_size", "deferred_interval", "status_list_ttl",
+                     "status_list_lifetime"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"IDBB_{name.upper()} must be positive")
+        if self.credential_offer_max_ttl < self.credential_offer_ttl:
+            raise ConfigError("IDBB_CREDENTIAL_OFFER_MAX_TTL must be at least IDBB_CREDENTIAL_OFFER_TTL")
+        if self.status_list_ttl >= self.status_list_lifetime:  # a list is re-signed one ttl before it expires
+            raise ConfigError("IDBB_STATUS_LIST_TTL must be shorter than IDBB_STATUS_LIST_LIFETIME")
+        if not 16 <= self.status_list_size <= 16 * 1024 * 1024 or self.status_list_size % 4:
+            # Token Status List §13.2: lists large enough to hide an index among many (herd privacy)
+            raise ConfigError("IDBB_STATUS_LIST_SIZE must be a multiple of 4 between 16 and 16777216")
+        if len(self.mdoc_country) != 2 or not self.mdoc_country.isascii() or not self.mdoc_country.isupper():
+            raise ConfigError("IDBB_MDOC_COUNTRY must be an ISO 3166-1 alpha-2 code in upper case")
+        if not Path(self.credential_config_dir).is_dir():
+            raise ConfigError(f"IDBB_CREDENTIAL_CONFIG_DIR {self.credential_config_dir!r} is not a directory")
         if not Path(self.openapi_dir).is_dir():
             raise ConfigError(f"IDBB_OPENAPI_DIR {self.openapi_dir!r} is not a directory")
         return self

@@ -18,7 +18,8 @@ from app.services.envelope import response_time
 
 log = logging.getLogger("idbb.errors")
 
-OAUTH_PREFIXES = ("/authorize", "/oauth", "/oidc", "/token", "/credential", "/nonce", "/par")
+OAUTH_PREFIXES = ("/authorize", "/oauth", "/oidc", "/token", "/credential", "/nonce", "/par",
+                  "/deferred_credential", "/notification")  # OpenID4VCI 1.0 §9.3, §11.3
 ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding", "/binding")
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
+from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
 from app.models.oidc import (
     AuthTransaction,
@@ -28,6 +29,7 @@ from app.models.registry import (
     OutboxEvent,
 )
 from app.models.replay import ReplayEntry
+from app.models.status import StatusEntry, StatusList
 
 __all__ = [
     "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LinkCode", "LinkedTransaction",
@@ -35,5 +37,5 @@ __all__ = [
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
-    "WalletBinding",
+    "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
 ]

@@ -147,6 +147,13 @@ def _acrs(requested: list[str], client: Client, available: set[str]) -> list[str
     return [a for a in dict.fromkeys(requested) if a in registered]  # no silent fallback to other ACRs
 
 
+def _credential_scopes() -> frozenset[str]:
+    """The ``scope`` of every credential configuration (issue 16): a wallet asks for a credential by its scope."""
+    from app.services.issuance.configurations import configured
+
+    return frozenset(c.scope for c in configured().values())
+
+
 def _claims(scopes: list[str], claims_param: dict[str, Any], client: Client) -> dict[str, dict[str, bool]]:
     allowed = set(client.claims) & set(CLAIMS_SUPPORTED)
     userinfo: dict[str, bool] = {}
@@ -197,7 +204,9 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
         raise fail("unsupported_response_type", "response_type must be code.")
     if params.get("response_mode", "query") != "query":
         raise fail("invalid_request", "response_mode must be query.")
-    scopes = [s for s in dict.fromkeys((params.get("scope") or "").split()) if s in OIDC_SCOPES]
+    credential_scopes = _credential_scopes()
+    scopes = [s for s in dict.fromkeys((params.get("scope") or "").split())
+              if s in OIDC_SCOPES or s in credential_scopes]  # OpenID4VCI 1.0 §5.1.2: a scope per configuration
     if "openid" not in scopes:  # OIDC Core §3.1.2.1: scope MUST contain openid
         raise fail("invalid_scope", "scope must include openid.")
     try:

@@ -20,7 +20,7 @@ DEMO_ADMIN = "demo-admin"
 DEMO_ADMIN_BASIC = "demo-admin-basic"
 ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client", "enroll.read", "enroll.write",
                 "enroll.buf.read", "enroll.buf.write", "uin.generate", "registry.read", "registry.write",
-                "registry.adjudicate", "audit.read"]
+                "registry.adjudicate", "audit.read", "issuance.write", "issuance.read"]
 #: Demo people enrolled through the real enrollment service (one-step, with a PIN for the login flows).
 DEMO_PEOPLE = [
     {"firstName": "Amina", "lastName": "Diallo", "dateOfBirth": "1990-04-12", "gender": "F",
@@ -90,6 +90,7 @@ def seed(folder: Path) -> str:
         *[f"  demo identity     UIN {uin}  {name}  PIN {pin}" for uin, name, pin in people],
         "  log in as a citizen (open in a browser; PKCE verifier for the token request below):",
         f"    {_login_url(issuer)}",
+        *_issuance_lines(issuer, secret, people),
         json.dumps({"keys": [k.kid for k in keys.list_keys()]}),
     ])
 
@@ -131,3 +132,26 @@ def _seed_people() -> list[tuple[str, str, str]]:
                 Identity.identity_id == enrollment.identity_id)).scalar_one()
         out.append((uin, f"{person['firstName']} {person['lastName']}", person["pin"]))
     return out
+
+
+def _issuance_lines(issuer: str, secret: str, people: list[tuple[str, str, str]]) -> list[str]:
+    """Credential issuance (issue 16): the configurations, the IACA, and a ready ``curl`` creating an offer."""
+    from app.services.issuance import signers
+    from app.services.issuance.configurations import configured
+    from app.services.transaction import atomic
+
+    with atomic():
+        signers.iaca()  # the mdoc root exists before the first mdoc is asked for
+    uin = next((u for u, _, _ in people if u.isdigit()), "UIN")
+    body = json.dumps({"credentialConfigurationId": "eu.europa.ec.eudi.pid_vc_sd_jwt", "subject": {"uin": uin},
+                       "txCode": {"length": 6, "delivery": "response"}})
+    return [
+        f"  credential issuer {issuer}/.well-known/openid-credential-issuer "
+        f"(configurations: {', '.join(sorted(configured()))})",
+        f"  mdoc IACA         {issuer}/mdoc/iacas",
+        "  create a credential offer for the first person above (open offerPage, or scan qrCode with a wallet):",
+        f"    TOKEN=$(curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token"
+        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f"    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{body}' "
+        f"{issuer}/v1/issuance",
+    ]

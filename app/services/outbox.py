@@ -12,10 +12,13 @@ from app.models.registry import OutboxEvent
 
 #: OSIA Notification event types idbb emits (notification.yaml v1.2.0 event catalogue).
 TOPICS = frozenset({"newPerson", "updatePerson", "duplicatePerson"})
+#: Credential issuance events (issue 16), for the backend that started the issuance.
+ISSUANCE_TOPICS = frozenset({"credential.offered", "credential.issued", "credential.accepted",
+                             "credential.deleted", "credential.failure", "credential.denied"})
 
 
 def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
-    if topic not in TOPICS:
+    if topic not in TOPICS | ISSUANCE_TOPICS:
         raise ValueError(f"unknown topic {topic}")
     event = OutboxEvent(topic=topic, payload={"source": "idbb", **payload}, created_at=clock.now())
     db.session.add(event)

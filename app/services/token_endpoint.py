@@ -47,6 +47,7 @@ REVOCATION_PATH = "/oauth/revoke"
 #: Every algorithm a registrable client key can sign with (one list: registration and verification agree).
 ASSERTION_ALGS = sorted({alg for algs in SIGNING_ALGS.values() for alg in algs})
 MAX_JTI_LENGTH = 256
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,10 @@ def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: st
           parsable: bool = True) -> TokenResponse:
     """Handle one token request; ``form`` keeps every value of repeated parameters. ``parsable`` is
     False when the body was not a form (GovStack ``invalid_payload``)."""
+    if _first(form, "grant_type") == PRE_AUTHORIZED_GRANT:  # OpenID4VCI 1.0 §6.1: anonymous, not Authlib's
+        from app.services.issuance import pre_authorized
+
+        return _finish(pre_authorized.exchange(form, headers, path=path), form, headers, None)
     error = _govstack_precheck(form, headers, parsable)
     if error is not None:
         return _finish(TokenResponse(400, {"error": error[0], "error_description": error[1]}, {}), form, headers,

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from app.extensions import state
 from app.services import authorize_flow, logout, wallet_page
+from app.services.issuance import offer_page
 from app.services.page_outcome import Outcome
 from app.ui import i18n
 
@@ -177,3 +178,12 @@ def end_session() -> Response:
     if request.method == "POST" and "decision" in params:
         return _render(logout.confirm(params, session, browser), browser, new)
     return _render(logout.request(params, session, browser), browser, new)
+
+
+@blueprint.route("/offers/<issuance_id>", methods=["GET"])
+def credential_offer_page(issuance_id: str) -> Response:
+    """The credential offer page (issue 16) in the login pages' languages."""
+    outcome = offer_page.open_page(issuance_id)
+    if "qr_svg" in outcome.context:
+        outcome.context["qr_svg"] = Markup(outcome.context["qr_svg"])  # noqa: S704 - SVG made by segno, no input text
+    return _render(outcome)

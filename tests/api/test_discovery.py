@@ -11,10 +11,11 @@ def test_metadata_names_this_issuer_and_only_working_endpoints(client, api_clien
     meta = response.json()
     assert meta["issuer"] == ISSUER
     assert meta["authorization_endpoint"] == ISSUER + "/authorize"
-    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials",
+                                             "urn:ietf:params:oauth:grant-type:pre-authorized_code"]
     assert meta == client.get("/.well-known/openid-configuration").json()
     for name, value in meta.items():
-        if name.endswith("_supported") and not name.endswith("_parameter_supported"):
+        if name.endswith("_supported") and not name.endswith(("_parameter_supported", "_access_supported")):
             assert isinstance(value, list) and all(isinstance(v, str) for v in value), name
     assert "introspect" in meta["scopes_supported"] and "add_oidc_client" in meta["scopes_supported"]
     for name in ("token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint",

@@ -19,7 +19,7 @@ UI_DIR = Path(i18n.__file__).parent
 TEMPLATE_DIR = UI_DIR / "templates"
 CSS_FILE = UI_DIR / "static" / "idbb.css"
 TEMPLATES = sorted(p.name for p in TEMPLATE_DIR.glob("*.html"))
-PAGES = ("error.html", "login.html", "otp.html", "consent.html", "wallet.html", "logout.html")
+PAGES = ("error.html", "login.html", "otp.html", "consent.html", "wallet.html", "logout.html", "offer.html")
 
 CLAIMS = (
     "name given_name family_name middle_name preferred_username nickname gender birthdate email email_verified "
@@ -85,6 +85,12 @@ SAMPLES = {
         "txn_expires": 1893554045000,
         "linked_ttl": 300,
         "countdown": "1:00",
+    },
+    "offer.html": {
+        "qr_svg": Markup('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29" class="qr-code"></svg>'),
+        "offer_uri": "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fidbb.test%2Fcredential-offer%2Fx",
+        "tx_code_length": 6,
+        "expires": "2030-01-02 03:04 UTC",
     },
     "logout.html": {
         "done": False,

@@ -1,0 +1,84 @@
+"""Credential offers (OpenID4VCI 1.0 §4): the offer object, by value or by reference, its URI and QR code.
+
+The pre-authorized code in an offer is never stored: it is an HMAC of the issuance id and a per-issuance salt
+under a KEK-derived key, so ``GET /credential-offer/{id}`` can rebuild the offer while the database holds only
+the code's SHA-256 digest (a database read yields no usable code).
+"""
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import segno
+
+from app.clock import clock
+from app.errors import NotFound
+from app.extensions import db, state
+from app.models.issuance import Issuance
+from app.services.issuance import records
+from app.services.stored_secrets import purpose_key
+from app.services.transaction import atomic
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"  # 1.0 §4.1.1
+SCHEMES = ("openid-credential-offer://", "haip://")  # 1.0 §4.1; HAIP's scheme on request
+
+
+def pre_authorized_code(issuance_id: str, salt: str) -> str:
+    mac = hmac.new(purpose_key("pre-authorized code"), f"{issuance_id}:{salt}".encode("ascii"), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+
+
+def offer_object(row: Issuance) -> dict[str, Any]:
+    """The Credential Offer (§4.1.1): issuer, configuration ids and the grant(s)."""
+    grant: dict[str, Any] = {"pre-authorized_code": pre_authorized_code(row.issuance_id, row.code_salt)}
+    if row.tx_code_hash is not None:  # §4.1.1: tx_code describes what the wallet asks the End-User for
+        grant["tx_code"] = {"input_mode": row.tx_code_input_mode, "length": row.tx_code_length,
+                            "description": "Enter the code sent to you by the issuing authority."}
+    return {"credential_issuer": state().settings.issuer, "credential_configuration_ids": list(row.configuration_ids),
+            "grants": {PRE_AUTHORIZED_GRANT: grant}}
+
+
+def reference_uri(issuance_id: str) -> str:
+    return f"{state().settings.issuer}/credential-offer/{issuance_id}"
+
+
+def offer_uri(row: Issuance, *, by_value: bool = False) -> str:
+    """§4.1.2 / §4.1.3: ``credential_offer`` (by value) or ``credential_offer_uri`` (by reference)."""
+    if by_value:
+        query = urlencode({"credential_offer": json.dumps(offer_object(row), separators=(",", ":"))}, quote_via=quote)
+    else:
+        query = urlencode({"credential_offer_uri": reference_uri(row.issuance_id)}, quote_via=quote)
+    return f"{row.offer_scheme}?{query}"
+
+
+def qr_data_uri(text: str, *, kind: str = "svg", scale: int = 4) -> str:
+    """A QR code of ``text`` as a data URI (PNG or SVG), made with segno like the wallet login page."""
+    qr = segno.make(text, error="m")
+    if kind == "png":
+        return str(qr.png_data_uri(scale=scale, border=4))
+    out = io.BytesIO()
+    qr.save(out, kind="svg", xmldecl=False, svgns=True, border=4, scale=scale, dark="#000", light="#fff")
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code of ``text`` for the offer page (the wallet login page's style)."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, svgns=True, omitsize=True, border=4,
+                                     dark="#000", light="#fff", svgclass="qr-code", lineclass=None)
+    return out.getvalue().decode("ascii")
+
+
+def fetch(issuance_id: str) -> dict[str, Any]:
+    """``GET /credential-offer/{id}`` (§4.1.3): the offer while it can still be redeemed; 404 otherwise."""
+    with atomic():
+        row = db.session.get(Issuance, issuance_id) if len(issuance_id) <= 36 else None
+        if row is None or row.code_used_at is not None or clock.now() >= row.expires_at or row.state in (
+                "issuance_denied", "offer_expired"):
+            raise NotFound("not_found", "No credential offer has this id, or it can no longer be redeemed.")
+        records.move(row, "offer_received", once=True, via="offer_fetched")
+        return offer_object(row)

@@ -1,0 +1,68 @@
+"""An issuance's state and history (the backend reads them at ``GET /v1/issuance/{id}``), and its sealed claims.
+
+States: ``offer_sent`` → ``offer_received`` (offer fetched or code redeemed) → ``credential_issued`` →
+``credential_acked`` / ``credential_accepted`` / ``credential_deleted`` (wallet notifications), or
+``issuance_denied``; ``offer_expired`` when the code died (too many wrong tx_codes). Claims are personal data:
+sealed with the data key (AES-GCM, the issuance id as associated data) and dropped once issued or expired.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from app.clock import clock
+from app.extensions import db, state
+from app.formats import aead
+from app.models.issuance import Issuance
+from app.services import audit, outbox
+
+STATES = ("offer_sent", "offer_received", "credential_issued", "credential_acked", "credential_accepted",
+          "credential_deleted", "credential_failure", "issuance_denied", "offer_expired")
+
+
+def move(row: Issuance, new_state: str, *, once: bool = False, **details: Any) -> None:
+    """Append ``new_state`` to the history (``once``: unless it is there already) and make it current."""
+    if once and any(step.get("state") == new_state for step in row.history):
+        return
+    now = clock.now()
+    entry: dict[str, Any] = {"state": new_state, "at": now.isoformat(timespec="milliseconds")}
+    entry.update({k: v for k, v in details.items() if v is not None})
+    row.history = [*row.history, entry]  # a new list: JSON columns track assignment, not mutation
+    row.state = new_state
+    row.updated_at = now
+
+
+def seal_claims(row: Issuance, data: dict[str, Any]) -> None:
+    row.claims_sealed = aead.seal(state().settings.data_key_bytes(), json.dumps(data).encode("utf-8"),
+                                  row.issuance_id.encode("ascii"))
+
+
+def open_claims(row: Issuance) -> dict[str, Any] | None:
+    if row.claims_sealed is None:
+        return None
+    raw = aead.open_sealed(state().settings.data_key_bytes(), bytes(row.claims_sealed), row.issuance_id.encode("ascii"))
+    data = json.loads(raw)
+    return data if isinstance(data, dict) else None
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    """Drop the sealed claims of issuances past their expiry (their offers can no longer be redeemed)."""
+    moment = now or clock.now()
+    result = db.session.execute(update(Issuance).where(
+        Issuance.expires_at <= moment, Issuance.claims_sealed.is_not(None)).values(claims_sealed=None))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def event(row: Issuance, action: str, *, actor: str, outcome: str = "success", **details: Any) -> None:
+    """An audit event about an issuance: its id, configurations and state, never a claim value or a code."""
+    audit.record(f"issuance.{action}", actor=actor, target=row.issuance_id, outcome=outcome,
+                 details={"configurations": list(row.configuration_ids), "state": row.state,
+                          **{k: v for k, v in details.items() if v is not None}})
+
+
+def emit(topic: str, row: Issuance, **payload: Any) -> None:
+    """An outbox event for the backend (``credential.offered``, ``credential.issued``, ...)."""
+    outbox.emit(topic, {"issuanceId": row.issuance_id, "correlationId": row.correlation_id,
+                        "clientId": row.client_id, **payload})
