@@ -104,6 +104,9 @@ def test_demo_serves_jwks_health_ready_metrics_and_client_management(tmp_path):
                            data={"grant_type": "client_credentials"}).json()["access_token"]
         got = httpx.get(base + "/client-mgmt/oidc-client/demo-rp", headers={"Authorization": f"Bearer {token}"})
         assert got.json()["response"]["clientId"] == "demo-rp"
+        logo = got.json()["response"]["logoUri"]  # the demo's own logo, not Swagger UI's favicon
+        assert logo == base + "/ui/static/demo-rp-logo.svg"
+        assert httpx.get(logo).headers["content-type"].startswith("image/svg+xml")
         enrolled = httpx.get(base + "/v1/enrollments/DEMO-0001?transactionId=t",
                              headers={"Authorization": f"Bearer {token}"})
         assert enrolled.json()["status"] == "FINALIZED"
