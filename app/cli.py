@@ -29,10 +29,14 @@ def _environ() -> dict[str, str]:
         env, used = with_demo_settings(os.environ, Path.cwd())
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
-    if used is not None:
+    if used is not None and not _noted:
+        _noted.append(used)  # once per command, however often it reads its settings
         click.echo(f"idbb: settings from {used.name} ({env.get('IDBB_PROFILE')} profile; the environment wins)",
                    err=True)
     return env
+
+
+_noted: list[Path] = []
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -65,6 +69,7 @@ def _fail(exc: Exception) -> None:
 @click.group()
 def main() -> None:
     """idbb: GovStack Identity and Verification Building Block."""
+    _noted.clear()  # each command says once where its settings came from
 
 
 @main.command("init-db")
