@@ -57,16 +57,21 @@ def seed(folder: Path, *, idbb: str = "idbb") -> str:
     keys.ensure_keys(actor="demo")
     issuer = state().settings.issuer
     rp_key = _key_file(folder, DEMO_RP, "RSA")
-    if db.session.get(Client, DEMO_RP) is None:
-        oidc_clients.create({
-            "clientId": DEMO_RP, "clientName": "Demo public service", "relyingPartyId": "demo-ministry",
-            "logoUri": "https://demo.idbb.invalid/logo.png" if state().settings.profile == "production"
-            else f"{issuer}/ui/static/demo-rp-logo.svg",
-            "redirectUris": [DEMO_REDIRECT],
-            "authContextRefs": DEMO_RP_ACRS,
-            "publicKey": rp_key.export_public(as_dict=True), "userClaims": ["name", "birthdate", "email"],
-            "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
-        }, actor="demo")
+    rp = {
+        "clientId": DEMO_RP, "clientName": "Demo public service", "relyingPartyId": "demo-ministry",
+        "logoUri": "https://demo.idbb.invalid/logo.png" if state().settings.profile == "production"
+        else f"{issuer}/ui/static/demo-rp-logo.svg",
+        "redirectUris": [DEMO_REDIRECT],
+        "authContextRefs": DEMO_RP_ACRS,
+        "publicKey": rp_key.export_public(as_dict=True), "userClaims": ["name", "birthdate", "email"],
+        "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
+    }
+    existing = db.session.get(Client, DEMO_RP)
+    if existing is None:
+        oidc_clients.create(rp, actor="demo")
+    elif existing.logo_uri != rp["logoUri"] or existing.acr_values != DEMO_RP_ACRS:
+        # a demo folder made on another port (its logo URL) or by an older idbb (fewer login methods)
+        oidc_clients.update(DEMO_RP, {**rp, "status": "ACTIVE"}, actor="demo")
     admin_key = _key_file(folder, DEMO_ADMIN, "EC")
     if db.session.get(Client, DEMO_ADMIN) is None:
         api_clients.register(DEMO_ADMIN, name="Demo back office", scopes=ADMIN_SCOPES,

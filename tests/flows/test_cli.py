@@ -221,3 +221,22 @@ def test_no_deprecation_warning_on_an_idbb_command(demo_dir):
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "demo-rp" in done.stdout
     assert "Warning" not in done.stderr, done.stderr
+
+
+def test_demo_again_on_another_port_follows_it(demo_dir):
+    """The demo's folder is reused: run again on another port, the settings, the assertion's aud and demo-rp's
+    logo (shown on the login page) follow the new port instead of pointing at the old one."""
+    import jwt
+
+    from app.extensions import db as database
+    from app.models.clients import Client
+
+    again = CliRunner().invoke(cli, ["demo", "--no-serve", "--port", "8766"], catch_exceptions=False)
+    assert again.exit_code == 0 and "http://127.0.0.1:8766/authorize?" in again.stdout
+    claims = jwt.decode(run("clients", "assertion", "demo-rp").stdout.strip(), options={"verify_signature": False})
+    assert claims["aud"] == "http://127.0.0.1:8766/oauth/token"
+    from app.cli import _app
+
+    with _app().app.app_context():
+        logo = database.session.get(Client, "demo-rp").logo_uri
+    assert logo == "http://127.0.0.1:8766/ui/static/demo-rp-logo.svg"
