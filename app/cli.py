@@ -6,6 +6,7 @@ app context, so the CLI and the HTTP API share one code path.
 
 import json
 import os
+import shlex
 import sys
 import time
 import uuid
@@ -56,8 +57,8 @@ def _app(**overrides: Any) -> Any:
 def _idbb_command() -> str:
     """How to run this very ``idbb`` again, for the commands the demo prints (the venv may not be on PATH)."""
     if Path(sys.argv[0]).name == "idbb":
-        return os.path.abspath(sys.argv[0])
-    return f"{sys.executable} -m app.cli"
+        return shlex.quote(os.path.abspath(sys.argv[0]))
+    return f"{shlex.quote(sys.executable)} -m app.cli"
 
 
 def _fail(exc: Exception) -> None:
