@@ -4,6 +4,9 @@
 response validation on) around a Flask app holding the database and runtime state. Wiring only.
 """
 
+# isort: off
+import app._quiet_imports  # noqa: F401  (before connexion, whose import warns; see that module)
+# isort: on
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +86,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
     cx.add_middleware(JwePayloadMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
-    cx.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    cx.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, flask_app=flask_app)
     cx.add_middleware(LongPollDispatch, position=MiddlewarePosition.BEFORE_EXCEPTION,
                       long_polls=long_poll_app(settings, flask_app))
     _size_thread_pool(cx, settings.worker_threads)

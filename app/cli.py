@@ -6,6 +6,7 @@ app context, so the CLI and the HTTP API share one code path.
 
 import json
 import os
+import shlex
 import sys
 import time
 import uuid
@@ -16,16 +17,48 @@ import click
 from jwcrypto import jwk
 
 from app import create_app
-from app.config import ConfigError, Settings
+from app.config import RELAXED_PROFILES, ConfigError, Settings, with_demo_settings, write_demo_settings
 from app.errors import IdbbError
 from app.extensions import db
 
 
-def _app(**overrides: Any) -> Any:
+def _environ() -> dict[str, str]:
+    """``os.environ`` over the settings ``idbb demo`` left in the current folder (``idbb-demo.env``), so that
+    operator commands run in a demo folder find its database and profile (``app.config.with_demo_settings``
+    says when the file is ignored or refused). Says on stderr when the file is used."""
     try:
-        return create_app(Settings.from_env(**overrides))
+        env, used = with_demo_settings(os.environ, Path.cwd())
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+    if used is not None and not _noted:
+        _noted.append(used)  # once per command, however often it reads its settings
+        click.echo(f"idbb: settings from {used.name} ({env.get('IDBB_PROFILE')} profile; the environment wins)",
+                   err=True)
+    return env
+
+
+_noted: list[Path] = []
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(_environ(), **overrides)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _app(**overrides: Any) -> Any:
+    try:
+        return create_app(_settings(**overrides))
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _idbb_command() -> str:
+    """How to run this very ``idbb`` again, for the commands the demo prints (the venv may not be on PATH)."""
+    if Path(sys.argv[0]).name == "idbb":
+        return shlex.quote(os.path.abspath(sys.argv[0]))
+    return f"{shlex.quote(sys.executable)} -m app.cli"
 
 
 def _fail(exc: Exception) -> None:
@@ -37,6 +70,7 @@ def _fail(exc: Exception) -> None:
 @click.group()
 def main() -> None:
     """idbb: GovStack Identity and Verification Building Block."""
+    _noted.clear()  # each command says once where its settings came from
 
 
 @main.command("init-db")
@@ -61,7 +95,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     from app.services.startup import assert_ready_to_serve
 
-    settings = Settings.from_env()
+    settings = _settings()
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
     cx = _app()
     try:
@@ -69,6 +103,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     if workers > 1:
+        os.environ.update(_environ())  # the worker processes import app.asgi, which reads the environment only
         uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
                     access_log=False, log_config=None)
     else:
@@ -86,14 +121,17 @@ def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
 
     from app.services import demo as demo_service
 
-    overrides: dict[str, Any] = {"profile": profile, "issuer": f"http://{host}:{port}"}
+    overrides: dict[str, Any] = {"profile": profile, "issuer": f"http://{host}:{port}", "host": host, "port": port}
     if profile in ("development", "govstack-sandbox") and not os.environ.get("IDBB_NOTIFIER"):
         overrides["notifier"] = "outbox"  # one-time codes appear in the console (development only)
     if not os.environ.get("IDBB_DATABASE_URL"):
         overrides["database_url"] = "sqlite:///idbb-demo.db"
     cx = _app(**overrides)
+    # every later `idbb ...` in this folder finds the demo (a database URL from the environment is not written)
+    if profile in RELAXED_PROFILES:  # a settings file never names the production profile
+        write_demo_settings(Path.cwd(), {f"IDBB_{name.upper()}": str(value) for name, value in overrides.items()})
     with cx.app.app_context():
-        report = demo_service.seed(Path.cwd() / "idbb-demo")
+        report = demo_service.seed(Path.cwd() / "idbb-demo", idbb=_idbb_command())
         if cx.app.extensions["idbb"].settings.is_sandbox:
             from app.services import sandbox
 
@@ -165,17 +203,23 @@ def list_clients() -> None:
 
 @clients.command("assertion")
 @click.argument("client_id")
-@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The client's private JWK file.")
+@click.option("--key", "key_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The client's private JWK file (default: the demo's ./idbb-demo/CLIENT_ID.private.jwk[.json]).")
 @click.option("--aud", default=None, help="Audience (defaults to IDBB_ISSUER + /oauth/token).")
-def assertion(client_id: str, key_file: str, aud: str | None) -> None:
+def assertion(client_id: str, key_file: str | None, aud: str | None) -> None:
     """Print a fresh private_key_jwt client assertion (RFC 7523), for curl and tests."""
     from app.formats.jose import sign_jwt
 
+    if key_file is None:
+        demo_keys = [Path.cwd() / "idbb-demo" / f"{client_id}.private.jwk{ext}" for ext in (".json", "")]
+        found = next((path for path in demo_keys if path.is_file()), None)
+        if found is None:
+            raise click.UsageError(f"no --key given and no {demo_keys[0]}")
+        key_file = str(found)
     key = jwk.JWK.from_json(Path(key_file).read_text(encoding="utf-8"))
     alg = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}[key.get("kty")]
     now = int(time.time())
-    audience = aud or Settings.from_env().issuer + "/oauth/token"
+    audience = aud or _settings().issuer + "/oauth/token"  # follows IDBB_ISSUER, or the demo's --host/--port
     claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 60,
               "jti": str(uuid.uuid4())}
     click.echo(sign_jwt(claims, key, alg))

@@ -264,6 +264,57 @@ class Settings:
         return self
 
 
+#: The settings file ``idbb demo`` writes in its folder, so that every ``idbb`` command run there (``clients
+#: list``, ``keys rotate``, ``serve``) finds the demo's database, issuer and profile. Only the ``idbb`` command
+#: reads it (not ``app.asgi``, so never gunicorn or the Docker image).
+DEMO_SETTINGS_FILE = "idbb-demo.env"
+#: Secrets a settings file may never carry: the demo's key-encryption key is the relaxed profiles' built-in one.
+_NEVER_IN_DEMO_FILE = ("IDBB_KEK", "IDBB_KEK_FILE", "IDBB_DATA_KEY", "IDBB_DATA_KEY_FILE")
+
+
+def with_demo_settings(environ: Mapping[str, str], folder: Path) -> tuple[dict[str, str], Path | None]:
+    """The environment with ``folder``'s :data:`DEMO_SETTINGS_FILE` under it (the environment wins), and the
+    file's path when it was used.
+
+    Production stays strict: the file is ignored when the environment names another profile than the file's
+    (``IDBB_PROFILE=production`` always wins, and the production checks then refuse the demo KEK as before),
+    and a file naming the production profile or carrying a key is refused, never half-applied.
+    """
+    path = folder / DEMO_SETTINGS_FILE
+    env = dict(environ)
+    if not path.is_file():
+        return env, None
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.startswith("IDBB_"):
+            raise ConfigError(f"{path}:{number}: expected IDBB_NAME=value")
+        if name in _NEVER_IN_DEMO_FILE:
+            raise ConfigError(f"{path}: {name} is never read from a settings file; set it in the environment")
+        values[name] = value.strip()
+    profile = values.get("IDBB_PROFILE")
+    if profile not in RELAXED_PROFILES:
+        raise ConfigError(f"{path}: IDBB_PROFILE must be one of {', '.join(RELAXED_PROFILES)} "
+                          "(the file is for the demo; configure production through the environment)")
+    if env.get("IDBB_PROFILE") and env["IDBB_PROFILE"] != profile:
+        return env, None
+    return {**values, **env}, path
+
+
+def write_demo_settings(folder: Path, values: Mapping[str, str]) -> Path:
+    """Write ``folder``'s :data:`DEMO_SETTINGS_FILE` (``IDBB_NAME=value`` lines) for :func:`with_demo_settings`."""
+    path = folder / DEMO_SETTINGS_FILE
+    lines = ["# Written by `idbb demo`: the settings of the demo in this folder, read by every `idbb` command",
+             "# run here (the environment wins). Never read by app.asgi or in the production profile.",
+             *(f"{name}={value}" for name, value in values.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def _aes_key(name: str, value: str | None, file: str | None) -> bytes | None:
     """An AES-256 key given inline (``IDBB_<name>``) or in a file (``IDBB_<name>_FILE``); None if neither."""
     text = value

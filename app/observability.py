@@ -12,6 +12,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from werkzeug.exceptions import HTTPException
 
 from app.services.metrics import LATENCY, REQUESTS
 
@@ -32,20 +33,33 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry full URLs
 
 
-def _route(scope: Scope) -> str:
+def _route(scope: Scope, flask_app: Any = None) -> str:
     routing = scope.get("extensions", {}).get("connexion_routing", {})
     op = routing.get("operation_id")
     if op:
         return str(op)
     path = str(scope.get("path", ""))
-    return "ui" if path.startswith("/docs") else "unmatched"
+    return "ui" if path.startswith("/docs") else _flask_endpoint(flask_app, scope, path)
+
+
+def _flask_endpoint(flask_app: Any, scope: Scope, path: str) -> str:
+    """The Flask endpoint of a browser page (``ui.authorize``, ``ui.static``): no OpenAPI operation names it,
+    and the raw path must not be logged, so the path is matched against the Flask app's routes."""
+    if flask_app is None:
+        return "unmatched"
+    try:
+        endpoint, _ = flask_app.url_map.bind("").match(path, method=scope.get("method") or "GET")
+    except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect
+        return "unmatched"
+    return str(endpoint)
 
 
 class AccessLogMiddleware:
     """ASGI middleware: request id header, access log line, Prometheus counters."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, flask_app: Any = None) -> None:
         self.app = app
+        self.flask_app = flask_app  # its routes name the browser pages in the log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +81,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route(scope)
+            route = _route(scope, self.flask_app)
             method = scope.get("method", "")
             REQUESTS.labels(method, route, str(status_holder["status"])).inc()
             LATENCY.labels(method, route).observe(elapsed)

@@ -88,6 +88,8 @@ ACRS = ["idbb:acr:linked-wallet", "idbb:acr:static-code"]
 ADMIN_SCOPES = "add_oidc_client read_oidc_client"
 XSRF = "bench-xsrf-token"
 STATUS_PATH = "/linked-authorization/link-status"
+#: The ``idbb_browser`` cookie of every seeded transaction: link-code and link-status answer only that browser.
+BROWSER = secrets.token_urlsafe(16)
 LINK_PATH = "/linked-authorization/link-transaction"
 QUICK_PATHS = ("/health", "/.well-known/openid-configuration")
 TARGET_HELD = 5000
@@ -140,7 +142,7 @@ def seed_in_process(env: dict[str, str], client_id: str, count: int) -> list[tup
         stored = request.as_dict()
         now = clock.now()
         ids = []
-        browser = secrets.token_urlsafe(16)  # one browser cookie for all: link-code answers only its browser
+        browser = BROWSER  # one browser cookie for all: link-code and link-status answer only its browser
         for n in range(count):
             txn_id = secrets.token_urlsafe(24)
             db.session.add(AuthTransaction(
@@ -324,7 +326,8 @@ async def run_poll(server: Server, poll: Poll) -> None:
     assert poll.conn is not None
     try:
         poll.reply, _ = await poll.conn.exchange(json_request(
-            server.host, STATUS_PATH, {"transactionId": poll.txn, "linkCode": poll.code}, {"X-XSRF-TOKEN": XSRF}))
+            server.host, STATUS_PATH, {"transactionId": poll.txn, "linkCode": poll.code},
+            {"X-XSRF-TOKEN": XSRF, "Cookie": f"idbb_browser={BROWSER}"}))
     except TRANSPORT_ERRORS as exc:
         poll.error = repr(exc)
     finally:

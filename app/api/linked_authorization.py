@@ -26,7 +26,7 @@ from app.services import linked_authorization as linked
 
 XSRF_HEADER = "X-XSRF-TOKEN"
 XSRF_COOKIE = "XSRF-TOKEN"
-#: The login pages' browser cookie (``app.ui.views.BROWSER_COOKIE``): link-code and link-auth-code answer
+#: The login pages' browser cookie (``app.ui.views.BROWSER_COOKIE``): link-code, link-status and link-auth-code answer
 #: only the browser that started the transaction (issue 14 finding 4).
 BROWSER_COOKIE = "idbb_browser"
 #: A cookie value as RFC 6265 §4.1.1 allows it unquoted (cookie-octet), at most 256 characters.
@@ -163,7 +163,7 @@ async def _long_poll(body: Any, look: Callable[..., Any], first: str, second: st
 
 async def link_status(body: Any) -> dict[str, Any]:
     return await _long_poll(body, linked.link_status, "transactionId", "linkCode",
-                            lambda request: {"transactionId": request.get("transactionId")})
+                            lambda request: {"transactionId": request.get("transactionId")}, bound=True)
 
 
 async def link_auth_code(body: Any) -> dict[str, Any]:

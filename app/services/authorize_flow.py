@@ -64,12 +64,14 @@ def acr_for(amr: list[str], acrs: list[str]) -> str | None:
 
 
 def _login_page(txn: AuthTransaction, request: AuthRequest, client: Client, error_key: str | None = None,
-                status: int = 200) -> Outcome:
+                status: int = 200, identifier: str = "") -> Outcome:
+    """The login page; after a failed attempt it keeps the ``identifier`` the person typed (a wrong PIN should
+    not make them type their UIN again), else the relying party's ``login_hint``."""
     methods = [METHOD_FOR_ACR[a] for a in request.acr_values if a in METHOD_FOR_ACR]
     return Outcome("login.html", {
         "txn": txn.transaction_id, "csrf": txn.csrf, "client_name": client.name, "client_logo": client.logo_uri,
-        "methods": list(dict.fromkeys(methods)), "login_hint": request.login_hint or "", "error_key": error_key,
-        "ui_locales": request.ui_locales,
+        "methods": list(dict.fromkeys(methods)), "login_hint": identifier[:256] or request.login_hint or "",
+        "error_key": error_key, "ui_locales": request.ui_locales,
     }, status=status)
 
 
@@ -215,7 +217,7 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
         wanted = {"pin": "idbb:acr:static-code", "otp": "idbb:acr:generated-code"}.get(method)
         if wanted not in request.acr_values or not identifier or not secret or len(identifier) > 256 \
                 or len(secret) > 256:
-            return _login_page(txn, request, client, "login.failed", status=400)
+            return _login_page(txn, request, client, "login.failed", status=400, identifier=identifier)
         try:
             if method == "pin":
                 result = authentication.with_static_code(identifier, secret, source=source)
@@ -229,7 +231,7 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
                 return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
                                             "error_key": "otp.failed",
                                             "ui_locales": request.ui_locales}, status=400)
-            return _login_page(txn, request, client, failed.key, status=400)
+            return _login_page(txn, request, client, failed.key, status=400, identifier=identifier)
         return _logged_in(txn, request, client, result)
 
     return _run(txn_id, csrf, browser, ("pending",), step)

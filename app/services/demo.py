@@ -4,8 +4,8 @@ Private keys of the demo clients are written to files (mode 0600) so a newcomer 
 assertions with ``idbb clients assertion``; re-running the demo reuses what exists.
 """
 
-import json
 import os
+import shlex
 from pathlib import Path
 
 from jwcrypto import jwk
@@ -18,6 +18,10 @@ from app.services import api_clients, database, enrollments, keys, oidc_clients
 DEMO_RP = "demo-rp"
 DEMO_ADMIN = "demo-admin"
 DEMO_ADMIN_BASIC = "demo-admin-basic"
+DEMO_REDIRECT = "http://127.0.0.1:3000/callback"
+#: Every login method the pages offer: PIN or password, one-time code, wallet QR code (alone or with a PIN).
+DEMO_RP_ACRS = ["idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:linked-wallet",
+                "idbb:acr:linked-wallet-static-code"]
 ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client", "enroll.read", "enroll.write",
                 "enroll.buf.read", "enroll.buf.write", "uin.generate", "registry.read", "registry.write",
                 "registry.adjudicate", "audit.read", "issuance.write", "issuance.read"]
@@ -46,22 +50,28 @@ def _key_file(folder: Path, name: str, kty: str) -> jwk.JWK:
     return key
 
 
-def seed(folder: Path) -> str:
-    """Migrate, create keys and demo clients (idempotent); return a report for the terminal."""
+def seed(folder: Path, *, idbb: str = "idbb") -> str:
+    """Migrate, create keys and demo clients (idempotent); return a report for the terminal, whose commands
+    run ``idbb`` as the given command line (the demo's own executable: its venv may not be on PATH)."""
     database.upgrade(db.engine)
     keys.ensure_keys(actor="demo")
     issuer = state().settings.issuer
     rp_key = _key_file(folder, DEMO_RP, "RSA")
-    if db.session.get(Client, DEMO_RP) is None:
-        oidc_clients.create({
-            "clientId": DEMO_RP, "clientName": "Demo public service", "relyingPartyId": "demo-ministry",
-            "logoUri": "https://demo.idbb.invalid/logo.png" if state().settings.profile == "production"
-            else f"{issuer}/docs/oidc/favicon-32x32.png",
-            "redirectUris": ["http://127.0.0.1:3000/callback"],
-            "authContextRefs": ["idbb:acr:static-code", "idbb:acr:generated-code"],
-            "publicKey": rp_key.export_public(as_dict=True), "userClaims": ["name", "birthdate", "email"],
-            "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
-        }, actor="demo")
+    rp = {
+        "clientId": DEMO_RP, "clientName": "Demo public service", "relyingPartyId": "demo-ministry",
+        "logoUri": "https://demo.idbb.invalid/logo.png" if state().settings.profile == "production"
+        else f"{issuer}/ui/static/demo-rp-logo.svg",
+        "redirectUris": [DEMO_REDIRECT],
+        "authContextRefs": DEMO_RP_ACRS,
+        "publicKey": rp_key.export_public(as_dict=True), "userClaims": ["name", "birthdate", "email"],
+        "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
+    }
+    existing = db.session.get(Client, DEMO_RP)
+    if existing is None:
+        oidc_clients.create(rp, actor="demo")
+    elif existing.logo_uri != rp["logoUri"] or existing.acr_values != DEMO_RP_ACRS:
+        # a demo folder made on another port (its logo URL) or by an older idbb (fewer login methods)
+        oidc_clients.update(DEMO_RP, {**rp, "status": "ACTIVE"}, actor="demo")
     admin_key = _key_file(folder, DEMO_ADMIN, "EC")
     if db.session.get(Client, DEMO_ADMIN) is None:
         api_clients.register(DEMO_ADMIN, name="Demo back office", scopes=ADMIN_SCOPES,
@@ -73,6 +83,8 @@ def seed(folder: Path) -> str:
         _write_private(secret_file, made.secret or "")
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "(see first run)"
     people = _seed_people()
+    docs = sorted(p.stem for p in Path(state().settings.openapi_dir).glob("*.yaml"))  # each is served at /docs/
+    login_url, verifier = _login_url(issuer)
     return "\n".join([
         "idbb demo is ready.",
         f"  issuer            {issuer}",
@@ -80,7 +92,7 @@ def seed(folder: Path) -> str:
         f"  JWKS              {issuer}/.well-known/jwks.json",
         f"  health / ready    {issuer}/health  {issuer}/ready",
         f"  metrics           {issuer}/metrics",
-        f"  API docs          {issuer}/docs/client-mgmt/  {issuer}/docs/oidc/  {issuer}/docs/ops/",
+        "  API docs", *[f"    {issuer}/docs/{name}/" for name in docs],
         f"  relying party     {DEMO_RP} (private key: {folder / (DEMO_RP + '.private.jwk.json')})",
         f"  API client        {DEMO_ADMIN} scopes={' '.join(ADMIN_SCOPES)} "
         f"(private key: {folder / (DEMO_ADMIN + '.private.jwk.json')})",
@@ -88,15 +100,29 @@ def seed(folder: Path) -> str:
         "  get a token:",
         f"    curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token",
         *[f"  demo identity     UIN {uin}  {name}  PIN {pin}" for uin, name, pin in people],
-        "  log in as a citizen (open in a browser; PKCE verifier for the token request below):",
-        f"    {_login_url(issuer)}",
+        "  log in as a citizen: open in a browser, then log in with a UIN and PIN, a one-time code (printed in",
+        "  this console) or the wallet QR code:",
+        f"    {login_url}",
+        f"  the browser then goes to {DEMO_REDIRECT}?code=…; within 60 s, in this folder, exchange that code:",
+        *_token_request(issuer, verifier, idbb),
         *_issuance_lines(issuer, secret, people),
-        json.dumps({"keys": [k.kid for k in keys.list_keys()]}),
     ])
 
 
-def _login_url(issuer: str) -> str:
-    """An authorization request for the demo relying party, with a fresh PKCE pair (RFC 7636)."""
+def _token_request(issuer: str, verifier: str, idbb: str) -> list[str]:
+    """The token request (RFC 6749 §4.1.3) for the printed login URL: its PKCE verifier, and a fresh
+    ``private_key_jwt`` assertion signed with demo-rp's key by ``idbb clients assertion`` when it runs."""
+    return [
+        "    CODE='paste the code here'",
+        f"    curl -s {issuer}/oauth/token -d grant_type=authorization_code -d \"code=$CODE\" \\",
+        f"      -d redirect_uri={shlex.quote(DEMO_REDIRECT)} -d code_verifier={verifier} -d client_id={DEMO_RP} \\",
+        "      -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\",
+        f"      -d \"client_assertion=$({idbb} clients assertion {DEMO_RP})\"",
+    ]
+
+
+def _login_url(issuer: str) -> tuple[str, str]:
+    """An authorization request for the demo relying party, and the verifier of its fresh PKCE pair (RFC 7636)."""
     import base64
     import hashlib
     import secrets
@@ -104,11 +130,11 @@ def _login_url(issuer: str) -> str:
 
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode({"client_id": DEMO_RP, "redirect_uri": "http://127.0.0.1:3000/callback",
+    query = urlencode({"client_id": DEMO_RP, "redirect_uri": DEMO_REDIRECT,
                        "response_type": "code", "scope": "openid profile email", "state": "demo",
                        "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
                        "code_challenge_method": "S256"})
-    return f"{issuer}/authorize?{query}\n    code_verifier={verifier}"
+    return f"{issuer}/authorize?{query}", verifier
 
 
 def _seed_people() -> list[tuple[str, str, str]]:

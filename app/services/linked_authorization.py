@@ -10,7 +10,7 @@ long polls of its browser transaction (:mod:`app.stores.wakeups`); the polls re-
 stays the only truth. Error codes are GovStack's, one per answer, decided in the order the spec gives:
 input shape → transaction → link code → authentication → consent.
 
-Who may call what (issue 14 findings 1 and 4): link-code and link-auth-code answer only the browser that
+Who may call what (issue 14 findings 1 and 4): link-code, link-status and link-auth-code answer only the browser that
 started the transaction (its ``idbb_browser`` cookie); a link code links once, so the ``linkTransactionId``
 it yields is a bearer secret of that one wallet, and authenticate, consent and send-otp need it.
 """
@@ -135,11 +135,12 @@ def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]
     return answer
 
 
-def link_status(transaction_id: Any, link_code: Any) -> dict[str, str] | None:
-    """One look for POST /linked-authorization/link-status: the LINKED answer, or None while pending."""
+def link_status(transaction_id: Any, link_code: Any, *, browser: str | None) -> dict[str, str] | None:
+    """One look for POST /linked-authorization/link-status: the LINKED answer, or None while pending. Only the
+    browser that started the transaction learns when its code is scanned (:func:`_of_this_browser`)."""
     now = clock.now()
     txn = _transaction(transaction_id)
-    if txn is None or not _live(txn, now):
+    if txn is None or not _live(txn, now) or not _of_this_browser(txn, browser):
         raise _error("invalid_transaction_id", "Unknown or expired transaction.")
     row = _code_row(link_code)
     if row is None or row.transaction_id != txn.transaction_id or (row.linked_at is None and row.expires_at <= now):

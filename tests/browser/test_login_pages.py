@@ -158,3 +158,5 @@ def test_wrong_pin_shows_an_alert_and_stays_on_the_login_page(page: Any, idbb_se
     assert page.locator("#pin-form").is_visible() and page.locator("#consent-form").count() == 0
     assert idbb_server.callbacks == []
     assert page.locator("#identifier").get_attribute("aria-describedby") == "error"
+    assert page.locator("#identifier").input_value() == idbb_server.citizen.uin  # no need to type it again
+    assert page.locator("#pin").input_value() == ""

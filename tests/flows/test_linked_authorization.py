@@ -771,6 +771,25 @@ def test_another_browser_gets_no_link_code_and_no_authorization_code(world):
     assert info["name"] == "Amina Diallo"
 
 
+def test_another_browser_cannot_watch_a_login_through_link_status(world):
+    """link-status told any caller holding the transactionId and a link code when the victim's QR code was
+    scanned (and when it went live). Bound like link-code and link-auth-code: another browser, or none, gets
+    an unknown transaction, before the code is scanned and after; the victim's own browser still sees LINKED."""
+    victim = open_login_page(world.rp())
+    code = victim.new_code()
+    attackers_rp = replace(world.rp(), http=world.cx.test_client(base_url=ISSUER))
+    other_browser = open_login_page(attackers_rp).headers["Cookie"]
+    attackers = [Browser(world.cx.test_client(base_url=ISSUER), victim.txn, {"X-XSRF-TOKEN": "anything", **jar})
+                 for jar in ({}, {"Cookie": other_browser})]
+    for attacker in attackers:
+        assert error(attacker.link_status(code)) == "invalid_transaction_id"
+    ok(world.wallet.link(code))
+    for attacker in attackers:
+        watched = attacker.link_status(code)
+        assert error(watched) == "invalid_transaction_id" and "LINKED" not in str(watched)
+    assert ok(victim.link_status(code))["linkStatus"] == "LINKED"
+
+
 # --- 5. replays and order of the wallet's calls ----------------------------------------------------
 
 def test_consent_again_the_last_one_wins(world):

@@ -335,6 +335,29 @@ def test_wrong_pin_shows_the_login_page_again_with_an_error(client, rp, citizen)
     assert id_claims(rp, body)["amr"] == ["pin"]
 
 
+def test_after_a_wrong_pin_the_identifier_field_keeps_what_was_typed(client, rp, citizen):
+    """A wrong PIN should not make the person type their ID number again: every identifier field of the page
+    shown again holds it; the PIN field is empty."""
+    wrong = rp.login_pin(rp.authorize(), citizen.uin, "000000")
+    filled = [f["fields"] for f in forms(wrong.text).values() if "identifier" in f["fields"]]
+    assert filled and all(fields["identifier"] == citizen.uin for fields in filled)
+    assert all(fields.get("secret", "") == "" for fields in filled)
+
+
+def test_access_log_names_the_login_pages_and_never_their_path(client, rp, citizen, caplog):
+    """The access log named every browser page "unmatched"; it names the page's route, and (as for API
+    calls) never the path or query, which carry the person's identifier and the client's state."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="idbb.access"):
+        page = rp.authorize(login_hint=citizen.uin)
+        rp.login_pin(page, citizen.uin, "000000")
+        client.get("/no-such-page")
+    lines = [r for r in caplog.records if r.name == "idbb.access"]
+    assert [r.route for r in lines] == ["ui.authorize", "ui.login", "unmatched"]
+    assert all(citizen.uin not in r.getMessage() and citizen.uin not in str(r.__dict__) for r in lines)
+
+
 def test_unknown_identifier_reads_like_a_wrong_pin(client, rp, citizen):
     wrong = rp.login_pin(rp.authorize(), "9999999999", citizen.pin)
     assert_login_page_with_error(wrong, "The ID number or PIN is incorrect.")

@@ -260,7 +260,7 @@ def test_sandbox_seeded_transactions_have_no_total_link_code_limit_but_keep_the_
         assert db.session.query(LinkCode).filter_by(transaction_id="transactionId01").count() == 15
         for old in codes[:-settings.link_codes_live_max]:
             with pytest.raises(Exception, match="invalid_link_code"):
-                link_status("transactionId01", old)
+                link_status("transactionId01", old, browser=None)  # seeded: no browser started it
     status = call(sandbox_client, LA + "/link-status", {"transactionId": "transactionId01", "linkCode": codes[0]},
                   HARNESS_XSRF)
     assert error(status) == "invalid_link_code"  # retired by the newer ones
