@@ -4,6 +4,7 @@ Private keys of the demo clients are written to files (mode 0600) so a newcomer 
 assertions with ``idbb clients assertion``; re-running the demo reuses what exists.
 """
 
+import json
 import os
 import shlex
 from pathlib import Path
