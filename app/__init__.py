@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from app.api import error_formats
 from app.api.jwe_payload import JwePayloadMiddleware
+from app.api.request_guard import RequestGuard
 from app.api.security import FlaskAppInScope
 from app.config import Settings
 from app.errors import IdbbError
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
+    cx.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_VALIDATION, settings=settings)
     cx.add_middleware(JwePayloadMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     cx.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     cx.add_middleware(LongPollDispatch, position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -1,0 +1,103 @@
+"""Issue 14, "5xx and other robustness findings": each request as the issue's curl sent it."""
+
+import json
+
+import pytest
+
+from tests.conftest import bearer
+from tests.enrollment_helpers import osia  # noqa: F401 - fixture
+
+JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FORM_ENDPOINTS = ("/oauth/token", "/oauth/v2/token", "/oauth/par", "/oauth/introspect", "/oauth/revoke")
+DEEP = b"[" * 10000 + b"]" * 10000
+
+
+def _envelope_error(response):
+    assert response.status_code == 200, response.text
+    return response.json()["errors"][0]["errorCode"]
+
+
+# --- 1. non-UTF-8 JSON ------------------------------------------------------------------------------
+
+def test_non_utf8_json_without_a_token_is_invalid_request(client):
+    response = client.post("/linked-authorization/link-status", content=b"\xbf", headers=JSON)
+    assert _envelope_error(response) == "invalid_request"
+
+
+def test_non_utf8_json_with_a_token_is_invalid_request(client, admin_token):
+    response = client.post("/client-mgmt/oidc-client", content=b"\xbf", headers={**JSON, **bearer(admin_token)})
+    assert _envelope_error(response) == "invalid_request"
+
+
+def test_non_utf8_json_at_osia_speaks_osia(osia):  # noqa: F811 - the fixture
+    response = osia.http.post(osia.url("/v1/enrollments/e-1"), content=b'{"a":"\xff"}',
+                              headers=osia.auth(JSON))
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+
+
+# --- 2. repeated form parameters with odd names --------------------------------------------------------
+
+@pytest.mark.parametrize("path", FORM_ENDPOINTS)
+@pytest.mark.parametrize("name", ["%C3%A9", "%22", "%01"])
+def test_repeated_parameter_with_an_odd_name_is_invalid_request(client, path, name):
+    body = f"grant_type=client_credentials&{name}=1&{name}=2".encode()
+    response = client.post(path, content=body, headers=FORM)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "invalid_request", "error_description": "Parameter repeated."}
+
+
+def test_repeated_parameter_with_a_plain_name_is_still_named(client):
+    response = client.post("/oauth/token", content=b"grant_type=client_credentials&scope=a&scope=b", headers=FORM)
+    assert response.json()["error_description"] == "Parameter repeated: scope."
+
+
+# --- 5. JSON nested 10,000 deep -----------------------------------------------------------------------
+
+def test_deep_json_without_a_token_is_invalid_request(client):
+    response = client.post("/linked-authorization/link-status", content=DEEP, headers=JSON)
+    assert _envelope_error(response) == "invalid_request"
+
+
+def test_deep_json_with_a_token_is_invalid_request(client, admin_token):
+    response = client.post("/client-mgmt/oidc-client", content=DEEP, headers={**JSON, **bearer(admin_token)})
+    assert _envelope_error(response) == "invalid_request"
+
+
+def test_json_nesting_up_to_the_bound_passes_the_guard(client, admin_token):
+    body = json.dumps({"requestTime": "x", "request": [[[[[[[[1]]]]]]]]}).encode()
+    response = client.post("/client-mgmt/oidc-client", content=body, headers={**JSON, **bearer(admin_token)})
+    assert _envelope_error(response) != "server_error"
+    assert "nests deeper" not in response.text
+
+
+# --- 6. sizes --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/par"])
+def test_form_field_over_a_mebibyte_is_413_in_oauth_json(client, path):
+    body = b"grant_type=client_credentials&x=" + b"a" * (1024 * 1024 + 10)
+    response = client.post(path, content=body, headers=FORM)
+    assert response.status_code == 413
+    assert response.json()["error"] == "invalid_request"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_body_over_the_json_limit_is_refused_in_the_envelope(make_app):
+    app = make_app(max_json_bytes=1000)
+    client = app.test_client(base_url="https://idbb.test")
+    response = client.post("/linked-authorization/link-status", content=b'{"a":"' + b"x" * 2000 + b'"}',
+                           headers=JSON)
+    assert _envelope_error(response) == "invalid_request"
+    assert "larger" in response.json()["errors"][0]["errorMessage"]
+
+
+# --- 7. Basic credentials that are not UTF-8 ----------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/par"])
+def test_basic_credentials_that_are_not_utf8_are_invalid_client(client, path):
+    response = client.post(path, data={"grant_type": "client_credentials", "token": "x"},
+                           headers={"Authorization": "Basic //46eA=="})
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client"
+    assert response.headers["www-authenticate"].startswith("Basic ")
