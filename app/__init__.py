@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from app.api import error_formats
 from app.api.jwe_payload import JwePayloadMiddleware
 from app.api.request_guard import RequestGuard
-from app.api.security import FlaskAppInScope
+from app.api.security import FlaskAppInScope, refuse_unrouted
 from app.config import Settings
 from app.errors import IdbbError
 from app.extensions import IdbbState, db
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
             ),
         )
     flask_app.register_blueprint(ui_views.blueprint)
+    flask_app.before_request(refuse_unrouted)  # no API view without Connexion's routing and security
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)

@@ -12,6 +12,7 @@ documentation's prefixes (``/docs``), so API calls do not walk the documentation
 """
 
 import copy
+import re
 from typing import Any
 
 import starlette.routing
@@ -22,12 +23,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 def _merge(router: starlette.routing.Router, base_path: str, api_router: starlette.routing.Router) -> None:
-    """Mount ``api_router`` at ``base_path``, or add its routes to the router already mounted there."""
+    """Mount ``api_router`` at ``base_path``, or add its routes to the router already mounted there.
+
+    Starlette's mount pattern is ``^<base>/(?P<path>.*)$`` without ``DOTALL``, so a path holding a newline
+    (``/registry/identities/a%0Ab``) matched no mount while the operation's own ``[^/]+`` would have taken
+    it: the request fell through to Flask, whose router did match, and reached the view without its
+    security check (a 500 only because the operation context was missing). The mount takes any character.
+    """
     for route in router.routes:
         if isinstance(route, starlette.routing.Mount) and route.path == base_path:
             route.app.routes.extend(api_router.routes)  # type: ignore[attr-defined]
             return
     router.mount(base_path, app=api_router)
+    mount = router.routes[-1]
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)  # type: ignore[attr-defined]
 
 
 class MergedRoutingMiddleware(RoutingMiddleware):

@@ -101,3 +101,34 @@ def test_basic_credentials_that_are_not_utf8_are_invalid_client(client, path):
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic ")
+
+
+# --- 3. a newline in a path parameter ------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/registry/identities/a%0Ab", "/registry/identities/a%0Db/history",
+                                  "/client-mgmt/oidc-client/a%0Ab", "/v1/enrollments/a%0Ab?transactionId=t"])
+def test_newline_in_a_path_parameter_meets_the_security_check(client, path):
+    response = client.get(path)
+    assert response.status_code == 401, response.text
+
+
+def test_newline_in_a_path_parameter_with_a_token_is_not_found(client, api_client):
+    token = api_client("registry.read").token()
+    response = client.get("/registry/identities/a%0Ab", headers=bearer(token))
+    assert response.status_code in (400, 404), response.text
+
+
+def test_an_api_view_is_never_reached_without_connexion_routing(app, monkeypatch):
+    """Defense in depth: the Flask app alone (as if Connexion's router had missed the path) refuses before
+    the view runs."""
+    from app.services import registry
+
+    reached = []
+    monkeypatch.setattr(registry, "read_identity", lambda *a, **k: reached.append(a))
+    flask_client = app.app.test_client()
+    try:
+        status = flask_client.get("/registry/identities/1234567890").status_code
+    except Exception as exc:  # the Flask app alone lets the refusal propagate to Connexion's handler
+        status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    assert status == 404
+    assert reached == []
