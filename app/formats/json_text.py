@@ -53,3 +53,54 @@ def loads(raw: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise FormatError("not valid JSON") from exc
+
+
+#: RFC 7493 §2.2: integers outside [-(2**53)+1, (2**53)-1] do not survive an IEEE 754 double.
+MAX_SAFE_INTEGER = 2**53 - 1
+#: C0 controls, DEL and C1 controls: never part of a name, an identifier or any other printable attribute.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def check_i_json(value: Any, *, max_chars: int | None = None, printable: bool = False, where: str = "$") -> None:
+    """Refuse what RFC 8785 canonicalisation and the databases cannot hold, with the member's path.
+
+    RFC 7493 (I-JSON) §2.1: strings MUST NOT hold unpaired surrogates; §2.2: numbers MUST stay within IEEE
+    754 double precision (no ``1e400``, ``NaN``) and integers within ±(2**53 - 1). NUL is refused in every
+    string and member name (PostgreSQL text and jsonb cannot store it). With ``printable`` no control
+    character at all; with ``max_chars`` no longer string.
+    """
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, member in item.items():
+                _check_string(str(key), f"{path} member name", max_chars, printable)
+                stack.append((f"{path}.{key}" if _PLAIN_NAME.fullmatch(str(key)) else f"{path}[member]", member))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", member) for i, member in enumerate(item))
+        elif isinstance(item, str):
+            _check_string(item, path, max_chars, printable)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if abs(item) > MAX_SAFE_INTEGER:
+                raise FormatError(f"{path}: integer outside ±(2**53 - 1) (RFC 7493 §2.2)")
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise FormatError(f"{path}: number outside IEEE 754 double precision (RFC 7493 §2.2)")
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def _check_string(text: str, path: str, max_chars: int | None, printable: bool) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FormatError(f"{path}: unpaired surrogate (RFC 7493 §2.1)") from exc
+    if "\x00" in text:
+        raise FormatError(f"{path}: NUL character")
+    if printable and CONTROL_CHARACTERS.search(text):
+        raise FormatError(f"{path}: control character")
+    if max_chars is not None and len(text) > max_chars:
+        raise FormatError(f"{path}: longer than {max_chars} characters")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import bearer
-from tests.enrollment_helpers import osia  # noqa: F401 - fixture
+from tests.enrollment_helpers import full_body
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -30,7 +30,7 @@ def test_non_utf8_json_with_a_token_is_invalid_request(client, admin_token):
     assert _envelope_error(response) == "invalid_request"
 
 
-def test_non_utf8_json_at_osia_speaks_osia(osia):  # noqa: F811 - the fixture
+def test_non_utf8_json_at_osia_speaks_osia(osia):
     response = osia.http.post(osia.url("/v1/enrollments/e-1"), content=b'{"a":"\xff"}',
                               headers=osia.auth(JSON))
     assert response.status_code == 400
@@ -132,3 +132,48 @@ def test_an_api_view_is_never_reached_without_connexion_routing(app, monkeypatch
         status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
     assert status == 404
     assert reached == []
+
+
+# --- 4, 6, 8, 13: enrollment values -------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [b'{"contextualData":{"n":9007199254740993}}', b'{"contextualData":{"n":NaN}}',
+                                 b'{"contextualData":{"n":1e400}}', b'{"contextualData":{"n":"\\ud800"}}',
+                                 b'{"contextualData":{"n":-Infinity}}'])
+def test_values_canonical_hashing_cannot_take_are_400(osia, raw):
+    response = osia.http.post(osia.url("/v1/enrollments/E-4"), content=raw, headers=osia.auth(JSON))
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 400
+    assert osia.read("E-4").status_code == 404  # nothing half-written
+
+
+@pytest.mark.parametrize("biographic", [[1, 2], "abc", 5])
+def test_biographic_data_that_is_not_an_object_is_400(osia, biographic):
+    body = full_body()
+    body["biographicData"] = biographic
+    response = osia.create("E-8", body)
+    assert response.status_code == 400, response.text
+    assert "biographicData must be an object" in response.json()["message"]
+    assert osia.finalize("E-8").status_code == 404
+
+
+def test_attribute_over_the_size_bound_is_400(osia):
+    response = osia.create("E-6", full_body(first="x" * (10 * 1024 * 1024)))
+    assert response.status_code == 400
+    assert "firstName: longer than 1024 characters" in response.json()["message"]
+    assert osia.create("E-6b", full_body(first="x" * 1024)).status_code == 204
+
+
+@pytest.mark.parametrize("name", ["Ami\x00na", "Ami\x07na", "Ami\nna", "Ami\x85na"])
+def test_nul_and_control_characters_in_names_are_400(osia, name):
+    response = osia.create("E-13", full_body(first=name))
+    assert response.status_code == 400, response.text
+    assert osia.read("E-13").status_code == 404
+
+
+def test_nul_and_control_characters_in_a_patch_are_400(osia):
+    assert osia.create("E-13p", full_body()).status_code == 204
+    response = osia.patch("E-13p", {"biographicData": {"lastName": "Dial\x00lo"}})
+    assert response.status_code == 400, response.text
+    response = osia.patch("E-13p", {"contextualData": {"note": "a\x00b"}})
+    assert response.status_code == 400, response.text
+    assert osia.patch("E-13p", {"biographicData": {"gender": None}}).status_code == 204
