@@ -31,7 +31,7 @@ from joserfc.jwk import KeySet
 from app.clock import clock
 from app.extensions import db, state
 from app.formats import FormatError
-from app.formats.jose import peek_claims
+from app.formats.jose import check_compact_segments, peek_claims
 from app.formats.jwk import SIGNING_ALGS
 from app.services import access_tokens, audit, client_lookup
 from app.services.client_auth import ClientAdapter
@@ -289,6 +289,11 @@ def precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> OAuth
         return InvalidRequestError(description=f"Parameter repeated{named}.")
     claimed = form.get("client_id") or []
     assertion = (form.get("client_assertion") or [""])[0]
+    if assertion:
+        try:
+            check_compact_segments(assertion, state().settings.max_json_depth)
+        except FormatError:  # RFC 7523 §3.2: an assertion that is not a valid JWT is invalid_client
+            return InvalidClientError(description="The client assertion is not a well-formed JWT.")
     if claimed and assertion and claimed[0] != _unverified_subject(assertion):
         # RFC 7521 §4.2: client_id, when present, MUST identify the client the assertion authenticates
         return InvalidClientError(description="client_id does not match the client assertion.")

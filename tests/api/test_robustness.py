@@ -1,10 +1,13 @@
 """Issue 14, "5xx and other robustness findings": each request as the issue's curl sent it."""
 
+import base64
 import json
+import secrets
 
 import pytest
 
-from tests.conftest import bearer
+from tests.api.test_client_mgmt import create_body, only_error, rsa_public_jwk, update_body
+from tests.conftest import ASSERTION_TYPE, bearer
 from tests.enrollment_helpers import full_body
 
 JSON = {"Content-Type": "application/json"}
@@ -177,3 +180,69 @@ def test_nul_and_control_characters_in_a_patch_are_400(osia):
     response = osia.patch("E-13p", {"contextualData": {"note": "a\x00b"}})
     assert response.status_code == 400, response.text
     assert osia.patch("E-13p", {"biographicData": {"gender": None}}).status_code == 204
+
+
+# --- 5 (nested JSON idbb parses itself), 11 (RSA moduli), 13 (client names) -------------------------------
+
+def _b64url_int(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/par"])
+def test_client_assertion_nested_10000_deep_is_invalid_client(client, path):
+    assertion = ".".join([_b64url(b'{"alg":"ES256"}'), _b64url(b'{"sub":"x","a":' + DEEP + b"}"), _b64url(b"s")])
+    response = client.post(path, data={"grant_type": "client_credentials", "token": "x",
+                                       "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
+    assert response.status_code in (400, 401), response.text
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_public_key_given_as_a_deeply_nested_json_string_is_refused(client, admin_token):
+    key = '{"kty":"RSA","x":' + "[" * 10000 + "]" * 10000 + "}"
+    response = client.post("/client-mgmt/oidc-client", json=create_body(key), headers=bearer(admin_token))
+    assert only_error(response) == "invalid_public_key"
+
+
+@pytest.fixture(scope="module")
+def rp_jwk():
+    return rsa_public_jwk()
+
+
+@pytest.mark.parametrize("n", [secrets.randbits(16385) | (1 << 16384) | 1, secrets.randbits(1000000) | 1,
+                               (secrets.randbits(2047) | (1 << 2047)) & ~1, 3 * 65537],
+                         ids=["16385-bit", "1000000-bit", "even", "tiny"])
+def test_rsa_client_keys_over_8192_bits_or_invalid_are_refused(client, admin_token, n):
+    key = {"kty": "RSA", "n": _b64url_int(n), "e": "AQAB"}
+    response = client.post("/client-mgmt/oidc-client", json=create_body(key), headers=bearer(admin_token))
+    assert only_error(response) == "invalid_public_key"
+
+
+def test_rsa_wallet_keys_over_8192_bits_are_refused():
+    from app.formats import FormatError
+    from app.formats.wla import parse_wallet_jwk
+
+    with pytest.raises(FormatError, match="at most 8192"):
+        parse_wallet_jwk({"kty": "RSA", "n": _b64url_int(secrets.randbits(9000) | (1 << 8999) | 1), "e": "AQAB"})
+
+
+@pytest.mark.parametrize("member", ["clientName", "relyingPartyId"])
+@pytest.mark.parametrize("value", ["Health\x00Portal", "Health\x07Portal", "Health\nPortal"])
+def test_nul_and_control_characters_in_client_names_are_refused(client, admin_token, rp_jwk, member, value):
+    response = client.post("/client-mgmt/oidc-client", json=create_body(rp_jwk, **{member: value}),
+                           headers=bearer(admin_token))
+    assert only_error(response) in ("invalid_client_name", "invalid_rp_id")
+    got = client.get("/client-mgmt/oidc-client/health-portal", headers=bearer(admin_token))
+    assert got.json()["errors"], "nothing was stored"
+
+
+def test_nul_in_a_client_name_update_is_refused(client, admin_token, rp_jwk):
+    assert not client.post("/client-mgmt/oidc-client", json=create_body(rp_jwk),
+                           headers=bearer(admin_token)).json()["errors"]
+    response = client.put("/client-mgmt/oidc-client/health-portal", json=update_body(clientName="a\x00b"),
+                          headers=bearer(admin_token))
+    assert only_error(response) == "invalid_client_name"
