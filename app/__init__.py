@@ -14,6 +14,7 @@ from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
 
 from app.api import error_formats
 from app.api.jwe_payload import JwePayloadMiddleware
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         )
     flask_app.register_blueprint(ui_views.blueprint)
     flask_app.before_request(refuse_unrouted)  # no API view without Connexion's routing and security
+    flask_app.register_error_handler(MethodNotAllowed, _method_not_allowed)
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
@@ -84,6 +86,12 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
                       long_polls=long_poll_app(settings, flask_app))
     _size_thread_pool(cx, settings.worker_threads)
     return cx
+
+
+def _method_not_allowed(exc: MethodNotAllowed) -> None:
+    """A login page's 405 keeps its ``Allow`` header (RFC 9110 §15.5.6 MUST); Connexion re-raises Flask's
+    HTTP errors without their headers."""
+    raise HTTPException(405, headers={"Allow": ", ".join(sorted(exc.valid_methods or ()))})
 
 
 def _size_thread_pool(cx: connexion.FlaskApp, threads: int) -> None:

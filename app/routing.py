@@ -19,6 +19,7 @@ import starlette.routing
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -40,6 +41,30 @@ def _merge(router: starlette.routing.Router, base_path: str, api_router: starlet
 
 
 class MergedRoutingMiddleware(RoutingMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except HTTPException as exc:
+            allowed = self._allowed_methods(scope) if exc.status_code == 405 else set()
+            if not allowed:
+                raise
+            # RFC 9110 §15.5.6: the origin server MUST generate an Allow header field in a 405 response
+            # (Starlette names only the first route that matched the path: one operation of several)
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))}) from None
+
+    def _allowed_methods(self, scope: Scope) -> set[str]:
+        """Every method some operation at this path accepts, over all the APIs merged on its base path."""
+        methods: set[str] = set()
+        for mount in self.router.routes:
+            match, child = mount.matches(scope)
+            if match == starlette.routing.Match.NONE or not isinstance(mount, starlette.routing.Mount):
+                continue
+            inner = {**scope, **child}
+            for route in getattr(mount.app, "routes", []):
+                if route.matches(inner)[0] != starlette.routing.Match.NONE:
+                    methods |= set(getattr(route, "methods", None) or ())
+        return methods
+
     def add_api(self, specification: Any, base_path: str | None = None, arguments: dict | None = None,
                 **kwargs: Any) -> None:
         api = RoutingAPI(specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs)

@@ -101,7 +101,9 @@ def classify(exc: Exception) -> WireError:
         if exc.status_code == 404:
             return WireError(404, "not_found", "No such resource.", {})
         if exc.status_code == 405:
-            return WireError(405, "method_not_allowed", "Method not allowed on this resource.", {})
+            # RFC 9110 §15.5.6: the origin server MUST generate an Allow header field in a 405 response
+            allow = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+            return WireError(405, "method_not_allowed", "Method not allowed on this resource.", allow)
         if exc.status_code < 500:
             return WireError(exc.status_code, "invalid_request", "The request is not valid.", {})
     return WireError(500, "server_error", "An internal error occurred.", {})

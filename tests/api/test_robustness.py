@@ -246,3 +246,20 @@ def test_nul_in_a_client_name_update_is_refused(client, admin_token, rp_jwk):
     response = client.put("/client-mgmt/oidc-client/health-portal", json=update_body(clientName="a\x00b"),
                           headers=bearer(admin_token))
     assert only_error(response) == "invalid_client_name"
+
+
+# --- 12. 405 carries Allow (RFC 9110 §15.5.6) -----------------------------------------------------------
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("DELETE", "/oauth/token", {"POST"}),
+    ("DELETE", "/oidc/userinfo", {"GET", "HEAD", "POST"}),
+    ("DELETE", "/client-mgmt/oidc-client/x", {"GET", "HEAD", "PUT"}),
+    ("POST", "/health", {"GET", "HEAD"}),
+    ("PUT", "/linked-authorization/link-status", {"POST"}),
+    ("PUT", "/authorize", {"GET", "HEAD", "OPTIONS", "POST"}),
+    ("GET", "/authorize/login", {"OPTIONS", "POST"}),
+])
+def test_405_names_the_allowed_methods(client, method, path, allow):
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allow
