@@ -263,3 +263,38 @@ def test_405_names_the_allowed_methods(client, method, path, allow):
     response = client.request(method, path)
     assert response.status_code == 405
     assert {m.strip() for m in response.headers["allow"].split(",")} == allow
+
+
+# --- 9. every page error has its text in every language -------------------------------------------------
+
+def test_every_page_error_key_raised_in_the_code_is_in_every_catalog():
+    """A rejected request object showed the raw key ``error.bad_request_object`` (missing in en/fr/ar)."""
+    import pathlib
+    import re
+
+    from app.ui.i18n import catalogs
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "app"
+    used = set()
+    for source in root.rglob("*.py"):
+        used |= set(re.findall(r"""PageError\(\s*["']([a-z_]+\.[a-z_.]+)["']""", source.read_text(encoding="utf-8")))
+    assert "error.bad_request_object" in used
+    for lang, catalog in catalogs().items():
+        assert not used - set(catalog), (lang, sorted(used - set(catalog)))
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+def test_a_request_object_with_alg_none_shows_a_translated_page(client, admin_token, lang):
+    from tests.flows.oidc_helpers import register_rp
+
+    rp = register_rp(client, admin_token)
+    params = rp.authorize_params()
+    claims = _b64url(json.dumps({**params, "iss": rp.client_id, "aud": "https://idbb.test"}).encode())
+    request_object = _b64url(b'{"alg":"none"}') + "." + claims + "."
+    page = client.get("/authorize", params={"client_id": rp.client_id, "request": request_object,
+                                            "response_type": "code", "scope": "openid"},
+                      headers={"Accept-Language": lang})
+    from app.ui.i18n import catalogs
+
+    assert "error.bad_request_object" not in page.text
+    assert catalogs()[lang]["error.bad_request_object"] in page.text
