@@ -4,6 +4,7 @@
 response validation on) around a Flask app holding the database and runtime state. Wiring only.
 """
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from app.config import Settings
 from app.errors import IdbbError
 from app.extensions import IdbbState, db
 from app.long_polls import LongPollDispatch, long_poll_app
-from app.observability import AccessLogMiddleware, configure_logging
+from app.observability import AccessLogMiddleware, configure_logging, learn_paths
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
 from app.stores.replay import RedisReplayStore, SqlReplayStore
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     flask_app.register_blueprint(ui_views.blueprint)
     flask_app.before_request(refuse_unrouted)  # no API view without Connexion's routing and security
     flask_app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    learn_paths(_spec_paths(settings.openapi_dir, (*SPECS, "linked-authorization")))  # what logs may keep
+    learn_paths(rule.rule for rule in flask_app.url_map.iter_rules())
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
@@ -86,6 +89,17 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
                       long_polls=long_poll_app(settings, flask_app))
     _size_thread_pool(cx, settings.worker_threads)
     return cx
+
+
+@functools.cache
+def _spec_paths(openapi_dir: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The path templates of the documents (read once per process: Connexion registers its Flask routes
+    only when the first request builds the middleware stack)."""
+    paths: list[str] = []
+    for name in names:
+        spec = yaml.safe_load((Path(openapi_dir) / f"{name}.yaml").read_text(encoding="utf-8"))
+        paths.extend(str(path) for path in spec.get("paths", {}))
+    return tuple(paths)
 
 
 def _method_not_allowed(exc: MethodNotAllowed) -> None:

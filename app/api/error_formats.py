@@ -14,6 +14,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from app.errors import IdbbError
+from app.observability import redact_path
 from app.services.envelope import response_time
 
 log = logging.getLogger("idbb.errors")
@@ -162,8 +163,9 @@ def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     path = request.url.path
     if isinstance(exc, UnsupportedMediaTypeProblem) and path in TOKEN_PATHS:
         err = WireError(400, "invalid_payload", "The request body is empty or is not a form.", {})
+    logged = redact_path(path)  # a path may hold a UIN or an enrollment id: never logged as sent
     if err.status >= 500:
-        log.error("request failed", exc_info=exc, extra={"path": path, "error": type(exc).__name__})
+        log.error("request failed", exc_info=exc, extra={"path": logged, "error": type(exc).__name__})
     elif isinstance(exc, IdbbError) and exc.detail:
-        log.info("request refused", extra={"path": path, "code": err.code, "detail": exc.detail})
+        log.info("request refused", extra={"path": logged, "code": err.code, "detail": exc.detail})
     return render(path, err)
