@@ -20,7 +20,7 @@ from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def _merge(router: starlette.routing.Router, base_path: str, api_router: starlette.routing.Router) -> None:
@@ -89,7 +89,13 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         if scope["type"] == "http" and not self._is_documentation(scope):
             await self.app(scope, receive, send)  # what the router's default would do
             return
-        await super().__call__(scope, receive, send)
+
+        async def protected(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *DOCS_HEADERS]}
+            await send(message)
+
+        await super().__call__(scope, receive, protected)
 
     def _is_documentation(self, scope: Scope) -> bool:
         """Whether the path, as the router will match it (without the ``root_path`` of a server run behind a
@@ -98,6 +104,20 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         if root and path.startswith(root):
             path = path[len(root):]
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self._prefixes)
+
+
+#: The documentation pages (Swagger UI) get the login pages' framing protection: no framing at all
+#: (CSP ``frame-ancestors``, and ``X-Frame-Options`` for older browsers, RFC 7034), forms only to 'self'.
+#: Swagger UI's page has one inline script and inline styles, so those are allowed there (nothing on it
+#: comes from a request); everything else only from 'self'.
+DOCS_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                                 b"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                 b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
 
 
 def middlewares() -> list[Any]:

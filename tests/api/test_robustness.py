@@ -298,3 +298,46 @@ def test_a_request_object_with_alg_none_shows_a_translated_page(client, admin_to
 
     assert "error.bad_request_object" not in page.text
     assert catalogs()[lang]["error.bad_request_object"] in page.text
+
+
+# --- security 5 and 6: CSP form-action and the documentation pages' framing protection ----------------
+
+def _csp(response) -> dict[str, str]:
+    directives = [d.strip() for d in response.headers["content-security-policy"].split(";") if d.strip()]
+    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else "" for d in directives}
+
+
+def test_login_page_form_action_allows_self_and_the_redirect_uri_origin_only(client, admin_token):
+    from tests.flows.oidc_helpers import REDIRECT, register_rp
+
+    rp = register_rp(client, admin_token)
+    page = rp.authorize()
+    assert page.status_code == 200
+    origin = "/".join(REDIRECT.split("/")[:3])
+    assert _csp(page)["form-action"].split() == ["'self'", origin]
+    assert "*" not in page.headers["content-security-policy"]
+
+
+def test_error_page_form_action_is_self_only(client):
+    page = client.get("/authorize", params={"client_id": "nobody", "response_type": "code"})
+    assert _csp(page)["form-action"] == "'self'"
+
+
+@pytest.mark.parametrize(("uri", "source"), [
+    ("https://rp.example:8443/cb?x=1", ("https://rp.example:8443",)), ("http://127.0.0.1:3000/callback",
+                                                                       ("http://127.0.0.1:3000",)),
+    ("com.example.app:/oauth", ("com.example.app:",)), ("https://a b/", ()), (None, ()),
+])
+def test_csp_source(uri, source):
+    from app.services.page_outcome import csp_source
+
+    assert csp_source(uri) == source
+
+
+@pytest.mark.parametrize("path", ["/docs/oidc/", "/docs/client-mgmt/", "/docs/registry/openapi.json"])
+def test_documentation_pages_refuse_framing(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["x-frame-options"] == "DENY"
+    assert _csp(response)["frame-ancestors"] == "'none'"
+    assert _csp(response)["form-action"] == "'self'"
