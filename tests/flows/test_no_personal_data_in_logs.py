@@ -11,7 +11,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.enrollment import Enrollment
 from app.models.registry import Identity
-
 from tests.conftest import ISSUER, bearer
 from tests.flows.linked_helpers import PIN, Wallet, ok, open_login_page, pin, tokens_for
 from tests.flows.oidc_helpers import RelyingParty, register_rp
