@@ -19,15 +19,16 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from app.api import error_formats
 from app.api.jwe_payload import JwePayloadMiddleware
-from app.api.request_guard import RequestGuard
 from app.api.security import FlaskAppInScope, refuse_unrouted
 from app.config import Settings
 from app.errors import IdbbError
 from app.extensions import IdbbState, db
 from app.long_polls import LongPollDispatch, long_poll_app
-from app.observability import AccessLogMiddleware, configure_logging, learn_paths
+from app.observability import AccessLogMiddleware, configure_logging
+from app.request_guard import RequestGuard
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
+from app.services.log_redaction import learn_paths
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 from app.stores.wakeups import LocalWakeups, RedisWakeups
 from app.ui import views as ui_views

@@ -16,10 +16,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import error_formats
 from app.api.jwe_payload import JwePayloadMiddleware
-from app.api.request_guard import RequestGuard
 from app.api.security import FlaskAppInScope
 from app.config import Settings
 from app.errors import IdbbError
+from app.request_guard import RequestGuard
 from app.routing import middlewares
 
 #: The operations served asynchronously (every other path goes to the Flask app).

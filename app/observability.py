@@ -5,11 +5,9 @@ identifiers such as ``login_hint``), status, duration and a request id. Bodies a
 """
 
 import logging
-import re
 import secrets
 import sys
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -29,8 +27,6 @@ QUIET_LOGGERS = ("connexion.validators", "connexion.middleware.validation", "con
                  "connexion.lifecycle")
 #: Loggers that print SQL parameters or request lines when the root logger is at DEBUG.
 WARNING_ONLY = ("sqlalchemy", "httpcore", "urllib3", "asyncio", "multipart", "python_multipart")
-_SEGMENT = re.compile(r"[a-z][a-z0-9_.-]*\Z")
-_static_segments: set[str] = set()
 
 
 def configure_logging(level: str) -> None:
@@ -49,21 +45,6 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     for name in WARNING_ONLY:
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def learn_paths(rules: Iterable[str]) -> None:
-    """Remember the literal segments of every route (``/registry/identities/<uin>`` gives ``registry`` and
-    ``identities``) so that :func:`redact_path` can keep them and blank everything else."""
-    for rule in rules:
-        _static_segments.update(seg for seg in rule.split("/") if seg and not seg.startswith(("<", "{")))
-
-
-def redact_path(path: str) -> str:
-    """A request path fit for a log line: segments that are not literal parts of a route (UINs, enrollment,
-    buffer and client ids) become ``{id}``; the query string is never part of it."""
-    segments = path.split("?", 1)[0].split("/")
-    return "/".join(seg if seg in _static_segments and _SEGMENT.match(seg) or not seg else "{id}"
-                    for seg in segments)
 
 
 def _route(scope: Scope) -> str:

@@ -14,8 +14,8 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from app.errors import IdbbError
-from app.observability import redact_path
 from app.services.envelope import response_time
+from app.services.log_redaction import redact_path
 
 log = logging.getLogger("idbb.errors")
 

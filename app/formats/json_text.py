@@ -3,7 +3,7 @@
 Python's ``json`` recurses once per nesting level (10,000 levels raise ``RecursionError``), and so do the
 schema validators, RFC 8785 canonicalisation and RFC 7396 merge patches that run after it; it also takes
 ``NaN`` and ``Infinity``, which RFC 8259 §6 does not allow. Every JSON text idbb reads from outside — a
-request body (``app/api/request_guard.py``), a ``publicKey`` sent as a JSON string, the payload of a
+request body (``app/request_guard.py``), a ``publicKey`` sent as a JSON string, the payload of a
 client assertion — goes through :func:`check_json_text` or :func:`loads` first.
 """
 
