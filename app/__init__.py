@@ -7,6 +7,7 @@ response validation on) around a Flask app holding the database and runtime stat
 # isort: off
 import app._quiet_imports  # noqa: F401  (before connexion, whose import warns; see that module)
 # isort: on
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,21 @@ from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
 
 from app.api import error_formats
 from app.api.jwe_payload import JwePayloadMiddleware
-from app.api.security import FlaskAppInScope
+from app.api.security import FlaskAppInScope, refuse_unrouted
 from app.config import Settings
 from app.errors import IdbbError
 from app.extensions import IdbbState, db
 from app.long_polls import LongPollDispatch, long_poll_app
 from app.observability import AccessLogMiddleware, configure_logging
+from app.request_guard import RequestGuard
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
 from app.services.issuance.configurations import load as load_credential_configurations
+from app.services.log_redaction import learn_paths
 from app.stores.rate_limits import RedisRateCounters
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 from app.stores.wakeups import LocalWakeups, RedisWakeups
@@ -82,15 +86,37 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
             ),
         )
     flask_app.register_blueprint(ui_views.blueprint)
+    flask_app.before_request(refuse_unrouted)  # no API view without Connexion's routing and security
+    flask_app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    learn_paths(_spec_paths(settings.openapi_dir, (*SPECS, "linked-authorization")))  # what logs may keep
+    learn_paths(rule.rule for rule in flask_app.url_map.iter_rules())
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         cx.add_error_handler(exc_type, error_formats.handle)
     cx.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
+    cx.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_VALIDATION, settings=settings)
     cx.add_middleware(JwePayloadMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     cx.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, flask_app=flask_app)
     cx.add_middleware(LongPollDispatch, position=MiddlewarePosition.BEFORE_EXCEPTION,
                       long_polls=long_poll_app(settings, flask_app))
     _size_thread_pool(cx, settings.worker_threads)
     return cx
+
+
+@functools.cache
+def _spec_paths(openapi_dir: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The path templates of the documents (read once per process: Connexion registers its Flask routes
+    only when the first request builds the middleware stack)."""
+    paths: list[str] = []
+    for name in names:
+        spec = yaml.safe_load((Path(openapi_dir) / f"{name}.yaml").read_text(encoding="utf-8"))
+        paths.extend(str(path) for path in spec.get("paths", {}))
+    return tuple(paths)
+
+
+def _method_not_allowed(exc: MethodNotAllowed) -> None:
+    """A login page's 405 keeps its ``Allow`` header (RFC 9110 §15.5.6 MUST); Connexion re-raises Flask's
+    HTTP errors without their headers."""
+    raise HTTPException(405, headers={"Allow": ", ".join(sorted(exc.valid_methods or ()))})
 
 
 def _size_thread_pool(cx: connexion.FlaskApp, threads: int) -> None:

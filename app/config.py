@@ -59,6 +59,12 @@ class Settings:
     uin_length: int = 10
     dedup_attributes: str = "firstName,lastName,dateOfBirth;fullName,dateOfBirth"
     max_buffer_bytes: int = 20 * 1024 * 1024
+    # --- request limits per surface (issue 14): bodies over them answer 413 in the surface's error format ---
+    max_form_bytes: int = 64 * 1024
+    max_json_bytes: int = 1024 * 1024
+    max_enrollment_bytes: int = 32 * 1024 * 1024
+    max_json_depth: int = 64
+    max_attribute_chars: int = 1024
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
@@ -197,7 +203,8 @@ class Settings:
             if issuer.scheme != "https":  # OAuth 2.0 (RFC 6749 §3.1) requires TLS at the endpoints
                 raise ConfigError("the production profile needs an https IDBB_ISSUER")
         for name in ("access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days",
-                     "worker_threads"):
+                     "worker_threads", "max_form_bytes", "max_json_bytes", "max_enrollment_bytes", "max_json_depth",
+                     "max_attribute_chars", "max_buffer_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         self.data_key_bytes()

@@ -19,6 +19,7 @@ from app.api.jwe_payload import JwePayloadMiddleware
 from app.api.security import FlaskAppInScope
 from app.config import Settings
 from app.errors import IdbbError
+from app.request_guard import RequestGuard
 from app.routing import middlewares
 
 #: The operations served asynchronously (every other path goes to the Flask app).
@@ -37,6 +38,7 @@ def long_poll_app(settings: Settings, flask_app: Flask) -> connexion.AsyncApp:
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, error_formats.handle)
     app.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)
+    app.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_VALIDATION, settings=settings)
     app.add_middleware(JwePayloadMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     return app
 

@@ -17,6 +17,17 @@ from werkzeug.exceptions import HTTPException
 from app.services.metrics import LATENCY, REQUESTS
 
 access_log = logging.getLogger("idbb.access")
+#: Connexion's per-request loggers, silenced at every level: the body validators log the offending value
+#: (a person's name from a refused registry PATCH, word for word, at INFO), the parameter validator and the
+#: security middleware log the raw path (a UIN) at DEBUG, the exception middleware logs each problem with
+#: its detail, and ``operations.openapi3`` warned "this operation accepts multiple content types" on every
+#: request to such an operation. ``idbb.errors`` and ``idbb.access`` log what operators need, without them.
+QUIET_LOGGERS = ("connexion.validators", "connexion.middleware.validation", "connexion.middleware.security",
+                 "connexion.middleware.exceptions", "connexion.middleware.server_error", "connexion.security",
+                 "connexion.operations", "connexion.decorators", "connexion.handlers", "connexion.uri_parsing",
+                 "connexion.lifecycle")
+#: Loggers that print SQL parameters or request lines when the root logger is at DEBUG.
+WARNING_ONLY = ("sqlalchemy", "httpcore", "urllib3", "asyncio", "multipart", "python_multipart")
 
 
 def configure_logging(level: str) -> None:
@@ -31,6 +42,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").disabled = True  # its lines carry the raw path and query
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry full URLs
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    for name in WARNING_ONLY:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _route(scope: Scope, flask_app: Any = None) -> str:

@@ -12,25 +12,59 @@ documentation's prefixes (``/docs``), so API calls do not walk the documentation
 """
 
 import copy
+import re
 from typing import Any
 
 import starlette.routing
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def _merge(router: starlette.routing.Router, base_path: str, api_router: starlette.routing.Router) -> None:
-    """Mount ``api_router`` at ``base_path``, or add its routes to the router already mounted there."""
+    """Mount ``api_router`` at ``base_path``, or add its routes to the router already mounted there.
+
+    Starlette's mount pattern is ``^<base>/(?P<path>.*)$`` without ``DOTALL``, so a path holding a newline
+    (``/registry/identities/a%0Ab``) matched no mount while the operation's own ``[^/]+`` would have taken
+    it: the request fell through to Flask, whose router did match, and reached the view without its
+    security check (a 500 only because the operation context was missing). The mount takes any character.
+    """
     for route in router.routes:
         if isinstance(route, starlette.routing.Mount) and route.path == base_path:
             route.app.routes.extend(api_router.routes)  # type: ignore[attr-defined]
             return
     router.mount(base_path, app=api_router)
+    mount = router.routes[-1]
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)  # type: ignore[attr-defined]
 
 
 class MergedRoutingMiddleware(RoutingMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except HTTPException as exc:
+            allowed = self._allowed_methods(scope) if exc.status_code == 405 else set()
+            if not allowed:
+                raise
+            # RFC 9110 §15.5.6: the origin server MUST generate an Allow header field in a 405 response
+            # (Starlette names only the first route that matched the path: one operation of several)
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))}) from None
+
+    def _allowed_methods(self, scope: Scope) -> set[str]:
+        """Every method some operation at this path accepts, over all the APIs merged on its base path."""
+        methods: set[str] = set()
+        for mount in self.router.routes:
+            match, child = mount.matches(scope)
+            if match == starlette.routing.Match.NONE or not isinstance(mount, starlette.routing.Mount):
+                continue
+            inner = {**scope, **child}
+            for route in getattr(mount.app, "routes", []):
+                if route.matches(inner)[0] != starlette.routing.Match.NONE:
+                    methods |= set(getattr(route, "methods", None) or ())
+        return methods
+
     def add_api(self, specification: Any, base_path: str | None = None, arguments: dict | None = None,
                 **kwargs: Any) -> None:
         api = RoutingAPI(specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs)
@@ -55,7 +89,13 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         if scope["type"] == "http" and not self._is_documentation(scope):
             await self.app(scope, receive, send)  # what the router's default would do
             return
-        await super().__call__(scope, receive, send)
+
+        async def protected(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *DOCS_HEADERS]}
+            await send(message)
+
+        await super().__call__(scope, receive, protected)
 
     def _is_documentation(self, scope: Scope) -> bool:
         """Whether the path, as the router will match it (without the ``root_path`` of a server run behind a
@@ -64,6 +104,20 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         if root and path.startswith(root):
             path = path[len(root):]
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self._prefixes)
+
+
+#: The documentation pages (Swagger UI) get the login pages' framing protection: no framing at all
+#: (CSP ``frame-ancestors``, and ``X-Frame-Options`` for older browsers, RFC 7034), forms only to 'self'.
+#: Swagger UI's page has one inline script and inline styles, so those are allowed there (nothing on it
+#: comes from a request); everything else only from 'self'.
+DOCS_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                                 b"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                 b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
 
 
 def middlewares() -> list[Any]:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from app.errors import IdbbError
 from app.services.envelope import response_time
+from app.services.log_redaction import redact_path
 
 log = logging.getLogger("idbb.errors")
 
@@ -105,7 +106,9 @@ def classify(exc: Exception) -> WireError:
         if exc.status_code == 404:
             return WireError(404, "not_found", "No such resource.", {})
         if exc.status_code == 405:
-            return WireError(405, "method_not_allowed", "Method not allowed on this resource.", {})
+            # RFC 9110 §15.5.6: the origin server MUST generate an Allow header field in a 405 response
+            allow = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+            return WireError(405, "method_not_allowed", "Method not allowed on this resource.", allow)
         if exc.status_code < 500:
             return WireError(exc.status_code, "invalid_request", "The request is not valid.", {})
     return WireError(500, "server_error", "An internal error occurred.", {})
@@ -167,8 +170,9 @@ def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     path = request.url.path
     if isinstance(exc, UnsupportedMediaTypeProblem) and path in TOKEN_PATHS:
         err = WireError(400, "invalid_payload", "The request body is empty or is not a form.", {})
+    logged = redact_path(path)  # a path may hold a UIN or an enrollment id: never logged as sent
     if err.status >= 500:
-        log.error("request failed", exc_info=exc, extra={"path": path, "error": type(exc).__name__})
+        log.error("request failed", exc_info=exc, extra={"path": logged, "error": type(exc).__name__})
     elif isinstance(exc, IdbbError) and exc.detail:
-        log.info("request refused", extra={"path": path, "code": err.code, "detail": exc.detail})
+        log.info("request refused", extra={"path": logged, "code": err.code, "detail": exc.detail})
     return render(path, err)

@@ -8,9 +8,11 @@ token's ``scope`` with the operation's required scopes (403 ``insufficient_scope
 from typing import Any
 
 import anyio
-from flask import Flask
+from connexion.context import operation
+from flask import Flask, request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.errors import NotFound
 from app.services import access_tokens
 
 FLASK_APP_KEY = "idbb.flask_app"
@@ -26,6 +28,21 @@ class FlaskAppInScope:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[FLASK_APP_KEY] = self.flask_app
         await self.app(scope, receive, send)
+
+
+def refuse_unrouted() -> None:
+    """Flask ``before_request``: an API view runs only for a request Connexion routed to its operation.
+
+    Connexion's security runs in its routing-driven middleware; a request that Starlette's router did not
+    match but Flask's did (their patterns differ: a newline in a path parameter was one such case) would
+    reach the view with no security check at all. Such a request is a 404 here, before the view.
+    """
+    if request.blueprint is not None or request.endpoint in (None, "static"):
+        return  # the login pages (blueprint "ui") and static files are Flask's own routes
+    try:
+        _ = operation.operation_id  # set by Connexion's ContextMiddleware for a routed request only
+    except RuntimeError:
+        raise NotFound() from None
 
 
 def _verify(flask_app: Flask, token: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, base64url_decode, json_encode
 
 from app.formats.errors import FormatError
+from app.formats.json_text import DEFAULT_MAX_DEPTH, check_json_text, loads
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -71,9 +72,25 @@ def peek_claims(token: str) -> dict[str, Any]:
     return _json_segment(parts[1], "token payload")
 
 
+def check_compact_segments(token: str, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """The header and payload of a compact JWS are base64url of UTF-8 JSON nesting at most ``max_depth``.
+
+    Libraries that verify a JWT (joserfc under Authlib) ``json.loads`` both segments unbounded: a payload
+    nested 10,000 deep raised ``RecursionError`` there. Run this first on any JWT from outside.
+    """
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) not in (3, 5):
+        raise FormatError("token is not a compact JWS or JWE")
+    for segment in parts[:1] if len(parts) == 5 else parts[:2]:
+        try:
+            check_json_text(base64url_decode(segment), max_depth)
+        except (ValueError, TypeError, binascii.Error) as exc:
+            raise FormatError("token segment is not base64url JSON") from exc
+
+
 def _json_segment(segment: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(base64url_decode(segment))
+        value = loads(base64url_decode(segment))
     except (ValueError, TypeError, binascii.Error, RecursionError) as exc:  # deep nesting is refused, not a crash
         raise FormatError(f"{what} is not base64url JSON") from exc
     if not isinstance(value, dict):

@@ -8,13 +8,13 @@ only ever verifies a client's ``private_key_jwt`` assertions (RFC 7523 §3).
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from jwcrypto import jwk
 from jwcrypto.common import JWException
 
 from app.formats.errors import FormatError
+from app.formats.json_text import loads
 
 #: Members that only a private or symmetric JWK carries (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -27,6 +27,35 @@ SIGNING_ALGS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("OKP", "Ed25519"): ("EdDSA",),
 }
 MIN_RSA_BITS = 2048  # NIST SP 800-131A: RSA keys below 2048 bits are disallowed for signatures
+#: Larger moduli only cost verification time (a 1,000,000-bit key was accepted and stored): 8192 bits is
+#: the largest size common software generates (OpenSSL, HSMs); FIPS 186-5 names nothing above 15360.
+MAX_RSA_BITS = 8192
+
+
+def check_rsa_members(data: dict[str, Any]) -> None:
+    """Refuse an RSA ``n``/``e`` that is not a usable public key, before any import spends time on it.
+
+    RFC 8017 §3.1: the modulus is a product of two odd primes (so odd) and the public exponent an odd
+    integer with 3 <= e < n; NIST SP 800-131A: n at least 2048 bits; at most ``MAX_RSA_BITS``.
+    """
+    n_b64, e_b64 = data.get("n"), data.get("e")
+    if not isinstance(n_b64, str) or not isinstance(e_b64, str):
+        raise FormatError("RSA public key needs n and e")
+    if len(n_b64) > (MAX_RSA_BITS // 6) + 4:  # base64url: 6 bits a character; no decoding of huge values
+        raise FormatError(f"RSA public keys must be at most {MAX_RSA_BITS} bits")
+    try:
+        n = int.from_bytes(base64.urlsafe_b64decode(n_b64 + "=" * (-len(n_b64) % 4)), "big")
+        e = int.from_bytes(base64.urlsafe_b64decode(e_b64[:64] + "=" * (-len(e_b64[:64]) % 4)), "big")
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError("RSA n and e must be base64url") from exc
+    if n.bit_length() > MAX_RSA_BITS:
+        raise FormatError(f"RSA public keys must be at most {MAX_RSA_BITS} bits")
+    if n.bit_length() < MIN_RSA_BITS:
+        raise FormatError("RSA public keys must be at least 2048 bits")
+    if n % 2 == 0:  # RFC 8017 §3.1: n = r_1 * r_2, odd primes
+        raise FormatError("RSA modulus is not valid (even)")
+    if len(e_b64) > 64 or e < 3 or e % 2 == 0 or e >= n:  # RFC 8017 §3.1: 3 <= e <= n - 1, odd
+        raise FormatError("RSA public exponent is not valid")
 
 
 def decode_jwk_input(value: Any) -> dict[str, Any]:
@@ -39,8 +68,8 @@ def decode_jwk_input(value: Any) -> dict[str, Any]:
     if not text.startswith("{"):
         text = _b64_to_text(text)
     try:
-        parsed = json.loads(text)
-    except ValueError as exc:
+        parsed = loads(text)  # bounded nesting: a key nested 10,000 deep raised RecursionError (a 500)
+    except FormatError as exc:
         raise FormatError("public key is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise FormatError("public key JSON is not an object")
@@ -69,6 +98,8 @@ def parse_public_signing_jwk(value: Any) -> jwk.JWK:
         raise FormatError("a private key was sent where a public key is expected")
     if data.get("use", "sig") != "sig":
         raise FormatError("public key use must be 'sig'")
+    if kty == "RSA":
+        check_rsa_members(data)
     try:
         key = jwk.JWK(**data)
         key.get_op_key("verify")  # jwcrypto builds keys lazily: force the point/modulus checks now

@@ -29,7 +29,8 @@ from jwcrypto.common import JWException
 
 from app.formats.canonical import canonical_json
 from app.formats.errors import FormatError
-from app.formats.jwk import PRIVATE_MEMBERS, decode_jwk_input
+from app.formats.json_text import loads
+from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members, decode_jwk_input
 from app.formats.x509 import x5t_s256
 
 __all__ = [
@@ -91,6 +92,8 @@ def _strict_key(data: dict[str, Any]) -> jwk.JWK:
         raise FormatError("OKP public keys must be Ed25519")
     if data.get("use", "sig") != "sig":
         raise FormatError("public key use must be 'sig'")
+    if kty == "RSA":
+        check_rsa_members(data)  # at most 8192 bits, odd modulus, valid exponent
     key = _load(data)
     if "alg" in data and data["alg"] not in algs_for(key):
         raise FormatError("public key alg does not fit the key")
@@ -150,8 +153,8 @@ def _b64decode(part: str, what: str) -> bytes:
 
 def _json_object(part: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64decode(part, what).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = loads(_b64decode(part, what))  # UTF-8, bounded nesting
+    except FormatError as exc:
         raise FormatError(f"{what} is not JSON") from exc
     if not isinstance(value, dict):
         raise FormatError(f"{what} is not a JSON object")

@@ -23,7 +23,7 @@ from app.services.authorize_request import AuthRequest, PageError, RedirectError
 from app.services.catalog import ACR_REQUIREMENTS
 from app.services.client_metadata import policy as client_policy
 from app.services.notifier import DeliveryError
-from app.services.page_outcome import Outcome
+from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import digest
 
 METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp",
@@ -146,7 +146,7 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
             db.session.add(txn)
             outcome = _login_page(txn, request, client)
         db.session.commit()
-        return outcome
+        return _forms_lead_to(outcome, request)
     except PageError as err:
         db.session.commit()  # a consumed request_uri stays consumed
         # GovStack §8 GET /authorize answers 200 (its only response), with the error page when the client or
@@ -155,6 +155,14 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
     except RedirectError as err:
         db.session.commit()
         return error_redirect(err)
+
+
+def _forms_lead_to(outcome: Outcome, request: AuthRequest) -> Outcome:
+    """A login, OTP or consent page's forms end in a redirect to the request's redirect URI: CSP
+    ``form-action`` allows its origin (and 'self'), not every origin (issue 14, security 5)."""
+    if outcome.template is not None:
+        outcome.form_action = csp_source(request.redirect_uri)
+    return outcome
 
 
 def _transaction(txn_id: str, csrf: str, browser: str, *, statuses: tuple[str, ...]) -> AuthTransaction:
@@ -174,7 +182,7 @@ def _run(txn_id: str, csrf: str, browser: str, statuses: tuple[str, ...], step: 
         client = relying_party(txn.client_id)
         outcome = step(txn, request, client)
         db.session.commit()
-        return outcome
+        return _forms_lead_to(outcome, request)
     except PageError as err:
         db.session.rollback()
         return Outcome("error.html", {"error_key": err.key}, status=400)
@@ -294,4 +302,5 @@ def resume(txn_id: str, browser: str) -> Outcome:
         client = relying_party(row.client_id)
     except PageError as err:
         return Outcome("error.html", {"error_key": err.key}, status=400)
-    return _login_page(row, AuthRequest.from_dict(row.request), client)
+    request = AuthRequest.from_dict(row.request)
+    return _forms_lead_to(_login_page(row, request, client), request)

@@ -17,6 +17,8 @@ from jwcrypto.common import base64url_decode
 
 from app.errors import InvalidRequest
 from app.extensions import state
+from app.formats import FormatError
+from app.formats.jwk import check_rsa_members
 from app.models.clients import Client
 from app.services.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
 
@@ -42,6 +44,11 @@ def _enc_key(value: Any) -> dict[str, Any]:
     candidates = [k for k in value["keys"] if isinstance(k, dict) and k.get("use", "enc") == "enc"]
     if len(candidates) != 1:
         raise _bad("jwks must hold exactly one encryption key (use: enc).")
+    if candidates[0].get("kty") == "RSA":
+        try:
+            check_rsa_members(candidates[0])  # at most 8192 bits, odd modulus, valid exponent
+        except FormatError as exc:
+            raise _bad(f"jwks: {exc}.") from exc
     try:
         key = jwk.JWK(**candidates[0])
     except Exception as exc:  # jwcrypto raises several types for malformed keys

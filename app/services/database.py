@@ -10,10 +10,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
+
+#: Alembic's default version table (app/migrations/env.py keeps the default).
+VERSION_TABLE = "alembic_version"
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -73,9 +75,20 @@ def current_revision(bind: Engine | Connection) -> str | None:
     """The applied revision, read on ``bind`` (pass the session's connection inside a transaction:
     with SQLite's BEGIN IMMEDIATE a second connection would wait for the first)."""
     if isinstance(bind, Connection):
-        return MigrationContext.configure(bind).get_current_revision()
+        return _read_revision(bind)
     with bind.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _read_revision(conn)
+
+
+def _read_revision(conn: Connection) -> str | None:
+    """Alembic's version table read directly: ``MigrationContext.configure`` logs two INFO lines ("Context
+    impl ...", "Will assume ...") each time, which made every ``/ready`` call two log lines."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    versions = list(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())  # noqa: S608
+    if len(versions) > 1:
+        raise RuntimeError("the database has several alembic heads")
+    return versions[0] if versions else None
 
 
 def is_up_to_date(bind: Engine | Connection) -> bool:

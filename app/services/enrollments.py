@@ -28,6 +28,7 @@ from app.formats import FormatError
 from app.formats.canonical import canonical_json
 from app.formats.digest import digest_header, verify_digest
 from app.formats.images import sniff
+from app.formats.json_text import check_i_json
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment, EnrollmentBuffer
 from app.services import audit, blobs, credentials, registry
@@ -173,6 +174,21 @@ def _referenced_blobs(document: Any) -> set[str]:
     return found
 
 
+def _check_body(body: dict[str, Any]) -> None:
+    """What canonical hashing, the registry and the databases cannot take is a 400 before anything is
+    written: a value outside I-JSON (RFC 7493 §2: ``9007199254740993``, ``1e400``, ``"\\ud800"``), a NUL,
+    an object section that is not an object, an attribute over ``IDBB_MAX_ATTRIBUTE_CHARS``."""
+    try:
+        check_i_json(body)
+    except FormatError as exc:
+        raise InvalidRequest("invalid_request", f"{exc}.") from exc
+    for name in ("enrollmentFlags", "requestData"):
+        if body.get(name) is not None and not isinstance(body[name], dict):
+            raise InvalidRequest("invalid_request", f"{name} must be an object.")
+    for name in ("biographicData", "contextualData"):
+        registry.check_attributes(name, body.get(name))
+
+
 def _body_hash(enrollment_id: str, body: dict[str, Any], finalize: bool) -> str:
     """Keyed (HMAC-SHA256 under the data key): the body may hold a PIN, which an unkeyed hash next to
     the rest of the record would let anyone with the database guess in milliseconds."""
@@ -186,6 +202,7 @@ def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
 
     def use_case() -> None:
         _check_id(enrollment_id)
+        _check_body(body)
         if not verified:
             verify_request(body, client_id, enrollment_id)
         digest = _body_hash(enrollment_id, body, finalize)
@@ -247,6 +264,7 @@ def update(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
 
     def use_case() -> None:
         enrollment = _get_open(enrollment_id)
+        _check_body(body)
         verify_request(body, client_id, enrollment_id)
         document = dict(enrollment.document)
         document["enrollmentType"] = enrollment.enrollment_type
@@ -266,6 +284,7 @@ def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id
 
     def use_case() -> None:
         enrollment = _get_open(enrollment_id)
+        _check_body({k: v for k, v in body.items() if v is not None})  # RFC 7396: null deletes a member
         verify_request(body, client_id, enrollment_id)
         sections = _sections(body)
         ingested = _ingest({k: v for k, v in sections.items() if k in ("biometricData", "documentData")},
@@ -276,6 +295,8 @@ def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id
         credentials_patch = (patch_doc.get("requestData") or {}).get("credentials") \
             if isinstance(patch_doc.get("requestData"), dict) else None
         merged = merge_patch(current, patch_doc)
+        for name in ("biographicData", "contextualData"):
+            registry.check_attributes(name, merged.get(name))
         if credentials_patch is not None:
             merged.update(_ingest({"requestData": merged.get("requestData") or {}}, enrollment))
         _store(enrollment, merged, transaction_id)

@@ -18,7 +18,7 @@ from app.formats.jose import peek_header, verify_jwt
 from app.models.oidc import LoginSession
 from app.services import audit, client_lookup, client_metadata, keys, sso
 from app.services.id_tokens import subject
-from app.services.page_outcome import Outcome
+from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import mac
 
 ID_TOKEN_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -92,7 +92,8 @@ def request(params: dict[str, str], session_cookie: str | None, browser: str) ->
         hidden = {k: params[k] for k in ("client_id", "post_logout_redirect_uri", "state") if params.get(k)}
         if client_id and "client_id" not in hidden:
             hidden["client_id"] = client_id  # so the confirmation can still redirect
-        return Outcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)})
+        return Outcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)},
+                       form_action=csp_source(target))  # the confirmation redirects there (CSP form-action)
     _end(session, str(claims["aud"]))
     db.session.commit()
     if target:
@@ -113,6 +114,7 @@ def confirm(params: dict[str, str], session_cookie: str | None, browser: str) ->
         return Outcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
     if target:
         return Outcome(redirect=target)
-    return Outcome("logout.html", {"done": False, "hidden": {}, "csrf": csrf_for(browser)})
+    return Outcome("logout.html", {"done": False, "hidden": {}, "csrf": csrf_for(browser)},
+                   form_action=csp_source(target))
 
 

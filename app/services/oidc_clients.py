@@ -20,6 +20,7 @@ from app.errors import InvalidRequest
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
+from app.formats.json_text import CONTROL_CHARACTERS
 from app.formats.jwk import PRIVATE_MEMBERS, decode_jwk_input, parse_public_signing_jwk, public_dict, thumbprint
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
@@ -47,7 +48,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def _text(value: Any, max_len: int) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len
+    """1..max_len characters, not blank, and no NUL or other control character (issue 14: they were stored
+    as given; PostgreSQL refuses NUL in text, a 500 there)."""
+    return (isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len
+            and not CONTROL_CHARACTERS.search(value))
 
 
 def valid_logo_uri(value: Any) -> bool:
@@ -97,11 +101,11 @@ def _check_client_id(req: dict[str, Any]) -> None:
 
 
 def _check_name(req: dict[str, Any]) -> None:
-    _require(_text(req.get("clientName"), 256), "invalid_client_name", "clientName must be 1-256 characters.")
+    _require(_text(req.get("clientName"), 256), "invalid_client_name", "clientName must be 1-256 printable characters.")
 
 
 def _check_rp_id(req: dict[str, Any]) -> None:
-    _require(_text(req.get("relyingPartyId"), 50), "invalid_rp_id", "relyingPartyId must be 1-50 characters.")
+    _require(_text(req.get("relyingPartyId"), 50), "invalid_rp_id", "relyingPartyId must be 1-50 printable characters.")
 
 
 def _check_status(req: dict[str, Any]) -> None:

@@ -41,7 +41,8 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
     request = _Request(server.issuer + PAR_PATH, headers, form)
     refused = precheck(form, headers)  # repeated parameters, two client authentication methods
     if refused is not None:
-        return _error(refused.status_code, refused.error or "invalid_request", refused.description or "")
+        challenge = {k: v for k, v in refused.get_headers() if k == "WWW-Authenticate"}  # RFC 6749 §5.2
+        return _error(refused.status_code, refused.error or "invalid_request", refused.description or "", challenge)
     try:
         client = server.authenticate_client(request, RP_AUTH_METHODS, endpoint="par")
     except OAuth2Error as exc:

@@ -16,7 +16,9 @@ from sqlalchemy import delete, select
 from app.clock import clock
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.extensions import db, state
+from app.formats import FormatError
 from app.formats.canonical import canonical_json
+from app.formats.json_text import check_i_json
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment
 from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, IdentityMatchKey, IdentityVersion
@@ -81,7 +83,10 @@ def _set_keys(identity_id: str, keys: set[str]) -> None:
 
 
 def _public_biographic(document: dict[str, Any]) -> dict[str, Any]:
-    return dict(document.get("biographicData") or {})
+    biographic = document.get("biographicData") or {}
+    if not isinstance(biographic, dict):  # stored before biographicData had to be an object
+        raise InvalidRequest("invalid_request", "biographicData must be an object.")
+    return dict(biographic)
 
 
 def _contacts(biographic: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +190,22 @@ def _update_from_enrollment(enrollment: Enrollment, request: dict[str, Any], bio
     enrollment.outcome = "IDENTITY_UPDATED"
 
 
+def check_attributes(section: str, value: Any) -> None:
+    """Refuse a biographic (or contextual) section that is not an object, or that holds a string with a
+    NUL or (in ``biographicData``) any control character, one over ``IDBB_MAX_ATTRIBUTE_CHARS``, or a
+    number canonical hashing (RFC 8785) cannot take (RFC 7493 §2). PostgreSQL refuses NUL in text and
+    jsonb; a name with a control character is never a person's name."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise InvalidRequest("invalid_request", f"{section} must be an object.")
+    try:
+        check_i_json(value, max_chars=state().settings.max_attribute_chars, printable=section == "biographicData",
+                     where=f"$.{section}")
+    except FormatError as exc:
+        raise InvalidRequest("invalid_request", f"{exc}.") from exc
+
+
 def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict[str, Any] | None, actor: str, *,
                   enrollment_id: str | None = None, transaction_id: str | None = None,
                   credential_changed: bool = False) -> Identity:
@@ -194,6 +215,7 @@ def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict
         raise InvalidRequest("evidence_required", "An attribute update needs a legal evidence document.")
     if not isinstance(changes, dict) or (not changes and not credential_changed):
         raise InvalidRequest("invalid_request", "Nothing to change.")
+    check_attributes("biographicData", changes)
     identity = _by_uin(uin)
     before = dict(identity.biographic or {})
     after = merge_patch(before, changes)

@@ -7,6 +7,8 @@ tokens signed with idbb's keys. Each request is one transaction: the replay mark
 event commit together whatever the outcome, so a refused request still burns its assertion.
 """
 
+import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +31,7 @@ from joserfc.jwk import KeySet
 from app.clock import clock
 from app.extensions import db, state
 from app.formats import FormatError
-from app.formats.jose import peek_claims
+from app.formats.jose import check_compact_segments, peek_claims
 from app.formats.jwk import SIGNING_ALGS
 from app.services import access_tokens, audit, client_lookup
 from app.services.client_auth import ClientAdapter
@@ -48,6 +50,8 @@ REVOCATION_PATH = "/oauth/revoke"
 ASSERTION_ALGS = sorted({alg for algs in SIGNING_ALGS.values() for alg in algs})
 MAX_JTI_LENGTH = 256
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+#: A parameter name that may be quoted in an ``error_description`` (RFC 6749 §5.2's character set, narrowed).
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -287,17 +291,39 @@ def precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> OAuth
     one client authentication method (Authlib would quietly pick one)."""
     repeated = sorted(k for k, v in form.items() if len(v) > 1)
     if repeated:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
-        return InvalidRequestError(description=f"Parameter repeated: {repeated[0]}.")
+        # RFC 6749 §5.2: error_description MUST NOT include characters outside %x20-21 / %x23-5B / %x5D-7E,
+        # so a name with others (non-ASCII, '"', controls) is not echoed (Authlib raised ValueError: a 500)
+        named = f": {repeated[0]}" if _PARAMETER_NAME.fullmatch(repeated[0]) else ""
+        return InvalidRequestError(description=f"Parameter repeated{named}.")
     claimed = form.get("client_id") or []
     assertion = (form.get("client_assertion") or [""])[0]
+    if assertion:
+        try:
+            check_compact_segments(assertion, state().settings.max_json_depth)
+        except FormatError:  # RFC 7523 §3.2: an assertion that is not a valid JWT is invalid_client
+            return InvalidClientError(description="The client assertion is not a well-formed JWT.")
     if claimed and assertion and claimed[0] != _unverified_subject(assertion):
         # RFC 7521 §4.2: client_id, when present, MUST identify the client the assertion authenticates
         return InvalidClientError(description="client_id does not match the client assertion.")
-    has_basic = str(header(headers, "Authorization") or "").lower().startswith("basic ")
+    authorization = str(header(headers, "Authorization") or "")
+    has_basic = authorization.lower().startswith("basic ")
+    if has_basic and not _basic_is_text(authorization[6:]):
+        # RFC 7617 §2.1: the user-pass is base64 of text (RFC 6749 §2.3.1: of form-encoded UTF-8); Authlib
+        # decoded it as UTF-8 without a check (UnicodeDecodeError: a 500)
+        # RFC 6749 §5.2: a client that authenticated with the Authorization header MUST get 401 + WWW-Authenticate
+        return InvalidClientError(description="The Basic credentials are not base64 of UTF-8 text.", status_code=401)
     if has_basic + ("client_assertion" in form) + ("client_secret" in form) > 1:
         # RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request
         return InvalidRequestError(description="More than one client authentication method was used.")
     return None
+
+
+def _basic_is_text(credentials: str) -> bool:
+    try:
+        base64.b64decode(credentials.strip().encode("ascii"), validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):
+        return False
+    return True
 
 
 def _unverified_subject(assertion: str) -> str | None:

@@ -69,11 +69,14 @@ def _page(template: str, context: dict[str, Any], status: int) -> Response:
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
-def _secure_headers(response: Response) -> Response:
+def _secure_headers(response: Response, form_action: tuple[str, ...] = ()) -> Response:
+    """``form-action`` allows 'self' and the origins the page's forms are redirected to (the relying party's
+    redirect URI, a logout target): a form injected into a page cannot send its fields anywhere else."""
     response.headers["Cache-Control"] = "no-store"
+    targets = " ".join(("'self'", *form_action))
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' https: data:; "
-        "frame-ancestors 'none'; form-action 'self' *; base-uri 'none'")
+        f"frame-ancestors 'none'; form-action {targets}; base-uri 'none'")
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -98,7 +101,7 @@ def _render(outcome: Outcome, browser: str | None = None, new_browser: bool = Fa
         response.headers["Retry-After"] = str(outcome.retry_after)  # RFC 9110 §10.2.3, with the 429 page
     if outcome.clear_session:
         response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")
-    return _secure_headers(response)
+    return _secure_headers(response, outcome.form_action)
 
 
 @blueprint.route("/authorize", methods=["GET", "POST"])

@@ -497,3 +497,37 @@ def test_deeply_nested_jose_header_is_a_format_error_not_a_crash():
     segment = base64.urlsafe_b64encode(b"[" * 5000).rstrip(b"=").decode()
     with pytest.raises(FormatError):
         decode_header_segment(segment, "JWS")
+
+
+# --- app/formats/json_text.py (issue 14) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [b"\xbf", b"[" * 10000 + b"]" * 10000, b"[" * 65 + b"]" * 65, b'{"a":NaN}',
+                                 b'{"a":-Infinity}', b"[1e400]", b'{"a":{"b":' * 40 + b"1" + b"}" * 80])
+def test_json_text_refuses_what_would_crash_or_not_survive(raw):
+    from app.formats.json_text import check_json_text
+
+    with pytest.raises(FormatError):
+        check_json_text(raw)
+
+
+@pytest.mark.parametrize("raw", [b"[" * 64 + b"]" * 64, b'{"a":"NaN","b":"[[[[["}', b"not json", b"1e300"])
+def test_json_text_lets_the_rest_through(raw):
+    from app.formats.json_text import check_json_text
+
+    assert check_json_text(raw) == raw.decode()
+
+
+@pytest.mark.parametrize(("value", "printable", "fails"), [
+    ({"n": 2**53}, False, True), ({"n": 2**53 - 1}, False, False), ({"s": "\ud800"}, False, True),
+    ({"s": "a\x00"}, False, True), ({"a\x00": 1}, False, True), ({"s": "a\nb"}, False, False),
+    ({"s": "a\nb"}, True, True), ({"s": "a\x85"}, True, True), ({"s": "Zoë Ñ"}, True, False),
+    ([float("nan")], False, True),
+])
+def test_i_json(value, printable, fails):
+    from app.formats.json_text import check_i_json
+
+    if fails:
+        with pytest.raises(FormatError):
+            check_i_json(value, printable=printable)
+    else:
+        check_i_json(value, printable=printable)
