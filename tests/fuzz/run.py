@@ -24,7 +24,7 @@ What it does:
    ``Authorization`` header would turn every request at the token endpoint into a client
    authentication failure and hide the rest of its code);
 4. prints the case counts per document, then ``fuzz: N passed, M failed`` (documents), and exits
-   non-zero if any document failed (any 5xx, a response its document does not allow, an accepted
+   non-zero if any document failed (any 5xx, a response body off its documented schema, an accepted
    request it does not allow where that check applies, or schemathesis itself erroring);
 5. stops the server on every exit: normal, exception, SIGINT/SIGTERM (turned into SystemExit so
    ``finally`` runs), and even SIGKILL of this process (the server asks the kernel for SIGTERM
