@@ -262,3 +262,16 @@ def test_bad_pin_is_refused(osia):
 def test_enrollment_scopes_constant():
     assert set(ENROLL_SCOPES) == {"enroll.read", "enroll.write", "enroll.buf.read", "enroll.buf.write"}
     assert pdf_bytes().startswith(b"%PDF")
+
+
+def test_a_buffer_reads_back_with_any_content_type_createbuffer_accepts(osia):
+    """Found by the CI fuzzing: createBuffer takes any ``application/*`` or ``image/*`` body, and OSIA's
+    readBuffer answers "the content type used when the buffer was created", but the document listed
+    only eight types, so Connexion's response validation turned reading an ``application/x-yaml``
+    buffer into a 500."""
+    for mime in ("application/x-yaml", "application/xml", "application/octet-stream"):
+        created = osia.upload("ENR-MIME", b"some: bytes\n", mime)
+        assert created.status_code == 201, (mime, created.text)
+        got = osia.download("ENR-MIME", created.json()["bufferId"])
+        assert got.status_code == 200, (mime, got.text)
+        assert got.headers["content-type"].startswith(mime) and got.content == b"some: bytes\n"

@@ -250,3 +250,17 @@ def test_a_plugged_in_biometric_matcher_flags_a_duplicate_the_names_hide(app, os
     with app.app.app_context():
         case = db.session.execute(select(DuplicateCase)).scalar_one()
     assert case.reason == "BIOMETRIC" and case.candidates == [first.uin]
+
+
+def test_an_unknown_duplicate_status_filter_is_a_documented_400(client, registrar):
+    """Found by the CI fuzzing (schemathesis, status_code_conformance): Connexion answers 400 to a status
+    outside the enum, and the document must list that answer."""
+    from pathlib import Path
+
+    import yaml
+
+    answer = client.get("/registry/duplicates?status=AAA", headers=registrar())
+    assert answer.status_code == 400
+    assert answer.json()["title"] == "invalid_request"
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi" / "registry.yaml").read_text())
+    assert "400" in spec["paths"]["/registry/duplicates"]["get"]["responses"]
