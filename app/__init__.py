@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     configure_logging(settings.log_level)
     cx = connexion.FlaskApp(__name__, specification_dir=settings.openapi_dir, middlewares=middlewares())
     flask_app = cx.app
+    # werkzeug merges "//" with a 308 redirect that never reached a route's security check and lost its
+    # Location in the error formatter: an empty path segment is a 404 in the surface's own format instead
+    flask_app.url_map.merge_slashes = False
     flask_app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.resolved_database_url(),
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url, settings.db_pool_size),

@@ -137,6 +137,21 @@ def test_an_api_view_is_never_reached_without_connexion_routing(app, monkeypatch
     assert reached == []
 
 
+@pytest.mark.parametrize(("method", "path", "shape"), [
+    ("GET", "/registry/identities//history", "problem"),
+    ("POST", "/oauth//token", "oauth"),
+    ("GET", "/client-mgmt//oidc-client/x", "envelope"),
+    ("PUT", "/v1/enrollments//finalize?transactionId=1", "osia"),
+])
+def test_an_empty_path_segment_is_a_404_in_the_surfaces_format_not_a_redirect(client, method, path, shape):
+    """werkzeug merged "//" with a 308 that had no Location, an error body, and no security check (fuzzing)."""
+    response = client.request(method, path)
+    assert response.status_code == 404, response.text
+    assert "Location" not in response.headers
+    body = response.json()
+    assert {"problem": "title", "oauth": "error", "envelope": "errors", "osia": "code"}[shape] in body
+
+
 # --- 4, 6, 8, 13: enrollment values -------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw", [b'{"contextualData":{"n":9007199254740993}}', b'{"contextualData":{"n":NaN}}',
