@@ -1,5 +1,7 @@
 """Every API shares the base path: each one's operations and documentation must be reachable (app/routing.py)."""
 
+import re
+
 import pytest
 import yaml
 
@@ -24,7 +26,10 @@ def test_every_api_routes_its_first_operation_to_connexion(client, settings, nam
     """An operation reaches Connexion's validation (never Flask's bare 404) whatever the API's place."""
     with open(f"{settings.openapi_dir}/{name}.yaml", encoding="utf-8") as fh:
         spec = yaml.safe_load(fh)
-    path, item = next((p, i) for p, i in spec["paths"].items() if "{" not in p)
+    # a path without parameters, else the first one with each parameter a value no pattern takes: either
+    # way the request must meet Connexion's validation (400), not fall through to a bare 404
+    path, item = next(((p, i) for p, i in spec["paths"].items() if "{" not in p), next(iter(spec["paths"].items())))
+    path = re.sub(r"\{[^}]+\}", "%21", path)
     method = next(m for m in ("get", "post", "put", "patch", "delete") if m in item)
     response = client.request(method.upper(), path, content=b"\x00not json", headers={"Content-Type": "application/json"})
     assert response.status_code not in (404, 500), (method, path, response.status_code, response.text[:200])
