@@ -11,7 +11,8 @@ is reached without its check) and before request validation, and refuses in the 
   ``IDBB_MAX_JSON_BYTES`` elsewhere) with 413 (RFC 9110 §15.5.14), read no further than the limit;
 - a JSON body that is not UTF-8 (RFC 8259 §8.1), holds ``NaN``/``Infinity`` or nests deeper than
   ``IDBB_MAX_JSON_DEPTH`` with 400;
-- a NUL in the path, the query string, a form body or JSON text with 400 (robustness 13).
+- a NUL in the path, the query string, a form body (urlencoded, or any body at the form surfaces: the login
+  pages also parse multipart/form-data) or JSON text with 400 (robustness 13).
 """
 
 import re
@@ -101,6 +102,10 @@ class RequestGuard:
                 raise _nul()
         elif content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded" \
                 and _NUL_QUERY.search(body):
+            raise _nul()
+        elif b"\x00" in body and str(scope.get("path", "")).startswith(FORM_PREFIXES):
+            # the login pages are Flask views: werkzeug parses multipart/form-data too, where a field is sent
+            # raw (no %00), and no form surface takes binary data (a NUL identifier was a 500 on PostgreSQL)
             raise _nul()
         sent = False
 
