@@ -9,11 +9,13 @@ is reached without its check) and before request validation, and refuses in the 
 - a body larger than its surface allows (``IDBB_MAX_FORM_BYTES`` at the OAuth endpoints and login pages,
   ``IDBB_MAX_ENROLLMENT_BYTES`` for enrollments, ``IDBB_MAX_BUFFER_BYTES`` for buffer uploads,
   ``IDBB_MAX_JSON_BYTES`` elsewhere) with 413 (RFC 9110 §15.5.14), read no further than the limit;
-- a JSON body that is not UTF-8 (RFC 8259 §8.1), holds ``NaN``/``Infinity`` or nests deeper than
-  ``IDBB_MAX_JSON_DEPTH`` with 400;
-- a NUL in the path, the query string, a form body or JSON text with 400 (robustness 13).
+- a JSON body that is not UTF-8 (RFC 8259 §8.1), holds ``NaN``/``Infinity`` or an escaped unpaired surrogate
+  (RFC 7493 §2.1) or nests deeper than ``IDBB_MAX_JSON_DEPTH`` with 400;
+- a NUL in the path, the query string, a form body (urlencoded, or any body at the form surfaces: the login
+  pages also parse multipart/form-data) or JSON text with 400 (robustness 13).
 """
 
+import json
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +39,18 @@ def _nul() -> InvalidRequest:
     """No idbb input is ever meant to hold NUL: PostgreSQL refuses it in text and jsonb (a 500 there, the
     same input stored as given on SQLite), so every profile and database refuses it here, once."""
     return InvalidRequest("invalid_request", "The request holds a NUL character.")
+
+
+def _lone_surrogate(text: str) -> bool:
+    """Whether JSON ``text`` (UTF-8, depth already bounded) holds an escaped unpaired surrogate (``"\\ud800"``) in
+    a string or member name: RFC 7493 (I-JSON) §2.1 forbids it, and no database driver or hash can encode it."""
+    try:
+        json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except ValueError:  # not JSON at all: left to the parser that follows
+        return False
+    return False
 
 
 class PayloadTooLarge(IdbbError):
@@ -99,8 +113,15 @@ class RequestGuard:
                                      f"{exc}.") from exc
             if "\x00" in text or ("\\u0000" in text and _NUL_ESCAPE.search(text)):  # substring first: fast
                 raise _nul()
+            if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(text):  # a 500 at the first encode
+                raise InvalidRequest("invalid_request", "The request body is not acceptable JSON: a string holds "
+                                     "an unpaired surrogate (RFC 7493 §2.1).")
         elif content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded" \
                 and _NUL_QUERY.search(body):
+            raise _nul()
+        elif b"\x00" in body and str(scope.get("path", "")).startswith(FORM_PREFIXES):
+            # the login pages are Flask views: werkzeug parses multipart/form-data too, where a field is sent
+            # raw (no %00), and no form surface takes binary data (a NUL identifier was a 500 on PostgreSQL)
             raise _nul()
         sent = False
 

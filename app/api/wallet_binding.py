@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from app.api.envelope import ok
-from app.services import envelope
+from app.services import envelope, throttle
 from app.services import wallet_binding as binding
 
 
@@ -18,9 +18,17 @@ def _client(token_info: dict[str, Any] | None) -> str | None:
     return None if token_info is None else str(token_info.get("client_id") or "")
 
 
+def _source() -> str | None:
+    """The caller's address for the throttles and the per-source lockout (as ``app.api.linked_authorization``)."""
+    return request.remote_addr
+
+
 def _bind(body: Any, token_info: dict[str, Any] | None) -> dict[str, Any]:
+    # the PIN/OTP checked here is the login page's factor check: counted like every attempt (issue 14, #3)
+    throttle.check(throttle.ATTEMPT, _source(), client_id=_client(token_info))  # 429 (RFC 6585 §4)
     return ok(binding.bind(envelope.unwrap(body), partner_id=request.headers.get("PARTNER-ID"),
-                           partner_api_key=request.headers.get("PARTNER-API-KEY"), client_id=_client(token_info)))
+                           partner_api_key=request.headers.get("PARTNER-API-KEY"), client_id=_client(token_info),
+                           source=_source()))
 
 
 def wallet_binding(body: Any, token_info: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,4 +43,5 @@ def esignet_wallet_binding(body: Any, token_info: dict[str, Any] | None = None) 
 
 def binding_otp(body: Any, token_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """eSignet ``POST /binding/binding-otp``."""
-    return ok(binding.binding_otp(envelope.unwrap(body), client_id=_client(token_info)))
+    throttle.check(throttle.SEND, _source(), client_id=_client(token_info))
+    return ok(binding.binding_otp(envelope.unwrap(body), client_id=_client(token_info), source=_source()))

@@ -168,8 +168,10 @@ def _auth_failed(partner_id: str, reason: str) -> InvalidRequest:
     return _refuse("invalid_auth_challenge", _AUTH_FAILED)
 
 
-def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_id: str) -> str:
-    """Every challenge must prove the same person; returns their identity id (or a sandbox one)."""
+def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_id: str,
+                  source: str | None = None) -> str:
+    """Every challenge must prove the same person; returns their identity id (or a sandbox one). ``source``:
+    the caller's address, for the per-source lockout of the person (issue 14, security #3)."""
     found: set[str] = set()
     for challenge in challenges:
         value = challenge["challenge"]
@@ -180,11 +182,12 @@ def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_
                 identity = identity_for_login(individual_id)  # sandbox: any non-empty code is accepted
                 found.add(identity.identity_id if identity is not None else _sandbox_identity(individual_id))
             elif challenge["authFactorType"] == "OTP":
-                found.add(authentication.with_otp(_otp_transaction(individual_id), individual_id, value).identity_id)
+                found.add(authentication.with_otp(_otp_transaction(individual_id), individual_id, value,
+                                                   source=source).identity_id)
             else:
                 if not _DIGITS.match(value):  # GovStack: a PIN challenge has format "number"
                     raise authentication.AuthFailed("login.failed")
-                found.add(authentication.with_static_code(individual_id, value).identity_id)
+                found.add(authentication.with_static_code(individual_id, value, source=source).identity_id)
         except authentication.AuthFailed as failed:
             raise _auth_failed(partner_id, failed.key) from None
     if len(found) != 1:
@@ -202,7 +205,7 @@ def _certify(key: wla.WalletKey, user_id: str, now: datetime) -> binding_ca.Issu
 
 
 def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: str | None,
-         client_id: str | None) -> dict[str, Any]:
+         client_id: str | None, source: str | None = None) -> dict[str, Any]:
     """``POST /wallet-binding``: authenticate the person, certify the wallet key, record the binding.
 
     Returns ``{walletUserId, certificate, expireDateTime}`` (``expireDateTime`` = the certificate's
@@ -212,7 +215,7 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
     individual_id, factor, fmt, challenges, public_key = _members(request)
     _check_formats(factor, fmt, challenges)
     key = _parse_key(public_key)
-    identity_id = _authenticate(individual_id, challenges, partner)
+    identity_id = _authenticate(individual_id, challenges, partner, source)
     now = clock.now()
     try:
         if not identity_id.startswith("sandbox:"):
@@ -256,7 +259,7 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
 
 # --- POST /binding/binding-otp -------------------------------------------------------------------
 
-def binding_otp(request: dict[str, Any], *, client_id: str | None) -> dict[str, Any]:
+def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str | None = None) -> dict[str, Any]:
     """``POST /binding/binding-otp`` (esignet-notes.md §2.6): send a code for a later binding.
 
     The one code goes to every requested channel (``otpChannels``) that reaches the person, and
@@ -278,7 +281,7 @@ def binding_otp(request: dict[str, Any], *, client_id: str | None) -> dict[str, 
     sent: dict[str, str] = {}
     try:
         sent = authentication.send_otp(_otp_transaction(individual_id), individual_id, OTP_SUBJECT, OTP_BODY,
-                                       channels={c.lower() for c in channels})
+                                       channels={c.lower() for c in channels}, source=source)
     except (authentication.AuthFailed, notifier.DeliveryError):
         db.session.rollback()
     if not sent and not _sandbox():

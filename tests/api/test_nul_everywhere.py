@@ -64,3 +64,18 @@ def test_nul_in_the_registry_is_not_a_500(client, api_client):
     response = client.patch("/registry/identities/1234567890", json={"changes": {"firstName": NUL}, "reason": "r",
                                                                      "evidence": {}}, headers=bearer(token))
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/authorize/login", "/authorize/otp"])
+def test_nul_in_a_multipart_login_form_is_not_a_500(client, admin_token, path):
+    """The login pages are Flask views, and werkzeug parses multipart/form-data as well as urlencoded forms: a
+    NUL sent raw in a multipart field (no %00 for the request guard to see) reached the identifier lookup, a
+    500 on PostgreSQL. The guard refuses a NUL in any body at the form surfaces."""
+    from tests.flows.oidc_helpers import forms
+
+    rp = register_rp(client, admin_token, acrs=["idbb:acr:static-code", "idbb:acr:generated-code"])
+    form = forms(rp.authorize().text)["pin-form"]
+    fields = {**form["fields"], "identifier": NUL, "secret": "123456"}
+    response = client.post(path, files={name: (None, value) for name, value in fields.items()})
+    assert response.status_code == 400, response.text[:300]
+    assert response.json()["error"] == "invalid_request"  # the guard's answer, on SQLite too (not the login page)

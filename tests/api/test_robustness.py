@@ -56,6 +56,35 @@ def test_repeated_parameter_with_a_plain_name_is_still_named(client):
     assert response.json()["error_description"] == "Parameter repeated: scope."
 
 
+@pytest.mark.parametrize("path,request_", [
+    ("/linked-authorization/link-transaction", {"linkCode": "LONE"}),
+    ("/linked-authorization/v2/link-transaction", {"linkCode": "LONE"}),
+    ("/linked-authorization/link-code", {"transactionId": "LONE"}),
+    ("/linked-authorization/authenticate", {"linkedTransactionId": "LONE", "individualId": "LONE", "challengeList": [
+        {"authFactorType": "PIN", "challenge": "123456", "format": "number"}]}),
+    ("/linked-authorization/send-otp", {"transactionId": "LONE", "individualId": "LONE", "otpChannels": ["email"]}),
+])
+def test_an_escaped_lone_surrogate_in_json_is_invalid_request(client, path, request_):
+    """RFC 7493 §2.1: ``"\\ud800"`` is valid JSON but no string a database driver or a hash can encode: the
+    wallet calls answered 500 (UnicodeEncodeError at the digest of a link code, at the lookup of a transaction)
+    without any token. The request guard refuses it on every JSON endpoint."""
+    from tests.conftest import request_time
+
+    body = json.dumps({"requestTime": request_time(), "request": request_}).replace("LONE", "\\ud800")
+    response = client.post(path, content=body.encode(), headers={**JSON, "X-XSRF-TOKEN": "x"})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["errors"][0]["errorCode"] == "invalid_request"
+
+
+def test_a_surrogate_pair_in_json_passes_the_guard(client):
+    from tests.conftest import request_time
+
+    body = json.dumps({"requestTime": request_time(), "request": {"linkCode": "PAIR"}}).replace(
+        "PAIR", "\\ud83d\\ude00")  # U+1F600, escaped as a pair: an unknown link code, not a refused body
+    response = client.post("/linked-authorization/link-transaction", content=body.encode(), headers=JSON)
+    assert _envelope_error(response) == "invalid_link_code"
+
+
 # --- 5. JSON nested 10,000 deep -----------------------------------------------------------------------
 
 def test_deep_json_without_a_token_is_invalid_request(client):

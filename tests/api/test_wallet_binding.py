@@ -385,7 +385,7 @@ def test_inactive_identity_cannot_authenticate_and_a_late_deactivation_is_key_bi
     assert only_error(bind(client, partner, body)) == "invalid_auth_challenge"
     # deactivated between the PIN check and the binding (simulated): key_binding_failed
     monkeypatch.setattr(authentication, "with_static_code",
-                        lambda identifier, secret: authentication.Authenticated(identity_id, ("pin",)))
+                        lambda identifier, secret, source=None: authentication.Authenticated(identity_id, ("pin",)))
     assert only_error(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa())))) == \
         "key_binding_failed"
 

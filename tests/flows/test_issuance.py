@@ -561,6 +561,45 @@ def test_authorization_code_variant_through_the_login_pages(client, admin_token,
     assert ok.status_code == 204
 
 
+def test_a_response_key_that_cannot_be_encrypted_to_is_refused_before_anything_is_issued(backend, citizen, wallet,
+                                                                                       client):
+    """§8.2/§10: a credential_response_encryption jwk that imports but cannot be encrypted to (an RSA modulus of
+    20,000 bits: OpenSSL stops at 16,384) was a 500 after the credential was issued and its c_nonce spent. It is
+    invalid_encryption_parameters (400) before anything is written, and the wallet can ask again."""
+    import base64
+    import json
+    import secrets
+
+    from joserfc import jwe
+    from joserfc.jwk import ECKey, RSAKey
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    [server_key] = client.get("/.well-known/openid-credential-issuer").json()[
+        "credential_request_encryption"]["jwks"]["keys"]
+    created = start(backend, citizen, SD_JWT_PID)
+    token = wallet.token(code_of(wallet.offer(created["offerUri"])))
+    ident = token["authorization_details"][0]["credential_identifiers"][0]
+
+    def send(response_jwk: dict[str, Any]) -> Any:
+        request = {"credential_identifier": ident, "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]},
+                   "credential_response_encryption": {"jwk": response_jwk, "enc": "A256GCM"}}
+        sealed = jwe.encrypt_compact({"alg": server_key["alg"], "enc": "A256GCM", "kid": server_key["kid"]},
+                                     json.dumps(request).encode(), RSAKey.import_key(server_key),
+                                     registry=jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"]))
+        return client.post("/credential", content=sealed, headers={
+            **bearer(token["access_token"]), "Content-Type": "application/jwt"})
+
+    for bits in (20000, 1024):  # beyond what OpenSSL encrypts to; below NIST SP 800-131A's 2048
+        n = secrets.randbits(bits) | (1 << (bits - 1)) | 1
+        refused = send({"kty": "RSA", "n": b64(n), "e": "AQAB", "alg": "RSA-OAEP-256", "kid": "w"})
+        assert refused.status_code == 400, refused.text[:300]
+        assert refused.json()["error"] == "invalid_encryption_parameters"
+    good = {**ECKey.generate_key("P-256", private=True).as_dict(private=False), "alg": "ECDH-ES", "kid": "w2"}
+    assert send(good).status_code == 200
+
+
 def test_encrypted_request_and_response_with_joserfc(backend, citizen, wallet, client):
     """§10: the request as a JWE to idbb's advertised key, the response as a JWE to the wallet's key, both made and
     opened here with joserfc (not idbb's jwcrypto)."""

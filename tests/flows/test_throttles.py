@@ -353,3 +353,50 @@ def test_redis_rate_counters(app, ctx):
     from app.stores.rate_limits import RedisRateCounters
 
     _counts(RedisRateCounters(state().redis, prefix="idbb:test-rate:"))
+
+
+# --- another endpoint reaching the same factor check: /wallet-binding ----------------------------------
+
+def _bind_with_pin(http: Any, backend: Any, token: str, individual_id: str, value: str) -> Any:
+    from tests.conftest import bearer
+    from tests.flows.linked_helpers import WalletKey
+
+    request = {"individualId": individual_id, "authFactorType": "WLA", "format": "jwt",
+               "challengeList": [{"authFactorType": "PIN", "challenge": value, "format": "number"}],
+               "publicKey": WalletKey.new().public_jwk}
+    return http.post("/wallet-binding", json={"requestTime": request_time(), "request": request},
+                     headers={**bearer(token), "PARTNER-ID": backend.client_id, "PARTNER-API-KEY": "k"})
+
+
+def test_pin_guesses_through_wallet_binding_are_throttled_per_source(site):
+    """The PIN checked at /wallet-binding is the login page's factor check: one source spraying identifiers
+    with one PIN each there met no throttle (and every wrong PIN counted as from one unknown source). It is
+    counted like the other attempts: IDBB_THROTTLE_PER_SOURCE per window, then 429 in the envelope."""
+    from tests.conftest import ApiClient, new_ec_key
+
+    world = site(throttle_per_source=4)
+    pem, public = new_ec_key()
+    with world.app.app.app_context():
+        from app.services import api_clients
+
+        api_clients.register("wallet-backend", name="wallet-backend", scopes=["wallet_binding"],
+                             public_key=public, actor="test")
+    backend = ApiClient("wallet-backend", pem, public, world.http)
+    token = backend.token()
+    for n in range(4):
+        answer = _bind_with_pin(world.http, backend, token, f"{7500000000 + n}", "123456")
+        assert answer.status_code == 200 and answer.json()["errors"][0]["errorCode"] == "invalid_auth_challenge"
+    refused = _bind_with_pin(world.http, backend, token, "7500000009", "123456")
+    assert refused.status_code == 429, refused.text[:300]
+    _retry_after(refused)
+    assert [e["errorCode"] for e in refused.json()["errors"]] == ["too_many_requests"]
+    person = world.citizen()
+    elsewhere = _other_source(world.app, "198.51.100.40")
+    assert _bind_with_pin(elsewhere, backend, token, person.uin, "000000").json()["errors"]  # counted there
+    for _ in range(2):
+        _bind_with_pin(elsewhere, backend, token, person.uin, "000000")
+    assert _bind_with_pin(elsewhere, backend, token, person.uin, person.pin).json()["errors"][0]["errorCode"] \
+        == "invalid_auth_challenge"  # three wrong PINs from that source lock the person out from there
+    # ... only: the login page at a third address works (the binding attempts were not "from anywhere")
+    rp = replace(world.rp(), http=_other_source(world.app, "198.51.100.41"))
+    assert id_claims(rp, rp.login_and_token(person.uin, person.pin))["amr"] == ["pin"]

@@ -20,7 +20,7 @@ from app.errors import Forbidden, IdbbError, Unauthorized
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
-from app.formats.jwk import PRIVATE_MEMBERS
+from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.oidc import Grant
 from app.models.registry import Identity
@@ -103,9 +103,16 @@ def _response_encryption(body: dict[str, Any], encrypted: bool) -> tuple[jwk.JWK
         # §10: the JWK's alg MUST be present and is the JWE alg
         raise InvalidEncryptionParameters(description="jwk must be a public key with alg ECDH-ES or RSA-OAEP-256.")
     try:
+        if data.get("kty") == "RSA":
+            check_rsa_members(data)  # 2048 to 8192 bits, odd modulus, valid exponent (as every RSA key idbb takes)
         key = jwk.JWK(**data)
+        from app.formats.jwe import encrypt_compact
+
+        # a key that imports may still not encrypt (OpenSSL refuses RSA moduli over 16384 bits): find out now,
+        # before a credential is issued and its c_nonce spent, not when the answer is sealed (was a 500)
+        encrypt_compact(b"{}", key, str(data["alg"]), str(spec["enc"]))
     except Exception as exc:  # jwcrypto raises several types for a bad key
-        raise InvalidEncryptionParameters(description="jwk does not import.") from exc
+        raise InvalidEncryptionParameters(description="jwk does not import or cannot be encrypted to.") from exc
     return key, str(data["alg"]), str(spec["enc"])
 
 
