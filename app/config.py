@@ -121,6 +121,8 @@ class Settings:
     status_list_ttl: int = 300
     status_list_lifetime: int = 86400
     mdoc_country: str = "ZZ"
+    wallet_push_origins: str = ""
+    wallet_push_timeout: float = 3.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -137,6 +139,10 @@ class Settings:
             values[f.name] = _coerce(f.name, raw, f.type)
         values.update(overrides)
         return cls(**values)
+
+    def wallet_push_origin_list(self) -> list[str]:
+        """The origins ``POST /v1/issuance`` may push offers to (``walletEndpoint``); empty: pushing is off."""
+        return [o.strip().rstrip("/") for o in self.wallet_push_origins.split(",") if o.strip()]
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -264,6 +270,16 @@ class Settings:
             raise ConfigError("IDBB_STATUS_LIST_SIZE must be a multiple of 4 between 16 and 16777216")
         if len(self.mdoc_country) != 2 or not self.mdoc_country.isascii() or not self.mdoc_country.isupper():
             raise ConfigError("IDBB_MDOC_COUNTRY must be an ISO 3166-1 alpha-2 code in upper case")
+        if not 0 < self.wallet_push_timeout <= 30:
+            raise ConfigError("IDBB_WALLET_PUSH_TIMEOUT must be between 0 and 30 seconds")
+        for origin in self.wallet_push_origin_list():
+            parts = urlsplit(origin)
+            loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+                    or parts.fragment or parts.username is not None:
+                raise ConfigError(f"IDBB_WALLET_PUSH_ORIGINS: {origin!r} is not an origin (scheme://host[:port])")
+            if self.profile == "production" and parts.scheme != "https" and not loopback:
+                raise ConfigError("IDBB_WALLET_PUSH_ORIGINS must be https origins in production (http: loopback only)")
         if not Path(self.credential_config_dir).is_dir():
             raise ConfigError(f"IDBB_CREDENTIAL_CONFIG_DIR {self.credential_config_dir!r} is not a directory")
         if not Path(self.openapi_dir).is_dir():

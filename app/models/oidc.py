@@ -60,6 +60,10 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: OpenID4VCI 1.0 §5.1.1 / §6.2: credential configurations granted by authorization_details (or issuer_state)
+    authorization_details: Mapped[list[str] | None] = mapped_column(JsonType)
+    #: OpenID4VCI 1.0 §5.1.3: the issuance an issuer_state tied this grant to
+    issuance_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class RefreshToken(db.Model):  # type: ignore[name-defined,misc]

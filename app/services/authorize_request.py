@@ -65,6 +65,10 @@ class AuthRequest:
     code_challenge: str | None = None
     dpop_jkt: str | None = None
     via_par: bool = False
+    #: OpenID4VCI 1.0 §5.1.1: configurations named by authorization_details (returned with credential_identifiers)
+    authorization_details: list[str] = field(default_factory=list)
+    #: OpenID4VCI 1.0 §5.1.3: the issuance an issuer_state ties this request to
+    issuance_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +158,30 @@ def _credential_scopes() -> frozenset[str]:
     return frozenset(c.scope for c in configured().values())
 
 
+def _credential_request(params: dict[str, str], scopes: list[str],
+                        fail: Any) -> tuple[list[str], str | None]:
+    """OpenID4VCI 1.0 §5.1.1 ``authorization_details`` and §5.1.3 ``issuer_state``: the configurations to return
+    with ``credential_identifiers`` (every credential configuration granted, scopes included, once details are
+    used) and the issuance the request is tied to."""
+    from app.services.issuance import authorization
+
+    try:
+        details = authorization.parse_details(params.get("authorization_details"))
+    except ValueError as exc:  # RFC 9396 §5
+        raise fail("invalid_authorization_details", str(exc)) from None
+    by_scope = authorization.configurations_for_scopes(scopes)
+    if "issuer_state" not in params:
+        return ([*details, *(c for c in by_scope if c not in details)] if details else []), None
+    offer = authorization.find_offer(params["issuer_state"])
+    if offer is None:  # §5.1.3: not guaranteed to come from this issuer; unknown, spent or expired
+        raise fail("invalid_request", "issuer_state is unknown, already used or expired.")
+    wanted = [*details, *(c for c in by_scope if c not in details)]
+    if not set(wanted) <= set(offer.configuration_ids):
+        raise fail("invalid_request", "The request asks for a credential the offer does not name.")
+    # tied to an issuance, the grant always names its configurations (§6.2 credential_identifiers)
+    return (wanted or list(offer.configuration_ids)), offer.issuance_id
+
+
 def _claims(scopes: list[str], claims_param: dict[str, Any], client: Client) -> dict[str, dict[str, bool]]:
     allowed = set(client.claims) & set(CLAIMS_SUPPORTED)
     userinfo: dict[str, bool] = {}
@@ -207,8 +235,13 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     credential_scopes = _credential_scopes()
     scopes = [s for s in dict.fromkeys((params.get("scope") or "").split())
               if s in OIDC_SCOPES or s in credential_scopes]  # OpenID4VCI 1.0 §5.1.2: a scope per configuration
-    if "openid" not in scopes:  # OIDC Core §3.1.2.1: scope MUST contain openid
-        raise fail("invalid_scope", "scope must include openid.")
+    details, issuance_id = _credential_request(params, scopes, fail)
+    openid = "openid" in scopes
+    if not openid:
+        if not details and not set(scopes) & credential_scopes:  # OIDC Core §3.1.2.1: scope MUST contain openid
+            raise fail("invalid_scope", "scope must include openid, or the request must ask for a credential.")
+        # a credential-only OAuth request (OpenID4VCI 1.0 §5.1): no ID token, so no OIDC scopes or claims
+        scopes = [s for s in scopes if s in credential_scopes]
     try:
         pkce_format.check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
     except FormatError as exc:
@@ -245,7 +278,8 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
         client_id=client.client_id, redirect_uri=redirect_uri, scope=scopes, state=state_value,
         nonce=params.get("nonce"), prompt=prompt, max_age=max_age, display=display,
         ui_locales=params.get("ui_locales"), claims_locales=(params.get("claims_locales") or "").split()[:10],
-        acr_values=acrs, claims=_claims(scopes, claims_param, client), login_hint=params.get("login_hint"),
-        code_challenge=params.get("code_challenge"), dpop_jkt=dpop_jkt, via_par=via_par,
+        acr_values=acrs, claims=_claims(scopes, claims_param, client) if openid else {},
+        login_hint=params.get("login_hint"), code_challenge=params.get("code_challenge"), dpop_jkt=dpop_jkt,
+        via_par=via_par, authorization_details=details, issuance_id=issuance_id,
     )
     return request, client

@@ -19,7 +19,10 @@ from app.services.authorize_request import AuthRequest
 
 
 def request_hash(request: AuthRequest) -> str:
-    material = {"claims": request.claims, "scopes": sorted(request.scope), "acr": sorted(request.acr_values)}
+    material: dict[str, object] = {"claims": request.claims, "scopes": sorted(request.scope),
+                                   "acr": sorted(request.acr_values)}
+    if request.authorization_details:  # OpenID4VCI 1.0 §5.1.1: the credentials asked for are part of the request
+        material["authorization_details"] = sorted(request.authorization_details)
     return hashlib.sha256(canonical_json(material)).hexdigest()
 
 

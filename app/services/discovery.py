@@ -49,6 +49,7 @@ def openid_configuration() -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
                                   "urn:ietf:params:oauth:grant-type:pre-authorized_code"],  # OpenID4VCI 1.0 §6.1
         "pre-authorized_grant_anonymous_access_supported": True,  # OpenID4VCI 1.0 §12.3
+        "authorization_details_types_supported": ["openid_credential"],  # RFC 9396 §10, OpenID4VCI 1.0 §5.1.1
         "acr_values_supported": sorted(available_acrs()),
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_SIGNING_ALGS),

@@ -29,7 +29,7 @@ from app.formats import pkce
 from app.models.clients import Client
 from app.models.oidc import Grant, RefreshToken
 from app.services import access_tokens, audit, client_metadata, dpop, id_tokens
-from app.services.authorize_request import AuthRequest
+from app.services.authorize_request import AuthRequest, RedirectError
 from app.services.stored_secrets import digest
 
 RP_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
@@ -39,6 +39,13 @@ RP_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post
 def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: str, auth_time: int,
                session_id: str | None, accepted_claims: list[str], scopes: list[str]) -> str:
     """Mint the authorization code for a consented request; returns the code (only its hash is kept)."""
+    if request.issuance_id is not None:  # OpenID4VCI 1.0 §5.1.3: the issuer_state is spent with this code
+        from app.services.issuance.authorization import IssuerStateRefused, redeem
+
+        try:
+            redeem(request.issuance_id, identity_id=identity_id, client_id=request.client_id)
+        except IssuerStateRefused as refused:
+            raise RedirectError("access_denied", str(refused), request.redirect_uri, request.state) from None
     code = secrets.token_urlsafe(32)
     now = clock.now()
     accepted = set(accepted_claims)
@@ -49,6 +56,7 @@ def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: s
         identity_id=identity_id, redirect_uri=request.redirect_uri, scope=scopes, claims=claims,
         claims_locales=request.claims_locales, nonce=request.nonce, acr=acr, amr=amr, auth_time=auth_time,
         session_id=session_id, code_challenge=request.code_challenge, dpop_jkt=request.dpop_jkt, created_at=now,
+        authorization_details=list(request.authorization_details) or None, issuance_id=request.issuance_id,
     ))
     audit.record("authorization.code_issued", actor=request.client_id, target=identity_id,
                  details={"acr": acr, "scope": " ".join(scopes)})
@@ -132,6 +140,10 @@ def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
         "access_token": access, "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": claims["exp"] - claims["iat"], "scope": scope,
     }
+    if grant.authorization_details:  # OpenID4VCI 1.0 §6.2: REQUIRED when authorization_details were used
+        from app.services.issuance.authorization import token_details
+
+        body["authorization_details"] = token_details(list(grant.authorization_details))
     if "openid" in scope.split():  # a refresh narrowed to non-OpenID scopes gets no ID token (OIDC Core §12.2)
         body["id_token"] = id_tokens.id_token(grant, client, access)
     if "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented

@@ -32,7 +32,7 @@ from app.models.clients import Client
 from app.models.oidc import AuthTransaction, Grant, LinkCode, LinkedTransaction
 from app.services import audit, authentication, consents, grants
 from app.services.authorize_flow import acr_for, available_acrs
-from app.services.authorize_request import AuthRequest
+from app.services.authorize_request import AuthRequest, RedirectError
 from app.services.client_metadata import policy as client_policy
 from app.services.notifier import DeliveryError
 from app.services.sandbox import SANDBOX_TRANSACTIONS
@@ -195,9 +195,16 @@ def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None
     if consents.needs_asking(request) and client is not None:
         consents.save(linked.identity_id, request, list(linked.accepted_claims), scopes,
                       client_policy(client).consent_ttl)
-    code = grants.issue_code(request, identity_id=linked.identity_id, amr=list(linked.amr), acr=linked.acr,
-                             auth_time=linked.auth_time, session_id=None, accepted_claims=list(linked.accepted_claims),
-                             scopes=scopes)
+    try:
+        code = grants.issue_code(request, identity_id=linked.identity_id, amr=list(linked.amr), acr=linked.acr,
+                                 auth_time=linked.auth_time, session_id=None,
+                                 accepted_claims=list(linked.accepted_claims), scopes=scopes)
+    except RedirectError as refused:  # an issuer_state offer for another person (OpenID4VCI 1.0 §5.1.3)
+        txn.status = "done"
+        linked.code_expires_at = now
+        db.session.commit()
+        return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
+                "error": refused.error, "errorDescription": refused.description}
     grant_id = db.session.execute(select(Grant.grant_id).where(Grant.code_hash == digest(code))).scalar_one()
     linked.code_sealed, linked.grant_id = _seal(code, linked.linked_transaction_id), grant_id
     linked.code_expires_at = now + timedelta(seconds=state().settings.code_ttl)

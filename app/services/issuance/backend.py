@@ -20,7 +20,7 @@ from app.extensions import db, state
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.registry import Identity
 from app.services import notifier, registry
-from app.services.issuance import offers, records
+from app.services.issuance import authorization, offers, push, records
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import InvalidIssuance
 from app.services.stored_secrets import digest, mac
@@ -95,7 +95,8 @@ def _deliver(channel: str, uin: str | None, code: str) -> None:
 
 
 def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
-    """``POST /v1/issuance``: one issuance with its offer, in one transaction."""
+    """``POST /v1/issuance``: one issuance with its offer, in one transaction; then, with ``walletEndpoint``, the
+    offer pushed to the wallet (:mod:`app.services.issuance.push`) and the outcome recorded in a second one."""
     settings = state().settings
     known = configurations()
     ids = body.get("credentialConfigurationIds") or (
@@ -105,10 +106,17 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise InvalidIssuance("unknown_credential_configuration", "A credential configuration is unknown.")
-    if body.get("grant", "pre-authorized_code") != "pre-authorized_code":
-        raise InvalidIssuance("unsupported_grant", "Only the pre-authorized_code grant is offered so far.")
-    if body.get("walletEndpoint"):
-        raise InvalidIssuance("unsupported_wallet_push", "Pushing offers to a wallet endpoint is not supported yet.")
+    grant = body.get("grant", "pre-authorized_code")
+    if grant not in ("pre-authorized_code", authorization.AUTHORIZATION_CODE_GRANT):
+        raise InvalidIssuance("unsupported_grant", "grant must be pre-authorized_code or authorization_code.")
+    if grant == authorization.AUTHORIZATION_CODE_GRANT:
+        if body.get("subject") is None:
+            # the safe rule: the person who logs in must be the subject; explicit claims never go to whoever logs in
+            raise InvalidIssuance("invalid_issuance", "The authorization_code grant needs subject.uin: only that "
+                                                      "person may log in to collect the credential.")
+        if body.get("txCode") is not None:  # §4.1.1: tx_code belongs to the pre-authorized code grant
+            raise InvalidIssuance("invalid_issuance", "txCode is for the pre-authorized_code grant only.")
+    endpoint = push.check_endpoint(str(body["walletEndpoint"])) if body.get("walletEndpoint") is not None else None
     mode = body.get("mode", "InTime")
     if body.get("subject") is not None and body.get("claims") is not None:
         raise InvalidIssuance("invalid_issuance", "Give either subject or claims, not both.")
@@ -128,9 +136,9 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         salt = secrets.token_urlsafe(24)
         row = Issuance(
             issuance_id=issuance_id, client_id=client_id, correlation_id=body.get("correlationId"),
-            configuration_ids=ids, subject_uin=uin, mode=mode, grant_type="pre-authorized_code", state="offer_sent",
+            configuration_ids=ids, subject_uin=uin, mode=mode, grant_type=grant, state="offer_sent",
             credential_status="pending" if mode == "Deferred" else None, history=[], code_salt=salt,
-            code_hash=digest(offers.pre_authorized_code(issuance_id, salt)), tx_code_failures=0,
+            code_hash=digest(offers.offer_secret(issuance_id, salt, grant)), tx_code_failures=0,
             offer_scheme=body.get("offerScheme", offers.SCHEMES[0]), issued_configurations=[],
             notification_id=secrets.token_urlsafe(16), created_at=now, updated_at=now,
             expires_at=now + timedelta(seconds=ttl))
@@ -146,7 +154,7 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
                 _deliver(delivery, uin, code)
         records.move(row, "offer_sent")
         db.session.add(row)
-        records.event(row, "offer_created", actor=client_id, mode=mode,
+        records.event(row, "offer_created", actor=client_id, mode=mode, grant=grant,
                       tx_code=(tx or {}).get("delivery") if tx is not None else None)
         records.emit("credential.offered", row)
         uri = offers.offer_uri(row, by_value=bool(body.get("offerByValue")))
@@ -161,7 +169,9 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         answer["qrCode"] = offers.qr_data_uri(uri, kind=qr.get("format", "svg"), scale=int(qr.get("size", 4)))
         if code is not None and (tx or {}).get("delivery", "response") == "response":
             answer["txCode"] = code
-        return answer
+    if endpoint is not None:  # after the commit: never an outbound call inside the database transaction
+        answer["walletPush"] = push.deliver(issuance_id, endpoint, uri, actor=client_id)
+    return answer
 
 
 def _iso(moment: datetime) -> str:

@@ -24,6 +24,7 @@ from app.services.stored_secrets import purpose_key
 from app.services.transaction import atomic
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"  # 1.0 §4.1.1
+AUTHORIZATION_CODE_GRANT = "authorization_code"  # 1.0 §4.1.1
 SCHEMES = ("openid-credential-offer://", "haip://")  # 1.0 §4.1; HAIP's scheme on request
 
 
@@ -32,14 +33,32 @@ def pre_authorized_code(issuance_id: str, salt: str) -> str:
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
 
+def offer_secret(issuance_id: str, salt: str, grant_type: str) -> str:
+    """The offer's one secret: the pre-authorized code, or the ``issuer_state`` of the authorization code grant.
+    Both are HMACs under distinct purpose keys; the database holds the digest in ``code_hash``."""
+    if grant_type == AUTHORIZATION_CODE_GRANT:
+        from app.services.issuance.authorization import issuer_state
+
+        return issuer_state(issuance_id, salt)
+    return pre_authorized_code(issuance_id, salt)
+
+
 def offer_object(row: Issuance) -> dict[str, Any]:
-    """The Credential Offer (§4.1.1): issuer, configuration ids and the grant(s)."""
+    """The Credential Offer (§4.1.1): issuer, configuration ids and the grant. ``authorization_server`` is left
+    out: §4.1.1 says it MUST NOT be used unless the metadata lists several authorization servers (idbb lists one)."""
+    offer: dict[str, Any] = {"credential_issuer": state().settings.issuer,
+                             "credential_configuration_ids": list(row.configuration_ids)}
+    if row.grant_type == AUTHORIZATION_CODE_GRANT:
+        # §4.1.1: the wallet MUST pass issuer_state to the authorization request (§5.1.3)
+        offer["grants"] = {AUTHORIZATION_CODE_GRANT: {"issuer_state": offer_secret(
+            row.issuance_id, row.code_salt, row.grant_type)}}
+        return offer
     grant: dict[str, Any] = {"pre-authorized_code": pre_authorized_code(row.issuance_id, row.code_salt)}
     if row.tx_code_hash is not None:  # §4.1.1: tx_code describes what the wallet asks the End-User for
         grant["tx_code"] = {"input_mode": row.tx_code_input_mode, "length": row.tx_code_length,
                             "description": "Enter the code sent to you by the issuing authority."}
-    return {"credential_issuer": state().settings.issuer, "credential_configuration_ids": list(row.configuration_ids),
-            "grants": {PRE_AUTHORIZED_GRANT: grant}}
+    offer["grants"] = {PRE_AUTHORIZED_GRANT: grant}
+    return offer
 
 
 def reference_uri(issuance_id: str) -> str:

@@ -46,7 +46,8 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
         select(Issuance).where(Issuance.code_hash == digest(code)).with_for_update()).scalar_one_or_none()
     now = clock.now()
     settings = state().settings
-    if row is None or now >= row.expires_at or row.state in ("issuance_denied", "offer_expired"):
+    if row is None or row.grant_type != "pre-authorized_code" or now >= row.expires_at or row.state in (
+            "issuance_denied", "offer_expired"):  # an issuer_state is no pre-authorized code
         return _error("invalid_grant", "The pre-authorized code is invalid or expired.")
     if row.code_used_at is not None:  # §6.1 / RFC 6749 §4.1.2: single use
         records.event(row, "code_replayed", actor="anonymous", outcome="failure")

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.clock import clock
 from app.extensions import db, state
@@ -20,6 +20,8 @@ from app.services import audit, outbox
 
 STATES = ("offer_sent", "offer_received", "credential_issued", "credential_acked", "credential_accepted",
           "credential_deleted", "credential_failure", "issuance_denied", "offer_expired")
+#: History entries that record an event without becoming the current state (the push of an offer to a wallet)
+NOTES = ("offer_pushed", "offer_push_failed")
 
 
 def move(row: Issuance, new_state: str, *, once: bool = False, **details: Any) -> None:
@@ -32,6 +34,19 @@ def move(row: Issuance, new_state: str, *, once: bool = False, **details: Any) -
     row.history = [*row.history, entry]  # a new list: JSON columns track assignment, not mutation
     row.state = new_state
     row.updated_at = now
+
+
+def note(row: Issuance, entry: str, **details: Any) -> None:
+    """Append ``entry`` (one of :data:`NOTES`) to the history without changing the current state."""
+    current = row.state
+    move(row, entry, **details)
+    row.state = current
+
+
+def locked(issuance_id: str) -> Issuance:
+    row = db.session.execute(
+        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one()
+    return row
 
 
 def seal_claims(row: Issuance, data: dict[str, Any]) -> None:

@@ -103,7 +103,8 @@ def document_signer() -> DocumentSigner:
         root = iaca()
         root_key = _unseal(root)
         private = ec.generate_private_key(ec.SECP256R1())
-        start = now.replace(microsecond=0) - timedelta(minutes=5)
+        # read the clock after iaca(): a root created in this call must not start a second after its signer
+        start = clock.now().replace(microsecond=0) - timedelta(minutes=5)
         not_after = min(start + timedelta(days=DS_DAYS), root.not_after)
         authority_id = f"ds-{secrets.token_hex(8)}"
         der = x509.document_signer_certificate(root_key, bytes(root.cert_der), private.public_key(),

@@ -139,6 +139,8 @@ class WalletToken:
     client_id: str = ""
     grant_id: str | None = None
     scopes: tuple[str, ...] = ()
+    #: configurations granted with credential_identifiers (OpenID4VCI 1.0 §6.2); None: all of the issuance's
+    details: tuple[str, ...] | None = None
 
 
 def _dpop_error(refused: dpop.DpopRefused) -> IdbbError:
@@ -181,8 +183,11 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
     scope = claims.get("scope")
     if isinstance(claims.get("iid"), str):
         return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT)
-    return WalletToken(None, False, str(claims.get("client_id")), str(gid),
-                       tuple(scope.split()) if isinstance(scope, str) else ())
+    grant = db.session.get(Grant, gid)
+    details = tuple(grant.authorization_details or ()) if grant is not None else ()
+    # an issuer_state grant (OpenID4VCI 1.0 §5.1.3) collects that issuance, as a pre-authorized token would
+    return WalletToken(grant.issuance_id if grant is not None else None, False, str(claims.get("client_id")),
+                       str(gid), tuple(scope.split()) if isinstance(scope, str) else (), details or None)
 
 
 def _locked(issuance_id: str) -> Issuance:
@@ -193,8 +198,10 @@ def _locked(issuance_id: str) -> Issuance:
     return row
 
 
-def _configuration(body: Mapping[str, Any], row: Issuance) -> CredentialConfiguration:
-    """§8.2: exactly one of credential_identifier / credential_configuration_id, and the right one."""
+def _configuration(body: Mapping[str, Any], row: Issuance, granted: tuple[str, ...] | None = None
+                   ) -> CredentialConfiguration:
+    """§8.2: exactly one of credential_identifier / credential_configuration_id, and the right one; ``granted``
+    narrows the issuance's configurations to those the token's authorization_details name."""
     ident, config_id = body.get("credential_identifier"), body.get("credential_configuration_id")
     if (ident is None) == (config_id is None):  # §8.2: one MUST be present, never both
         raise InvalidCredentialRequest(
@@ -206,7 +213,7 @@ def _configuration(body: Mapping[str, Any], row: Issuance) -> CredentialConfigur
         # §8.2: credential_configuration_id MUST NOT be used when credential_identifiers were returned
         raise InvalidCredentialRequest(
             description="Use a credential_identifier from the token response's authorization_details.")
-    by_identifier = {credential_identifier(c): c for c in row.configuration_ids}
+    by_identifier = {credential_identifier(c): c for c in row.configuration_ids if granted is None or c in granted}
     if not isinstance(ident, str) or ident not in by_identifier:
         raise UnknownCredentialIdentifier()
     return known[by_identifier[ident]]
@@ -266,12 +273,13 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
         return _scoped_credential(body, token)
     with atomic():
         row = _locked(token.issuance_id)
-        config = _configuration(body, row)
+        config = _configuration(body, row, token.details)
         if row.state == "issuance_denied":
             raise CredentialRequestDenied()
         if config.id in row.issued_configurations or row.pending_request is not None:
             raise CredentialRequestDenied(description="This credential was already requested.")
-        holders = proofs.verify(body.get("proofs"), config, anonymous=token.anonymous)
+        holders = proofs.verify(body.get("proofs"), config, anonymous=token.anonymous,
+                                client_id=None if token.anonymous else token.client_id or None)
         if row.mode == "Deferred" and row.credential_status != "ready":
             transaction_id = secrets.token_urlsafe(24)
             from app.services.stored_secrets import digest
@@ -352,19 +360,32 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
 
 
 def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
-    """The authorization-code variant (§5, §8.2): a token from idbb's login naming configurations by scope; the
-    request names ``credential_configuration_id`` and the claims come from the person's registry record."""
-    config_id = body.get("credential_configuration_id")
-    if body.get("credential_identifier") is not None or config_id is None:
-        # §8.2: without authorization_details, credential_configuration_id is REQUIRED, credential_identifier MUST NOT
-        raise InvalidCredentialRequest(description="Send credential_configuration_id (no authorization_details "
-                                                   "were granted).")
+    """The wallet-initiated authorization-code variant (§5, §8.2): a token from idbb's login naming configurations
+    by scope (the request names ``credential_configuration_id``) or by ``authorization_details`` (§5.1.1: the
+    request names a ``credential_identifier`` of the token response, §6.2); the claims come from the person's
+    registry record."""
+    config_id, ident = body.get("credential_configuration_id"), body.get("credential_identifier")
     known = configured()
-    if not isinstance(config_id, str) or config_id not in known:
-        raise UnknownCredentialConfiguration()
-    config = known[config_id]
-    if config.scope not in token.scopes:  # §8.2: the configuration's scope MUST be one the token was granted
-        raise Forbidden(description="The access token was not granted this credential's scope.")
+    if token.details:
+        if config_id is not None or ident is None:
+            # §8.2: with credential_identifiers returned, credential_identifier is REQUIRED and
+            # credential_configuration_id MUST NOT be used
+            raise InvalidCredentialRequest(description="Send a credential_identifier of the token response.")
+        by_identifier = {credential_identifier(c): c for c in token.details}
+        if not isinstance(ident, str) or ident not in by_identifier or by_identifier[ident] not in known:
+            raise UnknownCredentialIdentifier()
+        config = known[by_identifier[ident]]
+    else:
+        if ident is not None or config_id is None:
+            # §8.2: without authorization_details, credential_configuration_id is REQUIRED, credential_identifier
+            # MUST NOT be used
+            raise InvalidCredentialRequest(description="Send credential_configuration_id (no authorization_details "
+                                                       "were granted).")
+        if not isinstance(config_id, str) or config_id not in known:
+            raise UnknownCredentialConfiguration()
+        config = known[config_id]
+        if config.scope not in token.scopes:  # §8.2: the configuration's scope MUST be one the token was granted
+            raise Forbidden(description="The access token was not granted this credential's scope.")
     with atomic():
         grant = db.session.get(Grant, token.grant_id)
         identity = db.session.get(Identity, grant.identity_id) if grant is not None else None

@@ -1,0 +1,118 @@
+"""The authorization code flow of credential issuance: ``issuer_state`` (OpenID4VCI 1.0 §4.1.1, §5.1.3) and
+``authorization_details`` of type ``openid_credential`` (§5.1.1, RFC 9396).
+
+An offer with the ``authorization_code`` grant carries an ``issuer_state`` (an HMAC of the issuance id and its
+salt, like the pre-authorized code; only its digest is stored). The wallet passes it to ``/authorize``; the
+request is then tied to that issuance: it may ask only for the issuance's configurations, and the code is issued
+only when the person who logged in is the issuance's subject (``subject.uin``). An issuance with explicit claims
+and no ``uin`` cannot use this grant (the safe rule: explicit claims never go to whoever happens to log in). The
+``issuer_state`` is spent when the code is issued (single use); a wrong person's login does not spend it.
+
+Authorization details name configurations by ``credential_configuration_id``; the token response returns them
+with ``credential_identifiers`` (§6.2) and ``/credential`` then takes ``credential_identifier`` (§8.2).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import clock
+from app.extensions import db, state
+from app.models.issuance import Issuance
+from app.models.registry import Identity
+from app.services.issuance import records
+from app.services.issuance.configurations import configured
+from app.services.issuance.pre_authorized import credential_identifier
+from app.services.stored_secrets import digest, purpose_key
+
+AUTHORIZATION_CODE_GRANT = "authorization_code"
+DETAILS_TYPE = "openid_credential"  # §5.1.1
+MAX_ISSUER_STATE = 512
+MAX_DETAILS = 10
+
+
+class IssuerStateRefused(Exception):
+    """The issuance an ``issuer_state`` names cannot be authorized (any more, or by this person)."""
+
+
+def issuer_state(issuance_id: str, salt: str) -> str:
+    """§4.1.1 ``issuer_state``: opaque to the wallet, rebuilt from the row, never stored in clear."""
+    mac = hmac.new(purpose_key("issuer state"), f"{issuance_id}:{salt}".encode("ascii"), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+
+
+def _open_offer(row: Issuance | None) -> bool:
+    return (row is not None and row.grant_type == AUTHORIZATION_CODE_GRANT and row.code_used_at is None
+            and clock.now() < row.expires_at and row.state not in ("issuance_denied", "offer_expired"))
+
+
+def find_offer(value: str) -> Issuance | None:
+    """The open ``authorization_code`` issuance an ``issuer_state`` names, or None. §5.1.3: the value may have been
+    injected by an attacker, so it only ever narrows what the request may obtain."""
+    if not value or len(value) > MAX_ISSUER_STATE:
+        return None
+    row = db.session.execute(select(Issuance).where(Issuance.code_hash == digest(value))).scalar_one_or_none()
+    return row if _open_offer(row) else None
+
+
+def parse_details(raw: str | None) -> list[str]:
+    """The ``credential_configuration_id`` of each ``openid_credential`` authorization detail (RFC 9396 §2),
+    in order, without repeats; a ``ValueError`` (→ ``invalid_authorization_details``, RFC 9396 §5) otherwise."""
+    if raw is None:
+        return []
+    try:
+        details = json.loads(raw)
+    except ValueError:
+        raise ValueError("authorization_details is not JSON.") from None
+    if not isinstance(details, list) or not details or len(details) > MAX_DETAILS:
+        raise ValueError("authorization_details must be a non-empty JSON array.")  # RFC 9396 §2
+    issuer = state().settings.issuer
+    known = configured()
+    out: list[str] = []
+    for item in details:
+        if not isinstance(item, dict) or item.get("type") != DETAILS_TYPE:
+            # RFC 9396 §5: an unknown authorization details type MUST be refused
+            raise ValueError("Only authorization details of type openid_credential are supported.")
+        config_id = item.get("credential_configuration_id")
+        if not isinstance(config_id, str) or config_id not in known:  # §5.1.1: REQUIRED, a key of the metadata
+            raise ValueError("credential_configuration_id is missing or unknown.")
+        locations = item.get("locations")
+        if locations is not None and (not isinstance(locations, list) or issuer not in locations):
+            # §5.1.1: with authorization_servers in the metadata, locations is the Credential Issuer Identifier
+            raise ValueError("locations must name this credential issuer.")
+        if config_id not in out:
+            out.append(config_id)
+    return out
+
+
+def configurations_for_scopes(scopes: list[str]) -> list[str]:
+    """The configurations whose ``scope`` the request asks for (§5.1.2), in the request's order."""
+    by_scope = {c.scope: c.id for c in configured().values()}
+    return [by_scope[s] for s in scopes if s in by_scope]
+
+
+def token_details(config_ids: list[str]) -> list[dict[str, Any]]:
+    """§6.2 ``authorization_details`` of the token response: one Credential Dataset per configuration."""
+    return [{"type": DETAILS_TYPE, "credential_configuration_id": cid,
+             "credential_identifiers": [credential_identifier(cid)]} for cid in config_ids]
+
+
+def redeem(issuance_id: str, *, identity_id: str, client_id: str) -> None:
+    """Spend the ``issuer_state`` as its authorization code is issued: the issuance is still open and the person
+    who logged in is its subject, else :class:`IssuerStateRefused` (and the ``issuer_state`` stays unspent)."""
+    row = db.session.execute(
+        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one_or_none()
+    if row is None or not _open_offer(row):  # single use: a second login with the same offer is refused
+        raise IssuerStateRefused("The credential offer can no longer be redeemed.")
+    uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one_or_none()
+    if row.subject_uin is None or uin is None or not hmac.compare_digest(row.subject_uin, uin):
+        # the person who logs in must be the issuance's subject (never a UIN in the audit record)
+        records.event(row, "issuer_state_refused", actor=client_id, outcome="failure", reason="another person")
+        raise IssuerStateRefused("This credential offer is for another person.")
+    row.code_used_at = clock.now()
+    records.move(row, "offer_received", once=True, via="issuer_state_redeemed")
+    records.event(row, "issuer_state_redeemed", actor=client_id)
