@@ -57,6 +57,7 @@ from tests.flows.linked_helpers import (
     wla,
 )
 from tests.flows.oidc_helpers import Citizen, RelyingParty, enroll_citizen, forms, register_rp
+from tests.live_server import start_in_thread
 from tests.mailbox import Mailbox, free_port
 
 POLL_TIMEOUT = 0.5
@@ -133,19 +134,8 @@ def _api_client(cx: Any, http: Any, *scopes: str) -> ApiClient:
 
 
 def _start_live(settings: Settings) -> Live:
-    import uvicorn
-
-    cx = create_app(settings.with_(long_poll_timeout=LIVE_POLL_TIMEOUT))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(cx, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    return Live(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=LIVE_POLL_TIMEOUT + 10), server, thread)
+    base, server, thread = start_in_thread(create_app(settings.with_(long_poll_timeout=LIVE_POLL_TIMEOUT)))
+    return Live(httpx.Client(base_url=base, timeout=LIVE_POLL_TIMEOUT + 10), server, thread)
 
 
 def _long_polls_answer(live: Live) -> None:

@@ -30,6 +30,7 @@ from tests.flows.test_oidc_browser_side import (
     request_code,
     settings_of,
 )
+from tests.live_server import start_in_thread
 from tests.mailbox import Mailbox, free_port
 
 site = browser_side.site  # fixtures shared with the browser-side tests
@@ -54,19 +55,8 @@ def live(app: Any, settings: Settings) -> Iterator[Live]:
 
 
 def _serve(settings: Settings, **changes: Any) -> Iterator[Live]:
-    import uvicorn
-
-    cx = create_app(settings.with_(worker_threads=16, db_pool_size=20, **changes))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(cx, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    yield Live(f"http://127.0.0.1:{port}", server, thread)
+    base, server, thread = start_in_thread(create_app(settings.with_(worker_threads=16, db_pool_size=20, **changes)))
+    yield Live(base, server, thread)
     server.should_exit = True
     thread.join(10)
 
