@@ -28,6 +28,41 @@ from app.extensions import db
 from app.services import audit_sealer, database, keys
 
 ISSUER = "https://idbb.test"
+
+
+def _per_worker_stores() -> None:
+    """Under pytest-xdist, give every worker its own PostgreSQL database and Redis database.
+
+    Worker ``gwN`` uses the database ``<name>_gwN`` (created on first use from the given one) and the Redis
+    database ``<n> - N``, so workers never truncate or flush each other's data. Runs before ``TEST_DB`` is read,
+    so every module that imports it sees the worker's own stores.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    number = int(worker[2:])
+    url = os.environ.get("IDBB_TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        base = make_url(url)
+        name = f"{base.database}_{worker}"
+        engine = create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        os.environ["IDBB_TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    redis_url = os.environ.get("IDBB_TEST_REDIS_URL", "")
+    if redis_url:
+        head, _, index = redis_url.rpartition("/")
+        if index.isdigit() and int(index) - number >= 0:
+            os.environ["IDBB_TEST_REDIS_URL"] = f"{head}/{int(index) - number}"
+        else:
+            raise RuntimeError("IDBB_TEST_REDIS_URL must end in a database number at least the xdist worker count")
+
+
+_per_worker_stores()
 TEST_DB = os.environ.get("IDBB_TEST_DATABASE_URL")
 TEST_REDIS = os.environ.get("IDBB_TEST_REDIS_URL")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
