@@ -55,10 +55,9 @@ def _selection(body: dict[str, Any], client_id: str) -> tuple[Selection, str]:
 def _counts(action: str, selection: Selection) -> tuple[int, int]:
     """(would change, would stay) for ``action`` over ``selection``."""
     sub = query(*selection.conditions()).subquery()
-    rows = db.session.execute(select(sub.c.status.in_(SOURCES[action]), func.count()).group_by(
-        sub.c.status.in_(SOURCES[action]))).all()
-    allowed = sum(int(n) for ok, n in rows if ok)
-    return allowed, sum(int(n) for ok, n in rows if not ok)
+    rows = db.session.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all()
+    allowed = sum(int(n) for status, n in rows if int(status) in SOURCES[action])
+    return allowed, sum(int(n) for status, n in rows if int(status) not in SOURCES[action])
 
 
 def _iso(moment: datetime | None) -> str | None:
