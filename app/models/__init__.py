@@ -5,6 +5,7 @@ from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
+from app.models.lifecycle import BlockedCredential, CredentialRenewal, IdentityBlock, LifecycleJob, RenewalMark
 from app.models.oidc import (
     AuthTransaction,
     Consent,
@@ -38,4 +39,5 @@ __all__ = [
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
     "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "BlockedCredential", "CredentialRenewal", "IdentityBlock", "LifecycleJob", "RenewalMark",
 ]

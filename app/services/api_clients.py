@@ -23,7 +23,7 @@ KNOWN_SCOPES = frozenset({
     "add_oidc_client", "update_oidc_client", "read_oidc_client", "wallet_binding",
     "enroll.read", "enroll.write", "enroll.buf.read", "enroll.buf.write", "audit.read",
     "introspect", "credential.issue", "credential.status", "uin.generate", "registry.read", "registry.write",
-    "registry.adjudicate", "issuance.write", "issuance.read",
+    "registry.adjudicate", "issuance.write", "issuance.read", "issuance.revoke",
 })
 API_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 

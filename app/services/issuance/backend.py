@@ -19,7 +19,7 @@ from app.errors import NotFound, Unavailable
 from app.extensions import db, state
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.registry import Identity
-from app.services import notifier, registry
+from app.services import lifecycle, notifier, registry
 from app.services.issuance import authorization, offers, push, records
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import InvalidIssuance
@@ -53,6 +53,8 @@ def _subject_data(body: dict[str, Any]) -> tuple[str | None, dict[str, Any], dic
         identity = registry.read_identity(str(uin))  # NotFound for an unknown UIN
         if identity["status"] != "ACTIVE":
             raise InvalidIssuance("inactive_identity", "The identity is not active.")
+        if lifecycle.is_blocked(identity["uin"]):  # issue 17: a blocked identity gets no new credential
+            raise InvalidIssuance("identity_blocked", "The identity is blocked: no credential can be issued.")
         attributes = {**identity["biographicData"], "uin": identity["uin"]}
     return (str(uin) if uin is not None else None), attributes, explicit
 
@@ -189,14 +191,17 @@ def _owned(issuance_id: str, client_id: str, *, lock: bool = False) -> Issuance:
 
 
 def view(row: Issuance) -> dict[str, Any]:
-    credentials = db.session.execute(select(IssuedCredential).where(
-        IssuedCredential.issuance_id == row.issuance_id).order_by(IssuedCredential.issued_at)).scalars()
+    credentials = list(db.session.execute(select(IssuedCredential).where(
+        IssuedCredential.issuance_id == row.issuance_id).order_by(IssuedCredential.issued_at)).scalars())
+    status = lifecycle.statuses([c.credential_id for c in credentials])  # issue 17: each one's list entry
     out: dict[str, Any] = {
         "issuanceId": row.issuance_id, "state": row.state, "mode": row.mode,
         "credentialConfigurationIds": list(row.configuration_ids), "createdAt": _iso(row.created_at),
         "expiresAt": _iso(row.expires_at), "history": list(row.history),
         "credentials": [{"credentialId": c.credential_id, "configurationId": c.configuration_id,
                          "format": c.format, "expiresAt": _iso(c.expires_at), "revocationId": c.revocation_id,
+                         "revocationStatus": status.get(c.credential_id, ("Operational", False))[0],
+                         "renewalDue": status.get(c.credential_id, ("Operational", False))[1],
                          "status": {"idx": c.status_index,
                                     "uri": f"{state().settings.issuer}/statuslists/{c.status_list_id}"}}
                         for c in credentials],

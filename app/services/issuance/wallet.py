@@ -24,7 +24,7 @@ from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.oidc import Grant
 from app.models.registry import Identity
-from app.services import access_tokens, dpop, grants, keys, registry
+from app.services import access_tokens, dpop, grants, keys, lifecycle, registry
 from app.services.grants import header
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
@@ -40,6 +40,7 @@ from app.services.issuance.errors import (
     UnknownCredentialIdentifier,
 )
 from app.services.issuance.pre_authorized import WALLET_CLIENT, credential_identifier
+from app.services.lifecycle import renewals
 from app.services.status import allocation
 from app.services.transaction import atomic
 
@@ -221,6 +222,8 @@ def _configuration(body: Mapping[str, Any], row: Issuance, granted: tuple[str, .
 
 def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -> list[dict[str, str]]:
     settings = state().settings
+    if row.subject_uin is not None and lifecycle.is_blocked(row.subject_uin):  # issue 17: no issuance while blocked
+        raise CredentialRequestDenied(description="No credential can be issued to this person now.")
     stored = records.open_claims(row)
     if stored is None:
         raise CredentialRequestDenied(description="The claims for this credential are no longer held.")
@@ -354,6 +357,8 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
         records.move(row, "credential_acked", event=event)
         if event != "credential_failure":
             records.move(row, EVENTS[event])
+        if event == "credential_accepted":
+            renewals.accepted(row.issuance_id)  # issue 17: a renewal may revoke the credential it replaces
         records.event(row, "notified", actor="wallet", notification=event)
         records.emit("credential." + event.removeprefix("credential_"), row)
         return Answer(204, None, NO_STORE)
