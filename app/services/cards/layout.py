@@ -42,7 +42,7 @@ def render(card: CardData, qr_text: str, *, photo: bytes | None, title: str = "I
         try:
             pdf.image(io.BytesIO(photo), *photo_box)
             placed = True
-        except Exception:  # noqa: BLE001 - an image fpdf2/Pillow cannot read (JPEG 2000, WSQ) leaves a blank box
+        except Exception:  # an image fpdf2/Pillow cannot read (JPEG 2000, WSQ) leaves a blank box
             placed = False
     if not placed:
         pdf.rect(*photo_box)
