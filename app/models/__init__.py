@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
-from app.models.cms import CredentialRequest, PrintedCard
+from app.models.cms import CredentialRequest, PrintedCard, ServiceEvent
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
@@ -38,5 +38,5 @@ __all__ = [
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
-    "WalletBinding", "Issuance", "CredentialRequest", "PrintedCard", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "WalletBinding", "Issuance", "CredentialRequest", "PrintedCard", "ServiceEvent", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
 ]

@@ -46,3 +46,19 @@ class PrintedCard(db.Model):  # type: ignore[name-defined,misc]
     blob_id: Mapped[str] = mapped_column(String(32))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ServiceEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One GovStack credential-management request (block, unblock, updateIdentity, card download, share) as
+    ``GET /events/{eventId}`` and ``/service-history`` report it: a random 16-digit id, no claim values."""
+
+    __tablename__ = "service_events"
+
+    event_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100), index=True)
+    uin: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(32))
+    service_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    info: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

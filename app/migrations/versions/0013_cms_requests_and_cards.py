@@ -1,4 +1,4 @@
-"""OSIA CMS credential requests and printed ID cards (issue 17)
+"""OSIA CMS credential requests, printed ID cards, GovStack service events (issue 17)
 
 Revision ID: 0013
 Revises: 0011
@@ -47,9 +47,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('printed_cards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_printed_cards_uin'), ['uin'], unique=False)
+    op.create_table('service_events',
+    sa.Column('event_id', sa.String(length=16), nullable=False),
+    sa.Column('client_id', sa.String(length=100), nullable=False),
+    sa.Column('uin', sa.String(length=32), nullable=False),
+    sa.Column('event_type', sa.String(length=32), nullable=False),
+    sa.Column('service_type', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('info', JSON, nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_service_events'))
+    )
+    with op.batch_alter_table('service_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_events_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_events_created_at'), ['created_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('service_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_events_created_at'))
+        batch_op.drop_index(batch_op.f('ix_service_events_client_id'))
+    op.drop_table('service_events')
     with op.batch_alter_table('printed_cards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_printed_cards_uin'))
     op.drop_table('printed_cards')
