@@ -38,5 +38,6 @@ __all__ = [
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
-    "WalletBinding", "Issuance", "CredentialRequest", "PrintedCard", "ServiceEvent", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "WalletBinding", "Issuance", "CredentialRequest", "PrintedCard",
+    "ServiceEvent", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
 ]
