@@ -6,6 +6,7 @@ from app.models.cms import CredentialRequest, PrintedCard, ServiceEvent
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
+from app.models.lifecycle import BlockedCredential, CredentialRenewal, IdentityBlock, LifecycleJob, RenewalMark
 from app.models.oidc import (
     AuthTransaction,
     Consent,
@@ -38,6 +39,7 @@ __all__ = [
     "OtpChallenge", "PushedRequest", "RefreshToken", "DuplicateCase", "Enrollment", "EnrollmentBuffer", "Identity",
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
-    "WalletBinding", "Issuance", "CredentialRequest", "PrintedCard",
-    "ServiceEvent", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "BlockedCredential", "CredentialRenewal", "IdentityBlock", "LifecycleJob", "RenewalMark",
+    "CredentialRequest", "PrintedCard", "ServiceEvent",
 ]

@@ -1,7 +1,7 @@
 """OSIA CMS credential requests, printed ID cards, GovStack service events (issue 17)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 04:30:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import app.models.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
