@@ -1,0 +1,45 @@
+"""Fixtures: a CMS back office (OSIA scopes), an issuance backend, a wallet and an enrolled citizen."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import bearer
+from tests.flows.issuance_helpers import Backend, Wallet
+from tests.flows.oidc_helpers import enroll_citizen
+
+CMS_SCOPES = ("cms.request.read", "cms.request.write", "cms.credential.read", "cms.credential.write",
+              "cms.profile.read")
+
+
+@dataclass
+class Cms:
+    http: Any
+    token: str
+
+    def call(self, method: str, path: str, *, tx: bool = True, **kwargs: Any) -> Any:
+        if tx:
+            path += ("&" if "?" in path else "?") + f"transactionId=tx-{uuid.uuid4().hex[:8]}"
+        return self.http.request(method, path, headers=bearer(self.token), **kwargs)
+
+
+@pytest.fixture
+def cms(api_client: Any, client: Any) -> Cms:
+    return Cms(client, api_client(*CMS_SCOPES).token())
+
+
+@pytest.fixture
+def backend(api_client: Any, client: Any) -> Backend:
+    return Backend(client, api_client("issuance.write", "issuance.read").token())
+
+
+@pytest.fixture
+def citizen(app: Any) -> Any:
+    return enroll_citizen(app)
+
+
+@pytest.fixture
+def wallet(client: Any) -> Wallet:
+    return Wallet(client)
