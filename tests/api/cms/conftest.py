@@ -18,6 +18,11 @@ CMS_SCOPES = ("cms.request.read", "cms.request.write", "cms.credential.read", "c
 class Cms:
     http: Any
     token: str
+    account: Any = None
+
+    def renew(self) -> None:
+        """A fresh token for the same client (after the test clock moved past the old one's expiry)."""
+        self.token = self.account.token()
 
     def call(self, method: str, path: str, *, tx: bool = True, **kwargs: Any) -> Any:
         if tx:
@@ -27,7 +32,8 @@ class Cms:
 
 @pytest.fixture
 def cms(api_client: Any, client: Any) -> Cms:
-    return Cms(client, api_client(*CMS_SCOPES).token())
+    account = api_client(*CMS_SCOPES)
+    return Cms(client, account.token(), account)
 
 
 @pytest.fixture
