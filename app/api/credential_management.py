@@ -17,7 +17,8 @@ def _client(token_info: dict[str, Any]) -> str:
 
 
 def _envelope(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    return {"id": body.get("id"), "version": body.get("version"), "responsetime": response_time(),
+    return {"id": str(body.get("id") or "govstack.credential-management"), "version": str(body.get("version") or "1.0"),
+            "responsetime": response_time(),
             "metadata": None, "response": response, "errors": []}
 
 

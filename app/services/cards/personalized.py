@@ -25,7 +25,7 @@ from app.models.registry import Identity
 from app.services import audit, blobs, keys
 from app.services.cards import layout
 
-PHOTO_TYPES = ("png", "jpeg")  # what the PDF library draws; others (JPEG 2000, WSQ) leave the photo box blank
+PHOTO_TYPES = ("PNG", "JPEG")  # what the PDF library draws; others (JPEG 2000, WSQ) leave the photo box blank
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def photo(identity_id: str) -> bytes | None:
             image = item.get("image") if isinstance(item, dict) else None
             if item.get("biometricType") == "FACE" and isinstance(image, dict) and "$blob" in image:
                 data, row = blobs.load(str(image["$blob"]))
-                if row.detected_format in PHOTO_TYPES:
+                if (row.detected_format or "").upper() in PHOTO_TYPES:
                     return data
     return None
 
