@@ -174,7 +174,8 @@ def test_share_credential_with_a_consenting_partner(client, office, citizen, par
 def test_events_and_service_history_are_per_client(client, api_client, office, citizen):
     ids = []
     for path in ("/block", "/unblock", "/block"):
-        ids.append(client.post(path, json=envelope({"id": citizen.uin}), headers=bearer(office)).json()["response"]["eventId"])
+        answer = client.post(path, json=envelope({"id": citizen.uin}), headers=bearer(office))
+        ids.append(answer.json()["response"]["eventId"])
     headers = {**bearer(office), "locale": "en-US", "time-zone-offset": "-330"}
     today = clock.now().date().isoformat()
     page = client.get(f"/service-history/eng?fromDate={today}&pageFetch=2&sortType=ASC", headers=headers)
