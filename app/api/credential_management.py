@@ -52,16 +52,12 @@ def read_event(eventId: str, language: str, token_info: dict[str, Any]) -> tuple
 def service_history(langCode: str, fromDate: date | str, token_info: dict[str, Any], toDate: date | str | None = None,
                     pageFetch: int = 10, pageStart: int = 0, searchText: str | None = None, serviceType: str = "ALL",
                     sortType: str = "ASC", statusFilter: str | None = None) -> tuple[dict[str, Any], int, dict]:
-    page = events.history(client_id=_client(token_info), from_date=_date(fromDate),
-                          to_date=_date(toDate) if toDate else None, page_start=pageStart, page_fetch=pageFetch,
+    page = events.history(client_id=_client(token_info), from_date=str(fromDate),
+                          to_date=str(toDate) if toDate else None, page_start=pageStart, page_fetch=pageFetch,
                           search_text=searchText, service_type=serviceType, sort_type=sortType,
                           status_filter=statusFilter)
     return {"id": "govstack.service.history", "version": "1.0", "response": page, "responseTime": response_time(),
             "errors": []}, 200, JSON
-
-
-def _date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def share_credential(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.clock import clock
-from app.errors import NotFound
+from app.errors import InvalidRequest, NotFound
 from app.extensions import db
 from app.models.cms import ServiceEvent
 
@@ -48,10 +48,18 @@ def read(event_id: str, *, client_id: str) -> dict[str, Any]:
             "info": dict(row.info or {})}
 
 
-def history(*, client_id: str, from_date: date, to_date: date | None, page_start: int, page_fetch: int,
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest("invalid_date", f"{name} is a calendar date, YYYY-MM-DD.") from None
+
+
+def history(*, client_id: str, from_date: str, to_date: str | None, page_start: int, page_fetch: int,
             search_text: str | None, service_type: str, sort_type: str, status_filter: str | None) -> dict[str, Any]:
-    start = datetime.combine(from_date, time.min, tzinfo=UTC)
-    end = datetime.combine(to_date or clock.now().date(), time.min, tzinfo=UTC) + timedelta(days=1)
+    start = datetime.combine(_date(from_date, "fromDate"), time.min, tzinfo=UTC)
+    last = _date(to_date, "toDate") if to_date else clock.now().date()
+    end = datetime.combine(last, time.min, tzinfo=UTC) + timedelta(days=1)
     conditions = [ServiceEvent.client_id == client_id, ServiceEvent.created_at >= start, ServiceEvent.created_at < end]
     if search_text:
         conditions.append(ServiceEvent.event_id.startswith(search_text, autoescape=True))

@@ -194,3 +194,4 @@ def test_events_and_service_history_are_per_client(client, api_client, office, c
     assert_error(client.get("/events/123?language=eng", headers=bearer(office)), 400)
     assert_error(client.get(f"/events/{ids[0]}", headers=bearer(office)), 400)  # language required
     assert_error(client.get(f"/service-history/eng?fromDate={today}", headers=bearer(office)), 400)  # headers
+    assert_error(client.get("/service-history/eng?fromDate=yesterday", headers=headers), 400, "invalid_date")
