@@ -195,3 +195,17 @@ def test_events_and_service_history_are_per_client(client, api_client, office, c
     assert_error(client.get(f"/events/{ids[0]}", headers=bearer(office)), 400)  # language required
     assert_error(client.get(f"/service-history/eng?fromDate={today}", headers=bearer(office)), 400)  # headers
     assert_error(client.get("/service-history/eng?fromDate=yesterday", headers=headers), 400, "invalid_date")
+
+
+def test_error_format_is_chosen_by_exact_path(client):
+    """The GovStack envelope belongs to these paths only: a neighbour like ``/blockade`` keeps problem+json."""
+    from app.api.error_formats import wire_format
+
+    for path in ("/block", "/unblock", "/updateIdentity", "/events/1234567890123456", "/service-history/eng",
+                 "/share-credential", "/download/personalized-card"):
+        assert wire_format(path) == "resident", path
+    for path in ("/blockade", "/events-x", "/download", "/v1/credentials"):
+        assert wire_format(path) != "resident", path
+    unrouted = client.get("/block")  # a method the path does not offer: 405 in the envelope, with Allow
+    assert unrouted.status_code == 405 and unrouted.headers["Allow"] == "POST"
+    assert unrouted.json()["errors"][0]["errorCode"] == "method_not_allowed"
