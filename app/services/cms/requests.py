@@ -12,7 +12,7 @@ A back office sees only its own requests (least privilege; another client's id i
 """
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -68,14 +68,35 @@ def _stored(body: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[s
     return {**kept, **(extra or {})}
 
 
-def _valid_to(request_data: dict[str, Any]) -> datetime | None:
-    raw = request_data.get("validToDate")
-    if raw is None:
+def _valid_to(request_data: dict[str, Any], profile: dict[str, Any]) -> datetime | None:
+    """The card's end of validity from ``validToDate`` (CMS 1.3 RequestData), within the profile's default."""
+    if request_data.get("validFromDate") is not None or request_data.get("validToDate") is not None:
+        if profile["credentialType"] != "ID_CARD":  # a wallet credential's validity is its configuration's
+            raise InvalidCmsRequest("invalid_validity", "validFromDate/validToDate apply to the ID card profile only.")
+    now = clock.now()
+    if request_data.get("validFromDate") is not None:
+        # RequestData.validFromDate: "This must only be later than the current date, not earlier."
+        if _moment(request_data["validFromDate"]) < now:
+            raise InvalidCmsRequest("invalid_validity", "validFromDate must not be in the past.")
+        raise InvalidCmsRequest("invalid_validity", "A card is valid from its printing; validFromDate is not "
+                                                    "supported.")
+    if request_data.get("validToDate") is None:
         return None
-    moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    if moment <= clock.now():
-        raise InvalidCmsRequest("invalid_validity", "validToDate must be in the future.")
+    moment = _moment(request_data["validToDate"])
+    default_end = now + timedelta(days=int(profile["defaultLifetime"]))
+    # RequestData.validToDate: "This must only be earlier than the default expiry, not later."
+    if moment > default_end or moment <= now:
+        raise InvalidCmsRequest("invalid_validity", "validToDate must be in the future and not after the default "
+                                                    "expiry.")
     return moment
+
+
+def _moment(raw: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidCmsRequest("invalid_validity", "Dates are RFC 3339 date-times.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create(request_id: str, body: dict[str, Any], *, client_id: str, transaction_id: str) -> None:
@@ -85,7 +106,7 @@ def create(request_id: str, body: dict[str, Any], *, client_id: str, transaction
     if profile is None:
         raise UnknownProfile()
     uin = str(body["personId"])
-    valid_to = _valid_to(request_data)
+    valid_to = _valid_to(request_data, profile)
     if db.session.get(CredentialRequest, request_id) is not None:
         raise RequestExists()
     now = clock.now()

@@ -80,6 +80,12 @@ def test_id_card_request_makes_a_verifiable_card(client, cms, citizen):
     assert claims[2] == citizen.uin and claims[7] == read["credentialIds"][0].encode()
     assert claims["family_name"] == "Diallo" and claims["given_name"] == "Amina" and claims["birthdate"] == "1990-04-12"
     assert claims[1] == ISSUER and claims[4] > claims[6]
+    short = cms.call("POST", "/v1/credentialRequests/CARD-2",
+                     json=_request(citizen.uin, "idbb.id_card", validToDate="2030-06-30T00:00:00Z"))
+    assert short.status_code == 201
+    short_pdf = cms.call("GET", "/v1/credentialRequests/CARD-2/card").content
+    assert "2030-06-30" in pdf_text(short_pdf)
+    assert verify_card_qr(qr_texts(short_pdf)[0], server_jwks(client))[4] == 1909008000  # 2030-06-30T00:00:00Z
     wallet_request = cms.call("POST", "/v1/credentialRequests/REQ-4", json=_request(citizen.uin, SD_JWT_PID))
     assert wallet_request.status_code == 201
     assert cms.call("GET", "/v1/credentialRequests/REQ-4/card").status_code == 404
@@ -108,6 +114,13 @@ def test_request_errors_and_least_privilege(client, api_client, cms, citizen):
     past = cms.call("POST", "/v1/credentialRequests/E-4",
                     json=_request(citizen.uin, "idbb.id_card", validToDate="2001-01-01T00:00:00Z"))
     assert past.status_code == 400
+    for too_much in ({"validToDate": "2199-01-01T00:00:00Z"}, {"validFromDate": "2001-01-01T00:00:00Z"},
+                     {"validToDate": "tomorrow"}):
+        response = cms.call("POST", "/v1/credentialRequests/E-5", json=_request(citizen.uin, "idbb.id_card", **too_much))
+        assert response.status_code == 400 and "invalid_validity" in response.json()["message"], too_much
+    wallet_validity = cms.call("POST", "/v1/credentialRequests/E-6",
+                               json=_request(citizen.uin, SD_JWT_PID, validToDate="2030-01-01T00:00:00Z"))
+    assert wallet_validity.status_code == 400
     assert cms.call("GET", "/v1/credentialRequests/none").status_code == 404
     cms.call("POST", "/v1/credentialRequests/MINE", json=_request(citizen.uin, "idbb.id_card"))
     other = api_client("cms.request.read", "cms.request.write").token()
