@@ -125,6 +125,12 @@ class Settings:
     card_validity_days: int = 3650
     wallet_push_origins: str = ""
     wallet_push_timeout: float = 3.0
+    # --- credential lifecycle (issue 17) ---
+    status_publish_delay: float = 1.0
+    lifecycle_bulk_threshold: int = 1000
+    renewal_old_credential: str = "keep"
+    registry_death_action: str = "revoke"
+    registry_merge_action: str = "revoke"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -272,6 +278,16 @@ class Settings:
             raise ConfigError("IDBB_STATUS_LIST_SIZE must be a multiple of 4 between 16 and 16777216")
         if len(self.mdoc_country) != 2 or not self.mdoc_country.isascii() or not self.mdoc_country.isupper():
             raise ConfigError("IDBB_MDOC_COUNTRY must be an ISO 3166-1 alpha-2 code in upper case")
+        if not 0 <= self.status_publish_delay < self.status_list_ttl:
+            # a change must reach verifiers well within the ttl they cache for (Token Status List §13.7)
+            raise ConfigError("IDBB_STATUS_PUBLISH_DELAY must be at least 0 and shorter than IDBB_STATUS_LIST_TTL")
+        if self.lifecycle_bulk_threshold < 1:
+            raise ConfigError("IDBB_LIFECYCLE_BULK_THRESHOLD must be positive")
+        if self.renewal_old_credential not in ("keep", "revoke_on_accept"):
+            raise ConfigError("IDBB_RENEWAL_OLD_CREDENTIAL must be keep or revoke_on_accept")
+        for name in ("registry_death_action", "registry_merge_action"):
+            if getattr(self, name) not in ("revoke", "suspend", "none"):
+                raise ConfigError(f"IDBB_{name.upper()} must be revoke, suspend or none")
         if not 0 < self.wallet_push_timeout <= 30:
             raise ConfigError("IDBB_WALLET_PUSH_TIMEOUT must be between 0 and 30 seconds")
         for origin in self.wallet_push_origin_list():

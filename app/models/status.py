@@ -27,6 +27,9 @@ class StatusList(db.Model):  # type: ignore[name-defined,misc]
     cwt_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: changes counted (issue 17): ``version`` grows with every change, ``signed_version`` is what the tokens cover
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    signed_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatusEntry(db.Model):  # type: ignore[name-defined,misc]

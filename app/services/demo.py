@@ -25,7 +25,7 @@ DEMO_RP_ACRS = ["idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:lin
                 "idbb:acr:linked-wallet-static-code"]
 ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client", "enroll.read", "enroll.write",
                 "enroll.buf.read", "enroll.buf.write", "uin.generate", "registry.read", "registry.write",
-                "registry.adjudicate", "audit.read", "issuance.write", "issuance.read"]
+                "registry.adjudicate", "audit.read", "issuance.write", "issuance.read", "issuance.revoke"]
 #: Demo people enrolled through the real enrollment service (one-step, with a PIN for the login flows).
 DEMO_PEOPLE = [
     {"firstName": "Amina", "lastName": "Diallo", "dateOfBirth": "1990-04-12", "gender": "F",

@@ -24,6 +24,7 @@ from app.models.enrollment import Enrollment
 from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, IdentityMatchKey, IdentityVersion
 from app.services import audit, blobs, outbox, uins
 from app.services.content import DOCUMENT_FORMATS, check_content, decode_b64
+from app.services.lifecycle import registry_events
 from app.services.transaction import atomic
 
 IDENTIFIER_TYPES = ("UIN", "NATIONAL_ID", "PASSPORT", "VID", "OTHER")
@@ -242,6 +243,8 @@ def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict
     outbox.emit("updatePerson", {"uin": identity.uin, "version": identity.version})
     audit.record("registry.identity_updated", actor=actor, target=identity.identity_id,
                  details={"version": identity.version, "attributes": [d["attribute"] for d in diff]})
+    # issue 17: a death revokes/suspends the person's credentials, another change marks them for renewal
+    registry_events.identity_updated(identity.uin, [d["attribute"] for d in diff], after, actor=actor)
     return identity
 
 

@@ -1,4 +1,4 @@
-"""credential lifecycle: identity blocks, renewals, renewal marks, bulk jobs (issue 17)
+"""credential lifecycle: identity blocks, renewals, renewal marks, bulk jobs, status-list change counters (issue 17)
 
 Revision ID: 0012
 Revises: 0011
@@ -62,11 +62,17 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_lifecycle_jobs_client_id'), 'lifecycle_jobs', ['client_id'], unique=False)
     op.create_index(op.f('ix_lifecycle_jobs_state'), 'lifecycle_jobs', ['state'], unique=False)
+    with op.batch_alter_table('status_lists', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('signed_version', sa.Integer(), server_default='0', nullable=False))
     # the lifecycle selects a person's credentials through their issuances, and a list's changed entries
     op.create_index('ix_issuances_subject_uin', 'issuances', ['subject_uin'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('status_lists', schema=None) as batch_op:
+        batch_op.drop_column('signed_version')
+        batch_op.drop_column('version')
     op.drop_index('ix_issuances_subject_uin', table_name='issuances')
     op.drop_index(op.f('ix_lifecycle_jobs_state'), table_name='lifecycle_jobs')
     op.drop_index(op.f('ix_lifecycle_jobs_client_id'), table_name='lifecycle_jobs')

@@ -191,14 +191,17 @@ def _owned(issuance_id: str, client_id: str, *, lock: bool = False) -> Issuance:
 
 
 def view(row: Issuance) -> dict[str, Any]:
-    credentials = db.session.execute(select(IssuedCredential).where(
-        IssuedCredential.issuance_id == row.issuance_id).order_by(IssuedCredential.issued_at)).scalars()
+    credentials = list(db.session.execute(select(IssuedCredential).where(
+        IssuedCredential.issuance_id == row.issuance_id).order_by(IssuedCredential.issued_at)).scalars())
+    status = lifecycle.statuses([c.credential_id for c in credentials])  # issue 17: each one's list entry
     out: dict[str, Any] = {
         "issuanceId": row.issuance_id, "state": row.state, "mode": row.mode,
         "credentialConfigurationIds": list(row.configuration_ids), "createdAt": _iso(row.created_at),
         "expiresAt": _iso(row.expires_at), "history": list(row.history),
         "credentials": [{"credentialId": c.credential_id, "configurationId": c.configuration_id,
                          "format": c.format, "expiresAt": _iso(c.expires_at), "revocationId": c.revocation_id,
+                         "revocationStatus": status.get(c.credential_id, ("Operational", False))[0],
+                         "renewalDue": status.get(c.credential_id, ("Operational", False))[1],
                          "status": {"idx": c.status_index,
                                     "uri": f"{state().settings.issuer}/statuslists/{c.status_list_id}"}}
                         for c in credentials],

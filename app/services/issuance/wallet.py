@@ -40,6 +40,7 @@ from app.services.issuance.errors import (
     UnknownCredentialIdentifier,
 )
 from app.services.issuance.pre_authorized import WALLET_CLIENT, credential_identifier
+from app.services.lifecycle import renewals
 from app.services.status import allocation
 from app.services.transaction import atomic
 
@@ -356,6 +357,8 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
         records.move(row, "credential_acked", event=event)
         if event != "credential_failure":
             records.move(row, EVENTS[event])
+        if event == "credential_accepted":
+            renewals.accepted(row.issuance_id)  # issue 17: a renewal may revoke the credential it replaces
         records.event(row, "notified", actor="wallet", notification=event)
         records.emit("credential." + event.removeprefix("credential_"), row)
         return Answer(204, None, NO_STORE)

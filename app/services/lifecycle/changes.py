@@ -18,7 +18,7 @@ from app.clock import clock
 from app.extensions import db
 from app.models.registry import OutboxEvent
 from app.services import audit, outbox
-from app.services.lifecycle.selection import CredentialView, E, Selection, query, view_of
+from app.services.lifecycle.selection import COLUMNS, C, CredentialView, E, Iss, Selection, query, view_of
 from app.services.lifecycle.states import SOURCES, TARGET, TOPICS, CredentialNotFound, StatusConflict, conflict_of
 from app.services.status import publication
 from app.services.transaction import atomic
@@ -36,6 +36,17 @@ def _locked(selection: Selection) -> list[Any]:
     statement = query(*selection.conditions()).order_by(E.list_id, E.idx)
     if db.engine.dialect.name == "postgresql":
         statement = statement.with_for_update(of=E)  # a concurrent change waits, then sees the new value
+    return list(db.session.execute(statement).all())
+
+
+def _update_returning(action: str, selection: Selection) -> list[Any]:
+    """PostgreSQL: one ``UPDATE … FROM … RETURNING`` for a whole selection. Each row is locked as it is updated
+    and re-checked after any wait (READ COMMITTED re-evaluates ``status IN (…)`` on the new row version), so a
+    concurrent change is never overwritten; 100,000 entries are one statement instead of a read and 20 writes."""
+    statement = (update(E).where(E.list_id == C.status_list_id, E.idx == C.status_index,
+                                 Iss.issuance_id == C.issuance_id, E.status.in_(SOURCES[action]),
+                                 *selection.conditions())
+                 .values(status=TARGET[action]).returning(*COLUMNS))
     return list(db.session.execute(statement).all())
 
 
@@ -111,8 +122,13 @@ def change_selection(action: str, selection: Selection, *, reason: str | None, a
     reason = _reason(reason)
     with atomic():
         sources = SOURCES[action]
-        rows = [row for row in _locked(selection) if int(row[6]) in sources]
-        _write(action, rows)
+        if db.engine.dialect.name == "postgresql":
+            rows = _update_returning(action, selection)
+            for list_id in sorted({row[9] for row in rows}):
+                publication.mark_changed(list_id)
+        else:
+            rows = [row for row in _locked(selection) if int(row[6]) in sources]
+            _write(action, rows)
         views = [view_of(row, TARGET[action]) for row in rows]
         _announce(action, views, reason=reason, actor=actor, bulk=summary or {"kind": "selection"})
     return views

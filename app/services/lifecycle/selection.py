@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.models.issuance import Issuance, IssuedCredential
+from app.models.lifecycle import RenewalMark
 from app.models.status import StatusEntry
 from app.services.lifecycle.states import CredentialNotFound, label
 from app.services.status.allocation import list_uri
@@ -131,3 +132,15 @@ def find_credentials(*, uin: str | None = None, configuration_id: str | None = N
     rows = db.session.execute(query(*selection.conditions()).order_by(C.issued_at.desc(), C.credential_id)
                               .limit(max(0, min(limit, MAX_LIMIT))).offset(max(0, offset))).all()
     return [view_of(r) for r in rows]
+
+
+def statuses(credential_ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+    """(status label, renewal due) of each credential, for the backend's ``GET /v1/issuance/{id}``."""
+    ids = list(credential_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(select(C.credential_id, E.status).join(
+        E, and_(E.list_id == C.status_list_id, E.idx == C.status_index)).where(C.credential_id.in_(ids))).all()
+    due = set(db.session.execute(select(RenewalMark.credential_id).where(
+        RenewalMark.credential_id.in_(ids))).scalars())
+    return {row[0]: (label(int(row[1])), row[0] in due) for row in rows}

@@ -15,17 +15,24 @@ class Issued:
     uri: str
     idx: int
     credential: str
+    token: dict[str, Any] | None = None
+    notification_id: str | None = None
 
 
 def issue(backend: Backend, wallet: Wallet, uin: str, config: str) -> Issued:
     """Backend issue → offer → pre-authorized token → nonce → proof → credential; its record from the backend."""
-    created = backend.issued(credentialConfigurationId=config, subject={"uin": uin})
+    return collect(backend, wallet, backend.issued(credentialConfigurationId=config, subject={"uin": uin}))
+
+
+def collect(backend: Backend, wallet: Wallet, created: dict[str, Any]) -> Issued:
+    """The wallet collects the credential of an offer the backend created."""
     token = wallet.token(code_of(wallet.offer(created["offerUri"])))
     response = wallet.credential(token, [HolderKey()])
     assert response.status_code == 200, response.text
     [record] = backend.read(created["issuanceId"])["credentials"]
     return Issued(created["issuanceId"], record["credentialId"], record["revocationId"], record["status"]["uri"],
-                  record["status"]["idx"], response.json()["credentials"][0]["credential"])
+                  record["status"]["idx"], response.json()["credentials"][0]["credential"], token,
+                  response.json()["notification_id"])
 
 
 def published_status(http: Any, item: Issued) -> int:
