@@ -1,11 +1,13 @@
 """Fixtures: a CMS back office (OSIA scopes), an issuance backend, a wallet and an enrolled citizen."""
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from app.clock import clock
 from tests.conftest import bearer
 from tests.flows.issuance_helpers import Backend, Wallet
 from tests.flows.oidc_helpers import enroll_citizen
@@ -34,6 +36,14 @@ class Cms:
 def cms(api_client: Any, client: Any) -> Cms:
     account = api_client(*CMS_SCOPES)
     return Cms(client, account.token(), account)
+
+
+@pytest.fixture
+def app(make_app: Any) -> Iterator[Any]:
+    """Status changes published on the next read (no batching window): the tests read the list right after."""
+    clock.reset()
+    yield make_app(status_publish_delay=0)
+    clock.reset()
 
 
 @pytest.fixture
