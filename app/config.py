@@ -121,6 +121,8 @@ class Settings:
     status_list_ttl: int = 300
     status_list_lifetime: int = 86400
     mdoc_country: str = "ZZ"
+    # --- the printable ID card (issue 17) ---
+    card_validity_days: int = 3650
     wallet_push_origins: str = ""
     wallet_push_timeout: float = 3.0
     # --- credential lifecycle (issue 17) ---
@@ -264,7 +266,7 @@ class Settings:
             raise ConfigError("IDBB_UI_LOCALES must list at least one language tag")
         for name in ("credential_offer_ttl", "credential_offer_max_ttl", "c_nonce_ttl", "proof_max_age",
                      "tx_code_max_attempts", "credential_batch_size", "deferred_interval", "status_list_ttl",
-                     "status_list_lifetime"):
+                     "status_list_lifetime", "card_validity_days"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         if self.credential_offer_max_ttl < self.credential_offer_ttl:

@@ -24,6 +24,10 @@ OAUTH_PREFIXES = ("/authorize", "/oauth", "/oidc", "/token", "/credential", "/no
 ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding", "/binding")
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
+#: GovStack credential management (``openapi/credential-management.yaml``): root-level paths, matched exactly or
+#: as a folder, so ``/blockade`` is not one of them.
+RESIDENT_PATHS = ("/block", "/unblock", "/updateIdentity", "/share-credential", "/download/personalized-card",
+                  "/events", "/service-history")
 REALM = "idbb"
 #: GovStack §8 "Wallet – QR Code" operations whose error answers keep ``"response": {}`` beside ``errors``
 #: (GovStack clients read ``.response.x`` on any answer; issue 13 point 5), v1 and ``/v2/`` alike.
@@ -50,13 +54,15 @@ class WireError:
 
 
 def wire_format(path: str) -> str:
-    """Which error format the path speaks: oauth, envelope, osia, mosip, datastore or problem."""
+    """Which error format the path speaks: oauth, envelope, osia, mosip, datastore, resident or problem."""
     if path.startswith(OAUTH_PREFIXES):
         return "oauth"
     if path.startswith(ENVELOPE_PREFIXES):
         return "envelope"
     if path.startswith(DATASTORE_PREFIXES):
         return "datastore"
+    if any(path == p or path.startswith(p + "/") for p in RESIDENT_PATHS):
+        return "resident"
     if path == "/enrollment" or path.startswith("/enrollment/"):
         return "mosip"
     if path.startswith(OSIA_PREFIXES):
@@ -154,6 +160,12 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         # GovStack PUT /enrollment (MOSIP packet API): the response envelope with errors[] and a real status
         body = {"id": None, "version": None, "responsetime": response_time(), "metaData": None,
                 "response": None, "errors": [{"errorCode": err.code, "message": err.description}]}
+        media = "application/json"
+    elif fmt == "resident":
+        # GovStack credential management: its envelope with errors[{errorCode, errorMessage}] (the document's
+        # UnauthorizedError) and the real HTTP status
+        body = {"id": None, "version": None, "responsetime": response_time(), "metadata": None, "response": None,
+                "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
         media = "application/json"
     elif fmt == "datastore":
         body = {"error": {"code": err.code, "message": err.description, "details": None}}

@@ -36,3 +36,7 @@ class MdocError(FormatError):
 
 class CertificateError(FormatError):
     """A certificate cannot be built or does not fit its profile (ISO 18013-5 Annex B)."""
+
+
+class CardPayloadError(FormatError):
+    """A printed card's QR payload (``IDC1:`` CWT) is malformed, expired or does not verify."""

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
+from app.models.cms import CredentialRequest, PrintedCard, ServiceEvent
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
@@ -40,4 +41,5 @@ __all__ = [
     "SigningKey",
     "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
     "BlockedCredential", "CredentialRenewal", "IdentityBlock", "LifecycleJob", "RenewalMark",
+    "CredentialRequest", "PrintedCard", "ServiceEvent",
 ]

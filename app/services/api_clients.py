@@ -24,6 +24,9 @@ KNOWN_SCOPES = frozenset({
     "enroll.read", "enroll.write", "enroll.buf.read", "enroll.buf.write", "audit.read",
     "introspect", "credential.issue", "credential.status", "uin.generate", "registry.read", "registry.write",
     "registry.adjudicate", "issuance.write", "issuance.read", "issuance.revoke",
+    # OSIA CMS v1.3 (openapi/osia-cms.yaml) and GovStack credential management (openapi/credential-management.yaml)
+    "cms.request.read", "cms.request.write", "cms.credential.read", "cms.credential.write", "cms.profile.read",
+    "credential.block", "identity.status.write", "credential.events.read", "credential.share", "credential.card",
 })
 API_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 

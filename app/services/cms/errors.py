@@ -1,0 +1,54 @@
+"""The OSIA CMS errors, each with its wire code (the OSIA body is ``{code: <HTTP status>, message: "<code>: …"}``)."""
+
+from app.errors import Conflict, IdbbError, NotFound
+
+
+class InvalidCmsRequest(IdbbError):
+    """400: a search expression, status or request body the CMS cannot act on."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class MissingTransactionId(InvalidCmsRequest):
+    """OSIA §"transactionId": required on every CMS operation (only the backend issue API may leave it out)."""
+
+    code = "missing_transaction_id"
+    description = "The transactionId query parameter is required."
+
+
+class UnknownProfile(InvalidCmsRequest):
+    code = "unknown_credential_profile"
+    description = "No credential profile has this id."
+
+
+class CredentialImmutable(IdbbError):
+    """403 (CMS 1.3 updateCredential "Update not allowed"): a signed credential's content cannot change."""
+
+    code = "credential_immutable"
+    status = 403
+    description = "A signed credential cannot be changed; request a RENEWAL."
+
+
+class RequestExists(Conflict):
+    """409 (CMS 1.2.1+): createCredentialRequest with a credentialRequestId that exists already."""
+
+    code = "credential_request_exists"
+    description = "A credential request with this id exists already."
+
+
+class RequestNotPending(Conflict):
+    """409: cancel or update of a request that is no longer PENDING."""
+
+    code = "credential_request_not_pending"
+    description = "The credential request is no longer PENDING."
+
+
+class RequestNotFound(NotFound):
+    code = "credential_request_not_found"
+    description = "No credential request has this id."
+
+
+class CardNotFound(NotFound):
+    code = "card_not_found"
+    description = "This credential request has no card."

@@ -1,0 +1,1 @@
+"""OSIA CMS v1.3 over HTTP (``openapi/osia-cms.yaml``)."""

@@ -1,0 +1,1 @@
+"""GovStack credential management over HTTP (``openapi/credential-management.yaml``)."""
