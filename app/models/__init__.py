@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
+from app.models.datastore import DatastoreDocument, DocumentIdentity, DocumentIssuance, IdentityMapping
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
@@ -38,4 +39,5 @@ __all__ = [
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
     "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "DatastoreDocument", "DocumentIdentity", "DocumentIssuance", "IdentityMapping",
 ]
