@@ -63,14 +63,14 @@ def parse(text: str) -> Expr:
     tokens = _tokens(text)
     stack: list[list[Expr]] = []
     result: Expr | None = None
-    for pos, token in enumerate(tokens):
+    for pos, item in enumerate(tokens):
         if result is not None:
             raise RuleSyntaxError(f"text after the expression (token {pos})")
-        if token == "(":
+        if item == "(":
             if len(stack) >= MAX_DEPTH:
                 raise RuleSyntaxError("rule nested too deeply")
             stack.append([])
-        elif token == ")":
+        elif item == ")":
             if not stack:
                 raise RuleSyntaxError(f"unbalanced ')' (token {pos})")
             items = stack.pop()
@@ -82,10 +82,9 @@ def parse(text: str) -> Expr:
             else:
                 result = node
         else:
-            assert token is not None
-            if not stack:
+            if not stack or item is None:
                 raise RuleSyntaxError("a rule is a list, not a bare atom")
-            stack[-1].append(token[1:])
+            stack[-1].append(item[1:])
     if stack or result is None:
         raise RuleSyntaxError("unbalanced '(' or empty rule")
     if isinstance(result, tuple) and result[0] == "*":

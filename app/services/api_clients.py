@@ -24,6 +24,7 @@ KNOWN_SCOPES = frozenset({
     "enroll.read", "enroll.write", "enroll.buf.read", "enroll.buf.write", "audit.read",
     "introspect", "credential.issue", "credential.status", "uin.generate", "registry.read", "registry.write",
     "registry.adjudicate", "issuance.write", "issuance.read",
+    "datastore.read", "datastore.write", "identity.read", "identity.write",
 })
 API_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 

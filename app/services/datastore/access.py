@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwcrypto import jwk
+from jwcrypto.common import JWException
 
 from app.clock import clock
 from app.extensions import state
@@ -48,7 +49,7 @@ class Caller:
 
     def as_token_info(self) -> dict[str, Any]:
         """What Connexion keeps as ``token_info`` (its ``scope`` checked against the operation's)."""
-        return {"sub": self.subject, "client_id": self.subject, "scope": " ".join(self.scopes), "mode": self.mode}
+        return {"sub": self.subject, "client_id": self.subject, "scope": list(self.scopes), "mode": self.mode}
 
 
 def _refused(reason: str) -> NotAuthenticated:
@@ -56,8 +57,10 @@ def _refused(reason: str) -> NotAuthenticated:
 
 
 def _fetch_json(url: str) -> dict[str, Any]:
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as answer:  # noqa: S310 (configured https URL)
+    if not url.startswith(("https://", "http://")):  # never file: or a custom scheme
+        raise ValueError("key set URL is not http(s)")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 (scheme checked)
+    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as answer:  # noqa: S310 (scheme checked)
         raw = answer.read(MAX_JWKS_BYTES + 1)
     if len(raw) > MAX_JWKS_BYTES:
         raise ValueError("key set too large")
@@ -65,6 +68,16 @@ def _fetch_json(url: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return data
+
+
+def _public_key(raw: dict[str, Any]) -> jwk.JWK | None:
+    """A signing key of the set; a private, encryption-only, unnamed or unreadable one is skipped, not fatal."""
+    if raw.get("use", "sig") != "sig" or "kid" not in raw or "d" in raw:
+        return None
+    try:
+        return jwk.JWK(**raw)
+    except (ValueError, TypeError, KeyError, JWException):
+        return None
 
 
 class KeyCache:
@@ -88,15 +101,8 @@ class KeyCache:
 
     def _refresh(self) -> None:
         data = _fetch_json(self._url())
-        found: dict[str, jwk.JWK] = {}
-        for raw in data.get("keys", []):
-            if not isinstance(raw, dict) or raw.get("use", "sig") != "sig" or "kid" not in raw or "d" in raw:
-                continue
-            try:
-                found[str(raw["kid"])] = jwk.JWK(**raw)
-            except Exception:  # noqa: BLE001 (a key we cannot read is skipped, not fatal)
-                continue
-        self.keys = found
+        found = (_public_key(raw) for raw in data.get("keys", []) if isinstance(raw, dict))
+        self.keys = {str(key.key_id): key for key in found if key is not None}
 
     def get(self, kid: str) -> dict[str, jwk.JWK]:
         with self.lock:
@@ -147,7 +153,7 @@ def bearer(token: str) -> Caller:
         raise _refused("this deployment takes HTTP Basic credentials")
     if mode == "idbb":
         info = access_tokens.verify(token)  # invalid_token (401) on any failure
-        scopes = tuple(s for s in str(info.scope or "").split() if s in SCOPES)
+        scopes = tuple(s for s in info.scope if s in SCOPES)
         return Caller(str(info.sub), mode, scopes)
     return _external(token)
 

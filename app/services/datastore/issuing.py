@@ -61,10 +61,13 @@ def refresh_pending(document: DatastoreDocument, data: dict[str, Any]) -> int:
 
 def revoke_document(document: DatastoreDocument, *, actor: str) -> int:
     """Expire the document's open offers and revoke every credential issued from it; how many were revoked."""
+    issuances = _issuances(document)
+    if not issuances:
+        return 0
     from app.services import lifecycle
 
     ids: list[str] = []
-    for row in _issuances(document):
+    for row in issuances:
         if row.claims_sealed is not None or row.state in ("offer_sent", "offer_received"):
             row.claims_sealed = None
             records.move(row, "offer_expired", reason="document deleted")
