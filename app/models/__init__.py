@@ -6,6 +6,7 @@ from app.models.datastore import DatastoreDocument, DocumentIdentity, DocumentIs
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
+from app.models.lifecycle import BlockedCredential, CredentialRenewal, IdentityBlock, LifecycleJob, RenewalMark
 from app.models.oidc import (
     AuthTransaction,
     Consent,
@@ -40,4 +41,5 @@ __all__ = [
     "SigningKey",
     "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
     "DatastoreDocument", "DocumentIdentity", "DocumentIssuance", "IdentityMapping",
+    "BlockedCredential", "CredentialRenewal", "IdentityBlock", "LifecycleJob", "RenewalMark",
 ]

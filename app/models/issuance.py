@@ -26,7 +26,7 @@ class Issuance(db.Model):  # type: ignore[name-defined,misc]
     client_id: Mapped[str] = mapped_column(String(100), index=True)
     correlation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     configuration_ids: Mapped[list[str]] = mapped_column(JsonType, default=list)
-    subject_uin: Mapped[str | None] = mapped_column(String(32))
+    subject_uin: Mapped[str | None] = mapped_column(String(32), index=True)
     mode: Mapped[str] = mapped_column(String(16), default="InTime")
     grant_type: Mapped[str] = mapped_column(String(32), default="pre-authorized_code")
     state: Mapped[str] = mapped_column(String(32), index=True)

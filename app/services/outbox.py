@@ -15,10 +15,12 @@ TOPICS = frozenset({"newPerson", "updatePerson", "duplicatePerson"})
 #: Credential issuance events (issue 16), for the backend that started the issuance.
 ISSUANCE_TOPICS = frozenset({"credential.offered", "credential.issued", "credential.accepted",
                              "credential.deleted", "credential.failure", "credential.denied"})
+#: Credential lifecycle events (issue 17): a status-list entry changed.
+LIFECYCLE_TOPICS = frozenset({"credential.suspended", "credential.unsuspended", "credential.revoked"})
 
 
 def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
-    if topic not in TOPICS | ISSUANCE_TOPICS:
+    if topic not in TOPICS | ISSUANCE_TOPICS | LIFECYCLE_TOPICS:
         raise ValueError(f"unknown topic {topic}")
     event = OutboxEvent(topic=topic, payload={"source": "idbb", **payload}, created_at=clock.now())
     db.session.add(event)

@@ -1,7 +1,7 @@
 """the authentic sources' datastore: identity mappings, documents (sealed data), their identities and issuances
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 04:30:00.000000
 """
 from alembic import op
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from app.models.types import UTCDateTime
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from app.errors import NotFound, Unavailable
 from app.extensions import db, state
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.registry import Identity
-from app.services import notifier, registry
+from app.services import lifecycle, notifier, registry
 from app.services.issuance import authorization, offers, push, records
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import InvalidIssuance
@@ -53,6 +53,8 @@ def _subject_data(body: dict[str, Any]) -> tuple[str | None, dict[str, Any], dic
         identity = registry.read_identity(str(uin))  # NotFound for an unknown UIN
         if identity["status"] != "ACTIVE":
             raise InvalidIssuance("inactive_identity", "The identity is not active.")
+        if lifecycle.is_blocked(identity["uin"]):  # issue 17: a blocked identity gets no new credential
+            raise InvalidIssuance("identity_blocked", "The identity is blocked: no credential can be issued.")
         attributes = {**identity["biographicData"], "uin": identity["uin"]}
     return (str(uin) if uin is not None else None), attributes, explicit
 

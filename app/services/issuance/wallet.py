@@ -24,7 +24,7 @@ from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.oidc import Grant
 from app.models.registry import Identity
-from app.services import access_tokens, dpop, grants, keys, registry
+from app.services import access_tokens, dpop, grants, keys, lifecycle, registry
 from app.services.grants import header
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
@@ -221,6 +221,8 @@ def _configuration(body: Mapping[str, Any], row: Issuance, granted: tuple[str, .
 
 def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -> list[dict[str, str]]:
     settings = state().settings
+    if row.subject_uin is not None and lifecycle.is_blocked(row.subject_uin):  # issue 17: no issuance while blocked
+        raise CredentialRequestDenied(description="No credential can be issued to this person now.")
     stored = records.open_claims(row)
     if stored is None:
         raise CredentialRequestDenied(description="The claims for this credential are no longer held.")

@@ -1,0 +1,133 @@
+"""Changing status-list entries: suspend, unsuspend, revoke — for a few named credentials or a whole selection.
+
+One call is one transaction (``atomic()``, a savepoint when the caller is already in one): every entry changes,
+with its audit event and its outbox event, or none does. The entries are locked (``SELECT … FOR UPDATE`` on
+PostgreSQL, ordered by list and index so two calls never wait on each other in a cycle; SQLite serialises writers
+with ``BEGIN IMMEDIATE``), so a concurrent change is re-read, never overwritten. The new values are written with
+set-based ``UPDATE … WHERE idx IN (…)`` per list, so 100,000 changes are a handful of statements; each list
+touched is then marked changed (in list-id order) for re-publication.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from app.clock import clock
+from app.extensions import db
+from app.models.registry import OutboxEvent
+from app.services import audit, outbox
+from app.services.lifecycle.selection import CredentialView, E, Selection, query, view_of
+from app.services.lifecycle.states import SOURCES, TARGET, TOPICS, CredentialNotFound, StatusConflict, conflict_of
+from app.services.status import publication
+from app.services.transaction import atomic
+
+CHUNK = 5000  # indexes per UPDATE statement (well under SQLite's 32,766 parameters)
+OUTBOX_BATCH = 1000  # credentials per outbox event of a bulk change
+REASON_MAX = 500
+
+
+def _reason(reason: str | None) -> str | None:
+    return None if reason is None else str(reason)[:REASON_MAX]
+
+
+def _locked(selection: Selection) -> list[Any]:
+    statement = query(*selection.conditions()).order_by(E.list_id, E.idx)
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update(of=E)  # a concurrent change waits, then sees the new value
+    return list(db.session.execute(statement).all())
+
+
+def _write(action: str, rows: Iterable[Any]) -> None:
+    by_list: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        by_list[row[9]].append(int(row[10]))
+    new = TARGET[action]
+    for list_id in sorted(by_list):  # list-id order: two changes never lock lists in opposite orders
+        indexes = by_list[list_id]
+        for start in range(0, len(indexes), CHUNK):
+            db.session.execute(update(E).where(E.list_id == list_id, E.idx.in_(indexes[start:start + CHUNK]))
+                               .values(status=new))
+        publication.mark_changed(list_id)
+
+
+def _announce(action: str, views: Sequence[CredentialView], *, reason: str | None, actor: str,
+              bulk: dict[str, Any] | None) -> None:
+    """Audit (no claim values: ids, the action, the reason given) and outbox events for what changed."""
+    topic = TOPICS[action]
+    if bulk is None:
+        for view in views:
+            audit.record(f"credential.{action}", actor=actor, target=view.credential_id,
+                         details={"issuance": view.issuance_id, "configuration": view.configuration_id,
+                                  "reason": reason})
+            outbox.emit(topic, {"credentialId": view.credential_id, "revocationId": view.revocation_id,
+                                "issuanceId": view.issuance_id, "configurationId": view.configuration_id,
+                                "status": view.status_label, "reason": reason})
+        return
+    audit.record(f"credential.bulk_{action}", actor=actor, target=None,
+                 details={"count": len(views), "selection": bulk, "reason": reason})
+    now = clock.now()
+    rows = [{"topic": topic, "created_at": now, "payload": {
+        "source": "idbb", "status": views[0].status_label, "reason": reason, "count": len(chunk),
+        "credentials": [{"credentialId": v.credential_id, "revocationId": v.revocation_id,
+                         "issuanceId": v.issuance_id} for v in chunk]}}
+        for chunk in (views[i:i + OUTBOX_BATCH] for i in range(0, len(views), OUTBOX_BATCH))]
+    if rows:
+        db.session.execute(insert(OutboxEvent.__table__), rows)
+
+
+def change(action: str, credential_ids: Sequence[str], *, reason: str | None, actor: str,
+           by_revocation_id: bool = False) -> list[CredentialView]:
+    """Change every named credential or none: an unknown id is :class:`CredentialNotFound`, a status that does not
+    allow the change :class:`StatusConflict` (revoked is final)."""
+    ids = list(dict.fromkeys(str(i) for i in credential_ids))
+    if not ids:
+        return []
+    reason = _reason(reason)
+    with atomic():
+        key = "revocation_ids" if by_revocation_id else "credential_ids"
+        rows = _locked(Selection(**{key: tuple(ids)}))
+        if len(rows) != len(ids):
+            raise CredentialNotFound()
+        for row in rows:
+            refused = conflict_of(action, int(row[6]))
+            if refused is not None:
+                raise StatusConflict(refused, row[0])
+        _write(action, rows)
+        views = [view_of(row, TARGET[action]) for row in rows]
+        _announce(action, views, reason=reason, actor=actor, bulk=None)
+    order = {v.revocation_id if by_revocation_id else v.credential_id: v for v in views}
+    return [order[i] for i in ids]
+
+
+def change_selection(action: str, selection: Selection, *, reason: str | None, actor: str,
+                     summary: dict[str, Any] | None = None) -> list[CredentialView]:
+    """A bulk change: every selected credential whose status allows ``action`` changes (the others are left as
+    they are: revoking "all of a person's credentials" skips those revoked already), in one transaction, with one
+    audit event carrying the count."""
+    if selection.empty():
+        raise ValueError("a bulk change needs a selection")
+    reason = _reason(reason)
+    with atomic():
+        sources = SOURCES[action]
+        rows = [row for row in _locked(selection) if int(row[6]) in sources]
+        _write(action, rows)
+        views = [view_of(row, TARGET[action]) for row in rows]
+        _announce(action, views, reason=reason, actor=actor, bulk=summary or {"kind": "selection"})
+    return views
+
+
+def suspend(credential_ids: Sequence[str], *, reason: str | None, actor: str) -> list[CredentialView]:
+    """VALID → SUSPENDED (Token Status List §7.1 0x02: "temporarily invalid")."""
+    return change("suspend", credential_ids, reason=reason, actor=actor)
+
+
+def unsuspend(credential_ids: Sequence[str], *, reason: str | None, actor: str) -> list[CredentialView]:
+    """SUSPENDED → VALID."""
+    return change("unsuspend", credential_ids, reason=reason, actor=actor)
+
+
+def revoke(credential_ids: Sequence[str], *, reason: str | None, actor: str) -> list[CredentialView]:
+    """VALID/SUSPENDED → INVALID, final (§7.1 0x01)."""
+    return change("revoke", credential_ids, reason=reason, actor=actor)

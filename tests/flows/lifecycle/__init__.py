@@ -1,0 +1,1 @@
+"""Credential lifecycle flows (issue 17): status changes reaching the published lists, blocks, renewal, bulk."""
