@@ -164,6 +164,12 @@ class Settings:
             raise ConfigError("IDBB_DATASTORE_AUTH=oidc needs IDBB_DATASTORE_OIDC_ISSUER")
         if mode in ("jwks", "oidc") and not self.datastore_token_audience:
             raise ConfigError("IDBB_DATASTORE_AUTH=jwks/oidc needs IDBB_DATASTORE_TOKEN_AUDIENCE (aud is checked)")
+        for name in ("datastore_jwks_url", "datastore_oidc_issuer"):
+            url = urlsplit(getattr(self, name))
+            loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
+            if getattr(self, name) and (url.scheme not in ("https", "http") or not url.hostname or (
+                    self.profile == "production" and url.scheme != "https" and not loopback)):
+                raise ConfigError(f"IDBB_{name.upper()} must be an https URL (http: loopback or development only)")
         if self.datastore_jwks_min_refresh < 0 or self.max_bulk_bytes <= 0:
             raise ConfigError("IDBB_DATASTORE_JWKS_MIN_REFRESH must not be negative, IDBB_MAX_BULK_BYTES positive")
         self.datastore_rule_list()
