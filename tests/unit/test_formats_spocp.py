@@ -5,7 +5,8 @@ import pytest
 from app.formats import spocp
 from app.formats.spocp import RuleSyntaxError
 
-SEED_POST = "(vc (service apigw)(method POST)(path /api/v1/datastore/)(subject hr-system)(authentic_source SUNET)(scope diploma))"
+SEED_POST = ("(vc (service apigw)(method POST)(path /api/v1/datastore/)(subject hr-system)(authentic_source SUNET)"
+             "(scope diploma))")
 SEED_DELETE = "(vc (service apigw)(method DELETE)(path /api/v1/datastore)(subject hr-admin)(authentic_source *)(scope *))"
 
 

@@ -39,7 +39,7 @@ class AuthServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": server.url, "jwks_uri": server.url + "/jwks.json"}
                 elif self.path == "/jwks.json":
