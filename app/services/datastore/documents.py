@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
 from app.extensions import db, state
@@ -100,7 +101,10 @@ def _store(body: dict[str, Any], *, actor: str) -> str:
     else:  # a deleted key uploaded again: a new version of the document
         row.version, row.revoked_at, row.updated_at = row.version + 1, None, now
     seal(row, data)
-    db.session.flush()
+    try:
+        db.session.flush()  # a concurrent upload of the same key: DOCUMENT_EXISTS (the transaction rolls back)
+    except IntegrityError as exc:
+        raise DocumentExists(details={"authentic_source": source, "scope": scope, "document_id": document_id}) from exc
     _set_identities(row, list(body.get("identity_mapping_ids") or []))
     audit.record("datastore.document_uploaded", actor=actor, target=target(source, scope, document_id),
                  details={"version": row.version})

@@ -6,6 +6,7 @@ same answer whether the person id exists or not. Attribute values are personal d
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
 from app.extensions import db
@@ -42,8 +43,16 @@ def create(entry: dict[str, Any], *, actor: str) -> dict[str, Any]:
     """``POST /api/v1/identity/mapping``."""
     with atomic():
         person_id = _add(entry, actor=actor)
-        db.session.flush()
+        _flush(str(entry["authentic_source"]), person_id)
     return {"authentic_source_person_id": person_id}
+
+
+def _flush(source: str, person_id: str | None = None) -> None:
+    """Write now: a mapping another request created meanwhile is ``IDENTITY_EXISTS``, not a 500."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise MappingExists(details={"authentic_source": source, "authentic_source_person_id": person_id}) from exc
 
 
 def create_bulk(entries: dict[str, dict[str, Any]], *, actor: str) -> dict[str, int]:
@@ -59,7 +68,7 @@ def create_bulk(entries: dict[str, dict[str, Any]], *, actor: str) -> dict[str, 
                                         details={"entry": name[:100]})
                 seen.add(key)
             _add(entry, actor=actor)
-        db.session.flush()  # a duplicate against the table fails here, inside the transaction
+        _flush(str(next(iter(entries.values()))["authentic_source"]))  # one failure fails the whole bulk
     return {"count": len(entries)}
 
 
