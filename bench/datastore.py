@@ -1,7 +1,7 @@
 """Datastore benchmark against the real server (run by hand; not a test): authentic-source bulk upload, then
 offers from the documents (issue 18).
 
-    python bench/datastore.py [--documents N] [--concurrency C] [--workers W] [--database-url URL] [--redis-url URL]
+    python bench/datastore.py [--documents N] [--offers M] [--concurrency C] [--workers W] [--database-url URL] [--redis-url URL]
 
 1. drops and re-creates a PostgreSQL database, runs ``idbb init-db``, registers an API client with the datastore,
    identity and issuance scopes (``client_secret_basic``), starts ``idbb serve`` with W workers (gunicorn +
@@ -80,7 +80,7 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         return client.post_json("/v1/issuance", {"subject": {"authentic_source": SOURCE, "scope": "diploma",
                                                              "document_id": f"diploma-{i:06d}"}}, auth)
 
-    offers = concurrent("offers (POST /v1/issuance)", list(range(n)), offer, 201)
+    offers = concurrent("offers (POST /v1/issuance)", list(range(min(n, args.offers or n))), offer, 201)
     print(f"\n{'phase':30} {'ops/s':>8} {'p50 ms':>8} {'server ms/op':>13} {'pg ms/op':>9} {'failures':>9}")
     for name, rate, failures, cpu, lat in rows:
         per = 1000 / max(1, len(lat))
@@ -93,6 +93,7 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--offers", type=int, default=0, help="offers to make (default: one per document)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_datastore")

@@ -20,12 +20,19 @@ from app.formats import aead
 from app.models.datastore import DatastoreDocument, DocumentIdentity, IdentityMapping
 from app.services import audit
 from app.services.datastore import issuing, mappings
-from app.services.datastore.errors import AlreadyRevoked, DocumentExists, DocumentNotFound, InvalidFormat
+from app.services.datastore.errors import (
+    AlreadyRevoked,
+    DocumentExists,
+    DocumentNotFound,
+    IdentityMismatch,
+    InvalidFormat,
+)
 from app.services.datastore.ids import uuid7
 from app.services.datastore.validation import check_document
 from app.services.transaction import atomic
 
 SEARCH_MAX = 1000
+CHUNK = 1000  # keys per IN (...) query
 
 
 def _aad(source: str, scope: str, document_id: str) -> bytes:
@@ -118,22 +125,69 @@ def upload(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
     return {"document_id": document_id}
 
 
+def _existing(keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], DatastoreDocument]:
+    """The rows of ``keys`` that exist (deleted ones included), a thousand ids per query, locked."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for source, scope, document_id in keys:
+        groups.setdefault((source, scope), []).append(document_id)
+    found: dict[tuple[str, str, str], DatastoreDocument] = {}
+    for (source, scope), ids in groups.items():
+        for start in range(0, len(ids), CHUNK):
+            rows = db.session.execute(select(DatastoreDocument).where(
+                DatastoreDocument.authentic_source == source, DatastoreDocument.scope == scope,
+                DatastoreDocument.document_id.in_(ids[start:start + CHUNK])).with_for_update()).scalars()
+            found.update({(r.authentic_source, r.scope, r.document_id): r for r in rows})
+    return found
+
+
 def upload_bulk(documents: dict[str, dict[str, Any]], *, actor: str) -> dict[str, int]:
-    """``POST /api/v1/datastore/bulk``: every document in one transaction or none; the count stored."""
+    """``POST /api/v1/datastore/bulk``: every document in one transaction or none; the count stored.
+
+    One batch: every entry checked first (the failing entry named), existing keys looked up a thousand at a
+    time, then the documents and their identities inserted in two flushes."""
     with atomic():
+        now = clock.now()
+        entries: list[tuple[tuple[str, str, str], dict[str, Any], list[str]]] = []
         seen: set[tuple[str, str, str]] = set()
         for name, body in documents.items():
             meta = body["meta"]
-            if meta.get("document_id"):
-                key = key_of(meta)
-                if key in seen:
-                    raise DocumentExists("Two entries of the request share a document key.",
-                                         details={"entry": name[:100]})
-                seen.add(key)
+            key = (str(meta["authentic_source"]), str(meta["scope"]), str(meta.get("document_id") or uuid7()))
+            if key in seen:
+                raise DocumentExists("Two entries of the request share a document key.", details={"entry": name[:100]})
+            seen.add(key)
+            data = dict(body.get("document_data") or {})
             try:
-                _store(body, actor=actor)
+                check_document(key[1], data)
             except InvalidFormat as exc:  # which entry failed, so the source can fix it
                 raise InvalidFormat(exc.description, details={**(exc.details or {}), "entry": name[:100]}) from exc
+            entries.append((key, data, [str(p) for p in dict.fromkeys(body.get("identity_mapping_ids") or [])]))
+        existing = _existing([key for key, _, _ in entries])
+        rows: list[DatastoreDocument] = []
+        for key, data, _ in entries:
+            row = existing.get(key)
+            if row is not None and row.revoked_at is None:
+                raise DocumentExists(details=dict(zip(("authentic_source", "scope", "document_id"), key, strict=True)))
+            if row is None:
+                row = DatastoreDocument(authentic_source=key[0], scope=key[1], document_id=key[2], version=1,
+                                        created_by=actor, created_at=now, updated_at=now)
+                db.session.add(row)
+            else:  # a deleted key uploaded again: a new version
+                row.version, row.revoked_at, row.updated_at = row.version + 1, None, now
+            seal(row, data)
+            rows.append(row)
+        try:
+            db.session.flush()  # one INSERT batch; a concurrent upload of one of the keys fails the whole bulk
+        except IntegrityError as exc:
+            raise DocumentExists("A document of the request was uploaded meanwhile.") from exc
+        reused = [r.document_pk for r in rows if r.version > 1]
+        if reused:
+            db.session.execute(delete(DocumentIdentity).where(DocumentIdentity.document_pk.in_(reused)))
+        db.session.add_all([DocumentIdentity(document_pk=row.document_pk, person_id=person_id)
+                            for row, (_, _, people) in zip(rows, entries, strict=True) for person_id in people])
+        for row in rows:
+            audit.record("datastore.document_uploaded", actor=actor,
+                         target=target(row.authentic_source, row.scope, row.document_id),
+                         details={"version": row.version})
     return {"count": len(documents)}
 
 
@@ -241,7 +295,7 @@ def resolve(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
         audit.record("datastore.documents_resolved", actor=actor, target=source,
                      outcome="success" if persons else "failure")
         if not persons:
-            raise mappings.IdentityMismatch(details={"authentic_source": source})
+            raise IdentityMismatch(details={"authentic_source": source})
         return {"documents": _of_persons(source, [p.person_id for p in persons], body.get("scope"))}
 
 
