@@ -1,7 +1,8 @@
 """Datastore benchmark against the real server (run by hand; not a test): authentic-source bulk upload, then
 offers from the documents (issue 18).
 
-    python bench/datastore.py [--documents N] [--offers M] [--concurrency C] [--workers W] [--database-url URL] [--redis-url URL]
+    python bench/datastore.py [--documents N] [--offers M] [--concurrency C] [--workers W]
+                              [--database-url URL] [--redis-url URL]
 
 1. drops and re-creates a PostgreSQL database, runs ``idbb init-db``, registers an API client with the datastore,
    identity and issuance scopes (``client_secret_basic``), starts ``idbb serve`` with W workers (gunicorn +
