@@ -42,7 +42,8 @@ __version__ = "0.1.0"
 
 #: One OpenAPI document per API surface (ARCHITECTURE.md); the UI of each is served at /docs/<name>.
 SPECS = ("ops", "oidc", "client-mgmt", "osia-enrollment", "osia-uin", "enrollment", "registry", "wallet-binding",
-         "oid4vci", "issuance", "status-list", "osia-cms", "credential-management")
+         "oid4vci", "issuance", "status-list", "osia-cms", "credential-management",
+         "datastore")
 #: Specs whose operations answer without a bearer token in the GovStack sandbox profile (README).
 SANDBOX_OPEN = ("client-mgmt", "wallet-binding")
 

@@ -18,6 +18,7 @@ PROFILES = ("production", "development", "govstack-sandbox")
 #: Profiles that run with demo secrets and plain http; ``govstack-sandbox`` also relaxes the wallet APIs.
 RELAXED_PROFILES = ("development", "govstack-sandbox")
 NOTIFIERS = ("none", "smtp", "outbox")
+DATASTORE_AUTH_MODES = ("idbb", "jwks", "oidc", "basic")
 #: The well-known demo key-encryption key. Only the development profile may use it.
 DEMO_KEK = base64.urlsafe_b64encode(b"idbb-demo-kek-never-use-in-prod!").decode("ascii")
 _REPO_OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
@@ -131,6 +132,16 @@ class Settings:
     renewal_old_credential: str = "keep"
     registry_death_action: str = "revoke"
     registry_merge_action: str = "revoke"
+    # --- authentic sources' datastore API (issue 18, seed 000) ---
+    datastore_auth: str = "idbb"  # idbb | jwks | oidc | basic: exactly one per deployment
+    datastore_jwks_url: str = ""
+    datastore_oidc_issuer: str = ""
+    datastore_token_issuer: str = ""
+    datastore_token_audience: str = ""
+    datastore_jwks_min_refresh: int = 30
+    datastore_rules: str = ""
+    datastore_rules_file: str = ""
+    max_bulk_bytes: int = 32 * 1024 * 1024
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -147,6 +158,44 @@ class Settings:
             values[f.name] = _coerce(f.name, raw, f.type)
         values.update(overrides)
         return cls(**values)
+
+    def _validate_datastore(self) -> None:
+        """The datastore API's one authentication mode (seed 000: "exactly one must be enabled") and its rules."""
+        mode = self.datastore_auth
+        if mode not in DATASTORE_AUTH_MODES:
+            raise ConfigError(f"IDBB_DATASTORE_AUTH must be one of {', '.join(DATASTORE_AUTH_MODES)}")
+        if mode == "basic" and self.profile == "production":
+            raise ConfigError("IDBB_DATASTORE_AUTH=basic is for development: not in the production profile")
+        if mode == "jwks" and not (self.datastore_jwks_url and self.datastore_token_issuer):
+            raise ConfigError("IDBB_DATASTORE_AUTH=jwks needs IDBB_DATASTORE_JWKS_URL and IDBB_DATASTORE_TOKEN_ISSUER")
+        if mode == "oidc" and not self.datastore_oidc_issuer:
+            raise ConfigError("IDBB_DATASTORE_AUTH=oidc needs IDBB_DATASTORE_OIDC_ISSUER")
+        if mode in ("jwks", "oidc") and not self.datastore_token_audience:
+            raise ConfigError("IDBB_DATASTORE_AUTH=jwks/oidc needs IDBB_DATASTORE_TOKEN_AUDIENCE (aud is checked)")
+        for name in ("datastore_jwks_url", "datastore_oidc_issuer"):
+            url = urlsplit(getattr(self, name))
+            loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
+            if getattr(self, name) and (url.scheme not in ("https", "http") or not url.hostname or (
+                    self.profile == "production" and url.scheme != "https" and not loopback)):
+                raise ConfigError(f"IDBB_{name.upper()} must be an https URL (http: loopback or development only)")
+        if self.datastore_jwks_min_refresh < 0 or self.max_bulk_bytes <= 0:
+            raise ConfigError("IDBB_DATASTORE_JWKS_MIN_REFRESH must not be negative, IDBB_MAX_BULK_BYTES positive")
+        self.datastore_rule_list()
+
+    def datastore_rule_list(self) -> tuple[Any, ...]:
+        """The SPOCP-style rules of the datastore API: ``IDBB_DATASTORE_RULES`` (one per line) and the rules file."""
+        from app.formats.spocp import RuleSyntaxError, compile_rules
+
+        lines = self.datastore_rules.splitlines()
+        if self.datastore_rules_file:
+            try:
+                lines += Path(self.datastore_rules_file).read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ConfigError(f"IDBB_DATASTORE_RULES_FILE cannot be read ({type(exc).__name__})") from exc
+        try:
+            return compile_rules(lines)
+        except RuleSyntaxError as exc:
+            raise ConfigError(f"IDBB_DATASTORE_RULES: {exc}") from exc
 
     def wallet_push_origin_list(self) -> list[str]:
         """The origins ``POST /v1/issuance`` may push offers to (``walletEndpoint``); empty: pushing is off."""
@@ -234,6 +283,7 @@ class Settings:
             raise ConfigError("IDBB_KEY_PUBLISH_AHEAD must be at least IDBB_JWKS_MAX_AGE in production")
         if self.request_time_skew > 3600 or self.assertion_max_lifetime > 3600:
             raise ConfigError("IDBB_REQUEST_TIME_SKEW and IDBB_ASSERTION_MAX_LIFETIME must be at most 3600 seconds")
+        self._validate_datastore()
         if (self.data_key or self.data_key_file) and self.data_key_bytes() == kek:
             raise ConfigError("IDBB_DATA_KEY must differ from IDBB_KEK")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -59,6 +59,9 @@ class PayloadTooLarge(IdbbError):
     description = "The request body is larger than this endpoint accepts."
 
 
+BULK_PATHS = ("/api/v1/datastore/bulk", "/api/v1/identity/mapping/bulk")
+
+
 def body_limit(settings: Settings, path: str) -> int:
     """The largest body, in bytes, that ``path`` accepts (README configuration table)."""
     if path.startswith(FORM_PREFIXES):
@@ -67,6 +70,8 @@ def body_limit(settings: Settings, path: str) -> int:
         if "/buffer" in path:
             return settings.max_buffer_bytes
         return settings.max_enrollment_bytes
+    if path in BULK_PATHS:  # thousands of documents or mappings in one call (issue 18)
+        return settings.max_bulk_bytes
     return settings.max_json_bytes
 
 

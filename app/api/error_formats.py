@@ -29,6 +29,10 @@ DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
 RESIDENT_PATHS = ("/block", "/unblock", "/updateIdentity", "/share-credential", "/download/personalized-card",
                   "/events", "/service-history")
 REALM = "idbb"
+#: The datastore API's code for an error idbb raises in its own words (seed 000 "Common Error Codes").
+DATASTORE_CODES = {400: "INVALID_FORMAT", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+                   405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "INVALID_FORMAT",
+                   429: "RATE_LIMITED", 503: "UNAVAILABLE"}
 #: GovStack §8 "Wallet – QR Code" operations whose error answers keep ``"response": {}`` beside ``errors``
 #: (GovStack clients read ``.response.x`` on any answer; issue 13 point 5), v1 and ``/v2/`` alike.
 LINKED_KEEP_RESPONSE = frozenset({"/link-code", "/link-status", "/link-transaction", "/authenticate"})
@@ -51,6 +55,7 @@ class WireError:
     code: str
     description: str
     headers: dict[str, str]
+    details: dict[str, object] | None = None
 
 
 def wire_format(path: str) -> str:
@@ -90,7 +95,7 @@ def classify(exc: Exception) -> WireError:
             headers["WWW-Authenticate"] = _bearer_challenge(exc.code, exc.description)
         if exc.status == 403 and "WWW-Authenticate" not in headers:
             headers["WWW-Authenticate"] = _bearer_challenge(exc.code, exc.description)
-        return WireError(exc.status, exc.code, exc.description, headers)
+        return WireError(exc.status, exc.code, exc.description, headers, getattr(exc, "details", None))
     if isinstance(exc, OAuthScopeProblem):
         scope = " ".join(exc.required_scopes or [])
         desc = "The access token does not carry the scope this operation needs."
@@ -168,7 +173,9 @@ def render(path: str, err: WireError) -> ConnexionResponse:
                 "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
         media = "application/json"
     elif fmt == "datastore":
-        body = {"error": {"code": err.code, "message": err.description, "details": None}}
+        # seed 000 "Error Response Format": the SIROS codes; idbb's generic ones mapped by status
+        code = err.code if err.code.isupper() else DATASTORE_CODES.get(status, "INTERNAL_ERROR")
+        body = {"error": {"code": code, "message": err.description, "details": err.details}}
         media = "application/json"
     else:
         body = {"type": "about:blank", "title": err.code, "status": status, "detail": err.description}

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.cms import CredentialRequest, PrintedCard, ServiceEvent
+from app.models.datastore import DatastoreDocument, DocumentIdentity, DocumentIssuance, IdentityMapping
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
@@ -40,6 +41,7 @@ __all__ = [
     "IdentityIdentifier", "IdentityMatchKey", "IdentityVersion", "IssuedUin", "OutboxEvent", "RateCounter", "ReplayEntry",
     "SigningKey",
     "WalletBinding", "Issuance", "IssuedCredential", "MdocAuthority", "StatusEntry", "StatusList",
+    "DatastoreDocument", "DocumentIdentity", "DocumentIssuance", "IdentityMapping",
     "BlockedCredential", "CredentialRenewal", "IdentityBlock", "LifecycleJob", "RenewalMark",
     "CredentialRequest", "PrintedCard", "ServiceEvent",
 ]

@@ -27,6 +27,7 @@ KNOWN_SCOPES = frozenset({
     # OSIA CMS v1.3 (openapi/osia-cms.yaml) and GovStack credential management (openapi/credential-management.yaml)
     "cms.request.read", "cms.request.write", "cms.credential.read", "cms.credential.write", "cms.profile.read",
     "credential.block", "identity.status.write", "credential.events.read", "credential.share", "credential.card",
+    "datastore.read", "datastore.write", "identity.read", "identity.write",
 })
 API_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 

@@ -16,7 +16,7 @@ SHIPPED = Path(Settings().credential_config_dir)
 def test_shipped_configurations_load_in_1_0_shapes():
     configs = load(str(SHIPPED))
     assert set(configs) == {"eu.europa.ec.eudi.pid_vc_sd_jwt", "eu.europa.ec.eudi.pid_mdoc",
-                            "NationalIdCredential_jwt_vc_json"}
+                            "NationalIdCredential_jwt_vc_json", "diploma"}
     mdoc = configs["eu.europa.ec.eudi.pid_mdoc"].metadata()
     assert mdoc["doctype"] == "eu.europa.ec.eudi.pid.1" and mdoc["credential_signing_alg_values_supported"] == [-7]
     assert all(c["path"][0] == "eu.europa.ec.eudi.pid.1" for c in mdoc["credential_metadata"]["claims"])

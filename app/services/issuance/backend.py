@@ -77,20 +77,32 @@ def _tx_code(spec: dict[str, Any]) -> tuple[str, str, int]:
     return "".join(secrets.choice(alphabet) for _ in range(length)), mode, length
 
 
-def _deliver(channel: str, uin: str | None, code: str) -> None:
-    """Send the tx_code to the person's contact through the notifier (the code never reaches the backend)."""
+def _deliver(channel: str, uin: str | None, code: str, mapped: dict[str, str] | None = None) -> None:
+    """Send the tx_code to the person's contact through the notifier (the code never reaches the backend); for a
+    document subject, to the contact among its identity mappings' attributes (``email`` / ``phone_number``)."""
+    if mapped is not None:
+        address = mapped.get("email" if channel == "email" else "phone_number")
+        if not address:
+            raise InvalidIssuance("invalid_tx_code_delivery", f"No identity mapping of the document has a {channel} "
+                                                              "contact.")
+        _send(channel, str(address), code)
+        return
     if uin is None:
         raise InvalidIssuance("invalid_tx_code_delivery", "E-mail or SMS delivery needs a subject UIN.")
     contacts = db.session.execute(select(Identity.contacts).where(Identity.uin == uin)).scalar_one_or_none() or {}
     address = contacts.get("email" if channel == "email" else "phoneNumber")
     if not address:
         raise InvalidIssuance("invalid_tx_code_delivery", f"The identity has no {channel} contact.")
+    _send(channel, str(address), code)
+
+
+def _send(channel: str, address: str, code: str) -> None:
     settings = state().settings
     sender = state().cached("notifier", lambda: notifier.from_settings(settings))
     if channel not in sender.channels():
         raise Unavailable("temporarily_unavailable", f"No notifier reaches the {channel} channel.")
     try:
-        sender.send(channel, str(address), "Your credential code",
+        sender.send(channel, address, "Your credential code",
                     f"Your code to collect your credential is {code}. Do not share it.")
     except notifier.DeliveryError as exc:
         raise Unavailable("temporarily_unavailable", "The code could not be delivered.", detail=str(exc)) from exc
@@ -101,8 +113,16 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     offer pushed to the wallet (:mod:`app.services.issuance.push`) and the outcome recorded in a second one."""
     settings = state().settings
     known = configurations()
+    document_key = body["subject"] if "document_id" in (body.get("subject") or {}) else None  # issue 18
     ids = body.get("credentialConfigurationIds") or (
         [body["credentialConfigurationId"]] if body.get("credentialConfigurationId") else [])
+    if document_key is not None:
+        from app.services.datastore.validation import configuration_for
+
+        scoped = configuration_for(str(document_key["scope"])).id
+        ids = ids or [scoped]
+        if ids != [scoped]:
+            raise InvalidIssuance("invalid_issuance", "A document is issued as the configuration its scope names.")
     if not ids or len(set(ids)) != len(ids):
         raise InvalidIssuance("invalid_issuance", "Name one or more distinct credential configurations.")
     unknown = [i for i in ids if i not in known]
@@ -112,7 +132,7 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     if grant not in ("pre-authorized_code", authorization.AUTHORIZATION_CODE_GRANT):
         raise InvalidIssuance("unsupported_grant", "grant must be pre-authorized_code or authorization_code.")
     if grant == authorization.AUTHORIZATION_CODE_GRANT:
-        if body.get("subject") is None:
+        if body.get("subject") is None or document_key is not None:
             # the safe rule: the person who logs in must be the subject; explicit claims never go to whoever logs in
             raise InvalidIssuance("invalid_issuance", "The authorization_code grant needs subject.uin: only that "
                                                       "person may log in to collect the credential.")
@@ -129,7 +149,14 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         raise InvalidIssuance("invalid_issuance", "expiresIn is longer than this issuer allows.")
     with atomic():
         records.purge_expired()
-        uin, attributes, explicit = _subject_data(body)
+        document = None
+        if document_key is not None:
+            from app.services.datastore import issuing
+
+            document = issuing.subject(document_key)  # DOCUMENT_NOT_FOUND for an unknown or deleted one
+            uin, attributes, explicit = None, {}, document.data
+        else:
+            uin, attributes, explicit = _subject_data(body)
         configs = [known[i] for i in ids]
         if body.get("subject") is not None or explicit is not None:
             _check_claims(configs, attributes, explicit)
@@ -153,9 +180,11 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
             row.tx_code_hash, row.tx_code_input_mode, row.tx_code_length = tx_code_mac(issuance_id, code), mode_name, length
             delivery = tx.get("delivery", "response")
             if delivery in ("email", "sms"):
-                _deliver(delivery, uin, code)
+                _deliver(delivery, uin, code, document.contacts if document is not None else None)
         records.move(row, "offer_sent")
         db.session.add(row)
+        if document is not None:
+            issuing.link(document.document, issuance_id)
         records.event(row, "offer_created", actor=client_id, mode=mode, grant=grant,
                       tx_code=(tx or {}).get("delivery") if tx is not None else None)
         records.emit("credential.offered", row)
