@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import Conflict, InvalidRequest
+from app.errors import (
+    DuplicateClientId,
+    InvalidClientAuth,
+    InvalidClientId,
+    InvalidPublicKey,
+    InvalidScope,
+)
 from app.extensions import db
 from app.formats import FormatError
 from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
@@ -41,26 +47,26 @@ def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = 
              signature_required: bool = False) -> RegisteredApiClient:
     """Register an API client; a secret, if asked for, is returned once and stored hashed."""
     if not client_id or len(client_id) > 100 or any(c.isspace() for c in client_id):
-        raise InvalidRequest("invalid_client_id", "client id must be 1-100 characters without spaces")
+        raise InvalidClientId("client id must be 1-100 characters without spaces")
     unknown = sorted(set(scopes) - KNOWN_SCOPES)
     if not scopes or unknown:
-        raise InvalidRequest("invalid_scope", f"unknown or no scopes: {', '.join(unknown) or '(none)'}")
+        raise InvalidScope(f"unknown or no scopes: {', '.join(unknown) or '(none)'}")
     if signature_required and auth_method != "private_key_jwt":
-        raise InvalidRequest("invalid_client_auth", "a signature-required client needs a public key (private_key_jwt)")
+        raise InvalidClientAuth("a signature-required client needs a public key (private_key_jwt)")
     if auth_method not in API_AUTH_METHODS:
-        raise InvalidRequest("invalid_client_auth", f"auth method must be one of {', '.join(API_AUTH_METHODS)}")
+        raise InvalidClientAuth(f"auth method must be one of {', '.join(API_AUTH_METHODS)}")
     jwk_dict = print_ = None
     secret = secret_hash = None
     if auth_method == "private_key_jwt":
         try:
             key = parse_public_signing_jwk(public_key)
         except FormatError as exc:
-            raise InvalidRequest("invalid_public_key", str(exc)) from exc
+            raise InvalidPublicKey(str(exc)) from exc
         jwk_dict, print_ = public_dict(key), thumbprint(key)
     else:
         secret, secret_hash = new_secret()
     if db.session.get(Client, client_id) is not None:
-        raise Conflict("duplicate_client_id", "a client with this id exists")
+        raise DuplicateClientId("a client with this id exists")
     now = clock.now()
     db.session.add(Client(
         client_id=client_id, kind="api", name=name, status="active", grant_types=["client_credentials"],
@@ -75,5 +81,5 @@ def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = 
         db.session.commit()
     except IntegrityError:  # created concurrently by another worker
         db.session.rollback()
-        raise Conflict("duplicate_client_id", "a client with this id exists") from None
+        raise DuplicateClientId("a client with this id exists") from None
     return RegisteredApiClient(client_id, sorted(set(scopes)), auth_method, secret)

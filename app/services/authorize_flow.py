@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from app.clock import clock
-from app.errors import RateLimited
+from app.errors import AccessDenied, ConsentRequired, LoginRequired, RateLimited
 from app.extensions import db, state
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, LoginSession
@@ -103,7 +103,7 @@ def _after_authentication(txn: AuthTransaction, request: AuthRequest, client: Cl
         stored = consents.current(txn.identity_id, request)
         if stored is None or "consent" in request.prompt:
             if "none" in request.prompt:  # OIDC Core §3.1.2.6: no UI may be shown
-                raise RedirectError("consent_required", "Consent is required.", request.redirect_uri, request.state)
+                raise RedirectError(ConsentRequired(), request.redirect_uri, request.state)
             txn.status = "authenticated"
             return _consent_page(txn, request, client)
         accepted = [c for c in stored.accepted_claims]
@@ -141,7 +141,7 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
             db.session.add(txn)
             outcome = _after_authentication(txn, request, client)
         elif "none" in request.prompt:  # OIDC Core §3.1.2.6
-            raise RedirectError("login_required", "The person is not logged in.", request.redirect_uri, request.state)
+            raise RedirectError(LoginRequired(), request.redirect_uri, request.state)
         else:
             db.session.add(txn)
             outcome = _login_page(txn, request, client)
@@ -281,7 +281,7 @@ def consent(txn_id: str, csrf: str, browser: str, decision: str, chosen: list[st
         txn.status = "done"
         if decision != "accept":  # OIDC Core §3.1.2.6: the person refused
             audit.record("consent.declined", actor=txn.client_id, target=txn.identity_id)
-            raise RedirectError("access_denied", "The person declined.", request.redirect_uri, request.state)
+            raise RedirectError(AccessDenied("The person declined."), request.redirect_uri, request.state)
         accepted = request.essential_claims() + [c for c in request.voluntary_claims() if c in set(chosen)]
         consents.save(txn.identity_id, request, accepted, request.scope, client_policy(client).consent_ttl)
         audit.record("consent.given", actor=txn.client_id, target=txn.identity_id,

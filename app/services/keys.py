@@ -22,7 +22,7 @@ from jwcrypto import jwk
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import IdbbError
+from app.errors import InvalidKeyType, ServerError
 from app.extensions import db, state
 from app.formats import aead, x509
 from app.formats.jwk import thumbprint
@@ -53,7 +53,7 @@ def _generate(kty: str) -> Any:
         return ec.generate_private_key(ec.SECP256R1())
     if kty == "OKP":
         return ed25519.Ed25519PrivateKey.generate()
-    raise IdbbError("invalid_key_type", f"unknown key type {kty!r}; use RSA, EC or OKP")
+    raise InvalidKeyType(f"unknown key type {kty!r}; use RSA, EC or OKP")
 
 
 def create_key(kty: str, *, not_before: datetime, actor: str, use: str = "sig") -> SigningKey:
@@ -104,7 +104,7 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
     signed verifies any more (tokens it signed die with it; that is the point)."""
     immediate = immediate or compromised
     if kty not in KEY_TYPES or use not in ("sig", "enc") or (use == "enc" and kty != ENC_KTY):
-        raise IdbbError("invalid_key_type", f"unknown key type {kty!r}/{use!r}; use RSA, EC or OKP (enc: RSA)")
+        raise InvalidKeyType(f"unknown key type {kty!r}/{use!r}; use RSA, EC or OKP (enc: RSA)")
     settings = state().settings
     now = clock.now()
     starts = now if immediate else now + timedelta(seconds=settings.key_publish_ahead)
@@ -249,7 +249,7 @@ def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
             forget_cached_keys()
             candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
     if not candidates:
-        raise IdbbError("server_error", "No signing key is available.", status=500,
+        raise ServerError("No signing key is available.",
                         detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")
     row = max(candidates, key=lambda r: r.not_before)
     return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))

@@ -25,7 +25,23 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import InvalidRequest
+from app.errors import (
+    AuthFailed,
+    EsignetError,
+    InvalidAcceptedClaim,
+    InvalidClientId,
+    InvalidIdentifier,
+    InvalidLinkCode,
+    InvalidNoOfChallenges,
+    InvalidOtpChannel,
+    InvalidPermittedScope,
+    InvalidSignature,
+    InvalidSignatureFormat,
+    InvalidTransaction,
+    InvalidTransactionId,
+    LinkCodeGenFailed,
+    SendOtpFailed,
+)
 from app.extensions import db, state
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
@@ -51,10 +67,6 @@ ACR_FACTORS: dict[str, tuple[str, ...]] = {
 }
 FACTOR_FORMATS = {"PIN": ("number", "alpha-numeric"), "OTP": ("alpha-numeric", "number"), "WLA": ("jwt",)}
 MAX_CHALLENGES = 5
-
-
-def _error(code: str, message: str) -> InvalidRequest:
-    return InvalidRequest(code, message)
 
 
 def _wake(transaction_id: str) -> None:
@@ -112,17 +124,17 @@ def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]
     now = clock.now()
     txn = _transaction(transaction_id, lock=True)  # concurrent requests count the codes one at a time
     if txn is None or not _of_this_browser(txn, browser):
-        raise _error("invalid_transaction_id", "Unknown transaction.")
+        raise InvalidTransactionId("Unknown transaction.")
     seeded = settings.is_sandbox and txn.transaction_id in SANDBOX_TRANSACTIONS
     if seeded and (txn.status != "pending" or not _live(txn, now)):
         # the GovStack sandbox: seeded transactions stay usable after an earlier login finished
         txn.status, txn.expires_at = "pending", max(txn.expires_at, now + timedelta(days=3650))
     if txn.status != "pending" or not _live(txn, now):
-        raise _error("invalid_transaction", "The transaction is finished or expired.")
+        raise InvalidTransaction("The transaction is finished or expired.")
     codes = db.session.execute(select(LinkCode).where(LinkCode.transaction_id == txn.transaction_id)
                                .order_by(LinkCode.created_at)).scalars().all()
     if len(codes) >= settings.link_codes_total_max and not seeded:  # sandbox: GovStack's harness asks ~15 times
-        raise _error("link_code_gen_failed", "No more link codes for this transaction.")
+        raise LinkCodeGenFailed("No more link codes for this transaction.")
     live = [c for c in codes if c.linked_at is None and c.expires_at > now]
     for old in live[: max(0, len(live) - settings.link_codes_live_max + 1)]:
         old.expires_at = now  # at most link_codes_live_max live codes: the oldest gives way
@@ -141,10 +153,10 @@ def link_status(transaction_id: Any, link_code: Any, *, browser: str | None) -> 
     now = clock.now()
     txn = _transaction(transaction_id)
     if txn is None or not _live(txn, now) or not _of_this_browser(txn, browser):
-        raise _error("invalid_transaction_id", "Unknown or expired transaction.")
+        raise InvalidTransactionId("Unknown or expired transaction.")
     row = _code_row(link_code)
     if row is None or row.transaction_id != txn.transaction_id or (row.linked_at is None and row.expires_at <= now):
-        raise _error("invalid_link_code", "Unknown or expired link code.")
+        raise InvalidLinkCode("Unknown or expired link code.")
     db.session.rollback()  # read-only: end the transaction before the caller waits
     if row.linked_at is None:
         return None
@@ -160,25 +172,25 @@ def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None
     given = _text(linked_code, 64)
     row = _code_row(given) if given else None
     if given and row is None:  # eSignet order: a code that never existed comes first
-        raise _error("invalid_link_code", "Unknown link code.")
+        raise InvalidLinkCode("Unknown link code.")
     txn = _transaction(transaction_id)
     if txn is None or not _of_this_browser(txn, browser):
-        raise _error("invalid_transaction_id", "Unknown transaction.")
+        raise InvalidTransactionId("Unknown transaction.")
     if row is None or row.transaction_id != txn.transaction_id or row.linked_transaction_id is None:
-        raise _error("invalid_link_code", "The link code is missing, not linked or of another transaction.")
+        raise InvalidLinkCode("The link code is missing, not linked or of another transaction.")
     linked = db.session.get(LinkedTransaction, row.linked_transaction_id, with_for_update=True)
     if linked is None:
-        raise _error("invalid_link_code", "The link code is not linked.")
+        raise InvalidLinkCode("The link code is not linked.")
     request = AuthRequest.from_dict(txn.request)
     if linked.code_sealed is not None:
         grant = db.session.get(Grant, linked.grant_id) if linked.grant_id else None
         if grant is None or grant.code_used_at is not None or (linked.code_expires_at or now) <= now:
-            raise _error("invalid_transaction", "The authorization code was redeemed or has expired.")
+            raise InvalidTransaction("The authorization code was redeemed or has expired.")
         code = _unseal(linked.code_sealed, linked.linked_transaction_id)
         db.session.rollback()
         return _code_answer(request, code)
     if linked.expires_at <= now:
-        raise _error("invalid_transaction", "The linked transaction expired.")
+        raise InvalidTransaction("The linked transaction expired.")
     if linked.identity_id is None or linked.consented_at is None:
         db.session.rollback()
         return None
@@ -238,30 +250,30 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)link-transaction: the wallet links the browser's transaction."""
     now = clock.now()
     if _text(link_code, 64) is None:
-        raise _error("invalid_link_code", "linkCode is required.")
+        raise InvalidLinkCode("linkCode is required.")
     row = _code_row(link_code)
     if row is None or (row.linked_at is None and row.expires_at <= now):
-        raise _error("invalid_link_code", "Unknown or expired link code.")
+        raise InvalidLinkCode("Unknown or expired link code.")
     # lock the browser's transaction, then re-read the code: two scans at once (of one code, or of two
     # live codes of one login) link one wallet, and the other scan sees it
     txn = _transaction(row.transaction_id, lock=True)
     row = db.session.get(LinkCode, row.code_hash, populate_existing=True)
     if row is None or (row.linked_at is None and row.expires_at <= now):
-        raise _error("invalid_link_code", "Unknown or expired link code.")
+        raise InvalidLinkCode("Unknown or expired link code.")
     if txn is None or not _live(txn, now):
-        raise _error("invalid_transaction", "The transaction is finished or expired.")
+        raise InvalidTransaction("The transaction is finished or expired.")
     if row.linked_at is not None:
         # single use (issue 14 finding 1): a second device that saw the QR code must not obtain the
         # linkTransactionId, the bearer secret of the wallet that linked first. A wallet cannot be told
         # apart from another one here (GovStack's request has only the code), so a replay is refused too.
         db.session.rollback()
-        raise _error("invalid_link_code", "The link code was already used.")
+        raise InvalidLinkCode("The link code was already used.")
     client = db.session.get(Client, txn.client_id)
     if client is None or client.kind != "oidc" or client.status != "active":
-        raise _error("invalid_client_id", "The relying party is not active.")
+        raise InvalidClientId("The relying party is not active.")
     request = AuthRequest.from_dict(txn.request)
     if txn.status != "pending":
-        raise _error("invalid_transaction", "The transaction is already linked or finished.")
+        raise InvalidTransaction("The transaction is already linked or finished.")
     linked = LinkedTransaction(
         linked_transaction_id=secrets.token_urlsafe(24), transaction_id=txn.transaction_id,
         link_code_hash=row.code_hash, created_at=now,
@@ -301,27 +313,27 @@ def _linked(linked_id: Any, now: datetime, *, lock: bool = True) -> tuple[Linked
     key = _text(linked_id, 64)
     linked = db.session.get(LinkedTransaction, key, with_for_update=lock) if key else None
     if linked is None:
-        raise _error("invalid_transaction_id", "Unknown linked transaction.")
+        raise InvalidTransactionId("Unknown linked transaction.")
     txn = db.session.get(AuthTransaction, linked.transaction_id)
     if txn is None or linked.expires_at <= now or linked.code_sealed is not None or linked.code_expires_at:
-        raise _error("invalid_transaction", "The linked transaction is finished or expired.")
+        raise InvalidTransaction("The linked transaction is finished or expired.")
     return linked, txn
 
 
 def _challenges(value: Any) -> list[tuple[str, str, str]]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_CHALLENGES:
-        raise _error("invalid_no_of_challenges", f"challengeList must hold 1 to {MAX_CHALLENGES} challenges.")
+        raise InvalidNoOfChallenges(f"challengeList must hold 1 to {MAX_CHALLENGES} challenges.")
     out = []
     for item in value:
         if not isinstance(item, dict):
-            raise _error("invalid_no_of_challenges", "Each challenge must be an object.")
+            raise InvalidNoOfChallenges("Each challenge must be an object.")
         kind, challenge, fmt = item.get("authFactorType"), item.get("challenge"), item.get("format")
         if not (isinstance(kind, str) and isinstance(challenge, str) and isinstance(fmt, str)) or not challenge \
                 or len(challenge) > 8192:
-            raise _error("invalid_no_of_challenges", "Each challenge needs authFactorType, challenge and format.")
+            raise InvalidNoOfChallenges("Each challenge needs authFactorType, challenge and format.")
         out.append((kind, challenge, fmt))
     if len({k for k, _, _ in out}) != len(out):
-        raise _error("invalid_no_of_challenges", "One challenge per auth factor.")
+        raise InvalidNoOfChallenges("One challenge per auth factor.")
     return out
 
 
@@ -334,11 +346,11 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
     now = clock.now()
     identifier = _text(individual_id)
     if identifier is None or not identifier.strip():
-        raise _error("invalid_identifier", "individualId is required.")
+        raise InvalidIdentifier("individualId is required.")
     challenges = _challenges(challenge_list)
     linked, txn = _linked(linked_id, now)
     if linked.identity_id is not None:  # already authenticated: a second authentication is refused
-        raise _error("invalid_transaction_id", "The linked transaction is already authenticated.")
+        raise InvalidTransactionId("The linked transaction is already authenticated.")
     request = AuthRequest.from_dict(txn.request)
     kinds = {k for k, _, _ in challenges}
     allowed = [set(ACR_FACTORS[acr]) for acr in request.acr_values if acr in ACR_FACTORS and acr in available_acrs()]
@@ -368,11 +380,11 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
         audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
                      details={**failure_details, "reason": failed.key})
         db.session.commit()  # failure counts persist
-        raise _error("auth_failed", "Authentication failed.") from None
+        raise AuthFailed("Authentication failed.") from None
     acr = acr_for(amr, request.acr_values)
     if acr is None:
         db.session.rollback()
-        raise _error("auth_failed", "Authentication failed.")
+        raise AuthFailed("Authentication failed.")
     linked.identity_id, linked.amr, linked.acr, linked.auth_time = identities.pop(), amr, acr, clock.epoch()
     if linked.consent_binding_id is not None and not _binding_of(linked.consent_binding_id, linked.identity_id):
         linked.consented_at, linked.accepted_claims, linked.permitted_scopes = None, [], []  # signed by someone else
@@ -409,14 +421,14 @@ def _binding_of(binding_id: str, identity_id: str) -> bool:
     return row is not None and hmac.compare_digest(row.identity_id, identity_id)
 
 
-def _as_list(value: Any, code: str) -> list[str]:
+def _as_list(value: Any, error: type[EsignetError]) -> list[str]:
     """A single string is read as a one-element list (eSignet wallets send either)."""
     if value is None:
         return []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _error(code, "Expected a list of strings.")
+        raise error("Expected a list of strings.")
     return list(dict.fromkeys(value))
 
 
@@ -427,15 +439,15 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
     now = clock.now()
     linked, txn = _linked(linked_id, now)
     request = AuthRequest.from_dict(txn.request)
-    accepted = _as_list(accepted_claims, "invalid_accepted_claim")
+    accepted = _as_list(accepted_claims, InvalidAcceptedClaim)
     requested = set(request.essential_claims()) | set(request.voluntary_claims())
     if not declined and (not set(accepted) <= requested or not set(request.essential_claims()) <= set(accepted)):
-        raise _error("invalid_accepted_claim", "Accepted claims must include every essential claim and no others.")
-    permitted = _as_list(permitted_scopes, "invalid_permitted_scope")  # after the claims: GovStack's order
+        raise InvalidAcceptedClaim("Accepted claims must include every essential claim and no others.")
+    permitted = _as_list(permitted_scopes, InvalidPermittedScope)  # after the claims: GovStack's order
     # any scope the transaction requested, ``openid`` and ``profile`` included (GovStack's harness permits
     # "openid"); only ``authorizeScopes`` (offline_access) change what is granted (issue 13 point 4)
     if not declined and not set(permitted) <= set(request.scope):
-        raise _error("invalid_permitted_scope", "A permitted scope was not requested.")
+        raise InvalidPermittedScope("A permitted scope was not requested.")
     binding_id = None
     if v2 and not declined:
         binding_id = _verify_consent_signature(signature, accepted, permitted, linked.identity_id)
@@ -461,21 +473,21 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
 
     text = _text(signature, 8192)
     if text is None:
-        raise _error("invalid_signature_format", "signature is required: a detached JWS.")
+        raise InvalidSignatureFormat("signature is required: a detached JWS.")
     try:
         parts = text.split(".")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[1]):
             raise FormatError("not a detached JWS")
         header = decode_header_segment(parts[0], "consent signature")
     except FormatError:
-        raise _error("invalid_signature_format", "signature must be a detached JWS (header..signature).") from None
+        raise InvalidSignatureFormat("signature must be a detached JWS (header..signature).") from None
     found = wallet_binding.consent_key(str(header.get("x5t#S256", "")))
     if found is None or (identity_id is not None and not hmac.compare_digest(found[0], identity_id)):
-        raise _error("invalid_signature", "The consent is not signed by a key bound to this person.")
+        raise InvalidSignature("The consent is not signed by a key bound to this person.")
     try:
         wla.verify_detached_consent(text, wla.consent_payload(accepted, permitted), found[2])
     except FormatError:
-        raise _error("invalid_signature", "The consent signature does not verify.") from None
+        raise InvalidSignature("The consent signature does not verify.") from None
     return found[1]
 
 
@@ -488,13 +500,13 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
     now = clock.now()
     identifier = _text(individual_id)
     if identifier is None or not identifier.strip():
-        raise _error("invalid_identifier", "individualId is required.")
+        raise InvalidIdentifier("individualId is required.")
     if channels is not None and (not isinstance(channels, list) or not channels or not all(
             isinstance(c, str) and c.lower() in ("email", "phone", "mobile") for c in channels)):
-        raise _error("invalid_otp_channel", "otpChannels must list email and/or phone.")
+        raise InvalidOtpChannel("otpChannels must list email and/or phone.")
     wanted = None if channels is None else {c.lower().replace("mobile", "phone") for c in channels}
     if wanted is not None and not wanted & set(authentication.otp_channels()):
-        raise _error("invalid_otp_channel", "None of the requested channels is available.")
+        raise InvalidOtpChannel("None of the requested channels is available.")
     linked, txn = _linked(linked_id, now, lock=False)
     locale = i18n.negotiate(AuthRequest.from_dict(txn.request).ui_locales, accept_language,
                             state().settings.ui_locale_list())
@@ -504,7 +516,7 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
                                 source=source)
     except authentication.AuthFailed:
         db.session.rollback()
-        raise _error("send_otp_failed", "No code can be sent now.") from None
+        raise SendOtpFailed("No code can be sent now.") from None
     except DeliveryError:
         pass  # logged by the notifier; answered as for an unknown identifier (no oracle)
     db.session.commit()

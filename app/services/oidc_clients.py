@@ -16,7 +16,20 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import InvalidRequest
+from app.errors import (
+    DuplicateClientId,
+    InvalidAcr,
+    InvalidClaim,
+    InvalidClientAuth,
+    InvalidClientId,
+    InvalidClientName,
+    InvalidGrantType,
+    InvalidPublicKey,
+    InvalidRedirectUri,
+    InvalidRequest,
+    InvalidRpId,
+    InvalidUri,
+)
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
@@ -89,33 +102,33 @@ def _list_of(value: Any, allowed: tuple[str, ...], *, allow_empty: bool = False)
             and all(isinstance(v, str) and v in allowed for v in value))
 
 
-def _require(ok: bool, code: str, message: str) -> None:
+def _require(ok: bool, error: type[InvalidRequest], message: str) -> None:
     if not ok:
-        raise InvalidRequest(code, message)
+        raise error(message)
 
 
 def _check_client_id(req: dict[str, Any]) -> None:
     value = req.get("clientId")
-    _require(isinstance(value, str) and bool(_CLIENT_ID.match(value)), "invalid_client_id",
+    _require(isinstance(value, str) and bool(_CLIENT_ID.match(value)), InvalidClientId,
              "clientId must be 1-50 visible ASCII characters.")
 
 
 def _check_name(req: dict[str, Any]) -> None:
-    _require(_text(req.get("clientName"), 256), "invalid_client_name", "clientName must be 1-256 printable characters.")
+    _require(_text(req.get("clientName"), 256), InvalidClientName, "clientName must be 1-256 printable characters.")
 
 
 def _check_rp_id(req: dict[str, Any]) -> None:
-    _require(_text(req.get("relyingPartyId"), 50), "invalid_rp_id", "relyingPartyId must be 1-50 printable characters.")
+    _require(_text(req.get("relyingPartyId"), 50), InvalidRpId, "relyingPartyId must be 1-50 printable characters.")
 
 
 def _check_status(req: dict[str, Any]) -> None:
     status = req.get("status")
-    _require(isinstance(status, str) and status.lower() in STATUSES, "invalid_request",
+    _require(isinstance(status, str) and status.lower() in STATUSES, InvalidRequest,
              "status must be 'active' or 'inactive'.")
 
 
 def _check_logo(req: dict[str, Any]) -> None:
-    _require(valid_logo_uri(req.get("logoUri")), "invalid_uri", "logoUri must be an absolute https URL.")
+    _require(valid_logo_uri(req.get("logoUri")), InvalidUri, "logoUri must be an absolute https URL.")
 
 
 def _check_redirects(req: dict[str, Any], *, optional: bool) -> None:
@@ -123,11 +136,11 @@ def _check_redirects(req: dict[str, Any], *, optional: bool) -> None:
     if optional and uris is None:  # the issue: redirectUris may be omitted on create
         return
     _require(isinstance(uris, list) and bool(uris) and all(valid_redirect_uri(u) for u in uris),
-             "invalid_redirect_uri", "redirectUris must be a non-empty list of absolute URIs without fragment.")
+             InvalidRedirectUri, "redirectUris must be a non-empty list of absolute URIs without fragment.")
 
 
 def _check_acrs(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("authContextRefs"), ACR_VALUES), "invalid_acr",
+    _require(_list_of(req.get("authContextRefs"), ACR_VALUES), InvalidAcr,
              "authContextRefs must list idbb:acr:* values only.")
 
 
@@ -153,22 +166,22 @@ def _check_public_key(req: dict[str, Any]) -> None:
     try:
         _public_key(req.get("publicKey"))
     except FormatError as exc:
-        raise InvalidRequest("invalid_public_key", "publicKey is not a usable public signing JWK.",
+        raise InvalidPublicKey("publicKey is not a usable public signing JWK.",
                              detail=str(exc)) from exc
 
 
 def _check_claims(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True), "invalid_claim",
+    _require(_list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True), InvalidClaim,
              "userClaims must list supported claims only.")
 
 
 def _check_grants(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), "invalid_grant_type",
+    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), InvalidGrantType,
              "grantTypes must be ['authorization_code'].")
 
 
 def _check_auth(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS), "invalid_client_auth",
+    _require(_list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS), InvalidClientAuth,
              "clientAuthMethods must be ['private_key_jwt'].")
 
 
@@ -200,7 +213,7 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
     if existing is not None:
         if existing.kind == "oidc" and existing.create_request_hash == body_hash:
             return {"clientId": client_id, "status": existing.status}  # identical replay: same answer
-        raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.")
+        raise DuplicateClientId("A client with this clientId already exists.")
     now = clock.now()
     auth_methods = _dedupe(request["clientAuthMethods"])
     secret = secret_hash = None
@@ -225,7 +238,7 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
         winner = db.session.get(Client, client_id)
         if winner is not None and winner.kind == "oidc" and winner.create_request_hash == body_hash:
             return {"clientId": client_id, "status": winner.status}
-        raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.") from None
+        raise DuplicateClientId("A client with this clientId already exists.") from None
     result = {"clientId": client_id, "status": "active"}
     if secret:
         result["clientSecret"] = secret
@@ -235,7 +248,7 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
 def _oidc_client(client_id: str) -> Client:
     row = db.session.get(Client, client_id)
     if row is None or row.kind != "oidc":
-        raise InvalidRequest("invalid_client_id", "No OIDC client has this clientId.")
+        raise InvalidClientId("No OIDC client has this clientId.")
     return row
 
 

@@ -8,6 +8,7 @@ registered an encryption key, or plain JSON for a client registered for it.
 from dataclasses import dataclass, field
 
 from app.clock import clock
+from app.errors import UseDpopNonce
 from app.extensions import db
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
@@ -62,7 +63,7 @@ def answer(authorization: str | None, dpop_proof: str | None, *, method: str, ur
         try:
             proof = dpop.check(dpop_proof, method=method, url=url, access_token=token, required=True)
         except dpop.DpopRefused as refused:
-            if refused.error == "use_dpop_nonce":
+            if isinstance(refused, UseDpopNonce):
                 return _refuse("DPoP", "use_dpop_nonce", "", refused.nonce)
             return _refuse("DPoP", "invalid_dpop_proof", "The DPoP proof is not valid.", status=401)
         if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof key is the bound key

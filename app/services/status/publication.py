@@ -84,7 +84,7 @@ def published(list_id: str) -> Published:
     with atomic():
         row = db.session.get(StatusList, list_id)
         if row is None:
-            raise NotFound("not_found", "No status list has this id.")
+            raise NotFound("No status list has this id.")
         if not _fresh(row.signed_at, row.token_expires_at, row.changed_at, now):
             _sign(row, now)
         result = Published(str(row.jwt_token), bytes(row.cwt_token or b""), row.signed_at or now,
