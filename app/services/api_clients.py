@@ -23,6 +23,7 @@ from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
 from app.models.clients import Client
 from app.services import audit
 from app.services.client_auth import new_secret
+from app.services.transaction import atomic
 
 #: Every scope an administrative API of idbb checks. Registering others is refused (typo guard).
 KNOWN_SCOPES = frozenset({
@@ -65,21 +66,21 @@ def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = 
         jwk_dict, print_ = public_dict(key), thumbprint(key)
     else:
         secret, secret_hash = new_secret()
-    if db.session.get(Client, client_id) is not None:
-        raise DuplicateClientId("a client with this id exists")
-    now = clock.now()
-    db.session.add(Client(
-        client_id=client_id, kind="api", name=name, status="active", grant_types=["client_credentials"],
-        auth_methods=[auth_method], scopes=sorted(set(scopes)), public_jwk=jwk_dict,
-        public_key_thumbprint=print_, secret_hash=secret_hash, redirect_uris=[], acr_values=[], claims=[],
-        client_metadata={"signature_required": True} if signature_required else {}, created_at=now, updated_at=now,
-    ))
     try:
-        audit.record("api_client.created", actor=actor, target=client_id,
-                     details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
-                              "signature_required": signature_required})
-        db.session.commit()
-    except IntegrityError:  # created concurrently by another worker
-        db.session.rollback()
+        with atomic():
+            if db.session.get(Client, client_id) is not None:
+                raise DuplicateClientId("a client with this id exists")
+            now = clock.now()
+            db.session.add(Client(
+                client_id=client_id, kind="api", name=name, status="active", grant_types=["client_credentials"],
+                auth_methods=[auth_method], scopes=sorted(set(scopes)), public_jwk=jwk_dict,
+                public_key_thumbprint=print_, secret_hash=secret_hash, redirect_uris=[], acr_values=[], claims=[],
+                client_metadata={"signature_required": True} if signature_required else {}, created_at=now,
+                updated_at=now,
+            ))
+            audit.record("api_client.created", actor=actor, target=client_id,
+                         details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
+                                  "signature_required": signature_required})
+    except IntegrityError:  # created concurrently by another worker (atomic() rolled back)
         raise DuplicateClientId("a client with this id exists") from None
     return RegisteredApiClient(client_id, sorted(set(scopes)), auth_method, secret)

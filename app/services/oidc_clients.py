@@ -40,6 +40,7 @@ from app.models.clients import Client
 from app.services import audit, client_lookup, client_metadata
 from app.services.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
 from app.services.client_auth import new_secret
+from app.services.transaction import atomic
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
@@ -222,19 +223,18 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
         secret, secret_hash = new_secret()  # shown once, in this response; only its hash is kept
         auth_methods = [method]
     try:
-        db.session.add(Client(
-            client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
-            rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
-            redirect_uris=_dedupe(request.get("redirectUris") or []),
-            acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
-            grant_types=_dedupe(request["grantTypes"]), auth_methods=auth_methods,
-            scopes=[], public_jwk=public_jwk, public_key_thumbprint=key_thumbprint, secret_hash=secret_hash,
-            client_metadata=metadata, create_request_hash=body_hash, created_at=now, updated_at=now,
-        ))
-        audit.record("oidc_client.created", actor=actor, target=client_id)
-        db.session.commit()
+        with atomic():
+            db.session.add(Client(
+                client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
+                rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
+                redirect_uris=_dedupe(request.get("redirectUris") or []),
+                acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
+                grant_types=_dedupe(request["grantTypes"]), auth_methods=auth_methods,
+                scopes=[], public_jwk=public_jwk, public_key_thumbprint=key_thumbprint, secret_hash=secret_hash,
+                client_metadata=metadata, create_request_hash=body_hash, created_at=now, updated_at=now,
+            ))
+            audit.record("oidc_client.created", actor=actor, target=client_id)
     except IntegrityError:  # another worker created the same clientId between our read and our insert
-        db.session.rollback()
         winner = db.session.get(Client, client_id)
         if winner is not None and winner.kind == "oidc" and winner.create_request_hash == body_hash:
             return {"clientId": client_id, "status": winner.status}
@@ -254,25 +254,25 @@ def _oidc_client(client_id: str) -> Client:
 
 def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, str]:
     """Replace the updatable members; ``publicKey``, ``relyingPartyId`` and unknown ones are ignored."""
-    row = _oidc_client(client_id)
-    _validate(request, UPDATE_CHECKS)
-    metadata = client_metadata.validate(request)
-    status = request["status"]
-    row.name = request["clientName"].strip()
-    row.status = status.lower()
-    row.logo_uri = request["logoUri"]
-    row.redirect_uris = _dedupe(request["redirectUris"])
-    row.acr_values = _dedupe(request["authContextRefs"])
-    row.claims = _dedupe(request["userClaims"])
-    row.grant_types = _dedupe(request["grantTypes"])
-    method = (metadata or row.client_metadata or {}).get("token_endpoint_auth_method")
-    row.auth_methods = [method] if method and method.startswith("client_secret_") else _dedupe(
-        request["clientAuthMethods"])
-    if metadata or "additionalConfig" in request:
-        row.client_metadata = metadata
-    row.updated_at = clock.now()
-    audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
-    db.session.commit()
+    with atomic():
+        row = _oidc_client(client_id)
+        _validate(request, UPDATE_CHECKS)
+        metadata = client_metadata.validate(request)
+        status = request["status"]
+        row.name = request["clientName"].strip()
+        row.status = status.lower()
+        row.logo_uri = request["logoUri"]
+        row.redirect_uris = _dedupe(request["redirectUris"])
+        row.acr_values = _dedupe(request["authContextRefs"])
+        row.claims = _dedupe(request["userClaims"])
+        row.grant_types = _dedupe(request["grantTypes"])
+        method = (metadata or row.client_metadata or {}).get("token_endpoint_auth_method")
+        row.auth_methods = [method] if method and method.startswith("client_secret_") else _dedupe(
+            request["clientAuthMethods"])
+        if metadata or "additionalConfig" in request:
+            row.client_metadata = metadata
+        row.updated_at = clock.now()
+        audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
     client_lookup.forget(client_id)
     return {"clientId": client_id, "status": row.status}
 

@@ -17,6 +17,7 @@ from app.services.authorize_request import PAR_URN_PREFIX, PageError, RedirectEr
 from app.services.grants import RP_AUTH_METHODS, header
 from app.services.stored_secrets import digest
 from app.services.token_endpoint import PAR_PATH, TokenResponse, _Request, _server, precheck
+from app.services.transaction import atomic
 
 _PAGE_ERRORS = {"error.unknown_client": "invalid_client", "error.bad_redirect_uri": "invalid_request",
                 "error.bad_request_object": "invalid_request_object"}
@@ -27,12 +28,12 @@ def _error(status: int, error: str, description: str, extra: dict[str, str] | No
     return TokenResponse(status, {"error": error, "error_description": description}, headers)
 
 
+@atomic()
 def push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """POST /oauth/par. Whatever the answer, the transaction commits: a refused request still spends its
     client assertion's ``jti`` and its DPoP proof's ``jti`` in the SQL replay store (RFC 7523 §3 item 7,
     RFC 9449 §11.1), or the same assertion could be replayed here or at the other endpoints."""
     response = _push(form, headers)
-    db.session.commit()
     return response
 
 

@@ -29,7 +29,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from app.clock import clock
-from app.extensions import db, state
+from app.extensions import state
 from app.formats import FormatError
 from app.formats.jose import check_compact_segments, peek_claims
 from app.formats.jwk import SIGNING_ALGS
@@ -38,6 +38,7 @@ from app.services.client_auth import ClientAdapter
 from app.services.grants import CodeGrant, RotatingRefreshGrant, header
 from app.services.stored_secrets import digest
 from app.services.token_management import Introspection, Revocation
+from app.services.transaction import atomic
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 TOKEN_V2_PATH = "/oauth/v2/token"  # noqa: S105 - eSignet's path for the same endpoint
@@ -214,6 +215,7 @@ def _server() -> IdbbAuthorizationServer:
         settings.issuer, settings.assertion_max_lifetime))
 
 
+@atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH,
           parsable: bool = True) -> TokenResponse:
     """Handle one token request; ``form`` keeps every value of repeated parameters. ``parsable`` is
@@ -251,11 +253,13 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
 
 
 
+@atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def introspect(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """RFC 7662 §2: ``{active: false}`` for anything not active or not the caller's to see."""
     return _respond(INTROSPECTION_PATH, Introspection.ENDPOINT_NAME, form, headers)
 
 
+@atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def revoke(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """RFC 7009 §2.2: 200 whether or not the token was valid, once the client is authenticated."""
     return _respond(REVOCATION_PATH, Revocation.ENDPOINT_NAME, form, headers)
@@ -280,7 +284,6 @@ def _finish(response: TokenResponse, form: Mapping[str, list[str]], headers: Map
     if response.status != 200:
         audit.record(f"{endpoint or 'token'}.refused", actor=_claimed_client(form, headers), outcome="failure",
                      details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")})
-    db.session.commit()  # one transaction: replay markers, revocations and audit events, success or not
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})  # RFC 6749 §5.1 MUST
     return response
 

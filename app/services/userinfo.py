@@ -14,6 +14,7 @@ from app.formats import FormatError
 from app.formats.jose import check_time_claims
 from app.models.oidc import Grant
 from app.services import access_tokens, client_lookup, dpop, id_tokens
+from app.services.transaction import atomic
 
 
 @dataclass
@@ -37,6 +38,7 @@ def _refuse(scheme: str, error: str | None, description: str = "", nonce: str | 
     return UserinfoResponse(status, "", "text/plain", headers)
 
 
+@atomic()  # DPoP replay markers
 def answer(authorization: str | None, dpop_proof: str | None, *, method: str, url: str) -> UserinfoResponse:
     if not authorization:
         return _refuse("Bearer", None)  # RFC 6750 §3.1: no error code when no credentials were sent
@@ -76,5 +78,4 @@ def answer(authorization: str | None, dpop_proof: str | None, *, method: str, ur
     if "openid" not in scope:  # OIDC Core §5.3: userinfo is for openid access tokens
         return _refuse(challenge, "insufficient_scope", "The access token lacks the openid scope.", status=403)
     body, content_type = id_tokens.userinfo(grant, client, scope)
-    db.session.commit()  # DPoP replay markers
     return UserinfoResponse(200, body, content_type, {"Cache-Control": "no-store"})

@@ -61,6 +61,7 @@ from app.models.registry import Identity
 from app.services import audit, authentication, binding_ca, notifier
 from app.services.registry import identity_for_login
 from app.services.stored_secrets import digest, mac, purpose_key
+from app.services.transaction import atomic, discard, keep_before_refusing
 
 #: The factor a wallet key is bound to, and the challenge format it then uses (esignet-notes.md §6.8).
 BIND_FACTOR, BIND_FORMAT = "WLA", "jwt"
@@ -169,7 +170,7 @@ def _parse_key(value: Any) -> wla.WalletKey:
 def _auth_failed(partner_id: str, reason: str) -> InvalidAuthChallenge:
     audit.record("wallet.binding_refused", actor=f"client:{partner_id}", outcome="failure",
                  details={"reason": reason})
-    db.session.commit()  # failure counts (and a spent code) persist although the request is refused
+    keep_before_refusing()  # failure counts (and a spent code) persist although the request is refused
     return InvalidAuthChallenge(_AUTH_FAILED)
 
 
@@ -209,6 +210,7 @@ def _certify(key: wla.WalletKey, user_id: str, now: datetime) -> binding_ca.Issu
     return binding_ca.issue(stand_in, user_id, now=now, days=days, sandbox_stand_in=True)
 
 
+@atomic()
 def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: str | None,
          client_id: str | None, source: str | None = None) -> dict[str, Any]:
     """``POST /wallet-binding``: authenticate the person, certify the wallet key, record the binding.
@@ -255,15 +257,15 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
     except InvalidRequest as refused:
         audit.record("wallet.binding_refused", actor=f"client:{partner}", outcome="failure",
                      details={"reason": refused.code})
-        db.session.commit()  # the challenge is spent even when the binding is refused
+        keep_before_refusing()  # the challenge is spent even when the binding is refused
         raise
     audit.record("wallet.bound", actor=f"client:{partner}", target=binding_id)
-    db.session.commit()
     return {"walletUserId": user_id, "certificate": cert.pem, "expireDateTime": format_response_time(cert.not_after)}
 
 
 # --- POST /binding/binding-otp -------------------------------------------------------------------
 
+@atomic()
 def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str | None = None) -> dict[str, Any]:
     """``POST /binding/binding-otp`` (esignet-notes.md §2.6): send a code for a later binding.
 
@@ -288,10 +290,9 @@ def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str |
         sent = authentication.send_otp(_otp_transaction(individual_id), individual_id, OTP_SUBJECT, OTP_BODY,
                                        channels={c.lower() for c in channels}, source=source)
     except (authentication.AuthFailed, notifier.DeliveryError):
-        db.session.rollback()
+        discard()  # answered below as send_otp_failed, with nothing of the attempt kept
     if not sent and not _sandbox():
         raise SendOtpFailed("The code could not be sent.")
-    db.session.commit()
     return {"maskedEmail": sent.get("email"), "maskedMobile": sent.get("phone")}
 
 
