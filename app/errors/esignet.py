@@ -137,3 +137,24 @@ class DuplicatePublicKey(EsignetError):
 class InvalidCsrfToken(Forbidden):
     code = "invalid_csrf_token"
     description = "X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie."
+
+
+class InvalidPayload(EsignetError):
+    """GovStack §8 token request: the body is empty or not a form."""
+
+    code = "invalid_payload"
+    description = "The request body is empty or is not a form."
+
+
+class InvalidInput(EsignetError):
+    """GovStack §8 token request: a member is present but empty."""
+
+    code = "invalid_input"
+
+
+class InvalidAssertionType(EsignetError):
+    code = "invalid_assertion_type"
+
+
+class InvalidAssertion(EsignetError):
+    code = "invalid_assertion"

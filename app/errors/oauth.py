@@ -137,3 +137,9 @@ class InvalidTransactionId(OAuthError):
 
     code = "invalid_transaction_id"
     description = "The transaction_id is not valid."
+
+
+class InvalidRequestObject(OAuthError):
+    """OIDC Core §6.3 (RFC 9101 §6.3): the request object is not valid."""
+
+    code = "invalid_request_object"

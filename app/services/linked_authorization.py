@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from app.clock import clock
 from app.errors import (
+    AccessDenied,
     AuthFailed,
     EsignetError,
     InvalidAcceptedClaim,
@@ -199,7 +200,7 @@ def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None
         linked.code_expires_at = now
         audit.record("consent.declined", actor=txn.client_id, target=linked.identity_id, details={"via": "wallet"})
         return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
-                "error": "access_denied", "errorDescription": "The person declined."}
+                "error": AccessDenied.code, "errorDescription": "The person declined."}
     assert linked.acr is not None and linked.auth_time is not None
     scopes = [s for s in request.scope if s not in request.extra_scopes() or s in linked.permitted_scopes]
     client = db.session.get(Client, txn.client_id)

@@ -29,6 +29,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from app.clock import clock
+from app.errors import InvalidAssertion, InvalidAssertionType, InvalidInput, InvalidPayload, InvalidRedirectUri
 from app.extensions import state
 from app.formats import FormatError
 from app.formats.jose import check_compact_segments, peek_claims
@@ -238,17 +239,17 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
     if grant_type is not None and grant_type.strip() and grant_type != "authorization_code":
         return None  # another grant: standard errors only (a blank grant_type is GovStack's invalid_input)
     if not parsable or not form:
-        return "invalid_payload", "The request body is empty or is not a form."
+        return InvalidPayload.code, "The request body is empty or is not a form."
     if any(name in form and not any(v.strip() for v in form[name]) for name in GOVSTACK_FIELDS):
-        return "invalid_input", "A request member is present but empty."
+        return InvalidInput.code, "A request member is present but empty."
     if "redirect_uri" not in form:
-        return "invalid_redirect_uri", "redirect_uri is required."
+        return InvalidRedirectUri.code, "redirect_uri is required."
     other_auth = str(header(headers, "Authorization") or "").lower().startswith("basic ") or "client_secret" in form
     if not other_auth:
         if "client_assertion_type" not in form:
-            return "invalid_assertion_type", "client_assertion_type is required."
+            return InvalidAssertionType.code, "client_assertion_type is required."
         if "client_assertion" not in form:
-            return "invalid_assertion", "client_assertion is required."
+            return InvalidAssertion.code, "client_assertion is required."
     return None
 
 

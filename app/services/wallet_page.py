@@ -21,7 +21,7 @@ from urllib.parse import quote
 import segno
 
 from app.clock import clock
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, LinkCodeGenFailed
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.timefmt import format_response_time, parse_request_time
@@ -36,7 +36,7 @@ from app.services.transaction import discard, end_read
 LINK_CODE = re.compile(f"[{re.escape(linked_authorization.LINK_ALPHABET)}]{{{linked_authorization.LINK_CODE_LENGTH}}}")
 GROUP = 5  # the code is shown as 5-5-5 for reading and typing
 #: errorCode of new_link_code -> the error page's message
-_ERROR_KEYS = {"link_code_gen_failed": "wallet.no_more_codes"}
+_ERROR_KEYS = {LinkCodeGenFailed.code: "wallet.no_more_codes"}
 
 
 def _millis(moment: datetime) -> int:
