@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.error_formats import OAUTH_PREFIXES
 from app.config import Settings
-from app.errors import IdbbError, InvalidRequest
+from app.errors import InvalidRequest
 from app.formats.errors import FormatError
 from app.formats.json_text import check_json_text
 
@@ -38,7 +38,7 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 def _nul() -> InvalidRequest:
     """No idbb input is ever meant to hold NUL: PostgreSQL refuses it in text and jsonb (a 500 there, the
     same input stored as given on SQLite), so every profile and database refuses it here, once."""
-    return InvalidRequest("invalid_request", "The request holds a NUL character.")
+    return InvalidRequest("The request holds a NUL character.")
 
 
 def _lone_surrogate(text: str) -> bool:
@@ -53,8 +53,9 @@ def _lone_surrogate(text: str) -> bool:
     return False
 
 
-class PayloadTooLarge(IdbbError):
-    code = "invalid_request"
+class PayloadTooLarge(InvalidRequest):
+    """``invalid_request`` with 413 (RFC 9110 §15.5.14)."""
+
     status = 413
     description = "The request body is larger than this endpoint accepts."
 
@@ -98,7 +99,7 @@ class RequestGuard:
             return
         limit = body_limit(self.settings, str(scope.get("path", "")))
         if length is not None and not length.isdigit():
-            raise InvalidRequest("invalid_request", "Content-Length is not a number.")
+            raise InvalidRequest("Content-Length is not a number.")
         if length is not None and int(length) > limit:
             raise PayloadTooLarge()
         body = bytearray()
@@ -114,12 +115,12 @@ class RequestGuard:
             try:
                 text = check_json_text(bytes(body), self.settings.max_json_depth)
             except FormatError as exc:
-                raise InvalidRequest("invalid_request", "The request body is not acceptable JSON: "
+                raise InvalidRequest("The request body is not acceptable JSON: "
                                      f"{exc}.") from exc
             if "\x00" in text or ("\\u0000" in text and _NUL_ESCAPE.search(text)):  # substring first: fast
                 raise _nul()
             if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(text):  # a 500 at the first encode
-                raise InvalidRequest("invalid_request", "The request body is not acceptable JSON: a string holds "
+                raise InvalidRequest("The request body is not acceptable JSON: a string holds "
                                      "an unpaired surrogate (RFC 7493 §2.1).")
         elif content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded" \
                 and _NUL_QUERY.search(body):

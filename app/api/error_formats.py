@@ -13,7 +13,7 @@ from connexion.exceptions import OAuthProblem, OAuthScopeProblem, ProblemExcepti
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from app.errors import IdbbError
+from app.errors import IdbbError, InvalidPayload
 from app.services.envelope import response_time
 from app.services.log_redaction import redact_path
 
@@ -188,7 +188,7 @@ def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     err = classify(exc)
     path = request.url.path
     if isinstance(exc, UnsupportedMediaTypeProblem) and path in TOKEN_PATHS:
-        err = WireError(400, "invalid_payload", "The request body is empty or is not a form.", {})
+        err = WireError(400, InvalidPayload.code, InvalidPayload.description, {})
     logged = redact_path(path)  # a path may hold a UIN or an enrollment id: never logged as sent
     if err.status >= 500:
         log.error("request failed", exc_info=exc, extra={"path": logged, "error": type(exc).__name__})

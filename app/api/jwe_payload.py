@@ -47,7 +47,7 @@ class JwePayloadMiddleware:
             json.loads(plaintext)
         except (InvalidRequest, UnicodeDecodeError, ValueError) as exc:
             err = exc if isinstance(exc, InvalidRequest) else InvalidRequest(
-                "invalid_request", "The decrypted payload is not JSON.")
+                "The decrypted payload is not JSON.")
             response = error_formats.render(str(scope["path"]), error_formats.classify(err))
             await _send(send, response.status_code, response.body, response.headers)
             return

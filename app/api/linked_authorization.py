@@ -19,7 +19,7 @@ from flask import request as flask_request
 
 from app.api.envelope import ok
 from app.api.security import FLASK_APP_KEY
-from app.errors import Forbidden
+from app.errors import InvalidCsrfToken
 from app.extensions import state
 from app.services import envelope, throttle
 from app.services import linked_authorization as linked
@@ -55,7 +55,7 @@ def _check_xsrf(header: str | None, cookie_headers: list[str]) -> None:
     if not header or len(header) > 256 or any(
             value is None or not hmac.compare_digest(value.encode(), header.encode())
             for value in _xsrf_cookies(cookie_headers)):
-        raise Forbidden("invalid_csrf_token", "X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie.")
+        raise InvalidCsrfToken("X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie.")
 
 
 def _source() -> str | None:

@@ -10,13 +10,20 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import Conflict, InvalidRequest
+from app.errors import (
+    DuplicateClientId,
+    InvalidClientAuth,
+    InvalidClientId,
+    InvalidPublicKey,
+    InvalidScope,
+)
 from app.extensions import db
 from app.formats import FormatError
 from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
 from app.models.clients import Client
 from app.services import audit
 from app.services.client_auth import new_secret
+from app.services.transaction import atomic
 
 #: Every scope an administrative API of idbb checks. Registering others is refused (typo guard).
 KNOWN_SCOPES = frozenset({
@@ -45,39 +52,39 @@ def register(client_id: str, *, name: str, scopes: list[str], public_key: Any = 
              signature_required: bool = False) -> RegisteredApiClient:
     """Register an API client; a secret, if asked for, is returned once and stored hashed."""
     if not client_id or len(client_id) > 100 or any(c.isspace() for c in client_id):
-        raise InvalidRequest("invalid_client_id", "client id must be 1-100 characters without spaces")
+        raise InvalidClientId("client id must be 1-100 characters without spaces")
     unknown = sorted(set(scopes) - KNOWN_SCOPES)
     if not scopes or unknown:
-        raise InvalidRequest("invalid_scope", f"unknown or no scopes: {', '.join(unknown) or '(none)'}")
+        raise InvalidScope(f"unknown or no scopes: {', '.join(unknown) or '(none)'}")
     if signature_required and auth_method != "private_key_jwt":
-        raise InvalidRequest("invalid_client_auth", "a signature-required client needs a public key (private_key_jwt)")
+        raise InvalidClientAuth("a signature-required client needs a public key (private_key_jwt)")
     if auth_method not in API_AUTH_METHODS:
-        raise InvalidRequest("invalid_client_auth", f"auth method must be one of {', '.join(API_AUTH_METHODS)}")
+        raise InvalidClientAuth(f"auth method must be one of {', '.join(API_AUTH_METHODS)}")
     jwk_dict = print_ = None
     secret = secret_hash = None
     if auth_method == "private_key_jwt":
         try:
             key = parse_public_signing_jwk(public_key)
         except FormatError as exc:
-            raise InvalidRequest("invalid_public_key", str(exc)) from exc
+            raise InvalidPublicKey(str(exc)) from exc
         jwk_dict, print_ = public_dict(key), thumbprint(key)
     else:
         secret, secret_hash = new_secret()
-    if db.session.get(Client, client_id) is not None:
-        raise Conflict("duplicate_client_id", "a client with this id exists")
-    now = clock.now()
-    db.session.add(Client(
-        client_id=client_id, kind="api", name=name, status="active", grant_types=["client_credentials"],
-        auth_methods=[auth_method], scopes=sorted(set(scopes)), public_jwk=jwk_dict,
-        public_key_thumbprint=print_, secret_hash=secret_hash, redirect_uris=[], acr_values=[], claims=[],
-        client_metadata={"signature_required": True} if signature_required else {}, created_at=now, updated_at=now,
-    ))
     try:
-        audit.record("api_client.created", actor=actor, target=client_id,
-                     details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
-                              "signature_required": signature_required})
-        db.session.commit()
-    except IntegrityError:  # created concurrently by another worker
-        db.session.rollback()
-        raise Conflict("duplicate_client_id", "a client with this id exists") from None
+        with atomic():
+            if db.session.get(Client, client_id) is not None:
+                raise DuplicateClientId("a client with this id exists")
+            now = clock.now()
+            db.session.add(Client(
+                client_id=client_id, kind="api", name=name, status="active", grant_types=["client_credentials"],
+                auth_methods=[auth_method], scopes=sorted(set(scopes)), public_jwk=jwk_dict,
+                public_key_thumbprint=print_, secret_hash=secret_hash, redirect_uris=[], acr_values=[], claims=[],
+                client_metadata={"signature_required": True} if signature_required else {}, created_at=now,
+                updated_at=now,
+            ))
+            audit.record("api_client.created", actor=actor, target=client_id,
+                         details={"scopes": sorted(set(scopes)), "auth_method": auth_method,
+                                  "signature_required": signature_required})
+    except IntegrityError:  # created concurrently by another worker (atomic() rolled back)
+        raise DuplicateClientId("a client with this id exists") from None
     return RegisteredApiClient(client_id, sorted(set(scopes)), auth_method, secret)

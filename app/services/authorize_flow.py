@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from app.clock import clock
-from app.errors import RateLimited
+from app.errors import AccessDenied, ConsentRequired, LoginRequired, RateLimited
 from app.extensions import db, state
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, LoginSession
@@ -25,6 +25,7 @@ from app.services.client_metadata import policy as client_policy
 from app.services.notifier import DeliveryError
 from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import digest
+from app.services.transaction import atomic
 
 METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp",
                   "idbb:acr:linked-wallet": "wallet", "idbb:acr:linked-wallet-static-code": "wallet"}
@@ -103,7 +104,7 @@ def _after_authentication(txn: AuthTransaction, request: AuthRequest, client: Cl
         stored = consents.current(txn.identity_id, request)
         if stored is None or "consent" in request.prompt:
             if "none" in request.prompt:  # OIDC Core §3.1.2.6: no UI may be shown
-                raise RedirectError("consent_required", "Consent is required.", request.redirect_uri, request.state)
+                raise RedirectError(ConsentRequired(), request.redirect_uri, request.state)
             txn.status = "authenticated"
             return _consent_page(txn, request, client)
         accepted = [c for c in stored.accepted_claims]
@@ -123,6 +124,7 @@ def _usable_session(session: LoginSession | None, request: AuthRequest) -> str |
     return acr_for(list(session.amr), request.acr_values)
 
 
+@atomic()
 def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -> Outcome:
     """GET/POST /authorize."""
     try:
@@ -141,19 +143,16 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
             db.session.add(txn)
             outcome = _after_authentication(txn, request, client)
         elif "none" in request.prompt:  # OIDC Core §3.1.2.6
-            raise RedirectError("login_required", "The person is not logged in.", request.redirect_uri, request.state)
+            raise RedirectError(LoginRequired(), request.redirect_uri, request.state)
         else:
             db.session.add(txn)
             outcome = _login_page(txn, request, client)
-        db.session.commit()
         return _forms_lead_to(outcome, request)
-    except PageError as err:
-        db.session.commit()  # a consumed request_uri stays consumed
+    except PageError as err:  # committed all the same by atomic(): a consumed request_uri stays consumed
         # GovStack §8 GET /authorize answers 200 (its only response), with the error page when the client or
         # redirect_uri cannot be trusted, as eSignet's UI does: never a bare 400, and never a redirect
         return Outcome("error.html", {"error_key": err.key}, status=200)
     except RedirectError as err:
-        db.session.commit()
         return error_redirect(err)
 
 
@@ -176,19 +175,20 @@ def _transaction(txn_id: str, csrf: str, browser: str, *, statuses: tuple[str, .
 
 
 def _run(txn_id: str, csrf: str, browser: str, statuses: tuple[str, ...], step: Any) -> Outcome:
+    """One step of a pending login as one transaction: committed when the step answers a page or sends the
+    person back to the client (RFC 6749 §4.1.2.1: the transaction is over), rolled back on an error page."""
     try:
-        txn = _transaction(txn_id, csrf, browser, statuses=statuses)
-        request = AuthRequest.from_dict(txn.request)
-        client = relying_party(txn.client_id)
-        outcome = step(txn, request, client)
-        db.session.commit()
+        with atomic():
+            try:
+                txn = _transaction(txn_id, csrf, browser, statuses=statuses)
+                request = AuthRequest.from_dict(txn.request)
+                client = relying_party(txn.client_id)
+                outcome = step(txn, request, client)
+            except RedirectError as err:
+                return error_redirect(err)
         return _forms_lead_to(outcome, request)
     except PageError as err:
-        db.session.rollback()
         return Outcome("error.html", {"error_key": err.key}, status=400)
-    except RedirectError as err:
-        db.session.commit()
-        return error_redirect(err)
 
 
 def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
@@ -215,7 +215,11 @@ def _too_many(limited: RateLimited) -> Outcome:
 
 def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, secret: str,
           source: str | None = None) -> Outcome:
-    """POST /authorize/login: PIN/password or OTP. ``source``: the client's address (throttles, lockout)."""
+    """POST /authorize/login: PIN/password or OTP. ``source``: the client's address (throttles, lockout).
+
+    Two transactions on purpose: the throttle's count commits first (``throttle.check``, via
+    ``transaction.count_now``) so that an attempt that fails is still counted; the attempt itself is one
+    transaction (``_run``), whose failure count and audit event commit with the login page it answers."""
     try:  # counted (and committed) before the attempt: one transaction, relying party or address cannot
         throttle.check(throttle.ATTEMPT, source, transaction_id=txn_id)  # try without end (issue 14, #3)
     except RateLimited as limited:
@@ -234,7 +238,7 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
         except authentication.AuthFailed as failed:
             audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
                          details={"method": method, "reason": failed.key})
-            db.session.commit()  # the failure count persists
+            # the failure count persists: this step answers a page, and _run commits it
             if method == "otp" and failed.key == "login.failed":
                 return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
                                             "error_key": "otp.failed",
@@ -281,7 +285,7 @@ def consent(txn_id: str, csrf: str, browser: str, decision: str, chosen: list[st
         txn.status = "done"
         if decision != "accept":  # OIDC Core §3.1.2.6: the person refused
             audit.record("consent.declined", actor=txn.client_id, target=txn.identity_id)
-            raise RedirectError("access_denied", "The person declined.", request.redirect_uri, request.state)
+            raise RedirectError(AccessDenied("The person declined."), request.redirect_uri, request.state)
         accepted = request.essential_claims() + [c for c in request.voluntary_claims() if c in set(chosen)]
         consents.save(txn.identity_id, request, accepted, request.scope, client_policy(client).consent_ttl)
         audit.record("consent.given", actor=txn.client_id, target=txn.identity_id,

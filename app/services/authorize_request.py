@@ -12,6 +12,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.clock import clock
+from app.errors import (
+    InvalidAuthorizationDetails,
+    InvalidRequest,
+    InvalidScope,
+    OAuthError,
+    UnsupportedResponseType,
+)
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats import pkce as pkce_format
@@ -38,11 +45,13 @@ class PageError(Exception):
 
 
 class RedirectError(Exception):
-    """Sent back to the client's redirect_uri (RFC 6749 §4.1.2.1)."""
+    """Sent back to the client's redirect_uri (RFC 6749 §4.1.2.1): ``error`` is an OAuth error class's
+    instance, which carries the code and description."""
 
-    def __init__(self, error: str, description: str, redirect_uri: str, state_value: str | None) -> None:
-        super().__init__(error)
-        self.error, self.description, self.redirect_uri, self.state = error, description, redirect_uri, state_value
+    def __init__(self, error: OAuthError, redirect_uri: str, state_value: str | None) -> None:
+        super().__init__(error.code)
+        self.error, self.description = error.code, error.description
+        self.redirect_uri, self.state = redirect_uri, state_value
 
 
 @dataclass
@@ -168,16 +177,16 @@ def _credential_request(params: dict[str, str], scopes: list[str],
     try:
         details = authorization.parse_details(params.get("authorization_details"))
     except ValueError as exc:  # RFC 9396 §5
-        raise fail("invalid_authorization_details", str(exc)) from None
+        raise fail(InvalidAuthorizationDetails(str(exc))) from None
     by_scope = authorization.configurations_for_scopes(scopes)
     if "issuer_state" not in params:
         return ([*details, *(c for c in by_scope if c not in details)] if details else []), None
     offer = authorization.find_offer(params["issuer_state"])
     if offer is None:  # §5.1.3: not guaranteed to come from this issuer; unknown, spent or expired
-        raise fail("invalid_request", "issuer_state is unknown, already used or expired.")
+        raise fail(InvalidRequest("issuer_state is unknown, already used or expired."))
     wanted = [*details, *(c for c in by_scope if c not in details)]
     if not set(wanted) <= set(offer.configuration_ids):
-        raise fail("invalid_request", "The request asks for a credential the offer does not name.")
+        raise fail(InvalidRequest("The request asks for a credential the offer does not name."))
     # tied to an issuance, the grant always names its configurations (§6.2 credential_identifiers)
     return (wanted or list(offer.configuration_ids)), offer.issuance_id
 
@@ -220,18 +229,18 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
         raise PageError("error.bad_redirect_uri")
     state_value = params.get("state")
 
-    def fail(error: str, description: str) -> RedirectError:
-        return RedirectError(error, description, redirect_uri, state_value)
+    def fail(error: OAuthError) -> RedirectError:
+        return RedirectError(error, redirect_uri, state_value)
 
     policy = client_metadata.policy(client)
     if policy.require_par and not via_par:  # RFC 9126 §5: the client must push its requests
-        raise fail("invalid_request", "This client must use pushed authorization requests.")
+        raise fail(InvalidRequest("This client must use pushed authorization requests."))
     if any(len(params.get(n) or "") > MAX_PARAM for n in ("state", "nonce", "login_hint", "ui_locales")):
-        raise fail("invalid_request", "A parameter is too long.")
+        raise fail(InvalidRequest("A parameter is too long."))
     if params.get("response_type") != "code":  # idbb serves the authorization code flow only
-        raise fail("unsupported_response_type", "response_type must be code.")
+        raise fail(UnsupportedResponseType("response_type must be code."))
     if params.get("response_mode", "query") != "query":
-        raise fail("invalid_request", "response_mode must be query.")
+        raise fail(InvalidRequest("response_mode must be query."))
     credential_scopes = _credential_scopes()
     scopes = [s for s in dict.fromkeys((params.get("scope") or "").split())
               if s in OIDC_SCOPES or s in credential_scopes]  # OpenID4VCI 1.0 §5.1.2: a scope per configuration
@@ -239,7 +248,7 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     openid = "openid" in scopes
     if not openid:
         if not details and not set(scopes) & credential_scopes:  # OIDC Core §3.1.2.1: scope MUST contain openid
-            raise fail("invalid_scope", "scope must include openid, or the request must ask for a credential.")
+            raise fail(InvalidScope("scope must include openid, or the request must ask for a credential."))
         # a credential-only OAuth request (OpenID4VCI 1.0 §5.1): no ID token, so no OIDC scopes or claims
         scopes = [s for s in scopes if s in credential_scopes]
     try:
@@ -247,23 +256,23 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     except FormatError as exc:
         reason = getattr(exc, "reason", "malformed")
         if reason != "missing" or policy.require_pkce or params.get("code_challenge"):
-            raise fail("invalid_request", "PKCE with code_challenge_method S256 is required.") from None
+            raise fail(InvalidRequest("PKCE with code_challenge_method S256 is required.")) from None
     prompt = (params.get("prompt") or "").split()
     if not set(prompt) <= set(PROMPTS) or ("none" in prompt and len(prompt) > 1):
-        raise fail("invalid_request", "Unsupported prompt value or combination.")  # OIDC Core §3.1.2.1
+        raise fail(InvalidRequest("Unsupported prompt value or combination."))  # OIDC Core §3.1.2.1
     max_age = None
     if params.get("max_age") not in (None, ""):
         text = params["max_age"]
         if not text.isascii() or not text.isdigit() or len(text) > 9:
-            raise fail("invalid_request", "max_age must be a non-negative integer.")
+            raise fail(InvalidRequest("max_age must be a non-negative integer."))
         max_age = int(text)
     display = params.get("display")
     if display is not None and display not in DISPLAYS:
-        raise fail("invalid_request", "Unsupported display value.")
+        raise fail(InvalidRequest("Unsupported display value."))
     try:
         claims_param = parse_claims_request(params.get("claims"))
     except FormatError:
-        raise fail("invalid_request", "The claims parameter is not valid JSON of the right shape.") from None
+        raise fail(InvalidRequest("The claims parameter is not valid JSON of the right shape.")) from None
     requested_acrs = (params.get("acr_values") or "").split()
     acr_claim = (claims_param.get("id_token") or {}).get("acr") or {}
     if isinstance(acr_claim, dict) and (acr_claim.get("values") or acr_claim.get("value")):
@@ -271,9 +280,9 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     acrs = _acrs([a for a in requested_acrs if isinstance(a, str) and a in ACR_REQUIREMENTS] if requested_acrs
                  else [], client, available_acrs)
     if requested_acrs and not acrs:
-        raise fail("invalid_request", "None of the requested acr_values is available to this client.")
+        raise fail(InvalidRequest("None of the requested acr_values is available to this client."))
     if not acrs:
-        raise fail("invalid_request", "The client has no usable authentication context registered.")
+        raise fail(InvalidRequest("The client has no usable authentication context registered."))
     request = AuthRequest(
         client_id=client.client_id, redirect_uri=redirect_uri, scope=scopes, state=state_value,
         nonce=params.get("nonce"), prompt=prompt, max_age=max_age, display=display,

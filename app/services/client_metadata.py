@@ -15,7 +15,7 @@ from typing import Any
 from jwcrypto import jwk
 from jwcrypto.common import base64url_decode
 
-from app.errors import InvalidRequest
+from app.errors import InvalidAdditionalConfig, InvalidRequest
 from app.extensions import state
 from app.formats import FormatError
 from app.formats.jwk import check_rsa_members
@@ -34,7 +34,7 @@ _PASSTHROUGH = frozenset({"purpose", "signup_banner_required", "forgot_pwd_link_
 
 
 def _bad(message: str) -> InvalidRequest:
-    return InvalidRequest("invalid_additional_config", message)
+    return InvalidAdditionalConfig(message)
 
 
 def _enc_key(value: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ import base64
 import binascii
 from typing import Any
 
-from app.errors import InvalidRequest
+from app.errors import InvalidContent
 from app.formats import FormatError
 from app.formats.images import check_declared
 
@@ -15,7 +15,7 @@ DOCUMENT_FORMATS = frozenset({"PDF", "JPEG", "PNG", "JPEG2000"})
 def decode_b64(value: Any, what: str) -> bytes:
     """Standard base64 (OSIA embeds buffers this way), base64url tolerated; anything else is refused."""
     if not isinstance(value, str) or not value:
-        raise InvalidRequest("invalid_content", f"{what} must be base64 text.")
+        raise InvalidContent(f"{what} must be base64 text.")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -23,7 +23,7 @@ def decode_b64(value: Any, what: str) -> bytes:
             return base64.b64decode(value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4),
                                     validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise InvalidRequest("invalid_content", f"{what} is not valid base64.") from exc
+            raise InvalidContent(f"{what} is not valid base64.") from exc
 
 
 def check_content(data: bytes, *, mime_type: Any, compression: Any, what: str,
@@ -33,4 +33,4 @@ def check_content(data: bytes, *, mime_type: Any, compression: Any, what: str,
         return check_declared(data, mime_type=mime_type if isinstance(mime_type, str) else None,
                               compression=compression if isinstance(compression, str) else None, allowed=allowed)
     except FormatError as exc:
-        raise InvalidRequest("invalid_content", f"{what}: {exc}") from exc
+        raise InvalidContent(f"{what}: {exc}") from exc

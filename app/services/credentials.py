@@ -9,7 +9,7 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.errors import InvalidRequest
+from app.errors import InvalidPassword, InvalidPin, InvalidRequest
 from app.extensions import state
 
 _PIN = re.compile(r"^[0-9]{4,12}$")
@@ -25,12 +25,12 @@ def hash_secret(kind: str, value: object) -> str:
     """Check and hash a PIN (4-12 digits) or password (8-128 characters)."""
     if kind == "pin":
         if not isinstance(value, str) or not _PIN.match(value):
-            raise InvalidRequest("invalid_pin", "A PIN must be 4 to 12 digits.", status=400)
+            raise InvalidPin("A PIN must be 4 to 12 digits.")
     elif kind == "password":
         if not isinstance(value, str) or not 8 <= len(value) <= 128:
-            raise InvalidRequest("invalid_password", "A password must be 8 to 128 characters.", status=400)
+            raise InvalidPassword("A password must be 8 to 128 characters.")
     else:
-        raise InvalidRequest("invalid_request", "Unknown credential kind.")
+        raise InvalidRequest("Unknown credential kind.")
     return _hasher().hash(value)
 
 

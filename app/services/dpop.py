@@ -5,6 +5,7 @@ issue and check it; proofs' ``jti`` go to the shared replay store.
 """
 
 from app.clock import clock
+from app.errors import DpopProofError, InvalidDpopProof, UseDpopNonce
 from app.extensions import state
 from app.formats import FormatError
 from app.formats.dpop import DpopNonceError, DpopProof, issue_nonce, verify_proof
@@ -13,12 +14,9 @@ from app.services.stored_secrets import digest, purpose_key
 NONCE_WINDOW = 60
 
 
-class DpopRefused(Exception):
-    """``invalid_dpop_proof``, or ``use_dpop_nonce`` with the nonce to use (RFC 9449 §7.1, §8)."""
-
-    def __init__(self, error: str, description: str, nonce: str | None = None) -> None:
-        super().__init__(error)
-        self.error, self.description, self.nonce = error, description, nonce
+#: ``invalid_dpop_proof``, or ``use_dpop_nonce`` with the nonce to use (RFC 9449 §7.1, §8); callers read
+#: ``.error``, ``.description`` and ``.nonce``
+DpopRefused = DpopProofError
 
 
 def fresh_nonce() -> str:
@@ -30,7 +28,7 @@ def check(proof: str | None, *, method: str, url: str, access_token: str | None 
     """Verify the ``DPoP`` header of a request; None when absent and not required."""
     if not proof:
         if required:
-            raise DpopRefused("invalid_dpop_proof", "A DPoP proof is required.")
+            raise InvalidDpopProof("A DPoP proof is required.")
         return None
     settings = state().settings
     now = clock.epoch()
@@ -40,13 +38,13 @@ def check(proof: str | None, *, method: str, url: str, access_token: str | None 
                                 nonce_key=purpose_key("dpop nonce") if settings.dpop_require_nonce else None,
                                 nonce_window=NONCE_WINDOW)
     except DpopNonceError:
-        raise DpopRefused("use_dpop_nonce", "Use the DPoP nonce the server provides.", fresh_nonce()) from None
+        raise UseDpopNonce(nonce=fresh_nonce()) from None
     except FormatError as exc:
-        raise DpopRefused("invalid_dpop_proof", str(exc)) from None
+        raise InvalidDpopProof(str(exc)) from None
     marker = digest(verified.jkt, verified.jti)
     # kept well past the last moment the proof could pass the iat check (iat may lie up to the leeway in
     # the future, and workers' clocks differ), so a replay never outlives its marker
     ttl = settings.dpop_max_age + 60
     if not state().replay.add_once(f"dpop:{marker}", ttl, clock.now()):  # RFC 9449 §11.1: a proof is used once
-        raise DpopRefused("invalid_dpop_proof", "The DPoP proof was already used.")
+        raise InvalidDpopProof("The DPoP proof was already used.")
     return verified

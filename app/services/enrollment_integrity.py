@@ -11,7 +11,7 @@ one enrollment cannot be replayed onto another.
 
 from typing import Any
 
-from app.errors import InvalidRequest
+from app.errors import InvalidIntegrity, InvalidSignature, SignatureRequired, UnsupportedEncryption
 from app.extensions import db
 from app.formats import FormatError
 from app.formats.integrity import verify_block
@@ -25,33 +25,30 @@ def verify_request(body: dict[str, Any], client_id: str, enrollment_id: str,
                    id_member: tuple[str, ...] = ("enrollmentId",)) -> None:
     if body.get("encryption") is not None:
         # idbb decrypts whole payloads (JWE, application/jose), not OSIA node-level encryption blocks
-        raise InvalidRequest("unsupported_encryption",
-                             "Node-level encryption blocks are not supported; send the whole payload as a JWE.")
+        raise UnsupportedEncryption("Node-level encryption blocks are not supported; send the whole payload as a JWE.")
     client = db.session.get(Client, client_id)
     required = bool(client and (client.client_metadata or {}).get("signature_required"))
     blocks = body.get("integrity") or []
     if not isinstance(blocks, list):
-        raise InvalidRequest("invalid_integrity", "integrity must be a list of Integrity objects.")
+        raise InvalidIntegrity("integrity must be a list of Integrity objects.")
     signed = False
     keys = []
     if client is not None and client.public_jwk:
         keys = [parse_public_signing_jwk(client.public_jwk)]
     for block in blocks:
         if not isinstance(block, dict):
-            raise InvalidRequest("invalid_integrity", "integrity entries must be objects.")
+            raise InvalidIntegrity("integrity entries must be objects.")
         if block.get("type") == "JWS" and not keys:
-            raise InvalidRequest("invalid_signature", "The client has no registered key to verify a signature.")
+            raise InvalidSignature("The client has no registered key to verify a signature.")
         try:
             verify_block(body, block, keys, SIGNATURE_ALGS)
         except FormatError as exc:
-            raise InvalidRequest("invalid_signature", f"Integrity check failed: {exc}") from exc
+            raise InvalidSignature(f"Integrity check failed: {exc}") from exc
         signed = signed or (block.get("type") == "JWS" and str(block.get("scope", "")).split() == ["$"])
     if required and not signed:
-        raise InvalidRequest("signature_required",
-                             "This enrollment client must sign its whole requests (JWS integrity, scope '$').")
+        raise SignatureRequired("This enrollment client must sign its whole requests (JWS integrity, scope '$').")
     if required and _member(body, id_member) != enrollment_id:
-        raise InvalidRequest("signature_required",
-                             f"A signed request must name its enrollment in {'.'.join(id_member)}.")
+        raise SignatureRequired(f"A signed request must name its enrollment in {'.'.join(id_member)}.")
 
 
 def _member(body: dict[str, Any], path: tuple[str, ...]) -> Any:

@@ -22,7 +22,19 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from app.clock import clock
-from app.errors import Conflict, IdbbError, InvalidRequest, NotFound
+from app.errors import (
+    DuplicateEnrollment,
+    InvalidContent,
+    InvalidDigest,
+    InvalidEnrollmentId,
+    InvalidExpression,
+    InvalidReference,
+    InvalidRequest,
+    ServerError,
+    UnknownBuffer,
+    UnknownEnrollment,
+    UpdateNotAllowed,
+)
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
@@ -42,34 +54,28 @@ _ID = re.compile(r"^[A-Za-z0-9._~:@-]{1,128}$")
 _BUFFER_REF = re.compile(r"(?:^|/v1/enrollments/(?P<eid>[^/]+)/buffer/)(?P<bid>[0-9a-f]{32})$")
 
 
-class UpdateNotAllowed(IdbbError):
-    code = "update_not_allowed"
-    status = 403
-    description = "The enrollment is finalized; it can no longer be changed."
-
-
 def _owner(enrollment_id: str) -> str:
     return f"enrollment:{enrollment_id}"
 
 
 def _check_id(enrollment_id: str) -> None:
     if not _ID.match(enrollment_id or ""):
-        raise InvalidRequest("invalid_enrollment_id", "enrollmentId must be 1-128 URL-safe characters.")
+        raise InvalidEnrollmentId("enrollmentId must be 1-128 URL-safe characters.")
 
 
 def _buffer_for(ref: Any, enrollment_id: str) -> EnrollmentBuffer:
     match = _BUFFER_REF.search(ref) if isinstance(ref, str) else None
     if match is None or (match.group("eid") not in (None, enrollment_id)):
-        raise InvalidRequest("invalid_reference", "A reference must point to a buffer of this enrollment.")
+        raise InvalidReference("A reference must point to a buffer of this enrollment.")
     buffer = db.session.get(EnrollmentBuffer, match.group("bid"))
     if buffer is None or buffer.enrollment_id != enrollment_id:
-        raise InvalidRequest("invalid_reference", "A reference must point to a buffer of this enrollment.")
+        raise InvalidReference("A reference must point to a buffer of this enrollment.")
     return buffer
 
 
 def _ingest_biometrics(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
-        raise InvalidRequest("invalid_request", "biometricData must be a list.")
+        raise InvalidRequest("biometricData must be a list.")
     out = []
     for n, raw in enumerate(items):
         item = dict(raw)
@@ -94,7 +100,7 @@ def _ingest_biometrics(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
 
 def _ingest_documents(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
-        raise InvalidRequest("invalid_request", "documentData must be a list.")
+        raise InvalidRequest("documentData must be a list.")
     out = []
     for n, raw in enumerate(items):
         doc = copy.deepcopy(raw)
@@ -123,7 +129,7 @@ def _refuse_markers(value: Any) -> None:
     """``{"$blob": id}`` is idbb's stored form of sealed content; a client may never write it."""
     if isinstance(value, dict):
         if "$blob" in value:
-            raise InvalidRequest("invalid_request", "Member names starting with '$blob' are reserved.")
+            raise InvalidRequest("Member names starting with '$blob' are reserved.")
         for item in value.values():
             _refuse_markers(item)
     elif isinstance(value, list):
@@ -144,10 +150,10 @@ def _ingest(sections: dict[str, Any], enrollment: Enrollment) -> dict[str, Any]:
             request = dict(value)
             creds = request.pop("credentials") or {}
             if not isinstance(creds, dict):
-                raise InvalidRequest("invalid_request", "requestData.credentials must be an object.")
+                raise InvalidRequest("requestData.credentials must be an object.")
             given = [kind for kind in ("pin", "password") if creds.get(kind) is not None]
             if len(given) > 1:  # one static-code credential per person: never drop one silently
-                raise InvalidRequest("invalid_request", "Send either a PIN or a password, not both.")
+                raise InvalidRequest("Send either a PIN or a password, not both.")
             for kind in given:
                 enrollment.pin_hash = credentials.hash_secret(kind, creds[kind])
             out[name] = request
@@ -181,10 +187,10 @@ def _check_body(body: dict[str, Any]) -> None:
     try:
         check_i_json(body)
     except FormatError as exc:
-        raise InvalidRequest("invalid_request", f"{exc}.") from exc
+        raise InvalidRequest(f"{exc}.") from exc
     for name in ("enrollmentFlags", "requestData"):
         if body.get(name) is not None and not isinstance(body[name], dict):
-            raise InvalidRequest("invalid_request", f"{name} must be an object.")
+            raise InvalidRequest(f"{name} must be an object.")
     for name in ("biographicData", "contextualData"):
         registry.check_attributes(name, body.get(name))
 
@@ -210,7 +216,7 @@ def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
         if existing is not None:
             if existing.create_hash == digest and existing.client_id == client_id:
                 return  # the same packet again (offline client retrying): same answer, nothing new
-            raise Conflict("duplicate_enrollment", "An enrollment with this id exists.")
+            raise DuplicateEnrollment("An enrollment with this id exists.")
         now = clock.now()
         enrollment = Enrollment(enrollment_id=enrollment_id, status="IN_PROGRESS", client_id=client_id,
                                 create_hash=digest, last_transaction_id=transaction_id, created_at=now,
@@ -233,7 +239,7 @@ def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
 def _get(enrollment_id: str) -> Enrollment:
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is None:
-        raise NotFound("unknown_enrollment", "No enrollment has this id.")
+        raise UnknownEnrollment("No enrollment has this id.")
     return enrollment
 
 
@@ -351,7 +357,7 @@ def _inflate(value: Any, *, owner: str, with_content: bool) -> Any:
                 return None
             data, row = blobs.load(value["$blob"])
             if row.owner != owner:  # defence in depth: only this enrollment's own sealed content
-                raise IdbbError("server_error", "An internal error occurred.", status=500,
+                raise ServerError("An internal error occurred.",
                                 detail="blob reference outside its owner")
             return base64.b64encode(data).decode("ascii")
         return {k: v for k, v in ((k, _inflate(v, owner=owner, with_content=with_content)) for k, v in value.items())
@@ -416,7 +422,7 @@ def _matches(view: dict[str, Any], expressions: list[dict[str, Any]]) -> bool:
         expected = expr.get("value")
         op = _OPS.get(str(expr.get("operator")))
         if op is None:
-            raise InvalidRequest("invalid_expression", "operator must be one of < > = >= <= !=")
+            raise InvalidExpression("operator must be one of < > = >= <= !=")
         if actual is None or type(actual) is not type(expected) and not (
                 isinstance(actual, int | float) and isinstance(expected, int | float)):
             if op is not _OPS["!="]:
@@ -465,14 +471,14 @@ def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: st
         if existing is not None and existing.status == "FINALIZED":
             raise UpdateNotAllowed()
         if not data:
-            raise InvalidRequest("invalid_content", "The buffer is empty.")
+            raise InvalidContent("The buffer is empty.")
         if len(data) > state().settings.max_buffer_bytes:
-            raise InvalidRequest("invalid_content", "The buffer is larger than IDBB_MAX_BUFFER_BYTES.")
+            raise InvalidContent("The buffer is larger than IDBB_MAX_BUFFER_BYTES.")
         if digest:
             try:
                 verify_digest(digest, data)
             except FormatError as exc:
-                raise InvalidRequest("invalid_digest", f"Digest: {exc}") from exc
+                raise InvalidDigest(f"Digest: {exc}") from exc
         mime = content_type.split(";")[0].strip().lower()
         detected = sniff(data)
         if mime.startswith("image/") or mime == "application/pdf":
@@ -496,7 +502,7 @@ def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str,
     def use_case() -> tuple[bytes, str, str]:
         buffer = db.session.get(EnrollmentBuffer, buffer_id)
         if buffer is None or buffer.enrollment_id != enrollment_id:
-            raise NotFound("unknown_buffer", "No buffer has this id for this enrollment.")
+            raise UnknownBuffer("No buffer has this id for this enrollment.")
         data, _ = blobs.load(buffer.blob_id)
         audit.record("enrollment.buffer_read", actor=f"client:{client_id}", target=enrollment_id,
                      details={"transactionId": transaction_id, "bufferId": buffer_id})

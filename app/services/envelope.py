@@ -12,17 +12,17 @@ from app.formats.timefmt import format_response_time, parse_request_time
 def unwrap(body: Any) -> dict[str, Any]:
     """Check ``requestTime`` and return ``request``; both problems are ``invalid_request``."""
     if not isinstance(body, dict):
-        raise InvalidRequest("invalid_request", "The body must be a JSON object {requestTime, request}.")
+        raise InvalidRequest("The body must be a JSON object {requestTime, request}.")
     try:
         sent = parse_request_time(body.get("requestTime"))
     except FormatError as exc:
-        raise InvalidRequest("invalid_request", str(exc)) from exc
+        raise InvalidRequest(str(exc)) from exc
     skew = state().settings.request_time_skew
     if abs((clock.now() - sent).total_seconds()) > skew:  # eSignet: requestTime within the allowed leeway
-        raise InvalidRequest("invalid_request", f"requestTime is more than {skew} seconds from server time.")
+        raise InvalidRequest(f"requestTime is more than {skew} seconds from server time.")
     request = body.get("request")
     if not isinstance(request, dict):
-        raise InvalidRequest("invalid_request", "The member 'request' must be an object.")
+        raise InvalidRequest("The member 'request' must be an object.")
     return request
 
 

@@ -112,10 +112,10 @@ def to_osia(request: dict[str, Any]) -> dict[str, Any]:
 def enroll(envelope: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     request = envelope.get("request")
     if not isinstance(request, dict):
-        raise InvalidRequest("invalid_request", "The member 'request' must be an object.")
+        raise InvalidRequest("The member 'request' must be an object.")
     registration_id = request.get("id")
     if not isinstance(registration_id, str) or not registration_id:
-        raise InvalidRequest("invalid_request", "request.id (the registration id) is required.")
+        raise InvalidRequest("request.id (the registration id) is required.")
     verify_request(envelope, client_id, registration_id, id_member=("request", "id"))
     enrollments.create(registration_id, to_osia(request), finalize=True, client_id=client_id,
                        transaction_id=str(envelope.get("id") or registration_id)[:128], verified=True)

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clock import clock
+from app.errors import AccessDenied, InvalidDpopProof
 from app.extensions import db, state
 from app.formats import pkce
 from app.models.clients import Client
@@ -45,7 +46,7 @@ def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: s
         try:
             redeem(request.issuance_id, identity_id=identity_id, client_id=request.client_id)
         except IssuerStateRefused as refused:
-            raise RedirectError("access_denied", str(refused), request.redirect_uri, request.state) from None
+            raise RedirectError(AccessDenied(str(refused)), request.redirect_uri, request.state) from None
     code = secrets.token_urlsafe(32)
     now = clock.now()
     accepted = set(accepted_claims)
@@ -122,7 +123,7 @@ def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
         raise DpopError(refused) from None
     jkt = proof.jkt if proof else None
     if bound_jkt and jkt != bound_jkt:  # RFC 9449 §10: the code is bound to this key
-        raise DpopError(dpop.DpopRefused("invalid_dpop_proof", "The DPoP key does not match the binding."))
+        raise DpopError(InvalidDpopProof("The DPoP key does not match the binding."))
     return jkt
 
 

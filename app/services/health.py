@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from app.extensions import db, state
 from app.services import database
+from app.services.transaction import end_read
 
 
 def readiness() -> dict[str, Any]:
@@ -16,7 +17,7 @@ def readiness() -> dict[str, Any]:
     except Exception:
         checks["database"] = "unavailable"
     finally:
-        db.session.rollback()
+        end_read()
     redis = state().redis
     if redis is not None:
         try:

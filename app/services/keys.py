@@ -22,13 +22,14 @@ from jwcrypto import jwk
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import IdbbError
+from app.errors import InvalidKeyType, ServerError
 from app.extensions import db, state
 from app.formats import aead, x509
 from app.formats.jwk import thumbprint
 from app.formats.timefmt import format_response_time
 from app.models.keys import SigningKey
 from app.services import audit
+from app.services.transaction import atomic
 
 #: Key types idbb keeps, with their default JWS algorithm.
 KEY_TYPES: dict[str, str] = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}
@@ -53,7 +54,7 @@ def _generate(kty: str) -> Any:
         return ec.generate_private_key(ec.SECP256R1())
     if kty == "OKP":
         return ed25519.Ed25519PrivateKey.generate()
-    raise IdbbError("invalid_key_type", f"unknown key type {kty!r}; use RSA, EC or OKP")
+    raise InvalidKeyType(f"unknown key type {kty!r}; use RSA, EC or OKP")
 
 
 def create_key(kty: str, *, not_before: datetime, actor: str, use: str = "sig") -> SigningKey:
@@ -84,14 +85,14 @@ def create_key(kty: str, *, not_before: datetime, actor: str, use: str = "sig") 
 
 def ensure_keys(actor: str = "system") -> list[str]:
     """Create the default RSA, P-256 and Ed25519 keys if the database has none; returns new kids."""
-    made = []
-    for kty, use in [*((k, "sig") for k in KEY_TYPES), (ENC_KTY, "enc")]:
-        exists = db.session.execute(
-            select(SigningKey.kid).where(SigningKey.kty == kty, SigningKey.use == use).limit(1)
-        ).first()
-        if not exists:
-            made.append(create_key(kty, not_before=clock.now(), actor=actor, use=use).kid)
-    db.session.commit()
+    with atomic():
+        made = []
+        for kty, use in [*((k, "sig") for k in KEY_TYPES), (ENC_KTY, "enc")]:
+            exists = db.session.execute(
+                select(SigningKey.kid).where(SigningKey.kty == kty, SigningKey.use == use).limit(1)
+            ).first()
+            if not exists:
+                made.append(create_key(kty, not_before=clock.now(), actor=actor, use=use).kid)
     forget_cached_keys()
     return made
 
@@ -102,26 +103,26 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
     ``immediate``), when the previous one of the same type retires and starts its retention.
     ``compromised`` also withdraws the previous key at once: it leaves the JWKS and nothing it
     signed verifies any more (tokens it signed die with it; that is the point)."""
-    immediate = immediate or compromised
-    if kty not in KEY_TYPES or use not in ("sig", "enc") or (use == "enc" and kty != ENC_KTY):
-        raise IdbbError("invalid_key_type", f"unknown key type {kty!r}/{use!r}; use RSA, EC or OKP (enc: RSA)")
-    settings = state().settings
-    now = clock.now()
-    starts = now if immediate else now + timedelta(seconds=settings.key_publish_ahead)
-    previous = db.session.execute(
-        select(SigningKey).where(SigningKey.kty == kty, SigningKey.use == use, SigningKey.retired_at.is_(None))
-    ).scalars().all()
-    for old in previous:
-        if old.not_before > now:  # a pending key that never signed: superseded, nothing to keep verifying
-            old.retired_at = old.publish_until = now
-        else:
-            old.retired_at = starts
-            old.publish_until = now if compromised else starts + timedelta(seconds=settings.key_retention)
-    row = create_key(kty, not_before=starts, actor=actor, use=use)
-    audit.record("key.rotated", actor=actor, target=row.kid,
-                 details={"kty": kty, "use": use, "immediate": immediate, "compromised": compromised,
-                          "retired": [k.kid for k in previous]})
-    db.session.commit()
+    with atomic():
+        immediate = immediate or compromised
+        if kty not in KEY_TYPES or use not in ("sig", "enc") or (use == "enc" and kty != ENC_KTY):
+            raise InvalidKeyType(f"unknown key type {kty!r}/{use!r}; use RSA, EC or OKP (enc: RSA)")
+        settings = state().settings
+        now = clock.now()
+        starts = now if immediate else now + timedelta(seconds=settings.key_publish_ahead)
+        previous = db.session.execute(
+            select(SigningKey).where(SigningKey.kty == kty, SigningKey.use == use, SigningKey.retired_at.is_(None))
+        ).scalars().all()
+        for old in previous:
+            if old.not_before > now:  # a pending key that never signed: superseded, nothing to keep verifying
+                old.retired_at = old.publish_until = now
+            else:
+                old.retired_at = starts
+                old.publish_until = now if compromised else starts + timedelta(seconds=settings.key_retention)
+        row = create_key(kty, not_before=starts, actor=actor, use=use)
+        audit.record("key.rotated", actor=actor, target=row.kid,
+                     details={"kty": kty, "use": use, "immediate": immediate, "compromised": compromised,
+                              "retired": [k.kid for k in previous]})
     forget_cached_keys()
     return row
 
@@ -249,7 +250,7 @@ def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
             forget_cached_keys()
             candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
     if not candidates:
-        raise IdbbError("server_error", "No signing key is available.", status=500,
+        raise ServerError("No signing key is available.",
                         detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")
     row = max(candidates, key=lambda r: r.not_before)
     return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))

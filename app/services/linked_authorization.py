@@ -25,7 +25,24 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import InvalidRequest
+from app.errors import (
+    AccessDenied,
+    AuthFailed,
+    EsignetError,
+    InvalidAcceptedClaim,
+    InvalidClientId,
+    InvalidIdentifier,
+    InvalidLinkCode,
+    InvalidNoOfChallenges,
+    InvalidOtpChannel,
+    InvalidPermittedScope,
+    InvalidSignature,
+    InvalidSignatureFormat,
+    InvalidTransaction,
+    InvalidTransactionId,
+    LinkCodeGenFailed,
+    SendOtpFailed,
+)
 from app.extensions import db, state
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
@@ -37,6 +54,7 @@ from app.services.client_metadata import policy as client_policy
 from app.services.notifier import DeliveryError
 from app.services.sandbox import SANDBOX_TRANSACTIONS
 from app.services.stored_secrets import digest, purpose_key
+from app.services.transaction import atomic, end_read, keep_before_refusing
 
 #: Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): easy to type from the screen.
 LINK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -51,10 +69,6 @@ ACR_FACTORS: dict[str, tuple[str, ...]] = {
 }
 FACTOR_FORMATS = {"PIN": ("number", "alpha-numeric"), "OTP": ("alpha-numeric", "number"), "WLA": ("jwt",)}
 MAX_CHALLENGES = 5
-
-
-def _error(code: str, message: str) -> InvalidRequest:
-    return InvalidRequest(code, message)
 
 
 def _wake(transaction_id: str) -> None:
@@ -105,6 +119,7 @@ def _of_this_browser(txn: AuthTransaction, browser: str | None) -> bool:
     return hmac.compare_digest(txn.browser_hash, digest(browser or ""))
 
 
+@atomic()
 def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]:
     """POST /linked-authorization/link-code: a fresh link code for the transaction of this ``browser`` (its
     ``idbb_browser`` cookie); another browser's transaction is as unknown as one that does not exist."""
@@ -112,17 +127,17 @@ def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]
     now = clock.now()
     txn = _transaction(transaction_id, lock=True)  # concurrent requests count the codes one at a time
     if txn is None or not _of_this_browser(txn, browser):
-        raise _error("invalid_transaction_id", "Unknown transaction.")
+        raise InvalidTransactionId("Unknown transaction.")
     seeded = settings.is_sandbox and txn.transaction_id in SANDBOX_TRANSACTIONS
     if seeded and (txn.status != "pending" or not _live(txn, now)):
         # the GovStack sandbox: seeded transactions stay usable after an earlier login finished
         txn.status, txn.expires_at = "pending", max(txn.expires_at, now + timedelta(days=3650))
     if txn.status != "pending" or not _live(txn, now):
-        raise _error("invalid_transaction", "The transaction is finished or expired.")
+        raise InvalidTransaction("The transaction is finished or expired.")
     codes = db.session.execute(select(LinkCode).where(LinkCode.transaction_id == txn.transaction_id)
                                .order_by(LinkCode.created_at)).scalars().all()
     if len(codes) >= settings.link_codes_total_max and not seeded:  # sandbox: GovStack's harness asks ~15 times
-        raise _error("link_code_gen_failed", "No more link codes for this transaction.")
+        raise LinkCodeGenFailed("No more link codes for this transaction.")
     live = [c for c in codes if c.linked_at is None and c.expires_at > now]
     for old in live[: max(0, len(live) - settings.link_codes_live_max + 1)]:
         old.expires_at = now  # at most link_codes_live_max live codes: the oldest gives way
@@ -131,7 +146,6 @@ def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]
     db.session.add(LinkCode(code_hash=digest("link code", code), transaction_id=txn.transaction_id, created_at=now,
                             expires_at=expires))
     answer = {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": format_response_time(expires)}
-    db.session.commit()
     return answer
 
 
@@ -141,17 +155,18 @@ def link_status(transaction_id: Any, link_code: Any, *, browser: str | None) -> 
     now = clock.now()
     txn = _transaction(transaction_id)
     if txn is None or not _live(txn, now) or not _of_this_browser(txn, browser):
-        raise _error("invalid_transaction_id", "Unknown or expired transaction.")
+        raise InvalidTransactionId("Unknown or expired transaction.")
     row = _code_row(link_code)
     if row is None or row.transaction_id != txn.transaction_id or (row.linked_at is None and row.expires_at <= now):
-        raise _error("invalid_link_code", "Unknown or expired link code.")
-    db.session.rollback()  # read-only: end the transaction before the caller waits
+        raise InvalidLinkCode("Unknown or expired link code.")
+    end_read()  # read-only: end the transaction before the caller waits
     if row.linked_at is None:
         return None
     return {"transactionId": txn.transaction_id, "linkStatus": "LINKED",
             "linkedDateTime": format_response_time(row.linked_at)}
 
 
+@atomic()
 def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None) -> dict[str, Any] | None:
     """One look for POST /linked-authorization/link-auth-code: the code once the wallet has authenticated
     and consented (issued here, once, and repeated until redeemed or expired), or None while pending. Only
@@ -160,35 +175,32 @@ def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None
     given = _text(linked_code, 64)
     row = _code_row(given) if given else None
     if given and row is None:  # eSignet order: a code that never existed comes first
-        raise _error("invalid_link_code", "Unknown link code.")
+        raise InvalidLinkCode("Unknown link code.")
     txn = _transaction(transaction_id)
     if txn is None or not _of_this_browser(txn, browser):
-        raise _error("invalid_transaction_id", "Unknown transaction.")
+        raise InvalidTransactionId("Unknown transaction.")
     if row is None or row.transaction_id != txn.transaction_id or row.linked_transaction_id is None:
-        raise _error("invalid_link_code", "The link code is missing, not linked or of another transaction.")
+        raise InvalidLinkCode("The link code is missing, not linked or of another transaction.")
     linked = db.session.get(LinkedTransaction, row.linked_transaction_id, with_for_update=True)
     if linked is None:
-        raise _error("invalid_link_code", "The link code is not linked.")
+        raise InvalidLinkCode("The link code is not linked.")
     request = AuthRequest.from_dict(txn.request)
     if linked.code_sealed is not None:
         grant = db.session.get(Grant, linked.grant_id) if linked.grant_id else None
         if grant is None or grant.code_used_at is not None or (linked.code_expires_at or now) <= now:
-            raise _error("invalid_transaction", "The authorization code was redeemed or has expired.")
+            raise InvalidTransaction("The authorization code was redeemed or has expired.")
         code = _unseal(linked.code_sealed, linked.linked_transaction_id)
-        db.session.rollback()
         return _code_answer(request, code)
     if linked.expires_at <= now:
-        raise _error("invalid_transaction", "The linked transaction expired.")
+        raise InvalidTransaction("The linked transaction expired.")
     if linked.identity_id is None or linked.consented_at is None:
-        db.session.rollback()
         return None
     if linked.accepted_claims == ["__declined__"]:
         txn.status = "done"
         linked.code_expires_at = now
         audit.record("consent.declined", actor=txn.client_id, target=linked.identity_id, details={"via": "wallet"})
-        db.session.commit()
         return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
-                "error": "access_denied", "errorDescription": "The person declined."}
+                "error": AccessDenied.code, "errorDescription": "The person declined."}
     assert linked.acr is not None and linked.auth_time is not None
     scopes = [s for s in request.scope if s not in request.extra_scopes() or s in linked.permitted_scopes]
     client = db.session.get(Client, txn.client_id)
@@ -202,14 +214,12 @@ def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None
     except RedirectError as refused:  # an issuer_state offer for another person (OpenID4VCI 1.0 §5.1.3)
         txn.status = "done"
         linked.code_expires_at = now
-        db.session.commit()
         return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
                 "error": refused.error, "errorDescription": refused.description}
     grant_id = db.session.execute(select(Grant.grant_id).where(Grant.code_hash == digest(code))).scalar_one()
     linked.code_sealed, linked.grant_id = _seal(code, linked.linked_transaction_id), grant_id
     linked.code_expires_at = now + timedelta(seconds=state().settings.code_ttl)
     txn.status = "done"
-    db.session.commit()
     return _code_answer(request, code)
 
 
@@ -236,48 +246,47 @@ def _unseal(sealed: str, linked_id: str) -> str:
 
 def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)link-transaction: the wallet links the browser's transaction."""
-    now = clock.now()
-    if _text(link_code, 64) is None:
-        raise _error("invalid_link_code", "linkCode is required.")
-    row = _code_row(link_code)
-    if row is None or (row.linked_at is None and row.expires_at <= now):
-        raise _error("invalid_link_code", "Unknown or expired link code.")
-    # lock the browser's transaction, then re-read the code: two scans at once (of one code, or of two
-    # live codes of one login) link one wallet, and the other scan sees it
-    txn = _transaction(row.transaction_id, lock=True)
-    row = db.session.get(LinkCode, row.code_hash, populate_existing=True)
-    if row is None or (row.linked_at is None and row.expires_at <= now):
-        raise _error("invalid_link_code", "Unknown or expired link code.")
-    if txn is None or not _live(txn, now):
-        raise _error("invalid_transaction", "The transaction is finished or expired.")
-    if row.linked_at is not None:
-        # single use (issue 14 finding 1): a second device that saw the QR code must not obtain the
-        # linkTransactionId, the bearer secret of the wallet that linked first. A wallet cannot be told
-        # apart from another one here (GovStack's request has only the code), so a replay is refused too.
-        db.session.rollback()
-        raise _error("invalid_link_code", "The link code was already used.")
-    client = db.session.get(Client, txn.client_id)
-    if client is None or client.kind != "oidc" or client.status != "active":
-        raise _error("invalid_client_id", "The relying party is not active.")
-    request = AuthRequest.from_dict(txn.request)
-    if txn.status != "pending":
-        raise _error("invalid_transaction", "The transaction is already linked or finished.")
-    linked = LinkedTransaction(
-        linked_transaction_id=secrets.token_urlsafe(24), transaction_id=txn.transaction_id,
-        link_code_hash=row.code_hash, created_at=now,
-        expires_at=now + timedelta(seconds=state().settings.linked_transaction_ttl))
-    db.session.add(linked)
-    row.linked_at, row.linked_transaction_id = now, linked.linked_transaction_id
-    for other in db.session.execute(select(LinkCode).where(
-            LinkCode.transaction_id == txn.transaction_id, LinkCode.linked_at.is_(None),
-            LinkCode.code_hash != row.code_hash)).scalars():
-        other.expires_at = min(other.expires_at, now)  # a transaction links to one wallet only
-    txn.status = "linked"
-    txn.expires_at = max(txn.expires_at, linked.expires_at)
-    audit.record("wallet.linked", actor=txn.client_id, target=txn.transaction_id)  # never the bearer secret
-    answer = _transaction_details(linked.linked_transaction_id, request, client, v2)  # before COMMIT expires the rows
-    transaction_id = txn.transaction_id
-    db.session.commit()
+    with atomic():
+        now = clock.now()
+        if _text(link_code, 64) is None:
+            raise InvalidLinkCode("linkCode is required.")
+        row = _code_row(link_code)
+        if row is None or (row.linked_at is None and row.expires_at <= now):
+            raise InvalidLinkCode("Unknown or expired link code.")
+        # lock the browser's transaction, then re-read the code: two scans at once (of one code, or of two
+        # live codes of one login) link one wallet, and the other scan sees it
+        txn = _transaction(row.transaction_id, lock=True)
+        row = db.session.get(LinkCode, row.code_hash, populate_existing=True)
+        if row is None or (row.linked_at is None and row.expires_at <= now):
+            raise InvalidLinkCode("Unknown or expired link code.")
+        if txn is None or not _live(txn, now):
+            raise InvalidTransaction("The transaction is finished or expired.")
+        if row.linked_at is not None:
+            # single use (issue 14 finding 1): a second device that saw the QR code must not obtain the
+            # linkTransactionId, the bearer secret of the wallet that linked first. A wallet cannot be told
+            # apart from another one here (GovStack's request has only the code), so a replay is refused too.
+            raise InvalidLinkCode("The link code was already used.")
+        client = db.session.get(Client, txn.client_id)
+        if client is None or client.kind != "oidc" or client.status != "active":
+            raise InvalidClientId("The relying party is not active.")
+        request = AuthRequest.from_dict(txn.request)
+        if txn.status != "pending":
+            raise InvalidTransaction("The transaction is already linked or finished.")
+        linked = LinkedTransaction(
+            linked_transaction_id=secrets.token_urlsafe(24), transaction_id=txn.transaction_id,
+            link_code_hash=row.code_hash, created_at=now,
+            expires_at=now + timedelta(seconds=state().settings.linked_transaction_ttl))
+        db.session.add(linked)
+        row.linked_at, row.linked_transaction_id = now, linked.linked_transaction_id
+        for other in db.session.execute(select(LinkCode).where(
+                LinkCode.transaction_id == txn.transaction_id, LinkCode.linked_at.is_(None),
+                LinkCode.code_hash != row.code_hash)).scalars():
+            other.expires_at = min(other.expires_at, now)  # a transaction links to one wallet only
+        txn.status = "linked"
+        txn.expires_at = max(txn.expires_at, linked.expires_at)
+        audit.record("wallet.linked", actor=txn.client_id, target=txn.transaction_id)  # never the bearer secret
+        answer = _transaction_details(linked.linked_transaction_id, request, client, v2)  # before COMMIT expires the rows
+        transaction_id = txn.transaction_id
     _wake(transaction_id)
     return answer
 
@@ -301,27 +310,27 @@ def _linked(linked_id: Any, now: datetime, *, lock: bool = True) -> tuple[Linked
     key = _text(linked_id, 64)
     linked = db.session.get(LinkedTransaction, key, with_for_update=lock) if key else None
     if linked is None:
-        raise _error("invalid_transaction_id", "Unknown linked transaction.")
+        raise InvalidTransactionId("Unknown linked transaction.")
     txn = db.session.get(AuthTransaction, linked.transaction_id)
     if txn is None or linked.expires_at <= now or linked.code_sealed is not None or linked.code_expires_at:
-        raise _error("invalid_transaction", "The linked transaction is finished or expired.")
+        raise InvalidTransaction("The linked transaction is finished or expired.")
     return linked, txn
 
 
 def _challenges(value: Any) -> list[tuple[str, str, str]]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_CHALLENGES:
-        raise _error("invalid_no_of_challenges", f"challengeList must hold 1 to {MAX_CHALLENGES} challenges.")
+        raise InvalidNoOfChallenges(f"challengeList must hold 1 to {MAX_CHALLENGES} challenges.")
     out = []
     for item in value:
         if not isinstance(item, dict):
-            raise _error("invalid_no_of_challenges", "Each challenge must be an object.")
+            raise InvalidNoOfChallenges("Each challenge must be an object.")
         kind, challenge, fmt = item.get("authFactorType"), item.get("challenge"), item.get("format")
         if not (isinstance(kind, str) and isinstance(challenge, str) and isinstance(fmt, str)) or not challenge \
                 or len(challenge) > 8192:
-            raise _error("invalid_no_of_challenges", "Each challenge needs authFactorType, challenge and format.")
+            raise InvalidNoOfChallenges("Each challenge needs authFactorType, challenge and format.")
         out.append((kind, challenge, fmt))
     if len({k for k, _, _ in out}) != len(out):
-        raise _error("invalid_no_of_challenges", "One challenge per auth factor.")
+        raise InvalidNoOfChallenges("One challenge per auth factor.")
     return out
 
 
@@ -331,65 +340,64 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
     ``source``: the wallet's address, for the per-source lockout of the person (issue 14, security #3)."""
     from app.services import wallet_binding  # the binding module is optional for PIN/OTP-only flows
 
-    now = clock.now()
-    identifier = _text(individual_id)
-    if identifier is None or not identifier.strip():
-        raise _error("invalid_identifier", "individualId is required.")
-    challenges = _challenges(challenge_list)
-    linked, txn = _linked(linked_id, now)
-    if linked.identity_id is not None:  # already authenticated: a second authentication is refused
-        raise _error("invalid_transaction_id", "The linked transaction is already authenticated.")
-    request = AuthRequest.from_dict(txn.request)
-    kinds = {k for k, _, _ in challenges}
-    allowed = [set(ACR_FACTORS[acr]) for acr in request.acr_values if acr in ACR_FACTORS and acr in available_acrs()]
-    failure_details = {"via": "wallet", "factors": " ".join(sorted(kinds))}
-    identities: set[str] = set()
-    amr: list[str] = []
-    try:
-        if kinds not in allowed or any(fmt not in FACTOR_FORMATS.get(k, ()) for k, _, fmt in challenges):
-            raise authentication.AuthFailed("login.failed")
-        # PIN and OTP first: a wrong one must not spend the single-use WLA token of the same request
-        for kind, challenge, _fmt in sorted(challenges, key=lambda c: c[0] == "WLA"):
-            if kind == "PIN":
-                result = authentication.with_static_code(identifier, challenge, source=source)
-                identities.add(result.identity_id)
-                amr.extend(result.amr)
-            elif kind == "OTP":
-                result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge,
-                                                 source=source)
-                identities.add(result.identity_id)
-                amr.extend(result.amr)
-            else:
-                identities.add(wallet_binding.authenticate_wla(identifier, challenge))
-                amr.append("swk")  # RFC 8176: proof of possession of a software-secured key
-        if len(identities) != 1:
-            raise authentication.AuthFailed("login.failed")
-    except authentication.AuthFailed as failed:
-        audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
-                     details={**failure_details, "reason": failed.key})
-        db.session.commit()  # failure counts persist
-        raise _error("auth_failed", "Authentication failed.") from None
-    acr = acr_for(amr, request.acr_values)
-    if acr is None:
-        db.session.rollback()
-        raise _error("auth_failed", "Authentication failed.")
-    linked.identity_id, linked.amr, linked.acr, linked.auth_time = identities.pop(), amr, acr, clock.epoch()
-    if linked.consent_binding_id is not None and not _binding_of(linked.consent_binding_id, linked.identity_id):
-        linked.consented_at, linked.accepted_claims, linked.permitted_scopes = None, [], []  # signed by someone else
-        linked.consent_binding_id = None
-    action = "CAPTURE"
-    if linked.consented_at is None and _no_consent_needed(linked.identity_id, request):
-        stored = consents.current(linked.identity_id, request)
-        linked.consented_at = now
-        linked.accepted_claims = list(stored.accepted_claims) if stored is not None else []
-        linked.permitted_scopes = list(stored.scopes) if stored is not None else []
-        action = "NOCAPTURE"
-    audit.record("authentication.succeeded", actor=txn.client_id, target=linked.identity_id,
-                 details={"amr": " ".join(amr), "acr": acr, "via": "wallet"})
-    answer: dict[str, Any] = {"linkedTransactionId": linked.linked_transaction_id,
-                              "linkTransactionId": linked.linked_transaction_id}
-    transaction_id = txn.transaction_id
-    db.session.commit()
+    with atomic():
+        now = clock.now()
+        identifier = _text(individual_id)
+        if identifier is None or not identifier.strip():
+            raise InvalidIdentifier("individualId is required.")
+        challenges = _challenges(challenge_list)
+        linked, txn = _linked(linked_id, now)
+        if linked.identity_id is not None:  # already authenticated: a second authentication is refused
+            raise InvalidTransactionId("The linked transaction is already authenticated.")
+        request = AuthRequest.from_dict(txn.request)
+        kinds = {k for k, _, _ in challenges}
+        allowed = [set(ACR_FACTORS[acr]) for acr in request.acr_values if acr in ACR_FACTORS and acr in available_acrs()]
+        failure_details = {"via": "wallet", "factors": " ".join(sorted(kinds))}
+        identities: set[str] = set()
+        amr: list[str] = []
+        try:
+            if kinds not in allowed or any(fmt not in FACTOR_FORMATS.get(k, ()) for k, _, fmt in challenges):
+                raise authentication.AuthFailed("login.failed")
+            # PIN and OTP first: a wrong one must not spend the single-use WLA token of the same request
+            for kind, challenge, _fmt in sorted(challenges, key=lambda c: c[0] == "WLA"):
+                if kind == "PIN":
+                    result = authentication.with_static_code(identifier, challenge, source=source)
+                    identities.add(result.identity_id)
+                    amr.extend(result.amr)
+                elif kind == "OTP":
+                    result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge,
+                                                     source=source)
+                    identities.add(result.identity_id)
+                    amr.extend(result.amr)
+                else:
+                    identities.add(wallet_binding.authenticate_wla(identifier, challenge))
+                    amr.append("swk")  # RFC 8176: proof of possession of a software-secured key
+            if len(identities) != 1:
+                raise authentication.AuthFailed("login.failed")
+        except authentication.AuthFailed as failed:
+            audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
+                         details={**failure_details, "reason": failed.key})
+            keep_before_refusing()  # failure counts persist
+            raise AuthFailed("Authentication failed.") from None
+        acr = acr_for(amr, request.acr_values)
+        if acr is None:
+            raise AuthFailed("Authentication failed.")
+        linked.identity_id, linked.amr, linked.acr, linked.auth_time = identities.pop(), amr, acr, clock.epoch()
+        if linked.consent_binding_id is not None and not _binding_of(linked.consent_binding_id, linked.identity_id):
+            linked.consented_at, linked.accepted_claims, linked.permitted_scopes = None, [], []  # signed by someone else
+            linked.consent_binding_id = None
+        action = "CAPTURE"
+        if linked.consented_at is None and _no_consent_needed(linked.identity_id, request):
+            stored = consents.current(linked.identity_id, request)
+            linked.consented_at = now
+            linked.accepted_claims = list(stored.accepted_claims) if stored is not None else []
+            linked.permitted_scopes = list(stored.scopes) if stored is not None else []
+            action = "NOCAPTURE"
+        audit.record("authentication.succeeded", actor=txn.client_id, target=linked.identity_id,
+                     details={"amr": " ".join(amr), "acr": acr, "via": "wallet"})
+        answer: dict[str, Any] = {"linkedTransactionId": linked.linked_transaction_id,
+                                  "linkTransactionId": linked.linked_transaction_id}
+        transaction_id = txn.transaction_id
     _wake(transaction_id)
     if v2:
         answer["consentAction"] = action
@@ -409,14 +417,14 @@ def _binding_of(binding_id: str, identity_id: str) -> bool:
     return row is not None and hmac.compare_digest(row.identity_id, identity_id)
 
 
-def _as_list(value: Any, code: str) -> list[str]:
+def _as_list(value: Any, error: type[EsignetError]) -> list[str]:
     """A single string is read as a one-element list (eSignet wallets send either)."""
     if value is None:
         return []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _error(code, "Expected a list of strings.")
+        raise error("Expected a list of strings.")
     return list(dict.fromkeys(value))
 
 
@@ -424,30 +432,30 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
             v2: bool = False, declined: bool = False) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)consent: the consent given on the phone (the last one wins; it may
     come before authentication, and the code is released only when both are done)."""
-    now = clock.now()
-    linked, txn = _linked(linked_id, now)
-    request = AuthRequest.from_dict(txn.request)
-    accepted = _as_list(accepted_claims, "invalid_accepted_claim")
-    requested = set(request.essential_claims()) | set(request.voluntary_claims())
-    if not declined and (not set(accepted) <= requested or not set(request.essential_claims()) <= set(accepted)):
-        raise _error("invalid_accepted_claim", "Accepted claims must include every essential claim and no others.")
-    permitted = _as_list(permitted_scopes, "invalid_permitted_scope")  # after the claims: GovStack's order
-    # any scope the transaction requested, ``openid`` and ``profile`` included (GovStack's harness permits
-    # "openid"); only ``authorizeScopes`` (offline_access) change what is granted (issue 13 point 4)
-    if not declined and not set(permitted) <= set(request.scope):
-        raise _error("invalid_permitted_scope", "A permitted scope was not requested.")
-    binding_id = None
-    if v2 and not declined:
-        binding_id = _verify_consent_signature(signature, accepted, permitted, linked.identity_id)
-    linked.consented_at = now
-    linked.accepted_claims = ["__declined__"] if declined else sorted(accepted)
-    linked.permitted_scopes = [] if declined else sorted(permitted)
-    linked.consent_binding_id = binding_id
-    audit.record("consent.declined" if declined else "consent.given", actor=txn.client_id,
-                 target=txn.transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
-    answer = {"linkedTransactionId": linked.linked_transaction_id}
-    transaction_id = txn.transaction_id
-    db.session.commit()
+    with atomic():
+        now = clock.now()
+        linked, txn = _linked(linked_id, now)
+        request = AuthRequest.from_dict(txn.request)
+        accepted = _as_list(accepted_claims, InvalidAcceptedClaim)
+        requested = set(request.essential_claims()) | set(request.voluntary_claims())
+        if not declined and (not set(accepted) <= requested or not set(request.essential_claims()) <= set(accepted)):
+            raise InvalidAcceptedClaim("Accepted claims must include every essential claim and no others.")
+        permitted = _as_list(permitted_scopes, InvalidPermittedScope)  # after the claims: GovStack's order
+        # any scope the transaction requested, ``openid`` and ``profile`` included (GovStack's harness permits
+        # "openid"); only ``authorizeScopes`` (offline_access) change what is granted (issue 13 point 4)
+        if not declined and not set(permitted) <= set(request.scope):
+            raise InvalidPermittedScope("A permitted scope was not requested.")
+        binding_id = None
+        if v2 and not declined:
+            binding_id = _verify_consent_signature(signature, accepted, permitted, linked.identity_id)
+        linked.consented_at = now
+        linked.accepted_claims = ["__declined__"] if declined else sorted(accepted)
+        linked.permitted_scopes = [] if declined else sorted(permitted)
+        linked.consent_binding_id = binding_id
+        audit.record("consent.declined" if declined else "consent.given", actor=txn.client_id,
+                     target=txn.transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
+        answer = {"linkedTransactionId": linked.linked_transaction_id}
+        transaction_id = txn.transaction_id
     _wake(transaction_id)
     return answer
 
@@ -461,24 +469,25 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
 
     text = _text(signature, 8192)
     if text is None:
-        raise _error("invalid_signature_format", "signature is required: a detached JWS.")
+        raise InvalidSignatureFormat("signature is required: a detached JWS.")
     try:
         parts = text.split(".")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[1]):
             raise FormatError("not a detached JWS")
         header = decode_header_segment(parts[0], "consent signature")
     except FormatError:
-        raise _error("invalid_signature_format", "signature must be a detached JWS (header..signature).") from None
+        raise InvalidSignatureFormat("signature must be a detached JWS (header..signature).") from None
     found = wallet_binding.consent_key(str(header.get("x5t#S256", "")))
     if found is None or (identity_id is not None and not hmac.compare_digest(found[0], identity_id)):
-        raise _error("invalid_signature", "The consent is not signed by a key bound to this person.")
+        raise InvalidSignature("The consent is not signed by a key bound to this person.")
     try:
         wla.verify_detached_consent(text, wla.consent_payload(accepted, permitted), found[2])
     except FormatError:
-        raise _error("invalid_signature", "The consent signature does not verify.") from None
+        raise InvalidSignature("The consent signature does not verify.") from None
     return found[1]
 
 
+@atomic()
 def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language: str | None,
              source: str | None = None) -> dict[str, Any]:
     """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor, worded in the
@@ -488,13 +497,13 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
     now = clock.now()
     identifier = _text(individual_id)
     if identifier is None or not identifier.strip():
-        raise _error("invalid_identifier", "individualId is required.")
+        raise InvalidIdentifier("individualId is required.")
     if channels is not None and (not isinstance(channels, list) or not channels or not all(
             isinstance(c, str) and c.lower() in ("email", "phone", "mobile") for c in channels)):
-        raise _error("invalid_otp_channel", "otpChannels must list email and/or phone.")
+        raise InvalidOtpChannel("otpChannels must list email and/or phone.")
     wanted = None if channels is None else {c.lower().replace("mobile", "phone") for c in channels}
     if wanted is not None and not wanted & set(authentication.otp_channels()):
-        raise _error("invalid_otp_channel", "None of the requested channels is available.")
+        raise InvalidOtpChannel("None of the requested channels is available.")
     linked, txn = _linked(linked_id, now, lock=False)
     locale = i18n.negotiate(AuthRequest.from_dict(txn.request).ui_locales, accept_language,
                             state().settings.ui_locale_list())
@@ -503,11 +512,9 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
         authentication.send_otp(linked.linked_transaction_id, identifier, *message, channels=wanted,
                                 source=source)
     except authentication.AuthFailed:
-        db.session.rollback()
-        raise _error("send_otp_failed", "No code can be sent now.") from None
+        raise SendOtpFailed("No code can be sent now.") from None
     except DeliveryError:
         pass  # logged by the notifier; answered as for an unknown identifier (no oracle)
-    db.session.commit()
     # The masked addresses stay empty for everyone: eSignet returns them, but before the wallet has proved
     # any factor they tell who is enrolled (and leak the first letter and the domain). Issue 14, security #2.
     return {"transactionId": linked.linked_transaction_id, "maskedEmail": "", "maskedMobile": ""}

@@ -12,7 +12,7 @@ import hmac
 from typing import Any
 from urllib.parse import urlencode
 
-from app.extensions import db, state
+from app.extensions import state
 from app.formats import FormatError
 from app.formats.jose import peek_header, verify_jwt
 from app.models.oidc import LoginSession
@@ -20,6 +20,7 @@ from app.services import audit, client_lookup, client_metadata, keys, sso
 from app.services.id_tokens import subject
 from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import mac
+from app.services.transaction import atomic
 
 ID_TOKEN_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 
@@ -74,6 +75,7 @@ def _end(session: LoginSession | None, actor: str) -> None:
         audit.record("session.ended", actor=actor, target=session.session_id)
 
 
+@atomic()
 def request(params: dict[str, str], session_cookie: str | None, browser: str) -> Outcome:
     """GET/POST /logout from a relying party."""
     hint = params.get("id_token_hint")
@@ -95,12 +97,12 @@ def request(params: dict[str, str], session_cookie: str | None, browser: str) ->
         return Outcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)},
                        form_action=csp_source(target))  # the confirmation redirects there (CSP form-action)
     _end(session, str(claims["aud"]))
-    db.session.commit()
     if target:
         return Outcome(redirect=target, clear_session=True)
     return Outcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
 
 
+@atomic()
 def confirm(params: dict[str, str], session_cookie: str | None, browser: str) -> Outcome:
     """POST /logout from the confirmation page."""
     if not hmac.compare_digest(params.get("csrf", ""), csrf_for(browser)):
@@ -108,7 +110,6 @@ def confirm(params: dict[str, str], session_cookie: str | None, browser: str) ->
     target = _redirect_target(params, params.get("client_id"))
     if params.get("decision") == "logout":
         _end(sso.find(session_cookie), "person")
-        db.session.commit()
         if target:
             return Outcome(redirect=target, clear_session=True)
         return Outcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)

@@ -16,7 +16,20 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import InvalidRequest
+from app.errors import (
+    DuplicateClientId,
+    InvalidAcr,
+    InvalidClaim,
+    InvalidClientAuth,
+    InvalidClientId,
+    InvalidClientName,
+    InvalidGrantType,
+    InvalidPublicKey,
+    InvalidRedirectUri,
+    InvalidRequest,
+    InvalidRpId,
+    InvalidUri,
+)
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
@@ -27,6 +40,7 @@ from app.models.clients import Client
 from app.services import audit, client_lookup, client_metadata
 from app.services.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
 from app.services.client_auth import new_secret
+from app.services.transaction import atomic
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
@@ -89,33 +103,33 @@ def _list_of(value: Any, allowed: tuple[str, ...], *, allow_empty: bool = False)
             and all(isinstance(v, str) and v in allowed for v in value))
 
 
-def _require(ok: bool, code: str, message: str) -> None:
+def _require(ok: bool, error: type[InvalidRequest], message: str) -> None:
     if not ok:
-        raise InvalidRequest(code, message)
+        raise error(message)
 
 
 def _check_client_id(req: dict[str, Any]) -> None:
     value = req.get("clientId")
-    _require(isinstance(value, str) and bool(_CLIENT_ID.match(value)), "invalid_client_id",
+    _require(isinstance(value, str) and bool(_CLIENT_ID.match(value)), InvalidClientId,
              "clientId must be 1-50 visible ASCII characters.")
 
 
 def _check_name(req: dict[str, Any]) -> None:
-    _require(_text(req.get("clientName"), 256), "invalid_client_name", "clientName must be 1-256 printable characters.")
+    _require(_text(req.get("clientName"), 256), InvalidClientName, "clientName must be 1-256 printable characters.")
 
 
 def _check_rp_id(req: dict[str, Any]) -> None:
-    _require(_text(req.get("relyingPartyId"), 50), "invalid_rp_id", "relyingPartyId must be 1-50 printable characters.")
+    _require(_text(req.get("relyingPartyId"), 50), InvalidRpId, "relyingPartyId must be 1-50 printable characters.")
 
 
 def _check_status(req: dict[str, Any]) -> None:
     status = req.get("status")
-    _require(isinstance(status, str) and status.lower() in STATUSES, "invalid_request",
+    _require(isinstance(status, str) and status.lower() in STATUSES, InvalidRequest,
              "status must be 'active' or 'inactive'.")
 
 
 def _check_logo(req: dict[str, Any]) -> None:
-    _require(valid_logo_uri(req.get("logoUri")), "invalid_uri", "logoUri must be an absolute https URL.")
+    _require(valid_logo_uri(req.get("logoUri")), InvalidUri, "logoUri must be an absolute https URL.")
 
 
 def _check_redirects(req: dict[str, Any], *, optional: bool) -> None:
@@ -123,11 +137,11 @@ def _check_redirects(req: dict[str, Any], *, optional: bool) -> None:
     if optional and uris is None:  # the issue: redirectUris may be omitted on create
         return
     _require(isinstance(uris, list) and bool(uris) and all(valid_redirect_uri(u) for u in uris),
-             "invalid_redirect_uri", "redirectUris must be a non-empty list of absolute URIs without fragment.")
+             InvalidRedirectUri, "redirectUris must be a non-empty list of absolute URIs without fragment.")
 
 
 def _check_acrs(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("authContextRefs"), ACR_VALUES), "invalid_acr",
+    _require(_list_of(req.get("authContextRefs"), ACR_VALUES), InvalidAcr,
              "authContextRefs must list idbb:acr:* values only.")
 
 
@@ -153,22 +167,22 @@ def _check_public_key(req: dict[str, Any]) -> None:
     try:
         _public_key(req.get("publicKey"))
     except FormatError as exc:
-        raise InvalidRequest("invalid_public_key", "publicKey is not a usable public signing JWK.",
+        raise InvalidPublicKey("publicKey is not a usable public signing JWK.",
                              detail=str(exc)) from exc
 
 
 def _check_claims(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True), "invalid_claim",
+    _require(_list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True), InvalidClaim,
              "userClaims must list supported claims only.")
 
 
 def _check_grants(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), "invalid_grant_type",
+    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), InvalidGrantType,
              "grantTypes must be ['authorization_code'].")
 
 
 def _check_auth(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS), "invalid_client_auth",
+    _require(_list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS), InvalidClientAuth,
              "clientAuthMethods must be ['private_key_jwt'].")
 
 
@@ -200,7 +214,7 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
     if existing is not None:
         if existing.kind == "oidc" and existing.create_request_hash == body_hash:
             return {"clientId": client_id, "status": existing.status}  # identical replay: same answer
-        raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.")
+        raise DuplicateClientId("A client with this clientId already exists.")
     now = clock.now()
     auth_methods = _dedupe(request["clientAuthMethods"])
     secret = secret_hash = None
@@ -209,23 +223,22 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
         secret, secret_hash = new_secret()  # shown once, in this response; only its hash is kept
         auth_methods = [method]
     try:
-        db.session.add(Client(
-            client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
-            rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
-            redirect_uris=_dedupe(request.get("redirectUris") or []),
-            acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
-            grant_types=_dedupe(request["grantTypes"]), auth_methods=auth_methods,
-            scopes=[], public_jwk=public_jwk, public_key_thumbprint=key_thumbprint, secret_hash=secret_hash,
-            client_metadata=metadata, create_request_hash=body_hash, created_at=now, updated_at=now,
-        ))
-        audit.record("oidc_client.created", actor=actor, target=client_id)
-        db.session.commit()
+        with atomic():
+            db.session.add(Client(
+                client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
+                rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
+                redirect_uris=_dedupe(request.get("redirectUris") or []),
+                acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
+                grant_types=_dedupe(request["grantTypes"]), auth_methods=auth_methods,
+                scopes=[], public_jwk=public_jwk, public_key_thumbprint=key_thumbprint, secret_hash=secret_hash,
+                client_metadata=metadata, create_request_hash=body_hash, created_at=now, updated_at=now,
+            ))
+            audit.record("oidc_client.created", actor=actor, target=client_id)
     except IntegrityError:  # another worker created the same clientId between our read and our insert
-        db.session.rollback()
         winner = db.session.get(Client, client_id)
         if winner is not None and winner.kind == "oidc" and winner.create_request_hash == body_hash:
             return {"clientId": client_id, "status": winner.status}
-        raise InvalidRequest("duplicate_client_id", "A client with this clientId already exists.") from None
+        raise DuplicateClientId("A client with this clientId already exists.") from None
     result = {"clientId": client_id, "status": "active"}
     if secret:
         result["clientSecret"] = secret
@@ -235,31 +248,31 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
 def _oidc_client(client_id: str) -> Client:
     row = db.session.get(Client, client_id)
     if row is None or row.kind != "oidc":
-        raise InvalidRequest("invalid_client_id", "No OIDC client has this clientId.")
+        raise InvalidClientId("No OIDC client has this clientId.")
     return row
 
 
 def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, str]:
     """Replace the updatable members; ``publicKey``, ``relyingPartyId`` and unknown ones are ignored."""
-    row = _oidc_client(client_id)
-    _validate(request, UPDATE_CHECKS)
-    metadata = client_metadata.validate(request)
-    status = request["status"]
-    row.name = request["clientName"].strip()
-    row.status = status.lower()
-    row.logo_uri = request["logoUri"]
-    row.redirect_uris = _dedupe(request["redirectUris"])
-    row.acr_values = _dedupe(request["authContextRefs"])
-    row.claims = _dedupe(request["userClaims"])
-    row.grant_types = _dedupe(request["grantTypes"])
-    method = (metadata or row.client_metadata or {}).get("token_endpoint_auth_method")
-    row.auth_methods = [method] if method and method.startswith("client_secret_") else _dedupe(
-        request["clientAuthMethods"])
-    if metadata or "additionalConfig" in request:
-        row.client_metadata = metadata
-    row.updated_at = clock.now()
-    audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
-    db.session.commit()
+    with atomic():
+        row = _oidc_client(client_id)
+        _validate(request, UPDATE_CHECKS)
+        metadata = client_metadata.validate(request)
+        status = request["status"]
+        row.name = request["clientName"].strip()
+        row.status = status.lower()
+        row.logo_uri = request["logoUri"]
+        row.redirect_uris = _dedupe(request["redirectUris"])
+        row.acr_values = _dedupe(request["authContextRefs"])
+        row.claims = _dedupe(request["userClaims"])
+        row.grant_types = _dedupe(request["grantTypes"])
+        method = (metadata or row.client_metadata or {}).get("token_endpoint_auth_method")
+        row.auth_methods = [method] if method and method.startswith("client_secret_") else _dedupe(
+            request["clientAuthMethods"])
+        if metadata or "additionalConfig" in request:
+            row.client_metadata = metadata
+        row.updated_at = clock.now()
+        audit.record("oidc_client.updated", actor=actor, target=client_id, details={"status": row.status})
     client_lookup.forget(client_id)
     return {"clientId": client_id, "status": row.status}
 

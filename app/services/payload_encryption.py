@@ -16,4 +16,4 @@ def decrypt(flask_app: Flask, token: str) -> bytes:
                 return decrypt_compact(token, key)
             except FormatError:
                 continue
-    raise InvalidRequest("invalid_request", "The JWE payload does not decrypt with idbb's encryption key.")
+    raise InvalidRequest("The JWE payload does not decrypt with idbb's encryption key.")

@@ -14,7 +14,18 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 
 from app.clock import clock
-from app.errors import Conflict, InvalidRequest, NotFound
+from app.errors import (
+    CaseDecided,
+    EvidenceRequired,
+    IdentifierTaken,
+    InvalidDecision,
+    InvalidIdentifier,
+    InvalidRequest,
+    PossibleDuplicate,
+    ReasonRequired,
+    UnknownCase,
+    UnknownIdentity,
+)
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
@@ -86,7 +97,7 @@ def _set_keys(identity_id: str, keys: set[str]) -> None:
 def _public_biographic(document: dict[str, Any]) -> dict[str, Any]:
     biographic = document.get("biographicData") or {}
     if not isinstance(biographic, dict):  # stored before biographicData had to be an object
-        raise InvalidRequest("invalid_request", "biographicData must be an object.")
+        raise InvalidRequest("biographicData must be an object.")
     return dict(biographic)
 
 
@@ -136,14 +147,14 @@ def _create_identity(enrollment: Enrollment, biographic: dict[str, Any], actor: 
     request = (enrollment.document or {}).get("requestData") or {}
     for extra in request.get("identifiers") or []:
         if not isinstance(extra, dict) or extra.get("type") not in IDENTIFIER_TYPES[1:] or not extra.get("value"):
-            raise InvalidRequest("invalid_identifier", f"identifiers must be {{type, value}} with type in "
+            raise InvalidIdentifier(f"identifiers must be {{type, value}} with type in "
                                                        f"{', '.join(IDENTIFIER_TYPES[1:])}.")
         identifiers.append((extra["type"], str(extra["value"])))
     for id_type, value in identifiers:
         taken = db.session.execute(select(IdentityIdentifier.id).where(
             IdentityIdentifier.id_type == id_type, IdentityIdentifier.value == value)).first()
         if taken:
-            raise Conflict("identifier_taken", f"A {id_type} identifier of this value is already registered.")
+            raise IdentifierTaken(f"A {id_type} identifier of this value is already registered.")
         db.session.add(IdentityIdentifier(identity_id=identity.identity_id, id_type=id_type, value=value))
     db.session.add(IdentityVersion(
         identity_id=identity.identity_id, version=1, changed_at=now, actor=actor, reason="enrollment",
@@ -162,7 +173,7 @@ def _create_identity(enrollment: Enrollment, biographic: dict[str, Any], actor: 
 def _by_uin(uin: str) -> Identity:
     identity = db.session.execute(select(Identity).where(Identity.uin == uin)).scalar_one_or_none()
     if identity is None:
-        raise NotFound("unknown_identity", "No identity has this UIN.")
+        raise UnknownIdentity("No identity has this UIN.")
     return identity
 
 
@@ -199,23 +210,23 @@ def check_attributes(section: str, value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
-        raise InvalidRequest("invalid_request", f"{section} must be an object.")
+        raise InvalidRequest(f"{section} must be an object.")
     try:
         check_i_json(value, max_chars=state().settings.max_attribute_chars, printable=section == "biographicData",
                      where=f"$.{section}")
     except FormatError as exc:
-        raise InvalidRequest("invalid_request", f"{exc}.") from exc
+        raise InvalidRequest(f"{exc}.") from exc
 
 
 def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict[str, Any] | None, actor: str, *,
                   enrollment_id: str | None = None, transaction_id: str | None = None,
                   credential_changed: bool = False) -> Identity:
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidRequest("reason_required", "An attribute update needs a reason.")
+        raise ReasonRequired("An attribute update needs a reason.")
     if not evidence:
-        raise InvalidRequest("evidence_required", "An attribute update needs a legal evidence document.")
+        raise EvidenceRequired("An attribute update needs a legal evidence document.")
     if not isinstance(changes, dict) or (not changes and not credential_changed):
-        raise InvalidRequest("invalid_request", "Nothing to change.")
+        raise InvalidRequest("Nothing to change.")
     check_attributes("biographicData", changes)
     identity = _by_uin(uin)
     before = dict(identity.biographic or {})
@@ -225,11 +236,11 @@ def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict
     if credential_changed:
         diff.append({"attribute": "staticCodeCredential", "after": "replaced"})  # never the value itself
     if not diff:
-        raise InvalidRequest("invalid_request", "The update changes nothing.")
+        raise InvalidRequest("The update changes nothing.")
     old_keys, new_keys = match_keys(before), match_keys(after)
     clashes = _holders(new_keys - old_keys, besides=identity.identity_id)
     if clashes:  # uniqueness holds for updates too: the change would make this identity match another
-        raise Conflict("possible_duplicate", "After this change the identity would match another registered "
+        raise PossibleDuplicate("After this change the identity would match another registered "
                                              "identity; resolve it through duplicate adjudication first.")
     identity.biographic = after
     identity.contacts = _contacts(after)
@@ -310,13 +321,13 @@ def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) ->
     with atomic():
         case = db.session.get(DuplicateCase, case_id)
         if case is None:
-            raise NotFound("unknown_case", "No duplicate case has this id.")
+            raise UnknownCase("No duplicate case has this id.")
         if case.status != "PENDING":
-            raise Conflict("case_decided", "This case has already been decided.")
+            raise CaseDecided("This case has already been decided.")
         if decision not in ("DUPLICATE", "NOT_DUPLICATE"):
-            raise InvalidRequest("invalid_decision", "decision must be DUPLICATE or NOT_DUPLICATE.")
+            raise InvalidDecision("decision must be DUPLICATE or NOT_DUPLICATE.")
         if not isinstance(reason, str) or not reason.strip():
-            raise InvalidRequest("reason_required", "A decision needs a reason.")
+            raise ReasonRequired("A decision needs a reason.")
         enrollment = db.session.get(Enrollment, case.enrollment_id)
         assert enrollment is not None
         case.status, case.decided_by, case.decided_at = decision, actor, clock.now()

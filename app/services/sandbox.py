@@ -28,6 +28,7 @@ from app.models.registry import IdentityIdentifier
 from app.services import enrollments, keys, oidc_clients
 from app.services.authorize_request import parse
 from app.services.stored_secrets import digest
+from app.services.transaction import atomic
 
 SANDBOX_RP = "govstack-sandbox-rp"
 SANDBOX_REDIRECT = "https://sandbox.govstack.example/callback"
@@ -40,6 +41,7 @@ SANDBOX_ACRS = ["idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:lin
                 "idbb:acr:linked-wallet-static-code"]
 
 
+@atomic()
 def seed() -> dict[str, str]:
     """Create what is missing; returns the relying party's private JWK when it was created now."""
     if not state().settings.is_sandbox:
@@ -58,7 +60,6 @@ def seed() -> dict[str, str]:
         created["rp_private_jwk"] = json.dumps(rp_key.export_private(as_dict=True))
     _seed_transactions()
     _seed_person()
-    db.session.commit()
     return created
 
 

@@ -24,6 +24,7 @@ from app.errors import RateLimited
 from app.extensions import db, state
 from app.models.oidc import AuthTransaction, LinkedTransaction
 from app.services.stored_secrets import mac
+from app.services.transaction import count_now
 
 #: The kinds of action counted apart.
 ATTEMPT = "attempt"  # a PIN, password or one-time code checked (login page, wallet authenticate)
@@ -86,6 +87,6 @@ def check(action: str, source: str | None, *, transaction_id: str | None = None,
         count, left = counters.hit(mac("rate limit", f"{action} {scope}"), settings.throttle_window, now)
         if count > limit:
             retry_after = max(retry_after, left)
-    db.session.commit()  # the count stands whatever the attempt does next
+    count_now()  # the count stands whatever the attempt does next
     if retry_after:
         raise RateLimited(retry_after)

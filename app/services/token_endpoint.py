@@ -29,7 +29,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from app.clock import clock
-from app.extensions import db, state
+from app.errors import InvalidAssertion, InvalidAssertionType, InvalidInput, InvalidPayload, InvalidRedirectUri
+from app.extensions import state
 from app.formats import FormatError
 from app.formats.jose import check_compact_segments, peek_claims
 from app.formats.jwk import SIGNING_ALGS
@@ -38,6 +39,7 @@ from app.services.client_auth import ClientAdapter
 from app.services.grants import CodeGrant, RotatingRefreshGrant, header
 from app.services.stored_secrets import digest
 from app.services.token_management import Introspection, Revocation
+from app.services.transaction import atomic
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 TOKEN_V2_PATH = "/oauth/v2/token"  # noqa: S105 - eSignet's path for the same endpoint
@@ -214,6 +216,7 @@ def _server() -> IdbbAuthorizationServer:
         settings.issuer, settings.assertion_max_lifetime))
 
 
+@atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH,
           parsable: bool = True) -> TokenResponse:
     """Handle one token request; ``form`` keeps every value of repeated parameters. ``parsable`` is
@@ -236,26 +239,28 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
     if grant_type is not None and grant_type.strip() and grant_type != "authorization_code":
         return None  # another grant: standard errors only (a blank grant_type is GovStack's invalid_input)
     if not parsable or not form:
-        return "invalid_payload", "The request body is empty or is not a form."
+        return InvalidPayload.code, "The request body is empty or is not a form."
     if any(name in form and not any(v.strip() for v in form[name]) for name in GOVSTACK_FIELDS):
-        return "invalid_input", "A request member is present but empty."
+        return InvalidInput.code, "A request member is present but empty."
     if "redirect_uri" not in form:
-        return "invalid_redirect_uri", "redirect_uri is required."
+        return InvalidRedirectUri.code, "redirect_uri is required."
     other_auth = str(header(headers, "Authorization") or "").lower().startswith("basic ") or "client_secret" in form
     if not other_auth:
         if "client_assertion_type" not in form:
-            return "invalid_assertion_type", "client_assertion_type is required."
+            return InvalidAssertionType.code, "client_assertion_type is required."
         if "client_assertion" not in form:
-            return "invalid_assertion", "client_assertion is required."
+            return InvalidAssertion.code, "client_assertion is required."
     return None
 
 
 
+@atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def introspect(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """RFC 7662 §2: ``{active: false}`` for anything not active or not the caller's to see."""
     return _respond(INTROSPECTION_PATH, Introspection.ENDPOINT_NAME, form, headers)
 
 
+@atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def revoke(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """RFC 7009 §2.2: 200 whether or not the token was valid, once the client is authenticated."""
     return _respond(REVOCATION_PATH, Revocation.ENDPOINT_NAME, form, headers)
@@ -280,7 +285,6 @@ def _finish(response: TokenResponse, form: Mapping[str, list[str]], headers: Map
     if response.status != 200:
         audit.record(f"{endpoint or 'token'}.refused", actor=_claimed_client(form, headers), outcome="failure",
                      details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")})
-    db.session.commit()  # one transaction: replay markers, revocations and audit events, success or not
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})  # RFC 6749 §5.1 MUST
     return response
 

@@ -8,7 +8,7 @@ handed out twice, also across workers, so a collision just draws again.
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import IdbbError
+from app.errors import ServerError
 from app.extensions import db, state
 from app.formats.uin import generate_uin
 from app.models.registry import IssuedUin
@@ -27,4 +27,4 @@ def issue(purpose: str) -> str:
         except IntegrityError:
             continue  # drawn before: never reuse, draw again
         return candidate
-    raise IdbbError("server_error", "No UIN could be issued.", status=500, detail="UIN space exhausted?")
+    raise ServerError("No UIN could be issued.", detail="UIN space exhausted?")

@@ -41,7 +41,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import InvalidRequest, Unauthorized
+from app.errors import (
+    DuplicatePublicKey,
+    InvalidAuthChallenge,
+    InvalidIdentifier,
+    InvalidOtpChannel,
+    InvalidPublicKey,
+    InvalidRequest,
+    KeyBindingFailed,
+    SendOtpFailed,
+    Unauthorized,
+    UnsupportedChallengeFormat,
+)
 from app.extensions import db, state
 from app.formats import FormatError, wla
 from app.formats.timefmt import format_response_time
@@ -50,6 +61,7 @@ from app.models.registry import Identity
 from app.services import audit, authentication, binding_ca, notifier
 from app.services.registry import identity_for_login
 from app.services.stored_secrets import digest, mac, purpose_key
+from app.services.transaction import atomic, discard, keep_before_refusing
 
 #: The factor a wallet key is bound to, and the challenge format it then uses (esignet-notes.md §6.8).
 BIND_FACTOR, BIND_FORMAT = "WLA", "jwt"
@@ -68,10 +80,6 @@ OTP_SUBJECT = "Your wallet binding code"
 OTP_BODY = ("Your code to link your wallet is {code}. It expires in a few minutes.\n"
             "If you did not ask to link a wallet, ignore this message.")
 _AUTH_FAILED = "The authentication challenge is not valid."
-
-
-def _refuse(code: str, message: str) -> InvalidRequest:
-    return InvalidRequest(code, message)
 
 
 def _text(value: Any, max_len: int = MAX_ID_LENGTH) -> str | None:
@@ -98,9 +106,9 @@ def _partner(partner_id: str | None, partner_api_key: str | None, client_id: str
     _caller(client_id)
     partner = _text(partner_id, 100)
     if partner is None or _text(partner_api_key, 1024) is None:
-        raise _refuse("invalid_request", "The headers PARTNER-ID and PARTNER-API-KEY are required.")
+        raise InvalidRequest("The headers PARTNER-ID and PARTNER-API-KEY are required.")
     if not _sandbox() and partner != client_id:  # the partner named is the one the token was issued to
-        raise _refuse("invalid_request", "PARTNER-ID does not match the access token's client.")
+        raise InvalidRequest("PARTNER-ID does not match the access token's client.")
     return partner
 
 
@@ -126,15 +134,15 @@ def _members(request: dict[str, Any]) -> tuple[str, str, str, list[dict[str, str
     factor, fmt = request.get("authFactorType"), request.get("format")
     challenges = request.get("challengeList")
     if individual_id is None:
-        raise _refuse("invalid_request", "individualId is required.")
+        raise InvalidRequest("individualId is required.")
     if not isinstance(factor, str) or not factor or not isinstance(fmt, str) or not fmt:
-        raise _refuse("invalid_request", "authFactorType and format are required.")
+        raise InvalidRequest("authFactorType and format are required.")
     if not isinstance(challenges, list) or not 0 < len(challenges) <= MAX_CHALLENGES or not all(
             isinstance(c, dict) and all(isinstance(c.get(k), str) for k in ("authFactorType", "challenge", "format"))
             for c in challenges):
-        raise _refuse("invalid_request", "challengeList must hold 1-4 challenges {authFactorType, challenge, format}.")
+        raise InvalidRequest("challengeList must hold 1-4 challenges {authFactorType, challenge, format}.")
     if request.get("publicKey") is None:
-        raise _refuse("invalid_request", "publicKey is required.")
+        raise InvalidRequest("publicKey is required.")
     return individual_id, factor, fmt, challenges, request["publicKey"]
 
 
@@ -142,30 +150,28 @@ def _check_formats(factor: str, fmt: str, challenges: list[dict[str, str]]) -> N
     if _sandbox():  # issue 13 point 2: any pair of GovStack's enums, top level and per challenge
         if factor not in SANDBOX_FACTORS or fmt not in SANDBOX_FORMATS or any(
                 c["authFactorType"] not in SANDBOX_FACTORS or c["format"] not in SANDBOX_FORMATS for c in challenges):
-            raise _refuse("unsupported_challenge_format",
-                          f"authFactorType must be one of {', '.join(SANDBOX_FACTORS)} and format one of "
+            raise UnsupportedChallengeFormat(f"authFactorType must be one of {', '.join(SANDBOX_FACTORS)} and format one of "
                           f"{', '.join(SANDBOX_FORMATS)}.")
         return
     if factor != BIND_FACTOR or fmt != BIND_FORMAT:  # idbb binds wallet keys for WLA tokens (JWT) only
-        raise _refuse("unsupported_challenge_format", "Keys are bound for authFactorType WLA with format jwt.")
+        raise UnsupportedChallengeFormat("Keys are bound for authFactorType WLA with format jwt.")
     for challenge in challenges:
         if challenge["format"] not in CHALLENGE_FORMATS.get(challenge["authFactorType"], ()):
-            raise _refuse("unsupported_challenge_format",
-                          "Challenges must be OTP (alpha-numeric or number) or PIN (number).")
+            raise UnsupportedChallengeFormat("Challenges must be OTP (alpha-numeric or number) or PIN (number).")
 
 
 def _parse_key(value: Any) -> wla.WalletKey:
     try:
         return wla.parse_wallet_jwk(value, relaxed=_sandbox())
     except FormatError as exc:
-        raise _refuse("invalid_public_key", str(exc)) from exc
+        raise InvalidPublicKey(str(exc)) from exc
 
 
-def _auth_failed(partner_id: str, reason: str) -> InvalidRequest:
+def _auth_failed(partner_id: str, reason: str) -> InvalidAuthChallenge:
     audit.record("wallet.binding_refused", actor=f"client:{partner_id}", outcome="failure",
                  details={"reason": reason})
-    db.session.commit()  # failure counts (and a spent code) persist although the request is refused
-    return _refuse("invalid_auth_challenge", _AUTH_FAILED)
+    keep_before_refusing()  # failure counts (and a spent code) persist although the request is refused
+    return InvalidAuthChallenge(_AUTH_FAILED)
 
 
 def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_id: str,
@@ -204,6 +210,7 @@ def _certify(key: wla.WalletKey, user_id: str, now: datetime) -> binding_ca.Issu
     return binding_ca.issue(stand_in, user_id, now=now, days=days, sandbox_stand_in=True)
 
 
+@atomic()
 def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: str | None,
          client_id: str | None, source: str | None = None) -> dict[str, Any]:
     """``POST /wallet-binding``: authenticate the person, certify the wallet key, record the binding.
@@ -221,13 +228,13 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
         if not identity_id.startswith("sandbox:"):
             identity = db.session.get(Identity, identity_id)
             if identity is None or identity.status != "ACTIVE":  # deactivated since it authenticated
-                raise _refuse("key_binding_failed", "The key could not be bound.")
+                raise KeyBindingFailed("The key could not be bound.")
         existing = db.session.execute(select(WalletBinding).where(
             WalletBinding.identity_id == identity_id, WalletBinding.key_thumbprint == key.thumbprint,
             WalletBinding.auth_factor == BIND_FACTOR).with_for_update()).scalars().first()
         if existing is not None and existing.expires_at > now:
             # GovStack: binding uniqueness is (person, public key, auth factor)
-            raise _refuse("duplicate_public_key", "This key is already bound for this person and factor.")
+            raise DuplicatePublicKey("This key is already bound for this person and factor.")
         if existing is not None:
             db.session.delete(existing)  # an expired binding of the same key gives way to the new one
             db.session.flush()
@@ -235,7 +242,7 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
         try:
             cert = _certify(key, user_id, now)
         except (ValueError, TypeError) as exc:
-            raise _refuse("key_binding_failed", "The key could not be bound.") from exc
+            raise KeyBindingFailed("The key could not be bound.") from exc
         binding_id = secrets.token_urlsafe(32)
         try:
             with db.session.begin_nested():
@@ -246,19 +253,19 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
                     expires_at=cert.not_after,
                 ))
         except IntegrityError:  # a concurrent bind of the same key for the same person won
-            raise _refuse("duplicate_public_key", "This key is already bound for this person and factor.") from None
+            raise DuplicatePublicKey("This key is already bound for this person and factor.") from None
     except InvalidRequest as refused:
         audit.record("wallet.binding_refused", actor=f"client:{partner}", outcome="failure",
                      details={"reason": refused.code})
-        db.session.commit()  # the challenge is spent even when the binding is refused
+        keep_before_refusing()  # the challenge is spent even when the binding is refused
         raise
     audit.record("wallet.bound", actor=f"client:{partner}", target=binding_id)
-    db.session.commit()
     return {"walletUserId": user_id, "certificate": cert.pem, "expireDateTime": format_response_time(cert.not_after)}
 
 
 # --- POST /binding/binding-otp -------------------------------------------------------------------
 
+@atomic()
 def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str | None = None) -> dict[str, Any]:
     """``POST /binding/binding-otp`` (esignet-notes.md §2.6): send a code for a later binding.
 
@@ -270,23 +277,22 @@ def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str |
     _caller(client_id)
     individual_id = _text(request.get("individualId"))
     if individual_id is None:
-        raise _refuse("invalid_identifier", "individualId is required.")
+        raise InvalidIdentifier("individualId is required.")
     channels = request.get("otpChannels")
     reachable = set(authentication.otp_channels())
     if not isinstance(channels, list) or not channels or not all(
             isinstance(c, str) and c.lower() in OTP_CHANNELS for c in channels):
-        raise _refuse("invalid_otp_channel", "otpChannels must list email and/or phone.")
+        raise InvalidOtpChannel("otpChannels must list email and/or phone.")
     if not _sandbox() and not reachable & {c.lower() for c in channels}:
-        raise _refuse("invalid_otp_channel", "None of the requested channels is available.")
+        raise InvalidOtpChannel("None of the requested channels is available.")
     sent: dict[str, str] = {}
     try:
         sent = authentication.send_otp(_otp_transaction(individual_id), individual_id, OTP_SUBJECT, OTP_BODY,
                                        channels={c.lower() for c in channels}, source=source)
     except (authentication.AuthFailed, notifier.DeliveryError):
-        db.session.rollback()
+        discard()  # answered below as send_otp_failed, with nothing of the attempt kept
     if not sent and not _sandbox():
-        raise _refuse("send_otp_failed", "The code could not be sent.")
-    db.session.commit()
+        raise SendOtpFailed("The code could not be sent.")
     return {"maskedEmail": sent.get("email"), "maskedMobile": sent.get("phone")}
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import segno
 
 from app.clock import clock
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, LinkCodeGenFailed
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.timefmt import format_response_time, parse_request_time
@@ -31,11 +31,12 @@ from app.services.authorize_flow import METHOD_FOR_ACR
 from app.services.authorize_request import AuthRequest, PageError, relying_party
 from app.services.page_outcome import Outcome
 from app.services.stored_secrets import digest, mac
+from app.services.transaction import discard, end_read
 
 LINK_CODE = re.compile(f"[{re.escape(linked_authorization.LINK_ALPHABET)}]{{{linked_authorization.LINK_CODE_LENGTH}}}")
 GROUP = 5  # the code is shown as 5-5-5 for reading and typing
 #: errorCode of new_link_code -> the error page's message
-_ERROR_KEYS = {"link_code_gen_failed": "wallet.no_more_codes"}
+_ERROR_KEYS = {LinkCodeGenFailed.code: "wallet.no_more_codes"}
 
 
 def _millis(moment: datetime) -> int:
@@ -86,22 +87,22 @@ def open_page(txn_id: str, browser: str) -> Outcome:
     row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
     if row is None or row.expires_at <= clock.now() or row.status != "pending" \
             or not hmac.compare_digest(row.browser_hash, digest(browser or "")):
-        db.session.rollback()
+        end_read()
         return _error("error.expired")
     try:
         client = relying_party(row.client_id)
     except PageError as err:
-        db.session.rollback()
+        end_read()
         return _error(err.key)
     request = AuthRequest.from_dict(row.request)
     if not any(METHOD_FOR_ACR.get(acr) == "wallet" for acr in request.acr_values):
-        db.session.rollback()  # the login page offers the wallet only for these requests
+        end_read()  # the login page offers the wallet only for these requests
         return _error("error.bad_request")
     txn_expires = _millis(row.expires_at)
     try:
         made = linked_authorization.new_link_code(row.transaction_id, browser=browser)  # commits
     except InvalidRequest as err:
-        db.session.rollback()
+        discard()
         return _error(_ERROR_KEYS.get(err.code, "error.expired"))
     code, expires = made["linkCode"], made["expireDateTime"]
     link = deep_link(code, expires)

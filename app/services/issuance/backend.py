@@ -22,7 +22,16 @@ from app.models.registry import Identity
 from app.services import lifecycle, notifier, registry
 from app.services.issuance import authorization, offers, push, records
 from app.services.issuance.configurations import CredentialConfiguration, configured
-from app.services.issuance.errors import InvalidIssuance
+from app.services.issuance.errors import (
+    IdentityBlocked,
+    InactiveIdentity,
+    InvalidIssuance,
+    InvalidTxCodeDelivery,
+    MissingClaim,
+    NotPending,
+    UnknownCredentialConfiguration,
+    UnsupportedGrant,
+)
 from app.services.stored_secrets import digest, mac
 from app.services.transaction import atomic
 
@@ -52,9 +61,9 @@ def _subject_data(body: dict[str, Any]) -> tuple[str | None, dict[str, Any], dic
     if uin is not None:
         identity = registry.read_identity(str(uin))  # NotFound for an unknown UIN
         if identity["status"] != "ACTIVE":
-            raise InvalidIssuance("inactive_identity", "The identity is not active.")
+            raise InactiveIdentity("The identity is not active.")
         if lifecycle.is_blocked(identity["uin"]):  # issue 17: a blocked identity gets no new credential
-            raise InvalidIssuance("identity_blocked", "The identity is blocked: no credential can be issued.")
+            raise IdentityBlocked("The identity is blocked: no credential can be issued.")
         attributes = {**identity["biographicData"], "uin": identity["uin"]}
     return (str(uin) if uin is not None else None), attributes, explicit
 
@@ -67,7 +76,7 @@ def _check_claims(configs: list[CredentialConfiguration], attributes: dict[str, 
             config.values(attributes, explicit, now=clock.now(), issuing_country=settings.mdoc_country,
                           issuing_authority=settings.issuer)
         except KeyError as exc:  # names the claim's path, never its value
-            raise InvalidIssuance("missing_claim", f"Claim {exc.args[0]} of {config.id} has no valid value.") from exc
+            raise MissingClaim(f"Claim {exc.args[0]} of {config.id} has no valid value.") from exc
 
 
 def _tx_code(spec: dict[str, Any]) -> tuple[str, str, int]:
@@ -83,16 +92,15 @@ def _deliver(channel: str, uin: str | None, code: str, mapped: dict[str, str] | 
     if mapped is not None:
         address = mapped.get("email" if channel == "email" else "phone_number")
         if not address:
-            raise InvalidIssuance("invalid_tx_code_delivery", f"No identity mapping of the document has a {channel} "
-                                                              "contact.")
+            raise InvalidTxCodeDelivery(f"No identity mapping of the document has a {channel} contact.")
         _send(channel, str(address), code)
         return
     if uin is None:
-        raise InvalidIssuance("invalid_tx_code_delivery", "E-mail or SMS delivery needs a subject UIN.")
+        raise InvalidTxCodeDelivery("E-mail or SMS delivery needs a subject UIN.")
     contacts = db.session.execute(select(Identity.contacts).where(Identity.uin == uin)).scalar_one_or_none() or {}
     address = contacts.get("email" if channel == "email" else "phoneNumber")
     if not address:
-        raise InvalidIssuance("invalid_tx_code_delivery", f"The identity has no {channel} contact.")
+        raise InvalidTxCodeDelivery(f"The identity has no {channel} contact.")
     _send(channel, str(address), code)
 
 
@@ -100,12 +108,12 @@ def _send(channel: str, address: str, code: str) -> None:
     settings = state().settings
     sender = state().cached("notifier", lambda: notifier.from_settings(settings))
     if channel not in sender.channels():
-        raise Unavailable("temporarily_unavailable", f"No notifier reaches the {channel} channel.")
+        raise Unavailable(f"No notifier reaches the {channel} channel.")
     try:
         sender.send(channel, address, "Your credential code",
                     f"Your code to collect your credential is {code}. Do not share it.")
     except notifier.DeliveryError as exc:
-        raise Unavailable("temporarily_unavailable", "The code could not be delivered.", detail=str(exc)) from exc
+        raise Unavailable("The code could not be delivered.", detail=str(exc)) from exc
 
 
 def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
@@ -122,31 +130,31 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         scoped = configuration_for(str(document_key["scope"])).id
         ids = ids or [scoped]
         if ids != [scoped]:
-            raise InvalidIssuance("invalid_issuance", "A document is issued as the configuration its scope names.")
+            raise InvalidIssuance("A document is issued as the configuration its scope names.")
     if not ids or len(set(ids)) != len(ids):
-        raise InvalidIssuance("invalid_issuance", "Name one or more distinct credential configurations.")
+        raise InvalidIssuance("Name one or more distinct credential configurations.")
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise InvalidIssuance("unknown_credential_configuration", "A credential configuration is unknown.")
+        raise UnknownCredentialConfiguration("A credential configuration is unknown.")
     grant = body.get("grant", "pre-authorized_code")
     if grant not in ("pre-authorized_code", authorization.AUTHORIZATION_CODE_GRANT):
-        raise InvalidIssuance("unsupported_grant", "grant must be pre-authorized_code or authorization_code.")
+        raise UnsupportedGrant("grant must be pre-authorized_code or authorization_code.")
     if grant == authorization.AUTHORIZATION_CODE_GRANT:
         if body.get("subject") is None or document_key is not None:
             # the safe rule: the person who logs in must be the subject; explicit claims never go to whoever logs in
-            raise InvalidIssuance("invalid_issuance", "The authorization_code grant needs subject.uin: only that "
+            raise InvalidIssuance("The authorization_code grant needs subject.uin: only that "
                                                       "person may log in to collect the credential.")
         if body.get("txCode") is not None:  # §4.1.1: tx_code belongs to the pre-authorized code grant
-            raise InvalidIssuance("invalid_issuance", "txCode is for the pre-authorized_code grant only.")
+            raise InvalidIssuance("txCode is for the pre-authorized_code grant only.")
     endpoint = push.check_endpoint(str(body["walletEndpoint"])) if body.get("walletEndpoint") is not None else None
     mode = body.get("mode", "InTime")
     if body.get("subject") is not None and body.get("claims") is not None:
-        raise InvalidIssuance("invalid_issuance", "Give either subject or claims, not both.")
+        raise InvalidIssuance("Give either subject or claims, not both.")
     if mode == "InTime" and body.get("subject") is None and body.get("claims") is None:
-        raise InvalidIssuance("invalid_issuance", "An InTime issuance needs subject or claims.")
+        raise InvalidIssuance("An InTime issuance needs subject or claims.")
     ttl = int(body.get("expiresIn", settings.credential_offer_ttl))
     if ttl > settings.credential_offer_max_ttl:
-        raise InvalidIssuance("invalid_issuance", "expiresIn is longer than this issuer allows.")
+        raise InvalidIssuance("expiresIn is longer than this issuer allows.")
     with atomic():
         records.purge_expired()
         document = None
@@ -215,7 +223,7 @@ def _owned(issuance_id: str, client_id: str, *, lock: bool = False) -> Issuance:
         query = query.with_for_update()
     row = db.session.execute(query).scalar_one_or_none() if len(issuance_id) <= 36 else None
     if row is None or row.client_id != client_id:  # least privilege: a backend sees only its own issuances
-        raise NotFound("not_found", "No issuance has this id.")
+        raise NotFound("No issuance has this id.")
     return row
 
 
@@ -267,7 +275,7 @@ def complete(issuance_id: str, body: dict[str, Any], *, client_id: str) -> dict[
     with atomic():
         row = _owned(issuance_id, client_id, lock=True)
         if row.mode != "Deferred" or row.credential_status != "pending" or row.state == "issuance_denied":
-            raise InvalidIssuance("not_pending", "This issuance is not a pending Deferred issuance.")
+            raise NotPending("This issuance is not a pending Deferred issuance.")
         deny = body.get("deny")
         if deny is not None:
             row.credential_status, row.denied_reason, row.claims_sealed = "denied", str(deny.get("reason", ""))[:500], None
@@ -279,7 +287,7 @@ def complete(issuance_id: str, body: dict[str, Any], *, client_id: str) -> dict[
         stored = records.open_claims(row) or {}
         attributes = stored.get("attributes") or {}
         if explicit is None and not attributes and stored.get("explicit") is None:
-            raise InvalidIssuance("invalid_issuance", "Give the claims, or deny the issuance.")
+            raise InvalidIssuance("Give the claims, or deny the issuance.")
         explicit = explicit if explicit is not None else stored.get("explicit")
         _check_claims([configurations()[i] for i in row.configuration_ids], attributes, explicit)
         records.seal_claims(row, {"attributes": attributes, "explicit": explicit})
@@ -299,7 +307,7 @@ def parse_time(value: datetime | str | None) -> datetime | None:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise InvalidIssuance("invalid_issuance", "createdAfter/createdBefore must be RFC 3339 times.") from exc
+            raise InvalidIssuance("createdAfter/createdBefore must be RFC 3339 times.") from exc
     if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment

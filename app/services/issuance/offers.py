@@ -98,6 +98,6 @@ def fetch(issuance_id: str) -> dict[str, Any]:
         row = db.session.get(Issuance, issuance_id) if len(issuance_id) <= 36 else None
         if row is None or row.code_used_at is not None or clock.now() >= row.expires_at or row.state in (
                 "issuance_denied", "offer_expired"):
-            raise NotFound("not_found", "No credential offer has this id, or it can no longer be redeemed.")
+            raise NotFound("No credential offer has this id, or it can no longer be redeemed.")
         records.move(row, "offer_received", once=True, via="offer_fetched")
         return offer_object(row)

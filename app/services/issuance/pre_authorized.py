@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import clock
+from app.errors import InvalidGrant, InvalidRequest
 from app.extensions import db, state
 from app.models.issuance import Issuance
 from app.services import access_tokens, dpop
@@ -38,24 +39,24 @@ def credential_identifier(config_id: str) -> str:
 def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH) -> TokenResponse:
     repeated = sorted(k for k, v in form.items() if len(v) > 1)
     if repeated:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
-        return _error("invalid_request", f"Parameter repeated: {repeated[0]}.")
+        return _error(InvalidRequest.code, f"Parameter repeated: {repeated[0]}.")
     code = (form.get("pre-authorized_code") or [""])[0]
     if not code or len(code) > MAX_CODE_LENGTH:  # §6.1: pre-authorized_code REQUIRED
-        return _error("invalid_request", "pre-authorized_code is required.")
+        return _error(InvalidRequest.code, "pre-authorized_code is required.")
     row = db.session.execute(
         select(Issuance).where(Issuance.code_hash == digest(code)).with_for_update()).scalar_one_or_none()
     now = clock.now()
     settings = state().settings
     if row is None or row.grant_type != "pre-authorized_code" or now >= row.expires_at or row.state in (
             "issuance_denied", "offer_expired"):  # an issuer_state is no pre-authorized code
-        return _error("invalid_grant", "The pre-authorized code is invalid or expired.")
+        return _error(InvalidGrant.code, "The pre-authorized code is invalid or expired.")
     if row.code_used_at is not None:  # §6.1 / RFC 6749 §4.1.2: single use
         records.event(row, "code_replayed", actor="anonymous", outcome="failure")
-        return _error("invalid_grant", "The pre-authorized code was already used.")
+        return _error(InvalidGrant.code, "The pre-authorized code was already used.")
     tx_code = (form.get("tx_code") or [None])[0]
     if row.tx_code_hash is not None:
         if not tx_code:  # §6.3: tx_code given in the offer, missing here: invalid_request
-            return _error("invalid_request", "tx_code is required for this offer.")
+            return _error(InvalidRequest.code, "tx_code is required for this offer.")
         from app.services.issuance.backend import tx_code_matches
 
         if not tx_code_matches(row, tx_code):  # §6.3: a wrong tx_code is invalid_grant
@@ -65,9 +66,9 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
                 row.claims_sealed = None
             records.event(row, "tx_code_refused", actor="anonymous", outcome="failure",
                           failures=row.tx_code_failures)
-            return _error("invalid_grant", "The tx_code is wrong.")
+            return _error(InvalidGrant.code, "The tx_code is wrong.")
     elif tx_code is not None:
-        return _error("invalid_request", "This offer has no tx_code.")
+        return _error(InvalidRequest.code, "This offer has no tx_code.")
     url = settings.issuer + path
     try:
         proof = dpop.check(header(headers, "DPoP"), method="POST", url=url)

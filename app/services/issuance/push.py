@@ -18,7 +18,11 @@ import httpx
 
 from app.extensions import state
 from app.services.issuance import records
-from app.services.issuance.errors import InvalidIssuance
+from app.services.issuance.errors import (
+    InvalidWalletEndpoint,
+    UnsupportedWalletPush,
+    WalletEndpointNotAllowed,
+)
 from app.services.transaction import atomic
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -40,17 +44,17 @@ def check_endpoint(url: str) -> str:
     """The wallet endpoint if idbb may push to it (its origin is allow-listed), else the 400 that says why."""
     allowed = {_origin(o) for o in state().settings.wallet_push_origin_list()}
     if not allowed:
-        raise InvalidIssuance("unsupported_wallet_push", "Pushing offers to a wallet endpoint is off on this "
+        raise UnsupportedWalletPush("Pushing offers to a wallet endpoint is off on this "
                                                          "issuer (IDBB_WALLET_PUSH_ORIGINS is empty).")
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None or parts.fragment:
-        raise InvalidIssuance("invalid_wallet_endpoint", "walletEndpoint must be an absolute URL without "
+        raise InvalidWalletEndpoint("walletEndpoint must be an absolute URL without "
                                                          "credentials or fragment.")
     origin = _origin(url)
     if origin is None:
-        raise InvalidIssuance("invalid_wallet_endpoint", "walletEndpoint must be an absolute http(s) URL.")
+        raise InvalidWalletEndpoint("walletEndpoint must be an absolute http(s) URL.")
     if origin not in allowed:
-        raise InvalidIssuance("wallet_endpoint_not_allowed", "The walletEndpoint's origin is not one this issuer "
+        raise WalletEndpointNotAllowed("The walletEndpoint's origin is not one this issuer "
                                                              "pushes offers to (IDBB_WALLET_PUSH_ORIGINS).")
     return url
 

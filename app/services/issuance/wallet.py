@@ -16,7 +16,7 @@ from jwcrypto import jwk
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import Forbidden, IdbbError, Unauthorized
+from app.errors import DpopProofError, Forbidden, InvalidDpopProof, Unauthorized
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
@@ -144,12 +144,12 @@ class WalletToken:
     details: tuple[str, ...] | None = None
 
 
-def _dpop_error(refused: dpop.DpopRefused) -> IdbbError:
+def _dpop_error(refused: DpopProofError) -> DpopProofError:
     challenge = f'DPoP error="{refused.error}", algs="ES256 PS256 RS256 EdDSA"'
     headers = {"WWW-Authenticate": challenge}
     if refused.nonce:
         headers["DPoP-Nonce"] = refused.nonce
-    return IdbbError(refused.error, refused.description, status=401, headers=headers)
+    return type(refused)(refused.description, nonce=refused.nonce, status=401, headers=headers)
 
 
 def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
@@ -180,7 +180,7 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         except dpop.DpopRefused as refused:
             raise _dpop_error(refused) from None
         if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof's key is the token's key
-            raise _dpop_error(dpop.DpopRefused("invalid_dpop_proof", "The DPoP key is not the token's key."))
+            raise _dpop_error(InvalidDpopProof("The DPoP key is not the token's key."))
     scope = claims.get("scope")
     if isinstance(claims.get("iid"), str):
         return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT)

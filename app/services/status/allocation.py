@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.errors import IdbbError
+from app.errors import ServerError
 from app.extensions import db, state
 from app.models.status import StatusEntry, StatusList
 
@@ -109,5 +109,5 @@ def allocate() -> StatusReference:
                     list_id, size = _open_list(conn, autonomous)
                 continue
             return StatusReference(list_id, idx, list_uri(list_id))
-    raise IdbbError("server_error", "No status list index could be allocated.", status=500,
+    raise ServerError("No status list index could be allocated.",
                     detail="status list allocation kept colliding")

@@ -142,7 +142,7 @@ def published(list_id: str) -> Published:
     with atomic():
         light = _light(list_id)
         if light is None:
-            raise NotFound("not_found", "No status list has this id.")
+            raise NotFound("No status list has this id.")
         if hit is not None and not _due(light, now) and light.signed_at == hit[0].signed_at:
             result = hit[0]  # still current: one small read instead of reloading the tokens
         else:
