@@ -1,13 +1,10 @@
 """The OSIA CMS errors, each with its wire code (the OSIA body is ``{code: <HTTP status>, message: "<code>: …"}``)."""
 
-from app.errors import Conflict, IdbbError, NotFound
+from app.errors import Conflict, IdbbError, InvalidRequest, NotFound
 
 
-class InvalidCmsRequest(IdbbError):
-    """400: a search expression, status or request body the CMS cannot act on."""
-
-    code = "invalid_request"
-    status = 400
+class InvalidCmsRequest(InvalidRequest):
+    """400 ``invalid_request``: a search expression, status or request body the CMS cannot act on."""
 
 
 class MissingTransactionId(InvalidCmsRequest):

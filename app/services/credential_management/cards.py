@@ -1,17 +1,17 @@
 """``POST /download/personalized-card``: a new printable card for an active, unblocked identity (issue 17)."""
 
-from app.errors import Conflict
 from app.services import lifecycle
 from app.services.cards import personalized
 from app.services.credential_management import events
 from app.services.credential_management.identities import identity
+from app.services.issuance import errors as issuance_errors
 from app.services.transaction import atomic
 
 
-class IdentityBlocked(Conflict):
+class IdentityBlocked(issuance_errors.IdentityBlocked):
     """409: no credential (a card included) is issued to a blocked or inactive identity."""
 
-    code = "identity_blocked"
+    status = 409
     description = "No card can be issued to this identity now."
 
 

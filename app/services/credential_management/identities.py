@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import NotFound
+from app.errors import osia
 from app.extensions import db
 from app.models.registry import Identity
 from app.services import audit, lifecycle, outbox
@@ -18,8 +18,7 @@ from app.services.credential_management import events
 from app.services.transaction import atomic
 
 
-class UnknownIdentity(NotFound):
-    code = "unknown_identity"
+class UnknownIdentity(osia.UnknownIdentity):
     description = "No registered identity has this UIN."
 
 

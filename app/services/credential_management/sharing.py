@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import Forbidden, InvalidRequest, NotFound
+from app.errors import ConsentRequired, InvalidRequest, NotFound
 from app.extensions import db, state
 from app.models.clients import Client
 from app.models.oidc import Consent
@@ -25,8 +25,9 @@ from app.services.transaction import atomic
 SHARE_TTL = 600  # seconds the shared-attributes JWT is valid
 
 
-class ConsentMissing(Forbidden):
-    code = "consent_required"
+class ConsentMissing(ConsentRequired):
+    """``consent_required`` (the OIDC code), as a 403: the partner may not have these attributes."""
+
     description = "The person has not consented to share these attributes with this partner."
     status = 403
 
