@@ -46,9 +46,14 @@ def test_reserved_status_indexes_are_random_distinct_and_unused_ones_stay_valid(
     assert len({r.list_id for r in refs}) == 1
     assert set(idx) <= {r.idx for r in rows} and all(r.status == 0 for r in rows)
     assert len(rows) == 128  # two blocks of 64 (1,048,576 / 4,096 capped at 64): 28 reserved, unused, VALID
-    with make_app(status_list_size=1_048_576).app.app_context():  # another worker: its own block, no overlap
+    from app import create_app
+
+    second = create_app(cx.app.extensions["idbb"].settings)  # another worker on the same database
+    with second.app.app_context():
         other = [allocation.allocate() for _ in range(10)]
-    assert not {(r.list_id, r.idx) for r in other} & {(r.list_id, r.idx) for r in refs}
+        total = db.session.execute(select(StatusEntry.idx)).all()
+    assert {r.list_id for r in other} == {refs[0].list_id}  # the same open list, its own block
+    assert not {r.idx for r in other} & set(idx) and len(total) == 192
 
 
 def test_a_replayed_proof_is_refused_even_with_a_fresh_c_nonce(client: Any, api_client: Any):

@@ -6,24 +6,13 @@ the ``sd-jwt`` package and bound to the key of the first request."""
 from typing import Any
 
 import jwt as pyjwt
-import pytest
 from jwcrypto import jwk
 from sd_jwt.verifier import SDJWTVerifier
 
 from tests.conftest import bearer
-from tests.flows.issuance_helpers import SD_JWT_PID, Backend, HolderKey, Wallet, published_key
-from tests.flows.oidc_helpers import RelyingParty, enroll_citizen, register_rp
+from tests.flows.issuance_helpers import SD_JWT_PID, HolderKey, Wallet, published_key
+from tests.flows.oidc_helpers import enroll_citizen
 from tests.flows.test_issuance_authorization import token_through_login
-
-
-@pytest.fixture
-def backend(api_client: Any, client: Any) -> Backend:
-    return Backend(client, api_client("issuance.write", "issuance.read").token())
-
-
-@pytest.fixture
-def rp(client: Any, admin_token: str) -> RelyingParty:
-    return register_rp(client, admin_token)
 
 
 def _deferred(client: Any, wallet: Wallet, token: dict[str, Any], transaction_id: str) -> Any:

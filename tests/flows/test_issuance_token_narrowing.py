@@ -6,24 +6,12 @@ subset's ``credential_identifiers`` (§6.2); asking for more, or for something m
 import json
 from typing import Any
 
-import pytest
-
-from tests.flows.issuance_helpers import JWT_VC, MDOC_PID, SD_JWT_PID, Backend, HolderKey, Wallet, code_of
-from tests.flows.oidc_helpers import RelyingParty, enroll_citizen, register_rp
+from tests.flows.issuance_helpers import JWT_VC, MDOC_PID, SD_JWT_PID, HolderKey, Wallet, code_of
+from tests.flows.oidc_helpers import enroll_citizen
 from tests.flows.test_issuance_authorization import details, login_for_code, request_with
 
 CLAIMS = {"family_name": "Diallo", "given_name": "Amina", "birthdate": "1990-04-12", "birth_date": "1990-04-12",
           "personal_administrative_number": "1234567890"}
-
-
-@pytest.fixture
-def backend(api_client: Any, client: Any) -> Backend:
-    return Backend(client, api_client("issuance.write", "issuance.read").token())
-
-
-@pytest.fixture
-def rp(client: Any, admin_token: str) -> RelyingParty:
-    return register_rp(client, admin_token)
 
 
 def identifiers(body: dict[str, Any]) -> dict[str, list[str]]:
