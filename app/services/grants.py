@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clock import clock
-from app.errors import AccessDenied, InvalidDpopProof
+from app.errors import AccessDenied, InvalidAuthorizationDetails, InvalidDpopProof
 from app.extensions import db, state
 from app.formats import pkce
 from app.models.clients import Client
@@ -128,12 +128,17 @@ def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
 
 
 def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
-            narrowed: list[str] | None = None) -> dict[str, Any]:
+            narrowed: list[str] | None = None, details: list[str] | None = None) -> dict[str, Any]:
     """The token response; ``narrowed`` is a refresh request's smaller scope (RFC 6749 §6), which limits the
-    new access token while the grant, and so the rotated refresh token, keeps what was consented."""
+    new access token while the grant, and so the rotated refresh token, keeps what was consented; ``details`` the
+    credential configurations a token request's ``authorization_details`` narrowed to (OpenID4VCI 1.0 §6.1)."""
     extra: dict[str, Any] = {"gid": grant.grant_id}
     if jkt:
         extra["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
+    if details is not None:
+        from app.services.issuance.authorization import token_claim
+
+        extra["authorization_details"] = token_claim(details)  # RFC 9396 §9.1: the token obtains only these
     scope = " ".join(s for s in grant.scope if narrowed is None or s in narrowed)
     access, claims = access_tokens.issue(client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id),
                                          scope=scope, extra=extra)
@@ -141,10 +146,12 @@ def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
         "access_token": access, "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": claims["exp"] - claims["iat"], "scope": scope,
     }
-    if grant.authorization_details:  # OpenID4VCI 1.0 §6.2: REQUIRED when authorization_details were used
+    if details is not None or grant.authorization_details:
+        # OpenID4VCI 1.0 §6.2: REQUIRED when authorization_details were used (authorization or token request)
         from app.services.issuance.authorization import token_details
 
-        body["authorization_details"] = token_details(list(grant.authorization_details))
+        body["authorization_details"] = token_details(details if details is not None
+                                                      else list(grant.authorization_details or ()))
     if "openid" in scope.split():  # a refresh narrowed to non-OpenID scopes gets no ID token (OIDC Core §12.2)
         body["id_token"] = id_tokens.id_token(grant, client, access)
     if "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented
@@ -187,6 +194,7 @@ class CodeGrant(AuthorizationCodeGrant):
                 raise InvalidGrantError(description="The code_verifier does not match the code_challenge.")
         elif verifier:  # RFC 9700 §2.1.1: a verifier for a code issued without a challenge is refused
             raise InvalidGrantError(description="code_verifier given for a code issued without PKCE.")
+        self.request.details = _narrowed_details(self.request.form.get("authorization_details"), grant)
         self.request.client = client
         self.request.authorization_code = grant
         self.request.dpop_jkt = _proof(self, client.row, grant.dpop_jkt)
@@ -194,8 +202,29 @@ class CodeGrant(AuthorizationCodeGrant):
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         grant: Grant = self.request.authorization_code
         _mark_used(grant, clock.now())  # single use
-        body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE)
+        body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE,
+                       details=self.request.details)
         return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+class AuthlibInvalidAuthorizationDetails(OAuth2Error):
+    """The Authlib form of :class:`app.errors.InvalidAuthorizationDetails` (the token endpoint runs on Authlib)."""
+
+    error = InvalidAuthorizationDetails.code  # RFC 9396 §6.2
+
+
+def _narrowed_details(raw: str | None, grant: Grant) -> list[str] | None:
+    """OpenID4VCI 1.0 §6.1: ``authorization_details`` at the token endpoint asks for a subset of the credential
+    configurations the grant authorized (by authorization_details, or by their scopes, §5.1.2)."""
+    if raw is None:
+        return None
+    from app.services.issuance.authorization import configurations_for_scopes, narrowed
+
+    authorized = list(grant.authorization_details or ()) or configurations_for_scopes(list(grant.scope))
+    try:
+        return narrowed(raw, authorized)
+    except ValueError as exc:
+        raise AuthlibInvalidAuthorizationDetails(description=str(exc)) from None
 
 
 def _mark_used(grant: Grant, now: datetime) -> None:

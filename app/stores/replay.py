@@ -5,6 +5,7 @@ values until ``exp``; idbb always does. The SQL store works for one or many work
 database; the Redis store (``SET NX EX``) is the shared choice when Redis is configured.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -18,6 +19,11 @@ from app.models.replay import ReplayEntry
 class ReplayStore(Protocol):
     def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
         """Record ``key`` for ``ttl_seconds``; False if it is already recorded and not expired."""
+        ...
+
+    def add_many_once(self, entries: Sequence[tuple[str, int]], now: datetime) -> list[bool]:
+        """:meth:`add_once` for each ``(key, ttl_seconds)``, every one attempted, in one round trip where the
+        store allows (a credential request's proof markers and c_nonce)."""
         ...
 
     def seen(self, key: str, now: datetime) -> bool:
@@ -40,6 +46,9 @@ class SqlReplayStore:
             return False
         return True
 
+    def add_many_once(self, entries: Sequence[tuple[str, int]], now: datetime) -> list[bool]:
+        return [self.add_once(key, ttl, now) for key, ttl in entries]
+
     def seen(self, key: str, now: datetime) -> bool:
         row = db.session.get(ReplayEntry, key)
         return row is not None and row.expires_at > now
@@ -60,6 +69,13 @@ class RedisReplayStore:
     def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
         stored = self._redis.set(self._prefix + key, b"1", nx=True, ex=max(ttl_seconds, 1))  # type: ignore[attr-defined]
         return bool(stored)
+
+    def add_many_once(self, entries: Sequence[tuple[str, int]], now: datetime) -> list[bool]:
+        # one pipeline, no MULTI: each SET NX is atomic on its own, which is all single use needs
+        pipe = self._redis.pipeline(transaction=False)  # type: ignore[attr-defined]
+        for key, ttl in entries:
+            pipe.set(self._prefix + key, b"1", nx=True, ex=max(ttl, 1))
+        return [bool(stored) for stored in pipe.execute()]
 
     def seen(self, key: str, now: datetime) -> bool:
         return bool(self._redis.exists(self._prefix + key))  # type: ignore[attr-defined]

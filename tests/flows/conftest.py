@@ -1,10 +1,24 @@
-"""Fixtures shared by the OIDC flow tests: a relying party registered over HTTP and an enrolled citizen."""
+"""Fixtures shared by the flow tests: a relying party registered over HTTP, an enrolled citizen, and for the
+issuance flows a back office and a wallet."""
 
 from typing import Any
 
 import pytest
 
+from tests.flows.issuance_helpers import Backend, Wallet
 from tests.flows.oidc_helpers import Citizen, RelyingParty, enroll_citizen, register_rp
+
+
+@pytest.fixture
+def backend(api_client: Any, client: Any) -> Backend:
+    """A back office holding the issuance scopes, calling ``/v1/issuance`` (issuance flow tests)."""
+    return Backend(client, api_client("issuance.write", "issuance.read").token())
+
+
+@pytest.fixture
+def wallet(client: Any) -> Wallet:
+    """A wallet speaking OpenID4VCI 1.0 over plain HTTP."""
+    return Wallet(client)
 
 
 @pytest.fixture

@@ -37,21 +37,6 @@ from tests.flows.issuance_helpers import (
 from tests.flows.oidc_helpers import enroll_citizen
 
 
-@pytest.fixture
-def backend(api_client: Any, client: Any) -> Backend:
-    return Backend(client, api_client("issuance.write", "issuance.read").token())
-
-
-@pytest.fixture
-def citizen(app: Any) -> Any:
-    return enroll_citizen(app)
-
-
-@pytest.fixture
-def wallet(client: Any) -> Wallet:
-    return Wallet(client)
-
-
 def start(backend: Backend, citizen: Any, config: str, **extra: Any) -> dict[str, Any]:
     return backend.issued(credentialConfigurationId=config, subject={"uin": citizen.uin}, **extra)
 
@@ -514,7 +499,6 @@ def test_tx_code_by_email_reaches_the_person_not_the_backend(make_app, api_clien
     cx = make_app(profile="development", notifier="outbox")
     http = cx.test_client(base_url=ISSUER)
     backend = Backend(http, api_client("issuance.write", "issuance.read").token())
-    from tests.flows.oidc_helpers import enroll_citizen
 
     person = enroll_citizen(cx, email="ama@example.org")
     created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},

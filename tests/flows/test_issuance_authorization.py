@@ -23,32 +23,16 @@ from tests.flows.issuance_helpers import (
     MDOC_PID,
     PRE_AUTH,
     SD_JWT_PID,
-    Backend,
     HolderKey,
     Wallet,
     b64url_decode,
     iaca_roots,
     published_key,
 )
-from tests.flows.oidc_helpers import RelyingParty, enroll_citizen, query, register_rp
+from tests.flows.oidc_helpers import RelyingParty, enroll_citizen, query
 
 DETAILS_TYPE = "openid_credential"
 JWT_VC_SCOPE = "NationalIdCredential"  # its configuration's scope (not its id)
-
-
-@pytest.fixture
-def backend(api_client: Any, client: Any) -> Backend:
-    return Backend(client, api_client("issuance.write", "issuance.read").token())
-
-
-@pytest.fixture
-def citizen(app: Any) -> Any:
-    return enroll_citizen(app)
-
-
-@pytest.fixture
-def rp(client: Any, admin_token: str) -> RelyingParty:
-    return register_rp(client, admin_token)
 
 
 def details(*config_ids: str, **extra: Any) -> str:

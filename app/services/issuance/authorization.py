@@ -89,6 +89,33 @@ def parse_details(raw: str | None) -> list[str]:
     return out
 
 
+def narrowed(raw: str | None, authorized: list[str]) -> list[str] | None:
+    """The ``authorization_details`` of a token request (1.0 §6.1, RFC 9396 §6.1): None when absent, else the
+    configurations asked for, which must be among those ``authorized`` (a subset gets a token for the reduced set);
+    a ``ValueError`` (→ ``invalid_authorization_details``, RFC 9396 §6.2) for anything else."""
+    if raw is None:
+        return None
+    requested = parse_details(raw)
+    if not set(requested) <= set(authorized):
+        # RFC 9396 §6.1: the AS decides on more access than authorized; idbb refuses it (1.0 §6.1 RECOMMENDS
+        # accepting a subset of what was authorized, and only that)
+        raise ValueError("authorization_details asks for credentials that were not authorized.")
+    return requested
+
+
+def token_claim(config_ids: list[str]) -> list[dict[str, Any]]:
+    """RFC 9396 §9.1: the access token's ``authorization_details`` claim (what the token may obtain)."""
+    return [{"type": DETAILS_TYPE, "credential_configuration_id": cid} for cid in config_ids]
+
+
+def from_token_claim(value: Any) -> tuple[str, ...] | None:
+    """The configurations an access token's ``authorization_details`` claim names; None when it has none."""
+    if not isinstance(value, list):
+        return None
+    return tuple(str(d["credential_configuration_id"]) for d in value
+                 if isinstance(d, dict) and d.get("type") == DETAILS_TYPE and "credential_configuration_id" in d)
+
+
 def configurations_for_scopes(scopes: list[str]) -> list[str]:
     """The configurations whose ``scope`` the request asks for (§5.1.2), in the request's order."""
     by_scope = {c.scope: c.id for c in configured().values()}

@@ -42,10 +42,18 @@ def expiry(nonce: str) -> int | None:
     return expires if clock.epoch() < expires else None
 
 
-def consume(nonce: str) -> bool:
-    """Use a c_nonce once: False when it is not idbb's, expired, or already used."""
+def marker(nonce: str) -> tuple[str, int] | None:
+    """The replay-store entry ``(key, ttl)`` that spends a c_nonce, or None when it is not idbb's or expired;
+    the caller adds it with ``add_once`` / ``add_many_once`` (§7: a c_nonce is used once)."""
     expires = expiry(nonce)
     if expires is None:
+        return None
+    return f"c_nonce:{nonce}", expires - clock.epoch() + 60
+
+
+def consume(nonce: str) -> bool:
+    """Use a c_nonce once: False when it is not idbb's, expired, or already used."""
+    entry = marker(nonce)
+    if entry is None:
         return False
-    ttl = expires - clock.epoch() + 60
-    return state().replay.add_once(f"c_nonce:{nonce}", ttl, clock.now())  # §7: a c_nonce is used once
+    return state().replay.add_once(*entry, clock.now())  # §7: a c_nonce is used once

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import InvalidGrant, InvalidRequest
+from app.errors import InvalidAuthorizationDetails, InvalidGrant, InvalidRequest
 from app.extensions import db, state
 from app.models.issuance import Issuance
 from app.services import access_tokens, dpop
@@ -69,6 +69,12 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
             return _error(InvalidGrant.code, "The tx_code is wrong.")
     elif tx_code is not None:
         return _error(InvalidRequest.code, "This offer has no tx_code.")
+    from app.services.issuance.authorization import narrowed, token_claim
+
+    try:  # 1.0 §6.1: authorization_details in the token request narrows the offer's configurations
+        subset = narrowed((form.get("authorization_details") or [None])[0], list(row.configuration_ids))
+    except ValueError as exc:
+        return _error(InvalidAuthorizationDetails.code, str(exc))  # RFC 9396 §6.2
     url = settings.issuer + path
     try:
         proof = dpop.check(header(headers, "DPoP"), method="POST", url=url)
@@ -78,8 +84,10 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
     row.code_used_at = now
     records.move(row, "offer_received", once=True, via="code_redeemed")
     details = [{"type": "openid_credential", "credential_configuration_id": cid,
-                "credential_identifiers": [credential_identifier(cid)]} for cid in row.configuration_ids]
+                "credential_identifiers": [credential_identifier(cid)]} for cid in subset or row.configuration_ids]
     extra: dict[str, Any] = {"iid": row.issuance_id}
+    if subset is not None:
+        extra["authorization_details"] = token_claim(subset)  # RFC 9396 §9.1: the token obtains only these
     if proof is not None:
         extra["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1
     token, claims = access_tokens.issue(client_id=WALLET_CLIENT, subject=f"issuance:{row.issuance_id}", scope="",

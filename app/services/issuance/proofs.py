@@ -94,7 +94,7 @@ def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool,
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:  # §8.3.1.2 (3): a proof without c_nonce is invalid_proof
         raise InvalidProof(description="The proof carries no c_nonce.")
-    return BoundKey(jwk.JWK(**key.export_public(as_dict=True)), thumbprint(key)), nonce
+    return BoundKey(key, thumbprint(key)), nonce
 
 
 def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool,
@@ -114,12 +114,16 @@ def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool,
     keys = [k for k, _ in verified]
     if len({k.jkt for k in keys}) != len(keys):  # §8.3: each key binds at most one credential
         raise InvalidProof(description="The proofs of a batch must use distinct keys.")
-    replay = state().replay
-    for proof in items:
-        marker = hashlib.sha256(proof.encode("ascii", "replace")).hexdigest()
-        if not replay.add_once(f"proof:{marker}", state().settings.proof_max_age + 60, clock.now()):
-            raise InvalidProof(description="A proof was already used.")  # §13.6: a proof is used once
-    for nonce in sorted({n for _, n in verified}):
-        if not nonces.consume(nonce):  # §7: unknown, expired or used c_nonce
-            raise InvalidNonce()
+    ttl = state().settings.proof_max_age + 60
+    entries = [(f"proof:{hashlib.sha256(p.encode('ascii', 'replace')).hexdigest()}", ttl) for p in items]
+    spent = [nonces.marker(n) for n in sorted({n for _, n in verified})]
+    if any(entry is None for entry in spent):  # §7: unknown or expired c_nonce
+        raise InvalidNonce()
+    # proofs and c_nonces are marked in one replay-store round trip; a proof seen before fails the request even
+    # when its c_nonce is new (and that c_nonce is spent with it: the wallet asks for a fresh one)
+    added = state().replay.add_many_once([*entries, *(e for e in spent if e is not None)], clock.now())
+    if not all(added[:len(entries)]):
+        raise InvalidProof(description="A proof was already used.")  # §13.6: a proof is used once
+    if not all(added[len(entries):]):
+        raise InvalidNonce()  # §7: a c_nonce is used once
     return keys

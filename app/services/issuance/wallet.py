@@ -28,6 +28,7 @@ from app.services import access_tokens, dpop, grants, keys, lifecycle, registry
 from app.services.grants import header
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
+from app.services.issuance.authorization import from_token_claim
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import (
     CredentialRequestDenied,
@@ -182,10 +183,14 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof's key is the token's key
             raise _dpop_error(InvalidDpopProof("The DPoP key is not the token's key."))
     scope = claims.get("scope")
+    # RFC 9396 §9.1: a token request that narrowed authorization_details (1.0 §6.1) put them in the token
+    narrowed = from_token_claim(claims.get("authorization_details"))
     if isinstance(claims.get("iid"), str):
-        return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT)
+        return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT, details=narrowed)
     grant = db.session.get(Grant, gid)
     details = tuple(grant.authorization_details or ()) if grant is not None else ()
+    if narrowed is not None:
+        details = narrowed
     # an issuer_state grant (OpenID4VCI 1.0 §5.1.3) collects that issuance, as a pre-authorized token would
     return WalletToken(grant.issuance_id if grant is not None else None, False, str(claims.get("client_id")),
                        str(gid), tuple(scope.split()) if isinstance(scope, str) else (), details or None)

@@ -5,19 +5,24 @@ tries, so concurrent issuance never hands one index out twice. A collision picks
 is three quarters full a new one is opened, so collisions stay rare and every list keeps a large anonymity set
 (§13.2 herd privacy).
 
-On PostgreSQL each index is taken in its own short transaction on a separate connection, committed at once: two
-issuances that each hold several uncommitted indexes could otherwise wait on each other's index (a deadlock). The
-price is deliberate: an issuance that later rolls back leaves its index allocated but referenced by no credential,
-VALID and never reused, which is the safe direction. On SQLite writers are serialised by ``BEGIN IMMEDIATE``
-anyway, so the index is taken inside the caller's transaction (a second connection would wait for it).
+On PostgreSQL indexes are taken in their own short transaction on a separate connection, committed at once: two
+issuances that each hold several uncommitted indexes could otherwise wait on each other's index (a deadlock). A
+worker reserves them in blocks (one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING``, random indexes, the
+block handed out in random order) so a credential request costs no round trip for its index most of the time. The
+price is deliberate: an issuance that later rolls back, or a worker that stops with reserved indexes left, leaves
+them allocated but referenced by no credential, VALID and never reused, which is the safe direction. On SQLite
+writers are serialised by ``BEGIN IMMEDIATE`` anyway, so the index is taken one at a time inside the caller's
+transaction (a second connection would wait for it; a reservation rolled back would be handed out again).
 """
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +35,11 @@ MAX_TRIES = 32
 FULL_FRACTION = 0.75
 OPEN_LIST_CACHE_SECONDS = 5.0
 _CACHE = "status_open_list"
+_RESERVED = "status_reserved"
+#: Indexes a worker reserves at once on PostgreSQL: at most 64, and one per 4,096 entries of the list so a small list
+#: (tests use 16) is not drained by one worker's reservation and stays a large anonymity set (§13.2)
+MAX_BLOCK = 64
+ENTRIES_PER_RESERVED = 4096
 _LISTS, _ENTRIES = StatusList.__table__, StatusEntry.__table__
 
 
@@ -95,8 +105,61 @@ def _full(conn: Connection, autonomous: bool, list_id: str, size: int) -> bool:
     return True
 
 
+@dataclass
+class _Reserved:
+    """A worker's reserved indexes (list id, index), shared by its threads."""
+
+    lock: threading.Lock
+    entries: list[tuple[str, int]]
+
+
+def _block(size: int) -> int:
+    return max(1, min(MAX_BLOCK, size // ENTRIES_PER_RESERVED))
+
+
+def _reserve(conn: Connection, list_id: str, size: int) -> list[int]:
+    """One statement, its own transaction: a block of distinct random indexes (§13.3), those not already taken."""
+    wanted: set[int] = set()
+    while len(wanted) < _block(size):
+        wanted.add(secrets.randbelow(size))  # §13.3: random, not sequential
+    statement = pg_insert(_ENTRIES).values([{"list_id": list_id, "idx": i, "status": 0} for i in wanted])
+    with conn.begin():
+        rows = conn.execute(statement.on_conflict_do_nothing().returning(_ENTRIES.c.idx)).all()
+    taken = [int(r[0]) for r in rows]
+    for i in range(len(taken) - 1, 0, -1):  # handed out in random order, not the database's
+        j = secrets.randbelow(i + 1)
+        taken[i], taken[j] = taken[j], taken[i]
+    return taken
+
+
+def _from_reserve() -> StatusReference:
+    reserved = state().cache.setdefault(_RESERVED, _Reserved(threading.Lock(), []))
+    assert isinstance(reserved, _Reserved)
+    with reserved.lock:
+        if reserved.entries:
+            list_id, idx = reserved.entries.pop()
+            return StatusReference(list_id, idx, list_uri(list_id))
+    with db.engine.connect() as conn:
+        list_id, size = _open_list(conn, True)
+        for _ in range(MAX_TRIES):
+            taken, taken_from = _reserve(conn, list_id, size), list_id
+            if len(taken) < _block(size) and _full(conn, True, list_id, size):  # a collision: is the list full?
+                list_id, size = _open_list(conn, True)
+            if taken:
+                break
+        else:
+            raise IdbbError("server_error", "No status list index could be allocated.", status=500,
+                            detail="status list allocation kept colliding")
+    first, rest = taken[0], taken[1:]
+    with reserved.lock:
+        reserved.entries.extend((taken_from, i) for i in rest)
+    return StatusReference(taken_from, first, list_uri(taken_from))
+
+
 def allocate() -> StatusReference:
     """Take a fresh random index (VALID) in the open list."""
+    if db.engine.dialect.name != "sqlite":
+        return _from_reserve()
     with _connection() as (conn, autonomous):
         list_id, size = _open_list(conn, autonomous)
         for _ in range(MAX_TRIES):
