@@ -148,8 +148,8 @@ def _from_reserve() -> StatusReference:
             if taken:
                 break
         else:
-            raise IdbbError("server_error", "No status list index could be allocated.", status=500,
-                            detail="status list allocation kept colliding")
+            raise ServerError("No status list index could be allocated.",
+                              detail="status list allocation kept colliding")
     first, rest = taken[0], taken[1:]
     with reserved.lock:
         reserved.entries.extend((taken_from, i) for i in rest)
