@@ -22,7 +22,7 @@ from app.api.security import FLASK_APP_KEY
 from app.errors import Forbidden
 from app.extensions import state
 from app.services import envelope, throttle
-from app.services import linked_authorization as linked
+from app.services.wallet import linked_authorization as linked
 
 XSRF_HEADER = "X-XSRF-TOKEN"
 XSRF_COOKIE = "XSRF-TOKEN"

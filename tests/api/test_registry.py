@@ -187,7 +187,7 @@ def test_generate_uin_endpoint(api_client, client):
 
 
 def test_uin_is_never_reused_even_when_the_generator_repeats(app, monkeypatch):
-    from app.services import uins
+    from app.services.enrollment import uins
 
     draws = iter(["1234567890", "1234567890", "2345678901"])
     monkeypatch.setattr(uins, "generate_uin", lambda _length: next(draws))
@@ -201,7 +201,7 @@ def test_uin_is_never_reused_even_when_the_generator_repeats(app, monkeypatch):
 def test_ten_thousand_issued_uins_are_valid_and_never_reused(app):
     """Through the real issuer and database: 10,000 UINs, each with a valid check digit, none twice."""
     from app.models.registry import IssuedUin
-    from app.services import uins
+    from app.services.enrollment import uins
 
     with app.app.app_context():
         issued = [uins.issue("test") for _ in range(10_000)]
@@ -221,7 +221,7 @@ class ExactFaceGallery:
     def identify(self, biometrics):
         import hashlib
 
-        from app.services import blobs
+        from app.services.enrollment import blobs
 
         hits = []
         for item in biometrics:
@@ -237,7 +237,7 @@ class ExactFaceGallery:
 def test_a_plugged_in_biometric_matcher_flags_a_duplicate_the_names_hide(app, osia):
     import hashlib
 
-    from app.services import registry
+    from app.services.enrollment import registry
 
     matcher = ExactFaceGallery()
     registry.register_matcher(app.app, matcher)

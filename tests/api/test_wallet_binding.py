@@ -132,7 +132,7 @@ def only_error(response: Any) -> str:
 
 
 def ca_pem(app: Any) -> str:
-    from app.services import binding_ca
+    from app.services.wallet import binding_ca
 
     with app.app.app_context():
         return binding_ca.ca_certificate_pem()
@@ -248,7 +248,7 @@ def test_wallet_user_id_is_stable_per_partner_and_differs_across_partners(client
 
 
 def test_a_new_key_adds_a_binding_and_the_old_one_stays_valid(app, client, partner, citizen):
-    from app.services import wallet_binding
+    from app.services.wallet import wallet_binding
 
     old = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa()))))
     new = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa()))))
@@ -374,7 +374,7 @@ def test_inactive_identity_cannot_authenticate_and_a_late_deactivation_is_key_bi
 
     from app.extensions import db
     from app.models.registry import Identity
-    from app.services import authentication
+    from app.services.oidc import authentication
 
     with app.app.app_context():
         identity = db.session.execute(select(Identity).where(Identity.uin == citizen.uin)).scalar_one()
@@ -450,7 +450,8 @@ def test_binding_otp_delivery_failure_is_send_otp_failed(make_app, api_client, c
 def outbox_binding(make_app: Any) -> tuple[Any, Any, str, Any]:
     """An app whose notifier reaches e-mail and phone (the development outbox), a citizen with both
     contacts, and a wallet backend's token: (test client, citizen, token, outbox)."""
-    from app.services import api_clients, authentication
+    from app.services import api_clients
+    from app.services.oidc import authentication
     from tests.conftest import ApiClient, new_ec_key
 
     cx = make_app(profile="development", notifier="outbox")
@@ -520,7 +521,8 @@ def wla_token(private: Any, x5t: str, sub: str, alg: str = "RS256", **changes: A
 
 
 def test_authenticate_wla_with_the_bound_key_once(app, client, partner, citizen):
-    from app.services import authentication, wallet_binding
+    from app.services.oidc import authentication
+    from app.services.wallet import wallet_binding
 
     wallet = new_rsa()
     result = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(wallet))))
@@ -563,7 +565,7 @@ def test_authenticate_wla_with_the_bound_key_once(app, client, partner, citizen)
 
 
 def test_authenticate_wla_with_an_ec_key(app, client, partner, citizen):
-    from app.services import wallet_binding
+    from app.services.wallet import wallet_binding
 
     wallet = ec.generate_private_key(ec.SECP256R1())
     result = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(wallet))))
@@ -651,7 +653,7 @@ def test_sandbox_binding_otp_answers_without_a_token(sandbox):
 def test_sandbox_rules_at_the_service_layer(sandbox):
     """The relaxed rules without HTTP (independent of how the sandbox serves the spec)."""
     from app.errors import InvalidRequest
-    from app.services import wallet_binding
+    from app.services.wallet import wallet_binding
 
     cx, _ = sandbox
     person = enroll_citizen(cx, email="sandbox@example.org")
@@ -669,7 +671,7 @@ def test_sandbox_rules_at_the_service_layer(sandbox):
 
 def test_strict_profile_refuses_a_call_without_token_info_at_the_service_layer(app):
     from app.errors import Unauthorized
-    from app.services import wallet_binding
+    from app.services.wallet import wallet_binding
 
     with app.app.app_context(), pytest.raises(Unauthorized):
         wallet_binding.bind({}, partner_id="p", partner_api_key="k", client_id=None)

@@ -13,7 +13,8 @@ from sqlalchemy import update
 from app import create_app
 from app.extensions import db
 from app.models.clients import Client
-from app.services import api_clients, client_lookup
+from app.services import api_clients
+from app.services.oidc import client_lookup
 from tests.conftest import ISSUER, ApiClient, bearer, new_ec_key, request_time
 from tests.flows.oidc_helpers import REDIRECT, RelyingParty, register_rp
 

@@ -385,7 +385,7 @@ def test_wrong_pins_count_per_person_whichever_identifier_is_typed(app, client, 
 
     from app.extensions import db
     from app.models.registry import IdentityIdentifier
-    from app.services import enrollments
+    from app.services.enrollment import enrollments
 
     national_id = f"NID-{uuid.uuid4().hex[:8]}"
     with app.app.app_context():

@@ -24,8 +24,8 @@ from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.oidc import Grant
 from app.models.registry import Identity
-from app.services import access_tokens, dpop, grants, keys, registry
-from app.services.grants import header
+from app.services import keys
+from app.services.enrollment import registry
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
 from app.services.issuance.configurations import CredentialConfiguration, configured
@@ -40,6 +40,8 @@ from app.services.issuance.errors import (
     UnknownCredentialIdentifier,
 )
 from app.services.issuance.pre_authorized import WALLET_CLIENT, credential_identifier
+from app.services.oidc import access_tokens, dpop, grants
+from app.services.oidc.grants import header
 from app.services.status import allocation
 from app.services.transaction import atomic
 

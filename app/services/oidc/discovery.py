@@ -8,9 +8,9 @@ from typing import Any
 from app.extensions import state
 from app.formats.dpop import DPOP_ALGS
 from app.services.api_clients import KNOWN_SCOPES
-from app.services.authorize_flow import available_acrs
-from app.services.authorize_request import JAR_ALGS
-from app.services.catalog import (
+from app.services.oidc.authorize_flow import available_acrs
+from app.services.oidc.authorize_request import JAR_ALGS
+from app.services.oidc.catalog import (
     CLAIMS_SUPPORTED,
     DISPLAYS,
     ENCRYPTION_ALGS,
@@ -20,7 +20,7 @@ from app.services.catalog import (
     PROMPTS,
     RP_TOKEN_AUTH_METHODS,
 )
-from app.services.token_endpoint import ASSERTION_ALGS, INTROSPECTION_PATH, PAR_PATH, REVOCATION_PATH, TOKEN_PATH
+from app.services.oidc.token_endpoint import ASSERTION_ALGS, INTROSPECTION_PATH, PAR_PATH, REVOCATION_PATH, TOKEN_PATH
 
 AUTH_METHODS = ["private_key_jwt", "client_secret_basic"]
 

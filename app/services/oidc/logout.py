@@ -16,8 +16,9 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import peek_header, verify_jwt
 from app.models.oidc import LoginSession
-from app.services import audit, client_lookup, client_metadata, keys, sso
-from app.services.id_tokens import subject
+from app.services import audit, keys
+from app.services.oidc import client_lookup, client_metadata, sso
+from app.services.oidc.id_tokens import subject
 from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import mac
 

@@ -22,8 +22,9 @@ from app.formats.json_text import check_i_json
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment
 from app.models.registry import DuplicateCase, Identity, IdentityIdentifier, IdentityMatchKey, IdentityVersion
-from app.services import audit, blobs, outbox, uins
-from app.services.content import DOCUMENT_FORMATS, check_content, decode_b64
+from app.services import audit, outbox
+from app.services.enrollment import blobs, uins
+from app.services.enrollment.content import DOCUMENT_FORMATS, check_content, decode_b64
 from app.services.transaction import atomic
 
 IDENTIFIER_TYPES = ("UIN", "NATIONAL_ID", "PASSPORT", "VID", "OTHER")

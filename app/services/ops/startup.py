@@ -17,6 +17,6 @@ def assert_ready_to_serve(flask_app: Flask) -> None:
             )
         keys.ensure_keys(actor="system")
         if state().settings.is_sandbox:  # GovStack's compliance fixtures (README), never in strict profiles
-            from app.services import sandbox
+            from app.services.ops import sandbox
 
             sandbox.seed()

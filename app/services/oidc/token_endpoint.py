@@ -33,11 +33,12 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_compact_segments, peek_claims
 from app.formats.jwk import SIGNING_ALGS
-from app.services import access_tokens, audit, client_lookup
-from app.services.client_auth import ClientAdapter
-from app.services.grants import CodeGrant, RotatingRefreshGrant, header
+from app.services import audit
+from app.services.oidc import access_tokens, client_lookup
+from app.services.oidc.client_auth import ClientAdapter
+from app.services.oidc.grants import CodeGrant, RotatingRefreshGrant, header
+from app.services.oidc.token_management import Introspection, Revocation
 from app.services.stored_secrets import digest
-from app.services.token_management import Introspection, Revocation
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 TOKEN_V2_PATH = "/oauth/v2/token"  # noqa: S105 - eSignet's path for the same endpoint

@@ -14,7 +14,9 @@ from jwcrypto import jwk
 from app.extensions import db, state
 from app.models.clients import Client
 from app.models.enrollment import Enrollment
-from app.services import api_clients, database, enrollments, keys, oidc_clients
+from app.services import api_clients, database, keys
+from app.services.enrollment import enrollments
+from app.services.oidc import oidc_clients
 
 DEMO_RP = "demo-rp"
 DEMO_ADMIN = "demo-admin"

@@ -13,8 +13,9 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from app.clock import clock
 from app.formats import FormatError
-from app.services import access_tokens, audit, client_lookup, grants
-from app.services.client_auth import ClientAdapter
+from app.services import audit
+from app.services.oidc import access_tokens, client_lookup, grants
+from app.services.oidc.client_auth import ClientAdapter
 
 ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
 

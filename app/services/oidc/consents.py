@@ -15,7 +15,7 @@ from app.clock import clock
 from app.extensions import db, state
 from app.formats.canonical import canonical_json
 from app.models.oidc import Consent
-from app.services.authorize_request import AuthRequest
+from app.services.oidc.authorize_request import AuthRequest
 
 
 def request_hash(request: AuthRequest) -> str:

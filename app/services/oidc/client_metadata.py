@@ -20,7 +20,7 @@ from app.extensions import state
 from app.formats import FormatError
 from app.formats.jwk import check_rsa_members
 from app.models.clients import Client
-from app.services.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
+from app.services.oidc.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
 
 _BOOL_KEYS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens", "require_pkce")
 _KNOWN = frozenset({
@@ -107,7 +107,7 @@ def validate(request: dict[str, Any]) -> dict[str, Any]:
             raise _bad(f"token_endpoint_auth_method must be one of {', '.join(RP_TOKEN_AUTH_METHODS)}.")
         out["token_endpoint_auth_method"] = merged["token_endpoint_auth_method"]
     if "post_logout_redirect_uris" in merged:
-        from app.services.oidc_clients import valid_redirect_uri
+        from app.services.oidc.oidc_clients import valid_redirect_uri
 
         uris = merged["post_logout_redirect_uris"]
         if not isinstance(uris, list) or not all(valid_redirect_uri(u) for u in uris) or len(uris) > 10:

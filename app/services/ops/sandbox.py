@@ -6,7 +6,7 @@ Seeded (README "GovStack compliance sandbox"):
 - the authorization transactions ``transactionId01``, ``transactionId02``, ``transactionId03`` and
   ``transactionIdToBeExpired`` (scopes ``openid profile``, ``name``, ``given_name``, ``birthdate`` and
   ``email`` voluntary, a redirect URI, state and nonce); in this profile a new link code reopens a finished
-  one, and their link codes have no total limit (:func:`app.services.linked_authorization.new_link_code`);
+  one, and their link codes have no total limit (:func:`app.services.wallet.linked_authorization.new_link_code`);
 - the person ``05a5eecd-8b70-480d-9662-b2e63e4bafdb`` with the password ``password`` (an identifier of
   type ``INDIVIDUAL_ID`` next to a generated UIN).
 """
@@ -25,8 +25,10 @@ from app.models.clients import Client
 from app.models.enrollment import Enrollment
 from app.models.oidc import AuthTransaction
 from app.models.registry import IdentityIdentifier
-from app.services import enrollments, keys, oidc_clients
-from app.services.authorize_request import parse
+from app.services import keys
+from app.services.enrollment import enrollments
+from app.services.oidc import oidc_clients
+from app.services.oidc.authorize_request import parse
 from app.services.stored_secrets import digest
 
 SANDBOX_RP = "govstack-sandbox-rp"

@@ -37,7 +37,7 @@ from app.extensions import db, state
 from app.models.oidc import LoginThrottle, OtpChallenge
 from app.models.registry import Identity
 from app.services import credentials, notifier
-from app.services.registry import identity_for_login
+from app.services.enrollment.registry import identity_for_login
 from app.services.stored_secrets import mac
 from app.services.throttle import source_bucket
 

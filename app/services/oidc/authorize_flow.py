@@ -18,11 +18,12 @@ from app.errors import RateLimited
 from app.extensions import db, state
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, LoginSession
-from app.services import audit, authentication, consents, grants, sso, throttle
-from app.services.authorize_request import AuthRequest, PageError, RedirectError, parse, relying_party
-from app.services.catalog import ACR_REQUIREMENTS
-from app.services.client_metadata import policy as client_policy
+from app.services import audit, throttle
 from app.services.notifier import DeliveryError
+from app.services.oidc import authentication, consents, grants, sso
+from app.services.oidc.authorize_request import AuthRequest, PageError, RedirectError, parse, relying_party
+from app.services.oidc.catalog import ACR_REQUIREMENTS
+from app.services.oidc.client_metadata import policy as client_policy
 from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import digest
 

@@ -10,8 +10,8 @@ from app import __version__
 from app.clock import clock
 from app.errors import InvalidRequest
 from app.formats.timefmt import format_response_time
-from app.services import enrollments
-from app.services.enrollment_integrity import verify_request
+from app.services.enrollment import enrollments
+from app.services.enrollment.integrity import verify_request
 
 _FINGERS = {"thumb": "THUMB", "indexfinger": "INDEX", "middlefinger": "MIDDLE", "ringfinger": "RING",
             "littlefinger": "LITTLE"}

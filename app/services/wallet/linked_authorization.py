@@ -30,12 +30,13 @@ from app.extensions import db, state
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
 from app.models.oidc import AuthTransaction, Grant, LinkCode, LinkedTransaction
-from app.services import audit, authentication, consents, grants
-from app.services.authorize_flow import acr_for, available_acrs
-from app.services.authorize_request import AuthRequest, RedirectError
-from app.services.client_metadata import policy as client_policy
+from app.services import audit
 from app.services.notifier import DeliveryError
-from app.services.sandbox import SANDBOX_TRANSACTIONS
+from app.services.oidc import authentication, consents, grants
+from app.services.oidc.authorize_flow import acr_for, available_acrs
+from app.services.oidc.authorize_request import AuthRequest, RedirectError
+from app.services.oidc.client_metadata import policy as client_policy
+from app.services.ops.sandbox import SANDBOX_TRANSACTIONS
 from app.services.stored_secrets import digest, purpose_key
 
 #: Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): easy to type from the screen.
@@ -329,7 +330,7 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
                  source: str | None = None) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)authenticate: the person proves who they are on the phone.
     ``source``: the wallet's address, for the per-source lockout of the person (issue 14, security #3)."""
-    from app.services import wallet_binding  # the binding module is optional for PIN/OTP-only flows
+    from app.services.wallet import wallet_binding  # the binding module is optional for PIN/OTP-only flows
 
     now = clock.now()
     identifier = _text(individual_id)
@@ -457,7 +458,7 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
     """eSignet v2 consent: a detached JWS by the wallet's bound key over the consented values."""
     from app.formats import FormatError, wla
     from app.formats.jose import decode_header_segment
-    from app.services import wallet_binding
+    from app.services.wallet import wallet_binding
 
     text = _text(signature, 8192)
     if text is None:

@@ -20,8 +20,9 @@ from app.formats.oidc import pairwise_subject, token_hash
 from app.models.clients import Client
 from app.models.oidc import Grant
 from app.models.registry import Identity
-from app.services import client_metadata, keys
-from app.services.catalog import scope_claims
+from app.services import keys
+from app.services.oidc import client_metadata
+from app.services.oidc.catalog import scope_claims
 from app.services.stored_secrets import purpose_key
 
 _KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}

@@ -5,7 +5,7 @@ Sources: GovStack Identity-Provider.yaml ``/wallet-binding``; esignet-notes.md �
 error codes), §4.2 (WLA token), §4.3 (signed consent), §5 (binding registry).
 
 A binding ties a wallet's public key to one person for one auth factor (``WLA``), certified by
-idbb's binding CA (``app/services/binding_ca.py``). One error per response, in this order:
+idbb's binding CA (``app/services/wallet/binding_ca.py``). One error per response, in this order:
 ``invalid_request`` → ``unsupported_challenge_format`` → ``invalid_public_key`` →
 ``invalid_auth_challenge`` → ``duplicate_public_key`` → ``key_binding_failed``.
 
@@ -47,9 +47,11 @@ from app.formats import FormatError, wla
 from app.formats.timefmt import format_response_time
 from app.models.oidc import WalletBinding
 from app.models.registry import Identity
-from app.services import audit, authentication, binding_ca, notifier
-from app.services.registry import identity_for_login
+from app.services import audit, notifier
+from app.services.enrollment.registry import identity_for_login
+from app.services.oidc import authentication
 from app.services.stored_secrets import digest, mac, purpose_key
+from app.services.wallet import binding_ca
 
 #: The factor a wallet key is bound to, and the challenge format it then uses (esignet-notes.md §6.8).
 BIND_FACTOR, BIND_FORMAT = "WLA", "jwt"

@@ -28,8 +28,9 @@ from app.extensions import db, state
 from app.formats import pkce
 from app.models.clients import Client
 from app.models.oidc import Grant, RefreshToken
-from app.services import access_tokens, audit, client_metadata, dpop, id_tokens
-from app.services.authorize_request import AuthRequest, RedirectError
+from app.services import audit
+from app.services.oidc import access_tokens, client_metadata, dpop, id_tokens
+from app.services.oidc.authorize_request import AuthRequest, RedirectError
 from app.services.stored_secrets import digest
 
 RP_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]

@@ -11,12 +11,13 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from app.clock import clock
 from app.extensions import db, state
 from app.models.oidc import PushedRequest
-from app.services import audit, dpop
-from app.services.authorize_flow import available_acrs
-from app.services.authorize_request import PAR_URN_PREFIX, PageError, RedirectError, parse
-from app.services.grants import RP_AUTH_METHODS, header
+from app.services import audit
+from app.services.oidc import dpop
+from app.services.oidc.authorize_flow import available_acrs
+from app.services.oidc.authorize_request import PAR_URN_PREFIX, PageError, RedirectError, parse
+from app.services.oidc.grants import RP_AUTH_METHODS, header
+from app.services.oidc.token_endpoint import PAR_PATH, TokenResponse, _Request, _server, precheck
 from app.services.stored_secrets import digest
-from app.services.token_endpoint import PAR_PATH, TokenResponse, _Request, _server, precheck
 
 _PAGE_ERRORS = {"error.unknown_client": "invalid_client", "error.bad_redirect_uri": "invalid_request",
                 "error.bad_request_object": "invalid_request_object"}

@@ -2,7 +2,7 @@
 
 ``GET /authorize/wallet`` shows, for a pending transaction of *this* browser (the same check as
 ``/authorize/resume``), a fresh link code as a QR code of the wallet deep link, as text to type, and as a
-same-device link. ``wallet.js`` then long-polls the JSON API (:mod:`app.services.linked_authorization`),
+same-device link. ``wallet.js`` then long-polls the JSON API (:mod:`app.services.wallet.linked_authorization`),
 asks for a new code before this one expires (its QR comes from :func:`qr_svg`) and continues to the
 relying party once the wallet has authenticated the person and consented.
 
@@ -26,11 +26,11 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.timefmt import format_response_time, parse_request_time
 from app.models.oidc import AuthTransaction
-from app.services import linked_authorization
-from app.services.authorize_flow import METHOD_FOR_ACR
-from app.services.authorize_request import AuthRequest, PageError, relying_party
+from app.services.oidc.authorize_flow import METHOD_FOR_ACR
+from app.services.oidc.authorize_request import AuthRequest, PageError, relying_party
 from app.services.page_outcome import Outcome
 from app.services.stored_secrets import digest, mac
+from app.services.wallet import linked_authorization
 
 LINK_CODE = re.compile(f"[{re.escape(linked_authorization.LINK_ALPHABET)}]{{{linked_authorization.LINK_CODE_LENGTH}}}")
 GROUP = 5  # the code is shown as 5-5-5 for reading and typing

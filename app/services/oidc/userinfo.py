@@ -12,7 +12,7 @@ from app.extensions import db
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
 from app.models.oidc import Grant
-from app.services import access_tokens, client_lookup, dpop, id_tokens
+from app.services.oidc import access_tokens, client_lookup, dpop, id_tokens
 
 
 @dataclass

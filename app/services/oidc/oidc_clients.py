@@ -24,9 +24,10 @@ from app.formats.json_text import CONTROL_CHARACTERS
 from app.formats.jwk import PRIVATE_MEMBERS, decode_jwk_input, parse_public_signing_jwk, public_dict, thumbprint
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
-from app.services import audit, client_lookup, client_metadata
-from app.services.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
-from app.services.client_auth import new_secret
+from app.services import audit
+from app.services.oidc import client_lookup, client_metadata
+from app.services.oidc.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
+from app.services.oidc.client_auth import new_secret
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")

@@ -31,9 +31,10 @@ from app.formats.images import sniff
 from app.formats.json_text import check_i_json
 from app.formats.merge_patch import merge_patch
 from app.models.enrollment import Enrollment, EnrollmentBuffer
-from app.services import audit, blobs, credentials, registry
-from app.services.content import DOCUMENT_FORMATS, check_content, decode_b64
-from app.services.enrollment_integrity import verify_request
+from app.services import audit, credentials
+from app.services.enrollment import blobs, registry
+from app.services.enrollment.content import DOCUMENT_FORMATS, check_content, decode_b64
+from app.services.enrollment.integrity import verify_request
 from app.services.transaction import atomic
 
 SECTIONS = ("enrollmentType", "enrollmentFlags", "requestData", "contextualData", "biographicData",

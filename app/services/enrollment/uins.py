@@ -12,6 +12,8 @@ from app.errors import IdbbError
 from app.extensions import db, state
 from app.formats.uin import generate_uin
 from app.models.registry import IssuedUin
+from app.services import audit
+from app.services.transaction import atomic
 
 MAX_DRAWS = 20
 
@@ -28,3 +30,12 @@ def issue(purpose: str) -> str:
             continue  # drawn before: never reuse, draw again
         return candidate
     raise IdbbError("server_error", "No UIN could be issued.", status=500, detail="UIN space exhausted?")
+
+
+def generate(*, client_id: str, transaction_id: str) -> str:
+    """OSIA ``generateUIN``: a UIN reserved for the caller (never reused, never an identity's)."""
+    with atomic():
+        uin = issue("reserved")
+        audit.record("uin.generated", actor=f"client:{client_id}", target=None,
+                     details={"transactionId": transaction_id})
+        return uin
