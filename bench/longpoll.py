@@ -125,7 +125,7 @@ def seed_in_process(env: dict[str, str], client_id: str, count: int) -> list[tup
     from app.clock import clock
     from app.config import Settings
     from app.extensions import db
-    from app.models.oidc import AuthTransaction
+    from app.models.login import AuthTransaction
     from app.services.oidc import authorize_flow
     from app.services.oidc.authorize_request import parse
     from app.services.stored_secrets import digest

@@ -3,21 +3,11 @@
 from app.models.audit import AuditEvent, AuditHead
 from app.models.clients import Client
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
+from app.models.grants import Consent, Grant, RefreshToken
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
-from app.models.oidc import (
-    AuthTransaction,
-    Consent,
-    Grant,
-    LinkCode,
-    LinkedTransaction,
-    LoginSession,
-    LoginThrottle,
-    OtpChallenge,
-    PushedRequest,
-    RefreshToken,
-    WalletBinding,
-)
+from app.models.linking import LinkCode, LinkedTransaction
+from app.models.login import AuthTransaction, LoginSession, LoginThrottle, OtpChallenge, PushedRequest
 from app.models.rate_limits import RateCounter
 from app.models.registry import (
     DuplicateCase,
@@ -30,6 +20,7 @@ from app.models.registry import (
 )
 from app.models.replay import ReplayEntry
 from app.models.status import StatusEntry, StatusList
+from app.models.wallet_binding import WalletBinding
 
 __all__ = [
     "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LinkCode", "LinkedTransaction",

@@ -22,7 +22,8 @@ import ipaddress
 from app.clock import clock
 from app.errors import RateLimited
 from app.extensions import db, state
-from app.models.oidc import AuthTransaction, LinkedTransaction
+from app.models.linking import LinkedTransaction
+from app.models.login import AuthTransaction
 from app.services.stored_secrets import mac
 
 #: The kinds of action counted apart.

@@ -199,7 +199,7 @@ def test_binding_is_audited_and_stored_without_personal_data(app, client, partne
 
     from app.extensions import db
     from app.models.audit import AuditEvent
-    from app.models.oidc import WalletBinding
+    from app.models.wallet_binding import WalletBinding
 
     result = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa()))))
     with app.app.app_context():
@@ -615,7 +615,7 @@ def test_sandbox_binds_any_otp_for_an_unknown_individual_without_a_token(sandbox
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models.oidc import WalletBinding
+    from app.models.wallet_binding import WalletBinding
 
     with cx.app.app_context():
         row = db.session.execute(select(WalletBinding)).scalar_one()

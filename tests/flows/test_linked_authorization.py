@@ -29,7 +29,8 @@ from app import create_app
 from app.clock import clock
 from app.config import Settings
 from app.extensions import db
-from app.models.oidc import Grant, LinkCode, LinkedTransaction
+from app.models.grants import Grant
+from app.models.linking import LinkCode, LinkedTransaction
 from app.services import api_clients, keys
 from tests.conftest import ISSUER, TEST_DB, TEST_REDIS, ApiClient, new_ec_key, request_time, reset_database
 from tests.flows.linked_helpers import (

@@ -247,7 +247,7 @@ def test_sandbox_seeded_transactions_have_no_total_link_code_limit_but_keep_the_
     """Issue 13 point 3: the harness asks for about 15 link codes on transactionId01 in one run; after 10
     idbb answered link_code_gen_failed. The live limit still holds: a new code retires the oldest."""
     from app.extensions import db
-    from app.models.oidc import LinkCode
+    from app.models.linking import LinkCode
     from app.services.wallet.linked_authorization import link_status
 
     made = [call(sandbox_client, LA + "/link-code", {"transactionId": "transactionId01"}, HARNESS_XSRF)

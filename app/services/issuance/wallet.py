@@ -21,8 +21,8 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
 from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
+from app.models.grants import Grant
 from app.models.issuance import Issuance, IssuedCredential
-from app.models.oidc import Grant
 from app.models.registry import Identity
 from app.services import keys
 from app.services.enrollment import registry

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import clock
 from app.extensions import db, state
-from app.models.oidc import LoginThrottle, OtpChallenge
+from app.models.login import LoginThrottle, OtpChallenge
 from app.models.registry import Identity
 from app.services import credentials, notifier
 from app.services.enrollment.registry import identity_for_login

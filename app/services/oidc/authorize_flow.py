@@ -17,7 +17,7 @@ from app.clock import clock
 from app.errors import RateLimited
 from app.extensions import db, state
 from app.models.clients import Client
-from app.models.oidc import AuthTransaction, LoginSession
+from app.models.login import AuthTransaction, LoginSession
 from app.services import audit, throttle
 from app.services.notifier import DeliveryError
 from app.services.oidc import authentication, consents, grants, sso

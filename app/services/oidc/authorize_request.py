@@ -19,7 +19,7 @@ from app.formats.jose import peek_header, verify_jwt
 from app.formats.jwk import parse_public_signing_jwk
 from app.formats.oidc import is_essential, parse_claims_request
 from app.models.clients import Client
-from app.models.oidc import PushedRequest
+from app.models.login import PushedRequest
 from app.services.oidc import client_lookup, client_metadata
 from app.services.oidc.catalog import ACR_REQUIREMENTS, CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, scope_claims
 from app.services.stored_secrets import digest

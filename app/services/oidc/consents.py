@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.clock import clock
 from app.extensions import db, state
 from app.formats.canonical import canonical_json
-from app.models.oidc import Consent
+from app.models.grants import Consent
 from app.services.oidc.authorize_request import AuthRequest
 
 

@@ -27,7 +27,7 @@ from app.clock import clock
 from app.extensions import db, state
 from app.formats import pkce
 from app.models.clients import Client
-from app.models.oidc import Grant, RefreshToken
+from app.models.grants import Grant, RefreshToken
 from app.services import audit
 from app.services.oidc import access_tokens, client_metadata, dpop, id_tokens
 from app.services.oidc.authorize_request import AuthRequest, RedirectError

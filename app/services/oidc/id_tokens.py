@@ -18,7 +18,7 @@ from app.formats.jose import sign_jwt
 from app.formats.jwe import encrypt_compact
 from app.formats.oidc import pairwise_subject, token_hash
 from app.models.clients import Client
-from app.models.oidc import Grant
+from app.models.grants import Grant
 from app.models.registry import Identity
 from app.services import keys
 from app.services.oidc import client_metadata

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import peek_header, verify_jwt
-from app.models.oidc import LoginSession
+from app.models.login import LoginSession
 from app.services import audit, keys
 from app.services.oidc import client_lookup, client_metadata, sso
 from app.services.oidc.id_tokens import subject

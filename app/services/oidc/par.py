@@ -10,7 +10,7 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 
 from app.clock import clock
 from app.extensions import db, state
-from app.models.oidc import PushedRequest
+from app.models.login import PushedRequest
 from app.services import audit
 from app.services.oidc import dpop
 from app.services.oidc.authorize_flow import available_acrs

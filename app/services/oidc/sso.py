@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.clock import clock
 from app.extensions import db, state
-from app.models.oidc import Grant, LoginSession
+from app.models.grants import Grant
+from app.models.login import LoginSession
 from app.models.registry import Identity
 from app.services.stored_secrets import digest
 

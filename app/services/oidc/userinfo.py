@@ -11,7 +11,7 @@ from app.clock import clock
 from app.extensions import db
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
-from app.models.oidc import Grant
+from app.models.grants import Grant
 from app.services.oidc import access_tokens, client_lookup, dpop, id_tokens
 
 

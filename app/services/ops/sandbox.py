@@ -23,7 +23,7 @@ from app.extensions import db, state
 from app.formats import pkce
 from app.models.clients import Client
 from app.models.enrollment import Enrollment
-from app.models.oidc import AuthTransaction
+from app.models.login import AuthTransaction
 from app.models.registry import IdentityIdentifier
 from app.services import keys
 from app.services.enrollment import enrollments

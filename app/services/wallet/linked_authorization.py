@@ -29,7 +29,9 @@ from app.errors import InvalidRequest
 from app.extensions import db, state
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
-from app.models.oidc import AuthTransaction, Grant, LinkCode, LinkedTransaction
+from app.models.grants import Grant
+from app.models.linking import LinkCode, LinkedTransaction
+from app.models.login import AuthTransaction
 from app.services import audit
 from app.services.notifier import DeliveryError
 from app.services.oidc import authentication, consents, grants
@@ -404,7 +406,7 @@ def _no_consent_needed(identity_id: str, request: AuthRequest) -> bool:
 
 
 def _binding_of(binding_id: str, identity_id: str) -> bool:
-    from app.models.oidc import WalletBinding
+    from app.models.wallet_binding import WalletBinding
 
     row = db.session.get(WalletBinding, binding_id)
     return row is not None and hmac.compare_digest(row.identity_id, identity_id)

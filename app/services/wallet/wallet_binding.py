@@ -45,8 +45,8 @@ from app.errors import InvalidRequest, Unauthorized
 from app.extensions import db, state
 from app.formats import FormatError, wla
 from app.formats.timefmt import format_response_time
-from app.models.oidc import WalletBinding
 from app.models.registry import Identity
+from app.models.wallet_binding import WalletBinding
 from app.services import audit, notifier
 from app.services.enrollment.registry import identity_for_login
 from app.services.oidc import authentication

@@ -25,7 +25,7 @@ from app.errors import InvalidRequest
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.timefmt import format_response_time, parse_request_time
-from app.models.oidc import AuthTransaction
+from app.models.login import AuthTransaction
 from app.services.oidc.authorize_flow import METHOD_FOR_ACR
 from app.services.oidc.authorize_request import AuthRequest, PageError, relying_party
 from app.services.page_outcome import Outcome
