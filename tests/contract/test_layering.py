@@ -88,7 +88,7 @@ HANDLER_ALLOWED_APP = ("app.services", "app.errors", "app.config", "app.extensio
 HANDLER_BANNED = ("app.models", "app.extensions.db", "sqlalchemy", "flask_sqlalchemy")
 
 
-def handler_rule(layer: str, *, banned: tuple[str, ...] = ()) -> Rule:
+def handler_rule(layer: str, *, banned: tuple[str, ...] = (), extra_allowed: tuple[str, ...] = ()) -> Rule:
     """Handlers (API operations, and the browser pages) are thin: services, errors, config, never the database."""
 
     def rule(name: str) -> str | None:
@@ -96,14 +96,15 @@ def handler_rule(layer: str, *, banned: tuple[str, ...] = ()) -> Rule:
             if under(name, what):
                 return f"app/{layer} must not use {what}"
         if under(name, "app") and name not in ("app", "app.extensions") and not any(
-                under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP)):
+                under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP, *extra_allowed)):
             return f"app/{layer} may only import services, errors, config (and other app.{layer} modules)"
         return None
 
     return rule
 
 
-api_rule = handler_rule("api")
+#: The API may word what it sends in the UI's translations (the wallet's OTP mail): the catalogue only, no views.
+api_rule = handler_rule("api", extra_allowed=("app.ui.i18n",))
 ui_rule = handler_rule("ui", banned=("app.api",))
 
 

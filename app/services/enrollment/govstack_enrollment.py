@@ -3,15 +3,18 @@ service (one model, two wire formats). The packet is enrolled in one step (final
 replaying the same packet answers the same (offline registration clients retry).
 """
 
+import importlib.metadata
 import json
 from typing import Any
 
-from app import __version__
 from app.clock import clock
 from app.errors import InvalidRequest
 from app.formats.timefmt import format_response_time
 from app.services.enrollment import enrollments
 from app.services.enrollment.integrity import verify_request
+
+#: the installed package's version (package metadata, not ``app.__version__``: a service never imports the app factory)
+_VERSION = importlib.metadata.version("idbb")
 
 _FINGERS = {"thumb": "THUMB", "indexfinger": "INDEX", "middlefinger": "MIDDLE", "ringfinger": "RING",
             "littlefinger": "LITTLE"}
@@ -127,7 +130,7 @@ def enroll(envelope: dict[str, Any], *, client_id: str) -> dict[str, Any]:
             "id": registration_id, "packetName": f"{registration_id}_{process.lower()}",
             "source": str(request.get("source") or "REGISTRATION_CLIENT"), "process": process,
             "refId": str(request.get("refId") or ""), "schemaVersion": str(request.get("schemaVersion") or ""),
-            "providerName": "idbb", "providerVersion": __version__,
+            "providerName": "idbb", "providerVersion": _VERSION,
             "creationDate": format_response_time(clock.now()),
         }],
         "errors": [],

@@ -9,8 +9,11 @@ tokens, PKCE required, consent lifetime, userinfo response type). Strict by defa
 required unless a client is explicitly registered without it.
 """
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from jwcrypto import jwk
 from jwcrypto.common import base64url_decode
@@ -18,6 +21,7 @@ from jwcrypto.common import base64url_decode
 from app.errors import InvalidRequest
 from app.extensions import state
 from app.formats import FormatError
+from app.formats.json_text import CONTROL_CHARACTERS
 from app.formats.jwk import check_rsa_members
 from app.models.clients import Client
 from app.services.oidc.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
@@ -31,6 +35,52 @@ _KNOWN = frozenset({
 })
 #: eSignet's additionalConfig members that are UI wording only: kept, not interpreted.
 _PASSTHROUGH = frozenset({"purpose", "signup_banner_required", "forgot_pwd_link_required"})
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob"})
+
+
+def strict_profile() -> bool:
+    """The production profile: https only, no plain http but for loopback redirect URIs."""
+    return state().settings.profile == "production"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def printable_text(value: Any, max_len: int) -> bool:
+    """1..max_len characters, not blank, and no NUL or other control character (issue 14: they were stored
+    as given; PostgreSQL refuses NUL in text, a 500 there)."""
+    return (isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len
+            and not CONTROL_CHARACTERS.search(value))
+
+
+def valid_redirect_uri(value: Any) -> bool:
+    """Absolute, no fragment (RFC 6749 §3.1.2), no wildcard (matching is exact), no script schemes;
+    plain http only for loopback in the strict profile (RFC 8252 §7.3, RFC 9700 §2.6)."""
+    if not printable_text(value, 1024) or value != value.strip() or "*" in value or "#" in value:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if not _SCHEME.match(scheme) or scheme in _FORBIDDEN_SCHEMES:
+        return False
+    if scheme in {"http", "https"}:
+        if not parts.hostname:
+            return False
+        if scheme == "http" and strict_profile() and not _is_loopback(parts.hostname):
+            return False
+        return True
+    return bool(parts.path or parts.netloc)  # private-use scheme of a native app (RFC 8252 §7.1)
 
 
 def _bad(message: str) -> InvalidRequest:
@@ -107,8 +157,6 @@ def validate(request: dict[str, Any]) -> dict[str, Any]:
             raise _bad(f"token_endpoint_auth_method must be one of {', '.join(RP_TOKEN_AUTH_METHODS)}.")
         out["token_endpoint_auth_method"] = merged["token_endpoint_auth_method"]
     if "post_logout_redirect_uris" in merged:
-        from app.services.oidc.oidc_clients import valid_redirect_uri
-
         uris = merged["post_logout_redirect_uris"]
         if not isinstance(uris, list) or not all(valid_redirect_uri(u) for u in uris) or len(uris) > 10:
             raise _bad("post_logout_redirect_uris must be a list of absolute URIs without fragment.")

@@ -8,7 +8,6 @@ same; the same ``clientId`` with another body is ``duplicate_client_id``. ``publ
 
 import base64
 import hashlib
-import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +19,6 @@ from app.errors import InvalidRequest
 from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.canonical import canonical_json
-from app.formats.json_text import CONTROL_CHARACTERS
 from app.formats.jwk import PRIVATE_MEMBERS, decode_jwk_input, parse_public_signing_jwk, public_dict, thumbprint
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
@@ -28,61 +26,19 @@ from app.services import audit
 from app.services.oidc import client_lookup, client_metadata
 from app.services.oidc.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
 from app.services.oidc.client_auth import new_secret
+from app.services.oidc.client_metadata import printable_text, strict_profile, valid_redirect_uri
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
-_FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob"})
 STATUSES = ("active", "inactive")
 
 
-def _strict() -> bool:
-    return state().settings.profile == "production"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _text(value: Any, max_len: int) -> bool:
-    """1..max_len characters, not blank, and no NUL or other control character (issue 14: they were stored
-    as given; PostgreSQL refuses NUL in text, a 500 there)."""
-    return (isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len
-            and not CONTROL_CHARACTERS.search(value))
-
-
 def valid_logo_uri(value: Any) -> bool:
-    if not _text(value, 1024):
+    if not printable_text(value, 1024):
         return False
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return False
-    return not (_strict() and parts.scheme != "https")  # strict: no mixed content on the consent page
-
-
-def valid_redirect_uri(value: Any) -> bool:
-    """Absolute, no fragment (RFC 6749 §3.1.2), no wildcard (matching is exact), no script schemes;
-    plain http only for loopback in the strict profile (RFC 8252 §7.3, RFC 9700 §2.6)."""
-    if not _text(value, 1024) or value != value.strip() or "*" in value or "#" in value:
-        return False
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    scheme = parts.scheme.lower()
-    if not _SCHEME.match(scheme) or scheme in _FORBIDDEN_SCHEMES:
-        return False
-    if scheme in {"http", "https"}:
-        if not parts.hostname:
-            return False
-        if scheme == "http" and _strict() and not _is_loopback(parts.hostname):
-            return False
-        return True
-    return bool(parts.path or parts.netloc)  # private-use scheme of a native app (RFC 8252 §7.1)
+    return not (strict_profile() and parts.scheme != "https")  # strict: no mixed content on the consent page
 
 
 def _list_of(value: Any, allowed: tuple[str, ...], *, allow_empty: bool = False) -> bool:
@@ -102,11 +58,13 @@ def _check_client_id(req: dict[str, Any]) -> None:
 
 
 def _check_name(req: dict[str, Any]) -> None:
-    _require(_text(req.get("clientName"), 256), "invalid_client_name", "clientName must be 1-256 printable characters.")
+    _require(printable_text(req.get("clientName"), 256), "invalid_client_name",
+             "clientName must be 1-256 printable characters.")
 
 
 def _check_rp_id(req: dict[str, Any]) -> None:
-    _require(_text(req.get("relyingPartyId"), 50), "invalid_rp_id", "relyingPartyId must be 1-50 printable characters.")
+    _require(printable_text(req.get("relyingPartyId"), 50), "invalid_rp_id",
+             "relyingPartyId must be 1-50 printable characters.")
 
 
 def _check_status(req: dict[str, Any]) -> None:

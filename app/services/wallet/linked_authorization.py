@@ -18,6 +18,7 @@ it yields is a bearer secret of that one wallet, and authenticate, consent and s
 import base64
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -482,12 +483,13 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
     return found[1]
 
 
-def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language: str | None,
+def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: Callable[[str | None], tuple[str, str]],
              source: str | None = None) -> dict[str, Any]:
-    """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor, worded in the
-    language the wallet asks for (``Accept-Language``), else the relying party's ``ui_locales``."""
-    from app.ui import i18n
+    """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor.
 
+    ``message`` words it (subject, body with ``{code}``) from the relying party's ``ui_locales``; the caller
+    owns the translations (the handler adds the wallet's ``Accept-Language``), as for the browser's OTP.
+    """
     now = clock.now()
     identifier = _text(individual_id)
     if identifier is None or not identifier.strip():
@@ -499,11 +501,9 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, accept_language:
     if wanted is not None and not wanted & set(authentication.otp_channels()):
         raise _error("invalid_otp_channel", "None of the requested channels is available.")
     linked, txn = _linked(linked_id, now, lock=False)
-    locale = i18n.negotiate(AuthRequest.from_dict(txn.request).ui_locales, accept_language,
-                            state().settings.ui_locale_list())
-    message = (i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}"))
+    wording = message(AuthRequest.from_dict(txn.request).ui_locales)
     try:
-        authentication.send_otp(linked.linked_transaction_id, identifier, *message, channels=wanted,
+        authentication.send_otp(linked.linked_transaction_id, identifier, *wording, channels=wanted,
                                 source=source)
     except authentication.AuthFailed:
         db.session.rollback()
