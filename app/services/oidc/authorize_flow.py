@@ -21,14 +21,11 @@ from app.models.login import AuthTransaction, LoginSession
 from app.services import audit, throttle
 from app.services.notifier import DeliveryError
 from app.services.oidc import authentication, consents, grants, sso
+from app.services.oidc.acr import ACR_REQUIREMENTS, METHOD_FOR_ACR
 from app.services.oidc.authorize_request import AuthRequest, PageError, RedirectError, parse, relying_party
-from app.services.oidc.catalog import ACR_REQUIREMENTS
 from app.services.oidc.client_metadata import policy as client_policy
 from app.services.page_outcome import Outcome, csp_source
 from app.services.stored_secrets import digest
-
-METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp",
-                  "idbb:acr:linked-wallet": "wallet", "idbb:acr:linked-wallet-static-code": "wallet"}
 
 
 def available_acrs() -> set[str]:

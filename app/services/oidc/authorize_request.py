@@ -21,7 +21,8 @@ from app.formats.oidc import is_essential, parse_claims_request
 from app.models.clients import Client
 from app.models.login import PushedRequest
 from app.services.oidc import client_lookup, client_metadata
-from app.services.oidc.catalog import ACR_REQUIREMENTS, CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, scope_claims
+from app.services.oidc.acr import ACR_REQUIREMENTS
+from app.services.oidc.catalog import CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, scope_claims
 from app.services.stored_secrets import digest
 
 PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"

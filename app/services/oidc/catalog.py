@@ -1,16 +1,10 @@
-"""What idbb supports, in one place: client management validates against it, discovery publishes it."""
+"""What idbb supports, in one place: client management validates against it, discovery publishes it.
+
+The ACR tables live in :mod:`app.services.oidc.acr`.
+"""
 
 from collections.abc import Iterable
 
-#: GovStack IDBB §7 authentication context classes (the six ``idbb:acr:*`` values).
-ACR_VALUES = (
-    "idbb:acr:static-code",
-    "idbb:acr:generated-code",
-    "idbb:acr:linked-wallet",
-    "idbb:acr:biometrics",
-    "idbb:acr:biometrics-generated-code",
-    "idbb:acr:linked-wallet-static-code",
-)
 #: OIDC Core §5.1 standard claims that GovStack's client ``userClaims`` enumerates.
 CLAIMS_SUPPORTED = (
     "name", "given_name", "family_name", "middle_name", "preferred_username", "nickname", "gender",
@@ -19,21 +13,10 @@ CLAIMS_SUPPORTED = (
 )
 #: Grant types a relying party may register.
 RP_GRANT_TYPES = ("authorization_code",)
-#: Token-endpoint authentication methods a relying party may register through client management.
-RP_AUTH_METHODS = ("private_key_jwt",)
+#: Authentication methods a relying party may register through GovStack client management
+#: (``clientAuthMethods``): only ``private_key_jwt``; secrets come through the metadata below (issue 3).
+RP_REGISTRABLE_AUTH_METHODS = ("private_key_jwt",)
 
-#: What each ACR demands (GovStack §7): alternatives, each a set of RFC 8176 ``amr`` values that must
-#: all have been used. ``swk`` is the wallet's bound key, ``bio`` a biometric match.
-ACR_REQUIREMENTS: dict[str, tuple[frozenset[str], ...]] = {
-    "idbb:acr:static-code": (frozenset({"pin"}), frozenset({"pwd"})),
-    "idbb:acr:generated-code": (frozenset({"otp"}),),
-    "idbb:acr:linked-wallet": (frozenset({"swk"}),),
-    "idbb:acr:biometrics": (frozenset({"bio"}),),
-    "idbb:acr:biometrics-generated-code": (frozenset({"bio", "otp"}),),
-    "idbb:acr:linked-wallet-static-code": (frozenset({"swk", "pin"}), frozenset({"swk", "pwd"})),
-}
-#: Login methods of the browser pages and the ``amr`` values each can produce.
-METHOD_AMR = {"pin": ("pin", "pwd"), "otp": ("otp",), "wallet": ("swk",), "bio": ("bio",)}
 #: OIDC Core §5.4: the claims each scope stands for.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "picture",
@@ -58,5 +41,6 @@ DISPLAYS = ("page", "popup", "touch", "wap")
 ID_TOKEN_SIGNING_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 ENCRYPTION_ALGS = ("RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A256KW")
 ENCRYPTION_ENCS = ("A256GCM", "A128CBC-HS256")
-#: Relying-party authentication methods at the token endpoint (issue 3: also secrets for RPs registered so).
+#: Relying-party authentication methods the token and PAR endpoints accept (issue 3: also secrets for RPs
+#: registered so); also what ``token_endpoint_auth_method`` metadata may name.
 RP_TOKEN_AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")

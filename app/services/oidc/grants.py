@@ -31,10 +31,8 @@ from app.models.grants import Grant, RefreshToken
 from app.services import audit
 from app.services.oidc import access_tokens, client_metadata, dpop, id_tokens
 from app.services.oidc.authorize_request import AuthRequest, RedirectError
+from app.services.oidc.catalog import RP_TOKEN_AUTH_METHODS
 from app.services.stored_secrets import digest
-
-RP_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
-
 
 
 def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: str, auth_time: int,
@@ -161,7 +159,7 @@ def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
 class CodeGrant(AuthorizationCodeGrant):
     """RFC 6749 §4.1.3 with PKCE S256 (RFC 7636 §4.6), single use and reuse detection, DPoP binding."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = RP_AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = list(RP_TOKEN_AUTH_METHODS)  # every method an RP may be registered with
 
     def validate_token_request(self) -> None:
         client = self.authenticate_token_endpoint_client()
@@ -209,7 +207,7 @@ def _mark_used(grant: Grant, now: datetime) -> None:
 class RotatingRefreshGrant(RefreshTokenGrant):
     """RFC 6749 §6 with rotation and family revocation on reuse (RFC 9700 §4.14.2)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = RP_AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = list(RP_TOKEN_AUTH_METHODS)  # every method an RP may be registered with
 
     def validate_token_request(self) -> None:
         client = self.authenticate_token_endpoint_client()

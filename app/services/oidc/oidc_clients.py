@@ -24,7 +24,8 @@ from app.formats.timefmt import format_response_time
 from app.models.clients import Client
 from app.services import audit
 from app.services.oidc import client_lookup, client_metadata
-from app.services.oidc.catalog import ACR_VALUES, CLAIMS_SUPPORTED, RP_AUTH_METHODS, RP_GRANT_TYPES
+from app.services.oidc.acr import ACR_VALUES
+from app.services.oidc.catalog import CLAIMS_SUPPORTED, RP_GRANT_TYPES, RP_REGISTRABLE_AUTH_METHODS
 from app.services.oidc.client_auth import new_secret
 from app.services.oidc.client_metadata import printable_text, strict_profile, valid_redirect_uri
 
@@ -127,7 +128,7 @@ def _check_grants(req: dict[str, Any]) -> None:
 
 
 def _check_auth(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("clientAuthMethods"), RP_AUTH_METHODS), "invalid_client_auth",
+    _require(_list_of(req.get("clientAuthMethods"), RP_REGISTRABLE_AUTH_METHODS), "invalid_client_auth",
              "clientAuthMethods must be ['private_key_jwt'].")
 
 

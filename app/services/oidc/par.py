@@ -15,7 +15,8 @@ from app.services import audit
 from app.services.oidc import dpop
 from app.services.oidc.authorize_flow import available_acrs
 from app.services.oidc.authorize_request import PAR_URN_PREFIX, PageError, RedirectError, parse
-from app.services.oidc.grants import RP_AUTH_METHODS, header
+from app.services.oidc.catalog import RP_TOKEN_AUTH_METHODS
+from app.services.oidc.grants import header
 from app.services.oidc.token_endpoint import PAR_PATH, TokenResponse, _Request, _server, precheck
 from app.services.stored_secrets import digest
 
@@ -45,7 +46,7 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
         challenge = {k: v for k, v in refused.get_headers() if k == "WWW-Authenticate"}  # RFC 6749 §5.2
         return _error(refused.status_code, refused.error or "invalid_request", refused.description or "", challenge)
     try:
-        client = server.authenticate_client(request, RP_AUTH_METHODS, endpoint="par")
+        client = server.authenticate_client(request, list(RP_TOKEN_AUTH_METHODS), endpoint="par")
     except OAuth2Error as exc:
         return _error(401, exc.error or "invalid_client", exc.description or "Client authentication failed.")
     params = {k: list(v) for k, v in form.items()

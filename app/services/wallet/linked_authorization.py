@@ -22,12 +22,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from app.clock import clock
 from app.errors import InvalidRequest
 from app.extensions import db, state
+from app.formats import FormatError, aead
 from app.formats.timefmt import format_response_time
 from app.models.clients import Client
 from app.models.grants import Grant
@@ -36,6 +36,7 @@ from app.models.login import AuthTransaction
 from app.services import audit
 from app.services.notifier import DeliveryError
 from app.services.oidc import authentication, consents, grants
+from app.services.oidc.acr import ACR_FACTORS
 from app.services.oidc.authorize_flow import acr_for, available_acrs
 from app.services.oidc.authorize_request import AuthRequest, RedirectError
 from app.services.oidc.client_metadata import policy as client_policy
@@ -45,14 +46,6 @@ from app.services.stored_secrets import digest, purpose_key
 #: Crockford-like alphabet without look-alikes (no 0/O, 1/I/L): easy to type from the screen.
 LINK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LINK_CODE_LENGTH = 15  # 31^15 ≈ 2^74: unguessable within a link code's lifetime
-#: The wallet's auth factors (GovStack AuthFactor / eSignet authFactors) per ACR; each ACR is one
-#: alternative, all of whose factors must be presented.
-ACR_FACTORS: dict[str, tuple[str, ...]] = {
-    "idbb:acr:static-code": ("PIN",),
-    "idbb:acr:generated-code": ("OTP",),
-    "idbb:acr:linked-wallet": ("WLA",),
-    "idbb:acr:linked-wallet-static-code": ("WLA", "PIN"),
-}
 FACTOR_FORMATS = {"PIN": ("number", "alpha-numeric"), "OTP": ("alpha-numeric", "number"), "WLA": ("jwt",)}
 MAX_CHALLENGES = 5
 
@@ -221,19 +214,24 @@ def _code_answer(request: AuthRequest, code: str) -> dict[str, Any]:
     return {"code": code, "redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce}
 
 
-def _aead() -> AESGCM:
-    return state().cached("linked code key", lambda: AESGCM(purpose_key("linked auth code")))  # type: ignore[no-any-return]
+def _code_key() -> bytes:
+    return state().cached("linked code key", lambda: purpose_key("linked auth code"))  # type: ignore[no-any-return]
 
 
 def _seal(code: str, linked_id: str) -> str:
-    nonce = secrets.token_bytes(12)
-    sealed = _aead().encrypt(nonce, code.encode("ascii"), linked_id.encode("ascii"))
-    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    """The issued code at rest: AES-256-GCM (``app.formats.aead``, its versioned layout) bound to the linked
+    transaction as associated data. The layout gained aead's version byte; a code sealed in the old layout
+    (nonce || ciphertext) lives only until its ``code_ttl`` runs out, so none outlives a deploy by more."""
+    return base64.urlsafe_b64encode(aead.seal(_code_key(), code.encode("ascii"), linked_id.encode("ascii"))).decode(
+        "ascii")
 
 
 def _unseal(sealed: str, linked_id: str) -> str:
-    raw = base64.urlsafe_b64decode(sealed)
-    return _aead().decrypt(raw[:12], raw[12:], linked_id.encode("ascii")).decode("ascii")
+    try:
+        raw = aead.open_sealed(_code_key(), base64.urlsafe_b64decode(sealed), linked_id.encode("ascii"))
+    except FormatError:  # sealed before the layout changed, or under another KEK: the code cannot be released
+        raise _error("invalid_transaction", "The authorization code was redeemed or has expired.") from None
+    return raw.decode("ascii")
 
 
 # ------------------------------------------------------------------------------------------ wallet side
@@ -459,7 +457,7 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
 def _verify_consent_signature(signature: Any, accepted: list[str], permitted: list[str],
                               identity_id: str | None) -> str:
     """eSignet v2 consent: a detached JWS by the wallet's bound key over the consented values."""
-    from app.formats import FormatError, wla
+    from app.formats import wla
     from app.formats.jose import decode_header_segment
     from app.services.wallet import wallet_binding
 

@@ -26,7 +26,7 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.timefmt import format_response_time, parse_request_time
 from app.models.login import AuthTransaction
-from app.services.oidc.authorize_flow import METHOD_FOR_ACR
+from app.services.oidc.acr import METHOD_FOR_ACR
 from app.services.oidc.authorize_request import AuthRequest, PageError, relying_party
 from app.services.page_outcome import Outcome
 from app.services.stored_secrets import digest, mac
