@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from tests.api.test_client_mgmt import create_body, only_error, rsa_public_jwk, update_body
+from tests.api.oidc.test_client_mgmt import create_body, only_error, rsa_public_jwk, update_body
 from tests.conftest import ASSERTION_TYPE, bearer
 from tests.enrollment_helpers import full_body
 

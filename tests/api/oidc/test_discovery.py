@@ -33,9 +33,6 @@ def test_metadata_names_this_issuer_and_only_working_endpoints(client, api_clien
         assert alg in {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 
-
-
-
 @pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
 def test_every_advertised_assertion_algorithm_works(app, client, alg):
     """private_key_jwt signed by PyJWT with each advertised algorithm gets a token."""

@@ -262,5 +262,5 @@ def test_an_unknown_duplicate_status_filter_is_a_documented_400(client, registra
     answer = client.get("/registry/duplicates?status=AAA", headers=registrar())
     assert answer.status_code == 400
     assert answer.json()["title"] == "invalid_request"
-    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi" / "registry.yaml").read_text())
+    spec = yaml.safe_load((Path(__file__).resolve().parents[3] / "openapi" / "registry.yaml").read_text())
     assert "400" in spec["paths"]["/registry/duplicates"]["get"]["responses"]

@@ -44,7 +44,7 @@ from tests.mailbox import free_port
 
 pytestmark = pytest.mark.postgres
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 POLL_TIMEOUT = 10.0
 PROMPT = 0.1  # seconds between the wallet's answer and the browser's
 PARTNER = "partner"  # the relying party's back office: registers its client and binds wallet keys

@@ -28,7 +28,6 @@ def integrity_block(body: dict, private_pem: bytes | None, scope: str = "$") -> 
     return block
 
 
-
 def test_signed_request_is_accepted(signing_client):
     osia, pem = signing_client
     body = {**full_body(), "enrollmentId": "SIG-1"}
