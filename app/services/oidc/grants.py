@@ -1,37 +1,30 @@
-"""Authorization codes, the tokens issued from them, and refresh-token rotation.
+"""Grants: authorization codes, the tokens issued from them, and their revocation.
 
 A grant is born with its authorization code (RFC 6749 §4.1.2) and carries everything the person
 consented to. Codes are single-use and short-lived; a second redemption revokes every token issued
 from the grant (RFC 6749 §4.1.2: "SHOULD revoke ... all tokens previously issued based on that
 authorization code"). Refresh tokens rotate on every use; presenting a rotated one revokes the
 whole family (RFC 9700 §4.14.2). Access tokens carry the grant id (``gid``), so revoking the grant
-stops them at once. The token-endpoint grant classes are Authlib's, with these rules added.
+stops them at once. The token-endpoint grant classes are Authlib's, with these rules added, one module
+per grant: :mod:`app.services.oidc.code_grant` and :mod:`app.services.oidc.refresh_grant`; both answer
+through :func:`token_response`.
 """
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import (
-    InvalidGrantError,
-    InvalidRequestError,
-    InvalidScopeError,
     OAuth2Error,
-    UnauthorizedClientError,
 )
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clock import clock
 from app.extensions import db, state
-from app.formats import pkce
 from app.models.clients import Client
 from app.models.grants import Grant, RefreshToken
 from app.services import audit
 from app.services.oidc import access_tokens, client_metadata, dpop, id_tokens
 from app.services.oidc.authorize_request import AuthRequest, RedirectError
-from app.services.oidc.catalog import RP_TOKEN_AUTH_METHODS
 from app.services.stored_secrets import digest
 
 
@@ -110,7 +103,7 @@ def header(headers: Any, name: str) -> str | None:
     return next((v for k, v in dict(headers).items() if k.lower() == wanted), None)
 
 
-def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
+def dpop_key_for(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
     """The DPoP key the new tokens are bound to (None: bearer tokens)."""
     policy = client_metadata.policy(client)
     request = grant_obj.request
@@ -125,7 +118,7 @@ def _proof(grant_obj: Any, client: Client, bound_jkt: str | None) -> str | None:
     return jkt
 
 
-def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
+def token_response(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
             narrowed: list[str] | None = None) -> dict[str, Any]:
     """The token response; ``narrowed`` is a refresh request's smaller scope (RFC 6749 §6), which limits the
     new access token while the grant, and so the rotated refresh token, keeps what was consented."""
@@ -154,88 +147,3 @@ def _tokens(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
     audit.record("token.issued", actor=client.client_id, target=claims["jti"],
                  details={"grant_type": grant_type, "scope": scope})
     return body
-
-
-class CodeGrant(AuthorizationCodeGrant):
-    """RFC 6749 §4.1.3 with PKCE S256 (RFC 7636 §4.6), single use and reuse detection, DPoP binding."""
-
-    TOKEN_ENDPOINT_AUTH_METHODS = list(RP_TOKEN_AUTH_METHODS)  # every method an RP may be registered with
-
-    def validate_token_request(self) -> None:
-        client = self.authenticate_token_endpoint_client()
-        if client.row.kind != "oidc" or not client.check_grant_type(self.GRANT_TYPE):
-            raise UnauthorizedClientError(description="The client may not use the authorization code grant.")
-        code = self.request.form.get("code")
-        if not code:
-            raise InvalidRequestError(description="Missing 'code' in request.")
-        grant = db.session.execute(select(Grant).where(Grant.code_hash == digest(code)).with_for_update()
-                                   ).scalar_one_or_none()
-        if grant is None or grant.client_id != client.get_client_id():
-            raise InvalidGrantError(description="The code is unknown or was issued to another client.")
-        if grant.code_used_at is not None:
-            revoke(grant, "authorization code reused")  # RFC 6749 §4.1.2: revoke tokens issued from the code
-            raise InvalidGrantError(description="The code was already used.")
-        if grant.code_expires_at <= clock.now() or grant.revoked_at is not None:
-            raise InvalidGrantError(description="The code has expired.")
-        if self.request.form.get("redirect_uri") != grant.redirect_uri:  # RFC 6749 §4.1.3: MUST be identical
-            raise InvalidGrantError(description="redirect_uri does not match the authorization request.")
-        verifier = self.request.form.get("code_verifier")
-        if grant.code_challenge:
-            if not pkce.verify(verifier, grant.code_challenge):  # RFC 7636 §4.6
-                raise InvalidGrantError(description="The code_verifier does not match the code_challenge.")
-        elif verifier:  # RFC 9700 §2.1.1: a verifier for a code issued without a challenge is refused
-            raise InvalidGrantError(description="code_verifier given for a code issued without PKCE.")
-        self.request.client = client
-        self.request.authorization_code = grant
-        self.request.dpop_jkt = _proof(self, client.row, grant.dpop_jkt)
-
-    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        grant: Grant = self.request.authorization_code
-        _mark_used(grant, clock.now())  # single use
-        body = _tokens(grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE)
-        return 200, body, self.TOKEN_RESPONSE_HEADER
-
-
-def _mark_used(grant: Grant, now: datetime) -> None:
-    """Spend the code with one UPDATE on the session's connection (the row is locked since the SELECT):
-    the ORM's unit of work for one column cost more server CPU than the statement itself."""
-    table = Grant.__table__
-    db.session.connection().execute(update(table).where(table.c.grant_id == grant.grant_id).values(code_used_at=now))
-    set_committed_value(grant, "code_used_at", now)  # the object agrees with the row, and is not flushed again
-
-
-class RotatingRefreshGrant(RefreshTokenGrant):
-    """RFC 6749 §6 with rotation and family revocation on reuse (RFC 9700 §4.14.2)."""
-
-    TOKEN_ENDPOINT_AUTH_METHODS = list(RP_TOKEN_AUTH_METHODS)  # every method an RP may be registered with
-
-    def validate_token_request(self) -> None:
-        client = self.authenticate_token_endpoint_client()
-        if client.row.kind != "oidc":
-            raise UnauthorizedClientError(description="Only relying parties hold refresh tokens.")
-        token = self.request.form.get("refresh_token")
-        if not token:
-            raise InvalidRequestError(description="Missing 'refresh_token' in request.")
-        row = db.session.get(RefreshToken, digest(token), with_for_update=True)
-        grant = db.session.get(Grant, row.grant_id) if row is not None else None
-        if row is None or grant is None or grant.client_id != client.get_client_id():
-            raise InvalidGrantError(description="The refresh token is unknown.")
-        if row.used_at is not None:
-            revoke(grant, "rotated refresh token reused")  # the family is compromised
-            raise InvalidGrantError(description="The refresh token was already used.")
-        if row.expires_at <= clock.now() or grant.revoked_at is not None:
-            raise InvalidGrantError(description="The refresh token has expired or was revoked.")
-        requested = (self.request.form.get("scope") or "").split()
-        if requested and not set(requested) <= set(grant.scope):  # RFC 6749 §6: no scope beyond the grant
-            raise InvalidScopeError(description="The requested scope exceeds the grant.")
-        self.request.client = client
-        self.request.refresh_token = row
-        self.request.grant = grant
-        self.request.dpop_jkt = _proof(self, client.row, grant.dpop_jkt)
-
-    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        self.request.refresh_token.used_at = clock.now()  # rotated: this one is spent
-        requested = (self.request.form.get("scope") or "").split() or None  # RFC 6749 §6: omitted = as granted
-        body = _tokens(self.request.grant, self.request.client.row, self.request.dpop_jkt,
-                       grant_type=self.GRANT_TYPE, narrowed=requested)
-        return 200, body, self.TOKEN_RESPONSE_HEADER

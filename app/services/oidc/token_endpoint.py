@@ -36,7 +36,9 @@ from app.formats.jwk import SIGNING_ALGS
 from app.services import audit
 from app.services.oidc import access_tokens, client_lookup
 from app.services.oidc.client_auth import ClientAdapter
-from app.services.oidc.grants import CodeGrant, RotatingRefreshGrant, header
+from app.services.oidc.code_grant import CodeGrant
+from app.services.oidc.grants import header
+from app.services.oidc.refresh_grant import RotatingRefreshGrant
 from app.services.oidc.token_management import Introspection, Revocation
 from app.services.stored_secrets import digest
 
