@@ -630,3 +630,57 @@ def test_every_deferred_seam_is_still_needed():
 )
 def test_the_cycle_check_fails_on_a_circle(module, added):
     assert find_cycle(app_import_graph({module: added})) is not None
+
+
+# --- which capability package may build on which ------------------------------------------------
+
+#: Each capability package and the packages it may import (``root``: the shared modules directly under
+#: app/services). The root imports no capability package. Keep the package ``__init__`` docstrings in step.
+PACKAGE_DEPENDENCIES = {
+    "root": set(),
+    "enrollment": {"root"},
+    "status": {"root"},
+    "oidc": {"root", "enrollment", "issuance"},  # enrollment: the registry's login lookup; issuance: the seams
+    "wallet": {"root", "oidc", "enrollment", "ops"},  # ops: the compliance sandbox's fixed transactions
+    "issuance": {"root", "oidc", "enrollment", "status"},
+    "ops": {"root", "oidc", "wallet", "enrollment", "issuance", "status"},  # it seeds and checks them all
+    "lifecycle": {"root", "oidc", "enrollment", "issuance", "status"},
+    "datastore": {"root", "enrollment", "issuance", "status"},
+}
+
+
+def _package_of(module: str) -> str | None:
+    if not module.startswith("app.services."):
+        return None
+    return _capability(module) or ("root" if module.count(".") == 2 else None)
+
+
+def package_dependency_violations(extra: dict[str, str] | None = None) -> list[str]:
+    modules = app_modules()
+    found = []
+    for module, (path, is_package) in modules.items():
+        own = _package_of(module)
+        if own is None:
+            continue
+        source = path.read_text(encoding="utf-8") + ("\n" + extra[module] if extra and module in extra else "")
+        for edge in import_edges(source, module, is_package, modules):
+            other = _package_of(edge.target)
+            if other is not None and other != own and other not in PACKAGE_DEPENDENCIES.get(own, set()):
+                found.append(f"{module}:{edge.line}: {edge.target} ({own} may not import {other})")
+    return found
+
+
+def test_capability_packages_depend_only_as_documented():
+    assert package_dependency_violations() == []
+
+
+@pytest.mark.parametrize(
+    ("module", "added"),
+    [
+        ("app.services.api_clients", "from app.services.oidc.client_auth import ClientAdapter"),  # root -> oidc
+        ("app.services.enrollment.registry", "from app.services.oidc import sso"),
+        ("app.services.oidc.sso", "def f():\n    from app.services.wallet import wallet_page\n"),
+    ],
+)
+def test_the_package_check_fails_on_an_undocumented_dependency(module, added):
+    assert package_dependency_violations({module: added})

@@ -5,6 +5,7 @@ OIDC Core, RFC 6749).
 
 May import: models, stores, formats, errors, extensions, config, clock, the shared root services
 (``keys``, ``audit``, ``stored_secrets``, ``notifier``, ``throttle``, ``transaction``, ``api_clients``,
-``credentials``, ``page_outcome``), and ``app.services.issuance`` public modules (the OpenID4VCI grants);
-never ``wallet``, ``enrollment`` or ``ops`` (they build on this package, not the other way round).
+``credentials``, ``page_outcome``), ``enrollment.registry`` (finding the person who logs in), and
+``issuance`` only through the function-level seams where OpenID4VCI plugs into the OAuth server;
+never ``wallet`` or ``ops`` (they build on this package). ``tests/contract/test_layering.py`` checks it.
 """

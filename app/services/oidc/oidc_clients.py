@@ -26,8 +26,8 @@ from app.services import audit
 from app.services.oidc import client_lookup, client_metadata
 from app.services.oidc.acr import ACR_VALUES
 from app.services.oidc.catalog import CLAIMS_SUPPORTED, RP_GRANT_TYPES, RP_REGISTRABLE_AUTH_METHODS
-from app.services.oidc.client_auth import new_secret
 from app.services.oidc.client_metadata import printable_text, strict_profile, valid_redirect_uri
+from app.services.stored_secrets import new_secret
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,50}$")  # GovStack: 1..50 characters; visible ASCII, no spaces
 STATUSES = ("active", "inactive")
