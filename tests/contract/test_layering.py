@@ -1,8 +1,11 @@
-"""The layering rules of ARCHITECTURE.md ("What may import what"), checked by an AST import scan.
+"""The layering rules of docs/architecture.md ("What may import what"), checked by an AST import scan.
 
 Every ``import``/``from ... import`` (relative ones resolved, ``TYPE_CHECKING`` blocks included) and
 every attribute use through an imported name (``flask.request.args``, ``fl.g``) is turned into a
-dotted name; each layer has rules over those names.
+dotted name; each layer has rules over those names. Issue 15 added: services know no HTTP, stores build
+only on models/extensions/config/formats/errors, no private names across service packages, which
+capability package may import which, and no import circles anywhere in ``app/`` (a graph over modules).
+Every rule has a self-check that feeds it a violation, so none can pass by seeing nothing.
 """
 
 import ast
