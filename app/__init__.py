@@ -33,7 +33,7 @@ from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
 from app.services.issuance.configurations import load as load_credential_configurations
 from app.services.log_redaction import learn_paths
-from app.stores.rate_limits import RedisRateCounters
+from app.stores.rate_limits import RedisRateCounters, SqlRateCounters
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 from app.stores.wakeups import LocalWakeups, RedisWakeups
 from app.ui import views as ui_views
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
         redis_client = redis.Redis.from_url(settings.redis_url)
     replay = RedisReplayStore(redis_client) if redis_client is not None else SqlReplayStore()
     wakeups = RedisWakeups(settings.redis_url, redis_client) if settings.redis_url else LocalWakeups()
-    counters = RedisRateCounters(redis_client) if redis_client is not None else None  # None: SQL
+    counters = RedisRateCounters(redis_client) if redis_client is not None else SqlRateCounters()
     flask_app.extensions["idbb"] = IdbbState(settings, replay, redis_client, wakeups, counters)
     # credential configurations are validated at start-up: a bad YAML file stops idbb here (issue 16)
     flask_app.extensions["idbb"].cache["credential_configurations"] = load_credential_configurations(

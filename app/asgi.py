@@ -4,7 +4,7 @@ Settings come from the ``IDBB_*`` environment; the database must be migrated (``
 """
 
 from app import create_app
-from app.services.startup import assert_ready_to_serve
+from app.services.ops.startup import assert_ready_to_serve
 
 app = create_app()
 assert_ready_to_serve(app.app)

@@ -93,7 +93,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the production server (uvicorn); refuses an un-migrated database."""
     import uvicorn
 
-    from app.services.startup import assert_ready_to_serve
+    from app.services.ops.startup import assert_ready_to_serve
 
     settings = _settings()
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
@@ -119,7 +119,7 @@ def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
     """Create a demo database in the current directory with keys and clients, then serve it."""
     import uvicorn
 
-    from app.services import demo as demo_service
+    from app.services.ops import demo as demo_service
 
     overrides: dict[str, Any] = {"profile": profile, "issuer": f"http://{host}:{port}", "host": host, "port": port}
     if profile in ("development", "govstack-sandbox") and not os.environ.get("IDBB_NOTIFIER"):
@@ -133,7 +133,7 @@ def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
     with cx.app.app_context():
         report = demo_service.seed(Path.cwd() / "idbb-demo", idbb=_idbb_command())
         if cx.app.extensions["idbb"].settings.is_sandbox:
-            from app.services import sandbox
+            from app.services.ops import sandbox
 
             made = sandbox.seed()
             report += ("\nGovStack sandbox: relying party " + sandbox.SANDBOX_RP + ", transactions "

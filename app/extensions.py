@@ -34,15 +34,14 @@ class IdbbState:
     """Per-app runtime objects (settings, stores, caches), kept in ``app.extensions['idbb']``."""
 
     def __init__(self, settings: "Settings", replay: "ReplayStore", redis: "object | None",
-                 wakeups: "Wakeups | None" = None, rate_counters: "RateCounters | None" = None) -> None:
-        from app.stores.rate_limits import SqlRateCounters
-        from app.stores.wakeups import LocalWakeups
-
+                 wakeups: "Wakeups", rate_counters: "RateCounters") -> None:
+        # The app factory builds the stores and hands them in: the stores import ``db`` from here, so this
+        # module names them for type checking only (no import circle extensions -> stores -> extensions).
         self.settings = settings
         self.replay = replay
         self.redis = redis
-        self.wakeups: Wakeups = wakeups if wakeups is not None else LocalWakeups()
-        self.rate_counters: RateCounters = rate_counters if rate_counters is not None else SqlRateCounters()
+        self.wakeups = wakeups
+        self.rate_counters = rate_counters
         self.cache: dict[str, object] = {}
 
     def cached(self, name: str, make: Callable[[], Any]) -> Any:

@@ -14,7 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.exceptions import HTTPException
 
-from app.services.metrics import LATENCY, REQUESTS
+from app.services.ops.metrics import LATENCY, REQUESTS
 
 access_log = logging.getLogger("idbb.access")
 #: Connexion's per-request loggers, silenced at every level: the body validators log the offending value

@@ -125,10 +125,11 @@ def seed_in_process(env: dict[str, str], client_id: str, count: int) -> list[tup
     from app.clock import clock
     from app.config import Settings
     from app.extensions import db
-    from app.models.oidc import AuthTransaction
-    from app.services import authorize_flow, linked_authorization
-    from app.services.authorize_request import parse
+    from app.models.login import AuthTransaction
+    from app.services.oidc import authorize_flow
+    from app.services.oidc.authorize_request import parse
     from app.services.stored_secrets import digest
+    from app.services.wallet import linked_authorization
 
     settings = Settings.from_env(env)
     cx = create_app(settings)

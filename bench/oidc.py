@@ -505,8 +505,9 @@ def seed_in_process(env: dict[str, str], rps: list[RelyingParty], citizens: int,
     from app.extensions import db
     from app.models.enrollment import Enrollment
     from app.models.registry import Identity
-    from app.services import authorize_flow, enrollments, grants
-    from app.services.authorize_request import parse
+    from app.services.enrollment import enrollments
+    from app.services.oidc import authorize_flow, grants
+    from app.services.oidc.authorize_request import parse
 
     cx = create_app(Settings.from_env(env))
     rng = random.Random()

@@ -25,7 +25,7 @@ from app import create_app
 from app.clock import clock
 from app.config import Settings
 from app.extensions import db
-from app.services import audit_sealer, database, keys
+from app.services import audit, database, keys
 
 ISSUER = "https://idbb.test"
 
@@ -130,7 +130,7 @@ def make_app(settings: Settings) -> Iterator[Callable[..., Any]]:
     """Build an app with settings changed as asked, on a clean database with fresh keys."""
 
     def build(**changes: Any) -> Any:
-        audit_sealer.stop_all()  # also those of apps made outside this fixture (live servers, second apps)
+        audit.stop_all()  # also those of apps made outside this fixture (live servers, second apps)
         cx = create_app(settings.with_(**changes))
         with cx.app.app_context():
             reset_database()
@@ -141,7 +141,7 @@ def make_app(settings: Settings) -> Iterator[Callable[..., Any]]:
         return cx
 
     yield build
-    audit_sealer.stop_all()  # no sealer thread outlives its test (it would chain the next test's events)
+    audit.stop_all()  # no sealer thread outlives its test (it would chain the next test's events)
 
 
 @pytest.fixture

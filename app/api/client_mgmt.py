@@ -3,7 +3,8 @@
 from typing import Any
 
 from app.api.envelope import ok
-from app.services import envelope, oidc_clients
+from app.services import envelope
+from app.services.oidc import oidc_clients
 
 
 def _actor(token_info: dict[str, Any] | None) -> str:

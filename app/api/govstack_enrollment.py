@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from app.services import govstack_enrollment
+from app.services.enrollment import govstack_enrollment
 
 
 def put_enrollment(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:

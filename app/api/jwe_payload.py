@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api import error_formats
 from app.api.security import FLASK_APP_KEY
 from app.errors import InvalidRequest
-from app.services.payload_encryption import decrypt
+from app.services.enrollment.payload_encryption import decrypt
 
 PATH_PREFIXES = ("/v1/enrollments", "/enrollment")
 MAX_BODY = 64 * 1024 * 1024

@@ -22,7 +22,8 @@ from app.api.security import FLASK_APP_KEY
 from app.errors import InvalidCsrfToken
 from app.extensions import state
 from app.services import envelope, throttle
-from app.services import linked_authorization as linked
+from app.services.wallet import linked_authorization as linked
+from app.ui.i18n import negotiate, translate
 
 XSRF_HEADER = "X-XSRF-TOKEN"
 XSRF_COOKIE = "XSRF-TOKEN"
@@ -114,9 +115,14 @@ def consent_v2(body: Any) -> dict[str, Any]:
 def send_otp(body: Any) -> dict[str, Any]:
     request = envelope.unwrap(body)
     throttle.check(throttle.SEND, _source(), linked_transaction_id=request.get("transactionId"))
+    accept_language = flask_request.headers.get("Accept-Language")
+
+    def message(ui_locales: str | None) -> tuple[str, str]:  # the wallet's language, else the relying party's
+        locale = negotiate(ui_locales, accept_language, state().settings.ui_locale_list())
+        return translate(locale, "otp.mail_subject"), translate(locale, "otp.mail_body", code="{code}")
+
     return ok(linked.send_otp(request.get("transactionId"), request.get("individualId"),
-                              request.get("otpChannels"), flask_request.headers.get("Accept-Language"),
-                              source=_source()))
+                              request.get("otpChannels"), message, source=_source()))
 
 
 # --------------------------------------------------------------------------------- the async long polls

@@ -5,9 +5,10 @@ from typing import Any
 from flask import Response, request
 
 from app.extensions import state
-from app.services import discovery, keys, token_endpoint
-from app.services import par as pushed
-from app.services import userinfo as userinfo_service
+from app.services import keys
+from app.services.oidc import discovery, token_endpoint
+from app.services.oidc import par as pushed
+from app.services.oidc import userinfo as userinfo_service
 
 
 def jwks() -> tuple[dict[str, Any], int, dict[str, str]]:

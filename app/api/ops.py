@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Response
 
-from app.services import health, metrics
+from app.services.ops import health, metrics
 
 
 def health_check() -> dict[str, str]:

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Response, request
 
-from app.services import enrollments
+from app.services.enrollment import enrollments
 
 
 def _client(token_info: dict[str, Any]) -> str:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from app.services import uin_service
+from app.services.enrollment import uins
 
 
 def generateUIN(transactionId: str, token_info: dict[str, Any], body: Any = None) -> str:
-    return uin_service.generate(client_id=str(token_info.get("client_id")), transaction_id=transactionId)
+    return uins.generate(client_id=str(token_info.get("client_id")), transaction_id=transactionId)

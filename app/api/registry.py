@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from app.services import registry
+from app.services.enrollment import registry
 
 JSON = {"Content-Type": "application/json"}  # the operations also declare problem+json errors
 

@@ -13,7 +13,7 @@ from flask import Flask, request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import NotFound
-from app.services import access_tokens
+from app.services.oidc import access_tokens
 
 FLASK_APP_KEY = "idbb.flask_app"
 

@@ -11,7 +11,7 @@ from flask import request
 
 from app.api.envelope import ok
 from app.services import envelope, throttle
-from app.services import wallet_binding as binding
+from app.services.wallet import wallet_binding as binding
 
 
 def _client(token_info: dict[str, Any] | None) -> str | None:

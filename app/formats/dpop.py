@@ -26,7 +26,7 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from app.formats.errors import FormatError
-from app.formats.jose import decode_header_segment
+from app.formats.jose import b64url_encode, decode_header_segment
 from app.formats.jwk import PRIVATE_MEMBERS, parse_public_signing_jwk, supported_algs, thumbprint
 
 #: Accepted proof algorithms: asymmetric only (RFC 9449 §4.3 item 5), never ``none`` or an HMAC.
@@ -163,14 +163,14 @@ def ath(access_token: str) -> str:
         data = access_token.encode("ascii")
     except (UnicodeEncodeError, AttributeError) as exc:
         raise FormatError("access token is not ASCII text") from exc
-    return _b64url(hashlib.sha256(data).digest())
+    return b64url_encode(hashlib.sha256(data).digest())
 
 
 def issue_nonce(key: bytes, now: int, window: int = 60) -> str:
     """A server nonce for the time slot of ``now`` (RFC 9449 §8), verifiable by any holder of ``key``."""
     _check_nonce_parameters(key, now, window)
     slot = (now // window).to_bytes(8, "big")
-    return _b64url(slot + _nonce_mac(key, slot))
+    return b64url_encode(slot + _nonce_mac(key, slot))
 
 
 def check_nonce(key: bytes, nonce: str, now: int, window: int = 60) -> bool:
@@ -262,7 +262,4 @@ def _remove_dot_segments(path: str) -> str:
         output.append("")
     return "/".join(output)
 
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 

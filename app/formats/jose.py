@@ -4,6 +4,7 @@ Time checks take ``now`` explicitly so callers (and tests) control the clock. Ve
 algorithm list and, where a profile defines one, the ``typ`` header (RFC 8725 §3.1, §3.11).
 """
 
+import base64
 import binascii
 import json
 import math
@@ -47,6 +48,11 @@ def sign_jwt(
     # compact serialization of one protected header needs none of it (RFC 7515 §7.1)
     signed = jws.JWSCore(alg, key, json_encode(header), json_encode(dict(claims)).encode("utf-8")).sign()
     return f"{signed['protected']}.{signed['payload'].decode('ascii')}.{signed['signature']}"
+
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 7515 §2, Appendix C), the encoding of every JOSE segment."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def decode_b64url(segment: str, what: str) -> bytes:
@@ -98,7 +104,11 @@ def _json_segment(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-def _compact_parts(token: str) -> list[str]:
+def compact_parts(token: Any, *, max_length: int | None = None) -> list[str]:
+    """The three base64url parts of a compact JWS (RFC 7515 §7.1), unverified; ``max_length`` bounds the
+    token first where the caller takes it from an untrusted party before any other check (WLA)."""
+    if max_length is not None and (not isinstance(token, str) or not token or len(token) > max_length):
+        raise FormatError("token must be a compact JWS of reasonable length")
     parts = token.split(".") if isinstance(token, str) else []
     if len(parts) != 3 or not all(_B64URL.fullmatch(part) for part in parts):  # RFC 7515 §7.1
         raise FormatError("token is not a compact JWS")
@@ -107,7 +117,7 @@ def _compact_parts(token: str) -> list[str]:
 
 def peek_header(token: str) -> dict[str, Any]:
     """The protected header of a compact JWS, unverified: only to pick the verification key."""
-    parts = _compact_parts(token)
+    parts = compact_parts(token)
     try:
         header = json.loads(base64url_decode(parts[0]))
     except (ValueError, TypeError, binascii.Error, RecursionError) as exc:
@@ -139,7 +149,7 @@ def verify_jwt(
         raise FormatError("token is signed by an unknown key")
     if "crit" in header or header.get("b64", True) is not True:  # RFC 7515 §4.1.11: we understand no extension
         raise FormatError("token uses a critical header extension")
-    protected, payload, signature = _compact_parts(token)
+    protected, payload, signature = compact_parts(token)
     try:
         core = jws.JWSCore(alg, key, base64url_decode(protected).decode("utf-8"), base64url_decode(payload))
         if core.protected != protected:  # only the canonical base64url of what was signed

@@ -7,7 +7,6 @@
   Assurance 1.0 §6.1 (OIDC4IDA).
 """
 
-import base64
 import hashlib
 import hmac
 import json
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.formats.errors import FormatError
+from app.formats.jose import b64url_encode
 
 #: JWS algorithm -> the hash its left half is taken of (OIDC Core §3.1.3.6: "the hash algorithm used in the alg").
 TOKEN_HASH_ALGORITHMS: dict[str, Callable[[bytes], Any]] = {
@@ -40,7 +40,7 @@ def token_hash(value: str, alg: str) -> str:
     except (UnicodeEncodeError, AttributeError) as exc:
         raise FormatError("token value is not ASCII text") from exc
     digest = hash_function(data).digest()
-    return _b64url(digest[: len(digest) // 2])  # OIDC Core §3.1.3.6: the left-most half, base64url
+    return b64url_encode(digest[: len(digest) // 2])  # OIDC Core §3.1.3.6: the left-most half, base64url
 
 
 def pairwise_subject(key: bytes, sector: str, local_id: str) -> str:
@@ -56,7 +56,7 @@ def pairwise_subject(key: bytes, sector: str, local_id: str) -> str:
     if not isinstance(local_id, str) or not local_id:
         raise FormatError("local subject identifier is empty")
     message = f"{sector}\x00{local_id}".encode()
-    return _b64url(hmac.new(key, message, hashlib.sha256).digest())
+    return b64url_encode(hmac.new(key, message, hashlib.sha256).digest())
 
 
 def parse_claims_request(text: str | None) -> dict[str, dict[str, dict | None]]:
@@ -137,5 +137,3 @@ def _refuse_constant(name: str) -> Any:
     raise FormatError(f"claims parameter contains the non-JSON constant {name}")
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

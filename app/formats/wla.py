@@ -29,6 +29,7 @@ from jwcrypto.common import JWException
 
 from app.formats.canonical import canonical_json
 from app.formats.errors import FormatError
+from app.formats.jose import b64url_encode, compact_parts
 from app.formats.json_text import loads
 from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members, decode_jwk_input
 from app.formats.x509 import x5t_s256
@@ -74,10 +75,6 @@ def algs_for(key: jwk.JWK) -> tuple[str, ...]:
     """The JWS algorithms ``key`` may sign WLA tokens and consents with."""
     kty = key.get("kty")
     return WLA_ALGS.get((kty, None if kty == "RSA" else key.get("crv")), ())
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _strict_key(data: dict[str, Any]) -> jwk.JWK:
@@ -135,7 +132,7 @@ def parse_wallet_jwk(value: Any, *, relaxed: bool = False) -> WalletKey:
             key = _load(data)
         except FormatError:
             try:
-                print_ = _b64url(hashlib.sha256(canonical_json(data)).digest())
+                print_ = b64url_encode(hashlib.sha256(canonical_json(data)).digest())
             except FormatError as exc:
                 raise FormatError("public key is not plain JSON") from exc
             return WalletKey(public=dict(data), thumbprint=print_, key=None)
@@ -159,15 +156,6 @@ def _json_object(part: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise FormatError(f"{what} is not a JSON object")
     return value
-
-
-def _compact_parts(token: Any) -> list[str]:
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise FormatError("token must be a compact JWS of reasonable length")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise FormatError("token must be a compact JWS (three parts)")
-    return parts
 
 
 def _checked_header(header_b64: str, key: jwk.JWK | None) -> tuple[dict[str, Any], str]:
@@ -197,7 +185,7 @@ def _verify_compact(compact: str, key: jwk.JWK, alg: str) -> None:
 
 def unverified_x5t_s256(token: Any) -> str:
     """The ``x5t#S256`` header of a WLA token, read before verification to find the bound key."""
-    header, _ = _checked_header(_compact_parts(token)[0], None)
+    header, _ = _checked_header(compact_parts(token, max_length=MAX_TOKEN_LENGTH)[0], None)
     return str(header["x5t#S256"])
 
 
@@ -213,7 +201,7 @@ def verify_wla(token: Any, key: jwk.JWK, *, individual_id: str, audience: str, n
     ``x5t#S256`` in the header, ``sub`` = ``individual_id``, ``aud`` = ``audience`` (string or
     list), ``iat`` no more than 60 s ahead and no older than ``max_age``, ``exp`` in the future.
     """
-    header_b64, payload_b64, _ = parts = _compact_parts(token)
+    header_b64, payload_b64, _ = parts = compact_parts(token, max_length=MAX_TOKEN_LENGTH)
     _, alg = _checked_header(header_b64, key)
     _verify_compact(".".join(parts), key, alg)
     claims = _json_object(payload_b64, "JWS payload")
@@ -253,7 +241,7 @@ def verify_detached_consent(signature: Any, payload: bytes, key: jwk.JWK) -> dic
     if len(parts) != 2 or not parts[0] or not parts[1]:  # eSignet: exactly 2 dot-separated parts
         raise FormatError("signature must be base64url(header).base64url(signature)")
     header, alg = _checked_header(parts[0], key)
-    _verify_compact(f"{parts[0]}.{_b64url(payload)}.{parts[1]}", key, alg)
+    _verify_compact(f"{parts[0]}.{b64url_encode(payload)}.{parts[1]}", key, alg)
     return header
 
 

@@ -5,22 +5,12 @@ from app.models.clients import Client
 from app.models.cms import CredentialRequest, PrintedCard, ServiceEvent
 from app.models.datastore import DatastoreDocument, DocumentIdentity, DocumentIssuance, IdentityMapping
 from app.models.enrollment import Blob, Enrollment, EnrollmentBuffer
+from app.models.grants import Consent, Grant, RefreshToken
 from app.models.issuance import Issuance, IssuedCredential, MdocAuthority
 from app.models.keys import SigningKey
 from app.models.lifecycle import BlockedCredential, CredentialRenewal, IdentityBlock, LifecycleJob, RenewalMark
-from app.models.oidc import (
-    AuthTransaction,
-    Consent,
-    Grant,
-    LinkCode,
-    LinkedTransaction,
-    LoginSession,
-    LoginThrottle,
-    OtpChallenge,
-    PushedRequest,
-    RefreshToken,
-    WalletBinding,
-)
+from app.models.linking import LinkCode, LinkedTransaction
+from app.models.login import AuthTransaction, LoginSession, LoginThrottle, OtpChallenge, PushedRequest
 from app.models.rate_limits import RateCounter
 from app.models.registry import (
     DuplicateCase,
@@ -33,6 +23,7 @@ from app.models.registry import (
 )
 from app.models.replay import ReplayEntry
 from app.models.status import StatusEntry, StatusList
+from app.models.wallet_binding import WalletBinding
 
 __all__ = [
     "AuditEvent", "AuditHead", "AuthTransaction", "Blob", "Client", "Consent", "Grant", "LinkCode", "LinkedTransaction",

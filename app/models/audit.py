@@ -40,7 +40,7 @@ class AuditHead(db.Model):  # type: ignore[name-defined,misc]
 
 class AuditPending(db.Model):  # type: ignore[name-defined,misc]
     """Committed events not chained yet (PostgreSQL): a use case inserts here without taking the chain's
-    lock, and the sealer moves them into ``audit_events`` in batches (``app/services/audit_sealer.py``)."""
+    lock, and the sealer moves them into ``audit_events`` in batches (``app/services/audit.py``, its sealer)."""
 
     __tablename__ = "audit_pending"
 

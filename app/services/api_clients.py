@@ -22,7 +22,7 @@ from app.formats import FormatError
 from app.formats.jwk import parse_public_signing_jwk, public_dict, thumbprint
 from app.models.clients import Client
 from app.services import audit
-from app.services.client_auth import new_secret
+from app.services.stored_secrets import new_secret
 from app.services.transaction import atomic
 
 #: Every scope an administrative API of idbb checks. Registering others is refused (typo guard).

@@ -1,7 +1,7 @@
 """Throttles per login transaction, per relying party and per source address (issue 14, security #3).
 
 NIST SP 800-63B §5.2.2 asks a verifier to limit failed attempts; the person lockout in
-:mod:`app.services.authentication` does that per person. It does not stop one login transaction (one cookie
+:mod:`app.services.oidc.authentication` does that per person. It does not stop one login transaction (one cookie
 jar) from trying many identifiers with one PIN each, nor one address from opening logins without end, nor a
 flood of code sends or link-code requests. These counters do, before the attempt is made:
 
@@ -22,7 +22,8 @@ import ipaddress
 from app.clock import clock
 from app.errors import RateLimited
 from app.extensions import db, state
-from app.models.oidc import AuthTransaction, LinkedTransaction
+from app.models.linking import LinkedTransaction
+from app.models.login import AuthTransaction
 from app.services.stored_secrets import mac
 from app.services.transaction import count_now
 

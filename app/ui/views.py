@@ -17,9 +17,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from markupsafe import Markup
 
 from app.extensions import state
-from app.services import authorize_flow, logout, wallet_page
 from app.services.issuance import offer_page
+from app.services.oidc import authorize_flow, logout
 from app.services.page_outcome import Outcome
+from app.services.wallet import wallet_page
 from app.ui import i18n
 
 BROWSER_COOKIE = "idbb_browser"

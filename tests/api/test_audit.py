@@ -13,7 +13,7 @@ from app.cli import main as cli
 from app.clock import clock
 from app.extensions import db
 from app.models.audit import AuditEvent, AuditPending
-from app.services import audit, audit_sealer
+from app.services import audit
 from tests.conftest import seal_audit
 
 
@@ -110,7 +110,7 @@ def test_postgresql_events_wait_in_the_queue_and_the_sealer_chains_them(app):
 @pytest.mark.postgres
 def test_postgresql_two_sealers_at_once_chain_each_event_once(app):
     with app.app.app_context():
-        audit_sealer.stop_all()
+        audit.stop_all()
         db.session.execute(insert(AuditPending), [
             {"at": clock.now(), "actor": "tester", "action": "test.race", "target": str(n), "outcome": "success",
              "details": {}} for n in range(400)])
@@ -222,7 +222,7 @@ def test_audit_rows_carry_no_secrets(app, api_client):
 def test_a_nudge_restarts_a_sealer_whose_thread_died_while_nudged(app):
     """The nudge's shortcut (already nudged: nothing to do) must not trust a dead thread."""
     with app.app.app_context():
-        sealer = audit_sealer.Sealer(app.app)
+        sealer = audit.Sealer(app.app)
         dead = threading.Thread(target=lambda: None)
         dead.start()
         dead.join()

@@ -74,7 +74,7 @@ def test_prefix_table(path, fmt):
 
 
 def test_internal_error_does_not_leak_at_client_mgmt(client, admin_token, monkeypatch):
-    from app.services import oidc_clients
+    from app.services.oidc import oidc_clients
 
     def boom(*_a, **_k):
         raise RuntimeError("db password is hunter2 at /srv/secret.py line 42")
@@ -87,7 +87,7 @@ def test_internal_error_does_not_leak_at_client_mgmt(client, admin_token, monkey
 
 
 def test_internal_error_does_not_leak_at_token_endpoint(client, monkeypatch):
-    from app.services import token_endpoint
+    from app.services.oidc import token_endpoint
 
     def boom(*_a, **_k):
         raise RuntimeError("hunter2")
@@ -100,7 +100,7 @@ def test_internal_error_does_not_leak_at_token_endpoint(client, monkeypatch):
 
 def test_response_that_breaks_the_contract_is_a_generic_500(client, admin_token, monkeypatch):
     """Response validation is on: a handler answer outside the spec never reaches the client."""
-    from app.services import oidc_clients
+    from app.services.oidc import oidc_clients
 
     monkeypatch.setattr(oidc_clients, "read", lambda _cid: {"clientId": "x", "status": "exploded"})
     response = client.get("/client-mgmt/oidc-client/x", headers=bearer(admin_token))

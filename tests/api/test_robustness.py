@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from tests.api.test_client_mgmt import create_body, only_error, rsa_public_jwk, update_body
+from tests.api.oidc.test_client_mgmt import create_body, only_error, rsa_public_jwk, update_body
 from tests.conftest import ASSERTION_TYPE, bearer
 from tests.enrollment_helpers import full_body
 
@@ -153,7 +153,7 @@ def test_newline_in_a_path_parameter_with_a_token_is_not_found(client, api_clien
 def test_an_api_view_is_never_reached_without_connexion_routing(app, monkeypatch):
     """Defense in depth: the Flask app alone (as if Connexion's router had missed the path) refuses before
     the view runs."""
-    from app.services import registry
+    from app.services.enrollment import registry
 
     reached = []
     monkeypatch.setattr(registry, "read_identity", lambda *a, **k: reached.append(a))

@@ -96,7 +96,8 @@ def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str,
     from app import create_app
     from app.config import Settings
     from app.extensions import db
-    from app.services import database, keys, oidc_clients
+    from app.services import database, keys
+    from app.services.oidc import oidc_clients
 
     cx = create_app(Settings(profile="development", database_url=database_url, issuer=issuer, kek=kek))
     pem, public = new_rsa_key()

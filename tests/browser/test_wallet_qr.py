@@ -21,7 +21,7 @@ import pytest
 from tests.browser.conftest import Server, serve_idbb
 from tests.conftest import request_time
 from tests.flows.oidc_helpers import ASSERTION_TYPE, pkce_pair, query
-from tests.flows.test_wallet_page import CODE, decode_png
+from tests.flows.wallet.test_wallet_page import CODE, decode_png
 
 pytestmark = pytest.mark.browser
 

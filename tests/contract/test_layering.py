@@ -1,8 +1,11 @@
-"""The layering rules of ARCHITECTURE.md ("What may import what"), checked by an AST import scan.
+"""The layering rules of docs/architecture.md ("What may import what"), checked by an AST import scan.
 
 Every ``import``/``from ... import`` (relative ones resolved, ``TYPE_CHECKING`` blocks included) and
 every attribute use through an imported name (``flask.request.args``, ``fl.g``) is turned into a
-dotted name; each layer has rules over those names.
+dotted name; each layer has rules over those names. Issue 15 added: services know no HTTP, stores build
+only on models/extensions/config/formats/errors, no private names across service packages, which
+capability package may import which, and no import circles anywhere in ``app/`` (a graph over modules).
+Every rule has a self-check that feeds it a violation, so none can pass by seeing nothing.
 """
 
 import ast
@@ -88,7 +91,7 @@ HANDLER_ALLOWED_APP = ("app.services", "app.errors", "app.config", "app.extensio
 HANDLER_BANNED = ("app.models", "app.extensions.db", "sqlalchemy", "flask_sqlalchemy")
 
 
-def handler_rule(layer: str, *, banned: tuple[str, ...] = ()) -> Rule:
+def handler_rule(layer: str, *, banned: tuple[str, ...] = (), extra_allowed: tuple[str, ...] = ()) -> Rule:
     """Handlers (API operations, and the browser pages) are thin: services, errors, config, never the database."""
 
     def rule(name: str) -> str | None:
@@ -96,14 +99,15 @@ def handler_rule(layer: str, *, banned: tuple[str, ...] = ()) -> Rule:
             if under(name, what):
                 return f"app/{layer} must not use {what}"
         if under(name, "app") and name not in ("app", "app.extensions") and not any(
-                under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP)):
+                under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP, *extra_allowed)):
             return f"app/{layer} may only import services, errors, config (and other app.{layer} modules)"
         return None
 
     return rule
 
 
-api_rule = handler_rule("api")
+#: The API may word what it sends in the UI's translations (the wallet's OTP mail): the catalogue only, no views.
+api_rule = handler_rule("api", extra_allowed=("app.ui.i18n",))
 ui_rule = handler_rule("ui", banned=("app.api",))
 
 
@@ -315,3 +319,371 @@ def test_relative_imports_resolve():
         "app.services", "app.services.keys"]
     assert [u.name for u in scan("from .errors import E", "app.formats.jwk")] == [
         "app.formats.errors", "app.formats.errors.E"]
+
+
+# --- services: no web framework, no handlers, no pages ------------------------------------------
+
+#: What a service may take from Flask: the ``Flask`` type of an app handed in as an argument (start-up
+#: checks, the JWE payload key). ``current_app`` only where a service starts work outside any request: the
+#: audit sealer's thread needs the app object itself (``app.services.audit.nudge``).
+SERVICES_FLASK_ALLOWED = ("flask.Flask",)
+SERVICES_CURRENT_APP = ("app.services.audit",)
+
+
+def services_boundary_rule(module: str) -> Rule:
+    """Services know nothing of HTTP: no Flask but the app type, no ``app.api`` or ``app.ui`` (issue 15)."""
+
+    def rule(name: str) -> str | None:
+        if under(name, "app.api") or under(name, "app.ui"):
+            return "app/services must not import app.api or app.ui (the handlers and pages call services)"
+        if under(name, "werkzeug"):
+            return "app/services must not use werkzeug (HTTP belongs to the handlers)"
+        if under(name, "flask") and name != "flask":
+            if any(under(name, allowed) for allowed in SERVICES_FLASK_ALLOWED):
+                return None
+            if under(name, "flask.current_app") and module in SERVICES_CURRENT_APP:
+                return None
+            return f"app/services may use flask only for {', '.join(SERVICES_FLASK_ALLOWED)}"
+        return None
+
+    return rule
+
+
+#: The capability packages under app/services (the root holds what every capability shares).
+CAPABILITY_PACKAGES = ("oidc", "wallet", "enrollment", "ops", "issuance", "status", "datastore", "lifecycle")
+
+
+def _capability(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[:2] == ["app", "services"] and parts[2] in CAPABILITY_PACKAGES:
+        return parts[2]
+    return None
+
+
+def package_boundary_rule(module: str) -> Rule:
+    """A module reaches into another capability package only through public names: no ``_private``
+    module, function or constant of another package (inside its own package a module may share them)."""
+    own = _capability(module)
+
+    def rule(name: str) -> str | None:
+        other = _capability(name)
+        if other is None or other == own:
+            return None
+        private = [part for part in name.split(".")[3:] if part.startswith("_") and not part.startswith("__")]
+        if private:
+            return f"{private[0]} is private to app.services.{other}"
+        return None
+
+    return rule
+
+
+def module_violations(layer: str, make_rule: Callable[[str], Rule]) -> list[str]:
+    found = []
+    for path, module, is_package in layer_files(layer):
+        found += violations(path.read_text(encoding="utf-8"), module, make_rule(module), is_package)
+    return found
+
+
+def stores_rule(name: str) -> str | None:
+    """Stores are short-lived shared state: they may build on models, the db handle, settings, formats."""
+    if under(name, "app") and name != "app" and not any(
+            under(name, allowed) for allowed in ("app.stores", "app.models", "app.extensions", "app.config",
+                                                  "app.formats", "app.errors")):
+        return "app/stores may only import app.models, app.extensions, app.config, app.formats and app.errors"
+    return None
+
+
+def test_services_know_no_http_and_no_handlers():
+    assert module_violations("services", services_boundary_rule) == []
+
+
+def test_services_cross_packages_only_through_public_names():
+    assert module_violations("services", package_boundary_rule) == []
+
+
+def test_stores_rule_holds():
+    assert layer_violations("stores", stores_rule) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "module"),
+    [
+        ("from app.ui import i18n", "app.services.oidc.sample"),
+        ("from app.ui.i18n import translate", "app.services.sample"),
+        ("from app.api.envelope import ok", "app.services.wallet.sample"),
+        ("import app.api.security", "app.services.sample"),
+        ("from flask import current_app", "app.services.oidc.sample"),
+        ("from flask import session", "app.services.sample"),
+        ("from flask import request", "app.services.sample"),
+        ("import flask\nx = flask.g\n", "app.services.sample"),
+        ("from werkzeug.datastructures import LanguageAccept", "app.services.sample"),
+    ],
+)
+def test_scanner_catches_services_boundary_violations(source, module):
+    assert violations(source, module, services_boundary_rule(module))
+
+
+def test_services_boundary_allows_the_app_type_and_the_sealer():
+    assert not violations("from flask import Flask\n", "app.services.ops.startup",
+                          services_boundary_rule("app.services.ops.startup"))
+    assert not violations("from flask import Flask, current_app\n", "app.services.audit",
+                          services_boundary_rule("app.services.audit"))
+
+
+@pytest.mark.parametrize(
+    ("source", "module"),
+    [
+        ("from app.services.oidc.token_endpoint import _server", "app.services.wallet.sample"),
+        ("from app.services.oidc import _private_helper", "app.services.enrollment.sample"),
+        ("from app.services.wallet.linked_authorization import _seal", "app.services.audit"),
+        ("from app.services.oidc import grants\nx = grants._tokens\n", "app.services.wallet.sample"),
+        ("from ..oidc.token_endpoint import _Request", "app.services.wallet.sample"),
+    ],
+)
+def test_scanner_catches_private_names_across_packages(source, module):
+    assert violations(source, module, package_boundary_rule(module))
+
+
+def test_package_boundary_allows_public_names_and_own_package():
+    assert not violations("from app.services.oidc.token_endpoint import _Request, _server\n",
+                          "app.services.oidc.par", package_boundary_rule("app.services.oidc.par"))
+    assert not violations("from app.services.oidc.authorize_flow import acr_for\n",
+                          "app.services.wallet.sample", package_boundary_rule("app.services.wallet.sample"))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from app.services import keys",
+        "from app.api.envelope import ok",
+        "from app.ui import i18n",
+        "import app.cli",
+        "from app.clock import clock",
+        "from .. import services",
+    ],
+)
+def test_scanner_catches_stores_violations(source):
+    assert violations(source, "app.stores.sample", stores_rule)
+
+
+def test_stores_rule_allows_its_foundations():
+    assert not violations("from sqlalchemy import delete\nimport redis\nfrom app.extensions import db\n"
+                          "from app.models.replay import ReplayEntry\nfrom app.config import Settings\n",
+                          "app.stores.sample", stores_rule)
+
+
+# --- no import circles anywhere in app/ ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    line: int
+    deferred: bool  # inside a function: runs when the function does, after both modules have loaded
+
+
+#: Function-level imports that close a circle on purpose, each with its reason. Anything else that closes a
+#: circle fails, at module or function level. OpenID4VCI (``issuance``) extends the one OAuth server that
+#: ``oidc`` runs: its grant and its ``authorization_details`` plug into oidc's token endpoint, grants and
+#: authorization request, while issuance builds on oidc's grant machinery. Until the token endpoint takes
+#: its extensions by registration (issue 15 follow-up: ``issuance`` belongs to the credential helpers),
+#: these three deferred imports are the seam, and the only one.
+DEFERRED_SEAMS = {
+    ("app.services.oidc.token_endpoint", "app.services.issuance.pre_authorized"):
+        "the pre-authorized code grant (OpenID4VCI §6.1) is registered on the token endpoint",
+    ("app.services.oidc.grants", "app.services.issuance.authorization"):
+        "a code grant redeems the issuer_state and returns authorization_details (OpenID4VCI §5.1.1, §6.2)",
+    ("app.services.oidc.authorize_request", "app.services.issuance.authorization"):
+        "/authorize accepts OpenID4VCI authorization_details and issuer_state (OpenID4VCI §5.1)",
+    # inside issuance (its owners' to cut: move tx_code_mac/tx_code_matches beside the grant that checks them)
+    ("app.services.issuance.pre_authorized", "app.services.issuance.backend"):
+        "the grant checks the tx_code with the MAC the backend API stored when it made the offer (§6.3)",
+}
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Lines inside ``if TYPE_CHECKING:`` blocks: never executed, so not part of the import graph."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            test = node.test
+            name = test.id if isinstance(test, ast.Name) else test.attr if isinstance(test, ast.Attribute) else ""
+            if name == "TYPE_CHECKING":
+                for child in node.body:
+                    lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return lines
+
+
+def app_modules() -> dict[str, tuple[Path, bool]]:
+    modules = {}
+    for path in sorted(APP.rglob("*.py")):
+        if "migrations" in path.relative_to(APP).parts:
+            continue  # Alembic revisions are loaded by Alembic, never imported by the app
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        modules[".".join(parts)] = (path, is_package)
+    return modules
+
+
+def _owner(name: str, modules: dict[str, tuple[Path, bool]]) -> str | None:
+    """The app module a dotted name lives in (the longest module prefix); None for a namespace package
+    (``app.services`` has no ``__init__``: ``from app.services import audit`` imports only ``audit``)."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in modules:
+            return candidate
+        if ROOT.joinpath(*parts[:end]).is_dir():
+            return None
+    return None
+
+
+def import_edges(source: str, module: str, is_package: bool, modules: dict[str, tuple[Path, bool]]) -> list[Edge]:
+    """Module-level and function-level imports alike (a function-level import that closes a circle only
+    hides it until the function runs); ``TYPE_CHECKING`` imports excluded (never executed)."""
+    tree = ast.parse(source)
+    skipped = _type_checking_lines(tree)
+    in_function = {line for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                   for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+    edges = []
+    for use in scan(source, module, is_package):
+        if use.line in skipped or not under(use.name, "app"):
+            continue
+        target = _owner(use.name, modules)
+        if target is not None and target != module:
+            edges.append(Edge(module, target, use.line, use.line in in_function))
+    return edges
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of ``graph`` (as a path that returns to its start), or None."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(graph, WHITE)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = GREY
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if colour.get(nxt, WHITE) == GREY:
+                return stack[stack.index(nxt):] + [nxt]
+            if colour.get(nxt, WHITE) == WHITE:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = BLACK
+        return None
+
+    for start in sorted(graph):
+        if colour[start] == WHITE:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def app_import_graph(extra: dict[str, str] | None = None) -> dict[str, set[str]]:
+    modules = app_modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for module, (path, is_package) in modules.items():
+        source = path.read_text(encoding="utf-8") + ("\n" + extra[module] if extra and module in extra else "")
+        for edge in import_edges(source, module, is_package, modules):
+            if not (edge.deferred and (edge.source, edge.target) in DEFERRED_SEAMS):
+                graph[module].add(edge.target)
+    return graph
+
+
+def test_no_import_circles_in_app():
+    assert find_cycle(app_import_graph()) is None
+
+
+def test_the_graph_sees_function_level_imports():
+    graph = app_import_graph()
+    assert "app.stores.rate_limits" in graph["app"]
+    assert "app.services.issuance.configurations" in graph["app.services.oidc.authorize_request"]  # in a function
+    assert "app.services.issuance.authorization" not in graph["app.services.oidc.authorize_request"]  # the seam
+    assert "app.stores.replay" not in graph["app.extensions"]  # TYPE_CHECKING only
+
+
+def test_every_deferred_seam_is_still_needed():
+    """A seam that no longer closes a circle (or no longer exists) goes from the list."""
+    modules = app_modules()
+    seen = {(edge.source, edge.target) for module, (path, is_package) in modules.items()
+            for edge in import_edges(path.read_text(encoding="utf-8"), module, is_package, modules) if edge.deferred}
+    assert set(DEFERRED_SEAMS) <= seen
+    graph = app_import_graph()
+    for source, target in DEFERRED_SEAMS:
+        with_seam = {name: set(targets) for name, targets in graph.items()}
+        with_seam[source].add(target)
+        assert find_cycle(with_seam) is not None, f"{source} -> {target} closes no circle: drop it"
+
+
+@pytest.mark.parametrize(
+    ("module", "added"),
+    [
+        ("app.services.oidc.oidc_clients", "from app.services.wallet import wallet_page"),  # wallet -> oidc -> wallet
+        ("app.stores.replay", "def f():\n    from app import create_app\n"),  # function level: still a circle
+        ("app.services.audit", "from app import __version__"),  # the factory imports the services
+        ("app.extensions", "from app.stores.replay import SqlReplayStore"),  # the circle issue 15 cut
+        ("app.services.oidc.grants", "from app.services.issuance.authorization import redeem"),  # seam, but at module level
+    ],
+)
+def test_the_cycle_check_fails_on_a_circle(module, added):
+    assert find_cycle(app_import_graph({module: added})) is not None
+
+
+# --- which capability package may build on which ------------------------------------------------
+
+#: Each capability package and the packages it may import (``root``: the shared modules directly under
+#: app/services). The root imports no capability package. Keep the package ``__init__`` docstrings in step.
+PACKAGE_DEPENDENCIES = {
+    "root": set(),
+    "enrollment": {"root"},
+    "status": {"root"},
+    "oidc": {"root", "enrollment", "issuance"},  # enrollment: the registry's login lookup; issuance: the seams
+    "wallet": {"root", "oidc", "enrollment", "ops"},  # ops: the compliance sandbox's fixed transactions
+    "issuance": {"root", "oidc", "enrollment", "status"},
+    "ops": {"root", "oidc", "wallet", "enrollment", "issuance", "status"},  # it seeds and checks them all
+    "lifecycle": {"root", "oidc", "enrollment", "issuance", "status"},
+    "datastore": {"root", "enrollment", "issuance", "status"},
+}
+
+
+def _package_of(module: str) -> str | None:
+    if not module.startswith("app.services."):
+        return None
+    return _capability(module) or ("root" if module.count(".") == 2 else None)
+
+
+def package_dependency_violations(extra: dict[str, str] | None = None) -> list[str]:
+    modules = app_modules()
+    found = []
+    for module, (path, is_package) in modules.items():
+        own = _package_of(module)
+        if own is None:
+            continue
+        source = path.read_text(encoding="utf-8") + ("\n" + extra[module] if extra and module in extra else "")
+        for edge in import_edges(source, module, is_package, modules):
+            other = _package_of(edge.target)
+            if other is not None and other != own and other not in PACKAGE_DEPENDENCIES.get(own, set()):
+                found.append(f"{module}:{edge.line}: {edge.target} ({own} may not import {other})")
+    return found
+
+
+def test_capability_packages_depend_only_as_documented():
+    assert package_dependency_violations() == []
+
+
+@pytest.mark.parametrize(
+    ("module", "added"),
+    [
+        ("app.services.api_clients", "from app.services.oidc.client_auth import ClientAdapter"),  # root -> oidc
+        ("app.services.enrollment.registry", "from app.services.oidc import sso"),
+        ("app.services.oidc.sso", "def f():\n    from app.services.wallet import wallet_page\n"),
+    ],
+)
+def test_the_package_check_fails_on_an_undocumented_dependency(module, added):
+    assert package_dependency_violations({module: added})

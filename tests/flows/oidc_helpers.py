@@ -178,7 +178,7 @@ def enroll_citizen(app: Any, *, pin: str = "482913", email: str = "amina@example
     from app.extensions import db
     from app.models.enrollment import Enrollment
     from app.models.registry import Identity
-    from app.services import enrollments
+    from app.services.enrollment import enrollments
 
     enrollment_id = f"E-{uuid.uuid4().hex[:10]}"
     bio = {"firstName": "Amina", "lastName": "Diallo", "dateOfBirth": "1990-04-12", "gender": "F",

@@ -83,7 +83,7 @@ def test_demo_scenario_at_debug_logs_no_personal_data(make_app, api_client, capl
 
 
 def test_error_records_log_the_path_without_its_identifiers(client, api_client, caplog, monkeypatch):
-    from app.services import registry
+    from app.services.enrollment import registry
 
     def boom(uin):
         raise RuntimeError("boom")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.services.sandbox import SANDBOX_INDIVIDUAL_ID, SANDBOX_PASSWORD, SANDBOX_TRANSACTIONS
-from app.services.startup import assert_ready_to_serve
+from app.services.ops.sandbox import SANDBOX_INDIVIDUAL_ID, SANDBOX_PASSWORD, SANDBOX_TRANSACTIONS
+from app.services.ops.startup import assert_ready_to_serve
 from tests.conftest import ISSUER, request_time
 from tests.flows.oidc_helpers import new_rsa_key
 
@@ -107,7 +107,7 @@ def test_strict_profile_refuses_the_sandbox_shortcuts(app: Any, client: Any) -> 
 
 
 def test_fixtures_are_never_seeded_outside_the_sandbox(app: Any) -> None:
-    from app.services import sandbox
+    from app.services.ops import sandbox
 
     with app.app.app_context(), pytest.raises(RuntimeError):
         sandbox.seed()
@@ -247,8 +247,8 @@ def test_sandbox_seeded_transactions_have_no_total_link_code_limit_but_keep_the_
     """Issue 13 point 3: the harness asks for about 15 link codes on transactionId01 in one run; after 10
     idbb answered link_code_gen_failed. The live limit still holds: a new code retires the oldest."""
     from app.extensions import db
-    from app.models.oidc import LinkCode
-    from app.services.linked_authorization import link_status
+    from app.models.linking import LinkCode
+    from app.services.wallet.linked_authorization import link_status
 
     made = [call(sandbox_client, LA + "/link-code", {"transactionId": "transactionId01"}, HARNESS_XSRF)
             for _ in range(15)]
@@ -270,7 +270,7 @@ def test_sandbox_seeded_transactions_have_no_total_link_code_limit_but_keep_the_
 def test_sandbox_transactions_a_browser_started_keep_both_link_code_limits(sandbox: Any, sandbox_client: Any) -> None:
     """Only the seeded transactions are exempt: a login started at /authorize in the sandbox still gets at most
     IDBB_LINK_CODES_TOTAL_MAX codes, and only its own browser gets them."""
-    from app.services.sandbox import SANDBOX_REDIRECT, SANDBOX_RP
+    from app.services.ops.sandbox import SANDBOX_REDIRECT, SANDBOX_RP
     from tests.flows.linked_helpers import WALLET, open_login_page
     from tests.flows.oidc_helpers import RelyingParty
 

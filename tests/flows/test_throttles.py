@@ -18,10 +18,9 @@ from app import create_app
 from app.clock import clock
 from app.config import Settings
 from tests.conftest import ISSUER, TEST_DB, request_time
-from tests.flows import test_oidc_browser_side as browser_side
 from tests.flows.linked_helpers import LA, WALLET, XSRF, call, error, ok, open_login_page
-from tests.flows.oidc_helpers import Citizen, RelyingParty, forms, query
-from tests.flows.test_oidc_browser_side import (
+from tests.flows.oidc import test_oidc_browser_side as browser_side
+from tests.flows.oidc.test_oidc_browser_side import (
     OTP_ACR,
     Site,
     assert_login_page_with_error,
@@ -30,6 +29,7 @@ from tests.flows.test_oidc_browser_side import (
     request_code,
     settings_of,
 )
+from tests.flows.oidc_helpers import Citizen, RelyingParty, forms, query
 from tests.live_server import start_in_thread
 from tests.mailbox import Mailbox, free_port
 

@@ -13,7 +13,7 @@ client on the network does, and the server runs exactly as ``idbb serve`` runs i
 What it does:
 
 1. makes a temporary directory with a fresh SQLite database, seeded in-process through idbb's own
-   services with the demo data (``app/services/demo.py``: a relying party, two enrolled people,
+   services with the demo data (``app/services/ops/demo.py``: a relying party, two enrolled people,
    the demo API clients) and one more API client, ``fuzz-admin``, that holds every scope idbb
    checks (``KNOWN_SCOPES``, ``wallet_binding`` included) and authenticates with a client secret;
 2. starts ``idbb serve`` on a free port of 127.0.0.1 and waits for ``/health``;
@@ -85,7 +85,8 @@ def seed(database_url: str, issuer: str, kek: str, folder: Path) -> str:
     from app import create_app
     from app.config import Settings
     from app.extensions import db
-    from app.services import api_clients, demo
+    from app.services import api_clients
+    from app.services.ops import demo
 
     cx = create_app(Settings(profile="development", database_url=database_url, issuer=issuer, kek=kek,
                              notifier="outbox"))

@@ -22,8 +22,9 @@ from app.formats import card_payload
 from app.models.cms import PrintedCard
 from app.models.enrollment import Enrollment
 from app.models.registry import Identity
-from app.services import audit, blobs, keys
+from app.services import audit, keys
 from app.services.cards import layout
+from app.services.enrollment import blobs
 
 PHOTO_TYPES = ("PNG", "JPEG")  # what the PDF library draws; others (JPEG 2000, WSQ) leave the photo box blank
 

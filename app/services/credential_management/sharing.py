@@ -1,7 +1,7 @@
 """``POST /share-credential``: selected attributes of a person to a registered partner, with the person's consent.
 
 A *registered partner* is an active relying party of client management (``partnerId`` = its client id). *Consent*
-is the person's own: an unexpired standing consent to that partner (``app.models.oidc.Consent``, given on idbb's
+is the person's own: an unexpired standing consent to that partner (``app.models.grants.Consent``, given on idbb's
 consent page, OIDC Core §3.1.2.4) whose accepted claims cover every requested attribute, and ``consent:
 Accepted`` in the request. Without both nothing is shared. The attributes (OIDC claim names, masked on request)
 are answered as a JWT signed by idbb for that partner (``aud``), its ``sub`` the partner's subject for the person
@@ -16,10 +16,11 @@ from app.clock import clock
 from app.errors import ConsentRequired, InvalidRequest, NotFound
 from app.extensions import db, state
 from app.models.clients import Client
-from app.models.oidc import Consent
-from app.services import audit, id_tokens
+from app.models.grants import Consent
+from app.services import audit
 from app.services.credential_management import events
 from app.services.credential_management.identities import identity
+from app.services.oidc import id_tokens
 from app.services.transaction import atomic
 
 SHARE_TTL = 600  # seconds the shared-attributes JWT is valid

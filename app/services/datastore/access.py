@@ -28,10 +28,10 @@ from app.clock import clock
 from app.extensions import state
 from app.formats import FormatError, spocp
 from app.formats.jose import check_time_claims, verify_jwt
-from app.services import access_tokens
-from app.services.client_auth import secret_matches
-from app.services.client_lookup import active_client
 from app.services.datastore.errors import NotAllowed, NotAuthenticated
+from app.services.oidc import access_tokens
+from app.services.oidc.client_auth import secret_matches
+from app.services.oidc.client_lookup import active_client
 
 #: Every scope of the datastore API; an external token (checked by the rules instead) is given all of them.
 SCOPES = ("datastore.read", "datastore.write", "identity.read", "identity.write")

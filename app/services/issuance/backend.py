@@ -19,7 +19,8 @@ from app.errors import NotFound, Unavailable
 from app.extensions import db, state
 from app.models.issuance import Issuance, IssuedCredential
 from app.models.registry import Identity
-from app.services import lifecycle, notifier, registry
+from app.services import lifecycle, notifier
+from app.services.enrollment import registry
 from app.services.issuance import authorization, offers, push, records
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import (

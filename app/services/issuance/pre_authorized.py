@@ -17,11 +17,11 @@ from app.clock import clock
 from app.errors import InvalidAuthorizationDetails, InvalidGrant, InvalidRequest
 from app.extensions import db, state
 from app.models.issuance import Issuance
-from app.services import access_tokens, dpop
-from app.services.grants import header
 from app.services.issuance import records
+from app.services.oidc import access_tokens, dpop
+from app.services.oidc.grants import header
+from app.services.oidc.token_endpoint import TOKEN_PATH, TokenResponse
 from app.services.stored_secrets import digest
-from app.services.token_endpoint import TOKEN_PATH, TokenResponse
 
 WALLET_CLIENT = "anonymous-wallet"  # RFC 9068 §2.2 needs a client_id; anonymous access has none
 MAX_CODE_LENGTH = 512

@@ -21,11 +21,11 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.jose import check_time_claims
 from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
+from app.models.grants import Grant
 from app.models.issuance import Issuance, IssuedCredential
-from app.models.oidc import Grant
 from app.models.registry import Identity
-from app.services import access_tokens, dpop, grants, keys, lifecycle, registry
-from app.services.grants import header
+from app.services import keys, lifecycle
+from app.services.enrollment import registry
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
 from app.services.issuance.authorization import from_token_claim
@@ -42,6 +42,8 @@ from app.services.issuance.errors import (
 )
 from app.services.issuance.pre_authorized import WALLET_CLIENT, credential_identifier
 from app.services.lifecycle import renewals
+from app.services.oidc import access_tokens, dpop, grants
+from app.services.oidc.grants import header
 from app.services.status import allocation
 from app.services.transaction import atomic
 

@@ -126,7 +126,7 @@ def partner(app, citizen):
     claims (as idbb's consent page records it)."""
     from app.extensions import db
     from app.models.clients import Client
-    from app.models.oidc import Consent
+    from app.models.grants import Consent
     from app.models.registry import Identity
     from app.services.transaction import atomic
 

@@ -1,0 +1,1 @@
+"""HTTP tests of enrollment (OSIA, GovStack) and the registry."""

@@ -1,0 +1,1 @@
+"""HTTP tests of the OpenID Provider surfaces (client management, discovery, introspection, revocation)."""

@@ -1,0 +1,1 @@
+"""Flows of credential issuance (OpenID4VCI)."""

@@ -1,0 +1,1 @@
+"""Flows of the OpenID Provider: browser side, token side, client cache."""

@@ -1,0 +1,1 @@
+"""Flows of the wallet: linked authorization (QR login), the wallet page."""
