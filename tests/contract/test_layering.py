@@ -327,7 +327,10 @@ def test_relative_imports_resolve():
 #: checks, the JWE payload key). ``current_app`` only where a service starts work outside any request: the
 #: audit sealer's thread needs the app object itself (``app.services.audit.nudge``).
 SERVICES_FLASK_ALLOWED = ("flask.Flask",)
-SERVICES_CURRENT_APP = ("app.services.audit",)
+SERVICES_CURRENT_APP = (
+    "app.services.audit",  # the sealer thread
+    "app.services.lifecycle.jobs",  # a large bulk status change runs in a worker thread with its own app context
+)
 
 
 def services_boundary_rule(module: str) -> Rule:
@@ -484,20 +487,12 @@ class Edge:
 
 #: Function-level imports that close a circle on purpose, each with its reason. Anything else that closes a
 #: circle fails, at module or function level. OpenID4VCI (``issuance``) extends the one OAuth server that
-#: ``oidc`` runs: its grant and its ``authorization_details`` plug into oidc's token endpoint, grants and
-#: authorization request, while issuance builds on oidc's grant machinery. Until the token endpoint takes
-#: its extensions by registration (issue 15 follow-up: ``issuance`` belongs to the credential helpers),
-#: these three deferred imports are the seam, and the only one.
+#: ``oidc`` runs: its pre-authorized grant plugs into oidc's token endpoint, while issuance builds on oidc's
+#: grant machinery. Until the token endpoint takes its extensions by registration, this deferred import is
+#: the seam, and the only one.
 DEFERRED_SEAMS = {
     ("app.services.oidc.token_endpoint", "app.services.issuance.pre_authorized"):
         "the pre-authorized code grant (OpenID4VCI §6.1) is registered on the token endpoint",
-    ("app.services.oidc.grants", "app.services.issuance.authorization"):
-        "a code grant redeems the issuer_state and returns authorization_details (OpenID4VCI §5.1.1, §6.2)",
-    ("app.services.oidc.authorize_request", "app.services.issuance.authorization"):
-        "/authorize accepts OpenID4VCI authorization_details and issuer_state (OpenID4VCI §5.1)",
-    # inside issuance (its owners' to cut: move tx_code_mac/tx_code_matches beside the grant that checks them)
-    ("app.services.issuance.pre_authorized", "app.services.issuance.backend"):
-        "the grant checks the tx_code with the MAC the backend API stored when it made the offer (§6.3)",
 }
 
 
@@ -603,8 +598,8 @@ def test_no_import_circles_in_app():
 def test_the_graph_sees_function_level_imports():
     graph = app_import_graph()
     assert "app.stores.rate_limits" in graph["app"]
-    assert "app.services.issuance.configurations" in graph["app.services.oidc.authorize_request"]  # in a function
-    assert "app.services.issuance.authorization" not in graph["app.services.oidc.authorize_request"]  # the seam
+    assert "app.services.datastore.issuing" in graph["app.services.issuance.backend"]  # in a function
+    assert "app.services.issuance.pre_authorized" not in graph["app.services.oidc.token_endpoint"]  # the seam
     assert "app.stores.replay" not in graph["app.extensions"]  # TYPE_CHECKING only
 
 
@@ -628,7 +623,7 @@ def test_every_deferred_seam_is_still_needed():
         ("app.stores.replay", "def f():\n    from app import create_app\n"),  # function level: still a circle
         ("app.services.audit", "from app import __version__"),  # the factory imports the services
         ("app.extensions", "from app.stores.replay import SqlReplayStore"),  # the circle issue 15 cut
-        ("app.services.oidc.grants", "from app.services.issuance.authorization import redeem"),  # seam, but at module level
+        ("app.services.oidc.token_endpoint", "from app.services.issuance import pre_authorized"),  # seam, at module level
     ],
 )
 def test_the_cycle_check_fails_on_a_circle(module, added):
@@ -641,14 +636,17 @@ def test_the_cycle_check_fails_on_a_circle(module, added):
 #: app/services). The root imports no capability package. Keep the package ``__init__`` docstrings in step.
 PACKAGE_DEPENDENCIES = {
     "root": set(),
-    "enrollment": {"root"},
+    "enrollment": {"root", "lifecycle"},  # lifecycle: a death or an update in the registry drives credential status
     "status": {"root"},
     "oidc": {"root", "enrollment", "issuance"},  # enrollment: the registry's login lookup; issuance: the seams
     "wallet": {"root", "oidc", "enrollment", "ops"},  # ops: the compliance sandbox's fixed transactions
-    "issuance": {"root", "oidc", "enrollment", "status"},
+    # lifecycle: a blocked identity gets no credential, a renewal's old credential is revoked on acceptance;
+    # datastore: a document is the subject of an offer (issue 18)
+    "issuance": {"root", "oidc", "enrollment", "status", "lifecycle", "datastore"},
     "ops": {"root", "oidc", "wallet", "enrollment", "issuance", "status"},  # it seeds and checks them all
     "lifecycle": {"root", "oidc", "enrollment", "issuance", "status"},
-    "datastore": {"root", "enrollment", "issuance", "status"},
+    # oidc: idbb's own access tokens and API-client authentication; lifecycle: deleting a document revokes
+    "datastore": {"root", "oidc", "enrollment", "issuance", "status", "lifecycle"},
 }
 
 

@@ -9,6 +9,7 @@ document naming the caller and the key, never the data. Deleting a document revo
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -319,3 +320,17 @@ def search(*, authentic_source: str, scope: str | None, text: str | None, limit:
         audit.record("datastore.documents_searched", actor=actor, target=authentic_source,
                      details={"found": len(found)})
         return {"documents": found}
+
+
+@dataclass(frozen=True)
+class DocumentSubject:
+    document: DatastoreDocument
+    data: dict[str, Any]
+    contacts: dict[str, str]
+
+
+def subject(key: dict[str, Any]) -> DocumentSubject:
+    """The live document named by ``key`` with its data and the mapped persons' contacts (``DOCUMENT_NOT_FOUND``)."""
+    source, scope, document_id = key_of(key)
+    row = live(source, scope, document_id, lock=True)
+    return DocumentSubject(row, open_data(row), mappings.contacts(source, identities(row)))

@@ -8,7 +8,6 @@ new data); deleting it expires those offers and revokes, through the lifecycle s
 Lists, every credential issued from it (seed 000 "Revocation").
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -20,22 +19,6 @@ from app.models.issuance import Issuance
 from app.services.issuance import records
 
 REVOKED = 1  # Token Status List draft 20 §7.1: 0x01 INVALID
-
-
-@dataclass(frozen=True)
-class DocumentSubject:
-    document: DatastoreDocument
-    data: dict[str, Any]
-    contacts: dict[str, str]
-
-
-def subject(key: dict[str, Any]) -> DocumentSubject:
-    """The live document named by ``key`` with its data and the mapped persons' contacts (``DOCUMENT_NOT_FOUND``)."""
-    from app.services.datastore import documents, mappings
-
-    source, scope, document_id = documents.key_of(key)
-    row = documents.live(source, scope, document_id, lock=True)
-    return DocumentSubject(row, documents.open_data(row), mappings.contacts(source, documents.identities(row)))
 
 
 def link(document: DatastoreDocument, issuance_id: str) -> None:

@@ -26,7 +26,6 @@ from app.models.issuance import Issuance
 from app.models.registry import Identity
 from app.services.issuance import records
 from app.services.issuance.configurations import configured
-from app.services.issuance.pre_authorized import credential_identifier
 from app.services.stored_secrets import digest, purpose_key
 
 AUTHORIZATION_CODE_GRANT = "authorization_code"
@@ -38,6 +37,11 @@ MAX_DETAILS = 10
 class IssuerStateRefused(Exception):
     """The issuance an ``issuer_state`` names cannot be authorized (any more, or by this person)."""
 
+
+
+def credential_identifier(config_id: str) -> str:
+    """One Credential Dataset per configuration of the issuance (§6.2 credential_identifiers)."""
+    return f"{config_id}:0"
 
 def issuer_state(issuance_id: str, salt: str) -> str:
     """§4.1.1 ``issuer_state``: opaque to the wallet, rebuilt from the row, never stored in clear."""

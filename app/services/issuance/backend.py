@@ -160,9 +160,9 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         records.purge_expired()
         document = None
         if document_key is not None:
-            from app.services.datastore import issuing
+            from app.services.datastore import documents, issuing
 
-            document = issuing.subject(document_key)  # DOCUMENT_NOT_FOUND for an unknown or deleted one
+            document = documents.subject(document_key)  # DOCUMENT_NOT_FOUND for an unknown or deleted one
             uin, attributes, explicit = None, {}, document.data
         else:
             uin, attributes, explicit = _subject_data(body)
@@ -193,6 +193,8 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         records.move(row, "offer_sent")
         db.session.add(row)
         if document is not None:
+            from app.services.datastore import issuing
+
             issuing.link(document.document, issuance_id)
         records.event(row, "offer_created", actor=client_id, mode=mode, grant=grant,
                       tx_code=(tx or {}).get("delivery") if tx is not None else None)

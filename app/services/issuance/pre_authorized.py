@@ -18,6 +18,8 @@ from app.errors import InvalidAuthorizationDetails, InvalidGrant, InvalidRequest
 from app.extensions import db, state
 from app.models.issuance import Issuance
 from app.services.issuance import records
+from app.services.issuance.authorization import credential_identifier, narrowed, token_claim
+from app.services.issuance.backend import tx_code_matches
 from app.services.oidc import access_tokens, dpop
 from app.services.oidc.grants import header
 from app.services.oidc.token_endpoint import TOKEN_PATH, TokenResponse
@@ -29,11 +31,6 @@ MAX_CODE_LENGTH = 512
 
 def _error(code: str, description: str, headers: dict[str, str] | None = None) -> TokenResponse:
     return TokenResponse(400, {"error": code, "error_description": description}, headers or {})
-
-
-def credential_identifier(config_id: str) -> str:
-    """One Credential Dataset per configuration of the issuance (§6.2 credential_identifiers)."""
-    return f"{config_id}:0"
 
 
 def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH) -> TokenResponse:
@@ -57,8 +54,6 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
     if row.tx_code_hash is not None:
         if not tx_code:  # §6.3: tx_code given in the offer, missing here: invalid_request
             return _error(InvalidRequest.code, "tx_code is required for this offer.")
-        from app.services.issuance.backend import tx_code_matches
-
         if not tx_code_matches(row, tx_code):  # §6.3: a wrong tx_code is invalid_grant
             row.tx_code_failures += 1
             if row.tx_code_failures >= settings.tx_code_max_attempts:  # §13.7: brute force of a short code
@@ -69,8 +64,6 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
             return _error(InvalidGrant.code, "The tx_code is wrong.")
     elif tx_code is not None:
         return _error(InvalidRequest.code, "This offer has no tx_code.")
-    from app.services.issuance.authorization import narrowed, token_claim
-
     try:  # 1.0 §6.1: authorization_details in the token request narrows the offer's configurations
         subset = narrowed((form.get("authorization_details") or [None])[0], list(row.configuration_ids))
     except ValueError as exc:

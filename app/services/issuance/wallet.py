@@ -28,7 +28,7 @@ from app.services import keys, lifecycle
 from app.services.enrollment import registry
 from app.services.issuance import proofs, records
 from app.services.issuance.assembly import assemble
-from app.services.issuance.authorization import from_token_claim
+from app.services.issuance.authorization import credential_identifier, from_token_claim
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import (
     CredentialRequestDenied,
@@ -40,7 +40,7 @@ from app.services.issuance.errors import (
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
-from app.services.issuance.pre_authorized import WALLET_CLIENT, credential_identifier
+from app.services.issuance.pre_authorized import WALLET_CLIENT
 from app.services.lifecycle import renewals
 from app.services.oidc import access_tokens, dpop, grants
 from app.services.oidc.grants import header

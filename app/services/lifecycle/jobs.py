@@ -23,7 +23,7 @@ from app.models.lifecycle import LifecycleJob
 from app.services.lifecycle.changes import change_selection
 from app.services.lifecycle.selection import Selection, query
 from app.services.lifecycle.states import ACTIONS, SOURCES
-from app.services.transaction import atomic
+from app.services.transaction import atomic, end_read
 
 log = logging.getLogger("idbb.lifecycle")
 
@@ -114,11 +114,11 @@ def read_job(job_id: str, *, client_id: str) -> dict[str, Any]:
     """``GET /v1/issuance/jobs/{jobId}``; a job left queued or stale by another worker is picked up here."""
     job = db.session.get(LifecycleJob, job_id) if len(job_id) <= 36 else None
     if job is None or job.client_id != client_id:  # a backend sees only its own jobs
-        raise NotFound("not_found", "No job has this id.")
+        raise NotFound("No job has this id.")
     answer = job_view(job)
     if _claimable(job, clock.now()):
         start(job.job_id)
-    db.session.rollback()
+    end_read()
     return answer
 
 

@@ -27,6 +27,8 @@ from app.formats.jwk import parse_public_signing_jwk
 from app.formats.oidc import is_essential, parse_claims_request
 from app.models.clients import Client
 from app.models.login import PushedRequest
+from app.services.issuance import authorization
+from app.services.issuance.configurations import configured
 from app.services.oidc import client_lookup, client_metadata
 from app.services.oidc.acr import ACR_REQUIREMENTS
 from app.services.oidc.catalog import CLAIMS_SUPPORTED, DISPLAYS, OIDC_SCOPES, PROMPTS, scope_claims
@@ -163,8 +165,6 @@ def _acrs(requested: list[str], client: Client, available: set[str]) -> list[str
 
 def _credential_scopes() -> frozenset[str]:
     """The ``scope`` of every credential configuration (issue 16): a wallet asks for a credential by its scope."""
-    from app.services.issuance.configurations import configured
-
     return frozenset(c.scope for c in configured().values())
 
 
@@ -173,8 +173,6 @@ def _credential_request(params: dict[str, str], scopes: list[str],
     """OpenID4VCI 1.0 §5.1.1 ``authorization_details`` and §5.1.3 ``issuer_state``: the configurations to return
     with ``credential_identifiers`` (every credential configuration granted, scopes included, once details are
     used) and the issuance the request is tied to."""
-    from app.services.issuance import authorization
-
     try:
         details = authorization.parse_details(params.get("authorization_details"))
     except ValueError as exc:  # RFC 9396 §5

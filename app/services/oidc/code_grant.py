@@ -14,6 +14,7 @@ from app.errors import InvalidAuthorizationDetails
 from app.extensions import db
 from app.formats import pkce
 from app.models.grants import Grant
+from app.services.issuance.authorization import configurations_for_scopes, narrowed
 from app.services.oidc.catalog import RP_TOKEN_AUTH_METHODS
 from app.services.oidc.grants import dpop_key_for, revoke, token_response
 from app.services.stored_secrets import digest
@@ -72,8 +73,6 @@ def _narrowed_details(raw: str | None, grant: Grant) -> list[str] | None:
     configurations the grant authorized (by authorization_details, or by their scopes, §5.1.2)."""
     if raw is None:
         return None
-    from app.services.issuance.authorization import configurations_for_scopes, narrowed
-
     authorized = list(grant.authorization_details or ()) or configurations_for_scopes(list(grant.scope))
     try:
         return narrowed(raw, authorized)

@@ -24,6 +24,7 @@ from app.extensions import db, state
 from app.models.clients import Client
 from app.models.grants import Grant, RefreshToken
 from app.services import audit
+from app.services.issuance.authorization import IssuerStateRefused, redeem, token_claim, token_details
 from app.services.oidc import access_tokens, client_metadata, dpop, id_tokens
 from app.services.oidc.authorize_request import AuthRequest, RedirectError
 from app.services.stored_secrets import digest
@@ -33,8 +34,6 @@ def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: s
                session_id: str | None, accepted_claims: list[str], scopes: list[str]) -> str:
     """Mint the authorization code for a consented request; returns the code (only its hash is kept)."""
     if request.issuance_id is not None:  # OpenID4VCI 1.0 §5.1.3: the issuer_state is spent with this code
-        from app.services.issuance.authorization import IssuerStateRefused, redeem
-
         try:
             redeem(request.issuance_id, identity_id=identity_id, client_id=request.client_id)
         except IssuerStateRefused as refused:
@@ -128,8 +127,6 @@ def token_response(grant: Grant, client: Client, jkt: str | None, *, grant_type:
     if jkt:
         extra["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
     if details is not None:
-        from app.services.issuance.authorization import token_claim
-
         extra["authorization_details"] = token_claim(details)  # RFC 9396 §9.1: the token obtains only these
     scope = " ".join(s for s in grant.scope if narrowed is None or s in narrowed)
     access, claims = access_tokens.issue(client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id),
@@ -140,8 +137,6 @@ def token_response(grant: Grant, client: Client, jkt: str | None, *, grant_type:
     }
     if details is not None or grant.authorization_details:
         # OpenID4VCI 1.0 §6.2: REQUIRED when authorization_details were used (authorization or token request)
-        from app.services.issuance.authorization import token_details
-
         body["authorization_details"] = token_details(details if details is not None
                                                       else list(grant.authorization_details or ()))
     if "openid" in scope.split():  # a refresh narrowed to non-OpenID scopes gets no ID token (OIDC Core §12.2)
