@@ -353,7 +353,8 @@ def services_boundary_rule(module: str) -> Rule:
 
 
 #: The capability packages under app/services (the root holds what every capability shares).
-CAPABILITY_PACKAGES = ("oidc", "wallet", "enrollment", "ops", "issuance", "status", "datastore", "lifecycle")
+CAPABILITY_PACKAGES = ("oidc", "wallet", "enrollment", "ops", "issuance", "status", "datastore", "lifecycle", "cms",
+                       "credential_management", "cards")
 
 
 def _capability(module: str) -> str | None:
@@ -647,6 +648,11 @@ PACKAGE_DEPENDENCIES = {
     "lifecycle": {"root", "oidc", "enrollment", "issuance", "status"},
     # oidc: idbb's own access tokens and API-client authentication; lifecycle: deleting a document revokes
     "datastore": {"root", "oidc", "enrollment", "issuance", "status", "lifecycle"},
+    "cards": {"root", "enrollment"},  # enrollment: the photo among the registry's images
+    # the OSIA CMS makes wallet offers (issuance) or cards, and changes status only through lifecycle
+    "cms": {"root", "issuance", "lifecycle", "cards"},
+    # GovStack credential management: lifecycle for block/unblock, cards, oidc's id tokens for sharing
+    "credential_management": {"root", "issuance", "lifecycle", "cards", "oidc"},
 }
 
 
