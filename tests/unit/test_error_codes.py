@@ -4,6 +4,7 @@ site in ``app/`` passes a code string (or the older ``(code, description)`` form
 import ast
 import functools
 import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,9 @@ def _error_class_names() -> set[str]:
 
 
 def _runtime_classes() -> set[type[IdbbError]]:
-    for module in ("app.errors", "app.services.issuance.errors", "app.request_guard"):
-        importlib.import_module(module)
+    for info in pkgutil.walk_packages(app.__path__, "app."):  # every error class, wherever it is defined
+        if info.name != "app.asgi" and ".migrations" not in info.name:  # app.asgi builds an app from the environment
+            importlib.import_module(info.name)
     found: set[type[IdbbError]] = set()
     todo = [IdbbError]
     while todo:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import NotFound
+from app.errors import NotFound, UnknownIdentity
 from app.extensions import db, state
 from app.formats import card_payload
 from app.models.cms import PrintedCard
@@ -27,6 +27,11 @@ from app.services.cards import layout
 from app.services.enrollment import blobs
 
 PHOTO_TYPES = ("PNG", "JPEG")  # what the PDF library draws; others (JPEG 2000, WSQ) leave the photo box blank
+
+
+class CardNotFound(NotFound):
+    code = "card_not_found"
+    description = "No card has this id."
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class Card:
 def _identity(uin: str) -> Identity:
     row = db.session.execute(select(Identity).where(Identity.uin == uin)).scalar_one_or_none()
     if row is None:  # the same answer whether the UIN was never issued or belongs to nobody registered
-        raise NotFound("unknown_identity", "No registered identity has this UIN.")
+        raise UnknownIdentity("No registered identity has this UIN.")
     return row
 
 
@@ -99,6 +104,6 @@ def load(card_id: str) -> Card:
     """A card made before, its PDF decrypted."""
     row = db.session.get(PrintedCard, card_id) if len(card_id) <= 36 else None
     if row is None:
-        raise NotFound("card_not_found", "No card has this id.")
+        raise CardNotFound()
     pdf, _ = blobs.load(row.blob_id)
     return Card(row.card_id, row.uin, pdf, row.issued_at, row.expires_at)

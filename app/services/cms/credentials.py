@@ -28,7 +28,7 @@ from app.extensions import db
 from app.models.cms import CredentialRequest
 from app.models.issuance import Issuance
 from app.services import lifecycle
-from app.services.cms.errors import CredentialImmutable, InvalidCmsRequest
+from app.services.cms.errors import CredentialImmutable, InvalidCmsExpression, InvalidStatus
 from app.services.transaction import atomic
 
 ACTIVE, SUSPENDED, REVOKED, NEW, OTHER = "ACTIVE", "SUSPENDED", "REVOKED", "NEW", "OTHER"
@@ -75,7 +75,7 @@ def resolve(credential_id: str, *, client_id: str, scopes: Sequence[str]) -> lif
         owner = db.session.execute(select(Issuance.client_id).where(
             Issuance.issuance_id == view.issuance_id)).scalar_one_or_none()
         if owner != client_id:  # least privilege: a backend reaches only what it issued; the same 404 otherwise
-            raise lifecycle.CredentialNotFound("credential_not_found", "No credential has this id.")
+            raise lifecycle.CredentialNotFound()
     return view
 
 
@@ -94,10 +94,10 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
     for expression in expressions or []:
         name, operator, value = expression["attributeName"], expression["operator"], expression["value"]
         if operator not in SEARCH_OPERATORS.get(name, ()):
-            raise InvalidCmsRequest("invalid_expression", "Credentials are searched by personId, credentialProfileId, "
-                                                       "status, credentialRequestId (=) and issuedDate (<, >).")
+            raise InvalidCmsExpression("Credentials are searched by personId, credentialProfileId, "
+                                       "status, credentialRequestId (=) and issuedDate (<, >).")
         if not isinstance(value, str):
-            raise InvalidCmsRequest("invalid_expression", f"{name} is compared with a string.")
+            raise InvalidCmsExpression(f"{name} is compared with a string.")
         if name == "personId":
             criteria["uin"] = value
         elif name == "credentialProfileId":
@@ -106,7 +106,7 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
             if value == NEW:
                 return []  # a credential not collected yet has no list entry: nothing to list
             if value not in LIST_BY_OSIA:
-                raise InvalidCmsRequest("invalid_expression", "status is ACTIVE, SUSPENDED, REVOKED or NEW.")
+                raise InvalidCmsExpression("status is ACTIVE, SUSPENDED, REVOKED or NEW.")
             criteria["status"] = LIST_BY_OSIA[value]
         elif name == "credentialRequestId":
             request = db.session.get(CredentialRequest, value) if len(value) <= 128 else None
@@ -119,7 +119,7 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
             except ValueError:
                 moment = None
             if moment is None:
-                raise InvalidCmsRequest("invalid_expression", "issuedDate is an RFC 3339 date-time.")
+                raise InvalidCmsExpression("issuedDate is an RFC 3339 date-time.")
             moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
             criteria["issued_after" if operator.startswith(">") else "issued_before"] = moment
     views = lifecycle.find_credentials(**criteria, limit=limit, offset=offset)
@@ -146,7 +146,7 @@ def set_status(credential_id: str, body: dict[str, Any], *, client_id: str, scop
     """OSIA setCredentialStatus: ACTIVE, SUSPENDED or REVOKED; NEW and OTHER cannot be set (400)."""
     action = MOVES.get(str(body["status"]))
     if action is None:
-        raise InvalidCmsRequest("invalid_status", "status can be set to ACTIVE, SUSPENDED or REVOKED.")
+        raise InvalidStatus("status can be set to ACTIVE, SUSPENDED or REVOKED.")
     reason = " - ".join(str(body[k]) for k in ("reason", "comment") if body.get(k)) or None
     change(action, credential_id, reason=reason, client_id=client_id, scopes=scopes)
 

@@ -1,6 +1,7 @@
 """The OSIA CMS errors, each with its wire code (the OSIA body is ``{code: <HTTP status>, message: "<code>: …"}``)."""
 
-from app.errors import Conflict, IdbbError, InvalidRequest, NotFound
+from app.errors import Conflict, IdbbError, InvalidExpression, InvalidRequest, NotFound
+from app.services.cards import personalized
 
 
 class InvalidCmsRequest(InvalidRequest):
@@ -12,6 +13,28 @@ class MissingTransactionId(InvalidCmsRequest):
 
     code = "missing_transaction_id"
     description = "The transactionId query parameter is required."
+
+
+class InvalidCmsExpression(InvalidCmsRequest, InvalidExpression):
+    """400 ``invalid_expression``: a search expression on an attribute or with an operator the CMS does not offer."""
+
+
+class InvalidStatus(InvalidCmsRequest):
+    """400: updateCredentialStatus to a status a credential cannot be set to."""
+
+    code = "invalid_status"
+
+
+class InvalidValidity(InvalidCmsRequest):
+    """400: a ``validFromDate`` / ``validToDate`` the credential profile or the default expiry does not allow."""
+
+    code = "invalid_validity"
+
+
+class ImmutableRequest(InvalidCmsRequest):
+    """400: updateCredentialRequest that changes the person or the credential profile."""
+
+    code = "immutable_request"
 
 
 class UnknownProfile(InvalidCmsRequest):
@@ -46,6 +69,5 @@ class RequestNotFound(NotFound):
     description = "No credential request has this id."
 
 
-class CardNotFound(NotFound):
-    code = "card_not_found"
+class CardNotFound(personalized.CardNotFound):
     description = "This credential request has no card."

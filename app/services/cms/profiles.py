@@ -4,7 +4,7 @@ wallets (``MOBILE``) and the printable ID card (``ID_CARD``)."""
 from typing import Any
 
 from app.extensions import state
-from app.services.cms.errors import InvalidCmsRequest
+from app.services.cms.errors import InvalidCmsExpression
 from app.services.issuance.configurations import configured
 
 ID_CARD = "idbb.id_card"
@@ -35,7 +35,7 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
     for expression in expressions or []:
         name, operator, value = expression["attributeName"], expression["operator"], expression["value"]
         if name not in SEARCHABLE or operator not in ("=", "!="):
-            raise InvalidCmsRequest("invalid_expression", f"Profiles are searched with = or != on "
-                                                       f"{', '.join(SEARCHABLE)}.")
+            raise InvalidCmsExpression(f"Profiles are searched with = or != on "
+                                       f"{', '.join(SEARCHABLE)}.")
         found = [p for p in found if (p.get(name) == value) == (operator == "=")]
     return found[offset:offset + limit]

@@ -30,7 +30,8 @@ from app.services.cards import personalized
 from app.services.cms import profiles
 from app.services.cms.errors import (
     CardNotFound,
-    InvalidCmsRequest,
+    ImmutableRequest,
+    InvalidValidity,
     RequestExists,
     RequestNotFound,
     RequestNotPending,
@@ -72,22 +73,20 @@ def _valid_to(request_data: dict[str, Any], profile: dict[str, Any]) -> datetime
     """The card's end of validity from ``validToDate`` (CMS 1.3 RequestData), within the profile's default."""
     if request_data.get("validFromDate") is not None or request_data.get("validToDate") is not None:
         if profile["credentialType"] != "ID_CARD":  # a wallet credential's validity is its configuration's
-            raise InvalidCmsRequest("invalid_validity", "validFromDate/validToDate apply to the ID card profile only.")
+            raise InvalidValidity("validFromDate/validToDate apply to the ID card profile only.")
     now = clock.now()
     if request_data.get("validFromDate") is not None:
         # RequestData.validFromDate: "This must only be later than the current date, not earlier."
         if _moment(request_data["validFromDate"]) < now:
-            raise InvalidCmsRequest("invalid_validity", "validFromDate must not be in the past.")
-        raise InvalidCmsRequest("invalid_validity", "A card is valid from its printing; validFromDate is not "
-                                                    "supported.")
+            raise InvalidValidity("validFromDate must not be in the past.")
+        raise InvalidValidity("A card is valid from its printing; validFromDate is not supported.")
     if request_data.get("validToDate") is None:
         return None
     moment = _moment(request_data["validToDate"])
     default_end = now + timedelta(days=int(profile["defaultLifetime"]))
     # RequestData.validToDate: "This must only be earlier than the default expiry, not later."
     if moment > default_end or moment <= now:
-        raise InvalidCmsRequest("invalid_validity", "validToDate must be in the future and not after the default "
-                                                    "expiry.")
+        raise InvalidValidity("validToDate must be in the future and not after the default expiry.")
     return moment
 
 
@@ -95,7 +94,7 @@ def _moment(raw: Any) -> datetime:
     try:
         moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidCmsRequest("invalid_validity", "Dates are RFC 3339 date-times.") from None
+        raise InvalidValidity("Dates are RFC 3339 date-times.") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -212,8 +211,8 @@ def update(request_id: str, body: dict[str, Any], *, client_id: str, transaction
         if row.status != PENDING:
             raise RequestNotPending()
         if str(body["personId"]) != row.person_id or body["requestData"]["credentialProfileId"] != row.profile_id:
-            raise InvalidCmsRequest("immutable_request", "personId and credentialProfileId cannot change; cancel "
-                                                         "the request and create another.")
+            raise ImmutableRequest("personId and credentialProfileId cannot change; cancel the request and create "
+                                   "another.")
         sealed = (row.document or {}).get("offerSealed")
         row.document = _stored(body, {"offerSealed": sealed} if sealed else None)
         row.updated_at = clock.now()

@@ -25,6 +25,12 @@ class EventNotFound(NotFound):
     description = "No event has this id."
 
 
+class InvalidDate(InvalidRequest):
+    """400: a date query parameter that is not a calendar date (YYYY-MM-DD)."""
+
+    code = "invalid_date"
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -52,7 +58,7 @@ def _date(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidRequest("invalid_date", f"{name} is a calendar date, YYYY-MM-DD.") from None
+        raise InvalidDate(f"{name} is a calendar date, YYYY-MM-DD.") from None
 
 
 def history(*, client_id: str, from_date: str, to_date: str | None, page_start: int, page_fetch: int,

@@ -48,7 +48,7 @@ def share(request: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         raise ConsentMissing()
     names = [str(a["attributeName"]) for a in request["sharableAttributes"]]
     if len(set(names)) != len(names):
-        raise InvalidRequest("invalid_request", "An attribute is named twice.")
+        raise InvalidRequest("An attribute is named twice.")
     with atomic():
         partner = db.session.get(Client, str(request["partnerId"]))
         if partner is None or partner.kind != "oidc" or partner.status != "active":

@@ -19,7 +19,15 @@ from app.extensions import db
 from app.models.registry import OutboxEvent
 from app.services import audit, outbox
 from app.services.lifecycle.selection import C, CredentialView, E, Iss, Selection, query, view_of
-from app.services.lifecycle.states import LABELS, SOURCES, TARGET, TOPICS, CredentialNotFound, StatusConflict, conflict_of
+from app.services.lifecycle.states import (
+    CONFLICTS,
+    LABELS,
+    SOURCES,
+    TARGET,
+    TOPICS,
+    CredentialNotFound,
+    conflict_of,
+)
 from app.services.status import publication
 from app.services.transaction import atomic
 
@@ -117,7 +125,7 @@ def change(action: str, credential_ids: Sequence[str], *, reason: str | None, ac
         for row in rows:
             refused = conflict_of(action, int(row[6]))
             if refused is not None:
-                raise StatusConflict(refused, row[0])
+                raise CONFLICTS[refused](credential_id=row[0])
         _write(action, rows)
         views = [view_of(row, TARGET[action]) for row in rows]
         _announce(action, views, reason=reason, actor=actor, bulk=None)

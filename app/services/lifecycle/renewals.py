@@ -19,7 +19,7 @@ from app.services import audit
 from app.services.issuance import backend
 from app.services.lifecycle.changes import change
 from app.services.lifecycle.selection import get_by_revocation_id
-from app.services.lifecycle.states import INVALID, CredentialNotFound, StatusConflict
+from app.services.lifecycle.states import INVALID, AlreadyRevoked, CredentialNotFound, StatusConflict
 from app.services.transaction import atomic
 
 _PASSED = ("txCode", "offerScheme", "qrCode", "correlationId", "expiresIn")
@@ -39,7 +39,7 @@ def renew(revocation_id: str, body: dict[str, Any], *, client_id: str) -> dict[s
         if owner != client_id:  # least privilege: the same answer as for an unknown credential
             raise CredentialNotFound()
         if old.status == INVALID:
-            raise StatusConflict("already_revoked", old.credential_id)
+            raise AlreadyRevoked(credential_id=old.credential_id)
         if old.subject_uin is None:
             raise NotRenewable()
         request = {"credentialConfigurationId": old.configuration_id, "subject": {"uin": old.subject_uin},

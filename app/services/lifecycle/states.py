@@ -22,22 +22,37 @@ class CredentialNotFound(NotFound):
 
 
 class StatusConflict(Conflict):
-    """A change the credential's current status does not allow; ``reason_code`` is ``already_revoked``,
-    ``not_suspended`` or ``already_suspended`` (each API maps it to its own wire format)."""
+    """A change the credential's current status does not allow. Each subclass carries its wire code
+    (``already_revoked``, ``not_suspended``, ``already_suspended``); ``reason_code`` repeats it for the callers
+    that tell the cases apart (each API maps it to its own wire format)."""
 
     code = "status_conflict"
     description = "The credential's status does not allow this change."
 
-    def __init__(self, reason_code: str, credential_id: str | None = None) -> None:
-        super().__init__(reason_code, _MESSAGES.get(reason_code, self.description))
-        self.reason_code = reason_code
+    def __init__(self, description: str | None = None, *, credential_id: str | None = None) -> None:
+        super().__init__(description)
+        self.reason_code = self.code
         self.credential_id = credential_id
 
 
-_MESSAGES = {
-    "already_revoked": "The credential is revoked; revocation is final.",
-    "not_suspended": "The credential is not suspended.",
-    "already_suspended": "The credential is already suspended.",
+class AlreadyRevoked(StatusConflict):
+    code = "already_revoked"
+    description = "The credential is revoked; revocation is final."
+
+
+class NotSuspended(StatusConflict):
+    code = "not_suspended"
+    description = "The credential is not suspended."
+
+
+class AlreadySuspended(StatusConflict):
+    code = "already_suspended"
+    description = "The credential is already suspended."
+
+
+#: reason code (what :func:`conflict_of` answers) → the error that carries it
+CONFLICTS: dict[str, type[StatusConflict]] = {
+    cls.code: cls for cls in (AlreadyRevoked, NotSuspended, AlreadySuspended)
 }
 
 
