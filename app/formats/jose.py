@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, base64url_decode, json_encode
@@ -163,7 +163,7 @@ def verify_jwt(
     return header, claims
 
 
-def _numeric_date(value: Any) -> bool:
+def _numeric_date(value: Any) -> TypeGuard[int | float]:
     """RFC 7519 §2 NumericDate: a finite JSON number (not a boolean, NaN or Infinity)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

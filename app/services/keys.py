@@ -162,7 +162,7 @@ def _records(*, refresh: bool = False) -> list[KeyRecord]:
         expires, records = cached
         fresh_enough = now < expires - KEY_CACHE_SECONDS + 1.0  # loaded within the last second
         if now < expires and (not refresh or fresh_enough):  # forced reloads: at most one a second
-            return records  # type: ignore[no-any-return]
+            return records
     records = [
         KeyRecord(r.kid, r.kty, r.alg, r.use, dict(r.public_jwk), bytes(r.private_sealed), bytes(r.cert_der),
                   r.created_at, r.not_before, r.expires_at, r.retired_at, r.publish_until)

@@ -107,7 +107,7 @@ def _stored(selection: Selection) -> dict[str, Any]:
 
 def _restored(stored: dict[str, Any]) -> Selection:
     names = {"credential_ids", "revocation_ids", "uin", "configuration_id", "issuance_id", "client_id"}
-    return Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in names})
+    return Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in names})  # type: ignore[arg-type]  # stored holds only Selection fields, of their own types
 
 
 def read_job(job_id: str, *, client_id: str) -> dict[str, Any]:
@@ -180,7 +180,7 @@ def run(job_id: str) -> None:
             job.selection = {**(job.selection or {}), "unchanged": allowed + unchanged - len(views)}
     except IdbbError as exc:
         with atomic():
-            job = db.session.get(LifecycleJob, job_id)
+            job = db.session.get(LifecycleJob, job_id)  # type: ignore[assignment]  # the job row exists: it was created in this transaction
             if job is not None:
                 job.state, job.error, job.finished_at = "failed", exc.code[:200], clock.now()
 

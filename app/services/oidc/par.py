@@ -61,8 +61,8 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
     try:
         proof = dpop.check(header(headers, "DPoP"), method="POST", url=server.issuer + PAR_PATH)
     except dpop.DpopRefused as refused:
-        extra = {"DPoP-Nonce": refused.nonce} if refused.nonce else {}
-        return _error(400, refused.error, refused.description, extra)
+        extra = {"DPoP-Nonce": refused.nonce} if refused.nonce else {}  # type: ignore[attr-defined]  # dpop.DpopRefused carries nonce/error/description; mypy mis-infers the name
+        return _error(400, refused.error, refused.description, extra)  # type: ignore[attr-defined]  # dpop.DpopRefused carries nonce/error/description; mypy mis-infers the name
     try:
         parsed, _ = parse(params, available_acrs=available_acrs(), pushing=True)  # RFC 9126 §2.1: validated as at /authorize
     except PageError as err:

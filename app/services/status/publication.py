@@ -161,4 +161,4 @@ def mark_changed(list_id: str) -> None:
     it takes orders this change before any signature that claims to include it) and drop this worker's copy."""
     db.session.execute(update(_LISTS).where(_LISTS.c.list_id == list_id).values(
         version=_LISTS.c.version + 1, changed_at=clock.now()))
-    state().cache.setdefault(_CACHE, {}).pop(list_id, None)  # type: ignore[union-attr]
+    state().cache.setdefault(_CACHE, {}).pop(list_id, None)  # type: ignore[attr-defined]  # state().cache values are dicts; the cache is typed as object
