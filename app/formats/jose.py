@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, base64url_decode, json_encode
@@ -60,7 +60,7 @@ def decode_b64url(segment: str, what: str) -> bytes:
     if not isinstance(segment, str) or not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
         raise FormatError(f"{what} is not base64url")
     try:
-        return base64url_decode(segment)
+        return cast(bytes, base64url_decode(segment))  # jwcrypto has no type hints
     except (ValueError, binascii.Error) as exc:
         raise FormatError(f"{what} is not base64url") from exc
 
