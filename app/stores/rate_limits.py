@@ -67,7 +67,7 @@ class RedisRateCounters:
         end = window_end(now, window_seconds)
         left = max(end - int(now.timestamp()), 1)
         name = f"{self._prefix}{key}:{end}"
-        pipe = self._redis.pipeline(transaction=True)  # type: ignore[attr-defined]
+        pipe = self._redis.pipeline(transaction=True)  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency
         pipe.incr(name)
         pipe.expire(name, left + 1)
         count, _ = pipe.execute()

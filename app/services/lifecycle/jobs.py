@@ -131,7 +131,7 @@ def _claimable(job: LifecycleJob, now: datetime) -> bool:
 
 def start(job_id: str) -> None:
     """Run ``job_id`` in a background thread of this worker (once per worker at a time)."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy._get_current_object is not in flask's stubs
     with _LOCK:
         if job_id in _RUNNING:
             return

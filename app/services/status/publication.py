@@ -135,7 +135,7 @@ def published(list_id: str) -> Published:
     """The signed tokens of ``list_id``: from the process cache (re-checked against the row once per publish
     delay), else the list row, else signed now."""
     now = clock.now()
-    cache: dict[str, tuple[Published, datetime]] = state().cache.setdefault(_CACHE, {})  # type: ignore[assignment]
+    cache: dict[str, tuple[Published, datetime]] = state().cache.setdefault(_CACHE, {})  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
     hit = cache.get(list_id)
     if hit is not None and not _expiring(hit[0].expires_at, now) and now < hit[1] + min(_delay(), _ttl()):
         return hit[0]
