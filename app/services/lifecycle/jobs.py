@@ -180,7 +180,7 @@ def run(job_id: str) -> None:
             job.selection = {**(job.selection or {}), "unchanged": allowed + unchanged - len(views)}
     except IdbbError as exc:
         with atomic():
-            job = db.session.get(LifecycleJob, job_id)  # type: ignore[assignment]  # the job row exists: it was created in this transaction
+            job = db.session.get(LifecycleJob, job_id)  # type: ignore[assignment]  # job was typed non-None above; this re-fetch may be None and is checked next
             if job is not None:
                 job.state, job.error, job.finished_at = "failed", exc.code[:200], clock.now()
 

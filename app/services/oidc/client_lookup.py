@@ -65,7 +65,7 @@ def public_key_set(client: Client) -> KeySet:
     cache_key = (client.client_id, client.public_key_thumbprint)
     found = keysets.get(cache_key)
     if found is None:
-        found = KeySet.import_key_set({"keys": [client.public_jwk]})  # type: ignore[list-item]  # public_jwk is set for clients that reach this branch
+        found = KeySet.import_key_set({"keys": [client.public_jwk]})  # type: ignore[list-item]  # the column is nullable; callers pass clients that registered a key
         if len(keysets) >= MAX_ENTRIES:
             keysets.clear()
         keysets[cache_key] = found
