@@ -55,4 +55,4 @@ def state() -> IdbbState:
     """The running app's state; services read settings and stores through it."""
     from flask import current_app
 
-    return current_app.extensions["idbb"]  # type: ignore[no-any-return]
+    return current_app.extensions["idbb"]

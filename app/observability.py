@@ -37,7 +37,7 @@ def configure_logging(level: str) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
                                            rename_fields={"asctime": "time", "levelname": "level"}))
-        handler._idbb = True  # type: ignore[attr-defined]
+        handler._idbb = True  # type: ignore[attr-defined]  # a marker attribute on the logging handler
         root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("uvicorn.access").disabled = True  # its lines carry the raw path and query

@@ -33,11 +33,11 @@ def _merge(router: starlette.routing.Router, base_path: str, api_router: starlet
     """
     for route in router.routes:
         if isinstance(route, starlette.routing.Mount) and route.path == base_path:
-            route.app.routes.extend(api_router.routes)  # type: ignore[attr-defined]
+            route.app.routes.extend(api_router.routes)  # type: ignore[attr-defined]  # connexion's router is untyped; its app has routes
             return
     router.mount(base_path, app=api_router)
     mount = router.routes[-1]
-    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)  # type: ignore[attr-defined]
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)  # type: ignore[attr-defined]  # starlette's Mount has path_regex at runtime
 
 
 class MergedRoutingMiddleware(RoutingMiddleware):

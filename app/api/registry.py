@@ -16,7 +16,7 @@ def read_identity(uin: str) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def update_identity(uin: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
-    return registry.update_attributes(uin, body.get("changes"), body.get("reason"), body.get("evidence"),
+    return registry.update_attributes(uin, body.get("changes"), body.get("reason"), body.get("evidence"),  # type: ignore[arg-type]  # connexion validates the body against the OpenAPI schema first
                                       actor=_actor(token_info)), 200, JSON
 
 

@@ -19,7 +19,7 @@ import math
 import re
 import string
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jwcrypto import jwk, jws
@@ -211,7 +211,7 @@ def _verified_claims(proof: str, key: jwk.JWK, alg: str) -> dict[str, Any]:
     return claims
 
 
-def _numeric_date(value: Any) -> bool:
+def _numeric_date(value: Any) -> TypeGuard[int | float]:
     """RFC 7519 §2 NumericDate: a finite JSON number (not a boolean, NaN or Infinity)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

@@ -55,7 +55,7 @@ def _parse_scope(scope: str) -> list[tuple[str, ...]]:
     """``"$.a.b c"`` -> ``[("a", "b"), ("c",)]``; ``$`` is the empty tuple."""
     if not isinstance(scope, str) or not scope.split():
         raise FormatError("integrity scope is empty")
-    paths = []
+    paths: list[tuple[str, ...]] = []
     for expression in scope.split():
         if not _PATH.fullmatch(expression):
             raise FormatError("integrity scope uses JSONPath syntax that is not supported")

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, base64url_decode, json_encode
@@ -60,7 +60,7 @@ def decode_b64url(segment: str, what: str) -> bytes:
     if not isinstance(segment, str) or not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
         raise FormatError(f"{what} is not base64url")
     try:
-        return base64url_decode(segment)
+        return cast(bytes, base64url_decode(segment))  # jwcrypto has no type hints
     except (ValueError, binascii.Error) as exc:
         raise FormatError(f"{what} is not base64url") from exc
 
@@ -163,7 +163,7 @@ def verify_jwt(
     return header, claims
 
 
-def _numeric_date(value: Any) -> bool:
+def _numeric_date(value: Any) -> TypeGuard[int | float]:
     """RFC 7519 §2 NumericDate: a finite JSON number (not a boolean, NaN or Infinity)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

@@ -9,7 +9,7 @@ An empty plaintext is refused both ways: jwcrypto 1.6 cannot tell an empty plain
 """
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from jwcrypto import jwe, jwk
 from jwcrypto.common import JWException, json_encode
@@ -84,6 +84,6 @@ def encrypt_compact(plaintext: bytes, public_key: jwk.JWK, alg: str, enc: str, *
     try:
         obj = jwe.JWE(bytes(plaintext), protected=json_encode(header), algs=[alg, enc])
         obj.add_recipient(public_key)
-        return obj.serialize(compact=True)
+        return cast(str, obj.serialize(compact=True))  # jwcrypto has no type hints
     except (JWException, ValueError, TypeError, KeyError) as exc:
         raise FormatError("plaintext cannot be encrypted to this key") from exc

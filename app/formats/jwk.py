@@ -8,7 +8,7 @@ only ever verifies a client's ``private_key_jwt`` assertions (RFC 7523 §3).
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, cast
 
 from jwcrypto import jwk
 from jwcrypto.common import JWException
@@ -126,9 +126,9 @@ def supported_algs(key: jwk.JWK) -> tuple[str, ...]:
 
 def thumbprint(key: jwk.JWK) -> str:
     """RFC 7638 SHA-256 thumbprint, base64url: a ``kid`` that is stable and derived from the key."""
-    return key.thumbprint()
+    return cast(str, key.thumbprint())  # jwcrypto has no type hints
 
 
 def public_dict(key: jwk.JWK) -> dict[str, Any]:
     """The public members of ``key`` as a dict (never any private member)."""
-    return key.export_public(as_dict=True)
+    return cast(dict[str, Any], key.export_public(as_dict=True))  # jwcrypto has no type hints

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import cbor2
 from cryptography import x509
@@ -202,7 +202,8 @@ def issue_mdoc(
 
 def issuer_signed_b64url(issued: IssuedMdoc | bytes) -> str:
     """OpenID4VCI 1.0 Appendix A.2.4: the credential is base64url (no padding) of the CBOR IssuerSigned."""
-    return base64url_encode(issued.encoded if isinstance(issued, IssuedMdoc) else issued)
+    # jwcrypto has no type hints
+    return cast(str, base64url_encode(issued.encoded if isinstance(issued, IssuedMdoc) else issued))
 
 
 def _untag_cbor(item: Any, what: str) -> Any:

@@ -59,7 +59,7 @@ def pairwise_subject(key: bytes, sector: str, local_id: str) -> str:
     return b64url_encode(hmac.new(key, message, hashlib.sha256).digest())
 
 
-def parse_claims_request(text: str | None) -> dict[str, dict[str, dict | None]]:
+def parse_claims_request(text: str | None) -> dict[str, dict[str, dict[str, Any] | None]]:
     """Parse the ``claims`` request parameter (OIDC Core §5.5) into ``{"userinfo"|"id_token": {claim: spec}}``.
 
     ``spec`` is ``None`` (default request) or an object whose ``essential``, ``values`` and ``purpose`` members are
@@ -83,7 +83,7 @@ def parse_claims_request(text: str | None) -> dict[str, dict[str, dict | None]]:
         raise FormatError("claims parameter is not valid JSON") from exc
     if not isinstance(value, dict):  # OIDC Core §5.5: "a JSON object"
         raise FormatError("claims parameter is not a JSON object")
-    result: dict[str, dict[str, dict | None]] = {}
+    result: dict[str, dict[str, dict[str, Any] | None]] = {}
     count = 0
     for target in CLAIMS_TARGETS:  # OIDC Core §5.5: other members not understood MUST be ignored
         if target not in value:
@@ -100,7 +100,7 @@ def parse_claims_request(text: str | None) -> dict[str, dict[str, dict | None]]:
     return result
 
 
-def is_essential(spec: dict | None) -> bool:
+def is_essential(spec: dict[str, Any] | None) -> bool:
     """Whether a claim request is ``{"essential": true}`` (OIDC Core §5.5.1); ``null`` means voluntary."""
     return isinstance(spec, dict) and spec.get("essential") is True
 

@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from jwcrypto import jwk
 from jwcrypto.common import base64url_encode
@@ -69,7 +69,7 @@ class ParsedSdJwt:
 
 def digest_of(encoded: str) -> str:
     """§4.2.3: base64url(SHA-256(ASCII bytes of the base64url disclosure))."""
-    return base64url_encode(hashlib.sha256(encoded.encode("ascii")).digest())
+    return cast(str, base64url_encode(hashlib.sha256(encoded.encode("ascii")).digest()))  # jwcrypto has no type hints
 
 
 def _json(value: Any) -> str:
@@ -93,7 +93,7 @@ def make_disclosure(name: str | None, value: Any, *, salt: str | None = None) ->
 
 def decoy_digest() -> str:
     """§4.2.5: a decoy digest, the hash of a random number, indistinguishable from a real one."""
-    return base64url_encode(hashlib.sha256(secrets.token_bytes(32)).digest())
+    return cast(str, base64url_encode(hashlib.sha256(secrets.token_bytes(32)).digest()))  # jwcrypto has no type hints
 
 
 def _decoy_count(decoys: tuple[int, int]) -> int:
@@ -309,7 +309,7 @@ def process_payload(payload: Mapping[str, Any], disclosures: Iterable[Disclosure
             return items
         return value
 
-    processed = walk(dict(payload), True)
+    processed = cast(dict[str, Any], walk(dict(payload), True))  # walk maps an object to an object
     if used != by_digest.keys():  # §7.1 step 5: every disclosure MUST be referenced by a digest
         raise SdJwtError("a disclosure is not referenced by the SD-JWT")
     return processed

@@ -299,4 +299,4 @@ def checked_reference(status: Any) -> dict[str, Any]:
     link = status.get("status_list") if isinstance(status, Mapping) else None
     if not isinstance(link, Mapping):
         raise StatusListError("status must be {status_list: {idx, uri}}")
-    return status_reference(link.get("idx"), link.get("uri"))  # type: ignore[arg-type]
+    return status_reference(link.get("idx"), link.get("uri"))  # type: ignore[arg-type]  # status_reference checks idx and uri at runtime

@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
@@ -189,7 +189,7 @@ def unverified_x5t_s256(token: Any) -> str:
     return str(header["x5t#S256"])
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

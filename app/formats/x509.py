@@ -69,10 +69,11 @@ MDL_DS_EKU = ObjectIdentifier("1.0.18013.5.1.2")
 #: Annex B.1.2 and B.1.4: the longest validity of an IACA (20 years) and of a DS certificate (457 days).
 IACA_MAX_VALIDITY = timedelta(days=20 * 366)
 DS_MAX_VALIDITY = timedelta(days=457)
-_HASH_FOR_CURVE = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
+_HASH_FOR_CURVE: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
 
 
-def _mdoc_hash(key: ec.EllipticCurvePrivateKey) -> hashes.HashAlgorithm:
+def _mdoc_hash(key: ec.EllipticCurvePrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _HASH_FOR_CURVE:
         raise CertificateError("mdoc certificates are signed with ECDSA on P-256, P-384 or P-521")
     return _HASH_FOR_CURVE[key.curve.name]()  # Annex B.1.1: ecdsa-with-SHA256/384/512 matching the curve

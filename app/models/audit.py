@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "audit_events"
 
     seq: Mapped[int] = mapped_column(
@@ -26,7 +26,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditHead(db.Model):  # type: ignore[name-defined,misc]
+class AuditHead(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """The newest link of the chain, MAC'd: removing the newest events, or the whole table's
     content, no longer goes unnoticed (the chain alone cannot show a cut-off tail)."""
 
@@ -38,7 +38,7 @@ class AuditHead(db.Model):  # type: ignore[name-defined,misc]
     mac: Mapped[str] = mapped_column(String(64))
 
 
-class AuditPending(db.Model):  # type: ignore[name-defined,misc]
+class AuditPending(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Committed events not chained yet (PostgreSQL): a use case inserts here without taking the chain's
     lock, and the sealer moves them into ``audit_events`` in batches (``app/services/audit.py``, its sealer)."""
 

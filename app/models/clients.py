@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class Client(db.Model):  # type: ignore[name-defined,misc]
+class Client(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "clients"
 
     client_id: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class CredentialRequest(db.Model):  # type: ignore[name-defined,misc]
+class CredentialRequest(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """OSIA ``CredentialRequest``: PENDING until issued, cancelled or failed; ``credentialRequestId`` is the
     client's (CMS 1.3 createCredentialRequest), unique over all clients."""
 
@@ -35,7 +35,7 @@ class CredentialRequest(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PrintedCard(db.Model):  # type: ignore[name-defined,misc]
+class PrintedCard(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A printable ID card: the number printed on it, whose it is, its validity and its sealed PDF."""
 
     __tablename__ = "printed_cards"
@@ -48,7 +48,7 @@ class PrintedCard(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ServiceEvent(db.Model):  # type: ignore[name-defined,misc]
+class ServiceEvent(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One GovStack credential-management request (block, unblock, updateIdentity, card download, share) as
     ``GET /events/{eventId}`` and ``/service-history`` report it: a random 16-digit id, no claim values."""
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class IdentityMapping(db.Model):  # type: ignore[name-defined,misc]
+class IdentityMapping(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """``authentic_source_person_id`` of one authentic source and the attributes that identify the person."""
 
     __tablename__ = "identity_mappings"
@@ -30,7 +30,7 @@ class IdentityMapping(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class DatastoreDocument(db.Model):  # type: ignore[name-defined,misc]
+class DatastoreDocument(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One document of an authentic source; the claims of the credentials issued from it."""
 
     __tablename__ = "datastore_documents"
@@ -48,7 +48,7 @@ class DatastoreDocument(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DocumentIdentity(db.Model):  # type: ignore[name-defined,misc]
+class DocumentIdentity(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A document's ``identity_mapping_ids`` (one row each, so a person's documents are one indexed query)."""
 
     __tablename__ = "datastore_document_identities"
@@ -58,7 +58,7 @@ class DocumentIdentity(db.Model):  # type: ignore[name-defined,misc]
     person_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
-class DocumentIssuance(db.Model):  # type: ignore[name-defined,misc]
+class DocumentIssuance(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """An issuance started from a document: deleting the document revokes the credentials it issued."""
 
     __tablename__ = "datastore_document_issuances"

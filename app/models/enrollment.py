@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class Enrollment(db.Model):  # type: ignore[name-defined,misc]
+class Enrollment(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One enrollment. ``document`` holds the OSIA sections with every embedded image or document
     replaced by ``{"$blob": id}`` (the bytes are sealed in :class:`Blob`)."""
 
@@ -31,7 +31,7 @@ class Enrollment(db.Model):  # type: ignore[name-defined,misc]
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Blob(db.Model):  # type: ignore[name-defined,misc]
+class Blob(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Biometric or document bytes, sealed with AES-256-GCM under the data key."""
 
     __tablename__ = "blobs"
@@ -46,7 +46,7 @@ class Blob(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class EnrollmentBuffer(db.Model):  # type: ignore[name-defined,misc]
+class EnrollmentBuffer(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """OSIA buffer: bytes uploaded apart from the enrollment JSON and referenced by URL."""
 
     __tablename__ = "enrollment_buffers"

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class Grant(db.Model):  # type: ignore[name-defined,misc]
+class Grant(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """What a person granted a relying party: born with an authorization code, lives on in the tokens
     issued from it (refresh tokens form one family). Revoking the grant revokes all of them."""
 
@@ -45,7 +45,7 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
     issuance_id: Mapped[str | None] = mapped_column(String(36))
 
 
-class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
+class RefreshToken(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "refresh_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -55,7 +55,7 @@ class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Consent(db.Model):  # type: ignore[name-defined,misc]
+class Consent(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A person's standing consent for one relying party (OIDC Core §3.1.2.4)."""
 
     __tablename__ = "consents"

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class Issuance(db.Model):  # type: ignore[name-defined,misc]
+class Issuance(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """An issuance from ``POST /v1/issuance`` through the offer, the token and the credential(s)."""
 
     __tablename__ = "issuances"
@@ -51,7 +51,7 @@ class Issuance(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class IssuedCredential(db.Model):  # type: ignore[name-defined,misc]
+class IssuedCredential(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """What idbb keeps of one credential it signed: enough to manage it (status, expiry), not the credential."""
 
     __tablename__ = "issued_credentials"
@@ -69,7 +69,7 @@ class IssuedCredential(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class MdocAuthority(db.Model):  # type: ignore[name-defined,misc]
+class MdocAuthority(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """The IACA root idbb creates (``kind`` iaca) and the document signers it certifies (``kind`` ds);
     private keys sealed with the KEK like the signing keys."""
 

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class SigningKey(db.Model):  # type: ignore[name-defined,misc]
+class SigningKey(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One key pair. Lifecycle: published at ``created_at``, signs from ``not_before`` until
     ``retired_at``, stays published until ``publish_until`` so what it signed still verifies."""
 

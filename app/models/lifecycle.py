@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class IdentityBlock(db.Model):  # type: ignore[name-defined,misc]
+class IdentityBlock(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A blocked identity (GovStack credential management ``/block``): no new credential while the row exists."""
 
     __tablename__ = "identity_blocks"
@@ -26,7 +26,7 @@ class IdentityBlock(db.Model):  # type: ignore[name-defined,misc]
     blocked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class BlockedCredential(db.Model):  # type: ignore[name-defined,misc]
+class BlockedCredential(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A credential a block suspended: ``unblock`` unsuspends these and no other (a credential suspended for
     another reason stays suspended)."""
 
@@ -36,7 +36,7 @@ class BlockedCredential(db.Model):  # type: ignore[name-defined,misc]
     uin: Mapped[str] = mapped_column(String(32), index=True)
 
 
-class CredentialRenewal(db.Model):  # type: ignore[name-defined,misc]
+class CredentialRenewal(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A renewal: the new issuance made from an old credential, and what happens to the old one."""
 
     __tablename__ = "credential_renewals"
@@ -48,7 +48,7 @@ class CredentialRenewal(db.Model):  # type: ignore[name-defined,misc]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RenewalMark(db.Model):  # type: ignore[name-defined,misc]
+class RenewalMark(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A credential whose claims changed in the registry after it was issued: due for renewal."""
 
     __tablename__ = "credential_renewal_marks"
@@ -58,7 +58,7 @@ class RenewalMark(db.Model):  # type: ignore[name-defined,misc]
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class LifecycleJob(db.Model):  # type: ignore[name-defined,misc]
+class LifecycleJob(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A bulk status change too large to answer at once: stored so that any worker can run and report it."""
 
     __tablename__ = "lifecycle_jobs"

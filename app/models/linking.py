@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class LinkCode(db.Model):  # type: ignore[name-defined,misc]
+class LinkCode(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A QR link code of a browser transaction (GovStack §8 "Wallet – QR Code"); stored as a hash."""
 
     __tablename__ = "link_codes"
@@ -22,7 +22,7 @@ class LinkCode(db.Model):  # type: ignore[name-defined,misc]
     linked_transaction_id: Mapped[str | None] = mapped_column(String(64))
 
 
-class LinkedTransaction(db.Model):  # type: ignore[name-defined,misc]
+class LinkedTransaction(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """The wallet's side of a linked browser transaction: authentication and consent on the phone,
     then the auth code released to the browser's long poll. ``code_sealed`` keeps the issued code
     (AES-GCM under a KEK-derived key) so a repeated link-auth-code returns the same answer."""

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class AuthTransaction(db.Model):  # type: ignore[name-defined,misc]
+class AuthTransaction(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One authorization request from ``/authorize`` until its code is issued or it expires."""
 
     __tablename__ = "auth_transactions"
@@ -35,7 +35,7 @@ class AuthTransaction(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class PushedRequest(db.Model):  # type: ignore[name-defined,misc]
+class PushedRequest(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """RFC 9126 pushed authorization request; the ``request_uri`` is single-use."""
 
     __tablename__ = "pushed_requests"
@@ -48,7 +48,7 @@ class PushedRequest(db.Model):  # type: ignore[name-defined,misc]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class LoginSession(db.Model):  # type: ignore[name-defined,misc]
+class LoginSession(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """The single sign-on session behind the browser cookie; ``session_id`` is the public ``sid``."""
 
     __tablename__ = "login_sessions"
@@ -64,7 +64,7 @@ class LoginSession(db.Model):  # type: ignore[name-defined,misc]
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OtpChallenge(db.Model):  # type: ignore[name-defined,misc]
+class OtpChallenge(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "otp_challenges"
 
     challenge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -75,7 +75,7 @@ class OtpChallenge(db.Model):  # type: ignore[name-defined,misc]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class LoginThrottle(db.Model):  # type: ignore[name-defined,misc]
+class LoginThrottle(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Failed attempts per person, or per identifier that names nobody (keyed by a MAC of either):
     three wrong secrets block it for a while."""
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 
 
-class RateCounter(db.Model):  # type: ignore[name-defined,misc]
+class RateCounter(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Events counted under ``key`` (a MAC: no address or identifier is stored) in the fixed window that ends
     at ``window_end`` (epoch seconds); an event in a later window starts the count again."""
 

@@ -12,7 +12,7 @@ from app.models.types import JsonType, UTCDateTime
 _BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Identity(db.Model):  # type: ignore[name-defined,misc]
+class Identity(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "identities"
 
     identity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -26,7 +26,7 @@ class Identity(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class IdentityMatchKey(db.Model):  # type: ignore[name-defined,misc]
+class IdentityMatchKey(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Hashes of normalised biographic attribute groups; two identities sharing one may be one person."""
 
     __tablename__ = "identity_match_keys"
@@ -35,7 +35,7 @@ class IdentityMatchKey(db.Model):  # type: ignore[name-defined,misc]
     identity_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
 
 
-class IdentityIdentifier(db.Model):  # type: ignore[name-defined,misc]
+class IdentityIdentifier(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Every identifier an identity answers to (UIN, national id, passport, VID-style aliases)."""
 
     __tablename__ = "identity_identifiers"
@@ -47,7 +47,7 @@ class IdentityIdentifier(db.Model):  # type: ignore[name-defined,misc]
     value: Mapped[str] = mapped_column(String(128))
 
 
-class IdentityVersion(db.Model):  # type: ignore[name-defined,misc]
+class IdentityVersion(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One change to an identity: who, when, why, on what evidence, what changed."""
 
     __tablename__ = "identity_versions"
@@ -65,7 +65,7 @@ class IdentityVersion(db.Model):  # type: ignore[name-defined,misc]
     transaction_id: Mapped[str | None] = mapped_column(String(128))
 
 
-class IssuedUin(db.Model):  # type: ignore[name-defined,misc]
+class IssuedUin(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Every UIN ever handed out; the primary key makes reuse impossible."""
 
     __tablename__ = "issued_uins"
@@ -75,7 +75,7 @@ class IssuedUin(db.Model):  # type: ignore[name-defined,misc]
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class DuplicateCase(db.Model):  # type: ignore[name-defined,misc]
+class DuplicateCase(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "duplicate_cases"
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -89,7 +89,7 @@ class DuplicateCase(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
+class OutboxEvent(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """Transactional outbox: written with the change it announces, delivered later."""
 
     __tablename__ = "outbox_events"

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime
 
 
-class ReplayEntry(db.Model):  # type: ignore[name-defined,misc]
+class ReplayEntry(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "replay_entries"
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)

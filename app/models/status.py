@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime
 
 
-class StatusList(db.Model):  # type: ignore[name-defined,misc]
+class StatusList(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     __tablename__ = "status_lists"
 
     list_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -32,7 +32,7 @@ class StatusList(db.Model):  # type: ignore[name-defined,misc]
     signed_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class StatusEntry(db.Model):  # type: ignore[name-defined,misc]
+class StatusEntry(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """One allocated index; ``status`` is the Status Type (§7.1: 0 VALID, 1 INVALID, 2 SUSPENDED)."""
 
     __tablename__ = "status_entries"

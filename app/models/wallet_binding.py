@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import JsonType, UTCDateTime
 
 
-class WalletBinding(db.Model):  # type: ignore[name-defined,misc]
+class WalletBinding(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Model is a dynamic base
     """A wallet's public key bound to a person for one auth factor (GovStack ``/wallet-binding``),
     certified by idbb's binding CA. Unique per (person, key, factor): a second bind is ``duplicate_public_key``."""
 

@@ -357,7 +357,7 @@ class Sealer:
 
 def nudge() -> None:
     """Called after a COMMIT that queued events (in the committing request's app context)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy._get_current_object is not in flask's stubs
     state().cached(_SEALER, lambda: Sealer(app)).nudge()
 
 

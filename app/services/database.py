@@ -47,7 +47,7 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    engine._idbb_configured = True  # type: ignore[attr-defined]
+    engine._idbb_configured = True  # type: ignore[attr-defined]  # a marker attribute on the Engine
 
 
 def _alembic_config() -> Config:

@@ -162,7 +162,7 @@ def _records(*, refresh: bool = False) -> list[KeyRecord]:
         expires, records = cached
         fresh_enough = now < expires - KEY_CACHE_SECONDS + 1.0  # loaded within the last second
         if now < expires and (not refresh or fresh_enough):  # forced reloads: at most one a second
-            return records  # type: ignore[no-any-return]
+            return records
     records = [
         KeyRecord(r.kid, r.kty, r.alg, r.use, dict(r.public_jwk), bytes(r.private_sealed), bytes(r.cert_der),
                   r.created_at, r.not_before, r.expires_at, r.retired_at, r.publish_until)
@@ -225,7 +225,7 @@ def public_jwks_by_kid(now: datetime | None = None, *, want: str | None = None) 
     rows = published_keys(now)
     if want is not None and all(r.kid != want for r in rows):
         rows = published_keys(now, refresh=True)
-    parsed: dict[str, jwk.JWK] = state().cache.setdefault("public_jwk", {})  # type: ignore[assignment]
+    parsed: dict[str, jwk.JWK] = state().cache.setdefault("public_jwk", {})  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
     out = {}
     for row in rows:
         if row.use != "sig":
@@ -264,7 +264,7 @@ def decryption_keys(now: datetime | None = None) -> list[jwk.JWK]:
 
 
 def _unsealed(row: KeyRecord) -> jwk.JWK:
-    cache: dict[str, jwk.JWK] = state().cache.setdefault("unsealed", {})  # type: ignore[assignment]
+    cache: dict[str, jwk.JWK] = state().cache.setdefault("unsealed", {})  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
     key = cache.get(row.kid)
     if key is None:
         pem = aead.open_sealed(state().settings.kek_bytes(), row.private_sealed, row.kid.encode("ascii"))

@@ -23,7 +23,7 @@ def digest(*parts: str) -> str:
 def purpose_key(purpose: str) -> bytes:
     """The 32-byte key for ``purpose``, derived from the KEK on first use and kept per app."""
     settings = state().settings
-    return state().cached(f"key:{purpose}", lambda: settings.derived_key(purpose))  # type: ignore[no-any-return]
+    return state().cached(f"key:{purpose}", lambda: settings.derived_key(purpose))
 
 
 def mac(purpose: str, value: str) -> str:

@@ -59,7 +59,7 @@ def _client_of(transaction_id: str | None, linked_transaction_id: str | None) ->
         transaction_id = linked.transaction_id
         counted = linked_transaction_id
     else:
-        counted = transaction_id
+        counted = transaction_id  # type: ignore[assignment]  # counted was inferred as str above; None passes through here as before
     txn = db.session.get(AuthTransaction, transaction_id) if transaction_id and len(transaction_id) <= 64 else None
     return counted, (txn.client_id if txn is not None else None)
 

@@ -46,7 +46,7 @@ class SqlRateCounters:
         end = window_end(now, window_seconds)
         insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = insert(RateCounter).values(key=key, window_end=end, count=1)
-        statement = statement.on_conflict_do_update(index_elements=[RateCounter.key], set_={
+        statement = statement.on_conflict_do_update(index_elements=[RateCounter.key], set_={  # type: ignore[assignment]  # on_conflict_do_update keeps the dialect Insert at runtime; stubs widen it
             "count": case((RateCounter.window_end == end, RateCounter.count + 1), else_=1),
             "window_end": end,
         }).returning(RateCounter.count)
@@ -67,7 +67,7 @@ class RedisRateCounters:
         end = window_end(now, window_seconds)
         left = max(end - int(now.timestamp()), 1)
         name = f"{self._prefix}{key}:{end}"
-        pipe = self._redis.pipeline(transaction=True)  # type: ignore[attr-defined]
+        pipe = self._redis.pipeline(transaction=True)  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency
         pipe.incr(name)
         pipe.expire(name, left + 1)
         count, _ = pipe.execute()

@@ -67,15 +67,15 @@ class RedisReplayStore:
         self._prefix = prefix
 
     def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
-        stored = self._redis.set(self._prefix + key, b"1", nx=True, ex=max(ttl_seconds, 1))  # type: ignore[attr-defined]
+        stored = self._redis.set(self._prefix + key, b"1", nx=True, ex=max(ttl_seconds, 1))  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency
         return bool(stored)
 
     def add_many_once(self, entries: Sequence[tuple[str, int]], now: datetime) -> list[bool]:
         # one pipeline, no MULTI: each SET NX is atomic on its own, which is all single use needs
-        pipe = self._redis.pipeline(transaction=False)  # type: ignore[attr-defined]
+        pipe = self._redis.pipeline(transaction=False)  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency
         for key, ttl in entries:
             pipe.set(self._prefix + key, b"1", nx=True, ex=max(ttl, 1))
         return [bool(stored) for stored in pipe.execute()]
 
     def seen(self, key: str, now: datetime) -> bool:
-        return bool(self._redis.exists(self._prefix + key))  # type: ignore[attr-defined]
+        return bool(self._redis.exists(self._prefix + key))  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency

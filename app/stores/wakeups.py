@@ -200,7 +200,7 @@ class RedisWakeups(LocalWakeups):
             log.warning("long-poll listener stopped", exc_info=True)
         finally:
             try:
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
                 await client.aclose()
             except Exception:  # already gone
                 log.debug("long-poll listener connection already closed", exc_info=True)

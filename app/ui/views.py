@@ -11,10 +11,11 @@ cached.
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.extensions import state
 from app.services.issuance import offer_page
@@ -70,7 +71,10 @@ def _page(template: str, context: dict[str, Any], status: int) -> Response:
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
-def _secure_headers(response: Response, form_action: tuple[str, ...] = ()) -> Response:
+_R = TypeVar("_R", bound=WerkzeugResponse)  # flask.Response, or the werkzeug Response that redirect() returns
+
+
+def _secure_headers(response: _R, form_action: tuple[str, ...] = ()) -> _R:
     """``form-action`` allows 'self' and the origins the page's forms are redirected to (the relying party's
     redirect URI, a logout target): a form injected into a page cannot send its fields anywhere else."""
     response.headers["Cache-Control"] = "no-store"
@@ -84,11 +88,11 @@ def _secure_headers(response: Response, form_action: tuple[str, ...] = ()) -> Re
     return response
 
 
-def _cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+def _cookie(response: WerkzeugResponse, name: str, value: str, max_age: int | None) -> None:
     response.set_cookie(name, value, max_age=max_age, secure=True, httponly=True, samesite="Lax", path="/")
 
 
-def _render(outcome: Outcome, browser: str | None = None, new_browser: bool = False) -> Response:
+def _render(outcome: Outcome, browser: str | None = None, new_browser: bool = False) -> WerkzeugResponse:
     if outcome.redirect:
         response = redirect(outcome.redirect, code=303)
     else:
@@ -106,14 +110,14 @@ def _render(outcome: Outcome, browser: str | None = None, new_browser: bool = Fa
 
 
 @blueprint.route("/authorize", methods=["GET", "POST"])
-def authorize() -> Response:
+def authorize() -> WerkzeugResponse:
     browser, new = _browser()
     outcome = authorize_flow.begin(_params(), browser, request.cookies.get(SESSION_COOKIE))
     return _render(outcome, browser, new)
 
 
 @blueprint.route("/authorize/login", methods=["POST"])
-def login() -> Response:
+def login() -> WerkzeugResponse:
     browser, _ = _browser()
     outcome = authorize_flow.login(_form("txn"), _form("csrf"), browser, _form("method"), _form("identifier"),
                                    _form("secret"), source=_source())
@@ -121,7 +125,7 @@ def login() -> Response:
 
 
 @blueprint.route("/authorize/otp", methods=["POST"])
-def request_otp() -> Response:
+def request_otp() -> WerkzeugResponse:
     browser, _ = _browser()
 
     def message(ui_locales: str | None) -> tuple[str, str]:  # the same language as the pages
@@ -134,7 +138,7 @@ def request_otp() -> Response:
 
 
 @blueprint.route("/authorize/consent", methods=["POST"])
-def consent() -> Response:
+def consent() -> WerkzeugResponse:
     browser, _ = _browser()
     outcome = authorize_flow.consent(_form("txn"), _form("csrf"), browser, _form("decision"),
                                      request.form.getlist("claims"))
@@ -142,13 +146,13 @@ def consent() -> Response:
 
 
 @blueprint.route("/authorize/resume", methods=["GET"])
-def resume() -> Response:
+def resume() -> WerkzeugResponse:
     browser, _ = _browser()
     return _render(authorize_flow.resume(request.args.get("txn", ""), browser))
 
 
 @blueprint.route("/authorize/wallet", methods=["GET"])
-def wallet() -> Response:
+def wallet() -> WerkzeugResponse:
     browser, _ = _browser()
     outcome = wallet_page.open_page(request.args.get("txn", ""), browser)
     if "qr_svg" in outcome.context:
@@ -175,7 +179,7 @@ def wallet_qr() -> Response:
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])
-def end_session() -> Response:
+def end_session() -> WerkzeugResponse:
     browser, new = _browser()
     params = {k: v[0] for k, v in _params().items() if v}
     session = request.cookies.get(SESSION_COOKIE)
@@ -185,7 +189,7 @@ def end_session() -> Response:
 
 
 @blueprint.route("/offers/<issuance_id>", methods=["GET"])
-def credential_offer_page(issuance_id: str) -> Response:
+def credential_offer_page(issuance_id: str) -> WerkzeugResponse:
     """The credential offer page (issue 16) in the login pages' languages."""
     outcome = offer_page.open_page(issuance_id)
     if "qr_svg" in outcome.context:

@@ -71,10 +71,10 @@ def _qr(pdf: FPDF, text: str, *, x: float, y: float) -> None:
     pdf.set_fill_color(0, 0, 0)
     for row_index, row in enumerate(matrix):
         column = 0
-        while column < len(row):  # one rectangle per run of dark modules: smaller PDF, no hairline gaps
-            if row[column]:
+        while column < len(row):  # type: ignore[arg-type]  # segno types matrix rows as Iterable[int]; they are sized, indexable rows - one rectangle per run of dark modules: smaller PDF, no hairline gaps
+            if row[column]:  # type: ignore[index]  # segno types matrix rows as Iterable[int]; they are sized, indexable rows
                 start = column
-                while column < len(row) and row[column]:
+                while column < len(row) and row[column]:  # type: ignore[arg-type,index]  # segno types matrix rows as Iterable[int]; they are sized, indexable rows
                     column += 1
                 pdf.rect(x + start * module, y + row_index * module, (column - start) * module, module, style="F")
             else:

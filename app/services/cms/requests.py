@@ -65,7 +65,7 @@ def _issuable(uin: str) -> bool:
 
 
 def _stored(body: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    kept = {k: body[k] for k in ("requestData", "biographicData", "biometricData") if k in body}
+    kept: dict[str, Any] = {k: body[k] for k in ("requestData", "biographicData", "biometricData") if k in body}
     return {**kept, **(extra or {})}
 
 

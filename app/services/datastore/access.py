@@ -120,7 +120,7 @@ class KeyCache:
 
 def _key_cache() -> KeyCache:
     settings = state().settings
-    return state().cached("datastore_jwks", lambda: KeyCache(  # type: ignore[no-any-return]
+    return state().cached("datastore_jwks", lambda: KeyCache(
         settings.datastore_jwks_url or None, settings.datastore_oidc_issuer or None,
         float(settings.datastore_jwks_min_refresh)))
 
@@ -170,7 +170,7 @@ def basic(username: str, password: str) -> Caller:
 
 def rules() -> tuple[spocp.Rule, ...]:
     settings = state().settings
-    return state().cached("datastore_rules", settings.datastore_rule_list)  # type: ignore[no-any-return]
+    return state().cached("datastore_rules", settings.datastore_rule_list)
 
 
 def authorize(subject: str, *, method: str, path: str, authentic_source: str | None, scope: str | None) -> None:

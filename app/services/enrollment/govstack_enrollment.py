@@ -62,7 +62,7 @@ def _biometrics(cbeff: Any) -> list[dict[str, Any]]:
         modality = str(modality).upper()
         if modality not in ("FACE", "FINGER", "IRIS"):
             modality = "UNKNOWN"
-        item: dict[str, Any] = {"biometricType": modality, "biometricSubType": _subtype(modality, info.get("subtype"))}
+        item: dict[str, Any] = {"biometricType": modality, "biometricSubType": _subtype(modality, info.get("subtype"))}  # type: ignore[arg-type]  # _subtype accepts a missing subtype; its annotation is narrower
         if segment.get("bdb"):
             item["image"] = segment["bdb"]
         quality = (info.get("quality") or {}).get("score") if isinstance(info.get("quality"), dict) else None

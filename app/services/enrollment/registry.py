@@ -52,7 +52,7 @@ class BiometricMatcher(Protocol):
 
 def matcher() -> BiometricMatcher | None:
     found = state().cache.get("biometric_matcher")
-    return found  # type: ignore[return-value]
+    return found  # type: ignore[return-value]  # state().cache is typed as dict[str, object]
 
 
 def register_matcher(flask_app: Any, implementation: BiometricMatcher) -> None:

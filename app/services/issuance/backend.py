@@ -159,6 +159,8 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     with atomic():
         records.purge_expired()
         document = None
+        attributes: dict[str, Any]
+        explicit: dict[str, Any] | None
         if document_key is not None:
             from app.services.datastore import documents, issuing
 

@@ -194,6 +194,7 @@ def parse(raw: Any, where: str) -> CredentialConfiguration:
         raise ConfigError(f"{where}: id must be a string of 1 to 100 characters")
     if fmt not in FORMATS:
         raise ConfigError(f"{where}: format must be one of {', '.join(FORMATS)}")
+    types: tuple[str, ...]
     vct, doctype, types = raw.get("vct"), raw.get("doctype"), ()
     if fmt == "dc+sd-jwt" and not (isinstance(vct, str) and vct):  # Appendix A.3.2: vct REQUIRED
         raise ConfigError(f"{where}: a dc+sd-jwt configuration needs vct")
@@ -255,5 +256,5 @@ def load(directory: str) -> dict[str, CredentialConfiguration]:
 def configured() -> dict[str, CredentialConfiguration]:
     """The running app's configurations (loaded and validated by ``create_app`` at start-up)."""
     settings = state().settings
-    return state().cached("credential_configurations",  # type: ignore[no-any-return]
+    return state().cached("credential_configurations",
                           lambda: load(settings.credential_config_dir))

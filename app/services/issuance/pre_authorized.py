@@ -50,7 +50,7 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
     if row.code_used_at is not None:  # §6.1 / RFC 6749 §4.1.2: single use
         records.event(row, "code_replayed", actor="anonymous", outcome="failure")
         return _error(InvalidGrant.code, "The pre-authorized code was already used.")
-    tx_code = (form.get("tx_code") or [None])[0]
+    tx_code = (form.get("tx_code") or [None])[0]  # type: ignore[list-item]  # form values are lists of str; [None] is the absent-parameter default
     if row.tx_code_hash is not None:
         if not tx_code:  # §6.3: tx_code given in the offer, missing here: invalid_request
             return _error(InvalidRequest.code, "tx_code is required for this offer.")
@@ -65,20 +65,20 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
     elif tx_code is not None:
         return _error(InvalidRequest.code, "This offer has no tx_code.")
     try:  # 1.0 §6.1: authorization_details in the token request narrows the offer's configurations
-        subset = narrowed((form.get("authorization_details") or [None])[0], list(row.configuration_ids))
+        subset = narrowed((form.get("authorization_details") or [None])[0], list(row.configuration_ids))  # type: ignore[list-item]  # form values are lists of str; [None] is the absent-parameter default
     except ValueError as exc:
         return _error(InvalidAuthorizationDetails.code, str(exc))  # RFC 9396 §6.2
     url = settings.issuer + path
     try:
         proof = dpop.check(header(headers, "DPoP"), method="POST", url=url)
     except dpop.DpopRefused as refused:
-        extra = {"DPoP-Nonce": refused.nonce} if refused.nonce else {}
+        extra: dict[str, Any] = {"DPoP-Nonce": refused.nonce} if refused.nonce else {}
         return _error(refused.error, refused.description, extra)
     row.code_used_at = now
     records.move(row, "offer_received", once=True, via="code_redeemed")
     details = [{"type": "openid_credential", "credential_configuration_id": cid,
                 "credential_identifiers": [credential_identifier(cid)]} for cid in subset or row.configuration_ids]
-    extra: dict[str, Any] = {"iid": row.issuance_id}
+    extra = {"iid": row.issuance_id}
     if subset is not None:
         extra["authorization_details"] = token_claim(subset)  # RFC 9396 §9.1: the token obtains only these
     if proof is not None:

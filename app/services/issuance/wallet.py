@@ -322,7 +322,7 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
 
     transaction_id = body["transaction_id"]
     with atomic():
-        row = _locked(token.issuance_id)
+        row = _locked(token.issuance_id)  # type: ignore[arg-type]  # the column is nullable; tokens reaching deferred issuance carry one
         if row.transaction_hash is None or not secrets.compare_digest(row.transaction_hash, digest(transaction_id)):
             raise InvalidTransactionId()  # §9.3: not issued by idbb, or already used
         if row.state == "issuance_denied":

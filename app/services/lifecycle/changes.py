@@ -119,7 +119,7 @@ def change(action: str, credential_ids: Sequence[str], *, reason: str | None, ac
     reason = _reason(reason)
     with atomic():
         key = "revocation_ids" if by_revocation_id else "credential_ids"
-        rows = _locked(Selection(**{key: tuple(ids)}))
+        rows = _locked(Selection(**{key: tuple(ids)}))  # type: ignore[arg-type]  # key names a tuple-valued Selection field
         if len(rows) != len(ids):
             raise CredentialNotFound()
         for row in rows:

@@ -107,7 +107,7 @@ def _stored(selection: Selection) -> dict[str, Any]:
 
 def _restored(stored: dict[str, Any]) -> Selection:
     names = {"credential_ids", "revocation_ids", "uin", "configuration_id", "issuance_id", "client_id"}
-    return Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in names})
+    return Selection(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in names})  # type: ignore[arg-type]  # stored holds only Selection fields, of their own types
 
 
 def read_job(job_id: str, *, client_id: str) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def _claimable(job: LifecycleJob, now: datetime) -> bool:
 
 def start(job_id: str) -> None:
     """Run ``job_id`` in a background thread of this worker (once per worker at a time)."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy._get_current_object is not in flask's stubs
     with _LOCK:
         if job_id in _RUNNING:
             return
@@ -180,7 +180,7 @@ def run(job_id: str) -> None:
             job.selection = {**(job.selection or {}), "unchanged": allowed + unchanged - len(views)}
     except IdbbError as exc:
         with atomic():
-            job = db.session.get(LifecycleJob, job_id)
+            job = db.session.get(LifecycleJob, job_id)  # type: ignore[assignment]  # job was typed non-None above; this re-fetch may be None and is checked next
             if job is not None:
                 job.state, job.error, job.finished_at = "failed", exc.code[:200], clock.now()
 

@@ -89,7 +89,7 @@ COLUMNS = (C.credential_id, C.revocation_id, C.issuance_id, C.configuration_id, 
 
 
 def query(*conditions: ColumnElement[bool]) -> Select[Any]:
-    return (select(*COLUMNS).join(Iss, Iss.issuance_id == C.issuance_id)
+    return (select(*COLUMNS).join(Iss, Iss.issuance_id == C.issuance_id)  # type: ignore[return-value]  # SQLAlchemy infers a typed row; the callers take any Select
             .join(E, and_(E.list_id == C.status_list_id, E.idx == C.status_index)).where(*conditions))
 
 

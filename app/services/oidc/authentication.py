@@ -60,7 +60,7 @@ class Authenticated:
 
 
 def _dummy_hash() -> str:
-    return state().cached("dummy_pin_hash", lambda: credentials.hash_secret("pin", "000000"))  # type: ignore[no-any-return]
+    return state().cached("dummy_pin_hash", lambda: credentials.hash_secret("pin", "000000"))
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def with_static_code(identifier: str, secret: str, *, source: str | None = None)
 def _notifier() -> notifier.Notifier:
     """One notifier per app (the development outbox keeps its messages across requests)."""
     settings = state().settings
-    return state().cached("notifier", lambda: notifier.from_settings(settings))  # type: ignore[no-any-return]
+    return state().cached("notifier", lambda: notifier.from_settings(settings))
 
 
 def otp_channels() -> tuple[str, ...]:
@@ -188,7 +188,7 @@ MAX_IMITATED_DELIVERY = 5.0
 
 
 def _delivery_time() -> _DeliveryTime:
-    return state().cached("otp delivery time", _DeliveryTime)  # type: ignore[no-any-return]
+    return state().cached("otp delivery time", _DeliveryTime)
 
 
 def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str, *,

@@ -65,7 +65,7 @@ def public_key_set(client: Client) -> KeySet:
     cache_key = (client.client_id, client.public_key_thumbprint)
     found = keysets.get(cache_key)
     if found is None:
-        found = KeySet.import_key_set({"keys": [client.public_jwk]})
+        found = KeySet.import_key_set({"keys": [client.public_jwk]})  # type: ignore[list-item]  # the column is nullable; callers pass clients that registered a key
         if len(keysets) >= MAX_ENTRIES:
             keysets.clear()
         keysets[cache_key] = found
@@ -76,11 +76,11 @@ def forget(client_id: str) -> None:
     """Drop this worker's copy after the client changed (call after the COMMIT); with Redis, tell the other
     workers too (they drop their copies within ``GENERATION_CHECK_SECONDS``, else by age)."""
     state().cached(_FORGOTTEN, dict)[client_id] = time.monotonic()
-    cached: dict[str, Any] = state().cache.get(_CLIENTS) or {}  # type: ignore[assignment]
+    cached: dict[str, Any] = state().cache.get(_CLIENTS) or {}  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
     cached.pop(client_id, None)
     redis = state().redis
     if redis is not None:
-        redis.incr(GENERATION_KEY)  # type: ignore[attr-defined]
+        redis.incr(GENERATION_KEY)  # type: ignore[attr-defined]  # state().redis is typed as object: redis is an optional dependency
 
 
 def _follow_other_workers(cache: dict[str, tuple[float, Client]], now: float) -> None:
@@ -92,7 +92,7 @@ def _follow_other_workers(cache: dict[str, tuple[float, Client]], now: float) ->
     seen = _generation()
     if now - seen.asked_at < GENERATION_CHECK_SECONDS:
         return
-    generation = redis.get(GENERATION_KEY)  # type: ignore[attr-defined]
+    generation = redis.get(GENERATION_KEY)  # type: ignore[attr-defined]  # state().redis is typed as object: redis is an optional dependency
     if generation != seen.value:
         cache.clear()
         seen.cleared_at = now
@@ -107,7 +107,7 @@ class _Generation:
 
 
 def _generation() -> _Generation:
-    return state().cached(_GENERATION, _Generation)  # type: ignore[no-any-return]
+    return state().cached(_GENERATION, _Generation)
 
 
 def _copy(row: Client) -> Client:

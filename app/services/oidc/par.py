@@ -60,9 +60,9 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
     params["client_id"] = [client.get_client_id()]
     try:
         proof = dpop.check(header(headers, "DPoP"), method="POST", url=server.issuer + PAR_PATH)
-    except dpop.DpopRefused as refused:
-        extra = {"DPoP-Nonce": refused.nonce} if refused.nonce else {}
-        return _error(400, refused.error, refused.description, extra)
+    except dpop.DpopRefused as dpop_refused:  # its own name: `refused` above is typed as precheck's result
+        extra = {"DPoP-Nonce": dpop_refused.nonce} if dpop_refused.nonce else {}
+        return _error(400, dpop_refused.error, dpop_refused.description, extra)
     try:
         parsed, _ = parse(params, available_acrs=available_acrs(), pushing=True)  # RFC 9126 §2.1: validated as at /authorize
     except PageError as err:

@@ -76,7 +76,7 @@ class _Payload(OAuth2Payload):
         return self._data
 
     @property
-    def datalist(self) -> dict[str, list[str]]:  # type: ignore[override]
+    def datalist(self) -> dict[str, list[str]]:
         return self._datalist
 
 
@@ -87,7 +87,7 @@ class _Request(OAuth2Request):
 
     @property
     def form(self) -> dict[str, str]:
-        return self.payload.data  # type: ignore[no-any-return]
+        return self.payload.data
 
     @property
     def args(self) -> dict[str, str]:
@@ -204,7 +204,7 @@ class IdbbAuthorizationServer(AuthorizationServer):
     def handle_error_response(self, request: OAuth2Request, error: Any) -> TokenResponse:
         if not error.description:  # Authlib leaves some (unsupported_grant_type) without error_description
             error.description = error.get_error_description() or error.error
-        return super().handle_error_response(request, error)  # type: ignore[no-any-return]
+        return super().handle_error_response(request, error)
 
     def handle_response(self, status: int, body: Any, headers: Any) -> TokenResponse:
         return TokenResponse(status, dict(body), dict(headers))
@@ -215,7 +215,7 @@ class IdbbAuthorizationServer(AuthorizationServer):
 
 def _server() -> IdbbAuthorizationServer:
     settings = state().settings
-    return state().cached("oauth_server", lambda: IdbbAuthorizationServer(  # type: ignore[no-any-return]
+    return state().cached("oauth_server", lambda: IdbbAuthorizationServer(
         settings.issuer, settings.assertion_max_lifetime))
 
 
@@ -238,7 +238,7 @@ def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: st
 def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str],
                        parsable: bool) -> tuple[str, str] | None:
     """GovStack §8 ``/oauth/token`` error precedence for the authorization-code grant (or no grant_type)."""
-    grant_type = (form.get("grant_type") or [None])[0]
+    grant_type = (form.get("grant_type") or [None])[0]  # type: ignore[list-item]  # form values are lists of str; [None] is the absent-parameter default
     if grant_type is not None and grant_type.strip() and grant_type != "authorization_code":
         return None  # another grant: standard errors only (a blank grant_type is GovStack's invalid_input)
     if not parsable or not form:

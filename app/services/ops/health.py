@@ -21,7 +21,7 @@ def readiness() -> dict[str, Any]:
     redis = state().redis
     if redis is not None:
         try:
-            checks["redis"] = "ok" if redis.ping() else "unavailable"  # type: ignore[attr-defined]
+            checks["redis"] = "ok" if redis.ping() else "unavailable"  # type: ignore[attr-defined]  # state().redis is typed as object: redis is an optional dependency
         except Exception:
             checks["redis"] = "unavailable"
     status = "ready" if all(v == "ok" for v in checks.values()) else "not ready"

@@ -135,7 +135,7 @@ def published(list_id: str) -> Published:
     """The signed tokens of ``list_id``: from the process cache (re-checked against the row once per publish
     delay), else the list row, else signed now."""
     now = clock.now()
-    cache: dict[str, tuple[Published, datetime]] = state().cache.setdefault(_CACHE, {})  # type: ignore[assignment]
+    cache: dict[str, tuple[Published, datetime]] = state().cache.setdefault(_CACHE, {})  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
     hit = cache.get(list_id)
     if hit is not None and not _expiring(hit[0].expires_at, now) and now < hit[1] + min(_delay(), _ttl()):
         return hit[0]
@@ -161,4 +161,4 @@ def mark_changed(list_id: str) -> None:
     it takes orders this change before any signature that claims to include it) and drop this worker's copy."""
     db.session.execute(update(_LISTS).where(_LISTS.c.list_id == list_id).values(
         version=_LISTS.c.version + 1, changed_at=clock.now()))
-    state().cache.setdefault(_CACHE, {}).pop(list_id, None)  # type: ignore[union-attr]
+    state().cache.setdefault(_CACHE, {}).pop(list_id, None)  # type: ignore[attr-defined]  # state().cache values are dicts; the cache is typed as object

@@ -115,7 +115,7 @@ def build_ca(seed: bytes) -> BindingCa:
 
 def ca() -> BindingCa:
     """This deployment's binding CA (built once per app from the KEK-derived seed)."""
-    return state().cached("binding_ca", lambda: build_ca(purpose_key(PURPOSE)))  # type: ignore[no-any-return]
+    return state().cached("binding_ca", lambda: build_ca(purpose_key(PURPOSE)))
 
 
 def ca_certificate_pem() -> str:

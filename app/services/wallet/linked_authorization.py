@@ -225,7 +225,7 @@ def _code_answer(request: AuthRequest, code: str) -> dict[str, Any]:
 
 
 def _code_key() -> bytes:
-    return state().cached("linked code key", lambda: purpose_key("linked auth code"))  # type: ignore[no-any-return]
+    return state().cached("linked code key", lambda: purpose_key("linked auth code"))
 
 
 def _seal(code: str, linked_id: str) -> str:
