@@ -6,6 +6,7 @@ response validation on) around a Flask app holding the database and runtime stat
 
 # isort: off
 import app._quiet_imports  # noqa: F401  (before connexion, whose import warns; see that module)
+
 # isort: on
 import functools
 from pathlib import Path
@@ -41,9 +42,22 @@ from app.ui import views as ui_views
 __version__ = "0.1.0"
 
 #: One OpenAPI document per API surface (ARCHITECTURE.md); the UI of each is served at /docs/<name>.
-SPECS = ("ops", "oidc", "client-mgmt", "osia-enrollment", "osia-uin", "enrollment", "registry", "wallet-binding",
-         "oid4vci", "issuance", "status-list", "osia-cms", "credential-management",
-         "datastore")
+SPECS = (
+    "ops",
+    "oidc",
+    "client-mgmt",
+    "osia-enrollment",
+    "osia-uin",
+    "enrollment",
+    "registry",
+    "wallet-binding",
+    "oid4vci",
+    "issuance",
+    "status-list",
+    "osia-cms",
+    "credential-management",
+    "datastore",
+)
 #: Specs whose operations answer without a bearer token in the GovStack sandbox profile (README).
 SANDBOX_OPEN = ("client-mgmt", "wallet-binding")
 
@@ -78,16 +92,15 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     flask_app.extensions["idbb"] = IdbbState(settings, replay, redis_client, wakeups, counters)
     # credential configurations are validated at start-up: a bad YAML file stops idbb here (issue 16)
     flask_app.extensions["idbb"].cache["credential_configurations"] = load_credential_configurations(
-        settings.credential_config_dir)
+        settings.credential_config_dir
+    )
 
     for name in (*SPECS, "linked-authorization"):
         cx.add_api(
             _sandbox_spec(settings, name),
             name=name,
             validate_responses=True,
-            swagger_ui_options=SwaggerUIOptions(
-                swagger_ui_path=f"/docs/{name}", spec_path=f"/docs/{name}/openapi.json"
-            ),
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path=f"/docs/{name}", spec_path=f"/docs/{name}/openapi.json"),
         )
     flask_app.register_blueprint(ui_views.blueprint)
     flask_app.before_request(refuse_unrouted)  # no API view without Connexion's routing and security
@@ -100,8 +113,9 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     cx.add_middleware(RequestGuard, position=MiddlewarePosition.BEFORE_VALIDATION, settings=settings)
     cx.add_middleware(JwePayloadMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     cx.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, flask_app=flask_app)
-    cx.add_middleware(LongPollDispatch, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                      long_polls=long_poll_app(settings, flask_app))
+    cx.add_middleware(
+        LongPollDispatch, position=MiddlewarePosition.BEFORE_EXCEPTION, long_polls=long_poll_app(settings, flask_app)
+    )
     _size_thread_pool(cx, settings.worker_threads)
     return cx
 

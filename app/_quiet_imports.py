@@ -11,5 +11,6 @@ import warnings
 
 from starlette.exceptions import StarletteDeprecationWarning
 
-warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated",
-                        category=StarletteDeprecationWarning)
+warnings.filterwarnings(
+    "ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated", category=StarletteDeprecationWarning
+)

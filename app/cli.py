@@ -32,8 +32,7 @@ def _environ() -> dict[str, str]:
         raise click.ClickException(f"configuration: {exc}") from exc
     if used is not None and not _noted:
         _noted.append(used)  # once per command, however often it reads its settings
-        click.echo(f"idbb: settings from {used.name} ({env.get('IDBB_PROFILE')} profile; the environment wins)",
-                   err=True)
+        click.echo(f"idbb: settings from {used.name} ({env.get('IDBB_PROFILE')} profile; the environment wins)", err=True)
     return env
 
 
@@ -104,8 +103,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         raise click.ClickException(str(exc)) from exc
     if workers > 1:
         os.environ.update(_environ())  # the worker processes import app.asgi, which reads the environment only
-        uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True,
-                    access_log=False, log_config=None)
+        uvicorn.run(
+            "app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, access_log=False, log_config=None
+        )
     else:
         uvicorn.run(cx, host=host, port=port, proxy_headers=True, access_log=False, log_config=None)
 
@@ -136,9 +136,16 @@ def demo(host: str, port: int, profile: str, no_serve: bool) -> None:
             from app.services.ops import sandbox
 
             made = sandbox.seed()
-            report += ("\nGovStack sandbox: relying party " + sandbox.SANDBOX_RP + ", transactions "
-                       + ", ".join(sandbox.SANDBOX_TRANSACTIONS) + ", individual " + sandbox.SANDBOX_INDIVIDUAL_ID
-                       + " (password 'password'), PKCE verifier " + sandbox.SANDBOX_CODE_VERIFIER)
+            report += (
+                "\nGovStack sandbox: relying party "
+                + sandbox.SANDBOX_RP
+                + ", transactions "
+                + ", ".join(sandbox.SANDBOX_TRANSACTIONS)
+                + ", individual "
+                + sandbox.SANDBOX_INDIVIDUAL_ID
+                + " (password 'password'), PKCE verifier "
+                + sandbox.SANDBOX_CODE_VERIFIER
+            )
             if made.get("rp_private_jwk"):
                 key_file = Path.cwd() / "idbb-demo" / f"{sandbox.SANDBOX_RP}.private.jwk"
                 key_file.write_text(made["rp_private_jwk"], encoding="utf-8")
@@ -158,14 +165,24 @@ def clients() -> None:
 @click.argument("client_id")
 @click.option("--scopes", required=True, help="Space- or comma-separated scopes.")
 @click.option("--name", default=None, help="Display name (defaults to the id).")
-@click.option("--public-key", "public_key", default=None,
-              help="Public JWK: a file path or the JSON itself (private_key_jwt).")
-@click.option("--auth", "auth_method", type=click.Choice(["private_key_jwt", "client_secret_basic"]),
-              default="private_key_jwt", show_default=True)
-@click.option("--signature-required", is_flag=True,
-              help="Enrollment client: refuse its enrollment requests without a valid JWS integrity block.")
-def add_api(client_id: str, scopes: str, name: str | None, public_key: str | None, auth_method: str,
-            signature_required: bool) -> None:
+@click.option(
+    "--public-key", "public_key", default=None, help="Public JWK: a file path or the JSON itself (private_key_jwt)."
+)
+@click.option(
+    "--auth",
+    "auth_method",
+    type=click.Choice(["private_key_jwt", "client_secret_basic"]),
+    default="private_key_jwt",
+    show_default=True,
+)
+@click.option(
+    "--signature-required",
+    is_flag=True,
+    help="Enrollment client: refuse its enrollment requests without a valid JWS integrity block.",
+)
+def add_api(
+    client_id: str, scopes: str, name: str | None, public_key: str | None, auth_method: str, signature_required: bool
+) -> None:
     """Register a back-office API client holding SCOPES."""
     from app.services import api_clients
 
@@ -175,15 +192,29 @@ def add_api(client_id: str, scopes: str, name: str | None, public_key: str | Non
     cx = _app()
     with cx.app.app_context():
         try:
-            made = api_clients.register(client_id, name=name or client_id,
-                                        scopes=scopes.replace(",", " ").split(), public_key=key,
-                                        auth_method=auth_method, actor="cli:clients",
-                                        signature_required=signature_required)
+            made = api_clients.register(
+                client_id,
+                name=name or client_id,
+                scopes=scopes.replace(",", " ").split(),
+                public_key=key,
+                auth_method=auth_method,
+                actor="cli:clients",
+                signature_required=signature_required,
+            )
         except IdbbError as exc:
             _fail(exc)
             return
-    click.echo(json.dumps({"client_id": made.client_id, "scopes": made.scopes, "auth_method": made.auth_method,
-                           **({"client_secret": made.secret} if made.secret else {})}, indent=2))
+    click.echo(
+        json.dumps(
+            {
+                "client_id": made.client_id,
+                "scopes": made.scopes,
+                "auth_method": made.auth_method,
+                **({"client_secret": made.secret} if made.secret else {}),
+            },
+            indent=2,
+        )
+    )
     if made.secret:
         click.echo("The client secret is shown once; idbb stores only its hash.", err=True)
 
@@ -203,8 +234,13 @@ def list_clients() -> None:
 
 @clients.command("assertion")
 @click.argument("client_id")
-@click.option("--key", "key_file", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="The client's private JWK file (default: the demo's ./idbb-demo/CLIENT_ID.private.jwk[.json]).")
+@click.option(
+    "--key",
+    "key_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The client's private JWK file (default: the demo's ./idbb-demo/CLIENT_ID.private.jwk[.json]).",
+)
 @click.option("--aud", default=None, help="Audience (defaults to IDBB_ISSUER + /oauth/token).")
 def assertion(client_id: str, key_file: str | None, aud: str | None) -> None:
     """Print a fresh private_key_jwt client assertion (RFC 7523), for curl and tests."""
@@ -220,8 +256,7 @@ def assertion(client_id: str, key_file: str | None, aud: str | None) -> None:
     alg = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}[key.get("kty")]
     now = int(time.time())
     audience = aud or _settings().issuer + "/oauth/token"  # follows IDBB_ISSUER, or the demo's --host/--port
-    claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 60,
-              "jti": str(uuid.uuid4())}
+    claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
     click.echo(sign_jwt(claims, key, alg))
 
 
@@ -232,12 +267,24 @@ def keys() -> None:
 
 @keys.command("rotate")
 @click.option("--kty", type=click.Choice(["RSA", "EC", "OKP"]), default="RSA", show_default=True)
-@click.option("--now", "immediate", is_flag=True,
-              help="Sign with the new key at once, without publishing it ahead (the old one stays published).")
-@click.option("--use", type=click.Choice(["sig", "enc"]), default="sig", show_default=True,
-              help="Rotate a signing key or the payload-encryption key (RSA only).")
-@click.option("--compromised", is_flag=True,
-              help="The old key is compromised: withdraw it at once (implies --now; its tokens stop working).")
+@click.option(
+    "--now",
+    "immediate",
+    is_flag=True,
+    help="Sign with the new key at once, without publishing it ahead (the old one stays published).",
+)
+@click.option(
+    "--use",
+    type=click.Choice(["sig", "enc"]),
+    default="sig",
+    show_default=True,
+    help="Rotate a signing key or the payload-encryption key (RSA only).",
+)
+@click.option(
+    "--compromised",
+    is_flag=True,
+    help="The old key is compromised: withdraw it at once (implies --now; its tokens stop working).",
+)
 def rotate(kty: str, immediate: bool, use: str, compromised: bool) -> None:
     """Publish a new key; it signs after IDBB_KEY_PUBLISH_AHEAD seconds (or at once with --now)."""
     from app.services import keys as key_service
@@ -260,9 +307,11 @@ def list_keys() -> None:
     cx = _app()
     with cx.app.app_context():
         for row in key_service.list_keys():
-            click.echo(f"{row.kid}\t{row.kty}\t{row.use}\t{row.alg}\tin_use_from={row.not_before.isoformat()}\t"
-                       f"retired={row.retired_at.isoformat() if row.retired_at else '-'}\t"
-                       f"published_until={row.publish_until.isoformat() if row.publish_until else '-'}")
+            click.echo(
+                f"{row.kid}\t{row.kty}\t{row.use}\t{row.alg}\tin_use_from={row.not_before.isoformat()}\t"
+                f"retired={row.retired_at.isoformat() if row.retired_at else '-'}\t"
+                f"published_until={row.publish_until.isoformat() if row.publish_until else '-'}"
+            )
 
 
 @main.group()
@@ -281,8 +330,11 @@ def verify() -> None:
     if report.ok:
         click.echo(f"audit chain intact: {report.events} event(s)")
         return
-    click.echo(f"audit chain broken at event seq={report.first_broken_seq}: {report.reason} "
-               f"({report.events} event(s) verified before it)", err=True)
+    click.echo(
+        f"audit chain broken at event seq={report.first_broken_seq}: {report.reason} "
+        f"({report.events} event(s) verified before it)",
+        err=True,
+    )
     sys.exit(1)
 
 

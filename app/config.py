@@ -175,8 +175,11 @@ class Settings:
         for name in ("datastore_jwks_url", "datastore_oidc_issuer"):
             url = urlsplit(getattr(self, name))
             loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
-            if getattr(self, name) and (url.scheme not in ("https", "http") or not url.hostname or (
-                    self.profile == "production" and url.scheme != "https" and not loopback)):
+            if getattr(self, name) and (
+                url.scheme not in ("https", "http")
+                or not url.hostname
+                or (self.profile == "production" and url.scheme != "https" and not loopback)
+            ):
                 raise ConfigError(f"IDBB_{name.upper()} must be an https URL (http: loopback or development only)")
         if self.datastore_jwks_min_refresh < 0 or self.max_bulk_bytes <= 0:
             raise ConfigError("IDBB_DATASTORE_JWKS_MIN_REFRESH must not be negative, IDBB_MAX_BULK_BYTES positive")
@@ -213,7 +216,7 @@ class Settings:
         otherwise put it in the Flask instance folder, far from where the operator ran idbb)."""
         prefix = "sqlite:///"
         if self.database_url.startswith(prefix):
-            path = self.database_url[len(prefix):]
+            path = self.database_url[len(prefix) :]
             if path and path != ":memory:" and not path.startswith("/"):
                 return prefix + str(Path.cwd() / path)
         return self.database_url
@@ -265,9 +268,19 @@ class Settings:
                 raise ConfigError("the production profile refuses the demo key-encryption key: set IDBB_KEK")
             if issuer.scheme != "https":  # OAuth 2.0 (RFC 6749 §3.1) requires TLS at the endpoints
                 raise ConfigError("the production profile needs an https IDBB_ISSUER")
-        for name in ("access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days",
-                     "worker_threads", "max_form_bytes", "max_json_bytes", "max_enrollment_bytes", "max_json_depth",
-                     "max_attribute_chars", "max_buffer_bytes"):
+        for name in (
+            "access_token_ttl",
+            "request_time_skew",
+            "assertion_max_lifetime",
+            "key_lifetime_days",
+            "worker_threads",
+            "max_form_bytes",
+            "max_json_bytes",
+            "max_enrollment_bytes",
+            "max_json_depth",
+            "max_attribute_chars",
+            "max_buffer_bytes",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         self.data_key_bytes()
@@ -290,9 +303,21 @@ class Settings:
             raise ConfigError("IDBB_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         if self.key_retention < self.access_token_ttl:
             raise ConfigError("IDBB_KEY_RETENTION must outlast IDBB_ACCESS_TOKEN_TTL (retired keys verify old tokens)")
-        for name in ("code_ttl", "id_token_ttl", "refresh_token_ttl", "authorize_ttl", "par_ttl", "session_ttl",
-                     "consent_ttl", "otp_ttl", "otp_max_attempts", "otp_max_sends",
-                     "otp_max_sends_per_person", "otp_block_seconds", "dpop_max_age"):
+        for name in (
+            "code_ttl",
+            "id_token_ttl",
+            "refresh_token_ttl",
+            "authorize_ttl",
+            "par_ttl",
+            "session_ttl",
+            "consent_ttl",
+            "otp_ttl",
+            "otp_max_attempts",
+            "otp_max_sends",
+            "otp_max_sends_per_person",
+            "otp_block_seconds",
+            "dpop_max_age",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         for name in ("login_max_failures", "throttle_window", "throttle_per_transaction"):
@@ -306,17 +331,33 @@ class Settings:
             raise ConfigError(f"IDBB_NOTIFIER must be one of {', '.join(NOTIFIERS)}")
         if self.notifier == "outbox" and self.profile == "production":
             raise ConfigError("IDBB_NOTIFIER=outbox writes one-time codes to the log: development profile only")
-        for name in ("link_code_ttl", "linked_transaction_ttl", "long_poll_timeout", "link_codes_live_max",
-                     "link_codes_total_max", "wla_max_age", "binding_cert_days"):
+        for name in (
+            "link_code_ttl",
+            "linked_transaction_ttl",
+            "long_poll_timeout",
+            "link_codes_live_max",
+            "link_codes_total_max",
+            "wla_max_age",
+            "binding_cert_days",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         if "{linkCode}" not in self.wallet_deep_link:
             raise ConfigError("IDBB_WALLET_DEEP_LINK must contain {linkCode}")
         if not self.ui_locale_list():
             raise ConfigError("IDBB_UI_LOCALES must list at least one language tag")
-        for name in ("credential_offer_ttl", "credential_offer_max_ttl", "c_nonce_ttl", "proof_max_age",
-                     "tx_code_max_attempts", "credential_batch_size", "deferred_interval", "status_list_ttl",
-                     "status_list_lifetime", "card_validity_days"):
+        for name in (
+            "credential_offer_ttl",
+            "credential_offer_max_ttl",
+            "c_nonce_ttl",
+            "proof_max_age",
+            "tx_code_max_attempts",
+            "credential_batch_size",
+            "deferred_interval",
+            "status_list_ttl",
+            "status_list_lifetime",
+            "card_validity_days",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"IDBB_{name.upper()} must be positive")
         if self.credential_offer_max_ttl < self.credential_offer_ttl:
@@ -343,8 +384,14 @@ class Settings:
         for origin in self.wallet_push_origin_list():
             parts = urlsplit(origin)
             loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
-            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
-                    or parts.fragment or parts.username is not None:
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username is not None
+            ):
                 raise ConfigError(f"IDBB_WALLET_PUSH_ORIGINS: {origin!r} is not an origin (scheme://host[:port])")
             if self.profile == "production" and parts.scheme != "https" and not loopback:
                 raise ConfigError("IDBB_WALLET_PUSH_ORIGINS must be https origins in production (http: loopback only)")
@@ -389,8 +436,10 @@ def with_demo_settings(environ: Mapping[str, str], folder: Path) -> tuple[dict[s
         values[name] = value.strip()
     profile = values.get("IDBB_PROFILE")
     if profile not in RELAXED_PROFILES:
-        raise ConfigError(f"{path}: IDBB_PROFILE must be one of {', '.join(RELAXED_PROFILES)} "
-                          "(the file is for the demo; configure production through the environment)")
+        raise ConfigError(
+            f"{path}: IDBB_PROFILE must be one of {', '.join(RELAXED_PROFILES)} "
+            "(the file is for the demo; configure production through the environment)"
+        )
     if env.get("IDBB_PROFILE") and env["IDBB_PROFILE"] != profile:
         return env, None
     return {**values, **env}, path
@@ -399,9 +448,11 @@ def with_demo_settings(environ: Mapping[str, str], folder: Path) -> tuple[dict[s
 def write_demo_settings(folder: Path, values: Mapping[str, str]) -> Path:
     """Write ``folder``'s :data:`DEMO_SETTINGS_FILE` (``IDBB_NAME=value`` lines) for :func:`with_demo_settings`."""
     path = folder / DEMO_SETTINGS_FILE
-    lines = ["# Written by `idbb demo`: the settings of the demo in this folder, read by every `idbb` command",
-             "# run here (the environment wins). Never read by app.asgi or in the production profile.",
-             *(f"{name}={value}" for name, value in values.items())]
+    lines = [
+        "# Written by `idbb demo`: the settings of the demo in this folder, read by every `idbb` command",
+        "# run here (the environment wins). Never read by app.asgi or in the production profile.",
+        *(f"{name}={value}" for name, value in values.items()),
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

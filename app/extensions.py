@@ -33,8 +33,14 @@ db = SQLAlchemy(model_class=Base)
 class IdbbState:
     """Per-app runtime objects (settings, stores, caches), kept in ``app.extensions['idbb']``."""
 
-    def __init__(self, settings: "Settings", replay: "ReplayStore", redis: "object | None",
-                 wakeups: "Wakeups", rate_counters: "RateCounters") -> None:
+    def __init__(
+        self,
+        settings: "Settings",
+        replay: "ReplayStore",
+        redis: "object | None",
+        wakeups: "Wakeups",
+        rate_counters: "RateCounters",
+    ) -> None:
         # The app factory builds the stores and hands them in: the stores import ``db`` from here, so this
         # module names them for type checking only (no import circle extensions -> stores -> extensions).
         self.settings = settings

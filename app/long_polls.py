@@ -33,8 +33,12 @@ def long_poll_app(settings: Settings, flask_app: Flask) -> connexion.AsyncApp:
     from starlette.exceptions import HTTPException
 
     app = connexion.AsyncApp(__name__, specification_dir=settings.openapi_dir, middlewares=middlewares())
-    app.add_api("linked-authorization.yaml", name="linked-authorization-async", validate_responses=True,
-                swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False))
+    app.add_api(
+        "linked-authorization.yaml",
+        name="linked-authorization-async",
+        validate_responses=True,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+    )
     for exc_type in (IdbbError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, error_formats.handle)
     app.add_middleware(FlaskAppInScope, position=MiddlewarePosition.BEFORE_SECURITY, flask_app=flask_app)

@@ -22,10 +22,19 @@ access_log = logging.getLogger("idbb.access")
 #: security middleware log the raw path (a UIN) at DEBUG, the exception middleware logs each problem with
 #: its detail, and ``operations.openapi3`` warned "this operation accepts multiple content types" on every
 #: request to such an operation. ``idbb.errors`` and ``idbb.access`` log what operators need, without them.
-QUIET_LOGGERS = ("connexion.validators", "connexion.middleware.validation", "connexion.middleware.security",
-                 "connexion.middleware.exceptions", "connexion.middleware.server_error", "connexion.security",
-                 "connexion.operations", "connexion.decorators", "connexion.handlers", "connexion.uri_parsing",
-                 "connexion.lifecycle")
+QUIET_LOGGERS = (
+    "connexion.validators",
+    "connexion.middleware.validation",
+    "connexion.middleware.security",
+    "connexion.middleware.exceptions",
+    "connexion.middleware.server_error",
+    "connexion.security",
+    "connexion.operations",
+    "connexion.decorators",
+    "connexion.handlers",
+    "connexion.uri_parsing",
+    "connexion.lifecycle",
+)
 #: Loggers that print SQL parameters or request lines when the root logger is at DEBUG.
 WARNING_ONLY = ("sqlalchemy", "httpcore", "urllib3", "asyncio", "multipart", "python_multipart")
 
@@ -35,8 +44,11 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not any(getattr(h, "_idbb", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"asctime": "time", "levelname": "level"}))
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields={"asctime": "time", "levelname": "level"}
+            )
+        )
         handler._idbb = True  # type: ignore[attr-defined]  # a marker attribute on the logging handler
         root.addHandler(handler)
     root.setLevel(level.upper())
@@ -100,6 +112,13 @@ class AccessLogMiddleware:
             method = scope.get("method", "")
             REQUESTS.labels(method, route, str(status_holder["status"])).inc()
             LATENCY.labels(method, route).observe(elapsed)
-            access_log.info("request", extra={"request_id": request_id, "method": method, "route": route,
-                                              "status": status_holder["status"],
-                                              "duration_ms": round(elapsed * 1000, 2)})
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status_holder["status"],
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )

@@ -115,15 +115,14 @@ class RequestGuard:
             try:
                 text = check_json_text(bytes(body), self.settings.max_json_depth)
             except FormatError as exc:
-                raise InvalidRequest("The request body is not acceptable JSON: "
-                                     f"{exc}.") from exc
+                raise InvalidRequest(f"The request body is not acceptable JSON: {exc}.") from exc
             if "\x00" in text or ("\\u0000" in text and _NUL_ESCAPE.search(text)):  # substring first: fast
                 raise _nul()
             if ("\\ud" in text or "\\uD" in text) and _lone_surrogate(text):  # a 500 at the first encode
-                raise InvalidRequest("The request body is not acceptable JSON: a string holds "
-                                     "an unpaired surrogate (RFC 7493 §2.1).")
-        elif content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded" \
-                and _NUL_QUERY.search(body):
+                raise InvalidRequest(
+                    "The request body is not acceptable JSON: a string holds an unpaired surrogate (RFC 7493 §2.1)."
+                )
+        elif content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded" and _NUL_QUERY.search(body):
             raise _nul()
         elif b"\x00" in body and str(scope.get("path", "")).startswith(FORM_PREFIXES):
             # the login pages are Flask views: werkzeug parses multipart/form-data too, where a field is sent

@@ -65,8 +65,9 @@ class MergedRoutingMiddleware(RoutingMiddleware):
                     methods |= set(getattr(route, "methods", None) or ())
         return methods
 
-    def add_api(self, specification: Any, base_path: str | None = None, arguments: dict | None = None,
-                **kwargs: Any) -> None:
+    def add_api(
+        self, specification: Any, base_path: str | None = None, arguments: dict | None = None, **kwargs: Any
+    ) -> None:
         api = RoutingAPI(specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs)
         _merge(self.router, api.base_path, api.router)
 
@@ -76,10 +77,10 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         super().__init__(app)
         self._prefixes: set[str] = set()
 
-    def add_api(self, specification: Any, base_path: str | None = None, arguments: dict | None = None,
-                **kwargs: Any) -> None:
-        api = SwaggerUIAPI(specification, base_path=base_path, arguments=arguments, default=self.default_fn,
-                           **kwargs)
+    def add_api(
+        self, specification: Any, base_path: str | None = None, arguments: dict | None = None, **kwargs: Any
+    ) -> None:
+        api = SwaggerUIAPI(specification, base_path=base_path, arguments=arguments, default=self.default_fn, **kwargs)
         for route in api.router.routes:  # "/docs/oidc/openapi.json" -> "/docs"
             path = getattr(route, "path", "")
             self._prefixes.add(api.base_path + "/" + path.lstrip("/").split("/", 1)[0])
@@ -102,7 +103,7 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
         path-stripping proxy, which ASGI puts in ``path`` too), is one of the documentation prefixes or below it."""
         path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
         if root and path.startswith(root):
-            path = path[len(root):]
+            path = path[len(root) :]
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self._prefixes)
 
 
@@ -111,9 +112,12 @@ class MergedSwaggerUIMiddleware(SwaggerUIMiddleware):
 #: Swagger UI's page has one inline script and inline styles, so those are allowed there (nothing on it
 #: comes from a request); everything else only from 'self'.
 DOCS_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
-                                 b"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-                                 b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+        b"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),

@@ -30,21 +30,39 @@ SCOPES = "datastore.read datastore.write identity.read identity.write issuance.w
 
 
 def mapping(n: int) -> dict[str, Any]:
-    return {"authentic_source": SOURCE, "authentic_source_person_id": f"EMP-{n:06d}",
-            "attributes": {"family_name": f"Family{n}", "given_name": f"Given{n}", "birth_date": "1990-05-15"}}
+    return {
+        "authentic_source": SOURCE,
+        "authentic_source_person_id": f"EMP-{n:06d}",
+        "attributes": {"family_name": f"Family{n}", "given_name": f"Given{n}", "birth_date": "1990-05-15"},
+    }
 
 
 def document(n: int) -> dict[str, Any]:
-    return {"meta": {"authentic_source": SOURCE, "scope": "diploma", "document_id": f"diploma-{n:06d}"},
-            "identity_mapping_ids": [f"EMP-{n:06d}"],
-            "document_data": {"degree_type": "Bachelor of Science", "field_of_study": "Computer Science",
-                              "issuing_institution": "Example University", "graduation_date": "2025-05-15",
-                              "gpa": "3.8", "credits_earned": 120}}
+    return {
+        "meta": {"authentic_source": SOURCE, "scope": "diploma", "document_id": f"diploma-{n:06d}"},
+        "identity_mapping_ids": [f"EMP-{n:06d}"],
+        "document_data": {
+            "degree_type": "Bachelor of Science",
+            "field_of_study": "Computer Science",
+            "issuing_institution": "Example University",
+            "graduation_date": "2025-05-15",
+            "gpa": "3.8",
+            "credits_earned": 120,
+        },
+    }
 
 
 def body(run: BenchRun, args: argparse.Namespace) -> int:
-    env = server_env(run.base, run.port, args.database_url, args.workers, IDBB_REDIS_URL=args.redis_url,
-                     IDBB_ACCESS_TOKEN_TTL="3600", IDBB_CREDENTIAL_OFFER_TTL="3600", IDBB_WORKER_THREADS="2")
+    env = server_env(
+        run.base,
+        run.port,
+        args.database_url,
+        args.workers,
+        IDBB_REDIS_URL=args.redis_url,
+        IDBB_ACCESS_TOKEN_TTL="3600",
+        IDBB_CREDENTIAL_OFFER_TTL="3600",
+        IDBB_WORKER_THREADS="2",
+    )
     run.create_database(env)
     api = run.add_api_client(env, "bench-source", SCOPES)
     run.start(env, args.workers)
@@ -72,22 +90,27 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         return ok
 
     concurrent("GET /health", list(range(n)), lambda c, _: c.get("/health"), 200)
-    ok = bulk("mappings (one bulk)", "/api/v1/identity/mapping/bulk",
-              {"mappings": {f"m{i}": mapping(i) for i in range(n)}}, n)
-    ok = bulk("documents (one bulk)", "/api/v1/datastore/bulk",
-              {"documents": {f"d{i}": document(i) for i in range(n)}}, n) and ok
+    ok = bulk(
+        "mappings (one bulk)", "/api/v1/identity/mapping/bulk", {"mappings": {f"m{i}": mapping(i) for i in range(n)}}, n
+    )
+    ok = (
+        bulk("documents (one bulk)", "/api/v1/datastore/bulk", {"documents": {f"d{i}": document(i) for i in range(n)}}, n)
+        and ok
+    )
 
     def offer(client: JsonClient, i: int) -> Any:
-        return client.post_json("/v1/issuance", {"subject": {"authentic_source": SOURCE, "scope": "diploma",
-                                                             "document_id": f"diploma-{i:06d}"}}, auth)
+        return client.post_json(
+            "/v1/issuance",
+            {"subject": {"authentic_source": SOURCE, "scope": "diploma", "document_id": f"diploma-{i:06d}"}},
+            auth,
+        )
 
     offers = concurrent("offers (POST /v1/issuance)", list(range(min(n, args.offers or n))), offer, 201)
     print(f"\n{'phase':30} {'ops/s':>8} {'p50 ms':>8} {'server ms/op':>13} {'pg ms/op':>9} {'failures':>9}")
     for name, rate, failures, cpu, lat in rows:
         per = 1000 / max(1, len(lat))
         median = sorted(lat)[len(lat) // 2] * 1000 if lat else 0.0
-        print(f"{name:30} {rate:8.0f} {median:8.1f} {cpu['server'] * per:13.2f} {cpu['postgres'] * per:9.2f} "
-              f"{failures:9d}")
+        print(f"{name:30} {rate:8.0f} {median:8.1f} {cpu['server'] * per:13.2f} {cpu['postgres'] * per:9.2f} {failures:9d}")
     return 0 if ok and offers.failures == 0 else 2
 
 

@@ -50,14 +50,56 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/idbb_bench"
-FINGERS = ("RIGHT_THUMB", "RIGHT_INDEX", "RIGHT_MIDDLE", "RIGHT_RING", "RIGHT_LITTLE",
-           "LEFT_THUMB", "LEFT_INDEX", "LEFT_MIDDLE", "LEFT_RING", "LEFT_LITTLE")
+FINGERS = (
+    "RIGHT_THUMB",
+    "RIGHT_INDEX",
+    "RIGHT_MIDDLE",
+    "RIGHT_RING",
+    "RIGHT_LITTLE",
+    "LEFT_THUMB",
+    "LEFT_INDEX",
+    "LEFT_MIDDLE",
+    "LEFT_RING",
+    "LEFT_LITTLE",
+)
 WSQ_SIZE = 12 * 1024  # a 500 dpi finger at ~15:1
 FACE_SIDE = (176, 176)  # greyscale random pixels: a ~30 KB PNG that does not compress
 PDF_FILLER = 16 * 1024
 SCOPES = "enroll.write enroll.read"
-SYLLABLES = ("ba", "ko", "mi", "ra", "tu", "ne", "sa", "di", "lo", "fa", "ji", "we", "zo", "ha", "pu", "ya",
-             "ke", "ma", "ni", "ru", "te", "bo", "ga", "li", "so", "vi", "da", "mo", "na", "ti", "xa", "qi")
+SYLLABLES = (
+    "ba",
+    "ko",
+    "mi",
+    "ra",
+    "tu",
+    "ne",
+    "sa",
+    "di",
+    "lo",
+    "fa",
+    "ji",
+    "we",
+    "zo",
+    "ha",
+    "pu",
+    "ya",
+    "ke",
+    "ma",
+    "ni",
+    "ru",
+    "te",
+    "bo",
+    "ga",
+    "li",
+    "so",
+    "vi",
+    "da",
+    "mo",
+    "na",
+    "ti",
+    "xa",
+    "qi",
+)
 CITIES = ("Dakar", "Kigali", "Nairobi", "Accra", "Lomé", "Cotonou", "Addis Ababa", "Tallinn", "Manila", "Lima")
 
 
@@ -70,6 +112,7 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------- payloads
+
 
 def wsq_bytes(rng: random.Random) -> bytes:
     """WSQ-shaped: SOI (FF A0), a comment marker (FF A8), random "compressed" data, EOI (FF A1)."""
@@ -141,28 +184,53 @@ def make_enrollment(rng: random.Random, taken: set[tuple[str, str, str]]) -> Enr
         "requestData": {"priority": 1, "requestType": "FIRST_ISSUANCE"},
         "contextualData": {"enrollmentDate": now, "operatorName": f"op-{rng.randint(1, 99)}"},
         "biographicData": {
-            "firstName": first, "lastName": last, "dateOfBirth": dob, "gender": rng.choice("MF"),
+            "firstName": first,
+            "lastName": last,
+            "dateOfBirth": dob,
+            "gender": rng.choice("MF"),
             "nationality": rng.choice(("SEN", "RWA", "KEN", "GHA", "EST", "PHL")),
-            "address": {"street": f"{rng.randint(1, 250)} {random_name(rng)} Street", "city": rng.choice(CITIES),
-                        "postalCode": f"{rng.randint(10000, 99999)}", "country": "SEN"},
+            "address": {
+                "street": f"{rng.randint(1, 250)} {random_name(rng)} Street",
+                "city": rng.choice(CITIES),
+                "postalCode": f"{rng.randint(10000, 99999)}",
+                "country": "SEN",
+            },
             "email": f"{first.lower()}.{last.lower()}{rng.randint(1, 999)}@example.org",
             "phoneNumber": f"+221{rng.randint(700000000, 799999999)}",
         },
         "biometricData": [
-            *({"biometricType": "FINGER", "biometricSubType": finger, "image": b64(data), "compression": "WSQ",
-               "resolution": 500, "impressionType": "LIVE_SCAN_PLAIN", "captureDate": now}
-              for finger, data in zip(FINGERS, fingers, strict=True)),
-            {"biometricType": "FACE", "biometricSubType": "PORTRAIT", "image": b64(face), "mimeType": "image/png",
-             "width": FACE_SIDE[0], "height": FACE_SIDE[1], "bitdepth": 8, "captureDate": now},
+            *(
+                {
+                    "biometricType": "FINGER",
+                    "biometricSubType": finger,
+                    "image": b64(data),
+                    "compression": "WSQ",
+                    "resolution": 500,
+                    "impressionType": "LIVE_SCAN_PLAIN",
+                    "captureDate": now,
+                }
+                for finger, data in zip(FINGERS, fingers, strict=True)
+            ),
+            {
+                "biometricType": "FACE",
+                "biometricSubType": "PORTRAIT",
+                "image": b64(face),
+                "mimeType": "image/png",
+                "width": FACE_SIDE[0],
+                "height": FACE_SIDE[1],
+                "bitdepth": 8,
+                "captureDate": now,
+            },
         ],
-        "documentData": [{"documentType": "BIRTH_CERTIFICATE",
-                          "parts": [{"pages": [1], "data": b64(pdf), "mimeType": "application/pdf"}]}],
+        "documentData": [
+            {"documentType": "BIRTH_CERTIFICATE", "parts": [{"pages": [1], "data": b64(pdf), "mimeType": "application/pdf"}]}
+        ],
     }
-    return Enrollment(f"bench-{uuid.uuid4().hex}", json.dumps(body, separators=(",", ":")).encode(),
-                      [*fingers, face, pdf])
+    return Enrollment(f"bench-{uuid.uuid4().hex}", json.dumps(body, separators=(",", ":")).encode(), [*fingers, face, pdf])
 
 
 # --------------------------------------------------------------------------------------- setup
+
 
 def repo_root() -> Path:
     here = Path(__file__).resolve().parent.parent
@@ -179,8 +247,13 @@ def maintenance_conninfo(database_url: str) -> tuple[dict[str, Any], str]:
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql") or not url.database:
         raise SystemExit(f"--database-url must be a PostgreSQL URL naming a database, not {database_url!r}")
-    info = {"host": url.host or "127.0.0.1", "port": url.port or 5432, "user": url.username or "postgres",
-            "dbname": "postgres", "connect_timeout": 10}
+    info = {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 5432,
+        "user": url.username or "postgres",
+        "dbname": "postgres",
+        "connect_timeout": 10,
+    }
     if url.password:
         info["password"] = url.password
     return info, url.database
@@ -204,13 +277,14 @@ def database_summary(database_url: str) -> dict[str, Any]:
     info["dbname"] = name
     with psycopg.connect(**info) as conn:
         outcomes = dict(conn.execute("SELECT coalesce(outcome, status), count(*) FROM enrollments GROUP BY 1").fetchall())
-        return {"enrollments": outcomes,
-                "identities": conn.execute("SELECT count(*) FROM identities").fetchone()[0],  # type: ignore[index]
-                "blobs": conn.execute("SELECT count(*) FROM blobs").fetchone()[0],  # type: ignore[index]
-                "audit_events": conn.execute("SELECT count(*) FROM audit_events").fetchone()[0],  # type: ignore[index]
-                "audit_pending": conn.execute("SELECT count(*) FROM audit_pending").fetchone()[0],  # type: ignore[index]
-                "database_size": conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))"
-                                              ).fetchone()[0]}  # type: ignore[index]
+        return {
+            "enrollments": outcomes,
+            "identities": conn.execute("SELECT count(*) FROM identities").fetchone()[0],  # type: ignore[index]
+            "blobs": conn.execute("SELECT count(*) FROM blobs").fetchone()[0],  # type: ignore[index]
+            "audit_events": conn.execute("SELECT count(*) FROM audit_events").fetchone()[0],  # type: ignore[index]
+            "audit_pending": conn.execute("SELECT count(*) FROM audit_pending").fetchone()[0],  # type: ignore[index]
+            "database_size": conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0],
+        }  # type: ignore[index]
 
 
 def idbb_command() -> list[str]:
@@ -232,16 +306,45 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no server log)"
 
 
-def start_server(env: dict[str, str], cwd: Path, port: int, workers: int, log_path: Path, *,
-                 target: str = "app.asgi:app", extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str],
+    cwd: Path,
+    port: int,
+    workers: int,
+    log_path: Path,
+    *,
+    target: str = "app.asgi:app",
+    extra: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
     """gunicorn with uvicorn workers serving ``target`` (idbb by default), in its own session."""
-    command = [sys.executable, "-m", "gunicorn", target, "-k", "uvicorn_worker.UvicornWorker",
-               "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",
-               "--graceful-timeout", "10", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        target,
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--access-logfile",
+        "/dev/null",
+        "--graceful-timeout",
+        "10",
+        *extra,
+    ]
     log_file = open(log_path, "wb")  # the child keeps its own descriptor
     try:
-        return subprocess.Popen(command, env=env, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     finally:
         log_file.close()
 
@@ -274,6 +377,7 @@ def stop_server(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 # --------------------------------------------------------------------------------------- load
+
 
 @dataclass
 class Run:
@@ -331,8 +435,9 @@ async def drive(jobs: list[Any], concurrency: int, send: Any, expected: int) -> 
     run = Run()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120.0)) as client:
-        run.elapsed = await for_each(jobs, concurrency,
-                                     lambda job: run.timed(send(client, job), expected, (httpx.HTTPError,)))
+        run.elapsed = await for_each(
+            jobs, concurrency, lambda job: run.timed(send(client, job), expected, (httpx.HTTPError,))
+        )
     return run
 
 
@@ -366,15 +471,23 @@ def seal_baseline(samples: list[Enrollment], min_seconds: float = 2.0, max_ops: 
 
 # --------------------------------------------------------------------------------------- main
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="one-step enrollments to send (default 300)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
-                        help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})")
-    parser.add_argument("--health-requests", type=int, default=None,
-                        help="GET /health requests for the baseline (default max(2000, 5 x requests))")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})",
+    )
+    parser.add_argument(
+        "--health-requests",
+        type=int,
+        default=None,
+        help="GET /health requests for the baseline (default max(2000, 5 x requests))",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="global time limit in seconds (default 600)")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
@@ -399,17 +512,19 @@ def arm_timeout(seconds: float) -> None:
 def server_env(base: str, port: int, database_url: str, workers: int, **extra: str) -> dict[str, str]:
     """The server's environment: this process's minus any IDBB_*, plus a fresh KEK and the run's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    env.update({
-        "IDBB_PROFILE": "development",  # Authlib wants https for an https issuer; we serve plain http locally
-        "IDBB_ISSUER": base,
-        "IDBB_KEK": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
-        "IDBB_DATABASE_URL": database_url,
-        "IDBB_LOG_LEVEL": "WARNING",
-        "IDBB_HOST": "127.0.0.1",
-        "IDBB_PORT": str(port),
-        "IDBB_WORKERS": str(workers),
-        **extra,
-    })
+    env.update(
+        {
+            "IDBB_PROFILE": "development",  # Authlib wants https for an https issuer; we serve plain http locally
+            "IDBB_ISSUER": base,
+            "IDBB_KEK": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),
+            "IDBB_DATABASE_URL": database_url,
+            "IDBB_LOG_LEVEL": "WARNING",
+            "IDBB_HOST": "127.0.0.1",
+            "IDBB_PORT": str(port),
+            "IDBB_WORKERS": str(workers),
+            **extra,
+        }
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
 
@@ -445,8 +560,9 @@ class BenchRun:
 
     def add_api_client(self, env: dict[str, str], name: str, scopes: str) -> dict[str, Any]:
         """Register an API client (``client_secret_basic``) with the CLI; returns its id, secret and scopes."""
-        return json.loads(run_cli(["clients", "add-api", name, "--scopes", scopes, "--auth", "client_secret_basic"],
-                                  env, self.cwd))
+        return json.loads(
+            run_cli(["clients", "add-api", name, "--scopes", scopes, "--auth", "client_secret_basic"], env, self.cwd)
+        )
 
     def start(self, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
         """Start idbb and wait for ``/health``."""
@@ -457,15 +573,24 @@ class BenchRun:
 
     def access_token(self, client: dict[str, Any], scopes: str) -> str:
         """A ``client_credentials`` access token for an API client made by ``add_api_client``."""
-        response = httpx.post(self.base + "/oauth/token", auth=(client["client_id"], client["client_secret"]),
-                              data={"grant_type": "client_credentials", "scope": scopes}, timeout=30)
+        response = httpx.post(
+            self.base + "/oauth/token",
+            auth=(client["client_id"], client["client_secret"]),
+            data={"grant_type": "client_credentials", "scope": scopes},
+            timeout=30,
+        )
         if response.status_code != 200:
             raise RuntimeError(f"token request failed: HTTP {response.status_code}: {response.text[:2000]}")
         return str(response.json()["access_token"])
 
 
-def run_bench(run: BenchRun, body: Callable[[BenchRun], int], *, keep_database: bool,
-              keep_logs: Callable[[int], bool] = lambda code: code != 0) -> int:
+def run_bench(
+    run: BenchRun,
+    body: Callable[[BenchRun], int],
+    *,
+    keep_database: bool,
+    keep_logs: Callable[[int], bool] = lambda code: code != 0,
+) -> int:
     """Run ``body`` and clean up whatever happens: stop the server (its process group), drop the database
     unless ``keep_database``, and remove the working folder unless ``keep_logs(code)`` (the server log is
     then kept for reading). Returns ``body``'s exit code, 3 for the global timeout, 1 for any other failure."""
@@ -498,16 +623,19 @@ def run_bench(run: BenchRun, body: Callable[[BenchRun], int], *, keep_database: 
 def main() -> int:
     args = parse_args()
     arm_timeout(args.timeout)
-    return run_bench(BenchRun(args.database_url, "idbb-bench-"), lambda run: measure(run, args),
-                     keep_database=args.keep_database)
+    return run_bench(
+        BenchRun(args.database_url, "idbb-bench-"), lambda run: measure(run, args), keep_database=args.keep_database
+    )
 
 
 def measure(run: BenchRun, args: argparse.Namespace) -> int:
     """The benchmark proper; ``run_bench`` cleans up after it."""
     base = run.base
     env = server_env(base, run.port, args.database_url, args.workers)
-    log(f"repo {run.cwd}; database {args.database_url}; port {run.port}; workers {args.workers}; "
-        f"requests {args.requests}; concurrency {args.concurrency}; {os.cpu_count()} CPU(s)")
+    log(
+        f"repo {run.cwd}; database {args.database_url}; port {run.port}; workers {args.workers}; "
+        f"requests {args.requests}; concurrency {args.concurrency}; {os.cpu_count()} CPU(s)"
+    )
     run.create_database(env)
     made = run.add_api_client(env, "bench", SCOPES)
     log(f"API client {made['client_id']!r} registered with scopes {made['scopes']}")

@@ -43,8 +43,10 @@ ISSUER = os.environ["FLOOR_ISSUER"]
 TOKEN_URL = ISSUER + "/oauth/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-KEYS = {"RS256": jwk.JWK.generate(kty="RSA", size=2048, kid="floor-rs"),
-        "ES256": jwk.JWK.generate(kty="EC", crv="P-256", kid="floor-es")}
+KEYS = {
+    "RS256": jwk.JWK.generate(kty="RSA", size=2048, kid="floor-rs"),
+    "ES256": jwk.JWK.generate(kty="EC", crv="P-256", kid="floor-es"),
+}
 
 db = SQLAlchemy()
 store = redis.Redis.from_url(os.environ["FLOOR_REDIS_URL"])
@@ -54,8 +56,9 @@ _clients: dict[str, tuple[dict[str, jwk.JWK], str]] = {}
 def _client(client_id: str) -> tuple[dict[str, jwk.JWK], str] | None:
     """The client's verification keys by kid and its ID-token algorithm, read once (clients do not change here)."""
     if client_id not in _clients:
-        row = db.session.execute(text("SELECT public_jwk, id_token_alg FROM floor_clients WHERE client_id = :c"),
-                                 {"c": client_id}).first()
+        row = db.session.execute(
+            text("SELECT public_jwk, id_token_alg FROM floor_clients WHERE client_id = :c"), {"c": client_id}
+        ).first()
         if row is None:
             return None
         key = jwk.JWK(**json.loads(row.public_jwk))
@@ -97,9 +100,13 @@ def token(body: dict[str, Any] | None = None) -> Any:
     if not store.set(f"floor:jti:{client_id}:{claims.get('jti')}", b"1", nx=True, ex=ttl):  # single use
         return _error("invalid_client", "assertion replayed", 401)
     code_hash = hashlib.sha256(form.get("code", "").encode()).hexdigest()
-    row = db.session.execute(text(
-        "SELECT client_id, redirect_uri, code_challenge, nonce, subject, used_at, expires_at FROM floor_codes "
-        "WHERE code_hash = :h FOR UPDATE"), {"h": code_hash}).first()
+    row = db.session.execute(
+        text(
+            "SELECT client_id, redirect_uri, code_challenge, nonce, subject, used_at, expires_at FROM floor_codes "
+            "WHERE code_hash = :h FOR UPDATE"
+        ),
+        {"h": code_hash},
+    ).first()
     if row is None or row.client_id != client_id or row.used_at is not None or row.expires_at <= now:
         db.session.rollback()
         return _error("invalid_grant", "unknown, spent or expired code")
@@ -110,22 +117,51 @@ def token(body: dict[str, Any] | None = None) -> Any:
         return _error("invalid_grant", "redirect_uri or code_verifier does not match")
     db.session.execute(text("UPDATE floor_codes SET used_at = :n WHERE code_hash = :h"), {"n": now, "h": code_hash})
     db.session.commit()
-    access = sign_jwt({"iss": ISSUER, "sub": row.subject, "aud": ISSUER, "client_id": client_id, "iat": now,
-                       "exp": now + 300, "jti": uuid.uuid4().hex, "scope": "openid profile"},
-                      KEYS["RS256"], "RS256", typ="at+jwt")
+    access = sign_jwt(
+        {
+            "iss": ISSUER,
+            "sub": row.subject,
+            "aud": ISSUER,
+            "client_id": client_id,
+            "iat": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+            "scope": "openid profile",
+        },
+        KEYS["RS256"],
+        "RS256",
+        typ="at+jwt",
+    )
     digest = hashlib.sha256(access.encode("ascii")).digest()
-    id_token = sign_jwt({"iss": ISSUER, "sub": row.subject, "aud": client_id, "iat": now, "exp": now + 300,
-                         "auth_time": now, "nonce": row.nonce, "acr": "idbb:acr:static-code", "amr": ["pin"],
-                         "at_hash": base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()},
-                        KEYS[id_token_alg], id_token_alg)
-    return {"access_token": access, "token_type": "Bearer", "expires_in": 300, "scope": "openid profile",
-            "id_token": id_token}, 200, NO_STORE
+    id_token = sign_jwt(
+        {
+            "iss": ISSUER,
+            "sub": row.subject,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 300,
+            "auth_time": now,
+            "nonce": row.nonce,
+            "acr": "idbb:acr:static-code",
+            "amr": ["pin"],
+            "at_hash": base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode(),
+        },
+        KEYS[id_token_alg],
+        id_token_alg,
+    )
+    return (
+        {"access_token": access, "token_type": "Bearer", "expires_in": 300, "scope": "openid profile", "id_token": id_token},
+        200,
+        NO_STORE,
+    )
 
 
 def create_app() -> connexion.FlaskApp:
     cx = connexion.FlaskApp(__name__, specification_dir=str(Path(__file__).parent))
-    cx.app.config.update(SQLALCHEMY_DATABASE_URI=os.environ["FLOOR_DATABASE_URL"],
-                         SQLALCHEMY_ENGINE_OPTIONS=engine_options(os.environ["FLOOR_DATABASE_URL"], 10))  # as idbb's
+    cx.app.config.update(
+        SQLALCHEMY_DATABASE_URI=os.environ["FLOOR_DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(os.environ["FLOOR_DATABASE_URL"], 10),
+    )  # as idbb's
     db.init_app(cx.app)
     cx.add_api("floor.yaml", validate_responses=True)
     cx._middleware_app.asgi_app = WSGIMiddleware(cx.app.wsgi_app, workers=2)  # as idbb's IDBB_WORKER_THREADS

@@ -36,15 +36,25 @@ from oidc import TRANSPORT_ERRORS, LeanClient, Run, _Connection, cpu_delta, cpu_
 PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 SD_JWT = "eu.europa.ec.eudi.pid_vc_sd_jwt"
 MDOC = "eu.europa.ec.eudi.pid_mdoc"
-CLAIMS = {"family_name": "Diallo", "given_name": "Amina", "birthdate": "1990-04-12", "birth_date": "1990-04-12",
-          "personal_administrative_number": "1234567890"}
+CLAIMS = {
+    "family_name": "Diallo",
+    "given_name": "Amina",
+    "birthdate": "1990-04-12",
+    "birth_date": "1990-04-12",
+    "personal_administrative_number": "1234567890",
+}
 
 
 class JsonClient(LeanClient):
     async def post_json(self, path: str, body: Any, headers: dict[str, str]) -> Any:
         payload = json.dumps(body).encode("utf-8")
-        lines = [f"POST {path} HTTP/1.1\r\n", self._host_header, "Content-Type: application/json\r\n",
-                 f"Content-Length: {len(payload)}\r\n", *[f"{k}: {v}\r\n" for k, v in headers.items()]]
+        lines = [
+            f"POST {path} HTTP/1.1\r\n",
+            self._host_header,
+            "Content-Type: application/json\r\n",
+            f"Content-Length: {len(payload)}\r\n",
+            *[f"{k}: {v}\r\n" for k, v in headers.items()],
+        ]
         conn = self._idle.pop() if self._idle else _Connection(*await asyncio.open_connection(self.host, self.port))
         try:
             reply, keep_alive = await conn.exchange("".join(lines).encode("latin-1") + b"\r\n" + payload)
@@ -70,33 +80,62 @@ def raw_rates(seconds: float) -> tuple[float, float]:
     claims = {k: CLAIMS[k] for k in ("family_name", "given_name", "birthdate", "personal_administrative_number")}
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        issue_sd_jwt_vc(issuer="https://i.example", vct="urn:eudi:pid:1", claims=claims, holder_key=holder, key=key,
-                        alg="ES256", iat=now, exp=now + 86400, status=status_reference(count, "https://i.example/s/1"),
-                        disclosable=[(k,) for k in claims])
+        issue_sd_jwt_vc(
+            issuer="https://i.example",
+            vct="urn:eudi:pid:1",
+            claims=claims,
+            holder_key=holder,
+            key=key,
+            alg="ES256",
+            iat=now,
+            exp=now + 86400,
+            status=status_reference(count, "https://i.example/s/1"),
+            disclosable=[(k,) for k in claims],
+        )
         count += 1
     sd_rate = count / (time.perf_counter() - start)
     moment = datetime.now(UTC).replace(microsecond=0)
     iaca_key, ds_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    iaca = x509.iaca_certificate(iaca_key, common_name="bench", country="ZZ", not_before=moment - timedelta(1),
-                                 not_after=moment + timedelta(3650), issuer_uri="https://i.example")
-    ds = x509.document_signer_certificate(iaca_key, iaca, ds_key.public_key(), common_name="ds",
-                                          not_before=moment - timedelta(hours=1), not_after=moment + timedelta(400),
-                                          issuer_uri="https://i.example")
+    iaca = x509.iaca_certificate(
+        iaca_key,
+        common_name="bench",
+        country="ZZ",
+        not_before=moment - timedelta(1),
+        not_after=moment + timedelta(3650),
+        issuer_uri="https://i.example",
+    )
+    ds = x509.document_signer_certificate(
+        iaca_key,
+        iaca,
+        ds_key.public_key(),
+        common_name="ds",
+        not_before=moment - timedelta(hours=1),
+        not_after=moment + timedelta(400),
+        issuer_uri="https://i.example",
+    )
     device = ec.generate_private_key(ec.SECP256R1()).public_key()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        issue_mdoc(doctype="eu.europa.ec.eudi.pid.1", namespaces={"eu.europa.ec.eudi.pid.1": {
-            "family_name": "Diallo", "given_name": "Amina", "issuing_country": "ZZ"}}, device_key=device, key=ds_key,
-            certificate=ds, signed=moment, valid_from=moment, valid_until=moment + timedelta(365),
-            status=status_reference(count, "https://i.example/s/1"))
+        issue_mdoc(
+            doctype="eu.europa.ec.eudi.pid.1",
+            namespaces={
+                "eu.europa.ec.eudi.pid.1": {"family_name": "Diallo", "given_name": "Amina", "issuing_country": "ZZ"}
+            },
+            device_key=device,
+            key=ds_key,
+            certificate=ds,
+            signed=moment,
+            valid_from=moment,
+            valid_until=moment + timedelta(365),
+            status=status_reference(count, "https://i.example/s/1"),
+        )
         count += 1
     return sd_rate, count / (time.perf_counter() - start)
 
 
 def holder() -> tuple[bytes, dict[str, Any]]:
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return pem, ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
 
 
@@ -108,14 +147,18 @@ def set_up(base: str, secret: tuple[str, str], count: int) -> dict[str, list[Any
         codes: dict[str, list[str]] = {SD_JWT: [], MDOC: []}
         for config in (SD_JWT, MDOC):
             for _ in range(count):
-                created = http.post("/v1/issuance", headers=auth, json={
-                    "credentialConfigurationId": config, "claims": CLAIMS, "expiresIn": 3600})
+                created = http.post(
+                    "/v1/issuance",
+                    headers=auth,
+                    json={"credentialConfigurationId": config, "claims": CLAIMS, "expiresIn": 3600},
+                )
                 assert created.status_code == 201, created.text
                 reference = parse_qs(urlsplit(created.json()["offerUri"]).query)["credential_offer_uri"][0]
-                offer = http.get(reference[len(base):]).json()
+                offer = http.get(reference[len(base) :]).json()
                 codes[config].append(offer["grants"][PRE_AUTH]["pre-authorized_code"])
-        mdoc_tokens = [http.post("/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": c}).json()
-                       for c in codes[MDOC]]
+        mdoc_tokens = [
+            http.post("/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": c}).json() for c in codes[MDOC]
+        ]
         nonces = [http.post("/nonce").json()["c_nonce"] for _ in range(2 * count)]
     return {"sd_codes": codes[SD_JWT], "mdoc_tokens": mdoc_tokens, "nonces": nonces}
 
@@ -124,8 +167,14 @@ def proofs(base: str, nonces: list[str]) -> list[str]:
     out = []
     for nonce in nonces:
         pem, public = holder()
-        out.append(pyjwt.encode({"aud": base, "iat": int(time.time()), "nonce": nonce}, pem, algorithm="ES256",
-                                headers={"typ": "openid4vci-proof+jwt", "jwk": public}))
+        out.append(
+            pyjwt.encode(
+                {"aud": base, "iat": int(time.time()), "nonce": nonce},
+                pem,
+                algorithm="ES256",
+                headers={"typ": "openid4vci-proof+jwt", "jwk": public},
+            )
+        )
     return out
 
 
@@ -133,17 +182,25 @@ async def drive(base: str, jobs: list[Any], concurrency: int, send: Any, expecte
     run = Run()
     client = JsonClient(base)
     try:
-        run.elapsed = await for_each(jobs, concurrency,
-                                     lambda job: run.timed(send(client, job), expected, TRANSPORT_ERRORS))
+        run.elapsed = await for_each(jobs, concurrency, lambda job: run.timed(send(client, job), expected, TRANSPORT_ERRORS))
     finally:
         await client.aclose()
     return run
 
 
 def body(run: BenchRun, args: argparse.Namespace) -> int:
-    env = server_env(run.base, run.port, args.database_url, args.workers, IDBB_REDIS_URL=args.redis_url,
-                     IDBB_CREDENTIAL_OFFER_TTL="3600", IDBB_C_NONCE_TTL="3600", IDBB_PROOF_MAX_AGE="3600",
-                     IDBB_ACCESS_TOKEN_TTL="3600", IDBB_WORKER_THREADS="2")
+    env = server_env(
+        run.base,
+        run.port,
+        args.database_url,
+        args.workers,
+        IDBB_REDIS_URL=args.redis_url,
+        IDBB_CREDENTIAL_OFFER_TTL="3600",
+        IDBB_C_NONCE_TTL="3600",
+        IDBB_PROOF_MAX_AGE="3600",
+        IDBB_ACCESS_TOKEN_TTL="3600",
+        IDBB_WORKER_THREADS="2",
+    )
     run.create_database(env)
     api = run.add_api_client(env, "bench-backend", "issuance.write issuance.read")
     sd_raw, mdoc_raw = raw_rates(2.0)
@@ -172,8 +229,12 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         return replies
 
     measure("GET /health", list(range(n)), lambda c, _: c.get("/health"), 200)
-    replies = measure("token (pre-authorized)", prepared["sd_codes"], lambda c, code: c.post(
-        "/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": code}), 200)
+    replies = measure(
+        "token (pre-authorized)",
+        prepared["sd_codes"],
+        lambda c, code: c.post("/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": code}),
+        200,
+    )
     sd_tokens = [r.json() for r in replies]
 
     def credential_job(token: dict[str, Any], proof: str) -> tuple[dict[str, Any], str]:
@@ -182,21 +243,36 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
     def send_credential(client: JsonClient, job: tuple[dict[str, Any], str]) -> Any:
         token, proof = job
         ident = token["authorization_details"][0]["credential_identifiers"][0]
-        return client.post_json("/credential", {"credential_identifier": ident, "proofs": {"jwt": [proof]}},
-                                {"Authorization": f"Bearer {token['access_token']}"})
+        return client.post_json(
+            "/credential",
+            {"credential_identifier": ident, "proofs": {"jwt": [proof]}},
+            {"Authorization": f"Bearer {token['access_token']}"},
+        )
 
-    measure("credential dc+sd-jwt", [credential_job(t, p) for t, p in zip(sd_tokens, all_proofs[:n], strict=True)],
-            send_credential, 200)
-    measure("credential mso_mdoc", [credential_job(t, p) for t, p in zip(prepared["mdoc_tokens"], all_proofs[n:],
-                                                                         strict=True)], send_credential, 200)
-    print(f"\n{'phase':28} {'ops/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'server ms/op':>13} {'pg ms/op':>9} "
-          f"{'redis':>6} {'client':>7} {'other':>6}")
+    measure(
+        "credential dc+sd-jwt",
+        [credential_job(t, p) for t, p in zip(sd_tokens, all_proofs[:n], strict=True)],
+        send_credential,
+        200,
+    )
+    measure(
+        "credential mso_mdoc",
+        [credential_job(t, p) for t, p in zip(prepared["mdoc_tokens"], all_proofs[n:], strict=True)],
+        send_credential,
+        200,
+    )
+    print(
+        f"\n{'phase':28} {'ops/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'server ms/op':>13} {'pg ms/op':>9} "
+        f"{'redis':>6} {'client':>7} {'other':>6}"
+    )
     for name, result, cpu in results:
         lat = sorted(result.latencies)
         per = 1000 / max(1, len(lat))
-        print(f"{name:28} {result.rate:8.0f} {lat[len(lat) // 2] * 1000:8.1f} {lat[int(len(lat) * .95)] * 1000:8.1f} "
-              f"{cpu['server'] * per:13.2f} {cpu['postgres'] * per:9.2f} {cpu['redis'] * per:6.2f} "
-              f"{cpu['client'] * per:7.2f} {cpu['other'] * per:6.2f}")
+        print(
+            f"{name:28} {result.rate:8.0f} {lat[len(lat) // 2] * 1000:8.1f} {lat[int(len(lat) * 0.95)] * 1000:8.1f} "
+            f"{cpu['server'] * per:13.2f} {cpu['postgres'] * per:9.2f} {cpu['redis'] * per:6.2f} "
+            f"{cpu['client'] * per:7.2f} {cpu['other'] * per:6.2f}"
+        )
     print(f"raw signing (one core): {sd_raw:.0f} SD-JWT VC/s, {mdoc_raw:.0f} mdoc/s")
     return 0 if all(r.failures == 0 for _, r, _ in results) else 2
 

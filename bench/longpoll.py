@@ -101,19 +101,29 @@ LOG_PATTERN = re.compile(r"Traceback|ERROR|CRITICAL|WARNING|Too many open files|
 
 # --------------------------------------------------------------------------------------- set-up
 
+
 def register_rp(base: str, admin_token: str) -> str:
     """A relying party for the QR login (private_key_jwt; the key is never used: no code is exchanged)."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     client_id = f"bench-qr-{uuid.uuid4().hex[:6]}"
     request = {
-        "clientId": client_id, "clientName": "Bench QR portal", "relyingPartyId": f"bench-{client_id}",
-        "logoUri": "https://rp.example/logo.png", "redirectUris": [REDIRECT], "authContextRefs": ACRS,
+        "clientId": client_id,
+        "clientName": "Bench QR portal",
+        "relyingPartyId": f"bench-{client_id}",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": [REDIRECT],
+        "authContextRefs": ACRS,
         "publicKey": RSAAlgorithm.to_jwk(private.public_key(), as_dict=True),
         "userClaims": ["name", "given_name", "family_name", "birthdate", "email"],
-        "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
     }
-    response = httpx.post(base + "/client-mgmt/oidc-client", json={"requestTime": request_time(), "request": request},
-                          headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
+    response = httpx.post(
+        base + "/client-mgmt/oidc-client",
+        json={"requestTime": request_time(), "request": request},
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=30,
+    )
     if response.status_code != 200 or response.json().get("errors"):
         raise RuntimeError(f"registering the relying party failed: HTTP {response.status_code}: {response.text[:2000]}")
     return client_id
@@ -135,21 +145,38 @@ def seed_in_process(env: dict[str, str], client_id: str, count: int) -> list[tup
     cx = create_app(settings)
     with cx.app.app_context():
         _, challenge = pkce_pair()
-        request, _client = parse({"client_id": [client_id], "redirect_uri": [REDIRECT], "response_type": ["code"],
-                                  "scope": [SCOPE], "state": ["s"], "nonce": [secrets.token_urlsafe(8)],
-                                  "code_challenge": [challenge], "code_challenge_method": ["S256"],
-                                  "acr_values": [" ".join(ACRS)]},
-                                 available_acrs=authorize_flow.available_acrs())
+        request, _client = parse(
+            {
+                "client_id": [client_id],
+                "redirect_uri": [REDIRECT],
+                "response_type": ["code"],
+                "scope": [SCOPE],
+                "state": ["s"],
+                "nonce": [secrets.token_urlsafe(8)],
+                "code_challenge": [challenge],
+                "code_challenge_method": ["S256"],
+                "acr_values": [" ".join(ACRS)],
+            },
+            available_acrs=authorize_flow.available_acrs(),
+        )
         stored = request.as_dict()
         now = clock.now()
         ids = []
         browser = BROWSER  # one browser cookie for all: link-code and link-status answer only its browser
         for n in range(count):
             txn_id = secrets.token_urlsafe(24)
-            db.session.add(AuthTransaction(
-                transaction_id=txn_id, client_id=client_id, browser_hash=digest(browser),
-                csrf=secrets.token_urlsafe(24), request=stored, status="pending", created_at=now,
-                expires_at=now + timedelta(seconds=settings.authorize_ttl)))
+            db.session.add(
+                AuthTransaction(
+                    transaction_id=txn_id,
+                    client_id=client_id,
+                    browser_hash=digest(browser),
+                    csrf=secrets.token_urlsafe(24),
+                    request=stored,
+                    status="pending",
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=settings.authorize_ttl),
+                )
+            )
             ids.append(txn_id)
             if n % 500 == 499:
                 db.session.commit()
@@ -170,6 +197,7 @@ def raise_nofile() -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------- /proc views
+
 
 def worker_pids(master: int) -> list[int]:
     out = []
@@ -234,6 +262,7 @@ def server_ticks(pids: list[int]) -> int:
 
 # --------------------------------------------------------------------------------------- HTTP
 
+
 def request_time() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
@@ -241,8 +270,13 @@ def request_time() -> str:
 
 def json_request(host: str, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None) -> bytes:
     body = json.dumps({"requestTime": request_time(), "request": payload}, separators=(",", ":")).encode()
-    head = [f"POST {path} HTTP/1.1\r\n", f"Host: {host}\r\n", "Content-Type: application/json\r\n",
-            *(f"{k}: {v}\r\n" for k, v in (headers or {}).items()), f"Content-Length: {len(body)}\r\n\r\n"]
+    head = [
+        f"POST {path} HTTP/1.1\r\n",
+        f"Host: {host}\r\n",
+        "Content-Type: application/json\r\n",
+        *(f"{k}: {v}\r\n" for k, v in (headers or {}).items()),
+        f"Content-Length: {len(body)}\r\n\r\n",
+    ]
     return "".join(head).encode("latin-1") + body
 
 
@@ -326,9 +360,14 @@ class Server:
 async def run_poll(server: Server, poll: Poll) -> None:
     assert poll.conn is not None
     try:
-        poll.reply, _ = await poll.conn.exchange(json_request(
-            server.host, STATUS_PATH, {"transactionId": poll.txn, "linkCode": poll.code},
-            {"X-XSRF-TOKEN": XSRF, "Cookie": f"idbb_browser={BROWSER}"}))
+        poll.reply, _ = await poll.conn.exchange(
+            json_request(
+                server.host,
+                STATUS_PATH,
+                {"transactionId": poll.txn, "linkCode": poll.code},
+                {"X-XSRF-TOKEN": XSRF, "Cookie": f"idbb_browser={BROWSER}"},
+            )
+        )
     except TRANSPORT_ERRORS as exc:
         poll.error = repr(exc)
     finally:
@@ -347,7 +386,7 @@ async def open_polls(server: Server, polls: list[Poll], batch: int) -> None:
         poll.task = asyncio.create_task(run_poll(server, poll))
 
     for start in range(0, len(polls), batch):
-        await asyncio.gather(*(one(p) for p in polls[start:start + batch]))
+        await asyncio.gather(*(one(p) for p in polls[start : start + batch]))
         await asyncio.sleep(0)  # let the batch's requests go out before the next batch connects
 
 
@@ -398,8 +437,12 @@ async def probe_first_look(server: Server, count: int, wait: float = 5.0) -> lis
     opened = await pinned_connections(server, count)
 
     async def one(conn: _Connection) -> float | None:
-        request = json_request(server.host, STATUS_PATH, {"transactionId": f"bench-unknown-{uuid.uuid4().hex[:12]}",
-                                                          "linkCode": "BENCHUNKNOWNCODE"}, {"X-XSRF-TOKEN": XSRF})
+        request = json_request(
+            server.host,
+            STATUS_PATH,
+            {"transactionId": f"bench-unknown-{uuid.uuid4().hex[:12]}", "linkCode": "BENCHUNKNOWNCODE"},
+            {"X-XSRF-TOKEN": XSRF},
+        )
         started = time.perf_counter()
         try:
             reply, _ = await asyncio.wait_for(conn.exchange(request), wait)
@@ -530,8 +573,9 @@ async def wake_phase(server: Server, polls: list[Poll], rate: float, answer_time
             wake.error = f"poll: {poll.error or (poll.reply.text[:500] if poll.reply else 'no reply')}"
             return
         try:
-            wake.linked_wall = datetime.strptime(answer["linkedDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ") \
-                .replace(tzinfo=UTC).timestamp()
+            wake.linked_wall = (
+                datetime.strptime(answer["linkedDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+            )
         except (KeyError, TypeError, ValueError):
             wake.linked_wall = None
 
@@ -546,6 +590,7 @@ async def wake_phase(server: Server, polls: list[Poll], rate: float, answer_time
 
 
 # --------------------------------------------------------------------------------------- the held phase
+
 
 @dataclass
 class Results:
@@ -577,8 +622,9 @@ class Results:
     early_at_end: list[Poll] = field(default_factory=list)
 
 
-async def held_phase(server: Server, pairs: list[tuple[str, str]], warm: int, args: argparse.Namespace,
-                     results: Results) -> None:
+async def held_phase(
+    server: Server, pairs: list[tuple[str, str]], warm: int, args: argparse.Namespace, results: Results
+) -> None:
     results.workers = server.workers
     # warm-up: polls woken by the wallet on both workers (subscribes each worker's Redis listener)
     warm_polls = [Poll(t, c) for t, c in pairs[:warm]]
@@ -588,10 +634,10 @@ async def held_phase(server: Server, pairs: list[tuple[str, str]], warm: int, ar
     warm_wakes = await wake_phase(server, [p for p in warm_polls if p.held], 50.0, args.answer_timeout)
     results.warm_total, results.warm_ok = len(warm_polls), sum(1 for w in warm_wakes if w.error is None)
     if results.warm_ok != results.warm_total:
-        results.warm_error = next((w.error for w in warm_wakes if w.error), None) or \
-            next((p.error or (p.reply.text[:500] if p.reply else "?") for p in warm_polls if not p.woken), "?")
-        log(f"warning: warm-up woke {results.warm_ok} of {results.warm_total} polls; first problem: "
-            f"{results.warm_error}")
+        results.warm_error = next((w.error for w in warm_wakes if w.error), None) or next(
+            (p.error or (p.reply.text[:500] if p.reply else "?") for p in warm_polls if not p.woken), "?"
+        )
+        log(f"warning: warm-up woke {results.warm_ok} of {results.warm_total} polls; first problem: {results.warm_error}")
     results.probes = await probe_first_look(server, 4)
     answered = [a for a, _ in results.probes if a is not None]
     log(f"first-look probe: {len(answered)} of {len(results.probes)} unknown-transaction polls answered")
@@ -601,8 +647,10 @@ async def held_phase(server: Server, pairs: list[tuple[str, str]], warm: int, ar
     await quick_phase(server, 50, args.quick_concurrency)
     await settle(server)
 
-    log(f"baseline without held polls: {args.quick_requests} requests per quick path at concurrency "
-        f"{args.quick_concurrency} ...")
+    log(
+        f"baseline without held polls: {args.quick_requests} requests per quick path at concurrency "
+        f"{args.quick_concurrency} ..."
+    )
     results.quick_base = await quick_phase(server, args.quick_requests, args.quick_concurrency)
     await settle(server)
     results.rss_base = {pid: rss_kib(pid) for pid in server.workers}
@@ -620,8 +668,10 @@ async def held_phase(server: Server, pairs: list[tuple[str, str]], warm: int, ar
     results.server_view = assign_workers(server, polls)
     results.held_after_ramp = sum(1 for p in polls if p.held)
     results.early_after_ramp = sum(1 for p in polls if p.answered_at is not None)
-    log(f"ramp done in {results.ramp_seconds:.1f} s: {results.held_after_ramp} held, "
-        f"{results.early_after_ramp} answered or failed; server connections per worker {results.server_view}")
+    log(
+        f"ramp done in {results.ramp_seconds:.1f} s: {results.held_after_ramp} held, "
+        f"{results.early_after_ramp} answered or failed; server connections per worker {results.server_view}"
+    )
 
     before = cpu_snapshot(server.master)
     await asyncio.sleep(args.idle_seconds)
@@ -689,6 +739,7 @@ def run_held_phase(server: Server, pairs: list[tuple[str, str]], warm: int, args
 
 # --------------------------------------------------------------------------------------- report
 
+
 def p50_p99_max(values: list[float]) -> str:
     if not values:
         return "-"
@@ -739,16 +790,20 @@ def report(results: Results, args: argparse.Namespace, log_path: Path, load_befo
     def busy(cpu: dict[str, float], elapsed: float) -> str:
         if not cpu or elapsed <= 0:
             return "-"
-        return f"machine busy {cpu['machine'] / elapsed / cpus * 100:.0f}% (other processes " \
-               f"{cpu['other'] / elapsed / cpus * 100:.0f}%)"
+        return (
+            f"machine busy {cpu['machine'] / elapsed / cpus * 100:.0f}% (other processes "
+            f"{cpu['other'] / elapsed / cpus * 100:.0f}%)"
+        )
 
     def quick_rows(label: str, run: QuickRun) -> list[tuple[str, ...]]:
         rows = [(f"{label} GET {path}", p50_p99_max(run.latencies[path]), "") for path in QUICK_PATHS]
-        per = "; ".join(f"{names.get(pid, '?')} p99 {ms(percentile(v, 99))} ms ({len(v)})"
-                        for pid, v in sorted(run.per_worker.items()))
+        per = "; ".join(
+            f"{names.get(pid, '?')} p99 {ms(percentile(v, 99))} ms ({len(v)})" for pid, v in sorted(run.per_worker.items())
+        )
         rows.append(("  per worker", f"{run.failures} failed", per))
-        rows.append(("  CPU ms/req server/pg/redis/client/other", per_op(run.cpu, len(run.all())),
-                     busy(run.cpu, run.elapsed)))
+        rows.append(
+            ("  CPU ms/req server/pg/redis/client/other", per_op(run.cpu, len(run.all())), busy(run.cpu, run.elapsed))
+        )
         return rows
 
     quick_p99 = percentile(during.latencies[QUICK_PATHS[0]], 99)  # the target's quick endpoint: GET /health
@@ -768,52 +823,97 @@ def report(results: Results, args: argparse.Namespace, log_path: Path, load_befo
     probe_ok = [a for a, _ in results.probes if a is not None]
     probe_workers = sorted({names.get(w, "?") for _, w in results.probes})
     rows: list[tuple[str, ...]] = [
-        ("first-look probe: link-status, unknown transaction",
-         f"{len(probe_ok)} of {len(results.probes)} answered",
-         (f"max {ms(max(probe_ok))} ms" if probe_ok else "none within 5 s: polls never reach their first database look")
-         + f" (workers {', '.join(probe_workers)})"),
-        ("polls held after the ramp", f"{held} of {len(polls)}",
-         f"server connections {worker_split(results.server_view)}; ramp {results.ramp_seconds:.1f} s "
-         f"({len(polls) / max(results.ramp_seconds, 1e-9):.0f} polls/s; connects {results.connect_seconds:.1f} s)"),
-        ("  answered before any wallet call / failed", f"{len(early_answers)} / {len(failed)}",
-         f"still held at the end {results.held_at_end} (expected {len(polls) - len(wakes)})"),
-        ("  ramp CPU ms/poll server/pg/redis/client/other", per_op(results.ramp_cpu, len(polls)),
-         busy(results.ramp_cpu, results.ramp_seconds)),
-        ("  server CPU while held and idle", f"{results.idle_cpu.get('server', 0) / results.idle_seconds * 100:.1f}%",
-         f"of one core, over {results.idle_seconds:.0f} s; {busy(results.idle_cpu, results.idle_seconds)}"),
-        ("  worker RSS without / with held polls (MiB)",
-         " + ".join(f"{results.rss_base.get(p, 0) // 1024}" for p in results.workers) + " / "
-         + " + ".join(f"{results.rss_held.get(p, 0) // 1024}" for p in results.workers),
-         f"{rss_delta / max(held, 1):.1f} KiB per held poll; open fds "
-         + " + ".join(str(results.fds_held.get(p, 0)) for p in results.workers)
-         + f"; client RSS {results.client_rss[0] // 1024} → {results.client_rss[1] // 1024} MiB"),
+        (
+            "first-look probe: link-status, unknown transaction",
+            f"{len(probe_ok)} of {len(results.probes)} answered",
+            (f"max {ms(max(probe_ok))} ms" if probe_ok else "none within 5 s: polls never reach their first database look")
+            + f" (workers {', '.join(probe_workers)})",
+        ),
+        (
+            "polls held after the ramp",
+            f"{held} of {len(polls)}",
+            f"server connections {worker_split(results.server_view)}; ramp {results.ramp_seconds:.1f} s "
+            f"({len(polls) / max(results.ramp_seconds, 1e-9):.0f} polls/s; connects {results.connect_seconds:.1f} s)",
+        ),
+        (
+            "  answered before any wallet call / failed",
+            f"{len(early_answers)} / {len(failed)}",
+            f"still held at the end {results.held_at_end} (expected {len(polls) - len(wakes)})",
+        ),
+        (
+            "  ramp CPU ms/poll server/pg/redis/client/other",
+            per_op(results.ramp_cpu, len(polls)),
+            busy(results.ramp_cpu, results.ramp_seconds),
+        ),
+        (
+            "  server CPU while held and idle",
+            f"{results.idle_cpu.get('server', 0) / results.idle_seconds * 100:.1f}%",
+            f"of one core, over {results.idle_seconds:.0f} s; {busy(results.idle_cpu, results.idle_seconds)}",
+        ),
+        (
+            "  worker RSS without / with held polls (MiB)",
+            " + ".join(f"{results.rss_base.get(p, 0) // 1024}" for p in results.workers)
+            + " / "
+            + " + ".join(f"{results.rss_held.get(p, 0) // 1024}" for p in results.workers),
+            f"{rss_delta / max(held, 1):.1f} KiB per held poll; open fds "
+            + " + ".join(str(results.fds_held.get(p, 0)) for p in results.workers)
+            + f"; client RSS {results.client_rss[0] // 1024} → {results.client_rss[1] // 1024} MiB",
+        ),
         ("quick endpoints, no held polls  (p50 / p99 / max)", "", ""),
         *quick_rows(" ", base),
         (f"quick endpoints, {held} polls held  (p50 / p99 / max)", "", ""),
         *quick_rows(" ", during),
-        ("wake: poll LINKED after the wallet's reply", p50_p99_max(after_reply),
-         f"{len(ok)} of {len(wakes)} woken; {before_reply} answered before the wallet's reply arrived (negative)"),
+        (
+            "wake: poll LINKED after the wallet's reply",
+            p50_p99_max(after_reply),
+            f"{len(ok)} of {len(wakes)} woken; {before_reply} answered before the wallet's reply arrived (negative)",
+        ),
         ("wake: poll LINKED after the wallet call's start", p50_p99_max(after_start), ""),
-        ("wake: poll LINKED after the link decision (linkedDateTime)", p50_p99_max(after_decision),
-         "the server's link_transaction start → the poll's answer (commit, publish, wake, look, reply)"),
-        ("wake: the wallet call (link-transaction)", p50_p99_max(wallet),
-         f"{cross} of {len(ok)} woken across workers (Redis pub/sub)"),
+        (
+            "wake: poll LINKED after the link decision (linkedDateTime)",
+            p50_p99_max(after_decision),
+            "the server's link_transaction start → the poll's answer (commit, publish, wake, look, reply)",
+        ),
+        (
+            "wake: the wallet call (link-transaction)",
+            p50_p99_max(wallet),
+            f"{cross} of {len(ok)} woken across workers (Redis pub/sub)",
+        ),
         ("  call start → link decision", p50_p99_max(to_decision), "HTTP, middleware, waiting for a Flask thread"),
-        ("  link decision → wallet's reply", p50_p99_max(decision_to_reply),
-         f"queries, audit, COMMIT, publish, reply; PG conns advisory-lock wait/other lock/idle in txn/active "
-         f"{results.wake_pg}"),
-        ("  per poll worker p99 after the reply",
-         "; ".join(f"{names.get(pid, '?')} {ms(percentile(v, 99))} ms ({len(v)})"
-                   for pid, v in sorted(wake_per_worker.items())), ""),
-        ("  CPU ms/wake server/pg/redis/client/other", per_op(results.wake_cpu, len(wakes)),
-         f"{len(wakes) / max(results.wake_seconds, 1e-9):.1f} wakes/s; {busy(results.wake_cpu, results.wake_seconds)}"),
-        (f"target: held polls >= {TARGET_HELD}", "met" if held_ok else "NOT met",
-         f"{held} held" + ("" if probes_ok else " but stuck before their first look (see the probe)")),
-        (f"target: quick p99 < {TARGET_QUICK_P99 * 1000:.0f} ms while held", "met" if quick_ok else "NOT met",
-         f"GET {QUICK_PATHS[0]} p99 {ms(quick_p99)} ms ({ms(base_p99)} ms with no held polls; discovery "
-         f"{ms(other_p99)} ms)"),
-        (f"target: wake p99 < {TARGET_WAKE_P99 * 1000:.0f} ms", "met" if wake_ok else "NOT met",
-         f"p99 {ms(wake_p99)} ms after the wallet's reply" if after_reply else "no held poll answered a wallet call"),
+        (
+            "  link decision → wallet's reply",
+            p50_p99_max(decision_to_reply),
+            f"queries, audit, COMMIT, publish, reply; PG conns advisory-lock wait/other lock/idle in txn/active "
+            f"{results.wake_pg}",
+        ),
+        (
+            "  per poll worker p99 after the reply",
+            "; ".join(
+                f"{names.get(pid, '?')} {ms(percentile(v, 99))} ms ({len(v)})" for pid, v in sorted(wake_per_worker.items())
+            ),
+            "",
+        ),
+        (
+            "  CPU ms/wake server/pg/redis/client/other",
+            per_op(results.wake_cpu, len(wakes)),
+            f"{len(wakes) / max(results.wake_seconds, 1e-9):.1f} wakes/s; {busy(results.wake_cpu, results.wake_seconds)}",
+        ),
+        (
+            f"target: held polls >= {TARGET_HELD}",
+            "met" if held_ok else "NOT met",
+            f"{held} held" + ("" if probes_ok else " but stuck before their first look (see the probe)"),
+        ),
+        (
+            f"target: quick p99 < {TARGET_QUICK_P99 * 1000:.0f} ms while held",
+            "met" if quick_ok else "NOT met",
+            f"GET {QUICK_PATHS[0]} p99 {ms(quick_p99)} ms ({ms(base_p99)} ms with no held polls; discovery "
+            f"{ms(other_p99)} ms)",
+        ),
+        (
+            f"target: wake p99 < {TARGET_WAKE_P99 * 1000:.0f} ms",
+            "met" if wake_ok else "NOT met",
+            f"p99 {ms(wake_p99)} ms after the wallet's reply" if after_reply else "no held poll answered a wallet call",
+        ),
     ]
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
@@ -835,8 +935,7 @@ def report(results: Results, args: argparse.Namespace, log_path: Path, load_befo
         lines.append(f"  first poll failure ({len(failed)}): {failed[0].error}")
     if early_answers:
         reply = early_answers[0].reply
-        lines.append(f"  first early answer ({len(early_answers)}): "
-                     f"{reply.text[:500] if reply else '?'}")
+        lines.append(f"  first early answer ({len(early_answers)}): {reply.text[:500] if reply else '?'}")
     if results.warm_error:
         lines.append(f"  warm-up: {results.warm_ok} of {results.warm_total} woken; first problem: {results.warm_error}")
     first_wake_error = next((w.error for w in wakes if w.error), None)
@@ -850,6 +949,7 @@ def report(results: Results, args: argparse.Namespace, log_path: Path, load_befo
 
 # --------------------------------------------------------------------------------------- main
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--polls", type=int, default=5000, help="link-status polls to hold (default 5000)")
@@ -857,19 +957,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wake-rate", type=float, default=20.0, help="wallet calls per second (default 20)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--batch", type=int, default=250, help="poll connections opened at a time (default 250)")
-    parser.add_argument("--quick-requests", type=int, default=500,
-                        help="requests per quick path (/health, discovery) per measurement (default 500)")
+    parser.add_argument(
+        "--quick-requests",
+        type=int,
+        default=500,
+        help="requests per quick path (/health, discovery) per measurement (default 500)",
+    )
     parser.add_argument("--quick-concurrency", type=int, default=4, help="quick requests in flight (default 4)")
-    parser.add_argument("--answer-timeout", type=float, default=10.0,
-                        help="seconds a woken poll may take to answer before it counts as failed (default 10)")
-    parser.add_argument("--idle-seconds", type=float, default=3.0,
-                        help="seconds of idle holding for the server's idle CPU (default 3)")
-    parser.add_argument("--db-pool-size", type=int, default=None,
-                        help="IDBB_DB_POOL_SIZE per worker (default: the server's default)")
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
-                        help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})")
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
-                        help=f"Redis for the cross-worker wake-ups (default {DEFAULT_REDIS_URL})")
+    parser.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a woken poll may take to answer before it counts as failed (default 10)",
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=3.0, help="seconds of idle holding for the server's idle CPU (default 3)"
+    )
+    parser.add_argument(
+        "--db-pool-size", type=int, default=None, help="IDBB_DB_POOL_SIZE per worker (default: the server's default)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})",
+    )
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help=f"Redis for the cross-worker wake-ups (default {DEFAULT_REDIS_URL})"
+    )
     parser.add_argument("--timeout", type=float, default=900, help="global time limit in seconds (default 900)")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
@@ -887,8 +1001,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     arm_timeout(args.timeout)
-    return run_bench(BenchRun(args.database_url, "idbb-bench-longpoll-"), lambda run: measure(run, args),
-                     keep_database=args.keep_database, keep_logs=lambda code: code not in (0, 2))
+    return run_bench(
+        BenchRun(args.database_url, "idbb-bench-longpoll-"),
+        lambda run: measure(run, args),
+        keep_database=args.keep_database,
+        keep_logs=lambda code: code not in (0, 2),
+    )
 
 
 def measure(run: BenchRun, args: argparse.Namespace) -> int:
@@ -898,22 +1016,31 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
     if nofile[0] < needed:
         log(f"warning: open-file limit {nofile[0]} is below the {needed} sockets the client needs")
     lifetime = str(int(args.timeout) + 600)
-    extra = {"IDBB_REDIS_URL": args.redis_url, "IDBB_LONG_POLL_TIMEOUT": str(args.poll_timeout),
-             "IDBB_LINK_CODE_TTL": lifetime, "IDBB_AUTHORIZE_TTL": lifetime, "IDBB_LINKED_TRANSACTION_TTL": lifetime}
+    extra = {
+        "IDBB_REDIS_URL": args.redis_url,
+        "IDBB_LONG_POLL_TIMEOUT": str(args.poll_timeout),
+        "IDBB_LINK_CODE_TTL": lifetime,
+        "IDBB_AUTHORIZE_TTL": lifetime,
+        "IDBB_LINKED_TRANSACTION_TTL": lifetime,
+    }
     if args.db_pool_size:
         extra["IDBB_DB_POOL_SIZE"] = str(args.db_pool_size)
     env = server_env(run.base, run.port, args.database_url, args.workers, **extra)
     warm = 8 * args.workers
-    log(f"repo {run.cwd}; database {args.database_url}; redis {args.redis_url}; port {run.port}; "
+    log(
+        f"repo {run.cwd}; database {args.database_url}; redis {args.redis_url}; port {run.port}; "
         f"workers {args.workers}; {args.polls} polls, {args.wakes} wakes; open-file limit {nofile[0]}; "
-        f"{os.cpu_count()} CPU(s)")
+        f"{os.cpu_count()} CPU(s)"
+    )
     run.create_database(env)
     admin = run.add_api_client(env, "bench-admin", ADMIN_SCOPES)
     load_before = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     proc = run.start(env, args.workers)
     client_id = register_rp(run.base, run.access_token(admin, ADMIN_SCOPES))
-    log(f"relying party {client_id} registered over HTTP; in-process set-up: {args.polls + warm} transactions "
-        f"with a link code each ...")
+    log(
+        f"relying party {client_id} registered over HTTP; in-process set-up: {args.polls + warm} transactions "
+        f"with a link code each ..."
+    )
     seeded = time.perf_counter()
     pairs = seed_in_process(env, client_id, args.polls + warm)
     log(f"set-up done in {time.perf_counter() - seeded:.1f} s")

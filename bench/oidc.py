@@ -106,18 +106,32 @@ if importlib.util.find_spec("sniffio") is None:
 
 # --------------------------------------------------------------------------------------- baselines
 
+
 def typical_id_token_claims() -> dict[str, Any]:
     now = int(time.time())
-    return {"iss": "https://idbb.example.gov", "sub": base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode(),
-            "aud": "rp-0a1b2c3d", "azp": "rp-0a1b2c3d", "exp": now + 600, "iat": now, "auth_time": now - 5,
-            "acr": "idbb:acr:static-code", "amr": ["pin"], "at_hash": "x5Vd2a0qGv0c3m3yPj0Q6w",
-            "nonce": secrets.token_urlsafe(8), "sid": secrets.token_urlsafe(24)}
+    return {
+        "iss": "https://idbb.example.gov",
+        "sub": base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode(),
+        "aud": "rp-0a1b2c3d",
+        "azp": "rp-0a1b2c3d",
+        "exp": now + 600,
+        "iat": now,
+        "auth_time": now - 5,
+        "acr": "idbb:acr:static-code",
+        "amr": ["pin"],
+        "at_hash": "x5Vd2a0qGv0c3m3yPj0Q6w",
+        "nonce": secrets.token_urlsafe(8),
+        "sid": secrets.token_urlsafe(24),
+    }
 
 
 def jwcrypto_sign_rate(alg: str, seconds: float) -> float:
     """Compact JWS signatures per second, one thread, as ``app.formats.jose.sign_jwt`` makes them."""
-    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="bench") if alg == "ES256" else \
-        jwk.JWK.generate(kty="RSA", size=2048, kid="bench")
+    key = (
+        jwk.JWK.generate(kty="EC", crv="P-256", kid="bench")
+        if alg == "ES256"
+        else jwk.JWK.generate(kty="RSA", size=2048, kid="bench")
+    )
     claims = typical_id_token_claims()
     header = json_encode({"alg": alg, "kid": key.get("kid"), "typ": "JWT"})
     count = 0
@@ -145,6 +159,7 @@ def raw_sign_rate(alg: str, seconds: float) -> float:
 
         def sign() -> None:
             rsa_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+
     count = 0
     started = time.perf_counter()
     while True:
@@ -179,14 +194,15 @@ def argon2_rates(memory: int, time_cost: int, parallelism: int, seconds: float) 
 
 # --------------------------------------------------------------------------------------- CPU accounting
 
+
 def _ticks(pid: int) -> tuple[str, int, int] | None:
     """(comm, ppid, utime + stime in ticks) of a process, from /proc (None when it is gone)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    comm = raw[raw.index("(") + 1:raw.rindex(")")]
-    rest = raw[raw.rindex(")") + 2:].split()
+    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+    rest = raw[raw.rindex(")") + 2 :].split()
     return comm, int(rest[1]), int(rest[11]) + int(rest[12])
 
 
@@ -249,8 +265,9 @@ class PgSampler:
         self.totals = dict.fromkeys(self.KINDS, 0)
 
     def _run(self) -> None:
-        query = ("SELECT wait_event_type, wait_event, state FROM pg_stat_activity "
-                 "WHERE datname = %s AND pid <> pg_backend_pid()")
+        query = (
+            "SELECT wait_event_type, wait_event, state FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        )
         try:
             with psycopg.connect(**self._info, autocommit=True) as conn:
                 while not self._stop.wait(0.05):
@@ -283,6 +300,7 @@ class PgSampler:
 
 
 # --------------------------------------------------------------------------------------- HTTP clients
+
 
 @dataclass
 class Reply:
@@ -353,8 +371,15 @@ class LeanClient:
         self._host_header = f"Host: {parts.netloc}\r\n"
         self._idle: list[_Connection] = []
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      data: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         target = f"{path}?{urlencode(params, doseq=True)}" if params else path
         lines = [f"{method} {target} HTTP/1.1\r\n", self._host_header]
         lines += [f"{k}: {v}\r\n" for k, v in (headers or {}).items()]
@@ -376,12 +401,10 @@ class LeanClient:
             conn.close()
         return reply
 
-    async def get(self, path: str, *, params: dict[str, Any] | None = None,
-                  headers: dict[str, str] | None = None) -> Reply:
+    async def get(self, path: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
         return await self.request("GET", path, params=params, headers=headers)
 
-    async def post(self, path: str, *, data: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Reply:
+    async def post(self, path: str, *, data: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
         return await self.request("POST", path, data=data, headers=headers)
 
     async def aclose(self) -> None:
@@ -395,22 +418,30 @@ class HttpxClient:
 
     def __init__(self, base: str, concurrency: int) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._client = httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(120.0),
-                                         follow_redirects=False)
+        self._client = httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(120.0), follow_redirects=False)
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      data: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         response = await self._client.request(method, path, params=params, data=data, headers=headers)
         self._client.cookies.clear()
-        return Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                     response.headers.get_list("set-cookie"), response.content)
+        return Reply(
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.headers.get_list("set-cookie"),
+            response.content,
+        )
 
-    async def get(self, path: str, *, params: dict[str, Any] | None = None,
-                  headers: dict[str, str] | None = None) -> Reply:
+    async def get(self, path: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
         return await self.request("GET", path, params=params, headers=headers)
 
-    async def post(self, path: str, *, data: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Reply:
+    async def post(self, path: str, *, data: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
         return await self.request("POST", path, data=data, headers=headers)
 
     async def aclose(self) -> None:
@@ -431,14 +462,14 @@ async def drive_requests(kind: str, base: str, jobs: list[Any], concurrency: int
     run = Run()
     client = make_client(kind, base, concurrency)
     try:
-        run.elapsed = await for_each(jobs, concurrency,
-                                     lambda job: run.timed(send(client, job), expected, TRANSPORT_ERRORS))
+        run.elapsed = await for_each(jobs, concurrency, lambda job: run.timed(send(client, job), expected, TRANSPORT_ERRORS))
     finally:
         await client.aclose()
     return run
 
 
 # --------------------------------------------------------------------------------------- relying parties
+
 
 @dataclass
 class RelyingParty:
@@ -450,27 +481,50 @@ class RelyingParty:
     def assertions(self, count: int) -> list[str]:
         """Pre-signed private_key_jwt assertions (RFC 7523), each with its own jti."""
         now = int(time.time())
-        return [pyjwt.encode({"iss": self.client_id, "sub": self.client_id, "aud": self.assertion_aud, "iat": now,
-                              "exp": now + ASSERTION_LIFETIME, "jti": uuid.uuid4().hex},
-                             self.private_key, algorithm="RS256") for _ in range(count)]
+        return [
+            pyjwt.encode(
+                {
+                    "iss": self.client_id,
+                    "sub": self.client_id,
+                    "aud": self.assertion_aud,
+                    "iat": now,
+                    "exp": now + ASSERTION_LIFETIME,
+                    "jti": uuid.uuid4().hex,
+                },
+                self.private_key,
+                algorithm="RS256",
+            )
+            for _ in range(count)
+        ]
 
 
 def register_rp(base: str, admin_token: str, alg: str) -> RelyingParty:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     client_id = f"bench-{alg.lower()}-{uuid.uuid4().hex[:6]}"
     request = {
-        "clientId": client_id, "clientName": f"Bench portal {alg}", "relyingPartyId": f"bench-{client_id}",
-        "logoUri": "https://rp.example/logo.png", "redirectUris": [REDIRECT], "authContextRefs": ["idbb:acr:static-code"],
-        "publicKey": RSAAlgorithm.to_jwk(private.public_key(), as_dict=True), "userClaims": RP_CLAIMS,
-        "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
+        "clientId": client_id,
+        "clientName": f"Bench portal {alg}",
+        "relyingPartyId": f"bench-{client_id}",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": [REDIRECT],
+        "authContextRefs": ["idbb:acr:static-code"],
+        "publicKey": RSAAlgorithm.to_jwk(private.public_key(), as_dict=True),
+        "userClaims": RP_CLAIMS,
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
         "additionalConfig": {"id_token_signed_response_alg": alg},
     }
     request_time = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    response = httpx.post(base + "/client-mgmt/oidc-client", json={"requestTime": request_time, "request": request},
-                          headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
+    response = httpx.post(
+        base + "/client-mgmt/oidc-client",
+        json={"requestTime": request_time, "request": request},
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=30,
+    )
     if response.status_code != 200 or response.json().get("errors"):
-        raise RuntimeError(f"registering the {alg} relying party failed: HTTP {response.status_code}: "
-                           f"{response.text[:2000]}")
+        raise RuntimeError(
+            f"registering the {alg} relying party failed: HTTP {response.status_code}: {response.text[:2000]}"
+        )
     return RelyingParty(alg, client_id, private, base + "/oauth/token")
 
 
@@ -493,8 +547,9 @@ class Code:
     verifier: str
 
 
-def seed_in_process(env: dict[str, str], rps: list[RelyingParty], citizens: int,
-                    codes_per_rp: int) -> tuple[list[Citizen], dict[str, list[Code]]]:
+def seed_in_process(
+    env: dict[str, str], rps: list[RelyingParty], citizens: int, codes_per_rp: int
+) -> tuple[list[Citizen], dict[str, list[Code]]]:
     """Enroll citizens with a PIN and mint authorization codes, through the app's services (same database)."""
     from dataclasses import replace
 
@@ -517,32 +572,59 @@ def seed_in_process(env: dict[str, str], rps: list[RelyingParty], citizens: int,
         for n in range(citizens):
             enrollment_id = f"E-bench-{uuid.uuid4().hex[:10]}"
             pin = f"{rng.randint(0, 999999):06d}"
-            bio = {"firstName": random_name(rng), "lastName": f"{random_name(rng)}{n}",
-                   "dateOfBirth": f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                   "gender": rng.choice("MF"), "email": f"citizen{n}@example.org", "phoneNumber": f"+2217000{n:05d}"}
-            enrollments.create(enrollment_id, {
-                "enrollmentType": "CITIZEN", "biographicData": bio,
-                "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": pin}},
-            }, finalize=True, client_id="bench-setup", transaction_id=enrollment_id)
+            bio = {
+                "firstName": random_name(rng),
+                "lastName": f"{random_name(rng)}{n}",
+                "dateOfBirth": f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "gender": rng.choice("MF"),
+                "email": f"citizen{n}@example.org",
+                "phoneNumber": f"+2217000{n:05d}",
+            }
+            enrollments.create(
+                enrollment_id,
+                {
+                    "enrollmentType": "CITIZEN",
+                    "biographicData": bio,
+                    "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": pin}},
+                },
+                finalize=True,
+                client_id="bench-setup",
+                transaction_id=enrollment_id,
+            )
             identity_id = db.session.get(Enrollment, enrollment_id).identity_id
             uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one()
             people.append(Citizen(uin, pin, identity_id))
         db.session.commit()
         for rp in rps:
             _, challenge = pkce_pair()
-            request, _client = parse({"client_id": [rp.client_id], "redirect_uri": [REDIRECT], "response_type": ["code"],
-                                      "scope": [SCOPE], "state": ["s"], "nonce": [secrets.token_urlsafe(8)],
-                                      "code_challenge": [challenge], "code_challenge_method": ["S256"]},
-                                     available_acrs=authorize_flow.available_acrs())
+            request, _client = parse(
+                {
+                    "client_id": [rp.client_id],
+                    "redirect_uri": [REDIRECT],
+                    "response_type": ["code"],
+                    "scope": [SCOPE],
+                    "state": ["s"],
+                    "nonce": [secrets.token_urlsafe(8)],
+                    "code_challenge": [challenge],
+                    "code_challenge_method": ["S256"],
+                },
+                available_acrs=authorize_flow.available_acrs(),
+            )
             accepted = request.essential_claims() + request.voluntary_claims()  # what the consent page checks
             codes = []
             for n in range(codes_per_rp):
                 verifier, challenge = pkce_pair()
                 person = people[n % len(people)]
-                code = grants.issue_code(replace(request, code_challenge=challenge, nonce=secrets.token_urlsafe(8)),
-                                         identity_id=person.identity_id, amr=["pin"], acr="idbb:acr:static-code",
-                                         auth_time=int(time.time()), session_id=None, accepted_claims=accepted,
-                                         scopes=list(request.scope))
+                code = grants.issue_code(
+                    replace(request, code_challenge=challenge, nonce=secrets.token_urlsafe(8)),
+                    identity_id=person.identity_id,
+                    amr=["pin"],
+                    acr="idbb:acr:static-code",
+                    auth_time=int(time.time()),
+                    session_id=None,
+                    accepted_claims=accepted,
+                    scopes=list(request.scope),
+                )
                 codes.append(Code(code, verifier))
                 if n % 250 == 249:
                     db.session.commit()
@@ -610,14 +692,23 @@ class FlowRun:
         return self.done / self.elapsed if self.elapsed else 0.0
 
 
-async def one_flow(client: Client, issuer: str, rp: RelyingParty, person: Citizen, assertion: str,
-                   steps: dict[str, list[float]]) -> None:
+async def one_flow(
+    client: Client, issuer: str, rp: RelyingParty, person: Citizen, assertion: str, steps: dict[str, list[float]]
+) -> None:
     jar: dict[str, str] = {}  # this flow's browser
     verifier, challenge = pkce_pair()
     state_value = secrets.token_urlsafe(8)
-    params = {"client_id": rp.client_id, "redirect_uri": REDIRECT, "response_type": "code", "scope": SCOPE,
-              "state": state_value, "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-              "code_challenge_method": "S256", "prompt": "consent"}
+    params = {
+        "client_id": rp.client_id,
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": SCOPE,
+        "state": state_value,
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "prompt": "consent",
+    }
 
     def check(step: str, response: Reply, status: int, started: float) -> None:
         steps[step].append(time.perf_counter() - started)
@@ -643,17 +734,26 @@ async def one_flow(client: Client, issuer: str, rp: RelyingParty, person: Citize
     hidden, claims = found
 
     started = time.perf_counter()
-    response = await client.post("/authorize/consent", data={**hidden, "claims": claims, "decision": "accept"},
-                                 headers=cookie_header(jar))
+    response = await client.post(
+        "/authorize/consent", data={**hidden, "claims": claims, "decision": "accept"}, headers=cookie_header(jar)
+    )
     check("consent", response, 303, started)
     got = {k: v[0] for k, v in parse_qs(urlsplit(response.headers.get("location", "")).query).items()}
     if got.get("state") != state_value or "code" not in got or got.get("iss") != issuer:
         raise FlowFailed("consent", f"bad redirect {response.headers.get('location')!r}")
 
     started = time.perf_counter()
-    response = await client.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": got["code"], "redirect_uri": REDIRECT, "code_verifier": verifier,
-        "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
+    response = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": got["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+        },
+    )
     check("token", response, 200, started)
     access = response.json()["access_token"]
 
@@ -662,8 +762,9 @@ async def one_flow(client: Client, issuer: str, rp: RelyingParty, person: Citize
     check("userinfo", response, 200, started)
 
 
-async def drive_flows(kind: str, base: str, rp: RelyingParty, people: list[Citizen], assertions: list[str],
-                      concurrency: int) -> FlowRun:
+async def drive_flows(
+    kind: str, base: str, rp: RelyingParty, people: list[Citizen], assertions: list[str], concurrency: int
+) -> FlowRun:
     """Complete logins with ``concurrency`` flows in flight; consecutive flows use different citizens, so
     flows in flight never share an identifier (and its login-throttle row)."""
     run = FlowRun()
@@ -690,9 +791,16 @@ async def drive_flows(kind: str, base: str, rp: RelyingParty, people: list[Citiz
 
 # --------------------------------------------------------------------------------------- token exchanges
 
+
 def exchange_form(code: Code, assertion: str) -> dict[str, str]:
-    return {"grant_type": "authorization_code", "code": code.code, "redirect_uri": REDIRECT,
-            "code_verifier": code.verifier, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    return {
+        "grant_type": "authorization_code",
+        "code": code.code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": code.verifier,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
 
 
 def jose_alg(token: str) -> str:
@@ -737,16 +845,29 @@ def seed_floor(database_url: str, rps: list[RelyingParty], codes_per_rp: int) ->
             for _ in range(codes_per_rp):
                 code, (verifier, challenge) = secrets.token_urlsafe(32), pkce_pair()
                 codes.append(Code(code, verifier))
-                rows.append((hashlib.sha256(code.encode()).hexdigest(), rp.client_id, REDIRECT, challenge,
-                             secrets.token_urlsafe(8), secrets.token_urlsafe(32), expires))
+                rows.append(
+                    (
+                        hashlib.sha256(code.encode()).hexdigest(),
+                        rp.client_id,
+                        REDIRECT,
+                        challenge,
+                        secrets.token_urlsafe(8),
+                        secrets.token_urlsafe(32),
+                        expires,
+                    )
+                )
             with conn.cursor() as cursor:
-                cursor.executemany("INSERT INTO floor_codes (code_hash, client_id, redirect_uri, code_challenge, "
-                                   "nonce, subject, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+                cursor.executemany(
+                    "INSERT INTO floor_codes (code_hash, client_id, redirect_uri, code_challenge, "
+                    "nonce, subject, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
             minted[rp.alg] = codes
     return minted
 
 
 # --------------------------------------------------------------------------------------- report
+
 
 def ms(value: float) -> str:
     return f"{value * 1000:.1f}"
@@ -770,29 +891,50 @@ def table(rows: list[tuple[str, ...]], indent: str = "  ", left: tuple[int, ...]
 
 # --------------------------------------------------------------------------------------- main
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exchanges", type=int, default=2000, help="token exchanges per algorithm (default 2000)")
     parser.add_argument("--flows", type=int, default=300, help="complete login flows per algorithm (default 300)")
-    parser.add_argument("--concurrency", type=int, default=32,
-                        help="requests in flight for token exchanges and /health (default 32)")
-    parser.add_argument("--flow-concurrency", type=int, default=16,
-                        help="login flows in flight (default 16: at 8 the 2 cores were about 78 % busy)")
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="requests in flight for token exchanges and /health (default 32)"
+    )
+    parser.add_argument(
+        "--flow-concurrency",
+        type=int,
+        default=16,
+        help="login flows in flight (default 16: at 8 the 2 cores were about 78 % busy)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--citizens", type=int, default=None,
-                        help="enrolled citizens the flows log in as (default max(32, 4 x flow concurrency))")
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
-                        help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})")
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
-                        help=f"Redis for the replay store, or '' for the SQL store (default {DEFAULT_REDIS_URL})")
+    parser.add_argument(
+        "--citizens",
+        type=int,
+        default=None,
+        help="enrolled citizens the flows log in as (default max(32, 4 x flow concurrency))",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help=f"PostgreSQL database to DROP and re-create for the run (default {DEFAULT_DATABASE_URL})",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=DEFAULT_REDIS_URL,
+        help=f"Redis for the replay store, or '' for the SQL store (default {DEFAULT_REDIS_URL})",
+    )
     parser.add_argument("--health-requests", type=int, default=3000, help="GET /health requests (default 3000)")
-    parser.add_argument("--client", choices=CLIENTS, default="lean",
-                        help="load generator: a minimal keep-alive HTTP/1.1 client (default) or httpx.AsyncClient")
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="lean",
+        help="load generator: a minimal keep-alive HTTP/1.1 client (default) or httpx.AsyncClient",
+    )
     parser.add_argument("--baseline-seconds", type=float, default=2.0, help="seconds per baseline (default 2)")
     parser.add_argument("--timeout", type=float, default=600, help="global time limit in seconds (default 600)")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
-    parser.add_argument("--no-floor", action="store_true",
-                        help="skip the stack-floor baseline (bench/floor_app.py; it needs Redis)")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the stack-floor baseline (bench/floor_app.py; it needs Redis)"
+    )
     args = parser.parse_args()
     for name in ("exchanges", "flows", "concurrency", "flow_concurrency", "workers", "health_requests"):
         if getattr(args, name) < 1:
@@ -805,8 +947,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     arm_timeout(args.timeout)
-    return run_bench(BenchRun(args.database_url, "idbb-bench-oidc-"), lambda run: measure(run, args),
-                     keep_database=args.keep_database)
+    return run_bench(
+        BenchRun(args.database_url, "idbb-bench-oidc-"), lambda run: measure(run, args), keep_database=args.keep_database
+    )
 
 
 def measure(run: BenchRun, args: argparse.Namespace) -> int:
@@ -814,11 +957,19 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
     cwd, base = run.cwd, run.base
     floor_log = run.workdir / "floor.log"
     # codes minted in the set-up must outlive the run (RFC 6749's 10-minute maximum)
-    env = server_env(base, run.port, args.database_url, args.workers, IDBB_CODE_TTL="600",
-                     **({"IDBB_REDIS_URL": args.redis_url} if args.redis_url else {}))
-    log(f"repo {cwd}; database {args.database_url}; redis {args.redis_url or '(none: SQL replay store)'}; "
+    env = server_env(
+        base,
+        run.port,
+        args.database_url,
+        args.workers,
+        IDBB_CODE_TTL="600",
+        **({"IDBB_REDIS_URL": args.redis_url} if args.redis_url else {}),
+    )
+    log(
+        f"repo {cwd}; database {args.database_url}; redis {args.redis_url or '(none: SQL replay store)'}; "
         f"port {run.port}; workers {args.workers}; {args.exchanges} exchanges at concurrency {args.concurrency} and "
-        f"{args.flows} flows at concurrency {args.flow_concurrency} per algorithm; {os.cpu_count()} CPU(s)")
+        f"{args.flows} flows at concurrency {args.flow_concurrency} per algorithm; {os.cpu_count()} CPU(s)"
+    )
     run.create_database(env)
     admin = run.add_api_client(env, "bench-admin", ADMIN_SCOPES)
 
@@ -849,6 +1000,7 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
     def exchanger(rp: RelyingParty) -> Any:
         async def send(client: Client, job: tuple[Code, str]) -> Reply:
             return await client.post("/oauth/token", data=exchange_form(*job))
+
         return send
 
     pg_waits: dict[str, str] = {}
@@ -868,31 +1020,38 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
     for alg, rp in rps.items():
         samples[alg] = check_sample_exchange(base, rp, codes[alg].pop())
         warm_codes, codes[alg] = codes[alg][:warm], codes[alg][warm:]
-        warmed = asyncio.run(drive_requests(kind, base, list(zip(warm_codes, rp.assertions(warm), strict=True)),
-                                            args.concurrency, exchanger(rp), 200))
-        flows = asyncio.run(drive_flows(kind, base, rp, people, rp.assertions(2 * args.flow_concurrency),
-                                        args.flow_concurrency))
+        warmed = asyncio.run(
+            drive_requests(
+                kind, base, list(zip(warm_codes, rp.assertions(warm), strict=True)), args.concurrency, exchanger(rp), 200
+            )
+        )
+        flows = asyncio.run(
+            drive_flows(kind, base, rp, people, rp.assertions(2 * args.flow_concurrency), args.flow_concurrency)
+        )
         if warmed.failures or flows.failed:
             raise RuntimeError(f"warm-up failed for {alg}: {warmed.first_error or flows.first_error}")
     log("warm-up done: " + "; ".join(f"{alg}: {s}" for alg, s in samples.items()))
 
     log(f"GET /health: {args.health_requests} requests ...")
-    health, health_cpu = measured("health", drive_requests(
-        kind, base, list(range(args.health_requests)), args.concurrency, get_health, 200))
+    health, health_cpu = measured(
+        "health", drive_requests(kind, base, list(range(args.health_requests)), args.concurrency, get_health, 200)
+    )
     exchanges: dict[str, Run] = {}
     exchange_cpu: dict[str, dict[str, float]] = {}
     for alg, rp in rps.items():
-        jobs = list(zip(codes[alg][:args.exchanges], rp.assertions(args.exchanges), strict=True))
+        jobs = list(zip(codes[alg][: args.exchanges], rp.assertions(args.exchanges), strict=True))
         log(f"{alg}: {len(jobs)} token exchanges ...")
-        exchanges[alg], exchange_cpu[alg] = measured(f"exchange {alg}", drive_requests(
-            kind, base, jobs, args.concurrency, exchanger(rp), 200))
+        exchanges[alg], exchange_cpu[alg] = measured(
+            f"exchange {alg}", drive_requests(kind, base, jobs, args.concurrency, exchanger(rp), 200)
+        )
     flow_runs: dict[str, FlowRun] = {}
     flow_cpu: dict[str, dict[str, float]] = {}
     for alg, rp in rps.items():
         assertions = rp.assertions(args.flows)
         log(f"{alg}: {args.flows} login flows ...")
-        flow_runs[alg], flow_cpu[alg] = measured(f"flow {alg}", drive_flows(
-            kind, base, rp, people, assertions, args.flow_concurrency))
+        flow_runs[alg], flow_cpu[alg] = measured(
+            f"flow {alg}", drive_flows(kind, base, rp, people, assertions, args.flow_concurrency)
+        )
 
     floor: dict[str, Run] = {}
     floor_cpu: dict[str, dict[str, float]] = {}
@@ -902,24 +1061,46 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
         floor_base = f"http://127.0.0.1:{floor_port}"
         floor_rps = {alg: replace(rp, assertion_aud=floor_base + "/oauth/token") for alg, rp in rps.items()}
         floor_codes = seed_floor(args.database_url, list(floor_rps.values()), args.exchanges + warm)
-        floor_env = {**env, "FLOOR_DATABASE_URL": args.database_url, "FLOOR_REDIS_URL": args.redis_url,
-                     "FLOOR_ISSUER": floor_base, "PYTHONPATH": str(cwd)}
-        floor_proc = start_server(floor_env, cwd, floor_port, args.workers, floor_log, target="floor_app:app",
-                                  extra=("--chdir", str(cwd / "bench")))
+        floor_env = {
+            **env,
+            "FLOOR_DATABASE_URL": args.database_url,
+            "FLOOR_REDIS_URL": args.redis_url,
+            "FLOOR_ISSUER": floor_base,
+            "PYTHONPATH": str(cwd),
+        }
+        floor_proc = start_server(
+            floor_env,
+            cwd,
+            floor_port,
+            args.workers,
+            floor_log,
+            target="floor_app:app",
+            extra=("--chdir", str(cwd / "bench")),
+        )
         try:
             wait_healthy(floor_base, floor_proc, floor_log)
             for alg, rp in floor_rps.items():
                 warm_codes, floor_codes[alg] = floor_codes[alg][:warm], floor_codes[alg][warm:]
-                warmed = asyncio.run(drive_requests(kind, floor_base, list(zip(warm_codes, rp.assertions(warm),
-                                                                               strict=True)),
-                                                    args.concurrency, exchanger(rp), 200))
+                warmed = asyncio.run(
+                    drive_requests(
+                        kind,
+                        floor_base,
+                        list(zip(warm_codes, rp.assertions(warm), strict=True)),
+                        args.concurrency,
+                        exchanger(rp),
+                        200,
+                    )
+                )
                 if warmed.failures:
                     raise RuntimeError(f"stack floor warm-up failed for {alg}: {warmed.first_error}")
             for alg, rp in floor_rps.items():
                 jobs = list(zip(floor_codes[alg], rp.assertions(args.exchanges), strict=True))
                 log(f"{alg}: {len(jobs)} token exchanges on the stack floor (bench/floor_app.py) ...")
-                floor[alg], floor_cpu[alg] = measured(f"floor {alg}", drive_requests(
-                    kind, floor_base, jobs, args.concurrency, exchanger(rp), 200), floor_proc.pid)
+                floor[alg], floor_cpu[alg] = measured(
+                    f"floor {alg}",
+                    drive_requests(kind, floor_base, jobs, args.concurrency, exchanger(rp), 200),
+                    floor_proc.pid,
+                )
         finally:
             stop_server(floor_proc)
 
@@ -935,23 +1116,30 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
     rows: list[tuple[str, ...]] = [("", *ALGS)]
     rows += [
         ("token exchanges/s", *(f"{ex[a].rate:.1f}" for a in ALGS)),
-        ("  p50 / p99 ms", *(f"{ms(percentile(ex[a].latencies, 50))} / {ms(percentile(ex[a].latencies, 99))}"
-                             for a in ALGS)),
+        (
+            "  p50 / p99 ms",
+            *(f"{ms(percentile(ex[a].latencies, 50))} / {ms(percentile(ex[a].latencies, 99))}" for a in ALGS),
+        ),
         ("  failures", *(f"{ex[a].failures} of {len(ex[a].latencies)}" for a in ALGS)),
-        ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(exchange_cpu[a], len(ex[a].latencies))
-                                                             for a in ALGS)),
+        ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(exchange_cpu[a], len(ex[a].latencies)) for a in ALGS)),
         ("  machine busy (other processes)", *(busy(exchange_cpu[a], ex[a].elapsed) for a in ALGS)),
         ("  PG conns: advisory-lock wait/other lock/idle in txn/active", *(pg_waits[f"exchange {a}"] for a in ALGS)),
         ("login flows/s", *(f"{fl[a].rate:.2f}" for a in ALGS)),
-        ("  p50 / p99 ms", *(f"{ms(percentile(fl[a].latencies, 50))} / {ms(percentile(fl[a].latencies, 99))}"
-                             for a in ALGS)),
+        (
+            "  p50 / p99 ms",
+            *(f"{ms(percentile(fl[a].latencies, 50))} / {ms(percentile(fl[a].latencies, 99))}" for a in ALGS),
+        ),
         ("  failures", *(f"{fl[a].failed} of {args.flows}" for a in ALGS)),
         ("  CPU ms/flow server/pg/redis/client/other", *(per_op(flow_cpu[a], fl[a].done) for a in ALGS)),
         ("  machine busy (other processes)", *(busy(flow_cpu[a], fl[a].elapsed) for a in ALGS)),
         ("  PG conns: advisory-lock wait/other lock/idle in txn/active", *(pg_waits[f"flow {a}"] for a in ALGS)),
-        *((f"  step p50 / p99 ms {step}", *(f"{ms(percentile(fl[a].steps[step], 50))} / "
-                                            f"{ms(percentile(fl[a].steps[step], 99))}" for a in ALGS))
-          for step in STEPS),
+        *(
+            (
+                f"  step p50 / p99 ms {step}",
+                *(f"{ms(percentile(fl[a].steps[step], 50))} / {ms(percentile(fl[a].steps[step], 99))}" for a in ALGS),
+            )
+            for step in STEPS
+        ),
         ("jwcrypto sign/s, 1 core (typical ID token)", *(f"{sign_rate[a]:.0f}" for a in ALGS)),
         ("  cryptography alone, 1 core", *(f"{raw_rate[a]:.0f}" for a in ALGS)),
         ("  signing bound/s, 2 cores (RS256 AT + ID token)", *(f"{per_exchange_bound[a]:.0f}" for a in ALGS)),
@@ -960,8 +1148,10 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
         (f"exchanges/s : target {TARGET_EXCHANGES:.0f}/s", *(f"{ex[a].rate / TARGET_EXCHANGES:.3f}" for a in ALGS)),
         ("exchanges/s : GET /health req/s", *(f"{ex[a].rate / health.rate:.3f}" for a in ALGS)),
         ("flows/s : argon2id verify/s (2 processes)", *(f"{fl[a].rate / argon_two:.3f}" for a in ALGS)),
-        (f"  target flows/s >= {TARGET_FLOW_RATIO} x argon2id/s met",
-         *("yes" if fl[a].rate >= TARGET_FLOW_RATIO * argon_two else "NO" for a in ALGS)),
+        (
+            f"  target flows/s >= {TARGET_FLOW_RATIO} x argon2id/s met",
+            *("yes" if fl[a].rate >= TARGET_FLOW_RATIO * argon_two else "NO" for a in ALGS),
+        ),
     ]
     if floor:
         # CPU seconds the floor and /health cost the machine per request (the server, PostgreSQL, Redis, the client)
@@ -971,24 +1161,30 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
         flow_bound = {a: cpus / (1 / argon_single + floor_s[a] + 4 * health_s) for a in ALGS}
         rows += [
             ("stack floor exchanges/s (bench/floor_app.py)", *(f"{floor[a].rate:.1f}" for a in ALGS)),
-            ("  p50 / p99 ms", *(f"{ms(percentile(floor[a].latencies, 50))} / "
-                                 f"{ms(percentile(floor[a].latencies, 99))}" for a in ALGS)),
+            (
+                "  p50 / p99 ms",
+                *(f"{ms(percentile(floor[a].latencies, 50))} / {ms(percentile(floor[a].latencies, 99))}" for a in ALGS),
+            ),
             ("  failures", *(f"{floor[a].failures} of {len(floor[a].latencies)}" for a in ALGS)),
-            ("  CPU ms/exchange server/pg/redis/client/other", *(per_op(floor_cpu[a], len(floor[a].latencies))
-                                                                 for a in ALGS)),
+            (
+                "  CPU ms/exchange server/pg/redis/client/other",
+                *(per_op(floor_cpu[a], len(floor[a].latencies)) for a in ALGS),
+            ),
             ("exchanges/s : stack floor", *(f"{ex[a].rate / floor[a].rate:.3f}" for a in ALGS)),
-            (f"stack floor : target {TARGET_EXCHANGES:.0f}/s", *(f"{floor[a].rate / TARGET_EXCHANGES:.3f}"
-                                                                 for a in ALGS)),
+            (f"stack floor : target {TARGET_EXCHANGES:.0f}/s", *(f"{floor[a].rate / TARGET_EXCHANGES:.3f}" for a in ALGS)),
             ("flow bound/s: CPU of argon2id + floor exchange + 4 x /health", *(f"{flow_bound[a]:.1f}" for a in ALGS)),
             ("  flow bound : argon2id verify/s (2 processes)", *(f"{flow_bound[a] / argon_two:.3f}" for a in ALGS)),
         ]
     baseline_rows = [
         ("argon2id verify/s, 1 thread", f"{argon_single:.1f}", f"m={argon[0]} KiB, t={argon[1]}, p={argon[2]}"),
         ("argon2id verify/s, 2 processes", f"{argon_two:.1f}", ""),
-        ("GET /health req/s", f"{health.rate:.0f}",
-         f"p50 {ms(percentile(health.latencies, 50))} ms, p99 {ms(percentile(health.latencies, 99))} ms, "
-         f"failures {health.failures}, CPU ms/req server/pg/redis/client/other "
-         f"{per_op(health_cpu, len(health.latencies))}, machine busy {busy(health_cpu, health.elapsed)}"),
+        (
+            "GET /health req/s",
+            f"{health.rate:.0f}",
+            f"p50 {ms(percentile(health.latencies, 50))} ms, p99 {ms(percentile(health.latencies, 99))} ms, "
+            f"failures {health.failures}, CPU ms/req server/pg/redis/client/other "
+            f"{per_op(health_cpu, len(health.latencies))}, machine busy {busy(health_cpu, health.elapsed)}",
+        ),
     ]
     lines = [
         "",
@@ -1015,8 +1211,12 @@ def measure(run: BenchRun, args: argparse.Namespace) -> int:
     if health.first_error:
         lines.append(f"  first health error: {health.first_error}")
     print("\n".join(lines), flush=True)
-    failed = (health.failures + sum(r.failures for r in exchanges.values()) + sum(r.failed for r in flow_runs.values())
-              + sum(r.failures for r in floor.values()))
+    failed = (
+        health.failures
+        + sum(r.failures for r in exchanges.values())
+        + sum(r.failed for r in flow_runs.values())
+        + sum(r.failures for r in floor.values())
+    )
     if failed:
         print(f"\nserver log (last lines):\n{tail(run.log_path)}", flush=True)
     return 0 if failed == 0 else 2

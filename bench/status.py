@@ -58,26 +58,58 @@ def seed(env: dict[str, str], client_id: str, count: int, lists: int) -> dict[st
     with cx.app.app_context():
         for _ in range(lists):
             list_id = secrets.token_hex(8)
-            db.session.execute(insert(StatusList.__table__).values(
-                list_id=list_id, size=LIST_SIZE, bits=2, full=True, created_at=now, changed_at=now))
+            db.session.execute(
+                insert(StatusList.__table__).values(
+                    list_id=list_id, size=LIST_SIZE, bits=2, full=True, created_at=now, changed_at=now
+                )
+            )
             issuance_id = str(uuid.uuid4())
-            db.session.execute(insert(Issuance.__table__).values(
-                issuance_id=issuance_id, client_id=client_id, configuration_ids=[CONFIG], subject_uin=None,
-                mode="InTime", grant_type="pre-authorized_code", state="credential_issued", history=[],
-                code_salt="bench", code_hash=secrets.token_hex(32), tx_code_failures=0,
-                offer_scheme="openid-credential-offer://", issued_configurations=[CONFIG], created_at=now,
-                updated_at=now, expires_at=now + timedelta(days=1)))
+            db.session.execute(
+                insert(Issuance.__table__).values(
+                    issuance_id=issuance_id,
+                    client_id=client_id,
+                    configuration_ids=[CONFIG],
+                    subject_uin=None,
+                    mode="InTime",
+                    grant_type="pre-authorized_code",
+                    state="credential_issued",
+                    history=[],
+                    code_salt="bench",
+                    code_hash=secrets.token_hex(32),
+                    tx_code_failures=0,
+                    offer_scheme="openid-credential-offer://",
+                    issued_configurations=[CONFIG],
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=now + timedelta(days=1),
+                )
+            )
             indexes = rng.sample(range(LIST_SIZE), per_list)
             out[list_id] = indexes
             for start in range(0, per_list, 10_000):
-                chunk = indexes[start:start + 10_000]
-                db.session.execute(insert(StatusEntry.__table__), [
-                    {"list_id": list_id, "idx": i, "status": 0} for i in chunk])
-                db.session.execute(insert(IssuedCredential.__table__), [{
-                    "credential_id": str(uuid.uuid4()), "issuance_id": issuance_id, "configuration_id": CONFIG,
-                    "format": "dc+sd-jwt", "status_list_id": list_id, "status_index": i,
-                    "revocation_id": str(uuid.uuid4()), "holder_jkt": "bench", "digest": "bench", "issued_at": now,
-                    "expires_at": now + timedelta(days=365)} for i in chunk])
+                chunk = indexes[start : start + 10_000]
+                db.session.execute(
+                    insert(StatusEntry.__table__), [{"list_id": list_id, "idx": i, "status": 0} for i in chunk]
+                )
+                db.session.execute(
+                    insert(IssuedCredential.__table__),
+                    [
+                        {
+                            "credential_id": str(uuid.uuid4()),
+                            "issuance_id": issuance_id,
+                            "configuration_id": CONFIG,
+                            "format": "dc+sd-jwt",
+                            "status_list_id": list_id,
+                            "status_index": i,
+                            "revocation_id": str(uuid.uuid4()),
+                            "holder_jkt": "bench",
+                            "digest": "bench",
+                            "issued_at": now,
+                            "expires_at": now + timedelta(days=365),
+                        }
+                        for i in chunk
+                    ],
+                )
         db.session.commit()
         db.engine.dispose()
     return out
@@ -100,17 +132,25 @@ async def drive(base: str, count: int, concurrency: int, path: str, headers: dic
     run = Run()
     client = LeanClient(base)
     try:
-        run.elapsed = await for_each(range(count), concurrency, lambda _: run.timed(
-            client.get(path, headers=headers), 200, TRANSPORT_ERRORS))
+        run.elapsed = await for_each(
+            range(count), concurrency, lambda _: run.timed(client.get(path, headers=headers), 200, TRANSPORT_ERRORS)
+        )
     finally:
         await client.aclose()
     return run
 
 
 def body(run: BenchRun, args: argparse.Namespace) -> int:
-    env = server_env(run.base, run.port, args.database_url, args.workers, IDBB_REDIS_URL=args.redis_url,
-                     IDBB_STATUS_LIST_SIZE=str(LIST_SIZE), IDBB_LIFECYCLE_BULK_THRESHOLD=str(args.credentials * 2),
-                     IDBB_WORKER_THREADS="2")
+    env = server_env(
+        run.base,
+        run.port,
+        args.database_url,
+        args.workers,
+        IDBB_REDIS_URL=args.redis_url,
+        IDBB_STATUS_LIST_SIZE=str(LIST_SIZE),
+        IDBB_LIFECYCLE_BULK_THRESHOLD=str(args.credentials * 2),
+        IDBB_WORKER_THREADS="2",
+    )
     run.create_database(env)
     api = run.add_api_client(env, "bench-revoker", "issuance.revoke issuance.read")
     started = time.perf_counter()
@@ -125,16 +165,20 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         master = run.proc.pid if run.proc else 0
         rows = []
         first = next(iter(lists))
-        for name, path, headers in (("GET /health", "/health", {}),
-                                    ("GET /statuslists/{id} (cached)", f"/statuslists/{first}", jwt_accept)):
+        for name, path, headers in (
+            ("GET /health", "/health", {}),
+            ("GET /statuslists/{id} (cached)", f"/statuslists/{first}", jwt_accept),
+        ):
             before = cpu_snapshot(master)
             result = asyncio.run(drive(run.base, args.requests, args.concurrency, path, headers))
             rows.append((name, result, cpu_delta(before, cpu_snapshot(master))))
             log(f"{name}: {result.rate:.0f}/s, failures {result.failures} {result.first_error or ''}")
         t0 = time.perf_counter()
-        answer = http.post("/v1/issuance/credentials/bulk", json={"action": "revoke", "configurationId": CONFIG,
-                                                                  "reason": "bench"},
-                           headers={"Authorization": f"Bearer {token}"})
+        answer = http.post(
+            "/v1/issuance/credentials/bulk",
+            json={"action": "revoke", "configurationId": CONFIG, "reason": "bench"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         t1 = time.perf_counter()
         assert answer.status_code == 200, answer.text
         assert answer.json()["count"] == args.credentials, answer.text
@@ -155,16 +199,21 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
     print(f"\n{'phase':34} {'ops/s':>8} {'p50 ms':>8} {'server ms/op':>13}")
     for name, result, cpu in rows:
         lat = sorted(result.latencies)
-        print(f"{name:34} {result.rate:8.0f} {lat[len(lat) // 2] * 1000:8.2f} "
-              f"{cpu['server'] * 1000 / max(1, len(lat)):13.3f}")
+        print(
+            f"{name:34} {result.rate:8.0f} {lat[len(lat) // 2] * 1000:8.2f} {cpu['server'] * 1000 / max(1, len(lat)):13.3f}"
+        )
     ratio = rows[1][1].rate / rows[0][1].rate if rows[0][1].rate else 0.0
     print(f"status-list GETs / health GETs: {ratio:.2f} (target >= 0.9)")
-    print(f"bulk revoke of {args.credentials}: {t1 - t0:.2f} s; re-publish {len(lists)} lists: {t2 - t1:.2f} s; "
-          f"total {t2 - t0:.2f} s (target < 5 s)")
-    print(f"published list ({LIST_SIZE} entries, 2 bits, {density:.2f} % set): compressed lst {mean_lst / 1000:.1f} KB "
-          f"(draft table, 1M entries at 1 %: {DRAFT_1M_1PCT_BYTES / 1000:.1f} KB; "
-          f"{100 * (mean_lst / DRAFT_1M_1PCT_BYTES - 1):+.0f} %), whole statuslist+jwt "
-          f"{sum(t for _, t in sizes) / len(sizes) / 1000:.1f} KB")
+    print(
+        f"bulk revoke of {args.credentials}: {t1 - t0:.2f} s; re-publish {len(lists)} lists: {t2 - t1:.2f} s; "
+        f"total {t2 - t0:.2f} s (target < 5 s)"
+    )
+    print(
+        f"published list ({LIST_SIZE} entries, 2 bits, {density:.2f} % set): compressed lst {mean_lst / 1000:.1f} KB "
+        f"(draft table, 1M entries at 1 %: {DRAFT_1M_1PCT_BYTES / 1000:.1f} KB; "
+        f"{100 * (mean_lst / DRAFT_1M_1PCT_BYTES - 1):+.0f} %), whole statuslist+jwt "
+        f"{sum(t for _, t in sizes) / len(sizes) / 1000:.1f} KB"
+    )
     failures = sum(r.failures for _, r, _ in rows)
     return 0 if failures == 0 else 2
 

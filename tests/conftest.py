@@ -102,8 +102,7 @@ def kek() -> str:
 
 @pytest.fixture
 def settings(database_url: str, kek: str) -> Settings:
-    return Settings(profile="production", issuer=ISSUER, kek=kek, database_url=database_url,
-                    redis_url=TEST_REDIS)
+    return Settings(profile="production", issuer=ISSUER, kek=kek, database_url=database_url, redis_url=TEST_REDIS)
 
 
 _migrated: set[str] = set()
@@ -183,14 +182,23 @@ class ApiClient:
 
     def assertion(self, **claims: Any) -> str:
         now = int(clock.timestamp())
-        body = {"iss": self.client_id, "sub": self.client_id, "aud": ISSUER + "/oauth/token",
-                "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+        body = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": ISSUER + "/oauth/token",
+            "iat": now,
+            "exp": now + 60,
+            "jti": str(uuid.uuid4()),
+        }
         body.update(claims)
         return pyjwt.encode({k: v for k, v in body.items() if v is not None}, self.private_pem, algorithm="ES256")
 
     def token_response(self, scope: str | None = None, **claims: Any) -> Any:
-        form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": self.assertion(**claims)}
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": self.assertion(**claims),
+        }
         if scope is not None:
             form["scope"] = scope
         return self.http.post("/oauth/token", data=form)
@@ -203,8 +211,7 @@ class ApiClient:
 
 def new_ec_key() -> tuple[bytes, dict[str, Any]]:
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     public = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
     return pem, public
 
@@ -218,8 +225,9 @@ def api_client(app: Any, client: Any) -> Callable[..., ApiClient]:
         pem, public = new_ec_key()
         cid = client_id or f"api-{uuid.uuid4().hex[:8]}"
         with app.app.app_context():
-            api_clients.register(cid, name=cid, scopes=list(scopes), public_key=public, actor="test",
-                                 signature_required=signature_required)
+            api_clients.register(
+                cid, name=cid, scopes=list(scopes), public_key=public, actor="test", signature_required=signature_required
+            )
         return ApiClient(cid, pem, public, client)
 
     return make
@@ -248,8 +256,15 @@ def verify_with_pyjwt(token: str, jwks: dict[str, Any], audience: str = ISSUER) 
     match = [k for k in jwks["keys"] if k["kid"] == kid]
     assert match, f"kid {kid} is not published"
     key = pyjwt.PyJWK(match[0])
-    return dict(pyjwt.decode(token, key=key, algorithms=[match[0]["alg"]], audience=audience,
-                             options={"verify_exp": False, "verify_iat": False, "verify_nbf": False}))
+    return dict(
+        pyjwt.decode(
+            token,
+            key=key,
+            algorithms=[match[0]["alg"]],
+            audience=audience,
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    )
 
 
 def epoch() -> int:

@@ -51,11 +51,20 @@ def full_body(**biographic: Any) -> dict[str, Any]:
         "biographicData": person(**biographic),
         "biometricData": [
             {"biometricType": "FACE", "biometricSubType": "PORTRAIT", "image": b64(png_bytes()), "mimeType": "image/png"},
-            {"biometricType": "FINGER", "biometricSubType": "RIGHT_INDEX", "image": b64(wsq_bytes()),
-             "compression": "WSQ", "resolution": 500},
+            {
+                "biometricType": "FINGER",
+                "biometricSubType": "RIGHT_INDEX",
+                "image": b64(wsq_bytes()),
+                "compression": "WSQ",
+                "resolution": 500,
+            },
         ],
-        "documentData": [{"documentType": "BIRTH_CERTIFICATE",
-                          "parts": [{"pages": [1], "data": b64(pdf_bytes()), "mimeType": "application/pdf"}]}],
+        "documentData": [
+            {
+                "documentType": "BIRTH_CERTIFICATE",
+                "parts": [{"pages": [1], "data": b64(pdf_bytes()), "mimeType": "application/pdf"}],
+            }
+        ],
     }
 
 

@@ -16,8 +16,9 @@ def start_in_thread(cx: Any) -> tuple[str, Any, threading.Thread]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(cx, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(cx, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

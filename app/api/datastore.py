@@ -16,9 +16,13 @@ Answer = tuple[dict[str, Any], int, dict[str, str]]
 
 def _allow(token_info: dict[str, Any], source: Any, scope: Any = None) -> str:
     subject = str(token_info.get("sub") or "")
-    access.authorize(subject, method=request.method, path=request.path,
-                     authentic_source=None if source is None else str(source),
-                     scope=None if scope is None else str(scope))
+    access.authorize(
+        subject,
+        method=request.method,
+        path=request.path,
+        authentic_source=None if source is None else str(source),
+        scope=None if scope is None else str(scope),
+    )
     return f"{token_info.get('mode')}:{subject}"
 
 
@@ -68,11 +72,11 @@ def resolve_documents(body: dict[str, Any], token_info: dict[str, Any]) -> Answe
     return documents.resolve(body, actor=actor), 200, JSON
 
 
-def search_documents(authentic_source: str, token_info: dict[str, Any], scope: str | None = None,
-                     search: str | None = None, limit: int = 50) -> Answer:
+def search_documents(
+    authentic_source: str, token_info: dict[str, Any], scope: str | None = None, search: str | None = None, limit: int = 50
+) -> Answer:
     actor = _allow(token_info, authentic_source, scope)
-    return documents.search(authentic_source=authentic_source, scope=scope, text=search, limit=limit,
-                            actor=actor), 200, JSON
+    return documents.search(authentic_source=authentic_source, scope=scope, text=search, limit=limit, actor=actor), 200, JSON
 
 
 def add_identities(body: dict[str, Any], token_info: dict[str, Any]) -> Answer:
@@ -105,7 +109,6 @@ def delete_mapping(body: dict[str, Any], token_info: dict[str, Any]) -> Answer:
     return mappings.remove(body, actor=_allow(token_info, body["authentic_source"])), 200, JSON
 
 
-def search_mappings(authentic_source: str, token_info: dict[str, Any], search: str | None = None,
-                    limit: int = 50) -> Answer:
+def search_mappings(authentic_source: str, token_info: dict[str, Any], search: str | None = None, limit: int = 50) -> Answer:
     actor = _allow(token_info, authentic_source)
     return mappings.search(authentic_source=authentic_source, text=search, limit=limit, actor=actor), 200, JSON

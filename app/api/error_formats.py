@@ -19,20 +19,45 @@ from app.services.log_redaction import redact_path
 
 log = logging.getLogger("idbb.errors")
 
-OAUTH_PREFIXES = ("/authorize", "/oauth", "/oidc", "/token", "/credential", "/nonce", "/par",
-                  "/deferred_credential", "/notification")  # OpenID4VCI 1.0 §9.3, §11.3
+OAUTH_PREFIXES = (
+    "/authorize",
+    "/oauth",
+    "/oidc",
+    "/token",
+    "/credential",
+    "/nonce",
+    "/par",
+    "/deferred_credential",
+    "/notification",
+)  # OpenID4VCI 1.0 §9.3, §11.3
 ENVELOPE_PREFIXES = ("/client-mgmt", "/linked-authorization", "/wallet-binding", "/binding")
 OSIA_PREFIXES = ("/v1/",)
 DATASTORE_PREFIXES = ("/api/v1/datastore", "/api/v1/identity")
 #: GovStack credential management (``openapi/credential-management.yaml``): root-level paths, matched exactly or
 #: as a folder, so ``/blockade`` is not one of them.
-RESIDENT_PATHS = ("/block", "/unblock", "/updateIdentity", "/share-credential", "/download/personalized-card",
-                  "/events", "/service-history")
+RESIDENT_PATHS = (
+    "/block",
+    "/unblock",
+    "/updateIdentity",
+    "/share-credential",
+    "/download/personalized-card",
+    "/events",
+    "/service-history",
+)
 REALM = "idbb"
 #: The datastore API's code for an error idbb raises in its own words (seed 000 "Common Error Codes").
-DATASTORE_CODES = {400: "INVALID_FORMAT", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-                   405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "INVALID_FORMAT",
-                   429: "RATE_LIMITED", 503: "UNAVAILABLE"}
+DATASTORE_CODES = {
+    400: "INVALID_FORMAT",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "INVALID_FORMAT",
+    429: "RATE_LIMITED",
+    503: "UNAVAILABLE",
+}
 #: GovStack §8 "Wallet – QR Code" operations whose error answers keep ``"response": {}`` beside ``errors``
 #: (GovStack clients read ``.response.x`` on any answer; issue 13 point 5), v1 and ``/v2/`` alike.
 LINKED_KEEP_RESPONSE = frozenset({"/link-code", "/link-status", "/link-transaction", "/authenticate"})
@@ -45,7 +70,9 @@ _INSTANCE = re.compile(
     r"^.*(?= (?:is not of type|is not one of|is too long|is too short|is not valid under|is valid under each of"
     r"|does not match|has non-unique elements|is not a|is less than|is greater than|is not allowed for"
     r"|should not be valid under|is a dependency|does not have enough properties|has too many properties"
-    r"|is not a multiple of|was expected))", re.DOTALL)
+    r"|is not a multiple of|was expected))",
+    re.DOTALL,
+)
 _REQUIRED = re.compile(r"^'[A-Za-z0-9_$.-]{1,64}' is a required property$")
 
 
@@ -99,12 +126,16 @@ def classify(exc: Exception) -> WireError:
     if isinstance(exc, OAuthScopeProblem):
         scope = " ".join(exc.required_scopes or [])
         desc = "The access token does not carry the scope this operation needs."
-        return WireError(403, "insufficient_scope", desc,
-                         {"WWW-Authenticate": _bearer_challenge("insufficient_scope", desc, scope)})
+        return WireError(
+            403, "insufficient_scope", desc, {"WWW-Authenticate": _bearer_challenge("insufficient_scope", desc, scope)}
+        )
     if isinstance(exc, OAuthProblem):
         # RFC 6750 §3.1: a request without any token gets the challenge without an error code
-        desc = "An access token is required." if "No authorization" in str(exc.detail) else (
-            "The access token is missing, invalid or expired.")
+        desc = (
+            "An access token is required."
+            if "No authorization" in str(exc.detail)
+            else ("The access token is missing, invalid or expired.")
+        )
         error = None if "No authorization" in str(exc.detail) else "invalid_token"
         return WireError(401, "invalid_token", desc, {"WWW-Authenticate": _bearer_challenge(error, desc)})
     if isinstance(exc, ProblemException):
@@ -151,10 +182,16 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         # whose Retry-After a client must be able to see and honour.
         if 400 <= status < 500 and status not in (401, 403, 404, 405, 429):
             status = 200
-        body = {"responseTime": response_time(), "response": {},
-                "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
-        if path.startswith("/linked-authorization") and path.removeprefix("/linked-authorization/v2").removeprefix(
-                "/linked-authorization") not in LINKED_KEEP_RESPONSE:
+        body = {
+            "responseTime": response_time(),
+            "response": {},
+            "errors": [{"errorCode": err.code, "errorMessage": err.description}],
+        }
+        if (
+            path.startswith("/linked-authorization")
+            and path.removeprefix("/linked-authorization/v2").removeprefix("/linked-authorization")
+            not in LINKED_KEEP_RESPONSE
+        ):
             del body["response"]  # eSignet: on error the response member is left out (link-auth-code's schema
             # requires code, redirectUri, state and nonce whenever response is present)
         media = "application/json"
@@ -163,14 +200,26 @@ def render(path: str, err: WireError) -> ConnexionResponse:
         media = "application/json"
     elif fmt == "mosip":
         # GovStack PUT /enrollment (MOSIP packet API): the response envelope with errors[] and a real status
-        body = {"id": None, "version": None, "responsetime": response_time(), "metaData": None,
-                "response": None, "errors": [{"errorCode": err.code, "message": err.description}]}
+        body = {
+            "id": None,
+            "version": None,
+            "responsetime": response_time(),
+            "metaData": None,
+            "response": None,
+            "errors": [{"errorCode": err.code, "message": err.description}],
+        }
         media = "application/json"
     elif fmt == "resident":
         # GovStack credential management: its envelope with errors[{errorCode, errorMessage}] (the document's
         # UnauthorizedError) and the real HTTP status
-        body = {"id": None, "version": None, "responsetime": response_time(), "metadata": None, "response": None,
-                "errors": [{"errorCode": err.code, "errorMessage": err.description}]}
+        body = {
+            "id": None,
+            "version": None,
+            "responsetime": response_time(),
+            "metadata": None,
+            "response": None,
+            "errors": [{"errorCode": err.code, "errorMessage": err.description}],
+        }
         media = "application/json"
     elif fmt == "datastore":
         # seed 000 "Error Response Format": the SIROS codes; idbb's generic ones mapped by status

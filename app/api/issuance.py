@@ -21,12 +21,26 @@ def read(issuanceId: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], i
     return backend.read(issuanceId, client_id=_client(token_info)), 200, JSON
 
 
-def search(token_info: dict[str, Any], correlationId: str | None = None, state: str | None = None,
-           createdAfter: datetime | str | None = None, createdBefore: datetime | str | None = None,
-           limit: int = 100) -> tuple[dict[str, Any], int, dict[str, str]]:
-    return backend.search(client_id=_client(token_info), correlation_id=correlationId, state_name=state,
-                          created_after=backend.parse_time(createdAfter),
-                          created_before=backend.parse_time(createdBefore), limit=limit), 200, JSON
+def search(
+    token_info: dict[str, Any],
+    correlationId: str | None = None,
+    state: str | None = None,
+    createdAfter: datetime | str | None = None,
+    createdBefore: datetime | str | None = None,
+    limit: int = 100,
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return (
+        backend.search(
+            client_id=_client(token_info),
+            correlation_id=correlationId,
+            state_name=state,
+            created_after=backend.parse_time(createdAfter),
+            created_before=backend.parse_time(createdBefore),
+            limit=limit,
+        ),
+        200,
+        JSON,
+    )
 
 
 def complete(issuanceId: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
@@ -42,6 +56,7 @@ def job(jobId: str, token_info: dict[str, Any]) -> tuple[dict[str, Any], int, di
     return jobs.read_job(jobId, client_id=_client(token_info)), 200, JSON
 
 
-def renew(revocationId: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
-          ) -> tuple[dict[str, Any], int, dict[str, str]]:
+def renew(
+    revocationId: str, token_info: dict[str, Any], body: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], int, dict[str, str]]:
     return renewals.renew(revocationId, body or {}, client_id=_client(token_info)), 201, JSON

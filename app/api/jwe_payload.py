@@ -46,8 +46,7 @@ class JwePayloadMiddleware:
             plaintext = await anyio.to_thread.run_sync(decrypt, scope[FLASK_APP_KEY], body.decode("ascii").strip())
             json.loads(plaintext)
         except (InvalidRequest, UnicodeDecodeError, ValueError) as exc:
-            err = exc if isinstance(exc, InvalidRequest) else InvalidRequest(
-                "The decrypted payload is not JSON.")
+            err = exc if isinstance(exc, InvalidRequest) else InvalidRequest("The decrypted payload is not JSON.")
             response = error_formats.render(str(scope["path"]), error_formats.classify(err))
             await _send(send, response.status_code, response.body, response.headers)
             return
@@ -68,8 +67,12 @@ class JwePayloadMiddleware:
 
 async def _send(send: Send, status: int, body: Any, headers: dict[str, str]) -> None:
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-                + [(b"content-length", str(len(raw)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            + [(b"content-length", str(len(raw)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": raw})
-

@@ -53,9 +53,14 @@ def _check_xsrf(header: str | None, cookie_headers: list[str]) -> None:
     """Browser-side calls carry X-XSRF-TOKEN; when the request names an XSRF-TOKEN cookie, every such
     cookie must parse and match it (double-submit cookie, as eSignet's oidc-ui does it); otherwise
     HTTP 403. A request with the header and no XSRF-TOKEN cookie at all passes (GovStack's harness)."""
-    if not header or len(header) > 256 or any(
+    if (
+        not header
+        or len(header) > 256
+        or any(
             value is None or not hmac.compare_digest(value.encode(), header.encode())
-            for value in _xsrf_cookies(cookie_headers)):
+            for value in _xsrf_cookies(cookie_headers)
+        )
+    ):
         raise InvalidCsrfToken("X-XSRF-TOKEN is missing or does not match the XSRF-TOKEN cookie.")
 
 
@@ -85,8 +90,15 @@ def link_transaction_v2(body: Any) -> dict[str, Any]:
 def _authenticate(body: Any, v2: bool) -> dict[str, Any]:
     request = envelope.unwrap(body)
     throttle.check(throttle.ATTEMPT, _source(), linked_transaction_id=request.get("linkedTransactionId"))
-    return ok(linked.authenticate(request.get("linkedTransactionId"), request.get("individualId"),
-                                  request.get("challengeList"), v2=v2, source=_source()))
+    return ok(
+        linked.authenticate(
+            request.get("linkedTransactionId"),
+            request.get("individualId"),
+            request.get("challengeList"),
+            v2=v2,
+            source=_source(),
+        )
+    )
 
 
 def authenticate(body: Any) -> dict[str, Any]:
@@ -99,9 +111,16 @@ def authenticate_v2(body: Any) -> dict[str, Any]:
 
 def _consent(body: Any, v2: bool) -> dict[str, Any]:
     request = envelope.unwrap(body)
-    return ok(linked.consent(request.get("linkedTransactionId"), request.get("acceptedClaims"),
-                             request.get("permittedAuthorizeScopes"), signature=request.get("signature"), v2=v2,
-                             declined=request.get("consentAction") == "DECLINE"))
+    return ok(
+        linked.consent(
+            request.get("linkedTransactionId"),
+            request.get("acceptedClaims"),
+            request.get("permittedAuthorizeScopes"),
+            signature=request.get("signature"),
+            v2=v2,
+            declined=request.get("consentAction") == "DECLINE",
+        )
+    )
 
 
 def consent(body: Any) -> dict[str, Any]:
@@ -121,11 +140,15 @@ def send_otp(body: Any) -> dict[str, Any]:
         locale = negotiate(ui_locales, accept_language, state().settings.ui_locale_list())
         return translate(locale, "otp.mail_subject"), translate(locale, "otp.mail_body", code="{code}")
 
-    return ok(linked.send_otp(request.get("transactionId"), request.get("individualId"),
-                              request.get("otpChannels"), message, source=_source()))
+    return ok(
+        linked.send_otp(
+            request.get("transactionId"), request.get("individualId"), request.get("otpChannels"), message, source=_source()
+        )
+    )
 
 
 # --------------------------------------------------------------------------------- the async long polls
+
 
 async def _in_app(flask_app: Flask, fn: Callable[..., Any], *args: Any) -> Any:
     def call() -> Any:
@@ -143,8 +166,15 @@ def _unwrapped_look(look: Callable[[Any, Any], Any], first: str, second: str) ->
     return run
 
 
-async def _long_poll(body: Any, look: Callable[..., Any], first: str, second: str,
-                     pending: Callable[[dict[str, Any]], dict[str, Any]], *, bound: bool = False) -> dict[str, Any]:
+async def _long_poll(
+    body: Any,
+    look: Callable[..., Any],
+    first: str,
+    second: str,
+    pending: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    bound: bool = False,
+) -> dict[str, Any]:
     from connexion import request as cx_request
 
     _check_xsrf(cx_request.headers.get(XSRF_HEADER), cx_request.headers.getlist("cookie"))
@@ -152,8 +182,9 @@ async def _long_poll(body: Any, look: Callable[..., Any], first: str, second: st
         look = functools.partial(look, browser=cx_request.cookies.get(BROWSER_COOKIE))
     flask_app: Flask = cx_request.scope[FLASK_APP_KEY]
     wakeups = flask_app.extensions["idbb"].wakeups
-    key = str((body.get("request") or {}).get(first) if isinstance(body, dict) and isinstance(
-        body.get("request"), dict) else "")[:64]
+    key = str(
+        (body.get("request") or {}).get(first) if isinstance(body, dict) and isinstance(body.get("request"), dict) else ""
+    )[:64]
     loop = asyncio.get_running_loop()
     waiter = await wakeups.subscribe(key)  # before the first look: a change in between is not missed
     async with waiter:
@@ -168,10 +199,15 @@ async def _long_poll(body: Any, look: Callable[..., Any], first: str, second: st
 
 
 async def link_status(body: Any) -> dict[str, Any]:
-    return await _long_poll(body, linked.link_status, "transactionId", "linkCode",
-                            lambda request: {"transactionId": request.get("transactionId")}, bound=True)
+    return await _long_poll(
+        body,
+        linked.link_status,
+        "transactionId",
+        "linkCode",
+        lambda request: {"transactionId": request.get("transactionId")},
+        bound=True,
+    )
 
 
 async def link_auth_code(body: Any) -> dict[str, Any]:
-    return await _long_poll(body, linked.link_auth_code, "transactionId", "linkedCode", lambda request: {},
-                            bound=True)
+    return await _long_poll(body, linked.link_auth_code, "transactionId", "linkedCode", lambda request: {}, bound=True)

@@ -38,8 +38,7 @@ def token() -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def token_v2() -> tuple[dict[str, Any], int, dict[str, str]]:
-    result = token_endpoint.token(_form(), dict(request.headers), path=token_endpoint.TOKEN_V2_PATH,
-                                  parsable=_is_form())
+    result = token_endpoint.token(_form(), dict(request.headers), path=token_endpoint.TOKEN_V2_PATH, parsable=_is_form())
     return result.body, result.status, result.headers
 
 

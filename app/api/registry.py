@@ -16,8 +16,17 @@ def read_identity(uin: str) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def update_identity(uin: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
-    return registry.update_attributes(uin, body.get("changes"), body.get("reason"), body.get("evidence"),  # type: ignore[arg-type]  # connexion validates the body against the OpenAPI schema first
-                                      actor=_actor(token_info)), 200, JSON
+    return (
+        registry.update_attributes(
+            uin,
+            body.get("changes"),  # type: ignore[arg-type]  # connexion validates the body against the OpenAPI schema first
+            body.get("reason"),
+            body.get("evidence"),
+            actor=_actor(token_info),
+        ),
+        200,
+        JSON,
+    )
 
 
 def identity_history(uin: str) -> tuple[list[dict[str, Any]], int, dict[str, str]]:
@@ -29,5 +38,8 @@ def list_duplicates(status: str | None = None) -> tuple[list[dict[str, Any]], in
 
 
 def decide_duplicate(case_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
-    return registry.decide_duplicate(case_id, body.get("decision", ""), body.get("reason"),
-                                     actor=_actor(token_info)), 200, JSON
+    return (
+        registry.decide_duplicate(case_id, body.get("decision", ""), body.get("reason"), actor=_actor(token_info)),
+        200,
+        JSON,
+    )

@@ -26,9 +26,15 @@ def _source() -> str | None:
 def _bind(body: Any, token_info: dict[str, Any] | None) -> dict[str, Any]:
     # the PIN/OTP checked here is the login page's factor check: counted like every attempt (issue 14, #3)
     throttle.check(throttle.ATTEMPT, _source(), client_id=_client(token_info))  # 429 (RFC 6585 §4)
-    return ok(binding.bind(envelope.unwrap(body), partner_id=request.headers.get("PARTNER-ID"),
-                           partner_api_key=request.headers.get("PARTNER-API-KEY"), client_id=_client(token_info),
-                           source=_source()))
+    return ok(
+        binding.bind(
+            envelope.unwrap(body),
+            partner_id=request.headers.get("PARTNER-ID"),
+            partner_api_key=request.headers.get("PARTNER-API-KEY"),
+            client_id=_client(token_info),
+            source=_source(),
+        )
+    )
 
 
 def wallet_binding(body: Any, token_info: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ description goes into error bodies; the private ``detail`` only into logs (and n
 data). ``app/api/error_formats.py`` alone decides the wire shape (docs/architecture.md).
 """
 
+
 class IdbbError(Exception):
     """Base of every error a use case raises on purpose.
 

@@ -82,8 +82,14 @@ InsufficientScope = Forbidden
 class DpopProofError(OAuthError):
     """RFC 9449: a refused DPoP proof; ``nonce`` is the server nonce to retry with (§8), if any."""
 
-    def __init__(self, description: str | None = None, *, nonce: str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        nonce: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description=description, status=status, headers=headers)
         self.nonce = nonce
 

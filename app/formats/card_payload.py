@@ -54,9 +54,14 @@ def _seconds(moment: datetime) -> int:
 
 def claims(card: CardData) -> dict[Any, Any]:
     """The CWT claims set for ``card`` (RFC 8392 §3)."""
-    out: dict[Any, Any] = {ISS: card.issuer, SUB: card.uin, EXP: _seconds(card.valid_until),
-                           NBF: _seconds(card.valid_from), IAT: _seconds(card.issued_at),
-                           CTI: card.card_number.encode("utf-8")}
+    out: dict[Any, Any] = {
+        ISS: card.issuer,
+        SUB: card.uin,
+        EXP: _seconds(card.valid_until),
+        NBF: _seconds(card.valid_from),
+        IAT: _seconds(card.issued_at),
+        CTI: card.card_number.encode("utf-8"),
+    }
     for name in PRINTED_TEXT_CLAIMS:
         value = getattr(card, name)
         if value:
@@ -75,7 +80,7 @@ def encode(card: CardData, key: cose.SigningKey, *, kid: str) -> str:
 def _raw(text: str) -> bytes:
     if not isinstance(text, str) or not text.startswith(PREFIX) or len(text) > MAX_TEXT:
         raise CardPayloadError("not an idbb card payload")
-    body = text[len(PREFIX):]
+    body = text[len(PREFIX) :]
     try:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (ValueError, TypeError) as exc:

@@ -261,5 +261,3 @@ def _remove_dot_segments(path: str) -> str:
     if segments[-1] in {".", ".."}:
         output.append("")
     return "/".join(output)
-
-

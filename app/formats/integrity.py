@@ -120,9 +120,7 @@ def _scope_hash(document: dict[str, Any], scope: str, alg: str) -> bytes:
     return hashlib.new(_hash_name(alg), canonical_json(select_scope(document, scope))).digest()
 
 
-def scope_digest(
-    document: dict[str, Any], scope: str, alg: str, *, encoding: Literal["hex", "base64url"] = "hex"
-) -> str:
+def scope_digest(document: dict[str, Any], scope: str, alg: str, *, encoding: Literal["hex", "base64url"] = "hex") -> str:
     """The OSIA ``Integrity.hash`` of ``scope`` in ``document``: ``alg`` over the RFC 8785 canonical JSON of the
     selection, as lower-case hex (OSIA's example) or base64url without padding.
     """
@@ -213,9 +211,7 @@ def verify_detached(jws: str, payload: bytes, keys: list[jwk.JWK], algorithms: I
     raise FormatError("signature does not verify with any accepted key")
 
 
-def verify_block(
-    document: dict[str, Any], block: dict[str, Any], keys: list[jwk.JWK], algorithms: Iterable[str]
-) -> None:
+def verify_block(document: dict[str, Any], block: dict[str, Any], keys: list[jwk.JWK], algorithms: Iterable[str]) -> None:
     """Check one OSIA ``Integrity`` object against ``document`` (the object that holds it).
 
     Recomputes the hash of ``scope`` and compares it in constant time with ``hash``; for ``type: JWS`` also verifies

@@ -92,8 +92,7 @@ def issuer_signed_item(digest_id: int, identifier: str, value: Any, *, random: b
         raise MdocError("IssuerSignedItem random must be at least 16 bytes")
     if not isinstance(identifier, str) or not identifier:
         raise MdocError("elementIdentifier must be a non-empty string")
-    item = {"digestID": digest_id, "random": random, "elementIdentifier": identifier,
-            "elementValue": _element_value(value)}
+    item = {"digestID": digest_id, "random": random, "elementIdentifier": identifier, "elementValue": _element_value(value)}
     try:
         return cbor2.CBORTag(TAG_ENCODED_CBOR, cbor2.dumps(item))
     except (cbor2.CBOREncodeError, TypeError, ValueError) as exc:
@@ -272,8 +271,11 @@ def verify_issuer_signed(
     validity = mso.get("validityInfo")
     if not isinstance(validity, dict):
         raise MdocError("MSO has no validityInfo")
-    if not _tdate_value(validity.get("validFrom"), "validFrom") <= now < _tdate_value(validity.get("validUntil"),
-                                                                                        "validUntil"):
+    if (
+        not _tdate_value(validity.get("validFrom"), "validFrom")
+        <= now
+        < _tdate_value(validity.get("validUntil"), "validUntil")
+    ):
         raise MdocError("the mdoc is not valid at this time")
     digests = mso.get("valueDigests")
     if not isinstance(digests, dict):

@@ -135,5 +135,3 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _refuse_constant(name: str) -> Any:
     raise FormatError(f"claims parameter contains the non-JSON constant {name}")
-
-

@@ -143,7 +143,8 @@ def apply_disclosures(
     def wanted(path: ClaimPath) -> bool:
         # a pattern matches when every part is equal, None matching any array index (OpenID4VCI 1.0 Appendix C)
         hits = {
-            pattern for pattern in paths
+            pattern
+            for pattern in paths
             if len(pattern) == len(path)
             and all(want == got or (want is None and isinstance(got, int)) for want, got in zip(pattern, path, strict=True))
         }

@@ -91,8 +91,16 @@ def issue_sd_jwt_vc(
     extra = {"x5c": list(x5c)} if x5c else None  # §2.5: inline X.509 certificates (RFC 7515 §4.1.6)
     try:
         # §2.2.2.3: these claims MUST NOT be included in the Disclosures: apply_disclosures refuses them
-        return issue_sd_jwt(payload, key, alg, disclosable=disclosable, never_disclosable=NEVER_DISCLOSABLE,
-                            typ=TYP, extra_header=extra, decoys=decoys)
+        return issue_sd_jwt(
+            payload,
+            key,
+            alg,
+            disclosable=disclosable,
+            never_disclosable=NEVER_DISCLOSABLE,
+            typ=TYP,
+            extra_header=extra,
+            decoys=decoys,
+        )
     except SdJwtError:
         raise
     except FormatError as exc:

@@ -46,7 +46,7 @@ def _tokens(text: str) -> list[str | None]:
             end = text.find('"', i + 1)
             if end < 0:
                 raise RuleSyntaxError(f"unterminated quoted string at {i}")
-            out.append("a" + text[i + 1:end])
+            out.append("a" + text[i + 1 : end])
             i = end + 1
         else:
             start = i

@@ -279,9 +279,7 @@ def sign_status_list_cwt(
         unprotected[cose.HEADER_X5CHAIN] = x5chain[0] if len(x5chain) == 1 else list(x5chain)  # RFC 9360 §2
     # §5.2: protected header 16 (typ) REQUIRED, application/statuslist+cwt; the message MUST be COSE_Sign1_Tagged
     # and MUST NOT carry the CWT tag (61): cose.sign1 emits tag 18 alone
-    return cose.sign1(
-        cbor2.dumps(claims), key, protected={cose.HEADER_TYP: CWT_TYP}, unprotected=unprotected
-    )
+    return cose.sign1(cbor2.dumps(claims), key, protected={cose.HEADER_TYP: CWT_TYP}, unprotected=unprotected)
 
 
 def status_reference(idx: int, uri: str) -> dict[str, Any]:

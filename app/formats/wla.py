@@ -35,8 +35,15 @@ from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members, decode_jwk_input
 from app.formats.x509 import x5t_s256
 
 __all__ = [
-    "WLA_ALGS", "WalletKey", "algs_for", "consent_payload", "parse_wallet_jwk", "unverified_x5t_s256",
-    "verify_detached_consent", "verify_wla", "x5t_s256",
+    "WLA_ALGS",
+    "WalletKey",
+    "algs_for",
+    "consent_payload",
+    "parse_wallet_jwk",
+    "unverified_x5t_s256",
+    "verify_detached_consent",
+    "verify_wla",
+    "x5t_s256",
 ]
 
 #: JWS algorithms a bound wallet key may sign with, by key type and curve. eSignet takes RS256 only
@@ -193,8 +200,7 @@ def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def verify_wla(token: Any, key: jwk.JWK, *, individual_id: str, audience: str, now: float,
-               max_age: int) -> dict[str, Any]:
+def verify_wla(token: Any, key: jwk.JWK, *, individual_id: str, audience: str, now: float, max_age: int) -> dict[str, Any]:
     """Verify a wallet-local-authentication token (esignet-notes.md §4.2) and return its claims.
 
     ``now`` is epoch seconds. Checks: compact JWS signed by ``key`` with an algorithm fitting it,
@@ -265,6 +271,5 @@ def consent_payload(accepted_claims: Iterable[str] | None, permitted_scopes: Ite
     Keys in ``TreeMap`` order, lists sorted, no spaces, non-ASCII as UTF-8 (Jackson's default), an
     absent list as ``null``.
     """
-    body = {"accepted_claims": _sorted(accepted_claims),
-            "permitted_authorized_scopes": _sorted(permitted_scopes)}
+    body = {"accepted_claims": _sorted(accepted_claims), "permitted_authorized_scopes": _sorted(permitted_scopes)}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

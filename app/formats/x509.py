@@ -43,9 +43,15 @@ def self_signed_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=not for_encryption, content_commitment=False, key_encipherment=for_encryption,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=not for_encryption,
+                content_commitment=False,
+                key_encipherment=for_encryption,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -70,7 +76,10 @@ MDL_DS_EKU = ObjectIdentifier("1.0.18013.5.1.2")
 IACA_MAX_VALIDITY = timedelta(days=20 * 366)
 DS_MAX_VALIDITY = timedelta(days=457)
 _HASH_FOR_CURVE: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
-    "secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
+    "secp256r1": hashes.SHA256,
+    "secp384r1": hashes.SHA384,
+    "secp521r1": hashes.SHA512,
+}
 
 
 def _mdoc_hash(key: ec.EllipticCurvePrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
@@ -117,8 +126,13 @@ def _issuer_alt_name(issuer_uri: str | None, issuer_email: str | None) -> x509.I
 def _crl(crl_uri: str | None) -> x509.CRLDistributionPoints | None:
     if not crl_uri:
         return None
-    return x509.CRLDistributionPoints([x509.DistributionPoint(
-        full_name=[x509.UniformResourceIdentifier(crl_uri)], relative_name=None, reasons=None, crl_issuer=None)])
+    return x509.CRLDistributionPoints(
+        [
+            x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_uri)], relative_name=None, reasons=None, crl_issuer=None
+            )
+        ]
+    )
 
 
 def iaca_certificate(
@@ -155,9 +169,15 @@ def iaca_certificate(
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(  # Annex B.1.2: keyCertSign and cRLSign only, critical
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -216,15 +236,22 @@ def document_signer_certificate(
         .not_valid_after(not_after)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                iaca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value),
+                iaca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+            ),
             critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ds_public_key), critical=False)
         .add_extension(
             x509.KeyUsage(  # Annex B.1.4: digitalSignature only, critical
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )

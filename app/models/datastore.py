@@ -53,8 +53,9 @@ class DocumentIdentity(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlch
 
     __tablename__ = "datastore_document_identities"
 
-    document_pk: Mapped[int] = mapped_column(ForeignKey("datastore_documents.document_pk", ondelete="CASCADE"),
-                                             primary_key=True)
+    document_pk: Mapped[int] = mapped_column(
+        ForeignKey("datastore_documents.document_pk", ondelete="CASCADE"), primary_key=True
+    )
     person_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
@@ -64,7 +65,6 @@ class DocumentIssuance(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlch
     __tablename__ = "datastore_document_issuances"
 
     issuance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    document_pk: Mapped[int] = mapped_column(ForeignKey("datastore_documents.document_pk", ondelete="CASCADE"),
-                                             index=True)
+    document_pk: Mapped[int] = mapped_column(ForeignKey("datastore_documents.document_pk", ondelete="CASCADE"), index=True)
     document_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

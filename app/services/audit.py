@@ -42,12 +42,19 @@ def _key() -> bytes:
     return purpose_key("audit chain")  # HKDF info "idbb audit chain v1", as since the foundation
 
 
-def _digest(prev_hash: str, at: datetime, actor: str, action: str, target: str | None,
-            outcome: str, details: dict[str, Any]) -> str:
-    body = canonical_json({
-        "at": at.isoformat(timespec="microseconds"), "actor": actor, "action": action,
-        "target": target, "outcome": outcome, "details": details,
-    })
+def _digest(
+    prev_hash: str, at: datetime, actor: str, action: str, target: str | None, outcome: str, details: dict[str, Any]
+) -> str:
+    body = canonical_json(
+        {
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "details": details,
+        }
+    )
     return hmac.new(_key(), prev_hash.encode("ascii") + body, hashlib.sha256).hexdigest()
 
 
@@ -55,12 +62,14 @@ def _head_mac(seq: int, digest: str) -> str:
     return hmac.new(_key(), f"head:{seq}:{digest}".encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def record(action: str, *, actor: str, target: str | None = None, outcome: str = "success",
-           details: dict[str, Any] | None = None) -> AuditEvent:
+def record(
+    action: str, *, actor: str, target: str | None = None, outcome: str = "success", details: dict[str, Any] | None = None
+) -> AuditEvent:
     """Add one event to the caller's transaction: it is chained and written when that transaction commits,
     and dropped if it rolls back (one transaction per use case)."""
-    event = AuditEvent(at=clock.now(), actor=actor, action=action, target=target, outcome=outcome,
-                       details=dict(details or {}))
+    event = AuditEvent(
+        at=clock.now(), actor=actor, action=action, target=target, outcome=outcome, details=dict(details or {})
+    )
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback before any statement still ends it and drops the event
@@ -124,11 +133,11 @@ def chain(session: Session, rows: list[dict[str, Any]], head: tuple[int, str] | 
     for row in rows:
         seq += 1  # seq is assigned under the head lock: seq order is chain order
         row["seq"], row["prev_hash"] = seq, prev
-        row["hash"] = prev = _digest(prev, row["at"], row["actor"], row["action"], row["target"], row["outcome"],
-                                     row["details"])
+        row["hash"] = prev = _digest(
+            prev, row["at"], row["actor"], row["action"], row["target"], row["outcome"], row["details"]
+        )
     conn.execute(insert(_EVENTS), rows)
-    conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev,
-                                                             mac=_head_mac(seq, prev)))
+    conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev, mac=_head_mac(seq, prev)))
     if session.get_bind().dialect.name == "postgresql":  # seq is given, not drawn: keep the column's sequence level
         conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'seq'), :seq)"), {"seq": seq})
 
@@ -228,9 +237,11 @@ def verify(batch: int = 1000) -> ChainReport:
     count = 0
     last_seq = 0
     while True:
-        rows = db.session.execute(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            db.session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch))
+            .scalars()
+            .all()
+        )
         if not rows:
             return _check_head(count, last_seq, prev)
         for ev in rows:
@@ -255,8 +266,7 @@ def _check_head(count: int, last_seq: int, last_hash: str) -> ChainReport:
     if not hmac.compare_digest(head.mac, _head_mac(head.last_seq, head.last_hash)):
         return ChainReport(False, count, head.last_seq, "the chain head was altered")
     if (head.last_seq, head.last_hash) != (last_seq, last_hash):
-        return ChainReport(False, count, head.last_seq,
-                           "the newest events were removed (the chain ends before its head)")
+        return ChainReport(False, count, head.last_seq, "the newest events were removed (the chain ends before its head)")
     return ChainReport(ok=True, events=count)
 
 
@@ -295,8 +305,13 @@ class Sealer:
 
     def nudge(self) -> None:
         thread = self._thread
-        if self._wake.is_set() and thread is not None and thread.is_alive() and self._pid == os.getpid() \
-                and not self._stop.is_set():
+        if (
+            self._wake.is_set()
+            and thread is not None
+            and thread.is_alive()
+            and self._pid == os.getpid()
+            and not self._stop.is_set()
+        ):
             return  # already nudged: the running thread will see it (an idle thread ends only when not nudged)
         with self._lock:
             if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():

@@ -17,8 +17,12 @@ _PIN = re.compile(r"^[0-9]{4,12}$")
 
 def _hasher() -> PasswordHasher:
     s = state().settings
-    return state().cached("argon2", lambda: PasswordHasher(
-        time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism))
+    return state().cached(
+        "argon2",
+        lambda: PasswordHasher(
+            time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism
+        ),
+    )
 
 
 def hash_secret(kind: str, value: object) -> str:

@@ -63,23 +63,30 @@ def create_key(kty: str, *, not_before: datetime, actor: str, use: str = "sig") 
     settings = state().settings
     now = clock.now()
     private = _generate(kty)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     kid = thumbprint(jwk.JWK.from_pem(pem))
     expires = not_before + timedelta(days=settings.key_lifetime_days)
-    der = x509.self_signed_certificate(private, f"idbb {use} key {kid[:16]}", now - timedelta(minutes=5), expires,
-                                       for_encryption=use == "enc")
+    der = x509.self_signed_certificate(
+        private, f"idbb {use} key {kid[:16]}", now - timedelta(minutes=5), expires, for_encryption=use == "enc"
+    )
     public = jwk.JWK.from_pem(pem).export_public(as_dict=True)
     row = SigningKey(
-        kid=kid, kty=kty, crv=public.get("crv"), alg=ENC_ALG if use == "enc" else KEY_TYPES[kty], use=use,
+        kid=kid,
+        kty=kty,
+        crv=public.get("crv"),
+        alg=ENC_ALG if use == "enc" else KEY_TYPES[kty],
+        use=use,
         public_jwk=public,
         private_sealed=aead.seal(settings.kek_bytes(), pem, kid.encode("ascii")),  # at rest: AES-GCM only
-        cert_der=der, created_at=now, not_before=not_before, expires_at=expires,
+        cert_der=der,
+        created_at=now,
+        not_before=not_before,
+        expires_at=expires,
     )
     db.session.add(row)
-    audit.record("key.created", actor=actor, target=kid,
-                 details={"kty": kty, "use": use, "not_before": not_before.isoformat()})
+    audit.record(
+        "key.created", actor=actor, target=kid, details={"kty": kty, "use": use, "not_before": not_before.isoformat()}
+    )
     return row
 
 
@@ -97,8 +104,9 @@ def ensure_keys(actor: str = "system") -> list[str]:
     return made
 
 
-def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator", use: str = "sig",
-           compromised: bool = False) -> SigningKey:
+def rotate(
+    kty: str = "RSA", *, immediate: bool = False, actor: str = "operator", use: str = "sig", compromised: bool = False
+) -> SigningKey:
     """Publish a new key now; it signs after ``IDBB_KEY_PUBLISH_AHEAD`` (or at once with
     ``immediate``), when the previous one of the same type retires and starts its retention.
     ``compromised`` also withdraws the previous key at once: it leaves the JWKS and nothing it
@@ -110,9 +118,13 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
         settings = state().settings
         now = clock.now()
         starts = now if immediate else now + timedelta(seconds=settings.key_publish_ahead)
-        previous = db.session.execute(
-            select(SigningKey).where(SigningKey.kty == kty, SigningKey.use == use, SigningKey.retired_at.is_(None))
-        ).scalars().all()
+        previous = (
+            db.session.execute(
+                select(SigningKey).where(SigningKey.kty == kty, SigningKey.use == use, SigningKey.retired_at.is_(None))
+            )
+            .scalars()
+            .all()
+        )
         for old in previous:
             if old.not_before > now:  # a pending key that never signed: superseded, nothing to keep verifying
                 old.retired_at = old.publish_until = now
@@ -120,9 +132,18 @@ def rotate(kty: str = "RSA", *, immediate: bool = False, actor: str = "operator"
                 old.retired_at = starts
                 old.publish_until = now if compromised else starts + timedelta(seconds=settings.key_retention)
         row = create_key(kty, not_before=starts, actor=actor, use=use)
-        audit.record("key.rotated", actor=actor, target=row.kid,
-                     details={"kty": kty, "use": use, "immediate": immediate, "compromised": compromised,
-                              "retired": [k.kid for k in previous]})
+        audit.record(
+            "key.rotated",
+            actor=actor,
+            target=row.kid,
+            details={
+                "kty": kty,
+                "use": use,
+                "immediate": immediate,
+                "compromised": compromised,
+                "retired": [k.kid for k in previous],
+            },
+        )
     forget_cached_keys()
     return row
 
@@ -164,8 +185,20 @@ def _records(*, refresh: bool = False) -> list[KeyRecord]:
         if now < expires and (not refresh or fresh_enough):  # forced reloads: at most one a second
             return records
     records = [
-        KeyRecord(r.kid, r.kty, r.alg, r.use, dict(r.public_jwk), bytes(r.private_sealed), bytes(r.cert_der),
-                  r.created_at, r.not_before, r.expires_at, r.retired_at, r.publish_until)
+        KeyRecord(
+            r.kid,
+            r.kty,
+            r.alg,
+            r.use,
+            dict(r.public_jwk),
+            bytes(r.private_sealed),
+            bytes(r.cert_der),
+            r.created_at,
+            r.not_before,
+            r.expires_at,
+            r.retired_at,
+            r.publish_until,
+        )
         for r in list_keys()
     ]
     cache["key_records"] = (now + KEY_CACHE_SECONDS, records)
@@ -210,11 +243,16 @@ def jwks(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     keys = []
     for row in published_keys(now):
         entry = dict(row.public_jwk)
-        entry.update({
-            "kid": row.kid, "use": row.use, "alg": row.alg,
-            "x5c": [x509.x5c_entry(row.cert_der)], "x5t#S256": x509.x5t_s256(row.cert_der),
-            "exp": format_response_time(row.expires_at),
-        })
+        entry.update(
+            {
+                "kid": row.kid,
+                "use": row.use,
+                "alg": row.alg,
+                "x5c": [x509.x5c_entry(row.cert_der)],
+                "x5t#S256": x509.x5t_s256(row.cert_der),
+                "exp": format_response_time(row.expires_at),
+            }
+        )
         keys.append(entry)
     return {"keys": keys}
 
@@ -250,8 +288,9 @@ def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
             forget_cached_keys()
             candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
     if not candidates:
-        raise ServerError("No signing key is available.",
-                        detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`")
+        raise ServerError(
+            "No signing key is available.", detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`"
+        )
     row = max(candidates, key=lambda r: r.not_before)
     return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
 

@@ -22,5 +22,4 @@ def redact_path(path: str) -> str:
     """A request path fit for a log line: segments that are not literal parts of a route (UINs, enrollment,
     buffer and client ids) become ``{id}``; the query string is never part of it."""
     segments = path.split("?", 1)[0].split("/")
-    return "/".join(seg if seg in _static_segments and _SEGMENT.match(seg) or not seg else "{id}"
-                    for seg in segments)
+    return "/".join(seg if seg in _static_segments and _SEGMENT.match(seg) or not seg else "{id}" for seg in segments)

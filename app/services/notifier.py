@@ -62,8 +62,17 @@ class SmtpNotifier:
     counts as sent.
     """
 
-    def __init__(self, host: str, port: int, *, username: str | None = None, password: str | None = None,
-                 starttls: bool = False, sender: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        sender: str,
+        timeout: float = 10.0,
+    ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.host = host
@@ -172,9 +181,14 @@ def from_settings(settings: Any) -> Notifier:
 
     kind = settings.notifier
     if kind == "smtp":
-        return SmtpNotifier(settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
-                            password=settings.smtp_password, starttls=settings.smtp_starttls,
-                            sender=settings.smtp_from)
+        return SmtpNotifier(
+            settings.smtp_host,
+            settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            sender=settings.smtp_from,
+        )
     if kind == "outbox":
         if settings.profile == "production":
             raise ConfigError("IDBB_NOTIFIER=outbox writes one-time codes to the log: development and sandbox only")

@@ -13,8 +13,16 @@ from app.models.registry import OutboxEvent
 #: OSIA Notification event types idbb emits (notification.yaml v1.2.0 event catalogue).
 TOPICS = frozenset({"newPerson", "updatePerson", "duplicatePerson"})
 #: Credential issuance events (issue 16), for the backend that started the issuance.
-ISSUANCE_TOPICS = frozenset({"credential.offered", "credential.issued", "credential.accepted",
-                             "credential.deleted", "credential.failure", "credential.denied"})
+ISSUANCE_TOPICS = frozenset(
+    {
+        "credential.offered",
+        "credential.issued",
+        "credential.accepted",
+        "credential.deleted",
+        "credential.failure",
+        "credential.denied",
+    }
+)
 #: Credential lifecycle events (issue 17): a status-list entry changed.
 LIFECYCLE_TOPICS = frozenset({"credential.suspended", "credential.unsuspended", "credential.revoked"})
 
@@ -28,6 +36,8 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
 
 
 def pending(limit: int = 100) -> list[OutboxEvent]:
-    return list(db.session.execute(
-        select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(OutboxEvent).where(OutboxEvent.published_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+        ).scalars()
+    )

@@ -64,16 +64,24 @@ def _client_of(transaction_id: str | None, linked_transaction_id: str | None) ->
     return counted, (txn.client_id if txn is not None else None)
 
 
-def check(action: str, source: str | None, *, transaction_id: str | None = None,
-          linked_transaction_id: str | None = None, client_id: str | None = None) -> None:
+def check(
+    action: str,
+    source: str | None,
+    *,
+    transaction_id: str | None = None,
+    linked_transaction_id: str | None = None,
+    client_id: str | None = None,
+) -> None:
     """Count one ``action`` from ``source`` (for this login transaction and its relying party when given, or
     for ``client_id``, an authenticated API client such as a wallet backend at ``/wallet-binding``), and
     commit; raise RateLimited (429, Retry-After) when any of its limits is passed. Call it first, before the
     attempt's own use case begins."""
     settings = state().settings
     now = clock.now()
-    counted, of_transaction = _client_of(transaction_id if isinstance(transaction_id, str) else None,
-                                         linked_transaction_id if isinstance(linked_transaction_id, str) else None)
+    counted, of_transaction = _client_of(
+        transaction_id if isinstance(transaction_id, str) else None,
+        linked_transaction_id if isinstance(linked_transaction_id, str) else None,
+    )
     client_id = of_transaction or client_id
     limits: list[tuple[str, int]] = [(f"source {source_bucket(source)}", settings.throttle_per_source)]
     if counted and action in PER_TRANSACTION:

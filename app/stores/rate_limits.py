@@ -46,10 +46,13 @@ class SqlRateCounters:
         end = window_end(now, window_seconds)
         insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = insert(RateCounter).values(key=key, window_end=end, count=1)
-        statement = statement.on_conflict_do_update(index_elements=[RateCounter.key], set_={  # type: ignore[assignment]  # on_conflict_do_update keeps the dialect Insert at runtime; stubs widen it
-            "count": case((RateCounter.window_end == end, RateCounter.count + 1), else_=1),
-            "window_end": end,
-        }).returning(RateCounter.count)
+        statement = statement.on_conflict_do_update(
+            index_elements=[RateCounter.key],
+            set_={  # type: ignore[assignment]  # on_conflict_do_update keeps the dialect Insert at runtime; stubs widen it
+                "count": case((RateCounter.window_end == end, RateCounter.count + 1), else_=1),
+                "window_end": end,
+            },
+        ).returning(RateCounter.count)
         count = int(db.session.execute(statement).scalar_one())
         if random.randrange(PURGE_ONE_IN) == 0:  # not a secret: only spreads the purge over the hits
             db.session.execute(delete(RateCounter).where(RateCounter.window_end <= int(now.timestamp())))

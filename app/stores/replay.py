@@ -36,9 +36,7 @@ class SqlReplayStore:
 
     def add_once(self, key: str, ttl_seconds: int, now: datetime) -> bool:
         expires = now + timedelta(seconds=max(ttl_seconds, 1))
-        db.session.execute(
-            delete(ReplayEntry).where(ReplayEntry.key == key, ReplayEntry.expires_at <= now)
-        )
+        db.session.execute(delete(ReplayEntry).where(ReplayEntry.key == key, ReplayEntry.expires_at <= now))
         try:
             with db.session.begin_nested():
                 db.session.add(ReplayEntry(key=key, expires_at=expires))

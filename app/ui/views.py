@@ -31,8 +31,13 @@ XSRF_COOKIE = "XSRF-TOKEN"
 XSRF_COOKIE_PATH = "/linked-authorization"
 _HERE = Path(__file__).parent
 
-blueprint = Blueprint("ui", __name__, template_folder=str(_HERE / "templates"), static_folder=str(_HERE / "static"),
-                      static_url_path="/ui/static")
+blueprint = Blueprint(
+    "ui",
+    __name__,
+    template_folder=str(_HERE / "templates"),
+    static_folder=str(_HERE / "static"),
+    static_url_path="/ui/static",
+)
 
 
 def _locale(ui_locales: str | None) -> str:
@@ -64,10 +69,14 @@ def _form(name: str) -> str:
 def _page(template: str, context: dict[str, Any], status: int) -> Response:
     locale = _locale(context.get("ui_locales"))
     body = render_template(
-        template, locale=locale, direction=i18n.direction(locale),
+        template,
+        locale=locale,
+        direction=i18n.direction(locale),
         t=lambda key, **values: i18n.translate(locale, key, **values),
-        css_url=url_for("ui.static", filename="idbb.css"), script_url=url_for("ui.static", filename="wallet.js"),
-        **{"csrf": "", "txn": "", **context})
+        css_url=url_for("ui.static", filename="idbb.css"),
+        script_url=url_for("ui.static", filename="wallet.js"),
+        **{"csrf": "", "txn": "", **context},
+    )
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
@@ -81,7 +90,8 @@ def _secure_headers(response: _R, form_action: tuple[str, ...] = ()) -> _R:
     targets = " ".join(("'self'", *form_action))
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' https: data:; "
-        f"frame-ancestors 'none'; form-action {targets}; base-uri 'none'")
+        f"frame-ancestors 'none'; form-action {targets}; base-uri 'none'"
+    )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -119,8 +129,9 @@ def authorize() -> WerkzeugResponse:
 @blueprint.route("/authorize/login", methods=["POST"])
 def login() -> WerkzeugResponse:
     browser, _ = _browser()
-    outcome = authorize_flow.login(_form("txn"), _form("csrf"), browser, _form("method"), _form("identifier"),
-                                   _form("secret"), source=_source())
+    outcome = authorize_flow.login(
+        _form("txn"), _form("csrf"), browser, _form("method"), _form("identifier"), _form("secret"), source=_source()
+    )
     return _render(outcome)
 
 
@@ -132,16 +143,16 @@ def request_otp() -> WerkzeugResponse:
         locale = _locale(ui_locales)
         return i18n.translate(locale, "otp.mail_subject"), i18n.translate(locale, "otp.mail_body", code="{code}")
 
-    outcome = authorize_flow.request_otp(_form("txn"), _form("csrf"), browser, _form("identifier"), message,
-                                         source=_source())
+    outcome = authorize_flow.request_otp(
+        _form("txn"), _form("csrf"), browser, _form("identifier"), message, source=_source()
+    )
     return _render(outcome)
 
 
 @blueprint.route("/authorize/consent", methods=["POST"])
 def consent() -> WerkzeugResponse:
     browser, _ = _browser()
-    outcome = authorize_flow.consent(_form("txn"), _form("csrf"), browser, _form("decision"),
-                                     request.form.getlist("claims"))
+    outcome = authorize_flow.consent(_form("txn"), _form("csrf"), browser, _form("decision"), request.form.getlist("claims"))
     return _render(outcome)
 
 
@@ -159,8 +170,9 @@ def wallet() -> WerkzeugResponse:
         outcome.context["qr_svg"] = Markup(outcome.context["qr_svg"])  # noqa: S704 - SVG made by segno, no input text
     response = _render(outcome)
     if outcome.context.get("xsrf"):
-        response.set_cookie(XSRF_COOKIE, outcome.context["xsrf"], secure=True, httponly=True, samesite="Strict",
-                            path=XSRF_COOKIE_PATH)
+        response.set_cookie(
+            XSRF_COOKIE, outcome.context["xsrf"], secure=True, httponly=True, samesite="Strict", path=XSRF_COOKIE_PATH
+        )
     return response
 
 

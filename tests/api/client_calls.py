@@ -11,9 +11,17 @@ def endpoint_call(client, path, caller, **form):
 
 
 def rp_request(client_id, public_jwk, **changes):
-    request = {"clientId": client_id, "clientName": "Health RP", "relyingPartyId": "health",
-               "logoUri": "https://rp.example/logo.png", "redirectUris": ["https://rp.example/cb"],
-               "authContextRefs": ["idbb:acr:static-code"], "publicKey": public_jwk, "userClaims": ["name"],
-               "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"]}
+    request = {
+        "clientId": client_id,
+        "clientName": "Health RP",
+        "relyingPartyId": "health",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": ["https://rp.example/cb"],
+        "authContextRefs": ["idbb:acr:static-code"],
+        "publicKey": public_jwk,
+        "userClaims": ["name"],
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
+    }
     request.update(changes)
     return request

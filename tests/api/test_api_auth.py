@@ -49,8 +49,11 @@ def test_scope_beyond_registration_is_invalid_scope(api_client):
 
 def test_assertion_jti_cannot_be_replayed(client, api_client):
     caller = api_client("read_oidc_client")
-    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": caller.assertion()}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": caller.assertion(),
+    }
     assert client.post("/oauth/token", data=form).status_code == 200
     replay = client.post("/oauth/token", data=form)
     assert replay.status_code in (400, 401)
@@ -60,19 +63,26 @@ def test_assertion_jti_cannot_be_replayed(client, api_client):
 def test_refused_request_still_burns_the_assertion(client, api_client):
     caller = api_client("read_oidc_client")
     assertion = caller.assertion()
-    bad = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-           "client_assertion": assertion, "scope": "add_oidc_client"}
+    bad = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+        "scope": "add_oidc_client",
+    }
     assert client.post("/oauth/token", data=bad).json()["error"] == "invalid_scope"
     good = dict(bad, scope="read_oidc_client")
     assert client.post("/oauth/token", data=good).json()["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize("claims", [
-    {"aud": "https://elsewhere.example/token"},
-    {"exp": None},
-    {"jti": None},
-    {"sub": "somebody-else"},
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": "https://elsewhere.example/token"},
+        {"exp": None},
+        {"jti": None},
+        {"sub": "somebody-else"},
+    ],
+)
 def test_bad_assertion_claims_are_invalid_client(api_client, claims):
     response = api_client("read_oidc_client").token_response(**claims)
     assert response.status_code in (400, 401)
@@ -100,11 +110,15 @@ def test_assertion_signed_by_another_key_is_refused(client, api_client):
     caller = api_client("read_oidc_client")
     impostor = api_client("read_oidc_client")
     now = int(clock.timestamp())
-    forged = pyjwt.encode({"iss": caller.client_id, "sub": caller.client_id, "aud": ISSUER + "/oauth/token",
-                           "exp": now + 60, "jti": "x1"}, impostor.private_pem, algorithm="ES256")
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                 "client_assertion_type": ASSERTION_TYPE,
-                                                 "client_assertion": forged})
+    forged = pyjwt.encode(
+        {"iss": caller.client_id, "sub": caller.client_id, "aud": ISSUER + "/oauth/token", "exp": now + 60, "jti": "x1"},
+        impostor.private_pem,
+        algorithm="ES256",
+    )
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": forged},
+    )
     assert response.json()["error"] == "invalid_client"
 
 
@@ -112,12 +126,29 @@ def test_unsigned_assertion_is_refused(client, api_client):
     caller = api_client("read_oidc_client")
     now = int(clock.timestamp())
     head = base64.urlsafe_b64encode(json.dumps({"alg": "none"}).encode()).rstrip(b"=").decode()
-    body = base64.urlsafe_b64encode(json.dumps({"iss": caller.client_id, "sub": caller.client_id,
-                                                "aud": ISSUER + "/oauth/token", "exp": now + 60,
-                                                "jti": "n1"}).encode()).rstrip(b"=").decode()
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                 "client_assertion_type": ASSERTION_TYPE,
-                                                 "client_assertion": f"{head}.{body}."})
+    body = (
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {
+                    "iss": caller.client_id,
+                    "sub": caller.client_id,
+                    "aud": ISSUER + "/oauth/token",
+                    "exp": now + 60,
+                    "jti": "n1",
+                }
+            ).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": f"{head}.{body}.",
+        },
+    )
     assert response.json()["error"] == "invalid_client"
 
 
@@ -126,19 +157,30 @@ def test_unknown_client_is_invalid_client(client):
     from tests.conftest import new_ec_key
 
     pem, _ = new_ec_key()
-    assertion = pyjwt.encode({"iss": "ghost", "sub": "ghost", "aud": ISSUER + "/oauth/token",
-                              "exp": now + 60, "jti": "g1"}, pem, algorithm="ES256")
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                 "client_assertion_type": ASSERTION_TYPE,
-                                                 "client_assertion": assertion})
+    assertion = pyjwt.encode(
+        {"iss": "ghost", "sub": "ghost", "aud": ISSUER + "/oauth/token", "exp": now + 60, "jti": "g1"},
+        pem,
+        algorithm="ES256",
+    )
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion},
+    )
     assert response.json()["error"] == "invalid_client"
 
 
 def test_unsupported_grant_type(api_client, client):
     caller = api_client("read_oidc_client")
-    response = client.post("/oauth/token", data={"grant_type": "password", "username": "u", "password": "p",
-                                                 "client_assertion_type": ASSERTION_TYPE,
-                                                 "client_assertion": caller.assertion()})
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": "u",
+            "password": "p",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": caller.assertion(),
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
     assert response.headers["cache-control"] == "no-store"
@@ -146,18 +188,25 @@ def test_unsupported_grant_type(api_client, client):
 
 def test_repeated_parameter_is_invalid_request(client, api_client):
     caller = api_client("read_oidc_client")
-    body = (f"grant_type=client_credentials&scope=a&scope=b&client_assertion_type={ASSERTION_TYPE}"
-            f"&client_assertion={caller.assertion()}")
-    response = client.post("/oauth/token", content=body,
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = (
+        f"grant_type=client_credentials&scope=a&scope=b&client_assertion_type={ASSERTION_TYPE}"
+        f"&client_assertion={caller.assertion()}"
+    )
+    response = client.post("/oauth/token", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.json()["error"] == "invalid_request"
 
 
 def test_two_client_authentication_methods_are_refused(client, api_client):
     caller = api_client("read_oidc_client")
-    response = client.post("/oauth/token", auth=(caller.client_id, "secret"),
-                           data={"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-                                 "client_assertion": caller.assertion()})
+    response = client.post(
+        "/oauth/token",
+        auth=(caller.client_id, "secret"),
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": caller.assertion(),
+        },
+    )
     assert response.json()["error"] == "invalid_request"
 
 
@@ -165,8 +214,7 @@ def test_client_secret_basic_for_a_client_registered_that_way(app, client):
     from app.services import api_clients
 
     with app.app.app_context():
-        made = api_clients.register("batch", name="Batch", scopes=["read_oidc_client"],
-                                    auth_method="client_secret_basic")
+        made = api_clients.register("batch", name="Batch", scopes=["read_oidc_client"], auth_method="client_secret_basic")
     ok = client.post("/oauth/token", auth=("batch", made.secret), data={"grant_type": "client_credentials"})
     assert ok.status_code == 200
     wrong = client.post("/oauth/token", auth=("batch", made.secret + "x"), data={"grant_type": "client_credentials"})
@@ -188,13 +236,13 @@ def test_secret_is_stored_hashed(app):
     from app.services import api_clients
 
     with app.app.app_context():
-        made = api_clients.register("batch2", name="Batch", scopes=["read_oidc_client"],
-                                    auth_method="client_secret_basic")
+        made = api_clients.register("batch2", name="Batch", scopes=["read_oidc_client"], auth_method="client_secret_basic")
         stored = db.session.get(Client, "batch2").secret_hash
     assert made.secret and made.secret not in stored
 
 
 # --- the bearer side: 401/403 with WWW-Authenticate -------------------------------------------
+
 
 def test_no_token_is_401_with_a_bearer_challenge(client):
     response = client.get(READ)
@@ -206,8 +254,9 @@ def test_no_token_is_401_with_a_bearer_challenge(client):
 
 def test_wrong_scope_is_403_insufficient_scope(client, api_client):
     token = api_client("read_oidc_client").token()
-    response = client.post("/client-mgmt/oidc-client", headers=bearer(token),
-                           json={"requestTime": request_time(), "request": {}})
+    response = client.post(
+        "/client-mgmt/oidc-client", headers=bearer(token), json={"requestTime": request_time(), "request": {}}
+    )
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in challenge(response)
     assert 'scope="add_oidc_client"' in challenge(response)
@@ -240,8 +289,16 @@ def test_token_of_another_type_is_refused(app, client, api_client):
 
     caller = api_client("read_oidc_client")
     now = int(clock.timestamp())
-    claims = {"iss": ISSUER, "aud": ISSUER, "sub": caller.client_id, "client_id": caller.client_id,
-              "scope": "read_oidc_client", "iat": now, "exp": now + 60, "jti": "t1"}
+    claims = {
+        "iss": ISSUER,
+        "aud": ISSUER,
+        "sub": caller.client_id,
+        "client_id": caller.client_id,
+        "scope": "read_oidc_client",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "t1",
+    }
     with app.app.app_context():
         key = keys.signing_key("RSA")
         token = sign_jwt(claims, key.jwk, key.alg, typ="JWT")

@@ -39,8 +39,9 @@ def committed(*actions: str) -> list[AuditEvent]:
     """Commit, chain what is pending, and read back the events of ``actions`` in chain order."""
     db.session.commit()
     seal_audit()
-    return list(db.session.execute(select(AuditEvent).where(AuditEvent.action.in_(actions))
-                                   .order_by(AuditEvent.seq)).scalars())
+    return list(
+        db.session.execute(select(AuditEvent).where(AuditEvent.action.in_(actions)).order_by(AuditEvent.seq)).scalars()
+    )
 
 
 def test_events_chain_and_verify(app):
@@ -60,8 +61,7 @@ def test_edited_event_is_named_as_the_first_broken_link(app):
         audit.record("test.two", actor="tester", details={"scopes": ["a"]})
         audit.record("test.three", actor="tester")
         victim_seq = committed("test.one", "test.two", "test.three")[1].seq
-        db.session.execute(update(AuditEvent).where(AuditEvent.seq == victim_seq)
-                           .values(details={"scopes": ["a", "admin"]}))
+        db.session.execute(update(AuditEvent).where(AuditEvent.seq == victim_seq).values(details={"scopes": ["a", "admin"]}))
         db.session.commit()
         report = audit.verify()
     assert not report.ok
@@ -101,8 +101,11 @@ def test_postgresql_events_wait_in_the_queue_and_the_sealer_chains_them(app):
         while audit.pending_count(db.session()) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert audit.pending_count(db.session()) == 0
-        rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == "test.queued")
-                                  .order_by(AuditEvent.seq)).scalars().all()
+        rows = (
+            db.session.execute(select(AuditEvent).where(AuditEvent.action == "test.queued").order_by(AuditEvent.seq))
+            .scalars()
+            .all()
+        )
         assert [r.target for r in rows] == ["0", "1", "2", "3", "4"]  # commit order kept within a use case
         assert audit.verify().ok
 
@@ -111,9 +114,20 @@ def test_postgresql_events_wait_in_the_queue_and_the_sealer_chains_them(app):
 def test_postgresql_two_sealers_at_once_chain_each_event_once(app):
     with app.app.app_context():
         audit.stop_all()
-        db.session.execute(insert(AuditPending), [
-            {"at": clock.now(), "actor": "tester", "action": "test.race", "target": str(n), "outcome": "success",
-             "details": {}} for n in range(400)])
+        db.session.execute(
+            insert(AuditPending),
+            [
+                {
+                    "at": clock.now(),
+                    "actor": "tester",
+                    "action": "test.race",
+                    "target": str(n),
+                    "outcome": "success",
+                    "details": {},
+                }
+                for n in range(400)
+            ],
+        )
         db.session.commit()
 
     def sealer(_: int) -> None:
@@ -137,8 +151,7 @@ def test_postgresql_events_recorded_before_a_savepoint_are_sealed_after_the_comm
             db.session.execute(text("SELECT 1"))
         db.session.commit()
         assert wait_until_sealed() == 0
-        assert db.session.execute(select(AuditEvent.action).where(
-            AuditEvent.action == "test.before_savepoint")).scalar_one()
+        assert db.session.execute(select(AuditEvent.action).where(AuditEvent.action == "test.before_savepoint")).scalar_one()
 
 
 @pytest.mark.postgres

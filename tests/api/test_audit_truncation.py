@@ -6,6 +6,7 @@ from tests.conftest import seal_audit
 
 # --- R3: deleting the newest audit events is not detected -----------------------------------------------------------
 
+
 def test_r3_audit_verify_detects_a_truncated_tail(app, api_client):
     from app.extensions import db
     from app.models.audit import AuditEvent

@@ -2,6 +2,7 @@
 
 # --- R11: a 500 logs the SQL parameters of the failing statement (row values, personal data on enrollment paths) -----
 
+
 def test_r11_database_errors_do_not_carry_bound_parameters_into_logs(app):
     from app.extensions import db
 

@@ -7,8 +7,9 @@ from tests.conftest import bearer, request_time
 
 
 def test_malformed_json_at_client_mgmt_is_an_envelope_invalid_request(client, admin_token):
-    response = client.post("/client-mgmt/oidc-client", content=b"{not json",
-                           headers={**bearer(admin_token), "Content-Type": "application/json"})
+    response = client.post(
+        "/client-mgmt/oidc-client", content=b"{not json", headers={**bearer(admin_token), "Content-Type": "application/json"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["response"] == {}
@@ -16,8 +17,9 @@ def test_malformed_json_at_client_mgmt_is_an_envelope_invalid_request(client, ad
 
 
 def test_wrong_media_type_at_client_mgmt_is_an_envelope_error(client, admin_token):
-    response = client.post("/client-mgmt/oidc-client", content=b"a=b",
-                           headers={**bearer(admin_token), "Content-Type": "text/plain"})
+    response = client.post(
+        "/client-mgmt/oidc-client", content=b"a=b", headers={**bearer(admin_token), "Content-Type": "text/plain"}
+    )
     body = response.json()
     assert response.status_code == 200
     assert body["errors"][0]["errorCode"] == "invalid_request"
@@ -63,12 +65,22 @@ def test_datastore_prefix_speaks_its_error_object(client):
     assert set(response.json()["error"]) == {"code", "message", "details"}
 
 
-@pytest.mark.parametrize("path, fmt", [
-    ("/authorize", "oauth"), ("/oauth/token", "oauth"), ("/oidc/userinfo", "oauth"), ("/credential", "oauth"),
-    ("/client-mgmt/oidc-client", "envelope"), ("/linked-authorization/link-code", "envelope"),
-    ("/wallet-binding", "envelope"), ("/v1/enrollments/1", "osia"), ("/api/v1/identity/x", "datastore"),
-    ("/health", "problem"), ("/.well-known/jwks.json", "problem"),
-])
+@pytest.mark.parametrize(
+    "path, fmt",
+    [
+        ("/authorize", "oauth"),
+        ("/oauth/token", "oauth"),
+        ("/oidc/userinfo", "oauth"),
+        ("/credential", "oauth"),
+        ("/client-mgmt/oidc-client", "envelope"),
+        ("/linked-authorization/link-code", "envelope"),
+        ("/wallet-binding", "envelope"),
+        ("/v1/enrollments/1", "osia"),
+        ("/api/v1/identity/x", "datastore"),
+        ("/health", "problem"),
+        ("/.well-known/jwks.json", "problem"),
+    ],
+)
 def test_prefix_table(path, fmt):
     assert error_formats.wire_format(path) == fmt
 
@@ -117,8 +129,7 @@ def test_validation_message_does_not_echo_submitted_values():
 
 
 def test_request_time_is_required_before_anything_else(client, admin_token):
-    response = client.post("/client-mgmt/oidc-client", json={"request": {"clientId": ""}},
-                           headers=bearer(admin_token))
+    response = client.post("/client-mgmt/oidc-client", json={"request": {"clientId": ""}}, headers=bearer(admin_token))
     assert response.json()["errors"][0]["errorCode"] == "invalid_request"
     assert request_time()
 
@@ -128,7 +139,10 @@ def test_validation_message_keeps_schema_member_names_and_drops_nested_values():
 
     required = error_formats.classify(BadRequestProblem(detail="'documentType' is a required property"))
     assert required.description == "'documentType' is a required property"
-    nested = error_formats.classify(BadRequestProblem(
-        detail="[{'requestData': {'credentials': {'pin': '4821'}}, 'lastName': 'Diallo'}] is not of type 'object'"))
+    nested = error_formats.classify(
+        BadRequestProblem(
+            detail="[{'requestData': {'credentials': {'pin': '4821'}}, 'lastName': 'Diallo'}] is not of type 'object'"
+        )
+    )
     assert "4821" not in nested.description and "Diallo" not in nested.description
     assert nested.description == "value is not of type 'object'"

@@ -15,6 +15,7 @@ from tests.conftest import ISSUER, bearer
 
 # --- R2: after an emergency (--now) rotation the compromised key still mints accepted tokens ------------------------
 
+
 def test_r2_key_retired_by_immediate_rotation_cannot_sign_new_tokens(app, client):
     from app.services import keys
 
@@ -24,9 +25,21 @@ def test_r2_key_retired_by_immediate_rotation_cannot_sign_new_tokens(app, client
     stolen_pem = old.jwk.export_to_pem(private_key=True, password=None)
     now = clock.epoch()  # issued after the key was retired
     forged = pyjwt.encode(
-        {"iss": ISSUER, "sub": "attacker", "aud": ISSUER, "client_id": "attacker", "iat": now, "nbf": now,
-         "exp": now + 600, "jti": uuid.uuid4().hex, "scope": "add_oidc_client update_oidc_client read_oidc_client"},
-        stolen_pem, algorithm="RS256", headers={"kid": old.kid, "typ": "at+jwt"})
+        {
+            "iss": ISSUER,
+            "sub": "attacker",
+            "aud": ISSUER,
+            "client_id": "attacker",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            "jti": uuid.uuid4().hex,
+            "scope": "add_oidc_client update_oidc_client read_oidc_client",
+        },
+        stolen_pem,
+        algorithm="RS256",
+        headers={"kid": old.kid, "typ": "at+jwt"},
+    )
     assert client.get(PROTECTED, headers=bearer(forged)).status_code == 401  # today: 200 for 24 h
 
 
@@ -41,13 +54,26 @@ def test_r2_a_compromised_key_is_withdrawn_even_for_backdated_tokens(app, client
     stolen_pem = old.jwk.export_to_pem(private_key=True, password=None)
     then = clock.epoch() - 300  # the attacker backdates iat to before the rotation
     forged = pyjwt.encode(
-        {"iss": ISSUER, "sub": "attacker", "aud": ISSUER, "client_id": "attacker", "iat": then, "nbf": then,
-         "exp": then + 600, "jti": uuid.uuid4().hex, "scope": "read_oidc_client"},
-        stolen_pem, algorithm="RS256", headers={"kid": old.kid, "typ": "at+jwt"})
+        {
+            "iss": ISSUER,
+            "sub": "attacker",
+            "aud": ISSUER,
+            "client_id": "attacker",
+            "iat": then,
+            "nbf": then,
+            "exp": then + 600,
+            "jti": uuid.uuid4().hex,
+            "scope": "read_oidc_client",
+        },
+        stolen_pem,
+        algorithm="RS256",
+        headers={"kid": old.kid, "typ": "at+jwt"},
+    )
     assert client.get(PROTECTED, headers=bearer(forged)).status_code == 401
 
 
 # --- R5: a token signed shortly before its key's expiry stops verifying at once; then no key signs (500) -----------
+
 
 def test_r5_token_signed_near_key_expiry_verifies_for_its_whole_lifetime(app, client, api_client):
     from app.services import keys
@@ -65,9 +91,9 @@ def test_r5_token_signed_near_key_expiry_verifies_for_its_whole_lifetime(app, cl
 
 # --- R6: production accepts a publish-ahead that lets a key sign before caches can know it ---------------------------
 
+
 @pytest.mark.parametrize("publish_ahead", [-1000, 0, 10])
 def test_r6_production_refuses_publish_ahead_shorter_than_the_jwks_cache(kek, publish_ahead):
-    settings = Settings(profile="production", issuer=ISSUER, kek=kek, key_publish_ahead=publish_ahead,
-                        jwks_max_age=300)
+    settings = Settings(profile="production", issuer=ISSUER, kek=kek, key_publish_ahead=publish_ahead, jwks_max_age=300)
     with pytest.raises(ConfigError):
         settings.validate()

@@ -36,12 +36,12 @@ def test_jwks_has_govstack_shape_with_rsa_signer_first(client):
         der = base64.b64decode(key["x5c"][0])
         cert = x509.load_der_x509_certificate(der)
         assert key["x5t#S256"] == base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
-        cert_public = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+        cert_public = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         as_sig = {k: v for k, v in key.items() if k != "alg"} if key["use"] == "enc" else key
         parsed = pyjwt.PyJWK(as_sig, algorithm="RS256" if key["use"] == "enc" else None)
-        jwk_public = parsed.key.public_bytes(serialization.Encoding.DER,
-                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+        jwk_public = parsed.key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         assert cert_public == jwk_public
         assert key["exp"].endswith("Z")
     rsa = keys[0]
@@ -126,10 +126,12 @@ def test_private_keys_are_sealed_at_rest(app, kek):
         pem = aead.open_sealed(base64.urlsafe_b64decode(kek), stored, row.kid.encode())
         assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
         private = serialization.load_pem_private_key(pem, password=None)
-        public = private.public_key().public_bytes(serialization.Encoding.DER,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        public = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         assert public == pyjwt.PyJWK(row.public_jwk).key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         with pytest.raises(FormatError):
             aead.open_sealed(b"\x00" * 32, stored, row.kid.encode())
 

@@ -10,19 +10,39 @@ from tests.flows.oidc_helpers import register_rp
 NUL = "a\x00b"
 
 
-@pytest.mark.parametrize("member", ["state", "nonce", "login_hint", "ui_locales", "claims_locales", "acr_values",
-                                    "redirect_uri", "scope", "code_challenge", "prompt"])
+@pytest.mark.parametrize(
+    "member",
+    [
+        "state",
+        "nonce",
+        "login_hint",
+        "ui_locales",
+        "claims_locales",
+        "acr_values",
+        "redirect_uri",
+        "scope",
+        "code_challenge",
+        "prompt",
+    ],
+)
 def test_nul_in_an_authorization_request_is_not_a_500(client, admin_token, member):
     rp = register_rp(client, admin_token)
     page = rp.authorize(**{member: NUL})
     assert page.status_code < 500, page.text[:300]
 
 
-@pytest.mark.parametrize("member", ["client_id", "code", "redirect_uri", "code_verifier", "scope", "grant_type",
-                                    "client_assertion", "refresh_token"])
+@pytest.mark.parametrize(
+    "member",
+    ["client_id", "code", "redirect_uri", "code_verifier", "scope", "grant_type", "client_assertion", "refresh_token"],
+)
 def test_nul_in_a_token_request_is_not_a_500(client, member):
-    form = {"grant_type": "authorization_code", "code": "c", "redirect_uri": "https://rp.example/cb",
-            "client_id": "x", "code_verifier": "v" * 43}
+    form = {
+        "grant_type": "authorization_code",
+        "code": "c",
+        "redirect_uri": "https://rp.example/cb",
+        "client_id": "x",
+        "code_verifier": "v" * 43,
+    }
     form[member] = NUL
     response = client.post("/oauth/token", data=form)
     assert 400 <= response.status_code < 500, response.text
@@ -37,17 +57,24 @@ def test_nul_at_introspection_revocation_and_par_is_not_a_500(client):
 def test_nul_in_the_wallet_calls_is_not_a_500(client):
     from tests.conftest import request_time
 
-    for path, request in [("/linked-authorization/link-transaction", {"linkCode": NUL}),
-                          ("/linked-authorization/v2/link-transaction", {"linkCode": NUL}),
-                          ("/linked-authorization/link-code", {"transactionId": NUL}),
-                          ("/linked-authorization/authenticate", {"linkedTransactionId": NUL, "individualId": NUL,
-                                                                  "challengeList": [{"authFactorType": "PIN",
-                                                                                     "challenge": NUL,
-                                                                                     "format": "number"}]}),
-                          ("/linked-authorization/consent", {"linkedTransactionId": NUL, "acceptedClaims": [NUL],
-                                                             "permittedAuthorizeScopes": []})]:
-        response = client.post(path, json={"requestTime": request_time(), "request": request},
-                               headers={"X-XSRF-TOKEN": "x"})
+    for path, request in [
+        ("/linked-authorization/link-transaction", {"linkCode": NUL}),
+        ("/linked-authorization/v2/link-transaction", {"linkCode": NUL}),
+        ("/linked-authorization/link-code", {"transactionId": NUL}),
+        (
+            "/linked-authorization/authenticate",
+            {
+                "linkedTransactionId": NUL,
+                "individualId": NUL,
+                "challengeList": [{"authFactorType": "PIN", "challenge": NUL, "format": "number"}],
+            },
+        ),
+        (
+            "/linked-authorization/consent",
+            {"linkedTransactionId": NUL, "acceptedClaims": [NUL], "permittedAuthorizeScopes": []},
+        ),
+    ]:
+        response = client.post(path, json={"requestTime": request_time(), "request": request}, headers={"X-XSRF-TOKEN": "x"})
         assert response.status_code < 500, (path, response.text)
 
 
@@ -61,8 +88,11 @@ def test_nul_in_enrollment_identifiers_is_not_a_500(osia):
 def test_nul_in_the_registry_is_not_a_500(client, api_client):
     token = api_client("registry.read", "registry.write").token()
     assert client.get("/registry/identities/a%00b", headers=bearer(token)).status_code < 500
-    response = client.patch("/registry/identities/1234567890", json={"changes": {"firstName": NUL}, "reason": "r",
-                                                                     "evidence": {}}, headers=bearer(token))
+    response = client.patch(
+        "/registry/identities/1234567890",
+        json={"changes": {"firstName": NUL}, "reason": "r", "evidence": {}},
+        headers=bearer(token),
+    )
     assert response.status_code < 500
 
 

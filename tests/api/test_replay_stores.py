@@ -50,8 +50,11 @@ def test_assertion_replay_is_caught_across_two_servers_sharing_redis(app, api_cl
 
     caller = api_client("read_oidc_client")
     second = create_app(app.app.extensions["idbb"].settings)
-    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": caller.assertion()}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": caller.assertion(),
+    }
     assert client.post("/oauth/token", data=form).status_code == 200
     replay = second.test_client(base_url=ISSUER).post("/oauth/token", data=form)
     assert replay.json()["error"] == "invalid_client"

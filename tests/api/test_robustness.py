@@ -23,6 +23,7 @@ def _envelope_error(response):
 
 # --- 1. non-UTF-8 JSON ------------------------------------------------------------------------------
 
+
 def test_non_utf8_json_without_a_token_is_invalid_request(client):
     response = client.post("/linked-authorization/link-status", content=b"\xbf", headers=JSON)
     assert _envelope_error(response) == "invalid_request"
@@ -34,13 +35,13 @@ def test_non_utf8_json_with_a_token_is_invalid_request(client, admin_token):
 
 
 def test_non_utf8_json_at_osia_speaks_osia(osia):
-    response = osia.http.post(osia.url("/v1/enrollments/e-1"), content=b'{"a":"\xff"}',
-                              headers=osia.auth(JSON))
+    response = osia.http.post(osia.url("/v1/enrollments/e-1"), content=b'{"a":"\xff"}', headers=osia.auth(JSON))
     assert response.status_code == 400
     assert response.json()["code"] == 400
 
 
 # --- 2. repeated form parameters with odd names --------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", FORM_ENDPOINTS)
 @pytest.mark.parametrize("name", ["%C3%A9", "%22", "%01"])
@@ -56,14 +57,23 @@ def test_repeated_parameter_with_a_plain_name_is_still_named(client):
     assert response.json()["error_description"] == "Parameter repeated: scope."
 
 
-@pytest.mark.parametrize("path,request_", [
-    ("/linked-authorization/link-transaction", {"linkCode": "LONE"}),
-    ("/linked-authorization/v2/link-transaction", {"linkCode": "LONE"}),
-    ("/linked-authorization/link-code", {"transactionId": "LONE"}),
-    ("/linked-authorization/authenticate", {"linkedTransactionId": "LONE", "individualId": "LONE", "challengeList": [
-        {"authFactorType": "PIN", "challenge": "123456", "format": "number"}]}),
-    ("/linked-authorization/send-otp", {"transactionId": "LONE", "individualId": "LONE", "otpChannels": ["email"]}),
-])
+@pytest.mark.parametrize(
+    "path,request_",
+    [
+        ("/linked-authorization/link-transaction", {"linkCode": "LONE"}),
+        ("/linked-authorization/v2/link-transaction", {"linkCode": "LONE"}),
+        ("/linked-authorization/link-code", {"transactionId": "LONE"}),
+        (
+            "/linked-authorization/authenticate",
+            {
+                "linkedTransactionId": "LONE",
+                "individualId": "LONE",
+                "challengeList": [{"authFactorType": "PIN", "challenge": "123456", "format": "number"}],
+            },
+        ),
+        ("/linked-authorization/send-otp", {"transactionId": "LONE", "individualId": "LONE", "otpChannels": ["email"]}),
+    ],
+)
 def test_an_escaped_lone_surrogate_in_json_is_invalid_request(client, path, request_):
     """RFC 7493 §2.1: ``"\\ud800"`` is valid JSON but no string a database driver or a hash can encode: the
     wallet calls answered 500 (UnicodeEncodeError at the digest of a link code, at the lookup of a transaction)
@@ -80,12 +90,14 @@ def test_a_surrogate_pair_in_json_passes_the_guard(client):
     from tests.conftest import request_time
 
     body = json.dumps({"requestTime": request_time(), "request": {"linkCode": "PAIR"}}).replace(
-        "PAIR", "\\ud83d\\ude00")  # U+1F600, escaped as a pair: an unknown link code, not a refused body
+        "PAIR", "\\ud83d\\ude00"
+    )  # U+1F600, escaped as a pair: an unknown link code, not a refused body
     response = client.post("/linked-authorization/link-transaction", content=body.encode(), headers=JSON)
     assert _envelope_error(response) == "invalid_link_code"
 
 
 # --- 5. JSON nested 10,000 deep -----------------------------------------------------------------------
+
 
 def test_deep_json_without_a_token_is_invalid_request(client):
     response = client.post("/linked-authorization/link-status", content=DEEP, headers=JSON)
@@ -106,6 +118,7 @@ def test_json_nesting_up_to_the_bound_passes_the_guard(client, admin_token):
 
 # --- 6. sizes --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/par"])
 def test_form_field_over_a_mebibyte_is_413_in_oauth_json(client, path):
     body = b"grant_type=client_credentials&x=" + b"a" * (1024 * 1024 + 10)
@@ -118,18 +131,19 @@ def test_form_field_over_a_mebibyte_is_413_in_oauth_json(client, path):
 def test_body_over_the_json_limit_is_refused_in_the_envelope(make_app):
     app = make_app(max_json_bytes=1000)
     client = app.test_client(base_url="https://idbb.test")
-    response = client.post("/linked-authorization/link-status", content=b'{"a":"' + b"x" * 2000 + b'"}',
-                           headers=JSON)
+    response = client.post("/linked-authorization/link-status", content=b'{"a":"' + b"x" * 2000 + b'"}', headers=JSON)
     assert _envelope_error(response) == "invalid_request"
     assert "larger" in response.json()["errors"][0]["errorMessage"]
 
 
 # --- 7. Basic credentials that are not UTF-8 ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/par"])
 def test_basic_credentials_that_are_not_utf8_are_invalid_client(client, path):
-    response = client.post(path, data={"grant_type": "client_credentials", "token": "x"},
-                           headers={"Authorization": "Basic //46eA=="})
+    response = client.post(
+        path, data={"grant_type": "client_credentials", "token": "x"}, headers={"Authorization": "Basic //46eA=="}
+    )
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic ")
@@ -137,8 +151,16 @@ def test_basic_credentials_that_are_not_utf8_are_invalid_client(client, path):
 
 # --- 3. a newline in a path parameter ------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/registry/identities/a%0Ab", "/registry/identities/a%0Db/history",
-                                  "/client-mgmt/oidc-client/a%0Ab", "/v1/enrollments/a%0Ab?transactionId=t"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/registry/identities/a%0Ab",
+        "/registry/identities/a%0Db/history",
+        "/client-mgmt/oidc-client/a%0Ab",
+        "/v1/enrollments/a%0Ab?transactionId=t",
+    ],
+)
 def test_newline_in_a_path_parameter_meets_the_security_check(client, path):
     response = client.get(path)
     assert response.status_code == 401, response.text
@@ -166,12 +188,15 @@ def test_an_api_view_is_never_reached_without_connexion_routing(app, monkeypatch
     assert reached == []
 
 
-@pytest.mark.parametrize(("method", "path", "shape"), [
-    ("GET", "/registry/identities//history", "problem"),
-    ("POST", "/oauth//token", "oauth"),
-    ("GET", "/client-mgmt//oidc-client/x", "envelope"),
-    ("PUT", "/v1/enrollments//finalize?transactionId=1", "osia"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "shape"),
+    [
+        ("GET", "/registry/identities//history", "problem"),
+        ("POST", "/oauth//token", "oauth"),
+        ("GET", "/client-mgmt//oidc-client/x", "envelope"),
+        ("PUT", "/v1/enrollments//finalize?transactionId=1", "osia"),
+    ],
+)
 def test_an_empty_path_segment_is_a_404_in_the_surfaces_format_not_a_redirect(client, method, path, shape):
     """werkzeug merged "//" with a 308 that had no Location, an error body, and no security check (fuzzing)."""
     response = client.request(method, path)
@@ -183,9 +208,17 @@ def test_an_empty_path_segment_is_a_404_in_the_surfaces_format_not_a_redirect(cl
 
 # --- 4, 6, 8, 13: enrollment values -------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [b'{"contextualData":{"n":9007199254740993}}', b'{"contextualData":{"n":NaN}}',
-                                 b'{"contextualData":{"n":1e400}}', b'{"contextualData":{"n":"\\ud800"}}',
-                                 b'{"contextualData":{"n":-Infinity}}'])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"contextualData":{"n":9007199254740993}}',
+        b'{"contextualData":{"n":NaN}}',
+        b'{"contextualData":{"n":1e400}}',
+        b'{"contextualData":{"n":"\\ud800"}}',
+        b'{"contextualData":{"n":-Infinity}}',
+    ],
+)
 def test_values_canonical_hashing_cannot_take_are_400(osia, raw):
     response = osia.http.post(osia.url("/v1/enrollments/E-4"), content=raw, headers=osia.auth(JSON))
     assert response.status_code == 400, response.text
@@ -228,6 +261,7 @@ def test_nul_and_control_characters_in_a_patch_are_400(osia):
 
 # --- 5 (nested JSON idbb parses itself), 11 (RSA moduli), 13 (client names) -------------------------------
 
+
 def _b64url_int(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -240,8 +274,15 @@ def _b64url(raw: bytes) -> str:
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/par"])
 def test_client_assertion_nested_10000_deep_is_invalid_client(client, path):
     assertion = ".".join([_b64url(b'{"alg":"ES256"}'), _b64url(b'{"sub":"x","a":' + DEEP + b"}"), _b64url(b"s")])
-    response = client.post(path, data={"grant_type": "client_credentials", "token": "x",
-                                       "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
+    response = client.post(
+        path,
+        data={
+            "grant_type": "client_credentials",
+            "token": "x",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+        },
+    )
     assert response.status_code in (400, 401), response.text
     assert response.json()["error"] == "invalid_client"
 
@@ -257,9 +298,16 @@ def rp_jwk():
     return rsa_public_jwk()
 
 
-@pytest.mark.parametrize("n", [secrets.randbits(16385) | (1 << 16384) | 1, secrets.randbits(1000000) | 1,
-                               (secrets.randbits(2047) | (1 << 2047)) & ~1, 3 * 65537],
-                         ids=["16385-bit", "1000000-bit", "even", "tiny"])
+@pytest.mark.parametrize(
+    "n",
+    [
+        secrets.randbits(16385) | (1 << 16384) | 1,
+        secrets.randbits(1000000) | 1,
+        (secrets.randbits(2047) | (1 << 2047)) & ~1,
+        3 * 65537,
+    ],
+    ids=["16385-bit", "1000000-bit", "even", "tiny"],
+)
 def test_rsa_client_keys_over_8192_bits_or_invalid_are_refused(client, admin_token, n):
     key = {"kty": "RSA", "n": _b64url_int(n), "e": "AQAB"}
     response = client.post("/client-mgmt/oidc-client", json=create_body(key), headers=bearer(admin_token))
@@ -277,8 +325,9 @@ def test_rsa_wallet_keys_over_8192_bits_are_refused():
 @pytest.mark.parametrize("member", ["clientName", "relyingPartyId"])
 @pytest.mark.parametrize("value", ["Health\x00Portal", "Health\x07Portal", "Health\nPortal"])
 def test_nul_and_control_characters_in_client_names_are_refused(client, admin_token, rp_jwk, member, value):
-    response = client.post("/client-mgmt/oidc-client", json=create_body(rp_jwk, **{member: value}),
-                           headers=bearer(admin_token))
+    response = client.post(
+        "/client-mgmt/oidc-client", json=create_body(rp_jwk, **{member: value}), headers=bearer(admin_token)
+    )
     # NUL: the request guard's invalid_request (any surface); other controls: GovStack's own code
     expected = {"invalid_request"} if "\x00" in value else {"invalid_client_name", "invalid_rp_id"}
     assert only_error(response) in expected
@@ -287,27 +336,34 @@ def test_nul_and_control_characters_in_client_names_are_refused(client, admin_to
 
 
 def test_nul_in_a_client_name_update_is_refused(client, admin_token, rp_jwk):
-    assert not client.post("/client-mgmt/oidc-client", json=create_body(rp_jwk),
-                           headers=bearer(admin_token)).json()["errors"]
-    response = client.put("/client-mgmt/oidc-client/health-portal", json=update_body(clientName="a\x00b"),
-                          headers=bearer(admin_token))
+    assert not client.post("/client-mgmt/oidc-client", json=create_body(rp_jwk), headers=bearer(admin_token)).json()[
+        "errors"
+    ]
+    response = client.put(
+        "/client-mgmt/oidc-client/health-portal", json=update_body(clientName="a\x00b"), headers=bearer(admin_token)
+    )
     assert only_error(response) == "invalid_request"
-    response = client.put("/client-mgmt/oidc-client/health-portal", json=update_body(clientName="a\x1bb"),
-                          headers=bearer(admin_token))
+    response = client.put(
+        "/client-mgmt/oidc-client/health-portal", json=update_body(clientName="a\x1bb"), headers=bearer(admin_token)
+    )
     assert only_error(response) == "invalid_client_name"
 
 
 # --- 12. 405 carries Allow (RFC 9110 §15.5.6) -----------------------------------------------------------
 
-@pytest.mark.parametrize(("method", "path", "allow"), [
-    ("DELETE", "/oauth/token", {"POST"}),
-    ("DELETE", "/oidc/userinfo", {"GET", "HEAD", "POST"}),
-    ("DELETE", "/client-mgmt/oidc-client/x", {"GET", "HEAD", "PUT"}),
-    ("POST", "/health", {"GET", "HEAD"}),
-    ("PUT", "/linked-authorization/link-status", {"POST"}),
-    ("PUT", "/authorize", {"GET", "HEAD", "OPTIONS", "POST"}),
-    ("GET", "/authorize/login", {"OPTIONS", "POST"}),
-])
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/oauth/token", {"POST"}),
+        ("DELETE", "/oidc/userinfo", {"GET", "HEAD", "POST"}),
+        ("DELETE", "/client-mgmt/oidc-client/x", {"GET", "HEAD", "PUT"}),
+        ("POST", "/health", {"GET", "HEAD"}),
+        ("PUT", "/linked-authorization/link-status", {"POST"}),
+        ("PUT", "/authorize", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("GET", "/authorize/login", {"OPTIONS", "POST"}),
+    ],
+)
 def test_405_names_the_allowed_methods(client, method, path, allow):
     response = client.request(method, path)
     assert response.status_code == 405
@@ -315,6 +371,7 @@ def test_405_names_the_allowed_methods(client, method, path, allow):
 
 
 # --- 9. every page error has its text in every language -------------------------------------------------
+
 
 def test_every_page_error_key_raised_in_the_code_is_in_every_catalog():
     """A rejected request object showed the raw key ``error.bad_request_object`` (missing in en/fr/ar)."""
@@ -340,9 +397,11 @@ def test_a_request_object_with_alg_none_shows_a_translated_page(client, admin_to
     params = rp.authorize_params()
     claims = _b64url(json.dumps({**params, "iss": rp.client_id, "aud": "https://idbb.test"}).encode())
     request_object = _b64url(b'{"alg":"none"}') + "." + claims + "."
-    page = client.get("/authorize", params={"client_id": rp.client_id, "request": request_object,
-                                            "response_type": "code", "scope": "openid"},
-                      headers={"Accept-Language": lang})
+    page = client.get(
+        "/authorize",
+        params={"client_id": rp.client_id, "request": request_object, "response_type": "code", "scope": "openid"},
+        headers={"Accept-Language": lang},
+    )
     from app.ui.i18n import catalogs
 
     assert "error.bad_request_object" not in page.text
@@ -350,6 +409,7 @@ def test_a_request_object_with_alg_none_shows_a_translated_page(client, admin_to
 
 
 # --- security 5 and 6: CSP form-action and the documentation pages' framing protection ----------------
+
 
 def _csp(response) -> dict[str, str]:
     directives = [d.strip() for d in response.headers["content-security-policy"].split(";") if d.strip()]
@@ -372,11 +432,16 @@ def test_error_page_form_action_is_self_only(client):
     assert _csp(page)["form-action"] == "'self'"
 
 
-@pytest.mark.parametrize(("uri", "source"), [
-    ("https://rp.example:8443/cb?x=1", ("https://rp.example:8443",)), ("http://127.0.0.1:3000/callback",
-                                                                       ("http://127.0.0.1:3000",)),
-    ("com.example.app:/oauth", ("com.example.app:",)), ("https://a b/", ()), (None, ()),
-])
+@pytest.mark.parametrize(
+    ("uri", "source"),
+    [
+        ("https://rp.example:8443/cb?x=1", ("https://rp.example:8443",)),
+        ("http://127.0.0.1:3000/callback", ("http://127.0.0.1:3000",)),
+        ("com.example.app:/oauth", ("com.example.app:",)),
+        ("https://a b/", ()),
+        (None, ()),
+    ],
+)
 def test_csp_source(uri, source):
     from app.services.page_outcome import csp_source
 

@@ -32,8 +32,14 @@ from tests.flows.oidc_helpers import Citizen, enroll_citizen, new_rsa_key
 from tests.mailbox import free_port
 
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 #: Claims the test relying party may ask for; with ``scope=openid profile`` the first four are shown.
 RP_CLAIMS = ["name", "given_name", "family_name", "birthdate", "email"]
 
@@ -90,8 +96,7 @@ def _relying_party(port: int, seen: list[str]) -> ThreadingHTTPServer:
     return server
 
 
-def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str,
-          acrs: list[str]) -> tuple[str, bytes, Citizen]:
+def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str, acrs: list[str]) -> tuple[str, bytes, Citizen]:
     """Migrate, create keys, register a relying party for ``acrs`` and enroll a citizen with a PIN (in-process)."""
     from app import create_app
     from app.config import Settings
@@ -105,13 +110,22 @@ def _seed(database_url: str, issuer: str, kek: str, redirect_uri: str,
     with cx.app.app_context():
         database.upgrade(db.engine)
         keys.ensure_keys(actor="test")
-        oidc_clients.create({
-            "clientId": client_id, "clientName": "Ministry portal", "relyingPartyId": "ministry",
-            # Any request leaving localhost is aborted by the tests; the logo is simply not shown.
-            "logoUri": "https://rp.example/logo.png", "redirectUris": [redirect_uri],
-            "authContextRefs": acrs, "publicKey": public, "userClaims": RP_CLAIMS,
-            "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
-        }, actor="test")
+        oidc_clients.create(
+            {
+                "clientId": client_id,
+                "clientName": "Ministry portal",
+                "relyingPartyId": "ministry",
+                # Any request leaving localhost is aborted by the tests; the logo is simply not shown.
+                "logoUri": "https://rp.example/logo.png",
+                "redirectUris": [redirect_uri],
+                "authContextRefs": acrs,
+                "publicKey": public,
+                "userClaims": RP_CLAIMS,
+                "grantTypes": ["authorization_code"],
+                "clientAuthMethods": ["private_key_jwt"],
+            },
+            actor="test",
+        )
     citizen = enroll_citizen(cx, pin="482913")
     with cx.app.app_context():
         db.engine.dispose()  # the server process owns the file from here on
@@ -127,16 +141,28 @@ def serve_idbb(folder: Path, acrs: list[str], **settings: str) -> Iterator[Serve
     rp_port = free_port()
     redirect_uri = f"http://localhost:{rp_port}/callback"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    env.update({"IDBB_PROFILE": "development", "IDBB_DATABASE_URL": f"sqlite:///{folder / 'idbb.db'}",
-                "IDBB_ISSUER": issuer, "IDBB_KEK": random_kek(), "IDBB_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "IDBB_PROFILE": "development",
+            "IDBB_DATABASE_URL": f"sqlite:///{folder / 'idbb.db'}",
+            "IDBB_ISSUER": issuer,
+            "IDBB_KEK": random_kek(),
+            "IDBB_LOG_LEVEL": "WARNING",
+        }
+    )
     env.update({f"IDBB_{name.upper()}": value for name, value in settings.items()})
     client_id, pem, citizen = _seed(env["IDBB_DATABASE_URL"], issuer, env["IDBB_KEK"], redirect_uri, acrs)
     log = folder / "server.log"
     callbacks: list[str] = []
     relying_party = _relying_party(rp_port, callbacks)
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -180,8 +206,10 @@ def _executable(bundled: str) -> str | None:
         return SYSTEM_CHROMIUM
     if bundled and Path(bundled).is_file():
         return None
-    unavailable(f"no Chromium: install Debian's chromium ({SYSTEM_CHROMIUM}), set IDBB_CHROMIUM, "
-                "or run `playwright install chromium`")
+    unavailable(
+        f"no Chromium: install Debian's chromium ({SYSTEM_CHROMIUM}), set IDBB_CHROMIUM, "
+        "or run `playwright install chromium`"
+    )
     return None
 
 

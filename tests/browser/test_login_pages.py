@@ -44,9 +44,17 @@ def page(context: Any, idbb_server: Server) -> Any:
 
 def authorize_url(server: Server, **extra: str) -> tuple[str, dict[str, str], str]:
     verifier, challenge = pkce_pair()
-    params = {"client_id": server.client_id, "redirect_uri": server.redirect_uri, "response_type": "code",
-              "scope": "openid profile", "state": uuid.uuid4().hex, "nonce": uuid.uuid4().hex,
-              "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+    params = {
+        "client_id": server.client_id,
+        "redirect_uri": server.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile",
+        "state": uuid.uuid4().hex,
+        "nonce": uuid.uuid4().hex,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
     return f"{server.issuer}/authorize?{urlencode(params)}", params, verifier
 
 
@@ -58,8 +66,14 @@ def sign_in(page: Any, identifier: str, pin: str) -> None:
 
 def client_assertion(server: Server) -> str:
     now = int(time.time())
-    claims = {"iss": server.client_id, "sub": server.client_id, "aud": server.issuer + "/oauth/token",
-              "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
+    claims = {
+        "iss": server.client_id,
+        "sub": server.client_id,
+        "aud": server.issuer + "/oauth/token",
+        "iat": now,
+        "exp": now + 60,
+        "jti": str(uuid.uuid4()),
+    }
     return pyjwt.encode(claims, server.private_pem, algorithm="RS256")
 
 
@@ -68,8 +82,16 @@ def verify(token: str, jwks: dict[str, Any], server: Server) -> dict[str, Any]:
     kid = pyjwt.get_unverified_header(token)["kid"]
     published = [k for k in jwks["keys"] if k["kid"] == kid]
     assert published, f"kid {kid} is not in the JWKS"
-    return dict(pyjwt.decode(token, key=pyjwt.PyJWK(published[0]), algorithms=[published[0]["alg"]],
-                             audience=server.client_id, issuer=server.issuer, leeway=5))
+    return dict(
+        pyjwt.decode(
+            token,
+            key=pyjwt.PyJWK(published[0]),
+            algorithms=[published[0]["alg"]],
+            audience=server.client_id,
+            issuer=server.issuer,
+            leeway=5,
+        )
+    )
 
 
 def test_sign_in_consent_and_redirect_back_with_a_code(page: Any, idbb_server: Server) -> None:
@@ -98,10 +120,17 @@ def test_sign_in_consent_and_redirect_back_with_a_code(page: Any, idbb_server: S
     assert got["code"]
 
     with httpx.Client(base_url=server.issuer, timeout=10) as http:
-        response = http.post("/oauth/token", data={
-            "grant_type": "authorization_code", "code": got["code"], "redirect_uri": server.redirect_uri,
-            "code_verifier": verifier, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(server)})
+        response = http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": got["code"],
+                "redirect_uri": server.redirect_uri,
+                "code_verifier": verifier,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": client_assertion(server),
+            },
+        )
         assert response.status_code == 200, response.text
         tokens = response.json()
         jwks = http.get("/.well-known/jwks.json").json()
@@ -120,8 +149,9 @@ def test_sign_in_consent_and_redirect_back_with_a_code(page: Any, idbb_server: S
     assert "birthdate" not in claims  # unticked on the consent page
 
 
-def test_arabic_is_right_to_left_and_french_follows_accept_language(chromium: Any, page: Any,
-                                                                    idbb_server: Server, tmp_path: Any) -> None:
+def test_arabic_is_right_to_left_and_french_follows_accept_language(
+    chromium: Any, page: Any, idbb_server: Server, tmp_path: Any
+) -> None:
     url, _, _ = authorize_url(idbb_server, ui_locales="ar")
     page.goto(url)
     page.wait_for_selector("#pin-form")

@@ -32,8 +32,9 @@ LINK_CODE_TTL = 10
 @pytest.fixture(scope="module")
 def wallet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``idbb serve`` (2 s long polls, 10 s link codes) for a relying party that allows the wallet."""
-    with serve_idbb(tmp_path_factory.mktemp("browser-wallet"), WALLET_ACRS, long_poll_timeout="2",
-                    link_code_ttl=str(LINK_CODE_TTL)) as server:
+    with serve_idbb(
+        tmp_path_factory.mktemp("browser-wallet"), WALLET_ACRS, long_poll_timeout="2", link_code_ttl=str(LINK_CODE_TTL)
+    ) as server:
         yield server
 
 
@@ -70,11 +71,18 @@ def call(http: httpx.Client, path: str, request: dict[str, Any]) -> dict[str, An
 def open_wallet_page(page: Any, server: Server) -> tuple[dict[str, str], str]:
     """/authorize in the browser, then the login page's wallet entry; the request's parameters and PKCE verifier."""
     verifier, challenge = pkce_pair()
-    params = {"client_id": server.client_id, "redirect_uri": server.redirect_uri, "response_type": "code",
-              "scope": "openid profile", "state": uuid.uuid4().hex, "nonce": uuid.uuid4().hex,
-              "code_challenge": challenge, "code_challenge_method": "S256",
-              "acr_values": " ".join(WALLET_ACRS),
-              "prompt": "consent"}  # the phone asks for consent every time, whatever an earlier test gave
+    params = {
+        "client_id": server.client_id,
+        "redirect_uri": server.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile",
+        "state": uuid.uuid4().hex,
+        "nonce": uuid.uuid4().hex,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "acr_values": " ".join(WALLET_ACRS),
+        "prompt": "consent",
+    }  # the phone asks for consent every time, whatever an earlier test gave
     page.goto(f"{server.issuer}/authorize?{urlencode(params)}")
     page.click("#wallet-login")
     page.wait_for_selector("#wallet-qr svg")
@@ -97,15 +105,22 @@ def scanned(page: Any) -> str:
 
 def link_and_authenticate(wallet: httpx.Client, code: str, server: Server) -> dict[str, Any]:
     linked = call(wallet, "/linked-authorization/v2/link-transaction", {"linkCode": code})
-    authenticated = call(wallet, "/linked-authorization/v2/authenticate", {
-        "linkedTransactionId": linked["linkTransactionId"], "individualId": server.citizen.uin,
-        "challengeList": [{"authFactorType": "PIN", "challenge": server.citizen.pin, "format": "number"}]})
+    authenticated = call(
+        wallet,
+        "/linked-authorization/v2/authenticate",
+        {
+            "linkedTransactionId": linked["linkTransactionId"],
+            "individualId": server.citizen.uin,
+            "challengeList": [{"authFactorType": "PIN", "challenge": server.citizen.pin, "format": "number"}],
+        },
+    )
     assert authenticated["consentAction"] == "CAPTURE"
     return linked
 
 
-def test_sign_in_with_the_wallet_lands_on_the_relying_party_with_a_code(page: Any, wallet: httpx.Client,
-                                                                      wallet_server: Server) -> None:
+def test_sign_in_with_the_wallet_lands_on_the_relying_party_with_a_code(
+    page: Any, wallet: httpx.Client, wallet_server: Server
+) -> None:
     server = wallet_server
     params, verifier = open_wallet_page(page, server)
     code = shown_code(page)
@@ -125,9 +140,15 @@ def test_sign_in_with_the_wallet_lands_on_the_relying_party_with_a_code(page: An
     time.sleep(2.5)  # at least one link-auth-code poll times out on the server and is sent again
 
     with page.expect_navigation(url=lambda u: u.startswith(server.redirect_uri), timeout=15_000):
-        call(wallet, "/linked-authorization/consent", {
-            "linkedTransactionId": linked["linkTransactionId"],
-            "acceptedClaims": linked["essentialClaims"] + linked["voluntaryClaims"], "permittedAuthorizeScopes": []})
+        call(
+            wallet,
+            "/linked-authorization/consent",
+            {
+                "linkedTransactionId": linked["linkTransactionId"],
+                "acceptedClaims": linked["essentialClaims"] + linked["voluntaryClaims"],
+                "permittedAuthorizeScopes": [],
+            },
+        )
     assert page.locator("#rp").is_visible()
     got = query(page.url)
     assert got["state"] == params["state"]
@@ -137,27 +158,52 @@ def test_sign_in_with_the_wallet_lands_on_the_relying_party_with_a_code(page: An
 
     # The code is a real one: the relying party redeems it.
     now = int(time.time())
-    assertion = pyjwt.encode({"iss": server.client_id, "sub": server.client_id, "aud": server.issuer + "/oauth/token",
-                              "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}, server.private_pem,
-                             algorithm="RS256")
-    token = wallet.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": got["code"], "redirect_uri": server.redirect_uri,
-        "code_verifier": verifier, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
+    assertion = pyjwt.encode(
+        {
+            "iss": server.client_id,
+            "sub": server.client_id,
+            "aud": server.issuer + "/oauth/token",
+            "iat": now,
+            "exp": now + 60,
+            "jti": str(uuid.uuid4()),
+        },
+        server.private_pem,
+        algorithm="RS256",
+    )
+    token = wallet.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": got["code"],
+            "redirect_uri": server.redirect_uri,
+            "code_verifier": verifier,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+        },
+    )
     assert token.status_code == 200, token.text
     assert "id_token" in token.json()
     assert page.script_errors == []
 
 
-def test_declining_on_the_phone_lands_on_the_relying_party_with_access_denied(page: Any, wallet: httpx.Client,
-                                                                             wallet_server: Server) -> None:
+def test_declining_on_the_phone_lands_on_the_relying_party_with_access_denied(
+    page: Any, wallet: httpx.Client, wallet_server: Server
+) -> None:
     server = wallet_server
     params, _ = open_wallet_page(page, server)
     linked = link_and_authenticate(wallet, shown_code(page), server)
     page.locator("#wallet-linked").wait_for(state="visible")
     with page.expect_navigation(url=lambda u: u.startswith(server.redirect_uri), timeout=15_000):
-        call(wallet, "/linked-authorization/consent", {
-            "linkedTransactionId": linked["linkTransactionId"], "acceptedClaims": [], "permittedAuthorizeScopes": [],
-            "consentAction": "DECLINE"})
+        call(
+            wallet,
+            "/linked-authorization/consent",
+            {
+                "linkedTransactionId": linked["linkTransactionId"],
+                "acceptedClaims": [],
+                "permittedAuthorizeScopes": [],
+                "consentAction": "DECLINE",
+            },
+        )
     got = query(page.url)
     assert got["error"] == "access_denied"
     assert got["state"] == params["state"] and got["iss"] == server.issuer
@@ -170,8 +216,11 @@ def test_the_page_renews_the_code_before_it_expires(page: Any, wallet: httpx.Cli
     params, _ = open_wallet_page(page, server)
     first = shown_code(page)
     # Renewed about 2 s before the 10 s code expires: a new code, its QR image (qr.svg) and the same-device link.
-    page.wait_for_function("code => document.getElementById('wallet-code').innerText.replace(/\\s/g, '') !== code",
-                           arg=first, timeout=LINK_CODE_TTL * 1000 + 5000)
+    page.wait_for_function(
+        "code => document.getElementById('wallet-code').innerText.replace(/\\s/g, '') !== code",
+        arg=first,
+        timeout=LINK_CODE_TTL * 1000 + 5000,
+    )
     second = shown_code(page)
     assert second != first
     page.wait_for_selector("#wallet-qr img")
@@ -183,9 +232,15 @@ def test_the_page_renews_the_code_before_it_expires(page: Any, wallet: httpx.Cli
 
     linked = link_and_authenticate(wallet, second, server)
     with page.expect_navigation(url=lambda u: u.startswith(server.redirect_uri), timeout=15_000):
-        call(wallet, "/linked-authorization/consent", {
-            "linkedTransactionId": linked["linkTransactionId"],
-            "acceptedClaims": linked["essentialClaims"], "permittedAuthorizeScopes": []})
+        call(
+            wallet,
+            "/linked-authorization/consent",
+            {
+                "linkedTransactionId": linked["linkTransactionId"],
+                "acceptedClaims": linked["essentialClaims"],
+                "permittedAuthorizeScopes": [],
+            },
+        )
     got = query(page.url)
     assert got["code"] and got["state"] == params["state"] and got["iss"] == server.issuer
     assert page.script_errors == []
@@ -196,9 +251,19 @@ def test_a_refused_poll_shows_a_message_and_a_way_to_start_again(page: Any, wall
     open_wallet_page(page, server)
     txn = page.get_attribute("#wallet", "data-txn")
     # Another value in the XSRF-TOKEN cookie than the page's token: the next poll is refused (HTTP 403).
-    page.context.add_cookies([{"name": "XSRF-TOKEN", "value": "x" * 43, "domain": "localhost",
-                               "path": "/linked-authorization", "secure": True, "httpOnly": True,
-                               "sameSite": "Strict"}])
+    page.context.add_cookies(
+        [
+            {
+                "name": "XSRF-TOKEN",
+                "value": "x" * 43,
+                "domain": "localhost",
+                "path": "/linked-authorization",
+                "secure": True,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
     page.locator("#wallet-error").wait_for(state="visible", timeout=15_000)
     assert page.get_attribute("#wallet-error", "role") == "alert"
     assert page.locator("#wallet-error-text").inner_text().strip() == "Signing in with your wallet did not work."
@@ -220,7 +285,7 @@ def test_the_page_stops_when_the_transaction_ends(page: Any, wallet_server: Serv
         body = response.text()
         now = int(body.split('data-server-now="', 1)[1].split('"', 1)[0])
         start, rest = body.split('data-txn-expires="', 1)
-        route.fulfill(response=response, body=start + f'data-txn-expires="{now + 3000}' + rest[rest.index('"'):])
+        route.fulfill(response=response, body=start + f'data-txn-expires="{now + 3000}' + rest[rest.index('"') :])
 
     page.route(lambda url: url.startswith(server.issuer + "/authorize/wallet?"), shorten)
     open_wallet_page(page, server)

@@ -98,8 +98,11 @@ def handler_rule(layer: str, *, banned: tuple[str, ...] = (), extra_allowed: tup
         for what in (*HANDLER_BANNED, *banned):
             if under(name, what):
                 return f"app/{layer} must not use {what}"
-        if under(name, "app") and name not in ("app", "app.extensions") and not any(
-                under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP, *extra_allowed)):
+        if (
+            under(name, "app")
+            and name not in ("app", "app.extensions")
+            and not any(under(name, allowed) for allowed in (f"app.{layer}", *HANDLER_ALLOWED_APP, *extra_allowed))
+        ):
             return f"app/{layer} may only import services, errors, config (and other app.{layer} modules)"
         return None
 
@@ -180,6 +183,7 @@ def layer_violations(layer: str, rule: Rule) -> list[str]:
 
 # --- the real tree ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("layer", "rule"),
     [
@@ -209,6 +213,7 @@ def test_the_scan_sees_the_real_imports():
 
 # --- self-check: the scanner catches violations -----------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("source", "module"),
     [
@@ -226,8 +231,7 @@ def test_the_scan_sees_the_real_imports():
         ("from app.formats.jwe import decrypt_compact", "app.api.handlers"),
         ("from app.clock import clock", "app.api.handlers"),
         ("from ..models import Client", "app.api.handlers"),
-        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from app.models import Client\n",
-         "app.api.handlers"),
+        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from app.models import Client\n", "app.api.handlers"),
     ],
 )
 def test_scanner_catches_api_violations(source, module):
@@ -257,9 +261,12 @@ def test_scanner_catches_formats_violations(source):
 def test_scanner_formats_allow_list_catches_other_libraries():
     assert violations("import requests", "app.formats.sample", formats_allow_list)
     assert violations("from redis import Redis", "app.formats.sample", formats_allow_list)
-    assert not violations("import json\nfrom jwcrypto import jwk\nfrom cryptography import x509\n"
-                          "from . import errors\nfrom .errors import FormatError\n",
-                          "app.formats.sample", formats_allow_list)
+    assert not violations(
+        "import json\nfrom jwcrypto import jwk\nfrom cryptography import x509\n"
+        "from . import errors\nfrom .errors import FormatError\n",
+        "app.formats.sample",
+        formats_allow_list,
+    )
 
 
 @pytest.mark.parametrize(
@@ -297,28 +304,42 @@ def test_scanner_catches_models_violations(source):
 
 def test_scanner_allows_clean_sources():
     """The rules are not trivially 'everything is a violation'."""
-    assert not violations("from app.extensions import state\nfrom app.services import keys\n"
-                          "from app.errors import IdbbError\nfrom flask import request\n",
-                          "app.api.handlers", api_rule)
-    assert not violations("from flask import Flask, current_app\nimport flask\nx = flask.Flask\n"
-                          "from app.models.clients import Client\nfrom app.extensions import db\n",
-                          "app.services.sample", services_rule)
-    assert not violations("from datetime import datetime\nfrom sqlalchemy import String\n"
-                          "from sqlalchemy.orm import Mapped\nfrom app.extensions import db\n"
-                          "from .types import UTCDateTime\n",
-                          "app.models.sample", models_rule)
-    assert not violations("import base64\nfrom jwcrypto import jwk\n"
-                          "from app.formats.errors import FormatError\nfrom . import errors\n",
-                          "app.formats.sample", formats_rule)
+    assert not violations(
+        "from app.extensions import state\nfrom app.services import keys\n"
+        "from app.errors import IdbbError\nfrom flask import request\n",
+        "app.api.handlers",
+        api_rule,
+    )
+    assert not violations(
+        "from flask import Flask, current_app\nimport flask\nx = flask.Flask\n"
+        "from app.models.clients import Client\nfrom app.extensions import db\n",
+        "app.services.sample",
+        services_rule,
+    )
+    assert not violations(
+        "from datetime import datetime\nfrom sqlalchemy import String\n"
+        "from sqlalchemy.orm import Mapped\nfrom app.extensions import db\n"
+        "from .types import UTCDateTime\n",
+        "app.models.sample",
+        models_rule,
+    )
+    assert not violations(
+        "import base64\nfrom jwcrypto import jwk\nfrom app.formats.errors import FormatError\nfrom . import errors\n",
+        "app.formats.sample",
+        formats_rule,
+    )
 
 
 def test_relative_imports_resolve():
-    assert [u.name for u in scan("from ..models import Client", "app.api.handlers")] == [
-        "app.models", "app.models.Client"]
+    assert [u.name for u in scan("from ..models import Client", "app.api.handlers")] == ["app.models", "app.models.Client"]
     assert [u.name for u in scan("from . import keys", "app.services", is_package=True)] == [
-        "app.services", "app.services.keys"]
+        "app.services",
+        "app.services.keys",
+    ]
     assert [u.name for u in scan("from .errors import E", "app.formats.jwk")] == [
-        "app.formats.errors", "app.formats.errors.E"]
+        "app.formats.errors",
+        "app.formats.errors.E",
+    ]
 
 
 # --- services: no web framework, no handlers, no pages ------------------------------------------
@@ -353,8 +374,19 @@ def services_boundary_rule(module: str) -> Rule:
 
 
 #: The capability packages under app/services (the root holds what every capability shares).
-CAPABILITY_PACKAGES = ("oidc", "wallet", "enrollment", "ops", "issuance", "status", "datastore", "lifecycle", "cms",
-                       "credential_management", "cards")
+CAPABILITY_PACKAGES = (
+    "oidc",
+    "wallet",
+    "enrollment",
+    "ops",
+    "issuance",
+    "status",
+    "datastore",
+    "lifecycle",
+    "cms",
+    "credential_management",
+    "cards",
+)
 
 
 def _capability(module: str) -> str | None:
@@ -390,9 +422,14 @@ def module_violations(layer: str, make_rule: Callable[[str], Rule]) -> list[str]
 
 def stores_rule(name: str) -> str | None:
     """Stores are short-lived shared state: they may build on models, the db handle, settings, formats."""
-    if under(name, "app") and name != "app" and not any(
-            under(name, allowed) for allowed in ("app.stores", "app.models", "app.extensions", "app.config",
-                                                  "app.formats", "app.errors")):
+    if (
+        under(name, "app")
+        and name != "app"
+        and not any(
+            under(name, allowed)
+            for allowed in ("app.stores", "app.models", "app.extensions", "app.config", "app.formats", "app.errors")
+        )
+    ):
         return "app/stores may only import app.models, app.extensions, app.config, app.formats and app.errors"
     return None
 
@@ -428,10 +465,12 @@ def test_scanner_catches_services_boundary_violations(source, module):
 
 
 def test_services_boundary_allows_the_app_type_and_the_sealer():
-    assert not violations("from flask import Flask\n", "app.services.ops.startup",
-                          services_boundary_rule("app.services.ops.startup"))
-    assert not violations("from flask import Flask, current_app\n", "app.services.audit",
-                          services_boundary_rule("app.services.audit"))
+    assert not violations(
+        "from flask import Flask\n", "app.services.ops.startup", services_boundary_rule("app.services.ops.startup")
+    )
+    assert not violations(
+        "from flask import Flask, current_app\n", "app.services.audit", services_boundary_rule("app.services.audit")
+    )
 
 
 @pytest.mark.parametrize(
@@ -449,10 +488,16 @@ def test_scanner_catches_private_names_across_packages(source, module):
 
 
 def test_package_boundary_allows_public_names_and_own_package():
-    assert not violations("from app.services.oidc.token_endpoint import _Request, _server\n",
-                          "app.services.oidc.par", package_boundary_rule("app.services.oidc.par"))
-    assert not violations("from app.services.oidc.authorize_flow import acr_for\n",
-                          "app.services.wallet.sample", package_boundary_rule("app.services.wallet.sample"))
+    assert not violations(
+        "from app.services.oidc.token_endpoint import _Request, _server\n",
+        "app.services.oidc.par",
+        package_boundary_rule("app.services.oidc.par"),
+    )
+    assert not violations(
+        "from app.services.oidc.authorize_flow import acr_for\n",
+        "app.services.wallet.sample",
+        package_boundary_rule("app.services.wallet.sample"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -471,12 +516,16 @@ def test_scanner_catches_stores_violations(source):
 
 
 def test_stores_rule_allows_its_foundations():
-    assert not violations("from sqlalchemy import delete\nimport redis\nfrom app.extensions import db\n"
-                          "from app.models.replay import ReplayEntry\nfrom app.config import Settings\n",
-                          "app.stores.sample", stores_rule)
+    assert not violations(
+        "from sqlalchemy import delete\nimport redis\nfrom app.extensions import db\n"
+        "from app.models.replay import ReplayEntry\nfrom app.config import Settings\n",
+        "app.stores.sample",
+        stores_rule,
+    )
 
 
 # --- no import circles anywhere in app/ ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -492,8 +541,10 @@ class Edge:
 #: grant machinery. Until the token endpoint takes its extensions by registration, this deferred import is
 #: the seam, and the only one.
 DEFERRED_SEAMS = {
-    ("app.services.oidc.token_endpoint", "app.services.issuance.pre_authorized"):
-        "the pre-authorized code grant (OpenID4VCI §6.1) is registered on the token endpoint",
+    (
+        "app.services.oidc.token_endpoint",
+        "app.services.issuance.pre_authorized",
+    ): "the pre-authorized code grant (OpenID4VCI §6.1) is registered on the token endpoint",
 }
 
 
@@ -541,8 +592,12 @@ def import_edges(source: str, module: str, is_package: bool, modules: dict[str, 
     hides it until the function runs); ``TYPE_CHECKING`` imports excluded (never executed)."""
     tree = ast.parse(source)
     skipped = _type_checking_lines(tree)
-    in_function = {line for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                   for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+    in_function = {
+        line
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
     edges = []
     for use in scan(source, module, is_package):
         if use.line in skipped or not under(use.name, "app"):
@@ -564,7 +619,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if colour.get(nxt, WHITE) == GREY:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if colour.get(nxt, WHITE) == WHITE:
                 found = visit(nxt)
                 if found:
@@ -607,8 +662,12 @@ def test_the_graph_sees_function_level_imports():
 def test_every_deferred_seam_is_still_needed():
     """A seam that no longer closes a circle (or no longer exists) goes from the list."""
     modules = app_modules()
-    seen = {(edge.source, edge.target) for module, (path, is_package) in modules.items()
-            for edge in import_edges(path.read_text(encoding="utf-8"), module, is_package, modules) if edge.deferred}
+    seen = {
+        (edge.source, edge.target)
+        for module, (path, is_package) in modules.items()
+        for edge in import_edges(path.read_text(encoding="utf-8"), module, is_package, modules)
+        if edge.deferred
+    }
     assert set(DEFERRED_SEAMS) <= seen
     graph = app_import_graph()
     for source, target in DEFERRED_SEAMS:

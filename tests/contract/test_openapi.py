@@ -92,6 +92,7 @@ def resolve(dotted: str):
 
 # --- every document ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_spec_is_openapi_3(path):
     document = load(path)
@@ -128,7 +129,8 @@ def test_every_handler_in_a_handler_module_is_named_by_an_operation_id(all_opera
             if attribute.startswith("_") or not inspect.isfunction(value) or value.__module__ != module_name:
                 continue
             assert f"{module_name}.{attribute}" in named, (
-                f"{module_name}.{attribute} is a public handler-module function no operationId names")
+                f"{module_name}.{attribute} is a public handler-module function no operationId names"
+            )
 
 
 def _accepts(handler, parameter: str) -> bool:
@@ -146,7 +148,8 @@ def test_handlers_accept_their_path_parameters_and_body(all_operations):
             if "$ref" in parameter or parameter.get("in") != "path":
                 continue
             assert _accepts(handler, parameter["name"]), (
-                f"{operation['operationId']} ({method.upper()} {path}) ignores {parameter['name']}")
+                f"{operation['operationId']} ({method.upper()} {path}) ignores {parameter['name']}"
+            )
         content = (operation.get("requestBody") or {}).get("content", {})
         if "application/json" in content:
             assert _accepts(handler, "body"), f"{operation['operationId']} does not take the JSON body"
@@ -154,8 +157,9 @@ def test_handlers_accept_their_path_parameters_and_body(all_operations):
 
 def test_path_templates_declare_their_parameters(all_operations):
     for _, path, method, item, operation, _ in all_operations:
-        declared = {p.get("name") for p in [*item.get("parameters", []), *operation.get("parameters", [])]
-                    if p.get("in") == "path"}
+        declared = {
+            p.get("name") for p in [*item.get("parameters", []), *operation.get("parameters", [])] if p.get("in") == "path"
+        }
         template = {segment[1:-1] for segment in path.split("/") if segment.startswith("{")}
         assert template == declared, f"{method.upper()} {path}: template {template} vs declared {declared}"
 
@@ -173,6 +177,7 @@ def test_security_schemes_resolve(specs):
 
 # --- claimed paths ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("path", "methods"), sorted(CLAIMED.items()))
 def test_claimed_paths_exist(our_paths, path, methods):
     assert path in our_paths, f"{path} is claimed but not in openapi/"
@@ -184,10 +189,13 @@ def test_govstack_methods_are_present_for_shared_paths(our_paths):
     gov_paths = {path: {m for m in METHODS if m in item} for path, item in govstack["paths"].items()}
     shared = set(gov_paths) & set(our_paths)
     # the comparison must cover what idbb claims from GovStack, or it proves nothing
-    assert {"/client-mgmt/oidc-client", "/client-mgmt/oidc-client/{client_id}", "/oauth/token",
-            "/.well-known/jwks.json"} <= shared
-    missing = {path: sorted(gov_paths[path] - our_paths[path]) for path in shared
-               if gov_paths[path] - our_paths[path]}
+    assert {
+        "/client-mgmt/oidc-client",
+        "/client-mgmt/oidc-client/{client_id}",
+        "/oauth/token",
+        "/.well-known/jwks.json",
+    } <= shared
+    missing = {path: sorted(gov_paths[path] - our_paths[path]) for path in shared if gov_paths[path] - our_paths[path]}
     assert missing == {}, f"GovStack methods missing from idbb: {missing}"
 
 
@@ -202,6 +210,7 @@ def test_other_govstack_documents_shared_paths(our_paths, path):
 
 
 # --- security on the administrative API -------------------------------------------------------
+
 
 def test_client_mgmt_operations_declare_scoped_security(all_operations):
     client_mgmt = [entry for entry in all_operations if entry[1].startswith("/client-mgmt")]

@@ -18,8 +18,11 @@ def _direct_calls() -> list[str]:
         if rel.startswith("migrations/"):
             continue
         for node in ast.walk(ast.parse(path.read_text(), rel)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("commit", "rollback")):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("commit", "rollback")
+            ):
                 owner = node.func.value
                 name = owner.attr if isinstance(owner, ast.Attribute) else owner.id if isinstance(owner, ast.Name) else ""
                 if "session" in name.lower() or name in ("db", "conn", "connection"):

@@ -41,15 +41,24 @@ class HolderKey:
 
     @property
     def pem(self) -> bytes:
-        return self.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption())
+        return self.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     @property
     def public_jwk(self) -> dict[str, Any]:
         return ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
 
-    def proof(self, nonce: str | None, *, aud: str = ISSUER, iat: int | None = None, typ: str = "openid4vci-proof+jwt",
-              header: dict[str, Any] | None = None, **claims: Any) -> str:
+    def proof(
+        self,
+        nonce: str | None,
+        *,
+        aud: str = ISSUER,
+        iat: int | None = None,
+        typ: str = "openid4vci-proof+jwt",
+        header: dict[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
         body: dict[str, Any] = {"aud": aud, "iat": now() if iat is None else iat, **claims}
         if nonce is not None:
             body["nonce"] = nonce
@@ -77,7 +86,7 @@ class Wallet:
         query = parse_qs(urlsplit(offer_uri).query)
         reference = query["credential_offer_uri"][0]
         assert reference.startswith(ISSUER + "/credential-offer/")
-        response = self.http.get(reference[len(ISSUER):])
+        response = self.http.get(reference[len(ISSUER) :])
         assert response.status_code == 200, response.text
         return dict(response.json())
 
@@ -112,9 +121,10 @@ class Wallet:
         if token["token_type"] == "DPoP":
             signer = key or self.dpop_key
             assert signer is not None
-            return {"Authorization": f"DPoP {token['access_token']}",
-                    "DPoP": signer.dpop("POST", ISSUER + path, nonce=self.dpop_nonce,
-                                        access_token=token["access_token"])}
+            return {
+                "Authorization": f"DPoP {token['access_token']}",
+                "DPoP": signer.dpop("POST", ISSUER + path, nonce=self.dpop_nonce, access_token=token["access_token"]),
+            }
         return bearer(token["access_token"])
 
     def credential_response(self, token: dict[str, Any], body: Any, *, key: HolderKey | None = None) -> Any:
@@ -123,8 +133,9 @@ class Wallet:
     def credential(self, token: dict[str, Any], holders: list[HolderKey], identifier: str | None = None) -> Any:
         nonce = self.c_nonce()
         ident = identifier or token["authorization_details"][0]["credential_identifiers"][0]
-        return self.credential_response(token, {"credential_identifier": ident,
-                                                "proofs": {"jwt": [h.proof(nonce) for h in holders]}})
+        return self.credential_response(
+            token, {"credential_identifier": ident, "proofs": {"jwt": [h.proof(nonce) for h in holders]}}
+        )
 
 
 class Backend:
@@ -156,6 +167,7 @@ def code_of(offer: dict[str, Any]) -> str:
 
 # --- independent verification ------------------------------------------------------------------
 
+
 def published_key(http: Any, kid: str) -> dict[str, Any]:
     document = http.get("/.well-known/jwt-vc-issuer").json()
     assert document["issuer"] == ISSUER
@@ -184,7 +196,7 @@ def b64url_decode(text: str) -> bytes:
 def status_of_jwt(http: Any, uri: str, idx: int) -> int:
     """Fetch the list as ``statuslist+jwt`` (§5.1), verify it with PyJWT against idbb's JWKS, read entry ``idx``."""
     assert uri.startswith(ISSUER + "/statuslists/")
-    response = http.get(uri[len(ISSUER):], headers={"Accept": "application/statuslist+jwt"})
+    response = http.get(uri[len(ISSUER) :], headers={"Accept": "application/statuslist+jwt"})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/statuslist+jwt")
     assert response.headers["ETag"] and "max-age=" in response.headers["Cache-Control"]
@@ -193,15 +205,14 @@ def status_of_jwt(http: Any, uri: str, idx: int) -> int:
     assert header["typ"] == "statuslist+jwt"
     jwks = http.get("/.well-known/jwks.json").json()
     key = pyjwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == header["kid"]))
-    claims = pyjwt.decode(token, key=key, algorithms=[header["alg"]], options={"verify_exp": False,
-                                                                              "verify_iat": False})
+    claims = pyjwt.decode(token, key=key, algorithms=[header["alg"]], options={"verify_exp": False, "verify_iat": False})
     assert claims["sub"] == uri and claims["exp"] > claims["iat"] and claims["ttl"] > 0  # §5.1
     return decode_status(b64url_decode(claims["status_list"]["lst"]), claims["status_list"]["bits"], idx)
 
 
 def status_of_cwt(http: Any, uri: str, idx: int) -> int:
     """The same list as ``statuslist+cwt`` (§5.2): COSE_Sign1 verified with ``cryptography``, claims by number."""
-    response = http.get(uri[len(ISSUER):], headers={"Accept": "application/statuslist+cwt"})
+    response = http.get(uri[len(ISSUER) :], headers={"Accept": "application/statuslist+cwt"})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/statuslist+cwt")
     message = cbor2.loads(response.content)
@@ -213,8 +224,11 @@ def status_of_cwt(http: Any, uri: str, idx: int) -> int:
     public = x509.load_der_x509_certificate(der).public_key()
     to_sign = cbor2.dumps(["Signature1", protected_bytes, b"", payload])  # RFC 9052 §4.4
     half = len(signature) // 2
-    public.verify(encode_dss_signature(int.from_bytes(signature[:half]), int.from_bytes(signature[half:])),
-                  to_sign, ec.ECDSA(hashes.SHA256()))
+    public.verify(
+        encode_dss_signature(int.from_bytes(signature[:half]), int.from_bytes(signature[half:])),
+        to_sign,
+        ec.ECDSA(hashes.SHA256()),
+    )
     claims = cbor2.loads(payload)
     assert claims[2] == uri and claims[4] > claims[6] and claims[65534] > 0  # sub, exp > iat, ttl
     return decode_status(claims[65533]["lst"], claims[65533]["bits"], idx)

@@ -38,8 +38,9 @@ BROWSER_COOKIE = "idbb_browser"
 KEEPS_RESPONSE = {"link-code", "link-status", "link-transaction", "authenticate"}
 
 
-def call(http: Any, path: str, request: Any, headers: dict[str, str] | None = None, *,
-         request_time_value: str | None = None) -> dict[str, Any]:
+def call(
+    http: Any, path: str, request: Any, headers: dict[str, str] | None = None, *, request_time_value: str | None = None
+) -> dict[str, Any]:
     """POST one enveloped request; the answer must be HTTP 200 with at most one error."""
     body = {"requestTime": request_time() if request_time_value is None else request_time_value, "request": request}
     response = http.post(path, json=body, headers=headers or {})
@@ -76,6 +77,7 @@ def transaction_id(page: Any) -> str:
 
 
 # --- the browser ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Browser:
@@ -120,6 +122,7 @@ def open_login_page(rp: RelyingParty, acr_values: str = WALLET, **authorize: Any
 
 # --- the wallet -------------------------------------------------------------------------------------
 
+
 def pin(value: str) -> dict[str, str]:
     return {"authFactorType": "PIN", "challenge": value, "format": "number"}
 
@@ -154,8 +157,9 @@ class WalletKey:
 
     @property
     def private_pem(self) -> bytes:
-        return self.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption())
+        return self.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     @property
     def x5t_s256(self) -> str:
@@ -166,15 +170,26 @@ class WalletKey:
     def wla_token(self, individual_id: str, **claims: Any) -> str:
         """A wallet-local-authentication token: RS256 by this key, naming its certificate by x5t#S256."""
         now = int(clock.timestamp())
-        body = {"sub": individual_id, "aud": "esignet-binding", "iat": now, "exp": now + 300,
-                "jti": secrets.token_urlsafe(8), **claims}
-        return pyjwt.encode({k: v for k, v in body.items() if v is not None}, self.private_pem, algorithm="RS256",
-                            headers={"x5t#S256": self.x5t_s256})
+        body = {
+            "sub": individual_id,
+            "aud": "esignet-binding",
+            "iat": now,
+            "exp": now + 300,
+            "jti": secrets.token_urlsafe(8),
+            **claims,
+        }
+        return pyjwt.encode(
+            {k: v for k, v in body.items() if v is not None},
+            self.private_pem,
+            algorithm="RS256",
+            headers={"x5t#S256": self.x5t_s256},
+        )
 
     def consent_signature(self, accepted: list[str], permitted: list[str]) -> str:
         """eSignet v2 consent: detached JWS ``header.signature`` over the sorted lists, without spaces."""
-        payload = json.dumps({"accepted_claims": sorted(accepted), "permitted_authorized_scopes": sorted(permitted)},
-                             separators=(",", ":")).encode()
+        payload = json.dumps(
+            {"accepted_claims": sorted(accepted), "permitted_authorized_scopes": sorted(permitted)}, separators=(",", ":")
+        ).encode()
         header = b64url(json.dumps({"alg": "RS256", "x5t#S256": self.x5t_s256}, separators=(",", ":")).encode())
         signature = self.private.sign(f"{header}.{b64url(payload)}".encode("ascii"), padding.PKCS1v15(), SHA256())
         return f"{header}.{b64url(signature)}"
@@ -183,11 +198,18 @@ class WalletKey:
 def bind_wallet_key(http: Any, partner_id: str, token: str, who: Citizen, key: WalletKey | None = None) -> WalletKey:
     """POST /wallet-binding as the partner's wallet backend, proving the person with their PIN."""
     key = key or WalletKey.new()
-    request = {"individualId": who.uin, "authFactorType": "WLA", "format": "jwt",
-               "challengeList": [{"authFactorType": "PIN", "challenge": who.pin, "format": "number"}],
-               "publicKey": key.public_jwk}
-    response = http.post("/wallet-binding", json={"requestTime": request_time(), "request": request},
-                         headers={**bearer(token), "PARTNER-ID": partner_id, "PARTNER-API-KEY": "partner-api-key"})
+    request = {
+        "individualId": who.uin,
+        "authFactorType": "WLA",
+        "format": "jwt",
+        "challengeList": [{"authFactorType": "PIN", "challenge": who.pin, "format": "number"}],
+        "publicKey": key.public_jwk,
+    }
+    response = http.post(
+        "/wallet-binding",
+        json={"requestTime": request_time(), "request": request},
+        headers={**bearer(token), "PARTNER-ID": partner_id, "PARTNER-API-KEY": "partner-api-key"},
+    )
     assert response.status_code == 200, response.text
     bound = ok(dict(response.json()))
     assert bound["certificate"].startswith("-----BEGIN CERTIFICATE-----"), bound
@@ -208,16 +230,29 @@ class Wallet:
     def link(self, code: Any, *, v2: bool | None = None) -> dict[str, Any]:
         return call(self.http, self._path("link-transaction", v2), {"linkCode": code})
 
-    def authenticate(self, linked_id: Any, individual_id: Any, challenges: Any, *, v2: bool | None = None,
-                     **envelope: Any) -> dict[str, Any]:
+    def authenticate(
+        self, linked_id: Any, individual_id: Any, challenges: Any, *, v2: bool | None = None, **envelope: Any
+    ) -> dict[str, Any]:
         request = {"linkedTransactionId": linked_id, "individualId": individual_id, "challengeList": challenges}
         return call(self.http, self._path("authenticate", v2), request, **envelope)
 
-    def consent(self, linked_id: Any, claims: Any, scopes: Any = (), *, key: WalletKey | None = None,
-                v2: bool | None = None, **extra: Any) -> dict[str, Any]:
+    def consent(
+        self,
+        linked_id: Any,
+        claims: Any,
+        scopes: Any = (),
+        *,
+        key: WalletKey | None = None,
+        v2: bool | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         """v1 consent, or v2 signed by ``key`` (a v2 consent without a key sends no signature)."""
-        request = {"linkedTransactionId": linked_id, "acceptedClaims": claims,
-                   "permittedAuthorizeScopes": scopes if isinstance(scopes, str) else list(scopes), **extra}
+        request = {
+            "linkedTransactionId": linked_id,
+            "acceptedClaims": claims,
+            "permittedAuthorizeScopes": scopes if isinstance(scopes, str) else list(scopes),
+            **extra,
+        }
         as_v2 = self.v2 if v2 is None else v2
         if as_v2 and key is not None and "signature" not in extra:
             listed = [claims] if isinstance(claims, str) else list(claims)
@@ -225,16 +260,27 @@ class Wallet:
         return call(self.http, self._path("consent", as_v2), request)
 
     def decline(self, linked_id: str) -> dict[str, Any]:
-        return call(self.http, self._path("consent", False),
-                    {"linkedTransactionId": linked_id, "acceptedClaims": [], "permittedAuthorizeScopes": [],
-                     "consentAction": "DECLINE"})
+        return call(
+            self.http,
+            self._path("consent", False),
+            {
+                "linkedTransactionId": linked_id,
+                "acceptedClaims": [],
+                "permittedAuthorizeScopes": [],
+                "consentAction": "DECLINE",
+            },
+        )
 
     def send_otp(self, linked_id: str, individual_id: str) -> dict[str, Any]:
-        return call(self.http, LA + "/send-otp",
-                    {"transactionId": linked_id, "individualId": individual_id, "otpChannels": ["email"]})
+        return call(
+            self.http,
+            LA + "/send-otp",
+            {"transactionId": linked_id, "individualId": individual_id, "otpChannels": ["email"]},
+        )
 
 
 # --- the relying party's side -----------------------------------------------------------------------
+
 
 def tokens_for(rp: RelyingParty, code_answer: dict[str, Any]) -> dict[str, Any]:
     """The relying party receives the browser's redirect and exchanges the code at the token endpoint."""

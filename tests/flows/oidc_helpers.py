@@ -42,8 +42,9 @@ class _Forms(HTMLParser):
             self.forms[a.get("id") or f"form{len(self.forms)}"] = self._current
         elif tag in ("input", "button") and self._current is not None and a.get("name"):
             if a.get("type") == "checkbox":
-                self._current["fields"].setdefault("checkboxes", []).append((a["name"], a.get("value"),
-                                                                             "checked" in a, "disabled" in a))
+                self._current["fields"].setdefault("checkboxes", []).append(
+                    (a["name"], a.get("value"), "checked" in a, "disabled" in a)
+                )
             elif tag == "input":
                 self._current["fields"][a["name"]] = a.get("value") or ""
 
@@ -80,8 +81,15 @@ class RelyingParty:
 
     def assertion(self, aud: str = ISSUER + "/oauth/token", **claims: Any) -> str:
         now = int(clock.timestamp())
-        body = {"iss": self.client_id, "sub": self.client_id, "aud": aud, "iat": now, "exp": now + 60,
-                "jti": str(uuid.uuid4()), **claims}
+        body = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": aud,
+            "iat": now,
+            "exp": now + 60,
+            "jti": str(uuid.uuid4()),
+            **claims,
+        }
         return pyjwt.encode(body, self.private_pem, algorithm="RS256")
 
     def auth_form(self, aud: str = ISSUER + "/oauth/token") -> dict[str, str]:
@@ -89,9 +97,16 @@ class RelyingParty:
 
     def authorize_params(self, **overrides: Any) -> dict[str, str]:
         self.verifier, challenge = pkce_pair()
-        params = {"client_id": self.client_id, "redirect_uri": self.redirect_uri, "response_type": "code",
-                  "scope": "openid profile", "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
-                  "code_challenge": challenge, "code_challenge_method": "S256"}
+        params = {
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "scope": "openid profile",
+            "state": secrets.token_urlsafe(8),
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         params.update(overrides)
         return {k: v for k, v in params.items() if v is not None}
 
@@ -123,12 +138,16 @@ class RelyingParty:
         return got["code"]
 
     def exchange(self, code: str, **overrides: Any) -> Any:
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-                "code_verifier": self.verifier, **self.auth_form()}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": self.verifier,
+            **self.auth_form(),
+        }
         headers = overrides.pop("headers", None)
         form.update(overrides)
-        return self.http.post("/oauth/token", data={k: v for k, v in form.items() if v is not None},
-                              headers=headers)
+        return self.http.post("/oauth/token", data={k: v for k, v in form.items() if v is not None}, headers=headers)
 
     def login_and_token(self, identifier: str, pin: str, **authorize: Any) -> dict[str, Any]:
         page = self.authorize(**authorize)
@@ -143,24 +162,31 @@ class RelyingParty:
 
 def new_rsa_key() -> tuple[bytes, dict[str, Any]]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return pem, RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
 
 
-def register_rp(http: Any, admin_token: str, *, claims: list[str] | None = None, acrs: list[str] | None = None,
-                **extra: Any) -> RelyingParty:
+def register_rp(
+    http: Any, admin_token: str, *, claims: list[str] | None = None, acrs: list[str] | None = None, **extra: Any
+) -> RelyingParty:
     pem, public = new_rsa_key()
     client_id = f"rp-{uuid.uuid4().hex[:8]}"
     request = {
-        "clientId": client_id, "clientName": "Ministry portal", "relyingPartyId": f"ministry-{client_id}",
-        "logoUri": "https://rp.example/logo.png", "redirectUris": [REDIRECT],
-        "authContextRefs": acrs or ["idbb:acr:static-code"], "publicKey": public,
+        "clientId": client_id,
+        "clientName": "Ministry portal",
+        "relyingPartyId": f"ministry-{client_id}",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": [REDIRECT],
+        "authContextRefs": acrs or ["idbb:acr:static-code"],
+        "publicKey": public,
         "userClaims": claims if claims is not None else ["name", "given_name", "family_name", "birthdate", "email"],
-        "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"], **extra,
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
+        **extra,
     }
-    response = http.post("/client-mgmt/oidc-client", json={"requestTime": request_time(), "request": request},
-                         headers=bearer(admin_token))
+    response = http.post(
+        "/client-mgmt/oidc-client", json={"requestTime": request_time(), "request": request}, headers=bearer(admin_token)
+    )
     assert response.status_code == 200 and not response.json()["errors"], response.text
     return RelyingParty(client_id, pem, public, http)
 
@@ -181,13 +207,27 @@ def enroll_citizen(app: Any, *, pin: str = "482913", email: str = "amina@example
     from app.services.enrollment import enrollments
 
     enrollment_id = f"E-{uuid.uuid4().hex[:10]}"
-    bio = {"firstName": "Amina", "lastName": "Diallo", "dateOfBirth": "1990-04-12", "gender": "F",
-           "email": email, "phoneNumber": "+221700000001", **biographic}
+    bio = {
+        "firstName": "Amina",
+        "lastName": "Diallo",
+        "dateOfBirth": "1990-04-12",
+        "gender": "F",
+        "email": email,
+        "phoneNumber": "+221700000001",
+        **biographic,
+    }
     with app.app.app_context():
-        enrollments.create(enrollment_id, {
-            "enrollmentType": "CITIZEN", "biographicData": bio,
-            "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": pin}},
-        }, finalize=True, client_id="test", transaction_id=enrollment_id)
+        enrollments.create(
+            enrollment_id,
+            {
+                "enrollmentType": "CITIZEN",
+                "biographicData": bio,
+                "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": pin}},
+            },
+            finalize=True,
+            client_id="test",
+            transaction_id=enrollment_id,
+        )
         identity_id = db.session.get(Enrollment, enrollment_id).identity_id
         uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one()
     return Citizen(uin, pin, email)

@@ -58,8 +58,15 @@ def test_init_db_then_register_api_client_then_rotate_keys(env, tmp_path):
     public = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
     key_file = tmp_path / "pub.jwk.json"
     key_file.write_text(public)
-    made = run("clients", "add-api", "registry-office", "--scopes", "add_oidc_client,read_oidc_client",
-               "--public-key", str(key_file))
+    made = run(
+        "clients",
+        "add-api",
+        "registry-office",
+        "--scopes",
+        "add_oidc_client,read_oidc_client",
+        "--public-key",
+        str(key_file),
+    )
     assert made.exit_code == 0, made.output
     assert json.loads(made.output)["scopes"] == ["add_oidc_client", "read_oidc_client"]
 
@@ -83,8 +90,14 @@ def test_demo_serves_jwks_health_ready_metrics_and_client_management(tmp_path):
     """`idbb demo` on a fresh directory: a real server process answering on a real port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
@@ -100,15 +113,17 @@ def test_demo_serves_jwks_health_ready_metrics_and_client_management(tmp_path):
         assert httpx.get(base + "/.well-known/jwks.json").json()["keys"][0]["kty"] == "RSA"
         assert "idbb_http_requests_total" in httpx.get(base + "/metrics").text
         secret = (tmp_path / "idbb-demo" / "demo-admin-basic.secret").read_text().strip()
-        token = httpx.post(base + "/oauth/token", auth=("demo-admin-basic", secret),
-                           data={"grant_type": "client_credentials"}).json()["access_token"]
+        token = httpx.post(
+            base + "/oauth/token", auth=("demo-admin-basic", secret), data={"grant_type": "client_credentials"}
+        ).json()["access_token"]
         got = httpx.get(base + "/client-mgmt/oidc-client/demo-rp", headers={"Authorization": f"Bearer {token}"})
         assert got.json()["response"]["clientId"] == "demo-rp"
         logo = got.json()["response"]["logoUri"]  # the demo's own logo, not Swagger UI's favicon
         assert logo == base + "/ui/static/demo-rp-logo.svg"
         assert httpx.get(logo).headers["content-type"].startswith("image/svg+xml")
-        enrolled = httpx.get(base + "/v1/enrollments/DEMO-0001?transactionId=t",
-                             headers={"Authorization": f"Bearer {token}"})
+        enrolled = httpx.get(
+            base + "/v1/enrollments/DEMO-0001?transactionId=t", headers={"Authorization": f"Bearer {token}"}
+        )
         assert enrolled.json()["status"] == "FINALIZED"
         assert (tmp_path / "idbb-demo.db").exists()
         assert oct((tmp_path / "idbb-demo" / "demo-admin.private.jwk.json").stat().st_mode & 0o777) == "0o600"
@@ -119,9 +134,8 @@ def test_demo_serves_jwks_health_ready_metrics_and_client_management(tmp_path):
     assert out.count("demo identity") == 2 and "PIN 482913" in out
 
 
-
-
 # --- the front door: `idbb demo --no-serve` as a newcomer runs it, then `idbb ...` in the same folder ----------
+
 
 @pytest.fixture
 def demo_dir(tmp_path, monkeypatch):
@@ -153,7 +167,7 @@ def test_demo_prints_the_token_request_for_the_login_url_it_prints(demo_dir):
 
     login = next(line.strip() for line in demo_dir.splitlines() if "/authorize?" in line)
     params = {k: v[0] for k, v in parse_qs(urlsplit(login).query).items()}
-    request = demo_dir[demo_dir.index(login):]
+    request = demo_dir[demo_dir.index(login) :]
     verifier = re.search(r"code_verifier=(\S+)", request).group(1)
     assert s256(verifier) == params["code_challenge"] and params["client_id"] == "demo-rp"
     assert "curl -s http://127.0.0.1:8765/oauth/token -d grant_type=authorization_code" in request
@@ -164,8 +178,12 @@ def test_demo_prints_the_token_request_for_the_login_url_it_prints(demo_dir):
 def test_demo_rp_can_use_every_login_method(demo_dir):
     listed = run("clients", "list")
     acrs = next(line for line in listed.stdout.splitlines() if line.startswith("demo-rp\t")).split("\t")[3].split()
-    assert {"idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:linked-wallet",
-            "idbb:acr:linked-wallet-static-code"} <= set(acrs)
+    assert {
+        "idbb:acr:static-code",
+        "idbb:acr:generated-code",
+        "idbb:acr:linked-wallet",
+        "idbb:acr:linked-wallet-static-code",
+    } <= set(acrs)
 
 
 def test_operator_commands_in_the_demo_folder_find_the_demo(demo_dir):
@@ -175,7 +193,8 @@ def test_operator_commands_in_the_demo_folder_find_the_demo(demo_dir):
 
     listed = run("clients", "list")
     assert listed.exit_code == 0 and {"demo-rp", "demo-admin", "demo-admin-basic"} <= {
-        line.split("\t")[0] for line in listed.stdout.splitlines()}
+        line.split("\t")[0] for line in listed.stdout.splitlines()
+    }
     assert run("keys", "list").exit_code == 0 and run("audit", "verify").exit_code == 0
     made = run("clients", "assertion", "demo-rp")  # the key defaults to the demo's ./idbb-demo/demo-rp...
     claims = jwt.decode(made.stdout.strip(), options={"verify_signature": False})
@@ -206,8 +225,10 @@ def test_the_demo_settings_file_never_lets_production_take_the_demo_kek(demo_dir
     monkeypatch.delenv("IDBB_KEK")
     settings = Path("idbb-demo.env")
     original = settings.read_text()
-    for bad, says in ((original.replace("IDBB_PROFILE=development", "IDBB_PROFILE=production"), "IDBB_PROFILE"),
-                      (original + f"IDBB_KEK={DEMO_KEK}\n", "IDBB_KEK is never read from a settings file")):
+    for bad, says in (
+        (original.replace("IDBB_PROFILE=development", "IDBB_PROFILE=production"), "IDBB_PROFILE"),
+        (original + f"IDBB_KEK={DEMO_KEK}\n", "IDBB_KEK is never read from a settings file"),
+    ):
         settings.write_text(bad)
         refused = CliRunner().invoke(cli, ["clients", "list"])
         assert refused.exit_code != 0 and says in refused.output
@@ -217,8 +238,13 @@ def test_the_demo_settings_file_never_lets_production_take_the_demo_kek(demo_dir
 def test_no_deprecation_warning_on_an_idbb_command(demo_dir):
     """Connexion's import of starlette.testclient warned (StarletteDeprecationWarning) on every command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-    done = subprocess.run([sys.executable, "-m", "app.cli", "clients", "list"],  # Python's default filters
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "clients", "list"],  # Python's default filters
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "demo-rp" in done.stdout
     assert "Warning" not in done.stderr, done.stderr
 

@@ -15,8 +15,14 @@ from tests.conftest import ISSUER, bearer
 from tests.flows.linked_helpers import PIN, Wallet, ok, open_login_page, pin, tokens_for
 from tests.flows.oidc_helpers import RelyingParty, register_rp
 
-FIRST, LAST, BIRTH, EMAIL, PHONE, SECRET = "Zeynabou", "Ndiayekane", "1987-09-23", "zeynabou.n@example.org", \
-    "+221771234567", "604281"
+FIRST, LAST, BIRTH, EMAIL, PHONE, SECRET = (
+    "Zeynabou",
+    "Ndiayekane",
+    "1987-09-23",
+    "zeynabou.n@example.org",
+    "+221771234567",
+    "604281",
+)
 
 
 def _lines(caplog) -> list[str]:
@@ -34,23 +40,36 @@ def test_demo_scenario_at_debug_logs_no_personal_data(make_app, api_client, capl
     enrollment_id = f"ENR-{uuid.uuid4().hex[:8]}"
 
     # enroll (OSIA, over HTTP), with one refused request whose body holds the person's name
-    body = {"enrollmentType": "CITIZEN",
-            "biographicData": {"firstName": FIRST, "lastName": LAST, "dateOfBirth": BIRTH, "gender": "F",
-                               "email": EMAIL, "phoneNumber": PHONE},
-            "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": SECRET}}}
-    bad = http.post(f"/v1/enrollments/{enrollment_id}?transactionId=t-0",
-                    json={**body, "enrollmentType": {"name": FIRST}}, headers=bearer(station))
+    body = {
+        "enrollmentType": "CITIZEN",
+        "biographicData": {
+            "firstName": FIRST,
+            "lastName": LAST,
+            "dateOfBirth": BIRTH,
+            "gender": "F",
+            "email": EMAIL,
+            "phoneNumber": PHONE,
+        },
+        "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": SECRET}},
+    }
+    bad = http.post(
+        f"/v1/enrollments/{enrollment_id}?transactionId=t-0",
+        json={**body, "enrollmentType": {"name": FIRST}},
+        headers=bearer(station),
+    )
     assert bad.status_code == 400
-    created = http.post(f"/v1/enrollments/{enrollment_id}?transactionId=t-1&finalize=true", json=body,
-                        headers=bearer(station))
+    created = http.post(
+        f"/v1/enrollments/{enrollment_id}?transactionId=t-1&finalize=true", json=body, headers=bearer(station)
+    )
     assert created.status_code == 204, created.text
     assert http.get(f"/v1/enrollments/{enrollment_id}?transactionId=t-2", headers=bearer(station)).status_code == 200
     with app.app.app_context():
         identity_id = db.session.get(Enrollment, enrollment_id).identity_id
         uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one()
     assert http.get(f"/registry/identities/{uin}", headers=bearer(station)).status_code == 200
-    refused = http.patch(f"/registry/identities/{uin}", json={"changes": {"firstName": FIRST + "x"}, "reason": 5},
-                         headers=bearer(station))
+    refused = http.patch(
+        f"/registry/identities/{uin}", json={"changes": {"firstName": FIRST + "x"}, "reason": 5}, headers=bearer(station)
+    )
     assert refused.status_code == 400
     assert http.get(f"/registry/identities/{uin}/history", headers=bearer(station)).status_code == 403
     assert http.get(f"/registry/identities/{uin}%0A{PHONE}").status_code == 401
@@ -77,8 +96,7 @@ def test_demo_scenario_at_debug_logs_no_personal_data(make_app, api_client, capl
     for secret in (FIRST, LAST, BIRTH, EMAIL, PHONE, uin, enrollment_id, SECRET, json.dumps(FIRST)):
         leaked = [line for line in lines if secret in line]
         assert not leaked, (secret, leaked[:3])
-    noise = [line for line in lines if "multiple content types" in line or "Context impl" in line
-             or "Will assume" in line]
+    noise = [line for line in lines if "multiple content types" in line or "Context impl" in line or "Will assume" in line]
     assert not noise, noise[:3]
 
 

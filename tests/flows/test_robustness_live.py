@@ -18,8 +18,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-def _send(server: Server, method: str, path: str, body: bytes = b"",
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _send(
+    server: Server, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     url = urlsplit(server.issuer)
     conn = http.client.HTTPConnection("127.0.0.1", url.port, timeout=10)
     try:
@@ -47,8 +48,7 @@ def test_newline_in_a_path_parameter_meets_its_security_check(live):
     assert status == 401
 
 
-@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/v2/token", "/oauth/par", "/oauth/introspect",
-                                  "/oauth/revoke"])
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/v2/token", "/oauth/par", "/oauth/introspect", "/oauth/revoke"])
 def test_repeated_non_ascii_parameter(live, path):
     status, _, body = _send(live, "POST", path, b"grant_type=client_credentials&%C3%A9=1&%C3%A9=2", FORM)
     assert status == 400 and json.loads(body)["error"] == "invalid_request"
@@ -67,8 +67,9 @@ def test_form_field_over_a_mebibyte(live, path):
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/par"])
 def test_basic_credentials_not_utf8(live, path):
-    status, headers, body = _send(live, "POST", path, b"grant_type=client_credentials&token=x",
-                                  {**FORM, "Authorization": "Basic //46eA=="})
+    status, headers, body = _send(
+        live, "POST", path, b"grant_type=client_credentials&token=x", {**FORM, "Authorization": "Basic //46eA=="}
+    )
     assert status == 401 and json.loads(body)["error"] == "invalid_client"
     assert headers["www-authenticate"].startswith("Basic ")
 
@@ -88,7 +89,9 @@ def test_assertion_nested_deep(live):
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     assertion = ".".join([b64(b'{"alg":"RS256"}'), b64(b'{"a":' + b"[" * 10000 + b"]" * 10000 + b"}"), b64(b"s")])
-    form = ("grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-"
-            f"type%3Ajwt-bearer&client_assertion={assertion}").encode()
+    form = (
+        "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-"
+        f"type%3Ajwt-bearer&client_assertion={assertion}"
+    ).encode()
     status, _, body = _send(live, "POST", "/oauth/token", form, FORM)
     assert status in (400, 401) and json.loads(body)["error"] == "invalid_client"

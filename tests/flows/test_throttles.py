@@ -41,6 +41,7 @@ ON_POSTGRES = (TEST_DB or "").startswith("postgresql")
 
 # --- a live server (uvicorn in a thread, real sockets, real concurrency) -------------------------------
 
+
 @dataclass
 class Live:
     base: str
@@ -75,12 +76,16 @@ def _login_in_a_fresh_browser(live: Live, rp: RelyingParty, who: Citizen) -> tup
         page = http.get("/authorize", params=rp.authorize_params())
         assert page.status_code == 200, page.text[:300]
         form = forms(page.text)["pin-form"]
-        answer = http.post(form["action"], data={**form["fields"], "identifier": who.uin, "secret": who.pin},
-                           headers={"Cookie": _browser_cookie(page)})
+        answer = http.post(
+            form["action"],
+            data={**form["fields"], "identifier": who.uin, "secret": who.pin},
+            headers={"Cookie": _browser_cookie(page)},
+        )
         return answer.status_code, answer.headers.get("location", "") or answer.text[:200]
 
 
 # --- robustness #14: concurrent first logins of one person ---------------------------------------------
+
 
 @pytest.mark.postgres
 def test_sixteen_browsers_logging_one_person_in_at_once_all_succeed(live, rp, citizen):
@@ -101,14 +106,18 @@ def test_concurrent_guesses_from_one_source_are_counted_exactly_in_the_database(
     body = {"requestTime": request_time(), "request": {"linkCode": "GUESS0000000000"}}
     try:
         with ThreadPoolExecutor(16) as pool:
-            statuses = list(pool.map(lambda _: httpx.post(live.base + LA + "/link-transaction", json=body,
-                                                          timeout=60).status_code, range(16)))
+            statuses = list(
+                pool.map(
+                    lambda _: httpx.post(live.base + LA + "/link-transaction", json=body, timeout=60).status_code, range(16)
+                )
+            )
     finally:
         next(server, None)
     assert sorted(statuses) == [200] * 5 + [429] * 11, statuses
 
 
 # --- security #2: the same timing for known and unknown identifiers ------------------------------------
+
 
 class SlowMailbox(Mailbox):
     """An SMTP relay that takes a noticeable while per message (a real one is tens to hundreds of ms away)."""
@@ -148,6 +157,7 @@ def test_a_code_sent_to_nobody_takes_as_long_as_a_real_delivery(site):
 
 
 # --- security #3: throttles per login transaction, per source, per relying party -----------------------
+
 
 @pytest.fixture
 def otp_site(site, mailbox):
@@ -246,12 +256,14 @@ def test_ipv6_sources_count_by_their_slash_64():
 
 # --- the person lockout is no denial-of-service lever ----------------------------------------------------
 
+
 def test_three_wrong_pins_from_one_source_do_not_lock_the_person_out_elsewhere(app, client, rp, citizen):
     """Three wrong PINs from anywhere locked the person for 15 minutes everywhere. Now they lock the person
     out from that source only (NIST SP 800-63B §5.2.2): the person logs in from their own device."""
     for _ in range(2):
-        assert_login_page_with_error(rp.login_pin(rp.authorize(), citizen.uin, "000000"),
-                                     "The ID number or PIN is incorrect.")
+        assert_login_page_with_error(
+            rp.login_pin(rp.authorize(), citizen.uin, "000000"), "The ID number or PIN is incorrect."
+        )
     assert_login_page_with_error(rp.login_pin(rp.authorize(), citizen.uin, "000000"), "Too many failed attempts")
     assert_login_page_with_error(rp.login_pin(rp.authorize(), citizen.uin, citizen.pin), "Too many failed attempts")
     own_device = replace(rp, http=_other_source(app, "203.0.113.50"))
@@ -271,19 +283,18 @@ def test_wrong_pins_from_many_sources_block_the_person_with_a_growing_back_off(a
         assert wrong_from(n).status_code == 400
     assert_login_page_with_error(wrong_from(9), "Too many failed attempts")  # the 10th, from a fresh source
     fresh = replace(rp, http=_other_source(app, "192.0.2.200"))
-    assert_login_page_with_error(fresh.login_pin(fresh.authorize(), citizen.uin, citizen.pin),
-                                 "Too many failed attempts")
+    assert_login_page_with_error(fresh.login_pin(fresh.authorize(), citizen.uin, citizen.pin), "Too many failed attempts")
     clock.advance(block + 1)
     for n in range(30, 40):  # ten more (the count was not reset by the block): blocked again, twice as long
         wrong_from(n)
     clock.advance(block + 1)
-    assert_login_page_with_error(fresh.login_pin(fresh.authorize(), citizen.uin, citizen.pin),
-                                 "Too many failed attempts")
+    assert_login_page_with_error(fresh.login_pin(fresh.authorize(), citizen.uin, citizen.pin), "Too many failed attempts")
     clock.advance(block)
     assert id_claims(fresh, fresh.login_and_token(citizen.uin, citizen.pin))["amr"] == ["pin"]
 
 
 # --- wallet side: link codes, link-transaction attempts, in the eSignet envelope ------------------------
+
 
 def _envelope_429(response: Any) -> None:
     assert response.status_code == 429, response.text[:300]  # RFC 6585 §4, not eSignet's HTTP 200
@@ -318,6 +329,7 @@ def test_link_codes_are_throttled_per_source(site):
 
 # --- the counter stores -------------------------------------------------------------------------------
 
+
 def _counts(store: Any) -> None:
     from app.clock import clock as app_clock
 
@@ -347,15 +359,23 @@ def test_redis_rate_counters(app, ctx):
 
 # --- another endpoint reaching the same factor check: /wallet-binding ----------------------------------
 
+
 def _bind_with_pin(http: Any, backend: Any, token: str, individual_id: str, value: str) -> Any:
     from tests.conftest import bearer
     from tests.flows.linked_helpers import WalletKey
 
-    request = {"individualId": individual_id, "authFactorType": "WLA", "format": "jwt",
-               "challengeList": [{"authFactorType": "PIN", "challenge": value, "format": "number"}],
-               "publicKey": WalletKey.new().public_jwk}
-    return http.post("/wallet-binding", json={"requestTime": request_time(), "request": request},
-                     headers={**bearer(token), "PARTNER-ID": backend.client_id, "PARTNER-API-KEY": "k"})
+    request = {
+        "individualId": individual_id,
+        "authFactorType": "WLA",
+        "format": "jwt",
+        "challengeList": [{"authFactorType": "PIN", "challenge": value, "format": "number"}],
+        "publicKey": WalletKey.new().public_jwk,
+    }
+    return http.post(
+        "/wallet-binding",
+        json={"requestTime": request_time(), "request": request},
+        headers={**bearer(token), "PARTNER-ID": backend.client_id, "PARTNER-API-KEY": "k"},
+    )
 
 
 def test_pin_guesses_through_wallet_binding_are_throttled_per_source(site):
@@ -369,8 +389,9 @@ def test_pin_guesses_through_wallet_binding_are_throttled_per_source(site):
     with world.app.app.app_context():
         from app.services import api_clients
 
-        api_clients.register("wallet-backend", name="wallet-backend", scopes=["wallet_binding"],
-                             public_key=public, actor="test")
+        api_clients.register(
+            "wallet-backend", name="wallet-backend", scopes=["wallet_binding"], public_key=public, actor="test"
+        )
     backend = ApiClient("wallet-backend", pem, public, world.http)
     token = backend.token()
     for n in range(4):
@@ -385,8 +406,10 @@ def test_pin_guesses_through_wallet_binding_are_throttled_per_source(site):
     assert _bind_with_pin(elsewhere, backend, token, person.uin, "000000").json()["errors"]  # counted there
     for _ in range(2):
         _bind_with_pin(elsewhere, backend, token, person.uin, "000000")
-    assert _bind_with_pin(elsewhere, backend, token, person.uin, person.pin).json()["errors"][0]["errorCode"] \
-        == "invalid_auth_challenge"  # three wrong PINs from that source lock the person out from there
+    assert (
+        _bind_with_pin(elsewhere, backend, token, person.uin, person.pin).json()["errors"][0]["errorCode"]
+        == "invalid_auth_challenge"
+    )  # three wrong PINs from that source lock the person out from there
     # ... only: the login page at a third address works (the binding attempts were not "from anywhere")
     rp = replace(world.rp(), http=_other_source(world.app, "198.51.100.41"))
     assert id_claims(rp, rp.login_and_token(person.uin, person.pin))["amr"] == ["pin"]

@@ -88,12 +88,16 @@ def seed(database_url: str, issuer: str, kek: str, folder: Path) -> str:
     from app.services import api_clients
     from app.services.ops import demo
 
-    cx = create_app(Settings(profile="development", database_url=database_url, issuer=issuer, kek=kek,
-                             notifier="outbox"))
+    cx = create_app(Settings(profile="development", database_url=database_url, issuer=issuer, kek=kek, notifier="outbox"))
     with cx.app.app_context():
         demo.seed(folder / "demo")
-        made = api_clients.register(FUZZ_CLIENT, name="Fuzzing client", scopes=sorted(api_clients.KNOWN_SCOPES),
-                                    auth_method="client_secret_basic", actor="fuzz")
+        made = api_clients.register(
+            FUZZ_CLIENT,
+            name="Fuzzing client",
+            scopes=sorted(api_clients.KNOWN_SCOPES),
+            auth_method="client_secret_basic",
+            actor="fuzz",
+        )
         db.engine.dispose()  # the server process owns the file from here on
     assert made.secret
     return made.secret
@@ -101,8 +105,14 @@ def seed(database_url: str, issuer: str, kek: str, folder: Path) -> str:
 
 def start_server(folder: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+    )
     log.close()
     deadline = time.monotonic() + 60
     while True:
@@ -134,8 +144,12 @@ def token(base: str, secret: str) -> str:
     from app.services.api_clients import KNOWN_SCOPES
 
     basic = base64.b64encode(f"{FUZZ_CLIENT}:{secret}".encode()).decode()
-    answer = httpx.post(f"{base}/oauth/token", headers={"Authorization": f"Basic {basic}"},
-                        data={"grant_type": "client_credentials", "scope": " ".join(sorted(KNOWN_SCOPES))}, timeout=10)
+    answer = httpx.post(
+        f"{base}/oauth/token",
+        headers={"Authorization": f"Basic {basic}"},
+        data={"grant_type": "client_credentials", "scope": " ".join(sorted(KNOWN_SCOPES))},
+        timeout=10,
+    )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -157,14 +171,31 @@ def case_count(report: Path) -> int:
     return count
 
 
-def fuzz(document: Path, base: str, bearer: str | None, args: argparse.Namespace, reports: Path,
-         workdir: Path) -> tuple[int, int]:
+def fuzz(
+    document: Path, base: str, bearer: str | None, args: argparse.Namespace, reports: Path, workdir: Path
+) -> tuple[int, int]:
     """Run schemathesis on one document; return its exit code and the number of cases it sent."""
     ndjson = reports / f"{document.stem}.ndjson"
-    command = [str(Path(sys.executable).with_name("schemathesis")), "--no-color", "--config-file", str(CONFIG), "run",
-               "--url", base, "--max-examples", str(args.max_examples), "--seed", str(args.seed),
-               "--report", "ndjson,junit", "--report-ndjson-path", str(ndjson),
-               "--report-junit-path", str(reports / f"{document.stem}.junit.xml"), str(document)]
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--no-color",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        "--url",
+        base,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--report",
+        "ndjson,junit",
+        "--report-ndjson-path",
+        str(ndjson),
+        "--report-junit-path",
+        str(reports / f"{document.stem}.junit.xml"),
+        str(document),
+    ]
     if bearer:
         command[-1:-1] = ["-H", f"Authorization: Bearer {bearer}"]
     command[-1:-1] = args.extra
@@ -207,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cut = argv.index("--") if "--" in argv else len(argv)  # after "--": options for schemathesis run
     args = parser.parse_args(argv[:cut])
-    args.extra = argv[cut + 1:]
+    args.extra = argv[cut + 1 :]
     documents = [d.resolve() for d in args.documents] or sorted((ROOT / "openapi").glob("*.yaml"))
 
     signal.signal(signal.SIGTERM, _raise_exit)
@@ -220,8 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{port}"
         kek = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
         env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
-        env.update({"IDBB_PROFILE": "development", "IDBB_DATABASE_URL": f"sqlite:///{folder / 'idbb.db'}",
-                    "IDBB_ISSUER": base, "IDBB_KEK": kek, "IDBB_NOTIFIER": "outbox", "IDBB_LOG_LEVEL": "WARNING"})
+        env.update(
+            {
+                "IDBB_PROFILE": "development",
+                "IDBB_DATABASE_URL": f"sqlite:///{folder / 'idbb.db'}",
+                "IDBB_ISSUER": base,
+                "IDBB_KEK": kek,
+                "IDBB_NOTIFIER": "outbox",
+                "IDBB_LOG_LEVEL": "WARNING",
+            }
+        )
         secret = seed(env["IDBB_DATABASE_URL"], base, kek, folder)
         proc = start_server(folder, env, port)
         reports = args.report_dir.resolve() if args.report_dir else folder / "reports"

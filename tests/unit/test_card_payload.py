@@ -11,9 +11,17 @@ from app.formats.errors import CardPayloadError
 from tests.card_checks import verify_card_qr
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-CARD = card_payload.CardData(issuer="https://idbb.example", uin="1234567890", card_number="C-42",
-                             given_name="Amina", family_name="Okafor", birthdate="1990-04-01",
-                             valid_from=NOW, valid_until=NOW + timedelta(days=3650), issued_at=NOW)
+CARD = card_payload.CardData(
+    issuer="https://idbb.example",
+    uin="1234567890",
+    card_number="C-42",
+    given_name="Amina",
+    family_name="Okafor",
+    birthdate="1990-04-01",
+    valid_from=NOW,
+    valid_until=NOW + timedelta(days=3650),
+    issued_at=NOW,
+)
 
 
 @pytest.fixture(scope="module")

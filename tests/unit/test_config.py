@@ -28,18 +28,21 @@ def assert_config_error(settings: Settings, env_name: str) -> ConfigError:
 
 # --- from_env ---------------------------------------------------------------------------------
 
+
 def test_from_env_reads_idbb_variables_and_coerces_ints():
-    settings = Settings.from_env({
-        "IDBB_PROFILE": "development",
-        "IDBB_ISSUER": HTTPS_ISSUER,
-        "IDBB_PORT": "9090",
-        "IDBB_WORKERS": "4",
-        "IDBB_ACCESS_TOKEN_TTL": "300",
-        "IDBB_KEY_RETENTION": "7200",
-        "IDBB_DATABASE_URL": "postgresql+psycopg://idbb@db/idbb",
-        "IDBB_REDIS_URL": "redis://cache:6379/0",
-        "IDBB_LOG_LEVEL": "DEBUG",
-    })
+    settings = Settings.from_env(
+        {
+            "IDBB_PROFILE": "development",
+            "IDBB_ISSUER": HTTPS_ISSUER,
+            "IDBB_PORT": "9090",
+            "IDBB_WORKERS": "4",
+            "IDBB_ACCESS_TOKEN_TTL": "300",
+            "IDBB_KEY_RETENTION": "7200",
+            "IDBB_DATABASE_URL": "postgresql+psycopg://idbb@db/idbb",
+            "IDBB_REDIS_URL": "redis://cache:6379/0",
+            "IDBB_LOG_LEVEL": "DEBUG",
+        }
+    )
     assert settings.profile == "development"
     assert settings.issuer == HTTPS_ISSUER
     assert settings.port == 9090 and type(settings.port) is int
@@ -84,6 +87,7 @@ def test_from_env_non_integer_ttl_names_its_setting():
 
 
 # --- validate: refused ------------------------------------------------------------------------
+
 
 def test_production_refuses_the_demo_kek():
     assert_config_error(production(kek=DEMO_KEK), "IDBB_KEK")
@@ -151,8 +155,7 @@ def test_key_retention_shorter_than_access_token_ttl():
     production(access_token_ttl=600, key_retention=600).validate()  # equal is enough
 
 
-@pytest.mark.parametrize("name", ["access_token_ttl", "request_time_skew", "assertion_max_lifetime",
-                                  "key_lifetime_days"])
+@pytest.mark.parametrize("name", ["access_token_ttl", "request_time_skew", "assertion_max_lifetime", "key_lifetime_days"])
 @pytest.mark.parametrize("value", [0, -1])
 def test_non_positive_durations(name, value):
     assert_config_error(production(**{name: value}), f"IDBB_{name.upper()}")
@@ -170,6 +173,7 @@ def test_unreadable_kek_file(tmp_path):
 
 
 # --- validate: accepted -----------------------------------------------------------------------
+
 
 def test_development_without_kek_uses_the_demo_kek():
     settings = Settings(profile="development", issuer="http://127.0.0.1:8080")
@@ -190,13 +194,14 @@ def test_production_from_env_end_to_end(tmp_path):
     raw = os.urandom(32)
     path = tmp_path / "kek.txt"
     path.write_text(base64.urlsafe_b64encode(raw).decode("ascii") + "\n", encoding="utf-8")
-    settings = Settings.from_env({
-        "IDBB_PROFILE": "production",
-        "IDBB_ISSUER": HTTPS_ISSUER,
-        "IDBB_KEK_FILE": str(path),
-        "IDBB_OPENAPI_DIR": str(tmp_path),
-    })
+    settings = Settings.from_env(
+        {
+            "IDBB_PROFILE": "production",
+            "IDBB_ISSUER": HTTPS_ISSUER,
+            "IDBB_KEK_FILE": str(path),
+            "IDBB_OPENAPI_DIR": str(tmp_path),
+        }
+    )
     assert settings.kek_file == str(path)
     assert settings.validate() is settings
     assert settings.kek_bytes() == raw
-

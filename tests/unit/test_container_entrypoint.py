@@ -30,8 +30,13 @@ def start(shell: str, tmp_path: Path, *args: str, **env: str) -> tuple[subproces
     if not (stubs / "python").exists():
         (stubs / "python").symlink_to(sys.executable)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("IDBB_", "PROMETHEUS_"))}
-    done = subprocess.run([shell, str(ENTRYPOINT), *args], env={**base, "PATH": f"{stubs}:{base['PATH']}", **env},
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [shell, str(ENTRYPOINT), *args],
+        env={**base, "PATH": f"{stubs}:{base['PATH']}", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return done, (log.read_text().splitlines() if log.exists() else [])
 
 
@@ -49,8 +54,9 @@ def test_two_workers_with_redis_share_a_fresh_metrics_directory(shell, tmp_path)
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     (metrics / "counter_123.db").write_text("a previous run")
-    done, calls = start(shell, tmp_path, IDBB_REDIS_URL="redis://cache:6379/0", IDBB_PORT="9090",
-                        PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    done, calls = start(
+        shell, tmp_path, IDBB_REDIS_URL="redis://cache:6379/0", IDBB_PORT="9090", PROMETHEUS_MULTIPROC_DIR=str(metrics)
+    )
     assert done.returncode == 0, done.stderr
     assert " -w 2 -b 0.0.0.0:9090 " in calls[2]
     assert calls[3] == f"PROMETHEUS_MULTIPROC_DIR={metrics}"

@@ -25,18 +25,29 @@ def test_modes_and_what_they_need() -> None:
     with pytest.raises(ConfigError, match="AUDIENCE"):
         settings(datastore_auth="oidc", datastore_oidc_issuer="https://as.example").validate()
     with pytest.raises(ConfigError, match="https"):
-        settings(datastore_auth="jwks", datastore_jwks_url="http://as.example/jwks", datastore_token_issuer="i",
-                 datastore_token_audience="a").validate()
-    settings(datastore_auth="jwks", datastore_jwks_url="http://127.0.0.1:9/jwks", datastore_token_issuer="i",
-             datastore_token_audience="a").validate()  # loopback may be http
+        settings(
+            datastore_auth="jwks",
+            datastore_jwks_url="http://as.example/jwks",
+            datastore_token_issuer="i",
+            datastore_token_audience="a",
+        ).validate()
+    settings(
+        datastore_auth="jwks",
+        datastore_jwks_url="http://127.0.0.1:9/jwks",
+        datastore_token_issuer="i",
+        datastore_token_audience="a",
+    ).validate()  # loopback may be http
     with pytest.raises(ConfigError, match="basic"):
         settings(datastore_auth="basic").validate()
 
 
 def test_rules_from_the_setting_and_a_file(tmp_path: Path) -> None:
     path = tmp_path / "spocp-rules.txt"
-    path.write_text("# HR\n(vc (service apigw)(method DELETE)(path /api/v1/datastore)(subject hr-admin)"
-                    "(authentic_source *)(scope *))\n\n", encoding="utf-8")
+    path.write_text(
+        "# HR\n(vc (service apigw)(method DELETE)(path /api/v1/datastore)(subject hr-admin)"
+        "(authentic_source *)(scope *))\n\n",
+        encoding="utf-8",
+    )
     made = settings(datastore_rules="(vc (service apigw)(method GET))", datastore_rules_file=str(path)).validate()
     assert len(made.datastore_rule_list()) == 2
     with pytest.raises(ConfigError, match="rule 1"):

@@ -28,10 +28,17 @@ def _error_class_names() -> set[str]:
     for _, tree in _sources():
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
-                classes.setdefault(node.name, []).extend(b.id if isinstance(b, ast.Name) else b.attr for b in node.bases
-                                                         if isinstance(b, (ast.Name, ast.Attribute)))
-            elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and len(node.targets) == 1
-                  and isinstance(node.targets[0], ast.Name)):
+                classes.setdefault(node.name, []).extend(
+                    b.id if isinstance(b, ast.Name) else b.attr
+                    for b in node.bases
+                    if isinstance(b, (ast.Name, ast.Attribute))
+                )
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Name)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 aliases[node.targets[0].id] = node.value.id
     names = {"IdbbError"}
     while True:
@@ -62,9 +69,13 @@ def _code_definitions() -> dict[str, list[str]]:
             if not isinstance(node, ast.ClassDef):
                 continue
             for stmt in node.body:
-                if (isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "code" for t in stmt.targets)
-                        and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
-                        and stmt.value.value):
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "code" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Constant)
+                    and isinstance(stmt.value.value, str)
+                    and stmt.value.value
+                ):
                     defined.setdefault(stmt.value.value, []).append(f"{path.relative_to(APP)}:{node.name}")
     return defined
 
@@ -97,10 +108,12 @@ def test_no_raise_site_passes_a_wire_code() -> None:
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
             if name not in names:
                 continue
-            literals = [a.value for a in [*node.args, *(k.value for k in node.keywords)]
-                        if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if (any(v in known for v in literals) or len(node.args) > 1
-                    or any(k.arg == "code" for k in node.keywords)):
+            literals = [
+                a.value
+                for a in [*node.args, *(k.value for k in node.keywords)]
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+            if any(v in known for v in literals) or len(node.args) > 1 or any(k.arg == "code" for k in node.keywords):
                 offenders.append(f"{path.relative_to(APP)}:{node.lineno} {name}")
     assert offenders == [], "\n".join(offenders)
 

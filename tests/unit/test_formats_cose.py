@@ -17,13 +17,19 @@ from app.formats.errors import CoseError
 
 def pycose_key(private):
     if isinstance(private, ed25519.Ed25519PrivateKey):
-        return OKPKey(crv=Ed25519, x=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-                      d=private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        return OKPKey(
+            crv=Ed25519,
+            x=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+            d=private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
+        )
     numbers = private.private_numbers()
     size = (private.curve.key_size + 7) // 8
-    return EC2Key(crv={256: P256, 384: P384}[private.curve.key_size],
-                  x=numbers.public_numbers.x.to_bytes(size, "big"), y=numbers.public_numbers.y.to_bytes(size, "big"),
-                  d=numbers.private_value.to_bytes(size, "big"))
+    return EC2Key(
+        crv={256: P256, 384: P384}[private.curve.key_size],
+        x=numbers.public_numbers.x.to_bytes(size, "big"),
+        y=numbers.public_numbers.y.to_bytes(size, "big"),
+        d=numbers.private_value.to_bytes(size, "big"),
+    )
 
 
 def pycose_decode(encoded):
@@ -62,8 +68,11 @@ def test_pycose_sign1_verified_by_ours(private, alg, pycose_alg):
     encoded = message.encode()  # tagged COSE_Sign1
     verified = cose.verify_sign1(encoded, private.public_key())
     assert verified.payload == b"from pycose" and verified.protected == {1: alg}
-    other = ed25519.Ed25519PrivateKey.generate() if isinstance(private, ed25519.Ed25519PrivateKey) else \
-        ec.generate_private_key(private.curve)
+    other = (
+        ed25519.Ed25519PrivateKey.generate()
+        if isinstance(private, ed25519.Ed25519PrivateKey)
+        else ec.generate_private_key(private.curve)
+    )
     with pytest.raises(CoseError):
         cose.verify_sign1(encoded, other.public_key())
 

@@ -30,9 +30,7 @@ def test_rfc9530_example_value():
 
 def test_rfc3230_example_value():
     # RFC 3230 §4.3.2 example: Digest: SHA=thvDyvhfIqlvFe+A9MYgxAfm1q5=, a SHA-1 of an unknown body
-    assert parse_digest("SHA=thvDyvhfIqlvFe+A9MYgxAfm1q5=") == [
-        ("sha", base64.b64decode("thvDyvhfIqlvFe+A9MYgxAfm1q5="))
-    ]
+    assert parse_digest("SHA=thvDyvhfIqlvFe+A9MYgxAfm1q5=") == [("sha", base64.b64decode("thvDyvhfIqlvFe+A9MYgxAfm1q5="))]
 
 
 @pytest.mark.parametrize(

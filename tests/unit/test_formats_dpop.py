@@ -242,8 +242,17 @@ def test_required_claims(ec_key, missing):
 
 @pytest.mark.parametrize(
     "claims",
-    [{"jti": ""}, {"jti": "j" * 257}, {"jti": 7}, {"htm": ["POST"]}, {"htu": None}, {"iat": "1750000000"},
-     {"iat": True}, {"ath": 5}, {"nonce": 5}],
+    [
+        {"jti": ""},
+        {"jti": "j" * 257},
+        {"jti": 7},
+        {"htm": ["POST"]},
+        {"htu": None},
+        {"iat": "1750000000"},
+        {"iat": True},
+        {"ath": 5},
+        {"nonce": 5},
+    ],
 )
 def test_malformed_claims(ec_key, claims):
     with pytest.raises(FormatError):

@@ -22,12 +22,7 @@ def make_png(width: int = 2, height: int = 2) -> bytes:
     """A complete, decodable 8-bit greyscale PNG (ISO/IEC 15948)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     raw = b"".join(b"\x00" + bytes((x * 40 + y * 80) % 256 for x in range(width)) for y in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(raw))
-        + png_chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
 
 
 PNG = make_png()

@@ -48,6 +48,7 @@ def rfc7638(jwk_dict: dict) -> str:
 
 # --- keys, generated once per module (RSA generation is slow) ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def rsa_private():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -109,6 +110,7 @@ def _b64url_with_special_chars(jwk_dict: dict) -> str:
 
 # --- accepted inputs --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kty", KTYS)
 def test_accepts_a_dict(public_jwks, kty):
     given = public_jwks[kty]
@@ -127,8 +129,7 @@ def test_accepts_a_dict(public_jwks, kty):
         pytest.param(lambda d: json.dumps(d), id="json-string"),
         pytest.param(lambda d: "  \n" + json.dumps(d, indent=2) + "\n ", id="json-string-whitespace"),
         pytest.param(lambda d: b64url(json.dumps(d).encode()), id="base64url-nopad"),
-        pytest.param(lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode(),
-                     id="base64url-padded"),
+        pytest.param(lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode(), id="base64url-padded"),
         pytest.param(lambda d: base64.b64encode(json.dumps(d).encode()).decode(), id="base64-standard"),
         pytest.param(_standard_b64_with_special_chars, id="base64-standard-with-plus-slash"),
         pytest.param(_b64url_with_special_chars, id="base64url-with-dash-underscore"),
@@ -175,8 +176,7 @@ def test_imported_key_verifies_a_pyjwt_signature(rsa_private, ec_private, ed_pri
     from jwcrypto import jws
 
     private = {"RSA": rsa_private, "EC": ec_private, "OKP": ed_private}[kty]
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     token = pyjwt.encode({"sub": "client"}, pem, algorithm=alg)
     key = parse_public_signing_jwk(json.dumps(public_jwks[kty]))
     obj = jws.JWS()
@@ -186,6 +186,7 @@ def test_imported_key_verifies_a_pyjwt_signature(rsa_private, ec_private, ed_pri
 
 
 # --- refused inputs ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kty", KTYS)
 def test_refuses_private_keys(private_jwks, kty):
@@ -257,9 +258,15 @@ def test_refuses_use_other_than_sig(public_jwks, kty, use):
 @pytest.mark.parametrize(
     ("kty", "alg"),
     [
-        ("RSA", "ES256"), ("RSA", "HS256"), ("RSA", "none"), ("RSA", "RSA-OAEP"),
-        ("EC", "ES384"), ("EC", "RS256"), ("EC", "EdDSA"),
-        ("OKP", "ES256"), ("OKP", "RS256"),
+        ("RSA", "ES256"),
+        ("RSA", "HS256"),
+        ("RSA", "none"),
+        ("RSA", "RSA-OAEP"),
+        ("EC", "ES384"),
+        ("EC", "RS256"),
+        ("EC", "EdDSA"),
+        ("OKP", "ES256"),
+        ("OKP", "RS256"),
     ],
 )
 def test_refuses_mismatched_alg(public_jwks, kty, alg):
@@ -311,8 +318,13 @@ def test_refuses_base64_of_non_json(payload):
 
 def test_refuses_json_arrays(public_jwks):
     array_text = json.dumps([public_jwks["EC"]])
-    for given in (array_text, b64url(array_text.encode()), base64.b64encode(array_text.encode()).decode(),
-                  "[]", json.dumps({"keys": [public_jwks["EC"]]})):
+    for given in (
+        array_text,
+        b64url(array_text.encode()),
+        base64.b64encode(array_text.encode()).decode(),
+        "[]",
+        json.dumps({"keys": [public_jwks["EC"]]}),
+    ):
         with pytest.raises(FormatError):
             parse_public_signing_jwk(given)
 
@@ -346,6 +358,7 @@ def test_refuses_ec_point_not_on_curve(public_jwks):
 
 
 # --- thumbprints ------------------------------------------------------------------------------
+
 
 def test_thumbprint_rfc7638_example():
     assert rfc7638(RFC7638_JWK) == RFC7638_THUMBPRINT  # the helper itself against the RFC's value

@@ -22,9 +22,17 @@ SUBJECT = {"given_name": "Ama", "family_name": "Mensah", "birthdate": "1990-04-0
 
 
 def issue(**overrides):
-    arguments = dict(issuer=ISSUER, types=TYPES, credential_subject=SUBJECT, key=KEY, alg="ES256", iat=NOW,
-                     exp=NOW + 3600, holder_key=HOLDER.export_public(as_dict=True),
-                     status=status_reference(5, f"{ISSUER}/statuslists/2"))
+    arguments = dict(
+        issuer=ISSUER,
+        types=TYPES,
+        credential_subject=SUBJECT,
+        key=KEY,
+        alg="ES256",
+        iat=NOW,
+        exp=NOW + 3600,
+        holder_key=HOLDER.export_public(as_dict=True),
+        status=status_reference(5, f"{ISSUER}/statuslists/2"),
+    )
     arguments.update(overrides)
     return issue_jwt_vc(**arguments)
 
@@ -32,10 +40,18 @@ def issue(**overrides):
 def test_verified_by_pyjwt():
     token = issue()
     assert pyjwt.get_unverified_header(token) == {"alg": "ES256", "kid": "vc-jwt-1", "typ": "JWT"}
-    claims = pyjwt.decode(token, PRIVATE.public_key(), algorithms=["ES256"], issuer=ISSUER,
-                          options={"require": ["iss", "exp", "nbf", "iat", "jti"]})
-    assert claims["vc"] == {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": TYPES,
-                            "credentialSubject": SUBJECT}
+    claims = pyjwt.decode(
+        token,
+        PRIVATE.public_key(),
+        algorithms=["ES256"],
+        issuer=ISSUER,
+        options={"require": ["iss", "exp", "nbf", "iat", "jti"]},
+    )
+    assert claims["vc"] == {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": TYPES,
+        "credentialSubject": SUBJECT,
+    }
     assert claims["nbf"] == claims["iat"] == NOW and claims["exp"] == NOW + 3600
     assert claims["jti"].startswith("urn:uuid:")
     assert claims["cnf"] == {"jwk": HOLDER.export_public(as_dict=True)}

@@ -40,12 +40,24 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 IACA_KEY = ec.generate_private_key(ec.SECP256R1())
 DS_KEY = ec.generate_private_key(ec.SECP256R1())
 DEVICE_KEY = ec.generate_private_key(ec.SECP256R1())
-IACA_DER = iaca_certificate(IACA_KEY, common_name="idbb IACA GH", country="GH", not_before=NOW - timedelta(days=1),
-                            not_after=NOW + timedelta(days=3650), issuer_uri="https://idbb.test/iaca",
-                            crl_uri="https://idbb.test/iaca.crl")
-DS_DER = document_signer_certificate(IACA_KEY, IACA_DER, DS_KEY.public_key(), common_name="idbb DS 1",
-                                     not_before=NOW - timedelta(hours=1), not_after=NOW + timedelta(days=365),
-                                     issuer_uri="https://idbb.test/iaca")
+IACA_DER = iaca_certificate(
+    IACA_KEY,
+    common_name="idbb IACA GH",
+    country="GH",
+    not_before=NOW - timedelta(days=1),
+    not_after=NOW + timedelta(days=3650),
+    issuer_uri="https://idbb.test/iaca",
+    crl_uri="https://idbb.test/iaca.crl",
+)
+DS_DER = document_signer_certificate(
+    IACA_KEY,
+    IACA_DER,
+    DS_KEY.public_key(),
+    common_name="idbb DS 1",
+    not_before=NOW - timedelta(hours=1),
+    not_after=NOW + timedelta(days=365),
+    issuer_uri="https://idbb.test/iaca",
+)
 STATUS_URI = "https://idbb.test/statuslists/7"
 ELEMENTS = {
     "family_name": "Mensah",
@@ -62,8 +74,14 @@ ELEMENTS = {
 
 def issue(**overrides):
     arguments = dict(
-        doctype=DOCTYPE_PID, namespaces={NAMESPACE_PID: ELEMENTS}, device_key=DEVICE_KEY.public_key(), key=DS_KEY,
-        certificate=DS_DER, signed=NOW, valid_from=NOW, valid_until=NOW + timedelta(days=365),
+        doctype=DOCTYPE_PID,
+        namespaces={NAMESPACE_PID: ELEMENTS},
+        device_key=DEVICE_KEY.public_key(),
+        key=DS_KEY,
+        certificate=DS_DER,
+        signed=NOW,
+        valid_from=NOW,
+        valid_until=NOW + timedelta(days=365),
         status=status_reference(33, STATUS_URI),
     )
     arguments.update(overrides)
@@ -71,8 +89,13 @@ def issue(**overrides):
 
 
 def device_response(issuer_signed_bytes):
-    return cbor2.dumps({"version": "1.0", "status": 0, "documents": [
-        {"docType": DOCTYPE_PID, "issuerSigned": cbor2.loads(issuer_signed_bytes)}]})
+    return cbor2.dumps(
+        {
+            "version": "1.0",
+            "status": 0,
+            "documents": [{"docType": DOCTYPE_PID, "issuerSigned": cbor2.loads(issuer_signed_bytes)}],
+        }
+    )
 
 
 def test_pymdoccbor_verifies_signature_chain_and_digests():
@@ -82,8 +105,7 @@ def test_pymdoccbor_verifies_signature_chain_and_digests():
     iaca = x509.load_der_x509_certificate(IACA_DER)
     assert mdoc.verify(trusted_root_certs=[iaca], verify_hashes=True) is True
     [document] = mdoc.documents
-    assert document.hash_verification == {"valid": True, "total": len(ELEMENTS), "verified": len(ELEMENTS),
-                                           "failed": []}
+    assert document.hash_verification == {"valid": True, "total": len(ELEMENTS), "verified": len(ELEMENTS), "failed": []}
     disclosed = mdoc.disclosure_map[NAMESPACE_PID]
     assert disclosed["family_name"] == "Mensah" and disclosed["age_over_18"] is True
     assert disclosed["birth_date"] == date(1990, 4, 1)  # pymdoccbor reads the full-date tag (1004) as a date
@@ -92,9 +114,16 @@ def test_pymdoccbor_verifies_signature_chain_and_digests():
 def test_pymdoccbor_rejects_another_root_and_a_tampered_element():
     issued = issue()
     other_key = ec.generate_private_key(ec.SECP256R1())
-    other_root = x509.load_der_x509_certificate(iaca_certificate(
-        other_key, common_name="other", country="GH", not_before=NOW - timedelta(days=1),
-        not_after=NOW + timedelta(days=10), issuer_uri="https://other.test"))
+    other_root = x509.load_der_x509_certificate(
+        iaca_certificate(
+            other_key,
+            common_name="other",
+            country="GH",
+            not_before=NOW - timedelta(days=1),
+            not_after=NOW + timedelta(days=10),
+            issuer_uri="https://other.test",
+        )
+    )
     mdoc = MdocCbor()
     mdoc.loads(device_response(issued.encoded))
     assert mdoc.verify(trusted_root_certs=[other_root]) is False
@@ -158,8 +187,9 @@ def test_base64url_credential_and_own_verifier():
     credential = issuer_signed_b64url(issued)
     assert "=" not in credential
     assert base64.urlsafe_b64decode(credential + "=" * (-len(credential) % 4)) == issued.encoded
-    verified = verify_issuer_signed(credential, trusted_iacas=[IACA_DER], now=NOW + timedelta(minutes=1),
-                                    doctype=DOCTYPE_PID)
+    verified = verify_issuer_signed(
+        credential, trusted_iacas=[IACA_DER], now=NOW + timedelta(minutes=1), doctype=DOCTYPE_PID
+    )
     assert verified.elements[NAMESPACE_PID]["birth_date"] == date(1990, 4, 1)
     assert verified.elements[NAMESPACE_PID]["issuing_country"] == "GH"
     with pytest.raises(MdocError):
@@ -234,27 +264,64 @@ def test_chain_with_cryptography_path_validation():
     ca_policy = verification.ExtensionPolicy.webpki_defaults_ca()
     ee_policy = verification.ExtensionPolicy.permit_all()
     store = verification.Store([x509.load_der_x509_certificate(IACA_DER)])
-    verifier = (verification.PolicyBuilder().store(store).time(NOW + timedelta(minutes=1))
-                .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy).build_client_verifier())
+    verifier = (
+        verification.PolicyBuilder()
+        .store(store)
+        .time(NOW + timedelta(minutes=1))
+        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+        .build_client_verifier()
+    )
     verified = verifier.verify(x509.load_der_x509_certificate(DS_DER), [])
-    assert [c.subject for c in verified.chain] == [x509.load_der_x509_certificate(DS_DER).subject,
-                                                    x509.load_der_x509_certificate(IACA_DER).subject]
-    assert ExtendedKeyUsageOID.CLIENT_AUTH not in x509.load_der_x509_certificate(DS_DER).extensions \
-        .get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert [c.subject for c in verified.chain] == [
+        x509.load_der_x509_certificate(DS_DER).subject,
+        x509.load_der_x509_certificate(IACA_DER).subject,
+    ]
+    assert (
+        ExtendedKeyUsageOID.CLIENT_AUTH
+        not in x509.load_der_x509_certificate(DS_DER).extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    )
 
 
 def test_certificate_input_is_checked():
     with pytest.raises(CertificateError):
-        iaca_certificate(IACA_KEY, common_name="x", country="gh", not_before=NOW, not_after=NOW + timedelta(days=1),
-                         issuer_uri="https://idbb.test")
+        iaca_certificate(
+            IACA_KEY,
+            common_name="x",
+            country="gh",
+            not_before=NOW,
+            not_after=NOW + timedelta(days=1),
+            issuer_uri="https://idbb.test",
+        )
     with pytest.raises(CertificateError):  # issuerAltName is mandatory
         iaca_certificate(IACA_KEY, common_name="x", country="GH", not_before=NOW, not_after=NOW + timedelta(days=1))
     with pytest.raises(CertificateError):  # DS C must be the IACA's
-        document_signer_certificate(IACA_KEY, IACA_DER, DS_KEY.public_key(), common_name="x", country="NG",
-                                    not_before=NOW, not_after=NOW + timedelta(days=1), issuer_uri="https://idbb.test")
+        document_signer_certificate(
+            IACA_KEY,
+            IACA_DER,
+            DS_KEY.public_key(),
+            common_name="x",
+            country="NG",
+            not_before=NOW,
+            not_after=NOW + timedelta(days=1),
+            issuer_uri="https://idbb.test",
+        )
     with pytest.raises(CertificateError):  # longer than 457 days
-        document_signer_certificate(IACA_KEY, IACA_DER, DS_KEY.public_key(), common_name="x",
-                                    not_before=NOW, not_after=NOW + timedelta(days=500), issuer_uri="https://idbb.test")
+        document_signer_certificate(
+            IACA_KEY,
+            IACA_DER,
+            DS_KEY.public_key(),
+            common_name="x",
+            not_before=NOW,
+            not_after=NOW + timedelta(days=500),
+            issuer_uri="https://idbb.test",
+        )
     with pytest.raises(CertificateError):  # not the IACA's key
-        document_signer_certificate(DS_KEY, IACA_DER, DS_KEY.public_key(), common_name="x",
-                                    not_before=NOW, not_after=NOW + timedelta(days=1), issuer_uri="https://idbb.test")
+        document_signer_certificate(
+            DS_KEY,
+            IACA_DER,
+            DS_KEY.public_key(),
+            common_name="x",
+            not_before=NOW,
+            not_after=NOW + timedelta(days=1),
+            issuer_uri="https://idbb.test",
+        )

@@ -101,6 +101,7 @@ def test_aead_key_must_be_32_bytes(bad_key):
 
 # === timefmt ==================================================================================
 
+
 def test_parse_request_time_accepts_the_envelope_shape():
     assert parse_request_time("2026-01-01T10:00:00.000Z") == datetime(2026, 1, 1, 10, 0, 0, tzinfo=UTC)
     parsed = parse_request_time("2024-02-29T23:59:59.123Z")
@@ -140,8 +141,17 @@ def test_parse_request_time_refuses(value):
         parse_request_time(value)
 
 
-@pytest.mark.parametrize("value", [None, 1767261600, 1767261600.0, b"2026-01-01T10:00:00.000Z",
-                                   datetime(2026, 1, 1, tzinfo=UTC), ["2026-01-01T10:00:00.000Z"]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        1767261600,
+        1767261600.0,
+        b"2026-01-01T10:00:00.000Z",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        ["2026-01-01T10:00:00.000Z"],
+    ],
+)
 def test_parse_request_time_refuses_non_strings(value):
     with pytest.raises(FormatError):
         parse_request_time(value)
@@ -154,10 +164,11 @@ def test_parse_request_time_refuses_non_strings(value):
         (datetime(2026, 1, 1, 10, 0, 0, 5000, tzinfo=UTC), "2026-01-01T10:00:00.005Z"),
         (datetime(2026, 1, 1, 10, 0, 0, 123999, tzinfo=UTC), "2026-01-01T10:00:00.123Z"),  # truncates
         (datetime(2026, 1, 1, 10, 0, 0, 999999, tzinfo=UTC), "2026-01-01T10:00:00.999Z"),
-        (datetime(2026, 1, 1, 12, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2))),
-         "2026-01-01T10:30:00.250Z"),  # converted to UTC
-        (datetime(2026, 1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))),
-         "2025-12-31T19:30:00.000Z"),
+        (
+            datetime(2026, 1, 1, 12, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2))),
+            "2026-01-01T10:30:00.250Z",
+        ),  # converted to UTC
+        (datetime(2026, 1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))), "2025-12-31T19:30:00.000Z"),
     ],
 )
 def test_format_response_time(moment, expected):
@@ -172,6 +183,7 @@ def test_format_then_parse_round_trips_to_the_millisecond():
 
 
 # === canonical ================================================================================
+
 
 def test_canonical_key_order_independence():
     a = {"b": 1, "a": [3, {"z": None, "y": True}], "c": "x"}
@@ -208,14 +220,14 @@ def test_canonical_number_formatting(number, expected):
 
 
 def test_canonical_rfc8785_section_3_2_2_example():
-    source = r'''{
+    source = r"""{
       "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
       "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
       "literals": [null, true, false]
-    }'''
+    }"""
     expected = (
         '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
-        r'''"string":"€$\u000f\nA'B\"\\\\\"/"}'''
+        r""""string":"€$\u000f\nA'B\"\\\\\"/"}"""
     )
     assert canonical_json(json.loads(source)) == expected.encode("utf-8")
 
@@ -227,14 +239,16 @@ def test_canonical_sorts_keys_by_utf16_code_units():
     assert keys == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), {"x": [float("nan")]},
-                                 {1: "int key"}, object(), 2**60])
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), float("-inf"), {"x": [float("nan")]}, {1: "int key"}, object(), 2**60]
+)
 def test_canonical_refuses_unrepresentable_values(bad):
     with pytest.raises(FormatError):
         canonical_json(bad)
 
 
 # === jose =====================================================================================
+
 
 def _jwk_pair(kind: str, kid: str = "k1"):
     if kind == "EC":
@@ -266,8 +280,7 @@ def _split(token: str) -> list[str]:
     return parts
 
 
-@pytest.mark.parametrize(("kind", "alg"), [("EC", "ES256"), ("RSA", "RS256"), ("RSA", "PS256"),
-                                           ("OKP", "EdDSA")])
+@pytest.mark.parametrize(("kind", "alg"), [("EC", "ES256"), ("RSA", "RS256"), ("RSA", "PS256"), ("OKP", "EdDSA")])
 def test_sign_then_verify(ec_pair, rsa_pair, kind, alg):
     private, public = {"EC": ec_pair, "RSA": rsa_pair}.get(kind) or _jwk_pair("OKP")
     token = sign_jwt(CLAIMS, private, alg, typ="at+jwt")
@@ -433,8 +446,7 @@ def _private(kind, rsa_private):
 
 
 def _spki(public_key) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 @pytest.mark.parametrize("kind", ["RSA", "EC", "Ed25519"])
@@ -501,8 +513,19 @@ def test_deeply_nested_jose_header_is_a_format_error_not_a_crash():
 
 # --- app/formats/json_text.py (issue 14) ---------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [b"\xbf", b"[" * 10000 + b"]" * 10000, b"[" * 65 + b"]" * 65, b'{"a":NaN}',
-                                 b'{"a":-Infinity}', b"[1e400]", b'{"a":{"b":' * 40 + b"1" + b"}" * 80])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xbf",
+        b"[" * 10000 + b"]" * 10000,
+        b"[" * 65 + b"]" * 65,
+        b'{"a":NaN}',
+        b'{"a":-Infinity}',
+        b"[1e400]",
+        b'{"a":{"b":' * 40 + b"1" + b"}" * 80,
+    ],
+)
 def test_json_text_refuses_what_would_crash_or_not_survive(raw):
     from app.formats.json_text import check_json_text
 
@@ -517,12 +540,21 @@ def test_json_text_lets_the_rest_through(raw):
     assert check_json_text(raw) == raw.decode()
 
 
-@pytest.mark.parametrize(("value", "printable", "fails"), [
-    ({"n": 2**53}, False, True), ({"n": 2**53 - 1}, False, False), ({"s": "\ud800"}, False, True),
-    ({"s": "a\x00"}, False, True), ({"a\x00": 1}, False, True), ({"s": "a\nb"}, False, False),
-    ({"s": "a\nb"}, True, True), ({"s": "a\x85"}, True, True), ({"s": "Zoë Ñ"}, True, False),
-    ([float("nan")], False, True),
-])
+@pytest.mark.parametrize(
+    ("value", "printable", "fails"),
+    [
+        ({"n": 2**53}, False, True),
+        ({"n": 2**53 - 1}, False, False),
+        ({"s": "\ud800"}, False, True),
+        ({"s": "a\x00"}, False, True),
+        ({"a\x00": 1}, False, True),
+        ({"s": "a\nb"}, False, False),
+        ({"s": "a\nb"}, True, True),
+        ({"s": "a\x85"}, True, True),
+        ({"s": "Zoë Ñ"}, True, False),
+        ([float("nan")], False, True),
+    ],
+)
 def test_i_json(value, printable, fails):
     from app.formats.json_text import check_i_json
 

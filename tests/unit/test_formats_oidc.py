@@ -29,9 +29,16 @@ def test_oidc_core_appendix_a_examples():
 @pytest.mark.parametrize(
     ("alg", "hash_name"),
     [
-        ("RS256", "sha256"), ("PS256", "sha256"), ("ES256", "sha256"), ("HS256", "sha256"),
-        ("RS384", "sha384"), ("PS384", "sha384"), ("ES384", "sha384"),
-        ("RS512", "sha512"), ("PS512", "sha512"), ("ES512", "sha512"),
+        ("RS256", "sha256"),
+        ("PS256", "sha256"),
+        ("ES256", "sha256"),
+        ("HS256", "sha256"),
+        ("RS384", "sha384"),
+        ("PS384", "sha384"),
+        ("ES384", "sha384"),
+        ("RS512", "sha512"),
+        ("PS512", "sha512"),
+        ("ES512", "sha512"),
         ("EdDSA", "sha512"),
     ],
 )

@@ -35,8 +35,10 @@ def test_verifier_re_accepts(verifier):
     assert VERIFIER_RE.match(verifier)
 
 
-@pytest.mark.parametrize("verifier", ["a" * 42, "a" * 129, "a" * 42 + "+", "a" * 42 + "/", "a" * 42 + "=", "a" * 43 + "\n",
-                                      "a" * 42 + "é", "a" * 43 + " "])
+@pytest.mark.parametrize(
+    "verifier",
+    ["a" * 42, "a" * 129, "a" * 42 + "+", "a" * 42 + "/", "a" * 42 + "=", "a" * 43 + "\n", "a" * 42 + "é", "a" * 43 + " "],
+)
 def test_verifier_re_refuses(verifier):
     assert not VERIFIER_RE.match(verifier)
     assert verify(verifier, s256("a" * 43)) is False

@@ -47,10 +47,16 @@ CLAIMS = {
     "age_equal_or_over": {"18": True, "65": False},
 }
 DISCLOSABLE = [
-    ("given_name",), ("family_name",), ("birthdate",), ("sub",),
-    ("address",), ("address", "street_address"), ("address", "locality"),  # recursive: the object and its members
+    ("given_name",),
+    ("family_name",),
+    ("birthdate",),
+    ("sub",),
+    ("address",),
+    ("address", "street_address"),
+    ("address", "locality"),  # recursive: the object and its members
     ("nationalities", None),  # every array element
-    ("age_equal_or_over", "18"), ("age_equal_or_over", "65"),
+    ("age_equal_or_over", "18"),
+    ("age_equal_or_over", "65"),
 ]
 
 
@@ -60,9 +66,19 @@ def b64url_json(segment):
 
 def issue(**overrides):
     arguments = dict(
-        issuer=ISSUER, vct=VCT, claims=CLAIMS, holder_key=HOLDER_PUBLIC, key=ISSUER_JWK, alg="ES256",
-        iat=NOW, exp=NOW + 86_400, nbf=NOW - 5, status=status_reference(4711, f"{ISSUER}/statuslists/1"),
-        disclosable=DISCLOSABLE, x5c=["MIIBfake"], decoys=(2, 2),
+        issuer=ISSUER,
+        vct=VCT,
+        claims=CLAIMS,
+        holder_key=HOLDER_PUBLIC,
+        key=ISSUER_JWK,
+        alg="ES256",
+        iat=NOW,
+        exp=NOW + 86_400,
+        nbf=NOW - 5,
+        status=status_reference(4711, f"{ISSUER}/statuslists/1"),
+        disclosable=DISCLOSABLE,
+        x5c=["MIIBfake"],
+        decoys=(2, 2),
     )
     arguments.update(overrides)
     return issue_sd_jwt_vc(**arguments)
@@ -129,11 +145,15 @@ def test_key_binding_presentation_by_the_holder_verified_by_sd_jwt():
     holder = SDJWTHolder(issued.compact)
     holder.create_presentation(
         {"given_name": True, "address": {"locality": True}, "nationalities": [False, True]},
-        nonce="n-0S6_WzA2Mj", aud="https://verifier.example", holder_key=HOLDER_JWK, sign_alg="ES256",
+        nonce="n-0S6_WzA2Mj",
+        aud="https://verifier.example",
+        holder_key=HOLDER_JWK,
+        sign_alg="ES256",
     )
     presentation = holder.sd_jwt_presentation
-    verifier = SDJWTVerifier(presentation, issuer_key_callback, expected_aud="https://verifier.example",
-                             expected_nonce="n-0S6_WzA2Mj")
+    verifier = SDJWTVerifier(
+        presentation, issuer_key_callback, expected_aud="https://verifier.example", expected_nonce="n-0S6_WzA2Mj"
+    )
     claims = verifier.get_verified_payload()
     assert claims["given_name"] == "Ama"
     assert claims["address"] == {"locality": "Accra", "country": "GH"}
@@ -142,22 +162,30 @@ def test_key_binding_presentation_by_the_holder_verified_by_sd_jwt():
     # and idbb's own verifier side agrees with the reference implementation on the same presentation
     _, ours, parsed = verify_sd_jwt_vc(presentation, {"vc-1": ISSUER_PUBLIC}, algorithms=["ES256"], now=NOW)
     assert ours == claims
-    kb = verify_key_binding(parsed, HOLDER_PUBLIC, audience="https://verifier.example", nonce="n-0S6_WzA2Mj",
-                            now=int(time.time()))
+    kb = verify_key_binding(
+        parsed, HOLDER_PUBLIC, audience="https://verifier.example", nonce="n-0S6_WzA2Mj", now=int(time.time())
+    )
     assert kb["nonce"] == "n-0S6_WzA2Mj"
     with pytest.raises(SdJwtError):
-        verify_key_binding(parsed, HOLDER_PUBLIC, audience="https://other.example", nonce="n-0S6_WzA2Mj",
-                           now=int(time.time()))
+        verify_key_binding(
+            parsed, HOLDER_PUBLIC, audience="https://other.example", nonce="n-0S6_WzA2Mj", now=int(time.time())
+        )
 
 
 def test_reference_verifier_rejects_a_key_binding_by_another_key():
     issued = issue()
     holder = SDJWTHolder(issued.compact)
-    holder.create_presentation({"given_name": True}, nonce="n", aud="https://verifier.example",
-                               holder_key=jwk.JWK.generate(kty="EC", crv="P-256"), sign_alg="ES256")
+    holder.create_presentation(
+        {"given_name": True},
+        nonce="n",
+        aud="https://verifier.example",
+        holder_key=jwk.JWK.generate(kty="EC", crv="P-256"),
+        sign_alg="ES256",
+    )
     with pytest.raises(Exception):  # noqa: B017 - jwcrypto's InvalidJWSSignature via sd-jwt
-        SDJWTVerifier(holder.sd_jwt_presentation, issuer_key_callback, expected_aud="https://verifier.example",
-                      expected_nonce="n")
+        SDJWTVerifier(
+            holder.sd_jwt_presentation, issuer_key_callback, expected_aud="https://verifier.example", expected_nonce="n"
+        )
 
 
 def test_reference_verifier_rejects_a_forged_issuer_signature():
@@ -228,8 +256,7 @@ def test_own_processing_refuses_tampering():
 
 def test_issuer_metadata_document():
     assert issuer_metadata_url("https://idbb.test") == "https://idbb.test/.well-known/jwt-vc-issuer"
-    assert issuer_metadata_url("https://idbb.test/tenant/1234/") == \
-        "https://idbb.test/.well-known/jwt-vc-issuer/tenant/1234"
+    assert issuer_metadata_url("https://idbb.test/tenant/1234/") == "https://idbb.test/.well-known/jwt-vc-issuer/tenant/1234"
     document = issuer_metadata(ISSUER, [ISSUER_JWK])
     assert document["issuer"] == ISSUER and "jwks_uri" not in document
     [key] = document["jwks"]["keys"]

@@ -5,14 +5,24 @@ import pytest
 from app.formats import spocp
 from app.formats.spocp import RuleSyntaxError
 
-SEED_POST = ("(vc (service apigw)(method POST)(path /api/v1/datastore/)(subject hr-system)(authentic_source SUNET)"
-             "(scope diploma))")
+SEED_POST = (
+    "(vc (service apigw)(method POST)(path /api/v1/datastore/)(subject hr-system)(authentic_source SUNET)(scope diploma))"
+)
 SEED_DELETE = "(vc (service apigw)(method DELETE)(path /api/v1/datastore)(subject hr-admin)(authentic_source *)(scope *))"
 
 
 def request(method: str, path: str, subject: str, source: str, scope: str) -> spocp.Expr:
-    return spocp.query("vc", [("service", "apigw"), ("method", method), ("path", path), ("subject", subject),
-                              ("authentic_source", source), ("scope", scope)])
+    return spocp.query(
+        "vc",
+        [
+            ("service", "apigw"),
+            ("method", method),
+            ("path", path),
+            ("subject", subject),
+            ("authentic_source", source),
+            ("scope", scope),
+        ],
+    )
 
 
 def test_parse_gives_nested_tuples() -> None:
@@ -20,8 +30,9 @@ def test_parse_gives_nested_tuples() -> None:
     assert spocp.parse('(vc (subject "Alice Smith"))') == ("vc", ("subject", "Alice Smith"))
 
 
-@pytest.mark.parametrize("text", ["", "vc", "(vc", "(vc))", "()", "((a))", "(vc) (vc)", '(vc "open)', "(* prefix a)",
-                                  "(" * 40 + ")" * 40])
+@pytest.mark.parametrize(
+    "text", ["", "vc", "(vc", "(vc))", "()", "((a))", "(vc) (vc)", '(vc "open)', "(* prefix a)", "(" * 40 + ")" * 40]
+)
 def test_malformed_rules_are_refused(text: str) -> None:
     with pytest.raises(RuleSyntaxError):
         spocp.parse(text)

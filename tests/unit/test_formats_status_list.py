@@ -81,12 +81,25 @@ def test_draft_examples(statuses, bits, raw, compressed_hex):
 # §"Test vectors": 2^20 entries, the listed indexes set (the draft's encodings are not in the text we have, so the
 # statuses are checked through the draft decoder)
 VECTORS = {
-    1: {0: 1, 1993: 1, 25460: 1, 159495: 1, 495669: 1, 554353: 1, 645645: 1, 723232: 1, 854545: 1, 934534: 1,
-        1000345: 1},
-    2: {0: 1, 1993: 2, 25460: 1, 159495: 3, 495669: 1, 554353: 1, 645645: 2, 723232: 1, 854545: 1, 934534: 2,
-        1000345: 3},
-    4: {0: 1, 1993: 2, 35460: 3, 459495: 4, 595669: 5, 754353: 6, 845645: 7, 923232: 8, 924445: 9, 934534: 10,
-        1004534: 11, 1000345: 12, 1030203: 13, 1030204: 14, 1030205: 15},
+    1: {0: 1, 1993: 1, 25460: 1, 159495: 1, 495669: 1, 554353: 1, 645645: 1, 723232: 1, 854545: 1, 934534: 1, 1000345: 1},
+    2: {0: 1, 1993: 2, 25460: 1, 159495: 3, 495669: 1, 554353: 1, 645645: 2, 723232: 1, 854545: 1, 934534: 2, 1000345: 3},
+    4: {
+        0: 1,
+        1993: 2,
+        35460: 3,
+        459495: 4,
+        595669: 5,
+        754353: 6,
+        845645: 7,
+        923232: 8,
+        924445: 9,
+        934534: 10,
+        1004534: 11,
+        1000345: 12,
+        1030203: 13,
+        1030204: 14,
+        1030205: 15,
+    },
 }
 
 
@@ -199,12 +212,14 @@ def test_status_list_jwt_verified_with_pyjwt():
     array = StatusArray(2**16, 2)
     array.set(42, Status.INVALID)
     array.set(43, Status.SUSPENDED)
-    token = sign_status_list_jwt(array, uri=URI, key=EC_JWK, alg="ES256", iat=1_800_000_000, exp=1_800_086_400,
-                                 ttl=43_200, x5c=["MIIB"])
+    token = sign_status_list_jwt(
+        array, uri=URI, key=EC_JWK, alg="ES256", iat=1_800_000_000, exp=1_800_086_400, ttl=43_200, x5c=["MIIB"]
+    )
     header = pyjwt.get_unverified_header(token)
     assert header == {"alg": "ES256", "kid": "sl-1", "typ": "statuslist+jwt", "x5c": ["MIIB"]}
-    claims = pyjwt.decode(token, EC_PRIVATE.public_key(), algorithms=["ES256"],
-                          options={"verify_exp": False, "verify_iat": False})
+    claims = pyjwt.decode(
+        token, EC_PRIVATE.public_key(), algorithms=["ES256"], options={"verify_exp": False, "verify_iat": False}
+    )
     assert claims["sub"] == URI and claims["iat"] == 1_800_000_000
     assert claims["exp"] == 1_800_086_400 and claims["ttl"] == 43_200
     assert claims["status_list"]["bits"] == 2
@@ -236,8 +251,9 @@ def test_status_list_cwt_verified_with_cbor2_and_cryptography():
     array = StatusArray(2**16, 2)
     array.set(9, Status.INVALID)
     cert = b"\x30\x82fake-der"
-    token = sign_status_list_cwt(array, uri=URI, key=EC_PRIVATE, iat=1_800_000_000, exp=1_800_086_400, ttl=43_200,
-                                 kid=b"sl-1", x5chain=[cert])
+    token = sign_status_list_cwt(
+        array, uri=URI, key=EC_PRIVATE, iat=1_800_000_000, exp=1_800_086_400, ttl=43_200, kid=b"sl-1", x5chain=[cert]
+    )
     protected, unprotected, payload = verify_cose_sign1_es256(token, EC_PRIVATE.public_key())
     assert protected == {1: -7, 16: "application/statuslist+cwt"}
     assert unprotected == {4: b"sl-1", 33: cert}

@@ -94,6 +94,7 @@ def assert_no_personal_data(exc: BaseException, *secrets: str) -> None:
 
 # --- SMTP ---------------------------------------------------------------------------------------
 
+
 def test_smtp_delivers_a_message_with_from_to_subject_and_body(smtp_server):
     controller, handler = smtp_server
     notifier = notifier_for(controller)
@@ -202,6 +203,7 @@ def test_smtp_rejects_a_non_positive_timeout():
 
 # --- dev outbox and null ---------------------------------------------------------------------------
 
+
 def test_outbox_keeps_and_logs_messages(caplog):
     outbox = OutboxNotifier()
     assert isinstance(outbox, Notifier)
@@ -270,30 +272,51 @@ def test_null_notifier_reaches_nothing():
 
 # --- from_settings ---------------------------------------------------------------------------------
 
+
 def test_from_settings_picks_each_notifier():
     assert isinstance(from_settings(Settings(profile="development", notifier="outbox")), OutboxNotifier)
     assert isinstance(from_settings(Settings(profile="development")), NullNotifier)
     assert isinstance(from_settings(Settings(profile="production", notifier="none")), NullNotifier)
 
-    smtp = from_settings(Settings(notifier="smtp", smtp_host="mail.example.org", smtp_port=587,
-                                  smtp_username="idbb", smtp_password="pw", smtp_starttls=True,
-                                  smtp_from="no-reply@example.org"))
+    smtp = from_settings(
+        Settings(
+            notifier="smtp",
+            smtp_host="mail.example.org",
+            smtp_port=587,
+            smtp_username="idbb",
+            smtp_password="pw",
+            smtp_starttls=True,
+            smtp_from="no-reply@example.org",
+        )
+    )
     assert isinstance(smtp, SmtpNotifier)
     assert (smtp.host, smtp.port, smtp.username, smtp.password, smtp.starttls, smtp.sender) == (
-        "mail.example.org", 587, "idbb", "pw", True, "no-reply@example.org")
+        "mail.example.org",
+        587,
+        "idbb",
+        "pw",
+        True,
+        "no-reply@example.org",
+    )
 
 
 def test_from_settings_smtp_defaults_do_not_log_in():
     smtp = from_settings(Settings(notifier="smtp"))
     assert isinstance(smtp, SmtpNotifier)
     assert (smtp.host, smtp.port, smtp.username, smtp.starttls, smtp.sender) == (
-        "127.0.0.1", 25, None, False, "idbb@localhost")
+        "127.0.0.1",
+        25,
+        None,
+        False,
+        "idbb@localhost",
+    )
 
 
 def test_from_settings_smtp_delivers_through_a_real_server(smtp_server):
     controller, handler = smtp_server
-    notifier = from_settings(Settings(notifier="smtp", smtp_host=controller.hostname, smtp_port=controller.port,
-                                      smtp_from="no-reply@idbb.test"))
+    notifier = from_settings(
+        Settings(notifier="smtp", smtp_host=controller.hostname, smtp_port=controller.port, smtp_from="no-reply@idbb.test")
+    )
     notifier.send("email", ADDRESS, "Your sign-in code", BODY)
     assert handler.envelopes[0].rcpt_tos == [ADDRESS]
 
@@ -307,24 +330,28 @@ def test_from_settings_refuses_the_outbox_in_production_and_unknown_names():
 
 # --- mask --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("address", "masked"), [
-    ("amina.diallo@example.org", "a***@example.org"),
-    ("  Amina@Example.ORG ", "A***@Example.ORG"),
-    ("ab@example.org", "a***@example.org"),
-    ("a@example.org", "***@example.org"),  # a one-letter local part is not shown at all
-    ("@example.org", "***@example.org"),
-    ("weird@name@example.org", "w***@example.org"),
-    ("amina@", "***"),
-    ("+15550000001", "*******0001"),
-    ("+1 (555) 000-0001", "*******0001"),
-    ("+237 6 71 23 45 67", "********4567"),
-    ("12345678", "****5678"),
-    ("1234567", "*******"),  # too short: the last four would be most of it
-    ("0001", "****"),
-    ("", "***"),
-    ("   ", "***"),
-    ("not an address", "***"),
-])
+
+@pytest.mark.parametrize(
+    ("address", "masked"),
+    [
+        ("amina.diallo@example.org", "a***@example.org"),
+        ("  Amina@Example.ORG ", "A***@Example.ORG"),
+        ("ab@example.org", "a***@example.org"),
+        ("a@example.org", "***@example.org"),  # a one-letter local part is not shown at all
+        ("@example.org", "***@example.org"),
+        ("weird@name@example.org", "w***@example.org"),
+        ("amina@", "***"),
+        ("+15550000001", "*******0001"),
+        ("+1 (555) 000-0001", "*******0001"),
+        ("+237 6 71 23 45 67", "********4567"),
+        ("12345678", "****5678"),
+        ("1234567", "*******"),  # too short: the last four would be most of it
+        ("0001", "****"),
+        ("", "***"),
+        ("   ", "***"),
+        ("not an address", "***"),
+    ],
+)
 def test_mask(address, masked):
     assert mask(address) == masked
 

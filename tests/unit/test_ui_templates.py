@@ -26,8 +26,14 @@ CLAIMS = (
     "phone_number phone_number_verified picture address locale zoneinfo"
 ).split()
 SCOPES = ("offline_access", "profile", "email", "phone", "address")
-ERROR_KEYS = ("error.unknown_client", "error.bad_redirect_uri", "error.expired", "error.bad_request", "error.csrf",
-              "error.too_many_requests")
+ERROR_KEYS = (
+    "error.unknown_client",
+    "error.bad_redirect_uri",
+    "error.expired",
+    "error.bad_request",
+    "error.csrf",
+    "error.too_many_requests",
+)
 LOGIN_ERROR_KEYS = ("login.failed", "login.blocked", "otp.failed", "otp.send_failed")
 #: Keys the views pass in as variables (t(error_key), claim and scope labels) rather than literal t("...") calls.
 DYNAMIC_KEYS = {f"claim.{c}" for c in CLAIMS} | {f"scope.{s}" for s in SCOPES} | set(ERROR_KEYS) | set(LOGIN_ERROR_KEYS)

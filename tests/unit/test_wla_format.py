@@ -65,6 +65,7 @@ def verify(token: str, key: jwk.JWK, **overrides: Any) -> dict[str, Any]:
 
 # --- public keys ----------------------------------------------------------------------------------
 
+
 def test_parse_accepts_rsa_p256_p384_and_ed25519(rsa_private, ec_private, ed_private):
     for private in (rsa_private, ec_private, ec.generate_private_key(ec.SECP384R1()), ed_private):
         parsed = wla.parse_wallet_jwk(public_jwk(private))
@@ -77,9 +78,17 @@ def test_parse_accepts_the_jwk_as_json_text(ec_private):
     assert wla.parse_wallet_jwk(json.dumps(public_jwk(ec_private))).key is not None
 
 
-@pytest.mark.parametrize("change", [
-    {"kty": "oct"}, {"kty": None}, {"e": None}, {"n": "AQAB"}, {"use": "enc"}, {"alg": "ES256"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kty": "oct"},
+        {"kty": None},
+        {"e": None},
+        {"n": "AQAB"},
+        {"use": "enc"},
+        {"alg": "ES256"},
+    ],
+)
 def test_strict_parse_refuses_bad_rsa_keys(rsa_private, change):
     data = {**public_jwk(rsa_private), **change}
     with pytest.raises(FormatError):
@@ -87,11 +96,17 @@ def test_strict_parse_refuses_bad_rsa_keys(rsa_private, change):
 
 
 def test_strict_parse_refuses_short_rsa_p521_and_private_keys(rsa_private, ed_private):
-    short = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key(),
-                                as_dict=True)
+    short = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key(), as_dict=True)
     p521 = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP521R1()).public_key(), as_dict=True)
-    for bad in (short, p521, RSAAlgorithm.to_jwk(rsa_private, as_dict=True), OKPAlgorithm.to_jwk(ed_private, as_dict=True),
-                "not json", [1, 2], {"n": "x"}):
+    for bad in (
+        short,
+        p521,
+        RSAAlgorithm.to_jwk(rsa_private, as_dict=True),
+        OKPAlgorithm.to_jwk(ed_private, as_dict=True),
+        "not json",
+        [1, 2],
+        {"n": "x"},
+    ):
         with pytest.raises(FormatError):
             wla.parse_wallet_jwk(bad)
 
@@ -101,8 +116,7 @@ def test_relaxed_parse_keeps_unloadable_keys_as_sent_but_never_private_ones(rsa_
     parsed = wla.parse_wallet_jwk(no_e, relaxed=True)
     assert parsed.key is None and parsed.public == no_e and len(parsed.thumbprint) == 43
     assert wla.parse_wallet_jwk({"kty": "whatever"}, relaxed=True).key is None
-    short = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key(),
-                                as_dict=True)
+    short = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key(), as_dict=True)
     assert wla.parse_wallet_jwk(short, relaxed=True).key is not None  # loads: kept as the key it is
     for bad in ({"no": "kty"}, RSAAlgorithm.to_jwk(rsa_private, as_dict=True)):
         with pytest.raises(FormatError):
@@ -118,6 +132,7 @@ def test_x5t_s256_is_the_base64url_sha256_of_the_der():
 
 # --- WLA tokens -----------------------------------------------------------------------------------
 
+
 def test_good_tokens_verify_for_each_key_type(rsa_private, ec_private, ed_private):
     for private, alg in ((rsa_private, "RS256"), (rsa_private, "PS256"), (ec_private, "ES256"), (ed_private, "EdDSA")):
         token = wla_token(private, alg)
@@ -130,12 +145,37 @@ def test_audience_may_be_a_list(rsa_private):
     assert verify(wla_token(rsa_private, aud=["other", AUD]), our_key(rsa_private))["aud"] == ["other", AUD]
 
 
-@pytest.mark.parametrize("changes", [
-    {"sub": "0000000000"}, {"sub": None}, {"aud": "someone-else"}, {"aud": ["a", "b"]}, {"aud": None},
-    {"iat": -301}, {"iat": +120}, {"iat": None}, {"iat": "now"},
-    {"exp": -1}, {"exp": None}, {"exp": True},
-], ids=["wrong-sub", "no-sub", "wrong-aud", "aud-list-without-us", "no-aud", "stale-iat", "future-iat", "no-iat",
-        "string-iat", "expired", "no-exp", "bool-exp"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub": "0000000000"},
+        {"sub": None},
+        {"aud": "someone-else"},
+        {"aud": ["a", "b"]},
+        {"aud": None},
+        {"iat": -301},
+        {"iat": +120},
+        {"iat": None},
+        {"iat": "now"},
+        {"exp": -1},
+        {"exp": None},
+        {"exp": True},
+    ],
+    ids=[
+        "wrong-sub",
+        "no-sub",
+        "wrong-aud",
+        "aud-list-without-us",
+        "no-aud",
+        "stale-iat",
+        "future-iat",
+        "no-iat",
+        "string-iat",
+        "expired",
+        "no-exp",
+        "bool-exp",
+    ],
+)
 def test_bad_claims_are_refused(rsa_private, changes):
     """Integer iat/exp values are offsets from now (parametrize runs at collection, long before the test)."""
     now = int(time.time())
@@ -181,8 +221,13 @@ def test_alg_that_does_not_fit_the_key_is_refused(rsa_private, ec_private):
 
 def test_tampered_payload_and_garbage_are_refused(rsa_private):
     head, _, sig = wla_token(rsa_private).split(".")
-    forged = base64.urlsafe_b64encode(json.dumps({"sub": UIN, "aud": AUD, "iat": int(time.time()),
-                                                  "exp": int(time.time()) + 60}).encode()).rstrip(b"=").decode()
+    forged = (
+        base64.urlsafe_b64encode(
+            json.dumps({"sub": UIN, "aud": AUD, "iat": int(time.time()), "exp": int(time.time()) + 60}).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
     for token in (f"{head}.{forged}.{sig}", "a.b", "", "x" * 20000, None, "!!.??.**"):
         with pytest.raises(FormatError):
             verify(token, our_key(rsa_private))
@@ -190,17 +235,20 @@ def test_tampered_payload_and_garbage_are_refused(rsa_private):
 
 # --- detached consent signatures ------------------------------------------------------------------
 
+
 def detached(private: Any, payload: bytes, alg: str = "RS256", headers: dict[str, Any] | None = None) -> str:
-    compact = pyjwt.api_jws.PyJWS().encode(payload, private, algorithm=alg,
-                                           headers={"x5t#S256": X5T} if headers is None else headers)
+    compact = pyjwt.api_jws.PyJWS().encode(
+        payload, private, algorithm=alg, headers={"x5t#S256": X5T} if headers is None else headers
+    )
     head, _, sig = compact.split(".")
     return f"{head}.{sig}"
 
 
 def test_consent_payload_matches_esignet_treemap_json():
     payload = wla.consent_payload(["phone_number", "name", "email"], ["sample_ldp_vc", "Manage-VID"])
-    assert payload == (b'{"accepted_claims":["email","name","phone_number"],'
-                       b'"permitted_authorized_scopes":["Manage-VID","sample_ldp_vc"]}')
+    assert payload == (
+        b'{"accepted_claims":["email","name","phone_number"],"permitted_authorized_scopes":["Manage-VID","sample_ldp_vc"]}'
+    )
     assert wla.consent_payload([], None) == b'{"accepted_claims":[],"permitted_authorized_scopes":null}'
     assert wla.consent_payload(["nom_é"], []) == '{"accepted_claims":["nom_é"],"permitted_authorized_scopes":[]}'.encode()
 
@@ -227,7 +275,15 @@ def test_detached_consent_shape_header_and_key_are_checked(rsa_private):
     head, sig = good.split(".")
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     payload_b64 = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
-    for bad in (f"{head}.{payload_b64}.{sig}", head, f"{head}.{sig}.x", f".{sig}", f"{head}.", None,
-                detached(rsa_private, payload, headers={"kid": "no-thumbprint"}), detached(other, payload)):
+    for bad in (
+        f"{head}.{payload_b64}.{sig}",
+        head,
+        f"{head}.{sig}.x",
+        f".{sig}",
+        f"{head}.",
+        None,
+        detached(rsa_private, payload, headers={"kid": "no-thumbprint"}),
+        detached(other, payload),
+    ):
         with pytest.raises(FormatError):
             wla.verify_detached_consent(bad, payload, our_key(rsa_private))

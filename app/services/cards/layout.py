@@ -46,9 +46,15 @@ def render(card: CardData, qr_text: str, *, photo: bytes | None, title: str = "I
             placed = False
     if not placed:
         pdf.rect(*photo_box)
-    rows = [("Surname", card.family_name or ""), ("Given names", card.given_name or ""),
-            ("Date of birth", card.birthdate or ""), ("UIN", card.uin), ("Card no.", card.card_number),
-            ("Issued", printed_date(card.issued_at)), ("Valid until", printed_date(card.valid_until))]
+    rows = [
+        ("Surname", card.family_name or ""),
+        ("Given names", card.given_name or ""),
+        ("Date of birth", card.birthdate or ""),
+        ("UIN", card.uin),
+        ("Card no.", card.card_number),
+        ("Issued", printed_date(card.issued_at)),
+        ("Valid until", printed_date(card.valid_until)),
+    ]
     y = 9.0
     for label, value in rows:
         pdf.set_xy(23, y)

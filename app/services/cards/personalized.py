@@ -52,9 +52,11 @@ def _identity(uin: str) -> Identity:
 
 def photo(identity_id: str) -> bytes | None:
     """The FACE image of the identity's newest finalized enrollment, decrypted (None when there is none)."""
-    enrollments = db.session.execute(select(Enrollment).where(
-        Enrollment.identity_id == identity_id, Enrollment.finalized_at.is_not(None)).order_by(
-        Enrollment.finalized_at.desc())).scalars()
+    enrollments = db.session.execute(
+        select(Enrollment)
+        .where(Enrollment.identity_id == identity_id, Enrollment.finalized_at.is_not(None))
+        .order_by(Enrollment.finalized_at.desc())
+    ).scalars()
     for enrollment in enrollments:
         for item in (enrollment.document or {}).get("biometricData") or []:
             image = item.get("image") if isinstance(item, dict) else None
@@ -65,23 +67,30 @@ def photo(identity_id: str) -> bytes | None:
     return None
 
 
-def card_data(identity: Identity, *, card_id: str, now: datetime, valid_until: datetime | None = None) -> (
-        card_payload.CardData):
+def card_data(
+    identity: Identity, *, card_id: str, now: datetime, valid_until: datetime | None = None
+) -> card_payload.CardData:
     bio: dict[str, Any] = identity.biographic or {}
     settings = state().settings
     until = valid_until or now + timedelta(days=settings.card_validity_days)
     return card_payload.CardData(
-        issuer=settings.issuer, uin=identity.uin, card_number=card_id,
-        given_name=_text(bio.get("firstName")), family_name=_text(bio.get("lastName")),
-        birthdate=_text(bio.get("dateOfBirth")), valid_from=now, valid_until=until, issued_at=now)
+        issuer=settings.issuer,
+        uin=identity.uin,
+        card_number=card_id,
+        given_name=_text(bio.get("firstName")),
+        family_name=_text(bio.get("lastName")),
+        birthdate=_text(bio.get("dateOfBirth")),
+        valid_from=now,
+        valid_until=until,
+        issued_at=now,
+    )
 
 
 def _text(value: Any) -> str | None:
     return str(value)[:64] if value not in (None, "") else None
 
 
-def issue(uin: str, *, actor: str, credential_request_id: str | None = None,
-          valid_until: datetime | None = None) -> Card:
+def issue(uin: str, *, actor: str, credential_request_id: str | None = None, valid_until: datetime | None = None) -> Card:
     """A new card for ``uin``: rendered, kept sealed, audited (in the caller's transaction)."""
     identity = _identity(uin)
     now = clock.now().replace(microsecond=0)
@@ -93,10 +102,17 @@ def issue(uin: str, *, actor: str, credential_request_id: str | None = None,
     qr_text = card_payload.encode(data, private, kid=signer.kid)
     pdf = layout.render(data, qr_text, photo=photo(identity.identity_id))
     blob = blobs.store(f"card:{card_id}", pdf, content_type="application/pdf", detected_format="pdf")
-    db.session.add(PrintedCard(card_id=card_id, uin=uin, credential_request_id=credential_request_id,
-                               blob_id=blob.blob_id, issued_at=now, expires_at=data.valid_until))
-    audit.record("card.issued", actor=actor, target=card_id,
-                 details={"credentialRequestId": credential_request_id})
+    db.session.add(
+        PrintedCard(
+            card_id=card_id,
+            uin=uin,
+            credential_request_id=credential_request_id,
+            blob_id=blob.blob_id,
+            issued_at=now,
+            expires_at=data.valid_until,
+        )
+    )
+    audit.record("card.issued", actor=actor, target=card_id, details={"credentialRequestId": credential_request_id})
     return Card(card_id, uin, pdf, now, data.valid_until)
 
 

@@ -35,8 +35,13 @@ ACTIVE, SUSPENDED, REVOKED, NEW, OTHER = "ACTIVE", "SUSPENDED", "REVOKED", "NEW"
 OSIA_BY_LIST = {lifecycle.VALID: ACTIVE, lifecycle.SUSPENDED: SUSPENDED, lifecycle.INVALID: REVOKED}
 LIST_BY_OSIA = {value: key for key, value in OSIA_BY_LIST.items()}
 #: Expression attribute -> the operators it takes (OSIA CMS 1.3 findCredentials; an AND of the expressions).
-SEARCH_OPERATORS = {"personId": ("=",), "credentialProfileId": ("=",), "status": ("=",),
-                    "credentialRequestId": ("=",), "issuedDate": (">", ">=", "<", "<=")}
+SEARCH_OPERATORS = {
+    "personId": ("=",),
+    "credentialProfileId": ("=",),
+    "status": ("=",),
+    "credentialRequestId": ("=",),
+    "issuedDate": (">", ">=", "<", "<="),
+}
 
 
 def _iso(moment: datetime) -> str:
@@ -55,11 +60,20 @@ def osia_status(view: lifecycle.CredentialView, now: datetime | None = None) -> 
 def credential_data(view: lifecycle.CredentialView) -> dict[str, Any]:
     """OSIA ``CredentialData`` of a credential (no claim value: the person is named by UIN only)."""
     status, other = osia_status(view)
-    out: dict[str, Any] = {"credentialId": view.credential_id, "status": status, "personId": view.subject_uin or "",
-                           "credentialProfileId": view.configuration_id, "issuedDate": _iso(view.issued_at),
-                           "expiryDate": _iso(view.expires_at),
-                           "others": {"format": view.format, "statusListUri": view.status_list_uri,
-                                      "statusListIndex": view.status_index, "statusLabel": view.status_label}}
+    out: dict[str, Any] = {
+        "credentialId": view.credential_id,
+        "status": status,
+        "personId": view.subject_uin or "",
+        "credentialProfileId": view.configuration_id,
+        "issuedDate": _iso(view.issued_at),
+        "expiryDate": _iso(view.expires_at),
+        "others": {
+            "format": view.format,
+            "statusListUri": view.status_list_uri,
+            "statusListIndex": view.status_index,
+            "statusLabel": view.status_label,
+        },
+    }
     if other is not None:
         out["statusOther"] = other
     return out
@@ -72,8 +86,9 @@ def resolve(credential_id: str, *, client_id: str, scopes: Sequence[str]) -> lif
     except lifecycle.CredentialNotFound:
         view = lifecycle.get_by_revocation_id(credential_id)  # CredentialNotFound (404) when neither
     if "cms.credential.write" not in scopes and "cms.credential.read" not in scopes:
-        owner = db.session.execute(select(Issuance.client_id).where(
-            Issuance.issuance_id == view.issuance_id)).scalar_one_or_none()
+        owner = db.session.execute(
+            select(Issuance.client_id).where(Issuance.issuance_id == view.issuance_id)
+        ).scalar_one_or_none()
         if owner != client_id:  # least privilege: a backend reaches only what it issued; the same 404 otherwise
             raise lifecycle.CredentialNotFound()
     return view
@@ -94,8 +109,10 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
     for expression in expressions or []:
         name, operator, value = expression["attributeName"], expression["operator"], expression["value"]
         if operator not in SEARCH_OPERATORS.get(name, ()):
-            raise InvalidCmsExpression("Credentials are searched by personId, credentialProfileId, "
-                                       "status, credentialRequestId (=) and issuedDate (<, >).")
+            raise InvalidCmsExpression(
+                "Credentials are searched by personId, credentialProfileId, "
+                "status, credentialRequestId (=) and issuedDate (<, >)."
+            )
         if not isinstance(value, str):
             raise InvalidCmsExpression(f"{name} is compared with a string.")
         if name == "personId":
@@ -127,13 +144,17 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
 
 
 CHANGES: dict[str, Callable[..., list[lifecycle.CredentialView]]] = {
-    "suspend": lifecycle.suspend, "unsuspend": lifecycle.unsuspend, "revoke": lifecycle.revoke}
+    "suspend": lifecycle.suspend,
+    "unsuspend": lifecycle.unsuspend,
+    "revoke": lifecycle.revoke,
+}
 #: setCredentialStatus: the OSIA status asked for -> the lifecycle move that reaches it.
 MOVES = {SUSPENDED: "suspend", ACTIVE: "unsuspend", REVOKED: "revoke"}
 
 
-def change(action: str, credential_id: str, *, reason: str | None, client_id: str,
-           scopes: Sequence[str]) -> lifecycle.CredentialView:
+def change(
+    action: str, credential_id: str, *, reason: str | None, client_id: str, scopes: Sequence[str]
+) -> lifecycle.CredentialView:
     """suspend / unsuspend / revoke one credential: one transaction (the lifecycle writes the list entry, the
     audit and outbox events); a move the lifecycle refuses is its ``StatusConflict`` (409)."""
     with atomic():

@@ -16,12 +16,24 @@ def all_profiles() -> list[dict[str, Any]]:
     out = []
     for config in configured().values():
         name = next((d.get("name") for d in config.display if d.get("name")), config.id)
-        out.append({"credentialProfileId": config.id, "name": str(name),
-                    "description": f"{config.format} credential for a wallet (OpenID4VCI 1.0)",
-                    "credentialType": "MOBILE", "defaultLifetime": config.validity_days})
-    out.append({"credentialProfileId": ID_CARD, "name": "Printable ID card",
-                "description": "ID-1 card PDF with a signed QR code (CWT, ES256) of the printed data",
-                "credentialType": "ID_CARD", "defaultLifetime": state().settings.card_validity_days})
+        out.append(
+            {
+                "credentialProfileId": config.id,
+                "name": str(name),
+                "description": f"{config.format} credential for a wallet (OpenID4VCI 1.0)",
+                "credentialType": "MOBILE",
+                "defaultLifetime": config.validity_days,
+            }
+        )
+    out.append(
+        {
+            "credentialProfileId": ID_CARD,
+            "name": "Printable ID card",
+            "description": "ID-1 card PDF with a signed QR code (CWT, ES256) of the printed data",
+            "credentialType": "ID_CARD",
+            "defaultLifetime": state().settings.card_validity_days,
+        }
+    )
     return out
 
 
@@ -35,7 +47,6 @@ def find(expressions: list[dict[str, Any]] | None, *, offset: int = 0, limit: in
     for expression in expressions or []:
         name, operator, value = expression["attributeName"], expression["operator"], expression["value"]
         if name not in SEARCHABLE or operator not in ("=", "!="):
-            raise InvalidCmsExpression(f"Profiles are searched with = or != on "
-                                       f"{', '.join(SEARCHABLE)}.")
+            raise InvalidCmsExpression(f"Profiles are searched with = or != on {', '.join(SEARCHABLE)}.")
         found = [p for p in found if (p.get(name) == value) == (operator == "=")]
-    return found[offset:offset + limit]
+    return found[offset : offset + limit]

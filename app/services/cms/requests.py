@@ -54,8 +54,7 @@ def _open_offer(row: CredentialRequest) -> dict[str, Any] | None:
     sealed = (row.document or {}).get("offerSealed")
     if not sealed:
         return None
-    raw = aead.open_sealed(state().settings.data_key_bytes(), bytes.fromhex(sealed),
-                           row.credential_request_id.encode())
+    raw = aead.open_sealed(state().settings.data_key_bytes(), bytes.fromhex(sealed), row.credential_request_id.encode())
     return dict(json.loads(raw))
 
 
@@ -109,9 +108,18 @@ def create(request_id: str, body: dict[str, Any], *, client_id: str, transaction
     if db.session.get(CredentialRequest, request_id) is not None:
         raise RequestExists()
     now = clock.now()
-    row = CredentialRequest(credential_request_id=request_id, client_id=client_id, status=PENDING, person_id=uin,
-                            profile_id=profile["credentialProfileId"], document=_stored(body), credential_ids=[],
-                            transaction_id=transaction_id, created_at=now, updated_at=now)
+    row = CredentialRequest(
+        credential_request_id=request_id,
+        client_id=client_id,
+        status=PENDING,
+        person_id=uin,
+        profile_id=profile["credentialProfileId"],
+        document=_stored(body),
+        credential_ids=[],
+        transaction_id=transaction_id,
+        created_at=now,
+        updated_at=now,
+    )
     if not _issuable(uin):
         _failed(row, NOT_ISSUABLE, client_id)
         return
@@ -124,23 +132,46 @@ def create(request_id: str, body: dict[str, Any], *, client_id: str, transaction
                 row.status, row.credential_ids = ISSUED, [card.card_id]
             else:
                 # backend.create commits its own block: the request row goes with the issuance, in one commit
-                made = backend.create({"credentialConfigurationId": row.profile_id, "subject": {"uin": uin},
-                                       "correlationId": request_id[:128]}, client_id=client_id)
+                made = backend.create(
+                    {
+                        "credentialConfigurationId": row.profile_id,
+                        "subject": {"uin": uin},
+                        "correlationId": request_id[:128],
+                    },
+                    client_id=client_id,
+                )
                 row = db.session.get(CredentialRequest, request_id) or row
                 row.issuance_id = made["issuanceId"]
-                row.document = _stored(body, {"offerSealed": _seal_offer(request_id, {
-                    k: made[k] for k in ("issuanceId", "offerUri", "offerPage", "expiresAt")})})
+                row.document = _stored(
+                    body,
+                    {
+                        "offerSealed": _seal_offer(
+                            request_id, {k: made[k] for k in ("issuanceId", "offerUri", "offerPage", "expiresAt")}
+                        )
+                    },
+                )
             row.updated_at = clock.now()
-            audit.record("cms.request_created", actor=client_id, target=request_id,
-                         details={"profile": row.profile_id, "status": row.status, "transactionId": transaction_id})
+            audit.record(
+                "cms.request_created",
+                actor=client_id,
+                target=request_id,
+                details={"profile": row.profile_id, "status": row.status, "transactionId": transaction_id},
+            )
     except IntegrityError:
         raise RequestExists() from None
     except IdbbError as exc:
         if exc.status >= 500 or isinstance(exc, RequestExists):
             raise
-        row = CredentialRequest(**{c: getattr(row, c) for c in (
-            "credential_request_id", "client_id", "person_id", "profile_id", "transaction_id", "created_at")},
-            status=PENDING, document=_stored(body), credential_ids=[], updated_at=clock.now())
+        row = CredentialRequest(
+            **{
+                c: getattr(row, c)
+                for c in ("credential_request_id", "client_id", "person_id", "profile_id", "transaction_id", "created_at")
+            },
+            status=PENDING,
+            document=_stored(body),
+            credential_ids=[],
+            updated_at=clock.now(),
+        )
         _failed(row, NOT_ISSUABLE if exc.status == 404 else exc.code[:64], client_id)
 
 
@@ -148,8 +179,13 @@ def _failed(row: CredentialRequest, failure: str, actor: str) -> None:
     with atomic():
         row.status, row.failure = FAILED, failure
         db.session.add(row)
-        audit.record("cms.request_failed", actor=actor, target=row.credential_request_id,
-                     outcome="failure", details={"failure": failure})
+        audit.record(
+            "cms.request_failed",
+            actor=actor,
+            target=row.credential_request_id,
+            outcome="failure",
+            details={"failure": failure},
+        )
 
 
 def _owned(request_id: str, client_id: str, *, lock: bool = False) -> CredentialRequest:
@@ -166,8 +202,13 @@ def _refresh(row: CredentialRequest) -> None:
     """A wallet request's PENDING follows its offer: ISSUED once collected, FAILED once the offer ended."""
     if row.status != PENDING or row.issuance_id is None:
         return
-    ids = list(db.session.execute(select(IssuedCredential.credential_id).where(
-        IssuedCredential.issuance_id == row.issuance_id).order_by(IssuedCredential.issued_at)).scalars())
+    ids = list(
+        db.session.execute(
+            select(IssuedCredential.credential_id)
+            .where(IssuedCredential.issuance_id == row.issuance_id)
+            .order_by(IssuedCredential.issued_at)
+        ).scalars()
+    )
     issuance = db.session.get(Issuance, row.issuance_id)
     if ids:
         row.status, row.credential_ids = ISSUED, ids
@@ -180,10 +221,14 @@ def _refresh(row: CredentialRequest) -> None:
 
 def view(row: CredentialRequest) -> dict[str, Any]:
     document = row.document or {}
-    out: dict[str, Any] = {"credentialRequestId": row.credential_request_id, "status": row.status,
-                           "personId": row.person_id, "requestData": document.get("requestData") or {},
-                           "biographicData": document.get("biographicData") or {},
-                           "credentialIds": list(row.credential_ids or [])}
+    out: dict[str, Any] = {
+        "credentialRequestId": row.credential_request_id,
+        "status": row.status,
+        "personId": row.person_id,
+        "requestData": document.get("requestData") or {},
+        "biographicData": document.get("biographicData") or {},
+        "credentialIds": list(row.credential_ids or []),
+    }
     if document.get("biometricData") is not None:
         out["biometricData"] = document["biometricData"]
     offer = _open_offer(row)
@@ -211,13 +256,11 @@ def update(request_id: str, body: dict[str, Any], *, client_id: str, transaction
         if row.status != PENDING:
             raise RequestNotPending()
         if str(body["personId"]) != row.person_id or body["requestData"]["credentialProfileId"] != row.profile_id:
-            raise ImmutableRequest("personId and credentialProfileId cannot change; cancel the request and create "
-                                   "another.")
+            raise ImmutableRequest("personId and credentialProfileId cannot change; cancel the request and create another.")
         sealed = (row.document or {}).get("offerSealed")
         row.document = _stored(body, {"offerSealed": sealed} if sealed else None)
         row.updated_at = clock.now()
-        audit.record("cms.request_updated", actor=client_id, target=request_id,
-                     details={"transactionId": transaction_id})
+        audit.record("cms.request_updated", actor=client_id, target=request_id, details={"transactionId": transaction_id})
 
 
 def cancel(request_id: str, *, client_id: str, transaction_id: str) -> None:
@@ -234,8 +277,7 @@ def cancel(request_id: str, *, client_id: str, transaction_id: str) -> None:
             issuance.claims_sealed = None
         row.status, row.updated_at = CANCELLED, clock.now()
         row.document = {k: v for k, v in (row.document or {}).items() if k != "offerSealed"}
-        audit.record("cms.request_cancelled", actor=client_id, target=request_id,
-                     details={"transactionId": transaction_id})
+        audit.record("cms.request_cancelled", actor=client_id, target=request_id, details={"transactionId": transaction_id})
 
 
 def card(request_id: str, *, client_id: str) -> bytes:

@@ -56,8 +56,12 @@ def update_status(uin: str, status: str, *, reason: str | None, client_id: str) 
         wanted = "ACTIVE" if status == "ACTIVATED" else "INACTIVE"
         if row.status != wanted:
             row.status, row.updated_at = wanted, clock.now()
-            audit.record("registry.identity_status", actor=client_id, target=row.identity_id,
-                         details={"status": wanted, "reason": (reason or "")[:500]})
+            audit.record(
+                "registry.identity_status",
+                actor=client_id,
+                target=row.identity_id,
+                details={"status": wanted, "reason": (reason or "")[:500]},
+            )
             outbox.emit("updatePerson", {"uin": uin})  # OSIA notification: identifiers only
         event_id = events.record("update_identity", client_id=client_id, uin=uin, info={"status": status})
     return {"status": status, "uin": uin, "eventId": event_id}

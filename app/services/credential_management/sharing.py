@@ -55,9 +55,11 @@ def share(request: dict[str, Any], *, client_id: str) -> dict[str, Any]:
             raise UnknownPartner()
         person = identity(str(request["individualId"]))
         now = clock.now()
-        consents = db.session.execute(select(Consent).where(
-            Consent.identity_id == person.identity_id, Consent.client_id == partner.client_id,
-            Consent.expires_at > now)).scalars()
+        consents = db.session.execute(
+            select(Consent).where(
+                Consent.identity_id == person.identity_id, Consent.client_id == partner.client_id, Consent.expires_at > now
+            )
+        ).scalars()
         accepted = set().union(*(set(c.accepted_claims or []) for c in consents))
         if not set(names) <= accepted:
             raise ConsentMissing()  # the same answer whichever attribute is missing: nothing is shared
@@ -65,11 +67,28 @@ def share(request: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         masked = {a["attributeName"] for a in request["sharableAttributes"] if a.get("isMasked")}
         shared = {k: (_masked(v) if k in masked else v) for k, v in values.items()}
         epoch = int(now.timestamp())
-        token = id_tokens.sign({"iss": state().settings.issuer, "aud": partner.client_id,
-                                "sub": id_tokens.subject(partner, person.identity_id), "iat": epoch,
-                                "exp": epoch + SHARE_TTL, "purpose": request.get("purpose"), **shared}, "RS256")
-        event_id = events.record("share_credential", client_id=client_id, uin=person.uin,
-                                 info={"partnerId": partner.client_id, "attributeList": ",".join(sorted(names))})
-        audit.record("credential.shared", actor=client_id, target=person.identity_id,
-                     details={"partnerId": partner.client_id, "attributes": sorted(names), "eventId": event_id})
+        token = id_tokens.sign(
+            {
+                "iss": state().settings.issuer,
+                "aud": partner.client_id,
+                "sub": id_tokens.subject(partner, person.identity_id),
+                "iat": epoch,
+                "exp": epoch + SHARE_TTL,
+                "purpose": request.get("purpose"),
+                **shared,
+            },
+            "RS256",
+        )
+        event_id = events.record(
+            "share_credential",
+            client_id=client_id,
+            uin=person.uin,
+            info={"partnerId": partner.client_id, "attributeList": ",".join(sorted(names))},
+        )
+        audit.record(
+            "credential.shared",
+            actor=client_id,
+            target=person.identity_id,
+            details={"partnerId": partner.client_id, "attributes": sorted(names), "eventId": event_id},
+        )
     return {"status": "Success", "eventId": event_id, "credential": token}

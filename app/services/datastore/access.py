@@ -120,9 +120,14 @@ class KeyCache:
 
 def _key_cache() -> KeyCache:
     settings = state().settings
-    return state().cached("datastore_jwks", lambda: KeyCache(
-        settings.datastore_jwks_url or None, settings.datastore_oidc_issuer or None,
-        float(settings.datastore_jwks_min_refresh)))
+    return state().cached(
+        "datastore_jwks",
+        lambda: KeyCache(
+            settings.datastore_jwks_url or None,
+            settings.datastore_oidc_issuer or None,
+            float(settings.datastore_jwks_min_refresh),
+        ),
+    )
 
 
 def _external(token: str) -> Caller:
@@ -178,7 +183,16 @@ def authorize(subject: str, *, method: str, path: str, authentic_source: str | N
     configured = rules()
     if not configured:
         return
-    query = spocp.query("vc", [("service", "apigw"), ("method", method), ("path", path), ("subject", subject),
-                               ("authentic_source", authentic_source or ""), ("scope", scope or "")])
+    query = spocp.query(
+        "vc",
+        [
+            ("service", "apigw"),
+            ("method", method),
+            ("path", path),
+            ("subject", subject),
+            ("authentic_source", authentic_source or ""),
+            ("scope", scope or ""),
+        ],
+    )
     if not spocp.allowed(configured, query):
         raise NotAllowed(details={"method": method, "path": path})

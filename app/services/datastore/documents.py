@@ -41,15 +41,19 @@ def _aad(source: str, scope: str, document_id: str) -> bytes:
 
 
 def seal(row: DatastoreDocument, data: dict[str, Any]) -> None:
-    row.data_sealed = aead.seal(state().settings.data_key_bytes(), json.dumps(data).encode("utf-8"),
-                                _aad(row.authentic_source, row.scope, row.document_id))
+    row.data_sealed = aead.seal(
+        state().settings.data_key_bytes(),
+        json.dumps(data).encode("utf-8"),
+        _aad(row.authentic_source, row.scope, row.document_id),
+    )
 
 
 def open_data(row: DatastoreDocument) -> dict[str, Any]:
     if row.data_sealed is None:
         return {}
-    raw = aead.open_sealed(state().settings.data_key_bytes(), bytes(row.data_sealed),
-                           _aad(row.authentic_source, row.scope, row.document_id))
+    raw = aead.open_sealed(
+        state().settings.data_key_bytes(), bytes(row.data_sealed), _aad(row.authentic_source, row.scope, row.document_id)
+    )
     data = json.loads(raw)
     return data if isinstance(data, dict) else {}
 
@@ -64,9 +68,11 @@ def target(source: str, scope: str, document_id: str) -> str:
 
 
 def row_for(source: str, scope: str, document_id: str, *, lock: bool = False) -> DatastoreDocument | None:
-    query = select(DatastoreDocument).where(DatastoreDocument.authentic_source == source,
-                                            DatastoreDocument.scope == scope,
-                                            DatastoreDocument.document_id == document_id)
+    query = select(DatastoreDocument).where(
+        DatastoreDocument.authentic_source == source,
+        DatastoreDocument.scope == scope,
+        DatastoreDocument.document_id == document_id,
+    )
     if lock:
         query = query.with_for_update()
     return db.session.execute(query).scalar_one_or_none()
@@ -81,8 +87,13 @@ def live(source: str, scope: str, document_id: str, *, lock: bool = False) -> Da
 
 
 def identities(row: DatastoreDocument) -> list[str]:
-    return list(db.session.execute(select(DocumentIdentity.person_id).where(
-        DocumentIdentity.document_pk == row.document_pk).order_by(DocumentIdentity.person_id)).scalars())
+    return list(
+        db.session.execute(
+            select(DocumentIdentity.person_id)
+            .where(DocumentIdentity.document_pk == row.document_pk)
+            .order_by(DocumentIdentity.person_id)
+        ).scalars()
+    )
 
 
 def _set_identities(row: DatastoreDocument, person_ids: list[str]) -> None:
@@ -103,8 +114,15 @@ def _store(body: dict[str, Any], *, actor: str) -> str:
     if row is not None and row.revoked_at is None:
         raise DocumentExists(details={"authentic_source": source, "scope": scope, "document_id": document_id})
     if row is None:
-        row = DatastoreDocument(authentic_source=source, scope=scope, document_id=document_id, version=1,
-                                created_by=actor, created_at=now, updated_at=now)
+        row = DatastoreDocument(
+            authentic_source=source,
+            scope=scope,
+            document_id=document_id,
+            version=1,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
         db.session.add(row)
     else:  # a deleted key uploaded again: a new version of the document
         row.version, row.revoked_at, row.updated_at = row.version + 1, None, now
@@ -114,8 +132,12 @@ def _store(body: dict[str, Any], *, actor: str) -> str:
     except IntegrityError as exc:
         raise DocumentExists(details={"authentic_source": source, "scope": scope, "document_id": document_id}) from exc
     _set_identities(row, list(body.get("identity_mapping_ids") or []))
-    audit.record("datastore.document_uploaded", actor=actor, target=target(source, scope, document_id),
-                 details={"version": row.version})
+    audit.record(
+        "datastore.document_uploaded",
+        actor=actor,
+        target=target(source, scope, document_id),
+        details={"version": row.version},
+    )
     return document_id
 
 
@@ -134,9 +156,15 @@ def _existing(keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Da
     found: dict[tuple[str, str, str], DatastoreDocument] = {}
     for (source, scope), ids in groups.items():
         for start in range(0, len(ids), CHUNK):
-            rows = db.session.execute(select(DatastoreDocument).where(
-                DatastoreDocument.authentic_source == source, DatastoreDocument.scope == scope,
-                DatastoreDocument.document_id.in_(ids[start:start + CHUNK])).with_for_update()).scalars()
+            rows = db.session.execute(
+                select(DatastoreDocument)
+                .where(
+                    DatastoreDocument.authentic_source == source,
+                    DatastoreDocument.scope == scope,
+                    DatastoreDocument.document_id.in_(ids[start : start + CHUNK]),
+                )
+                .with_for_update()
+            ).scalars()
             found.update({(r.authentic_source, r.scope, r.document_id): r for r in rows})
     return found
 
@@ -169,8 +197,15 @@ def upload_bulk(documents: dict[str, dict[str, Any]], *, actor: str) -> dict[str
             if row is not None and row.revoked_at is None:
                 raise DocumentExists(details=dict(zip(("authentic_source", "scope", "document_id"), key, strict=True)))
             if row is None:
-                row = DatastoreDocument(authentic_source=key[0], scope=key[1], document_id=key[2], version=1,
-                                        created_by=actor, created_at=now, updated_at=now)
+                row = DatastoreDocument(
+                    authentic_source=key[0],
+                    scope=key[1],
+                    document_id=key[2],
+                    version=1,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
                 db.session.add(row)
             else:  # a deleted key uploaded again: a new version
                 row.version, row.revoked_at, row.updated_at = row.version + 1, None, now
@@ -183,19 +218,31 @@ def upload_bulk(documents: dict[str, dict[str, Any]], *, actor: str) -> dict[str
         reused = [r.document_pk for r in rows if r.version > 1]
         if reused:
             db.session.execute(delete(DocumentIdentity).where(DocumentIdentity.document_pk.in_(reused)))
-        db.session.add_all([DocumentIdentity(document_pk=row.document_pk, person_id=person_id)
-                            for row, (_, _, people) in zip(rows, entries, strict=True) for person_id in people])
+        db.session.add_all(
+            [
+                DocumentIdentity(document_pk=row.document_pk, person_id=person_id)
+                for row, (_, _, people) in zip(rows, entries, strict=True)
+                for person_id in people
+            ]
+        )
         for row in rows:
-            audit.record("datastore.document_uploaded", actor=actor,
-                         target=target(row.authentic_source, row.scope, row.document_id),
-                         details={"version": row.version})
+            audit.record(
+                "datastore.document_uploaded",
+                actor=actor,
+                target=target(row.authentic_source, row.scope, row.document_id),
+                details={"version": row.version},
+            )
     return {"count": len(documents)}
 
 
 def view(row: DatastoreDocument, *, with_data: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "meta": {"authentic_source": row.authentic_source, "scope": row.scope, "document_id": row.document_id,
-                 "document_version": str(row.version)},
+        "meta": {
+            "authentic_source": row.authentic_source,
+            "scope": row.scope,
+            "document_id": row.document_id,
+            "document_version": str(row.version),
+        },
         "identity_mapping_ids": identities(row),
     }
     if with_data:
@@ -225,8 +272,12 @@ def replace(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
         if body.get("identity_mapping_ids") is not None:
             _set_identities(row, list(body["identity_mapping_ids"]))
         reissued = issuing.refresh_pending(row, data)
-        audit.record("datastore.document_replaced", actor=actor, target=target(source, scope, document_id),
-                     details={"version": row.version, "pending_offers": reissued})
+        audit.record(
+            "datastore.document_replaced",
+            actor=actor,
+            target=target(source, scope, document_id),
+            details={"version": row.version, "pending_offers": reissued},
+        )
     return {"document_id": document_id}
 
 
@@ -244,8 +295,12 @@ def remove(key: dict[str, Any], *, actor: str) -> dict[str, Any]:
         revoked = issuing.revoke_document(row, actor=actor)
         row.revoked_at = row.updated_at = clock.now()
         row.data_sealed = None
-        audit.record("datastore.document_deleted", actor=actor, target=target(source, scope, document_id),
-                     details={"revoked_credentials": revoked})
+        audit.record(
+            "datastore.document_deleted",
+            actor=actor,
+            target=target(source, scope, document_id),
+            details={"revoked_credentials": revoked},
+        )
     return {"document_id": document_id}
 
 
@@ -259,18 +314,28 @@ def change_identities(body: dict[str, Any], *, add: bool, actor: str) -> dict[st
         wanted = [*current, *given] if add else [p for p in current if p not in set(given)]
         _set_identities(row, wanted)
         row.updated_at = clock.now()
-        audit.record("datastore.identities_added" if add else "datastore.identities_removed", actor=actor,
-                     target=target(source, scope, document_id), details={"identity_mapping_ids": given})
+        audit.record(
+            "datastore.identities_added" if add else "datastore.identities_removed",
+            actor=actor,
+            target=target(source, scope, document_id),
+            details={"identity_mapping_ids": given},
+        )
         return {"document_id": document_id, "identity_mapping_ids": list(dict.fromkeys(wanted))}
 
 
 def _of_persons(source: str, person_ids: list[str], scope: str | None) -> list[dict[str, Any]]:
     if not person_ids:
         return []
-    query = select(DatastoreDocument).join(
-        DocumentIdentity, DocumentIdentity.document_pk == DatastoreDocument.document_pk).where(
-        DatastoreDocument.authentic_source == source, DatastoreDocument.revoked_at.is_(None),
-        DocumentIdentity.person_id.in_(person_ids)).order_by(DatastoreDocument.document_pk)
+    query = (
+        select(DatastoreDocument)
+        .join(DocumentIdentity, DocumentIdentity.document_pk == DatastoreDocument.document_pk)
+        .where(
+            DatastoreDocument.authentic_source == source,
+            DatastoreDocument.revoked_at.is_(None),
+            DocumentIdentity.person_id.in_(person_ids),
+        )
+        .order_by(DatastoreDocument.document_pk)
+    )
     if scope is not None:
         query = query.where(DatastoreDocument.scope == scope)
     rows = list(dict.fromkeys(db.session.execute(query).scalars()))
@@ -282,8 +347,9 @@ def list_for(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
     with atomic():
         source, person_id = str(body["authentic_source"]), str(body["identity_mapping_id"])
         found = _of_persons(source, [person_id], body.get("scope"))
-        audit.record("datastore.documents_listed", actor=actor, target=f"{source}/{person_id}",
-                     details={"found": len(found)})
+        audit.record(
+            "datastore.documents_listed", actor=actor, target=f"{source}/{person_id}", details={"found": len(found)}
+        )
         return {"documents": found}
 
 
@@ -293,8 +359,7 @@ def resolve(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
     with atomic():
         source = str(body["authentic_source"])
         persons = mappings.find(source, dict(body.get("attributes") or {}))
-        audit.record("datastore.documents_resolved", actor=actor, target=source,
-                     outcome="success" if persons else "failure")
+        audit.record("datastore.documents_resolved", actor=actor, target=source, outcome="success" if persons else "failure")
         if not persons:
             raise IdentityMismatch(details={"authentic_source": source})
         return {"documents": _of_persons(source, [p.person_id for p in persons], body.get("scope"))}
@@ -306,19 +371,24 @@ def search(*, authentic_source: str, scope: str | None, text: str | None, limit:
     if not 1 <= limit <= SEARCH_MAX:
         raise InvalidFormat("limit is out of range.", details={"limit": limit})
     with atomic():
-        query = select(DatastoreDocument).where(DatastoreDocument.authentic_source == authentic_source,
-                                                DatastoreDocument.revoked_at.is_(None))
+        query = select(DatastoreDocument).where(
+            DatastoreDocument.authentic_source == authentic_source, DatastoreDocument.revoked_at.is_(None)
+        )
         if scope is not None:
             query = query.where(DatastoreDocument.scope == scope)
         rows = list(db.session.execute(query.order_by(DatastoreDocument.document_pk)).scalars())
         if text:
             needle = text.casefold()
-            people = {m.person_id for m in db.session.execute(select(IdentityMapping).where(
-                IdentityMapping.authentic_source == authentic_source)).scalars() if mappings.text_matches(m, text)}
+            people = {
+                m.person_id
+                for m in db.session.execute(
+                    select(IdentityMapping).where(IdentityMapping.authentic_source == authentic_source)
+                ).scalars()
+                if mappings.text_matches(m, text)
+            }
             rows = [r for r in rows if needle in r.document_id.casefold() or people & set(identities(r))]
         found = [view(r, with_data=False) for r in rows[:limit]]
-        audit.record("datastore.documents_searched", actor=actor, target=authentic_source,
-                     details={"found": len(found)})
+        audit.record("datastore.documents_searched", actor=actor, target=authentic_source, details={"found": len(found)})
         return {"documents": found}
 
 

@@ -11,8 +11,14 @@ class DatastoreError(IdbbError):
 
     details: dict[str, Any] | None = None
 
-    def __init__(self, description: str | None = None, *, details: dict[str, Any] | None = None,
-                 detail: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(None, description, detail=detail, headers=headers)
         self.details = details
 

@@ -22,14 +22,25 @@ REVOKED = 1  # Token Status List draft 20 §7.1: 0x01 INVALID
 
 
 def link(document: DatastoreDocument, issuance_id: str) -> None:
-    db.session.add(DocumentIssuance(issuance_id=issuance_id, document_pk=document.document_pk,
-                                    document_version=document.version, created_at=clock.now()))
+    db.session.add(
+        DocumentIssuance(
+            issuance_id=issuance_id,
+            document_pk=document.document_pk,
+            document_version=document.version,
+            created_at=clock.now(),
+        )
+    )
 
 
 def _issuances(document: DatastoreDocument) -> list[Issuance]:
-    return list(db.session.execute(select(Issuance).join(
-        DocumentIssuance, DocumentIssuance.issuance_id == Issuance.issuance_id).where(
-        DocumentIssuance.document_pk == document.document_pk).with_for_update(of=Issuance)).scalars())
+    return list(
+        db.session.execute(
+            select(Issuance)
+            .join(DocumentIssuance, DocumentIssuance.issuance_id == Issuance.issuance_id)
+            .where(DocumentIssuance.document_pk == document.document_pk)
+            .with_for_update(of=Issuance)
+        ).scalars()
+    )
 
 
 def refresh_pending(document: DatastoreDocument, data: dict[str, Any]) -> int:
@@ -55,8 +66,9 @@ def revoke_document(document: DatastoreDocument, *, actor: str) -> int:
             row.claims_sealed = None
             records.move(row, "offer_expired", reason="document deleted")
             records.event(row, "offer_withdrawn", actor=actor)
-        ids.extend(view.credential_id for view in lifecycle.find_credentials(issuance_id=row.issuance_id)
-                   if view.status != REVOKED)
+        ids.extend(
+            view.credential_id for view in lifecycle.find_credentials(issuance_id=row.issuance_id) if view.status != REVOKED
+        )
     if ids:
         lifecycle.revoke(ids, reason="document deleted", actor=actor)
     return len(ids)

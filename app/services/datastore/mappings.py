@@ -21,8 +21,7 @@ CHUNK = 1000  # ids per IN (...) query
 
 
 def _row(source: str, person_id: str, *, lock: bool = False) -> IdentityMapping | None:
-    query = select(IdentityMapping).where(IdentityMapping.authentic_source == source,
-                                          IdentityMapping.person_id == person_id)
+    query = select(IdentityMapping).where(IdentityMapping.authentic_source == source, IdentityMapping.person_id == person_id)
     if lock:
         query = query.with_for_update()
     return db.session.execute(query).scalar_one_or_none()
@@ -34,8 +33,15 @@ def _add(entry: dict[str, Any], *, actor: str) -> str:
     if _row(source, person_id) is not None:
         raise MappingExists(details={"authentic_source": source, "authentic_source_person_id": person_id})
     now = clock.now()
-    db.session.add(IdentityMapping(authentic_source=source, person_id=person_id,
-                                   attributes=dict(entry.get("attributes") or {}), created_at=now, updated_at=now))
+    db.session.add(
+        IdentityMapping(
+            authentic_source=source,
+            person_id=person_id,
+            attributes=dict(entry.get("attributes") or {}),
+            created_at=now,
+            updated_at=now,
+        )
+    )
     audit.record("datastore.identity_created", actor=actor, target=f"{source}/{person_id}")
     return person_id
 
@@ -63,9 +69,11 @@ def _taken(keys: set[tuple[str, str]]) -> tuple[str, str] | None:
         by_source.setdefault(source, []).append(person_id)
     for source, ids in by_source.items():
         for start in range(0, len(ids), CHUNK):
-            hit = db.session.execute(select(IdentityMapping.person_id).where(
-                IdentityMapping.authentic_source == source,
-                IdentityMapping.person_id.in_(ids[start:start + CHUNK])).limit(1)).scalar_one_or_none()
+            hit = db.session.execute(
+                select(IdentityMapping.person_id)
+                .where(IdentityMapping.authentic_source == source, IdentityMapping.person_id.in_(ids[start : start + CHUNK]))
+                .limit(1)
+            ).scalar_one_or_none()
             if hit is not None:
                 return source, hit
     return None
@@ -83,12 +91,19 @@ def create_bulk(entries: dict[str, dict[str, Any]], *, actor: str) -> dict[str, 
             source = str(entry["authentic_source"])
             person_id = str(entry.get("authentic_source_person_id") or uuid7())
             if (source, person_id) in keys:
-                raise MappingExists("Two entries of the request share an authentic_source_person_id.",
-                                    details={"entry": name[:100]})
+                raise MappingExists(
+                    "Two entries of the request share an authentic_source_person_id.", details={"entry": name[:100]}
+                )
             keys.add((source, person_id))
-            rows.append(IdentityMapping(authentic_source=source, person_id=person_id,
-                                        attributes=dict(entry.get("attributes") or {}), created_at=now,
-                                        updated_at=now))
+            rows.append(
+                IdentityMapping(
+                    authentic_source=source,
+                    person_id=person_id,
+                    attributes=dict(entry.get("attributes") or {}),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         taken = _taken(keys)
         if taken is not None:
             raise MappingExists(details={"authentic_source": taken[0], "authentic_source_person_id": taken[1]})
@@ -116,8 +131,9 @@ def resolve(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
     with atomic():
         source = str(body["authentic_source"])
         found = find(source, dict(body.get("attributes") or {}))
-        audit.record("datastore.identity_resolved", actor=actor, target=source,
-                     outcome="success" if len(found) == 1 else "failure")
+        audit.record(
+            "datastore.identity_resolved", actor=actor, target=source, outcome="success" if len(found) == 1 else "failure"
+        )
         if len(found) != 1:
             raise IdentityMismatch(details={"authentic_source": source})
         return {"authentic_source_person_id": found[0].person_id}
@@ -140,8 +156,9 @@ def remove(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
     """``DELETE /api/v1/identity/mapping``."""
     with atomic():
         source, person_id = str(body["authentic_source"]), str(body["authentic_source_person_id"])
-        result = db.session.execute(delete(IdentityMapping).where(
-            IdentityMapping.authentic_source == source, IdentityMapping.person_id == person_id))
+        result = db.session.execute(
+            delete(IdentityMapping).where(IdentityMapping.authentic_source == source, IdentityMapping.person_id == person_id)
+        )
         if not getattr(result, "rowcount", 0):
             raise IdentityNotFound(details={"authentic_source": source, "authentic_source_person_id": person_id})
         audit.record("datastore.identity_deleted", actor=actor, target=f"{source}/{person_id}")
@@ -149,15 +166,17 @@ def remove(body: dict[str, Any], *, actor: str) -> dict[str, Any]:
 
 
 def view(row: IdentityMapping) -> dict[str, Any]:
-    return {"authentic_source": row.authentic_source, "authentic_source_person_id": row.person_id,
-            "attributes": dict(row.attributes or {})}
+    return {
+        "authentic_source": row.authentic_source,
+        "authentic_source_person_id": row.person_id,
+        "attributes": dict(row.attributes or {}),
+    }
 
 
 def text_matches(row: IdentityMapping, needle: str) -> bool:
     """Case-insensitive substring of the person id or of an attribute value (``search=Smith``)."""
     lowered = needle.casefold()
-    return lowered in row.person_id.casefold() or any(
-        lowered in str(v).casefold() for v in (row.attributes or {}).values())
+    return lowered in row.person_id.casefold() or any(lowered in str(v).casefold() for v in (row.attributes or {}).values())
 
 
 def search(*, authentic_source: str, text: str | None, limit: int, actor: str) -> dict[str, Any]:
@@ -165,8 +184,11 @@ def search(*, authentic_source: str, text: str | None, limit: int, actor: str) -
     if not 1 <= limit <= SEARCH_MAX:
         raise InvalidFormat("limit is out of range.", details={"limit": limit})
     with atomic():
-        rows = db.session.execute(select(IdentityMapping).where(
-            IdentityMapping.authentic_source == authentic_source).order_by(IdentityMapping.mapping_pk)).scalars()
+        rows = db.session.execute(
+            select(IdentityMapping)
+            .where(IdentityMapping.authentic_source == authentic_source)
+            .order_by(IdentityMapping.mapping_pk)
+        ).scalars()
         found = [view(r) for r in rows if not text or text_matches(r, text)][:limit]
         audit.record("datastore.identity_searched", actor=actor, target=authentic_source, details={"found": len(found)})
         return {"mappings": found}

@@ -41,8 +41,10 @@ def check_document(scope: str, data: dict[str, Any]) -> CredentialConfiguration:
     claims = {c.name: c for c in config.claims if c.source is not None and len(c.path) == 1}
     unknown = sorted(set(data) - set(claims))
     if unknown:
-        raise InvalidFormat("document_data holds a member the credential configuration does not define.",
-                            details={"scope": scope, "member": unknown[0][:100]})
+        raise InvalidFormat(
+            "document_data holds a member the credential configuration does not define.",
+            details={"scope": scope, "member": unknown[0][:100]},
+        )
     for name, claim in claims.items():
         value = data.get(name)
         if value is None or value == "":
@@ -50,8 +52,7 @@ def check_document(scope: str, data: dict[str, Any]) -> CredentialConfiguration:
                 raise InvalidFormat("document_data lacks a mandatory claim.", details={"scope": scope, "claim": name})
             continue
         if not _type_ok(claim, value):
-            raise InvalidFormat(f"document_data claim is not of type {claim.type}.",
-                                details={"scope": scope, "claim": name})
+            raise InvalidFormat(f"document_data claim is not of type {claim.type}.", details={"scope": scope, "claim": name})
     if not data:
         raise InvalidFormat("document_data is empty.", details={"scope": scope})
     return config

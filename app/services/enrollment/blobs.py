@@ -18,9 +18,16 @@ from app.models.enrollment import Blob
 
 def store(owner: str, data: bytes, *, content_type: str | None, detected_format: str | None) -> Blob:
     blob_id = uuid.uuid4().hex
-    row = Blob(blob_id=blob_id, owner=owner, content_type=content_type, detected_format=detected_format,
-               sealed=aead.seal(state().settings.data_key_bytes(), data, blob_id.encode("ascii")),
-               sha256=hashlib.sha256(data).hexdigest(), size=len(data), created_at=clock.now())
+    row = Blob(
+        blob_id=blob_id,
+        owner=owner,
+        content_type=content_type,
+        detected_format=detected_format,
+        sealed=aead.seal(state().settings.data_key_bytes(), data, blob_id.encode("ascii")),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        created_at=clock.now(),
+    )
     db.session.add(row)
     return row
 

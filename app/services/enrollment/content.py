@@ -20,17 +20,19 @@ def decode_b64(value: Any, what: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         try:
-            return base64.b64decode(value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4),
-                                    validate=True)
+            return base64.b64decode(value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidContent(f"{what} is not valid base64.") from exc
 
 
-def check_content(data: bytes, *, mime_type: Any, compression: Any, what: str,
-                  allowed: frozenset[str] | None = None) -> str:
+def check_content(data: bytes, *, mime_type: Any, compression: Any, what: str, allowed: frozenset[str] | None = None) -> str:
     """The detected format of ``data``; refused when it is not what the request declares."""
     try:
-        return check_declared(data, mime_type=mime_type if isinstance(mime_type, str) else None,
-                              compression=compression if isinstance(compression, str) else None, allowed=allowed)
+        return check_declared(
+            data,
+            mime_type=mime_type if isinstance(mime_type, str) else None,
+            compression=compression if isinstance(compression, str) else None,
+            allowed=allowed,
+        )
     except FormatError as exc:
         raise InvalidContent(f"{what}: {exc}") from exc

@@ -49,8 +49,15 @@ from app.services.enrollment.content import DOCUMENT_FORMATS, check_content, dec
 from app.services.enrollment.integrity import verify_request
 from app.services.transaction import atomic
 
-SECTIONS = ("enrollmentType", "enrollmentFlags", "requestData", "contextualData", "biographicData",
-            "biometricData", "documentData")
+SECTIONS = (
+    "enrollmentType",
+    "enrollmentFlags",
+    "requestData",
+    "contextualData",
+    "biographicData",
+    "biometricData",
+    "documentData",
+)
 _ID = re.compile(r"^[A-Za-z0-9._~:@-]{1,128}$")
 _BUFFER_REF = re.compile(r"(?:^|/v1/enrollments/(?P<eid>[^/]+)/buffer/)(?P<bid>[0-9a-f]{32})$")
 
@@ -84,17 +91,22 @@ def _ingest_biometrics(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
         if "image" in item and item["image"] is not None:
             data = decode_b64(item["image"], what + ".image")
             fmt = check_content(data, mime_type=item.get("mimeType"), compression=item.get("compression"), what=what)
-            item["image"] = {"$blob": blobs.store(_owner(enrollment_id), data, content_type=item.get("mimeType"),
-                                                  detected_format=fmt).blob_id}
+            item["image"] = {
+                "$blob": blobs.store(
+                    _owner(enrollment_id), data, content_type=item.get("mimeType"), detected_format=fmt
+                ).blob_id
+            }
         if "imageRef" in item and item["imageRef"] is not None:
             buffer = _buffer_for(item["imageRef"], enrollment_id)
             data, _ = blobs.load(buffer.blob_id)
-            check_content(data, mime_type=item.get("mimeType") or buffer.content_type,
-                           compression=item.get("compression"), what=what)
+            check_content(
+                data, mime_type=item.get("mimeType") or buffer.content_type, compression=item.get("compression"), what=what
+            )
         if "template" in item and item["template"] is not None:
             data = decode_b64(item["template"], what + ".template")
-            item["template"] = {"$blob": blobs.store(_owner(enrollment_id), data, content_type=None,
-                                                     detected_format=sniff(data)).blob_id}
+            item["template"] = {
+                "$blob": blobs.store(_owner(enrollment_id), data, content_type=None, detected_format=sniff(data)).blob_id
+            }
         out.append(item)
     return out
 
@@ -113,10 +125,14 @@ def _ingest_documents(items: Any, enrollment_id: str) -> list[dict[str, Any]]:
             checked = not isinstance(mime, str) or mime.startswith("image/") or mime == "application/pdf"
             if part.get("data") is not None:
                 data = decode_b64(part["data"], what + ".data")
-                fmt = (check_content(data, mime_type=mime, compression=None, what=what, allowed=DOCUMENT_FORMATS)
-                       if checked else None)
-                part["data"] = {"$blob": blobs.store(_owner(enrollment_id), data, content_type=mime,
-                                                     detected_format=fmt).blob_id}
+                fmt = (
+                    check_content(data, mime_type=mime, compression=None, what=what, allowed=DOCUMENT_FORMATS)
+                    if checked
+                    else None
+                )
+                part["data"] = {
+                    "$blob": blobs.store(_owner(enrollment_id), data, content_type=mime, detected_format=fmt).blob_id
+                }
             if part.get("dataRef") is not None:
                 buffer = _buffer_for(part["dataRef"], enrollment_id)
                 if checked:
@@ -203,8 +219,9 @@ def _body_hash(enrollment_id: str, body: dict[str, Any], finalize: bool) -> str:
     return hmac.new(state().settings.data_key_bytes(), message, hashlib.sha256).hexdigest()
 
 
-def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str,
-           verified: bool = False) -> None:
+def create(
+    enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id: str, transaction_id: str, verified: bool = False
+) -> None:
     """OSIA createEnrollment. ``verified`` when the caller (GovStack packet) already checked integrity."""
 
     def use_case() -> None:
@@ -219,17 +236,27 @@ def create(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
                 return  # the same packet again (offline client retrying): same answer, nothing new
             raise DuplicateEnrollment("An enrollment with this id exists.")
         now = clock.now()
-        enrollment = Enrollment(enrollment_id=enrollment_id, status="IN_PROGRESS", client_id=client_id,
-                                create_hash=digest, last_transaction_id=transaction_id, created_at=now,
-                                updated_at=now, document={})
+        enrollment = Enrollment(
+            enrollment_id=enrollment_id,
+            status="IN_PROGRESS",
+            client_id=client_id,
+            create_hash=digest,
+            last_transaction_id=transaction_id,
+            created_at=now,
+            updated_at=now,
+            document={},
+        )
         db.session.add(enrollment)
         db.session.flush()
         stored = _ingest(_sections(body), enrollment)
         enrollment.document = {k: v for k, v in stored.items() if k != "enrollmentType"}
         enrollment.enrollment_type = stored.get("enrollmentType")
-        audit.record("enrollment.created", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id, "finalize": finalize,
-                              "signed": bool(body.get("integrity"))})
+        audit.record(
+            "enrollment.created",
+            actor=f"client:{client_id}",
+            target=enrollment_id,
+            details={"transactionId": transaction_id, "finalize": finalize, "signed": bool(body.get("integrity"))},
+        )
         if finalize:
             _finalize(enrollment, client_id, transaction_id)
 
@@ -277,8 +304,12 @@ def update(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_i
         document["enrollmentType"] = enrollment.enrollment_type
         document.update(_ingest(_sections(body), enrollment))  # a sent section (and its lists) is replaced
         _store(enrollment, document, transaction_id)
-        audit.record("enrollment.updated", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id, "sections": sorted(_sections(body))})
+        audit.record(
+            "enrollment.updated",
+            actor=f"client:{client_id}",
+            target=enrollment_id,
+            details={"transactionId": transaction_id, "sections": sorted(_sections(body))},
+        )
         if finalize:
             _finalize(enrollment, client_id, transaction_id)
 
@@ -294,21 +325,27 @@ def patch(enrollment_id: str, body: dict[str, Any], *, finalize: bool, client_id
         _check_body({k: v for k, v in body.items() if v is not None})  # RFC 7396: null deletes a member
         verify_request(body, client_id, enrollment_id)
         sections = _sections(body)
-        ingested = _ingest({k: v for k, v in sections.items() if k in ("biometricData", "documentData")},
-                           enrollment)
+        ingested = _ingest({k: v for k, v in sections.items() if k in ("biometricData", "documentData")}, enrollment)
         current = dict(enrollment.document)
         current["enrollmentType"] = enrollment.enrollment_type
         patch_doc = {**sections, **ingested}
-        credentials_patch = (patch_doc.get("requestData") or {}).get("credentials") \
-            if isinstance(patch_doc.get("requestData"), dict) else None
+        credentials_patch = (
+            (patch_doc.get("requestData") or {}).get("credentials")
+            if isinstance(patch_doc.get("requestData"), dict)
+            else None
+        )
         merged = merge_patch(current, patch_doc)
         for name in ("biographicData", "contextualData"):
             registry.check_attributes(name, merged.get(name))
         if credentials_patch is not None:
             merged.update(_ingest({"requestData": merged.get("requestData") or {}}, enrollment))
         _store(enrollment, merged, transaction_id)
-        audit.record("enrollment.patched", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id, "sections": sorted(sections)})
+        audit.record(
+            "enrollment.patched",
+            actor=f"client:{client_id}",
+            target=enrollment_id,
+            details={"transactionId": transaction_id, "sections": sorted(sections)},
+        )
         if finalize:
             _finalize(enrollment, client_id, transaction_id)
 
@@ -322,8 +359,12 @@ def remove(enrollment_id: str, *, client_id: str, transaction_id: str) -> None:
         db.session.execute(delete(EnrollmentBuffer).where(EnrollmentBuffer.enrollment_id == enrollment_id))
         blobs.delete_unreferenced(_owner(enrollment_id), set())
         db.session.delete(enrollment)
-        audit.record("enrollment.deleted", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id})
+        audit.record(
+            "enrollment.deleted",
+            actor=f"client:{client_id}",
+            target=enrollment_id,
+            details={"transactionId": transaction_id},
+        )
 
     with atomic():
         use_case()
@@ -347,8 +388,12 @@ def _finalize(enrollment: Enrollment, client_id: str, transaction_id: str) -> No
     enrollment.finalized_at = clock.now()
     enrollment.last_transaction_id = transaction_id
     registry.finalize_enrollment(enrollment, actor=f"client:{client_id}", transaction_id=transaction_id)
-    audit.record("enrollment.finalized", actor=f"client:{client_id}", target=enrollment.enrollment_id,
-                 details={"transactionId": transaction_id, "outcome": enrollment.outcome})
+    audit.record(
+        "enrollment.finalized",
+        actor=f"client:{client_id}",
+        target=enrollment.enrollment_id,
+        details={"transactionId": transaction_id, "outcome": enrollment.outcome},
+    )
 
 
 def _inflate(value: Any, *, owner: str, with_content: bool) -> Any:
@@ -358,11 +403,13 @@ def _inflate(value: Any, *, owner: str, with_content: bool) -> Any:
                 return None
             data, row = blobs.load(value["$blob"])
             if row.owner != owner:  # defence in depth: only this enrollment's own sealed content
-                raise ServerError("An internal error occurred.",
-                                detail="blob reference outside its owner")
+                raise ServerError("An internal error occurred.", detail="blob reference outside its owner")
             return base64.b64encode(data).decode("ascii")
-        return {k: v for k, v in ((k, _inflate(v, owner=owner, with_content=with_content)) for k, v in value.items())
-                if v is not None}
+        return {
+            k: v
+            for k, v in ((k, _inflate(v, owner=owner, with_content=with_content)) for k, v in value.items())
+            if v is not None
+        }
     if isinstance(value, list):
         return [_inflate(v, owner=owner, with_content=with_content) for v in value]
     return value
@@ -389,8 +436,9 @@ def _view(enrollment: Enrollment, attributes: Iterable[str] | None, *, with_cont
 def read(enrollment_id: str, attributes: list[str] | None, *, client_id: str, transaction_id: str) -> dict[str, Any]:
     def use_case() -> dict[str, Any]:
         enrollment = _get(enrollment_id)
-        audit.record("enrollment.read", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id})
+        audit.record(
+            "enrollment.read", actor=f"client:{client_id}", target=enrollment_id, details={"transactionId": transaction_id}
+        )
         return _view(enrollment, attributes, with_content=True)
 
     with atomic():
@@ -398,8 +446,12 @@ def read(enrollment_id: str, attributes: list[str] | None, *, client_id: str, tr
 
 
 _OPS = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
 }
 
 
@@ -424,8 +476,11 @@ def _matches(view: dict[str, Any], expressions: list[dict[str, Any]]) -> bool:
         op = _OPS.get(str(expr.get("operator")))
         if op is None:
             raise InvalidExpression("operator must be one of < > = >= <= !=")
-        if actual is None or type(actual) is not type(expected) and not (
-                isinstance(actual, int | float) and isinstance(expected, int | float)):
+        if (
+            actual is None
+            or type(actual) is not type(expected)
+            and not (isinstance(actual, int | float) and isinstance(expected, int | float))
+        ):
             if op is not _OPS["!="]:
                 return False
             continue
@@ -434,8 +489,9 @@ def _matches(view: dict[str, Any], expressions: list[dict[str, Any]]) -> bool:
     return True
 
 
-def find(expressions: list[dict[str, Any]], *, offset: int, limit: int, client_id: str,
-         transaction_id: str) -> list[dict[str, Any]]:
+def find(
+    expressions: list[dict[str, Any]], *, offset: int, limit: int, client_id: str, transaction_id: str
+) -> list[dict[str, Any]]:
     """OSIA findEnrollments: every expression must hold. Results carry metadata, not image bytes
     (read one enrollment for its content)."""
 
@@ -453,16 +509,21 @@ def find(expressions: list[dict[str, Any]], *, offset: int, limit: int, client_i
             results.append(view)
             if len(results) >= limit:
                 break
-        audit.record("enrollment.searched", actor=f"client:{client_id}", target=None,
-                     details={"transactionId": transaction_id, "results": len(results)})
+        audit.record(
+            "enrollment.searched",
+            actor=f"client:{client_id}",
+            target=None,
+            details={"transactionId": transaction_id, "results": len(results)},
+        )
         return results
 
     with atomic():
         return use_case()
 
 
-def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: str | None, *, client_id: str,
-                  transaction_id: str) -> str:
+def create_buffer(
+    enrollment_id: str, data: bytes, content_type: str, digest: str | None, *, client_id: str, transaction_id: str
+) -> str:
     """OSIA createBuffer: allowed before the enrollment exists ("prior to the create"), not after
     it is finalized. A ``Digest`` header, if sent, must match (RFC 3230)."""
 
@@ -486,18 +547,29 @@ def create_buffer(enrollment_id: str, data: bytes, content_type: str, digest: st
             detected = check_content(data, mime_type=mime, compression=None, what="buffer")
         blob = blobs.store(_owner(enrollment_id), data, content_type=mime, detected_format=detected)
         buffer_id = blob.blob_id
-        db.session.add(EnrollmentBuffer(buffer_id=buffer_id, enrollment_id=enrollment_id, blob_id=blob.blob_id,
-                                        content_type=mime, client_id=client_id, created_at=clock.now()))
-        audit.record("enrollment.buffer_created", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id, "bufferId": buffer_id, "size": len(data)})
+        db.session.add(
+            EnrollmentBuffer(
+                buffer_id=buffer_id,
+                enrollment_id=enrollment_id,
+                blob_id=blob.blob_id,
+                content_type=mime,
+                client_id=client_id,
+                created_at=clock.now(),
+            )
+        )
+        audit.record(
+            "enrollment.buffer_created",
+            actor=f"client:{client_id}",
+            target=enrollment_id,
+            details={"transactionId": transaction_id, "bufferId": buffer_id, "size": len(data)},
+        )
         return buffer_id
 
     with atomic():
         return use_case()
 
 
-def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str,
-                transaction_id: str) -> tuple[bytes, str, str]:
+def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str, transaction_id: str) -> tuple[bytes, str, str]:
     """OSIA readBuffer: the bytes, the content type they were uploaded with, and a ``Digest`` value."""
 
     def use_case() -> tuple[bytes, str, str]:
@@ -505,8 +577,12 @@ def read_buffer(enrollment_id: str, buffer_id: str, *, client_id: str,
         if buffer is None or buffer.enrollment_id != enrollment_id:
             raise UnknownBuffer("No buffer has this id for this enrollment.")
         data, _ = blobs.load(buffer.blob_id)
-        audit.record("enrollment.buffer_read", actor=f"client:{client_id}", target=enrollment_id,
-                     details={"transactionId": transaction_id, "bufferId": buffer_id})
+        audit.record(
+            "enrollment.buffer_read",
+            actor=f"client:{client_id}",
+            target=enrollment_id,
+            details={"transactionId": transaction_id, "bufferId": buffer_id},
+        )
         return data, buffer.content_type, digest_header(data)
 
     with atomic():

@@ -16,8 +16,13 @@ from app.services.enrollment.integrity import verify_request
 #: the installed package's version (package metadata, not ``app.__version__``: a service never imports the app factory)
 _VERSION = importlib.metadata.version("idbb")
 
-_FINGERS = {"thumb": "THUMB", "indexfinger": "INDEX", "middlefinger": "MIDDLE", "ringfinger": "RING",
-            "littlefinger": "LITTLE"}
+_FINGERS = {
+    "thumb": "THUMB",
+    "indexfinger": "INDEX",
+    "middlefinger": "MIDDLE",
+    "ringfinger": "RING",
+    "littlefinger": "LITTLE",
+}
 _IRIS = {"left": "EYE_LEFT", "right": "EYE_RIGHT"}
 
 
@@ -89,9 +94,12 @@ def _documents(documents: Any) -> list[dict[str, Any]]:
 def to_osia(request: dict[str, Any]) -> dict[str, Any]:
     fields = {k: _field_value(v) for k, v in (request.get("fields") or {}).items()}
     process = str(request.get("process") or "NEW").upper()
-    request_data: dict[str, Any] = {"requestType": "UPDATE" if process == "UPDATE" else "FIRST_ISSUANCE",
-                                    "process": process, "source": request.get("source"),
-                                    "offlineMode": bool(request.get("offlineMode"))}
+    request_data: dict[str, Any] = {
+        "requestType": "UPDATE" if process == "UPDATE" else "FIRST_ISSUANCE",
+        "process": process,
+        "source": request.get("source"),
+        "offlineMode": bool(request.get("offlineMode")),
+    }
     if process == "UPDATE":
         request_data["uin"] = fields.pop("UIN", None) or fields.pop("uin", None)
         request_data["reason"] = fields.pop("reason", None)
@@ -99,8 +107,11 @@ def to_osia(request: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "enrollmentType": str(request.get("process") or "NEW"),
         "requestData": {k: v for k, v in request_data.items() if v is not None},
-        "contextualData": {"refId": request.get("refId"), "source": request.get("source"),
-                           "schemaVersion": request.get("schemaVersion")},
+        "contextualData": {
+            "refId": request.get("refId"),
+            "source": request.get("source"),
+            "schemaVersion": request.get("schemaVersion"),
+        },
         "biographicData": biographic,
     }
     biometrics = _biometrics(request.get("biometrics"))
@@ -120,18 +131,32 @@ def enroll(envelope: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     if not isinstance(registration_id, str) or not registration_id:
         raise InvalidRequest("request.id (the registration id) is required.")
     verify_request(envelope, client_id, registration_id, id_member=("request", "id"))
-    enrollments.create(registration_id, to_osia(request), finalize=True, client_id=client_id,
-                       transaction_id=str(envelope.get("id") or registration_id)[:128], verified=True)
+    enrollments.create(
+        registration_id,
+        to_osia(request),
+        finalize=True,
+        client_id=client_id,
+        transaction_id=str(envelope.get("id") or registration_id)[:128],
+        verified=True,
+    )
     process = str(request.get("process") or "NEW")
     return {
-        "id": envelope.get("id"), "version": envelope.get("version"),
-        "responsetime": format_response_time(clock.now()), "metaData": None,
-        "response": [{
-            "id": registration_id, "packetName": f"{registration_id}_{process.lower()}",
-            "source": str(request.get("source") or "REGISTRATION_CLIENT"), "process": process,
-            "refId": str(request.get("refId") or ""), "schemaVersion": str(request.get("schemaVersion") or ""),
-            "providerName": "idbb", "providerVersion": _VERSION,
-            "creationDate": format_response_time(clock.now()),
-        }],
+        "id": envelope.get("id"),
+        "version": envelope.get("version"),
+        "responsetime": format_response_time(clock.now()),
+        "metaData": None,
+        "response": [
+            {
+                "id": registration_id,
+                "packetName": f"{registration_id}_{process.lower()}",
+                "source": str(request.get("source") or "REGISTRATION_CLIENT"),
+                "process": process,
+                "refId": str(request.get("refId") or ""),
+                "schemaVersion": str(request.get("schemaVersion") or ""),
+                "providerName": "idbb",
+                "providerVersion": _VERSION,
+                "creationDate": format_response_time(clock.now()),
+            }
+        ],
         "errors": [],
     }

@@ -21,8 +21,9 @@ from app.models.clients import Client
 SIGNATURE_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 
 
-def verify_request(body: dict[str, Any], client_id: str, enrollment_id: str,
-                   id_member: tuple[str, ...] = ("enrollmentId",)) -> None:
+def verify_request(
+    body: dict[str, Any], client_id: str, enrollment_id: str, id_member: tuple[str, ...] = ("enrollmentId",)
+) -> None:
     if body.get("encryption") is not None:
         # idbb decrypts whole payloads (JWE, application/jose), not OSIA node-level encryption blocks
         raise UnsupportedEncryption("Node-level encryption blocks are not supported; send the whole payload as a JWE.")

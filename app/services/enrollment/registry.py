@@ -82,8 +82,11 @@ def _holders(keys: set[str], *, besides: str | None = None) -> list[str]:
     """UINs of identities holding any of ``keys`` (other than ``besides``)."""
     if not keys:
         return []
-    query = (select(Identity.uin).join(IdentityMatchKey, IdentityMatchKey.identity_id == Identity.identity_id)
-             .where(IdentityMatchKey.key.in_(keys)))
+    query = (
+        select(Identity.uin)
+        .join(IdentityMatchKey, IdentityMatchKey.identity_id == Identity.identity_id)
+        .where(IdentityMatchKey.key.in_(keys))
+    )
     if besides is not None:
         query = query.where(Identity.identity_id != besides)
     return sorted(set(db.session.execute(query).scalars()))
@@ -123,51 +126,81 @@ def finalize_enrollment(enrollment: Enrollment, *, actor: str, transaction_id: s
             candidates = sorted(set(candidates) | set(biometric_hits))
             reason = "BIOMETRIC"
     if candidates:
-        case = DuplicateCase(case_id=str(uuid.uuid4()), enrollment_id=enrollment.enrollment_id,
-                             candidates=sorted(candidates), reason=reason, status="PENDING", created_at=clock.now())
+        case = DuplicateCase(
+            case_id=str(uuid.uuid4()),
+            enrollment_id=enrollment.enrollment_id,
+            candidates=sorted(candidates),
+            reason=reason,
+            status="PENDING",
+            created_at=clock.now(),
+        )
         db.session.add(case)
         enrollment.outcome = "DUPLICATE_SUSPECTED"
-        outbox.emit("duplicatePerson", {"enrollmentId": enrollment.enrollment_id, "uins": sorted(candidates),
-                                        "caseId": case.case_id})
-        audit.record("registry.duplicate_suspected", actor=actor, target=enrollment.enrollment_id,
-                     details={"caseId": case.case_id, "reason": reason, "transactionId": transaction_id})
+        outbox.emit(
+            "duplicatePerson", {"enrollmentId": enrollment.enrollment_id, "uins": sorted(candidates), "caseId": case.case_id}
+        )
+        audit.record(
+            "registry.duplicate_suspected",
+            actor=actor,
+            target=enrollment.enrollment_id,
+            details={"caseId": case.case_id, "reason": reason, "transactionId": transaction_id},
+        )
         return
     _create_identity(enrollment, biographic, actor, transaction_id)
 
 
-def _create_identity(enrollment: Enrollment, biographic: dict[str, Any], actor: str,
-                     transaction_id: str | None) -> Identity:
+def _create_identity(enrollment: Enrollment, biographic: dict[str, Any], actor: str, transaction_id: str | None) -> Identity:
     now = clock.now()
     uin = uins.issue("identity")
-    identity = Identity(identity_id=str(uuid.uuid4()), uin=uin, status="ACTIVE", version=1, biographic=biographic,
-                        contacts=_contacts(biographic), pin_hash=enrollment.pin_hash,
-                        created_at=now, updated_at=now)
+    identity = Identity(
+        identity_id=str(uuid.uuid4()),
+        uin=uin,
+        status="ACTIVE",
+        version=1,
+        biographic=biographic,
+        contacts=_contacts(biographic),
+        pin_hash=enrollment.pin_hash,
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(identity)
     _set_keys(identity.identity_id, match_keys(biographic))
     identifiers = [("UIN", uin)]
     request = (enrollment.document or {}).get("requestData") or {}
     for extra in request.get("identifiers") or []:
         if not isinstance(extra, dict) or extra.get("type") not in IDENTIFIER_TYPES[1:] or not extra.get("value"):
-            raise InvalidIdentifier(f"identifiers must be {{type, value}} with type in "
-                                                       f"{', '.join(IDENTIFIER_TYPES[1:])}.")
+            raise InvalidIdentifier(f"identifiers must be {{type, value}} with type in {', '.join(IDENTIFIER_TYPES[1:])}.")
         identifiers.append((extra["type"], str(extra["value"])))
     for id_type, value in identifiers:
-        taken = db.session.execute(select(IdentityIdentifier.id).where(
-            IdentityIdentifier.id_type == id_type, IdentityIdentifier.value == value)).first()
+        taken = db.session.execute(
+            select(IdentityIdentifier.id).where(IdentityIdentifier.id_type == id_type, IdentityIdentifier.value == value)
+        ).first()
         if taken:
             raise IdentifierTaken(f"A {id_type} identifier of this value is already registered.")
         db.session.add(IdentityIdentifier(identity_id=identity.identity_id, id_type=id_type, value=value))
-    db.session.add(IdentityVersion(
-        identity_id=identity.identity_id, version=1, changed_at=now, actor=actor, reason="enrollment",
-        evidence=None, changes=[{"attribute": k, "after": v} for k, v in sorted(biographic.items())],
-        enrollment_id=enrollment.enrollment_id, transaction_id=transaction_id,
-    ))
+    db.session.add(
+        IdentityVersion(
+            identity_id=identity.identity_id,
+            version=1,
+            changed_at=now,
+            actor=actor,
+            reason="enrollment",
+            evidence=None,
+            changes=[{"attribute": k, "after": v} for k, v in sorted(biographic.items())],
+            enrollment_id=enrollment.enrollment_id,
+            transaction_id=transaction_id,
+        )
+    )
     enrollment.identity_id = identity.identity_id
     enrollment.outcome = "IDENTITY_CREATED"
     db.session.flush()
     outbox.emit("newPerson", {"uin": uin})
-    audit.record("registry.identity_created", actor=actor, target=identity.identity_id,
-                 details={"enrollmentId": enrollment.enrollment_id, "transactionId": transaction_id})
+    audit.record(
+        "registry.identity_created",
+        actor=actor,
+        target=identity.identity_id,
+        details={"enrollmentId": enrollment.enrollment_id, "transactionId": transaction_id},
+    )
     return identity
 
 
@@ -186,17 +219,28 @@ def _evidence_from_enrollment(document: dict[str, Any]) -> dict[str, Any] | None
             if isinstance(ref, dict) and "$blob" in ref:
                 _, blob = blobs.load(ref["$blob"])
                 if blob.detected_format in DOCUMENT_FORMATS:
-                    return {"documentType": doc.get("documentType"), "blobId": ref["$blob"],
-                            "mimeType": part.get("mimeType")}
+                    return {
+                        "documentType": doc.get("documentType"),
+                        "blobId": ref["$blob"],
+                        "mimeType": part.get("mimeType"),
+                    }
     return None
 
 
-def _update_from_enrollment(enrollment: Enrollment, request: dict[str, Any], biographic: dict[str, Any],
-                            actor: str, transaction_id: str) -> None:
+def _update_from_enrollment(
+    enrollment: Enrollment, request: dict[str, Any], biographic: dict[str, Any], actor: str, transaction_id: str
+) -> None:
     evidence = _evidence_from_enrollment(enrollment.document or {})
-    identity = _apply_update(str(request.get("uin") or ""), biographic, request.get("reason"), evidence, actor,
-                             enrollment_id=enrollment.enrollment_id, transaction_id=transaction_id,
-                             credential_changed=enrollment.pin_hash is not None)
+    identity = _apply_update(
+        str(request.get("uin") or ""),
+        biographic,
+        request.get("reason"),
+        evidence,
+        actor,
+        enrollment_id=enrollment.enrollment_id,
+        transaction_id=transaction_id,
+        credential_changed=enrollment.pin_hash is not None,
+    )
     if enrollment.pin_hash:
         identity.pin_hash = enrollment.pin_hash
     enrollment.identity_id = identity.identity_id
@@ -213,15 +257,27 @@ def check_attributes(section: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise InvalidRequest(f"{section} must be an object.")
     try:
-        check_i_json(value, max_chars=state().settings.max_attribute_chars, printable=section == "biographicData",
-                     where=f"$.{section}")
+        check_i_json(
+            value,
+            max_chars=state().settings.max_attribute_chars,
+            printable=section == "biographicData",
+            where=f"$.{section}",
+        )
     except FormatError as exc:
         raise InvalidRequest(f"{exc}.") from exc
 
 
-def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict[str, Any] | None, actor: str, *,
-                  enrollment_id: str | None = None, transaction_id: str | None = None,
-                  credential_changed: bool = False) -> Identity:
+def _apply_update(
+    uin: str,
+    changes: dict[str, Any],
+    reason: Any,
+    evidence: dict[str, Any] | None,
+    actor: str,
+    *,
+    enrollment_id: str | None = None,
+    transaction_id: str | None = None,
+    credential_changed: bool = False,
+) -> Identity:
     if not isinstance(reason, str) or not reason.strip():
         raise ReasonRequired("An attribute update needs a reason.")
     if not evidence:
@@ -232,8 +288,11 @@ def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict
     identity = _by_uin(uin)
     before = dict(identity.biographic or {})
     after = merge_patch(before, changes)
-    diff = [{"attribute": k, "before": before.get(k), "after": after.get(k)}
-            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    diff = [
+        {"attribute": k, "before": before.get(k), "after": after.get(k)}
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    ]
     if credential_changed:
         diff.append({"attribute": "staticCodeCredential", "after": "replaced"})  # never the value itself
     if not diff:
@@ -241,20 +300,35 @@ def _apply_update(uin: str, changes: dict[str, Any], reason: Any, evidence: dict
     old_keys, new_keys = match_keys(before), match_keys(after)
     clashes = _holders(new_keys - old_keys, besides=identity.identity_id)
     if clashes:  # uniqueness holds for updates too: the change would make this identity match another
-        raise PossibleDuplicate("After this change the identity would match another registered "
-                                             "identity; resolve it through duplicate adjudication first.")
+        raise PossibleDuplicate(
+            "After this change the identity would match another registered "
+            "identity; resolve it through duplicate adjudication first."
+        )
     identity.biographic = after
     identity.contacts = _contacts(after)
     _set_keys(identity.identity_id, new_keys)
     identity.version += 1
     identity.updated_at = clock.now()
-    db.session.add(IdentityVersion(identity_id=identity.identity_id, version=identity.version,
-                                   changed_at=identity.updated_at, actor=actor, reason=reason.strip()[:512],
-                                   evidence=evidence, changes=diff, enrollment_id=enrollment_id,
-                                   transaction_id=transaction_id))
+    db.session.add(
+        IdentityVersion(
+            identity_id=identity.identity_id,
+            version=identity.version,
+            changed_at=identity.updated_at,
+            actor=actor,
+            reason=reason.strip()[:512],
+            evidence=evidence,
+            changes=diff,
+            enrollment_id=enrollment_id,
+            transaction_id=transaction_id,
+        )
+    )
     outbox.emit("updatePerson", {"uin": identity.uin, "version": identity.version})
-    audit.record("registry.identity_updated", actor=actor, target=identity.identity_id,
-                 details={"version": identity.version, "attributes": [d["attribute"] for d in diff]})
+    audit.record(
+        "registry.identity_updated",
+        actor=actor,
+        target=identity.identity_id,
+        details={"version": identity.version, "attributes": [d["attribute"] for d in diff]},
+    )
     # issue 17: a death revokes/suspends the person's credentials, another change marks them for renewal
     registry_events.identity_updated(identity.uin, [d["attribute"] for d in diff], after, actor=actor)
     return identity
@@ -266,40 +340,64 @@ def update_attributes(uin: str, changes: dict[str, Any], reason: Any, evidence: 
         stored = None
         if isinstance(evidence, dict) and evidence.get("data"):
             data = decode_b64(evidence["data"], "evidence.data")
-            fmt = check_content(data, mime_type=evidence.get("mimeType"), compression=None, what="evidence",
-                                 allowed=DOCUMENT_FORMATS)
+            fmt = check_content(
+                data, mime_type=evidence.get("mimeType"), compression=None, what="evidence", allowed=DOCUMENT_FORMATS
+            )
             blob = blobs.store(f"identity:{uin}", data, content_type=evidence.get("mimeType"), detected_format=fmt)
-            stored = {"documentType": evidence.get("documentType") or "OTHER", "blobId": blob.blob_id,
-                      "mimeType": evidence.get("mimeType")}
+            stored = {
+                "documentType": evidence.get("documentType") or "OTHER",
+                "blobId": blob.blob_id,
+                "mimeType": evidence.get("mimeType"),
+            }
         identity = _apply_update(uin, changes, reason, stored, actor)
         return {"uin": identity.uin, "version": identity.version}
 
 
 def read_identity(uin: str) -> dict[str, Any]:
     identity = _by_uin(uin)
-    identifiers = db.session.execute(select(IdentityIdentifier).where(
-        IdentityIdentifier.identity_id == identity.identity_id).order_by(IdentityIdentifier.id)).scalars()
-    return {"uin": identity.uin, "status": identity.status, "version": identity.version,
-            "biographicData": identity.biographic,
-            "identifiers": [{"type": i.id_type, "value": i.value} for i in identifiers],
-            "hasPin": identity.pin_hash is not None,
-            "createdAt": identity.created_at.isoformat(), "updatedAt": identity.updated_at.isoformat()}
+    identifiers = db.session.execute(
+        select(IdentityIdentifier)
+        .where(IdentityIdentifier.identity_id == identity.identity_id)
+        .order_by(IdentityIdentifier.id)
+    ).scalars()
+    return {
+        "uin": identity.uin,
+        "status": identity.status,
+        "version": identity.version,
+        "biographicData": identity.biographic,
+        "identifiers": [{"type": i.id_type, "value": i.value} for i in identifiers],
+        "hasPin": identity.pin_hash is not None,
+        "createdAt": identity.created_at.isoformat(),
+        "updatedAt": identity.updated_at.isoformat(),
+    }
 
 
 def history(uin: str) -> list[dict[str, Any]]:
     identity = _by_uin(uin)
-    rows = db.session.execute(select(IdentityVersion).where(IdentityVersion.identity_id == identity.identity_id)
-                              .order_by(IdentityVersion.version)).scalars()
+    rows = db.session.execute(
+        select(IdentityVersion).where(IdentityVersion.identity_id == identity.identity_id).order_by(IdentityVersion.version)
+    ).scalars()
     out = []
     for row in rows:
         evidence = None
         if row.evidence:
             _, blob = blobs.load(row.evidence["blobId"])
-            evidence = {"documentType": row.evidence.get("documentType"), "mimeType": row.evidence.get("mimeType"),
-                        "sha256": blob.sha256}
-        out.append({"version": row.version, "changedAt": row.changed_at.isoformat(), "changedBy": row.actor,
-                    "reason": row.reason, "evidence": evidence, "changes": row.changes,
-                    "enrollmentId": row.enrollment_id})
+            evidence = {
+                "documentType": row.evidence.get("documentType"),
+                "mimeType": row.evidence.get("mimeType"),
+                "sha256": blob.sha256,
+            }
+        out.append(
+            {
+                "version": row.version,
+                "changedAt": row.changed_at.isoformat(),
+                "changedBy": row.actor,
+                "reason": row.reason,
+                "evidence": evidence,
+                "changes": row.changes,
+                "enrollmentId": row.enrollment_id,
+            }
+        )
     return out
 
 
@@ -311,10 +409,16 @@ def list_duplicate_cases(status: str | None) -> list[dict[str, Any]]:
 
 
 def _case_view(case: DuplicateCase) -> dict[str, Any]:
-    return {"caseId": case.case_id, "enrollmentId": case.enrollment_id, "candidates": case.candidates,
-            "reason": case.reason, "status": case.status, "decidedBy": case.decided_by,
-            "decidedAt": case.decided_at.isoformat() if case.decided_at else None,
-            "createdAt": case.created_at.isoformat()}
+    return {
+        "caseId": case.case_id,
+        "enrollmentId": case.enrollment_id,
+        "candidates": case.candidates,
+        "reason": case.reason,
+        "status": case.status,
+        "decidedBy": case.decided_by,
+        "decidedAt": case.decided_at.isoformat() if case.decided_at else None,
+        "createdAt": case.created_at.isoformat(),
+    }
 
 
 def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) -> dict[str, Any]:
@@ -345,8 +449,9 @@ def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) ->
 
 def identity_for_login(identifier: str) -> Identity | None:
     """Look an identity up by any of its identifiers (for the login flows)."""
-    rows = set(db.session.execute(select(IdentityIdentifier.identity_id).where(
-        IdentityIdentifier.value == identifier)).scalars())
+    rows = set(
+        db.session.execute(select(IdentityIdentifier.identity_id).where(IdentityIdentifier.value == identifier)).scalars()
+    )
     if len(rows) != 1:  # unknown, or the same value under two identifier types of different people
         return None
     return db.session.get(Identity, rows.pop())

@@ -36,6 +36,5 @@ def generate(*, client_id: str, transaction_id: str) -> str:
     """OSIA ``generateUIN``: a UIN reserved for the caller (never reused, never an identity's)."""
     with atomic():
         uin = issue("reserved")
-        audit.record("uin.generated", actor=f"client:{client_id}", target=None,
-                     details={"transactionId": transaction_id})
+        audit.record("uin.generated", actor=f"client:{client_id}", target=None, details={"transactionId": transaction_id})
         return uin

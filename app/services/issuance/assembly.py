@@ -39,18 +39,34 @@ def _nest(values: dict[tuple[str, ...], Any]) -> dict[str, Any]:
     return out
 
 
-def assemble(config: CredentialConfiguration, values: dict[tuple[str, ...], Any], holder: jwk.JWK,
-             status: StatusReference, *, issuer: str, now: datetime) -> Assembled:
+def assemble(
+    config: CredentialConfiguration,
+    values: dict[tuple[str, ...], Any],
+    holder: jwk.JWK,
+    status: StatusReference,
+    *,
+    issuer: str,
+    now: datetime,
+) -> Assembled:
     moment = now.replace(microsecond=0)
     expires = moment + timedelta(days=config.validity_days)
     reference = status_reference(status.idx, status.uri)
     if config.format == "dc+sd-jwt":
         key, x5c = signers.jose_signer()
         disclosable = [c.path for c in config.claims if c.sd and c.path in values]
-        issued = issue_sd_jwt_vc(issuer=issuer, vct=str(config.vct), claims=_nest(values), holder_key=holder,
-                                 key=key.jwk, alg=key.alg, iat=int(moment.timestamp()),
-                                 exp=int(expires.timestamp()), status=reference, disclosable=disclosable,
-                                 x5c=x5c or None)
+        issued = issue_sd_jwt_vc(
+            issuer=issuer,
+            vct=str(config.vct),
+            claims=_nest(values),
+            holder_key=holder,
+            key=key.jwk,
+            alg=key.alg,
+            iat=int(moment.timestamp()),
+            exp=int(expires.timestamp()),
+            status=reference,
+            disclosable=disclosable,
+            x5c=x5c or None,
+        )
         text = issued.compact
     elif config.format == "mso_mdoc":
         signer = signers.document_signer()
@@ -58,14 +74,31 @@ def assemble(config: CredentialConfiguration, values: dict[tuple[str, ...], Any]
         for (namespace, element), value in values.items():
             namespaces.setdefault(namespace, {})[element] = value
         until = min(expires, signer.not_after)
-        mdoc = issue_mdoc(doctype=str(config.doctype), namespaces=namespaces, device_key=holder, key=signer.key,
-                          certificate=signer.certificate, signed=moment, valid_from=moment, valid_until=until,
-                          status=reference)
+        mdoc = issue_mdoc(
+            doctype=str(config.doctype),
+            namespaces=namespaces,
+            device_key=holder,
+            key=signer.key,
+            certificate=signer.certificate,
+            signed=moment,
+            valid_from=moment,
+            valid_until=until,
+            status=reference,
+        )
         text, expires = issuer_signed_b64url(mdoc), until
     else:
         key, x5c = signers.jose_signer()
         subject = _nest(values).get("credentialSubject", {})
-        text = issue_jwt_vc(issuer=issuer, types=config.types, credential_subject=subject, key=key.jwk, alg=key.alg,
-                            iat=int(moment.timestamp()), exp=int(expires.timestamp()), holder_key=holder,
-                            status=reference, x5c=x5c or None)
+        text = issue_jwt_vc(
+            issuer=issuer,
+            types=config.types,
+            credential_subject=subject,
+            key=key.jwk,
+            alg=key.alg,
+            iat=int(moment.timestamp()),
+            exp=int(expires.timestamp()),
+            holder_key=holder,
+            status=reference,
+            x5c=x5c or None,
+        )
     return Assembled(text, hashlib.sha256(text.encode("ascii")).hexdigest(), expires)

@@ -38,10 +38,10 @@ class IssuerStateRefused(Exception):
     """The issuance an ``issuer_state`` names cannot be authorized (any more, or by this person)."""
 
 
-
 def credential_identifier(config_id: str) -> str:
     """One Credential Dataset per configuration of the issuance (§6.2 credential_identifiers)."""
     return f"{config_id}:0"
+
 
 def issuer_state(issuance_id: str, salt: str) -> str:
     """§4.1.1 ``issuer_state``: opaque to the wallet, rebuilt from the row, never stored in clear."""
@@ -50,8 +50,13 @@ def issuer_state(issuance_id: str, salt: str) -> str:
 
 
 def _open_offer(row: Issuance | None) -> bool:
-    return (row is not None and row.grant_type == AUTHORIZATION_CODE_GRANT and row.code_used_at is None
-            and clock.now() < row.expires_at and row.state not in ("issuance_denied", "offer_expired"))
+    return (
+        row is not None
+        and row.grant_type == AUTHORIZATION_CODE_GRANT
+        and row.code_used_at is None
+        and clock.now() < row.expires_at
+        and row.state not in ("issuance_denied", "offer_expired")
+    )
 
 
 def find_offer(value: str) -> Issuance | None:
@@ -116,8 +121,11 @@ def from_token_claim(value: Any) -> tuple[str, ...] | None:
     """The configurations an access token's ``authorization_details`` claim names; None when it has none."""
     if not isinstance(value, list):
         return None
-    return tuple(str(d["credential_configuration_id"]) for d in value
-                 if isinstance(d, dict) and d.get("type") == DETAILS_TYPE and "credential_configuration_id" in d)
+    return tuple(
+        str(d["credential_configuration_id"])
+        for d in value
+        if isinstance(d, dict) and d.get("type") == DETAILS_TYPE and "credential_configuration_id" in d
+    )
 
 
 def configurations_for_scopes(scopes: list[str]) -> list[str]:
@@ -128,15 +136,18 @@ def configurations_for_scopes(scopes: list[str]) -> list[str]:
 
 def token_details(config_ids: list[str]) -> list[dict[str, Any]]:
     """§6.2 ``authorization_details`` of the token response: one Credential Dataset per configuration."""
-    return [{"type": DETAILS_TYPE, "credential_configuration_id": cid,
-             "credential_identifiers": [credential_identifier(cid)]} for cid in config_ids]
+    return [
+        {"type": DETAILS_TYPE, "credential_configuration_id": cid, "credential_identifiers": [credential_identifier(cid)]}
+        for cid in config_ids
+    ]
 
 
 def redeem(issuance_id: str, *, identity_id: str, client_id: str) -> None:
     """Spend the ``issuer_state`` as its authorization code is issued: the issuance is still open and the person
     who logged in is its subject, else :class:`IssuerStateRefused` (and the ``issuer_state`` stays unspent)."""
     row = db.session.execute(
-        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one_or_none()
+        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()
+    ).scalar_one_or_none()
     if row is None or not _open_offer(row):  # single use: a second login with the same offer is refused
         raise IssuerStateRefused("The credential offer can no longer be redeemed.")
     uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one_or_none()

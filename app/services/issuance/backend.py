@@ -69,13 +69,19 @@ def _subject_data(body: dict[str, Any]) -> tuple[str | None, dict[str, Any], dic
     return (str(uin) if uin is not None else None), attributes, explicit
 
 
-def _check_claims(configs: list[CredentialConfiguration], attributes: dict[str, Any],
-                  explicit: dict[str, Any] | None) -> None:
+def _check_claims(
+    configs: list[CredentialConfiguration], attributes: dict[str, Any], explicit: dict[str, Any] | None
+) -> None:
     settings = state().settings
     for config in configs:
         try:
-            config.values(attributes, explicit, now=clock.now(), issuing_country=settings.mdoc_country,
-                          issuing_authority=settings.issuer)
+            config.values(
+                attributes,
+                explicit,
+                now=clock.now(),
+                issuing_country=settings.mdoc_country,
+                issuing_authority=settings.issuer,
+            )
         except KeyError as exc:  # names the claim's path, never its value
             raise MissingClaim(f"Claim {exc.args[0]} of {config.id} has no valid value.") from exc
 
@@ -111,8 +117,9 @@ def _send(channel: str, address: str, code: str) -> None:
     if channel not in sender.channels():
         raise Unavailable(f"No notifier reaches the {channel} channel.")
     try:
-        sender.send(channel, address, "Your credential code",
-                    f"Your code to collect your credential is {code}. Do not share it.")
+        sender.send(
+            channel, address, "Your credential code", f"Your code to collect your credential is {code}. Do not share it."
+        )
     except notifier.DeliveryError as exc:
         raise Unavailable("The code could not be delivered.", detail=str(exc)) from exc
 
@@ -124,7 +131,8 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     known = configurations()
     document_key = body["subject"] if "document_id" in (body.get("subject") or {}) else None  # issue 18
     ids = body.get("credentialConfigurationIds") or (
-        [body["credentialConfigurationId"]] if body.get("credentialConfigurationId") else [])
+        [body["credentialConfigurationId"]] if body.get("credentialConfigurationId") else []
+    )
     if document_key is not None:
         from app.services.datastore.validation import configuration_for
 
@@ -143,8 +151,9 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     if grant == authorization.AUTHORIZATION_CODE_GRANT:
         if body.get("subject") is None or document_key is not None:
             # the safe rule: the person who logs in must be the subject; explicit claims never go to whoever logs in
-            raise InvalidIssuance("The authorization_code grant needs subject.uin: only that "
-                                                      "person may log in to collect the credential.")
+            raise InvalidIssuance(
+                "The authorization_code grant needs subject.uin: only that person may log in to collect the credential."
+            )
         if body.get("txCode") is not None:  # §4.1.1: tx_code belongs to the pre-authorized code grant
             raise InvalidIssuance("txCode is for the pre-authorized_code grant only.")
     endpoint = push.check_endpoint(str(body["walletEndpoint"])) if body.get("walletEndpoint") is not None else None
@@ -175,13 +184,26 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         issuance_id = str(uuid.uuid4())
         salt = secrets.token_urlsafe(24)
         row = Issuance(
-            issuance_id=issuance_id, client_id=client_id, correlation_id=body.get("correlationId"),
-            configuration_ids=ids, subject_uin=uin, mode=mode, grant_type=grant, state="offer_sent",
-            credential_status="pending" if mode == "Deferred" else None, history=[], code_salt=salt,
-            code_hash=digest(offers.offer_secret(issuance_id, salt, grant)), tx_code_failures=0,
-            offer_scheme=body.get("offerScheme", offers.SCHEMES[0]), issued_configurations=[],
-            notification_id=secrets.token_urlsafe(16), created_at=now, updated_at=now,
-            expires_at=now + timedelta(seconds=ttl))
+            issuance_id=issuance_id,
+            client_id=client_id,
+            correlation_id=body.get("correlationId"),
+            configuration_ids=ids,
+            subject_uin=uin,
+            mode=mode,
+            grant_type=grant,
+            state="offer_sent",
+            credential_status="pending" if mode == "Deferred" else None,
+            history=[],
+            code_salt=salt,
+            code_hash=digest(offers.offer_secret(issuance_id, salt, grant)),
+            tx_code_failures=0,
+            offer_scheme=body.get("offerScheme", offers.SCHEMES[0]),
+            issued_configurations=[],
+            notification_id=secrets.token_urlsafe(16),
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
         if body.get("subject") is not None or explicit is not None:
             records.seal_claims(row, {"attributes": attributes, "explicit": explicit})
         tx = body.get("txCode")
@@ -198,14 +220,23 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
             from app.services.datastore import issuing
 
             issuing.link(document.document, issuance_id)
-        records.event(row, "offer_created", actor=client_id, mode=mode, grant=grant,
-                      tx_code=(tx or {}).get("delivery") if tx is not None else None)
+        records.event(
+            row,
+            "offer_created",
+            actor=client_id,
+            mode=mode,
+            grant=grant,
+            tx_code=(tx or {}).get("delivery") if tx is not None else None,
+        )
         records.emit("credential.offered", row)
         uri = offers.offer_uri(row, by_value=bool(body.get("offerByValue")))
         answer: dict[str, Any] = {
-            "issuanceId": issuance_id, "offerUri": uri, "offer": offers.offer_object(row),
+            "issuanceId": issuance_id,
+            "offerUri": uri,
+            "offer": offers.offer_object(row),
             "statusUri": f"{settings.issuer}/v1/issuance/{issuance_id}",
-            "offerPage": f"{settings.issuer}/offers/{issuance_id}", "expiresAt": _iso(row.expires_at),
+            "offerPage": f"{settings.issuer}/offers/{issuance_id}",
+            "expiresAt": _iso(row.expires_at),
         }
         if row.correlation_id is not None:
             answer["correlationId"] = row.correlation_id
@@ -233,20 +264,35 @@ def _owned(issuance_id: str, client_id: str, *, lock: bool = False) -> Issuance:
 
 
 def view(row: Issuance) -> dict[str, Any]:
-    credentials = list(db.session.execute(select(IssuedCredential).where(
-        IssuedCredential.issuance_id == row.issuance_id).order_by(IssuedCredential.issued_at)).scalars())
+    credentials = list(
+        db.session.execute(
+            select(IssuedCredential)
+            .where(IssuedCredential.issuance_id == row.issuance_id)
+            .order_by(IssuedCredential.issued_at)
+        ).scalars()
+    )
     status = lifecycle.statuses([c.credential_id for c in credentials])  # issue 17: each one's list entry
     out: dict[str, Any] = {
-        "issuanceId": row.issuance_id, "state": row.state, "mode": row.mode,
-        "credentialConfigurationIds": list(row.configuration_ids), "createdAt": _iso(row.created_at),
-        "expiresAt": _iso(row.expires_at), "history": list(row.history),
-        "credentials": [{"credentialId": c.credential_id, "configurationId": c.configuration_id,
-                         "format": c.format, "expiresAt": _iso(c.expires_at), "revocationId": c.revocation_id,
-                         "revocationStatus": status.get(c.credential_id, ("Operational", False))[0],
-                         "renewalDue": status.get(c.credential_id, ("Operational", False))[1],
-                         "status": {"idx": c.status_index,
-                                    "uri": f"{state().settings.issuer}/statuslists/{c.status_list_id}"}}
-                        for c in credentials],
+        "issuanceId": row.issuance_id,
+        "state": row.state,
+        "mode": row.mode,
+        "credentialConfigurationIds": list(row.configuration_ids),
+        "createdAt": _iso(row.created_at),
+        "expiresAt": _iso(row.expires_at),
+        "history": list(row.history),
+        "credentials": [
+            {
+                "credentialId": c.credential_id,
+                "configurationId": c.configuration_id,
+                "format": c.format,
+                "expiresAt": _iso(c.expires_at),
+                "revocationId": c.revocation_id,
+                "revocationStatus": status.get(c.credential_id, ("Operational", False))[0],
+                "renewalDue": status.get(c.credential_id, ("Operational", False))[1],
+                "status": {"idx": c.status_index, "uri": f"{state().settings.issuer}/statuslists/{c.status_list_id}"},
+            }
+            for c in credentials
+        ],
     }
     if row.correlation_id is not None:
         out["correlationId"] = row.correlation_id
@@ -259,9 +305,15 @@ def read(issuance_id: str, *, client_id: str) -> dict[str, Any]:
     return view(_owned(issuance_id, client_id))
 
 
-def search(*, client_id: str, correlation_id: str | None = None, state_name: str | None = None,
-           created_after: datetime | None = None, created_before: datetime | None = None,
-           limit: int = SEARCH_LIMIT) -> dict[str, Any]:
+def search(
+    *,
+    client_id: str,
+    correlation_id: str | None = None,
+    state_name: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> dict[str, Any]:
     query = select(Issuance).where(Issuance.client_id == client_id)
     if correlation_id is not None:
         query = query.where(Issuance.correlation_id == correlation_id)

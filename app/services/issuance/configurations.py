@@ -24,8 +24,19 @@ TYPES = ("string", "date", "boolean", "integer")
 PROOF_ALGS = ("ES256", "ES384", "EdDSA", "PS256", "RS256")
 #: COSE algorithm numbers for mso_mdoc (1.0 Appendix A.2.2: credential_signing_alg_values_supported are integers).
 COSE_ALGS = {"ES256": -7}
-_TOP = {"id", "format", "scope", "vct", "doctype", "credential_definition", "validity_days",
-        "cryptographic_binding_methods_supported", "proof_signing_alg_values_supported", "display", "claims"}
+_TOP = {
+    "id",
+    "format",
+    "scope",
+    "vct",
+    "doctype",
+    "credential_definition",
+    "validity_days",
+    "cryptographic_binding_methods_supported",
+    "proof_signing_alg_values_supported",
+    "display",
+    "claims",
+}
 _CLAIM = {"path", "source", "computed", "type", "sd", "mandatory", "display"}
 
 
@@ -72,17 +83,27 @@ class CredentialConfiguration:
         entry["cryptographic_binding_methods_supported"] = list(self.binding_methods)
         # Appendix A.2.2: for mso_mdoc the values are COSE algorithm identifiers (integers)
         entry["credential_signing_alg_values_supported"] = (
-            [COSE_ALGS[self.signing_alg]] if self.format == "mso_mdoc" else [self.signing_alg])
+            [COSE_ALGS[self.signing_alg]] if self.format == "mso_mdoc" else [self.signing_alg]
+        )
         entry["proof_types_supported"] = {"jwt": {"proof_signing_alg_values_supported": list(self.proof_algs)}}
         entry["credential_metadata"] = {  # §12.2.4: display and claims live in credential_metadata
             "display": [dict(d) for d in self.display],
-            "claims": [{"path": list(c.path), "mandatory": c.mandatory, "display": [dict(d) for d in c.display]}
-                       for c in self.claims],
+            "claims": [
+                {"path": list(c.path), "mandatory": c.mandatory, "display": [dict(d) for d in c.display]}
+                for c in self.claims
+            ],
         }
         return entry
 
-    def values(self, attributes: Mapping[str, Any], explicit: Mapping[str, Any] | None, *, now: datetime,
-               issuing_country: str, issuing_authority: str) -> dict[tuple[str, ...], Any]:
+    def values(
+        self,
+        attributes: Mapping[str, Any],
+        explicit: Mapping[str, Any] | None,
+        *,
+        now: datetime,
+        issuing_country: str,
+        issuing_authority: str,
+    ) -> dict[tuple[str, ...], Any]:
         """Every claim's value by path: explicit claims first, then registry attributes, then computed values.
 
         Raises ``KeyError`` with the claim's path when a mandatory claim has no value (no claim value in it).
@@ -142,8 +163,12 @@ def _display(value: Any, where: str) -> tuple[dict[str, str], ...]:
         raise ConfigError(f"{where}: display must be a non-empty list")
     out = []
     for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(
-                item.get("locale"), str) or not all(isinstance(v, str) for v in item.values()):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("locale"), str)
+            or not all(isinstance(v, str) for v in item.values())
+        ):
             raise ConfigError(f"{where}: each display entry needs a name and a locale (strings)")
         out.append({str(k): str(v) for k, v in item.items()})
     return tuple(out)
@@ -177,9 +202,15 @@ def _claim(raw: Any, where: str, fmt: str) -> ClaimSpec:
         raise ConfigError(f"{where}: type must be one of {', '.join(TYPES)}")
     if raw.get("sd") and fmt != "dc+sd-jwt":
         raise ConfigError(f"{where}: only dc+sd-jwt claims are selectively disclosable by `sd`")
-    return ClaimSpec(path=tuple(path), source=raw.get("source"), computed=raw.get("computed"), type=kind,
-                     sd=bool(raw.get("sd", False)), mandatory=bool(raw.get("mandatory", True)),
-                     display=_display(raw.get("display"), where))
+    return ClaimSpec(
+        path=tuple(path),
+        source=raw.get("source"),
+        computed=raw.get("computed"),
+        type=kind,
+        sd=bool(raw.get("sd", False)),
+        mandatory=bool(raw.get("mandatory", True)),
+        display=_display(raw.get("display"), where),
+    )
 
 
 def parse(raw: Any, where: str) -> CredentialConfiguration:
@@ -211,10 +242,14 @@ def parse(raw: Any, where: str) -> CredentialConfiguration:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
         raise ConfigError(f"{where}: validity_days must be between 1 and 3650")
     binding = ("cose_key",) if fmt == "mso_mdoc" else ("jwk",)
-    methods = _strings(raw.get("cryptographic_binding_methods_supported", list(binding)),
-                       f"{where}: cryptographic_binding_methods_supported", binding)
-    algs = _strings(raw.get("proof_signing_alg_values_supported", ["ES256"]),
-                    f"{where}: proof_signing_alg_values_supported", PROOF_ALGS)
+    methods = _strings(
+        raw.get("cryptographic_binding_methods_supported", list(binding)),
+        f"{where}: cryptographic_binding_methods_supported",
+        binding,
+    )
+    algs = _strings(
+        raw.get("proof_signing_alg_values_supported", ["ES256"]), f"{where}: proof_signing_alg_values_supported", PROOF_ALGS
+    )
     claims_raw = raw.get("claims")
     if not isinstance(claims_raw, list) or not claims_raw:
         raise ConfigError(f"{where}: claims must be a non-empty list")
@@ -226,8 +261,18 @@ def parse(raw: Any, where: str) -> CredentialConfiguration:
     if not isinstance(scope, str) or not scope or " " in scope:
         raise ConfigError(f"{where}: scope must be one scope token")
     return CredentialConfiguration(
-        id=ident, format=fmt, scope=scope, vct=vct, doctype=doctype, types=types, validity_days=days,
-        binding_methods=methods, proof_algs=algs, display=_display(raw.get("display"), where), claims=claims)
+        id=ident,
+        format=fmt,
+        scope=scope,
+        vct=vct,
+        doctype=doctype,
+        types=types,
+        validity_days=days,
+        binding_methods=methods,
+        proof_algs=algs,
+        display=_display(raw.get("display"), where),
+        claims=claims,
+    )
 
 
 def load(directory: str) -> dict[str, CredentialConfiguration]:
@@ -256,5 +301,4 @@ def load(directory: str) -> dict[str, CredentialConfiguration]:
 def configured() -> dict[str, CredentialConfiguration]:
     """The running app's configurations (loaded and validated by ``create_app`` at start-up)."""
     settings = state().settings
-    return state().cached("credential_configurations",
-                          lambda: load(settings.credential_config_dir))
+    return state().cached("credential_configurations", lambda: load(settings.credential_config_dir))

@@ -7,9 +7,17 @@ The Credential, Deferred and Notification endpoints answer ``{error, error_descr
 from app.errors import InvalidTransactionId, OAuthError
 
 __all__ = [
-    "CredentialRequestDenied", "InvalidCredentialRequest", "InvalidEncryptionParameters", "InvalidIssuance",
-    "InvalidNonce", "InvalidNotificationId", "InvalidNotificationRequest", "InvalidProof", "InvalidTransactionId",
-    "UnknownCredentialConfiguration", "UnknownCredentialIdentifier",
+    "CredentialRequestDenied",
+    "InvalidCredentialRequest",
+    "InvalidEncryptionParameters",
+    "InvalidIssuance",
+    "InvalidNonce",
+    "InvalidNotificationId",
+    "InvalidNotificationRequest",
+    "InvalidProof",
+    "InvalidTransactionId",
+    "UnknownCredentialConfiguration",
+    "UnknownCredentialIdentifier",
 ]
 
 

@@ -35,16 +35,25 @@ def credential_issuer() -> dict[str, Any]:
         "notification_endpoint": f"{issuer}/notification",
         # §12.2.4: batch_size is the most credentials one request may ask for (one per proof)
         "batch_credential_issuance": {"batch_size": state().settings.credential_batch_size},
-        "display": [{"name": "idbb", "locale": "en"}, {"name": "idbb", "locale": "fr"},
-                    {"name": "idbb", "locale": "ar"}],
+        "display": [{"name": "idbb", "locale": "en"}, {"name": "idbb", "locale": "fr"}, {"name": "idbb", "locale": "ar"}],
         "mdoc_iacas_uri": f"{issuer}{IACAS_PATH}",
         # §12.2.4: encrypted requests to idbb's use=enc keys, responses to the wallet's key; both optional
         "credential_request_encryption": {
-            "jwks": {"keys": [{**k.public_jwk, "kid": k.kid, "use": "enc", "alg": k.alg}
-                              for k in keys.published_keys() if k.use == "enc"]},
-            "enc_values_supported": list(REQUEST_ENCS), "encryption_required": False},
-        "credential_response_encryption": {"alg_values_supported": list(RESPONSE_ALGS),
-                                           "enc_values_supported": list(RESPONSE_ENCS), "encryption_required": False},
+            "jwks": {
+                "keys": [
+                    {**k.public_jwk, "kid": k.kid, "use": "enc", "alg": k.alg}
+                    for k in keys.published_keys()
+                    if k.use == "enc"
+                ]
+            },
+            "enc_values_supported": list(REQUEST_ENCS),
+            "encryption_required": False,
+        },
+        "credential_response_encryption": {
+            "alg_values_supported": list(RESPONSE_ALGS),
+            "enc_values_supported": list(RESPONSE_ENCS),
+            "encryption_required": False,
+        },
         "credential_configurations_supported": {cid: c.metadata() for cid, c in configured().items()},
     }
 
@@ -52,8 +61,7 @@ def credential_issuer() -> dict[str, Any]:
 def jwt_vc_issuer() -> dict[str, Any]:
     """The keys that sign SD-JWT VCs and JWT VCs, by value (draft 18 §3.2)."""
     issuer = state().settings.issuer
-    public = [jwk.JWK(**{**k.public_jwk, "kid": k.kid}) for k in keys.published_keys()
-              if k.use == "sig" and k.kty == "EC"]
+    public = [jwk.JWK(**{**k.public_jwk, "kid": k.kid}) for k in keys.published_keys() if k.use == "sig" and k.kty == "EC"]
     try:
         return jwt_vc_issuer_document(issuer, public)
     except FormatError:  # a plain-http development issuer: the same document, unchecked
@@ -67,5 +75,8 @@ def iacas() -> dict[str, Any]:
     with atomic():
         signers.iaca()
         certificates = signers.iaca_certificates()
-    return {"iacas": [{"certificate": base64.b64encode(der).decode("ascii"), "pem": certificate_pem(der)}
-                      for der in certificates]}
+    return {
+        "iacas": [
+            {"certificate": base64.b64encode(der).decode("ascii"), "pem": certificate_pem(der)} for der in certificates
+        ]
+    }

@@ -14,9 +14,20 @@ from app.services.page_outcome import Outcome
 
 def open_page(issuance_id: str) -> Outcome:
     row = db.session.get(Issuance, issuance_id) if issuance_id and len(issuance_id) <= 36 else None
-    if row is None or row.code_used_at is not None or clock.now() >= row.expires_at or row.state in (
-            "issuance_denied", "offer_expired"):
+    if (
+        row is None
+        or row.code_used_at is not None
+        or clock.now() >= row.expires_at
+        or row.state in ("issuance_denied", "offer_expired")
+    ):
         return Outcome("error.html", {"error_key": "error.offer_gone"}, status=404)
     uri = offers.offer_uri(row)
-    return Outcome("offer.html", {"qr_svg": offers.qr_svg(uri), "offer_uri": uri, "tx_code_length": row.tx_code_length,
-                                  "expires": row.expires_at.strftime("%Y-%m-%d %H:%M UTC")})
+    return Outcome(
+        "offer.html",
+        {
+            "qr_svg": offers.qr_svg(uri),
+            "offer_uri": uri,
+            "tx_code_length": row.tx_code_length,
+            "expires": row.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )

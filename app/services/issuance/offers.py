@@ -46,17 +46,23 @@ def offer_secret(issuance_id: str, salt: str, grant_type: str) -> str:
 def offer_object(row: Issuance) -> dict[str, Any]:
     """The Credential Offer (§4.1.1): issuer, configuration ids and the grant. ``authorization_server`` is left
     out: §4.1.1 says it MUST NOT be used unless the metadata lists several authorization servers (idbb lists one)."""
-    offer: dict[str, Any] = {"credential_issuer": state().settings.issuer,
-                             "credential_configuration_ids": list(row.configuration_ids)}
+    offer: dict[str, Any] = {
+        "credential_issuer": state().settings.issuer,
+        "credential_configuration_ids": list(row.configuration_ids),
+    }
     if row.grant_type == AUTHORIZATION_CODE_GRANT:
         # §4.1.1: the wallet MUST pass issuer_state to the authorization request (§5.1.3)
-        offer["grants"] = {AUTHORIZATION_CODE_GRANT: {"issuer_state": offer_secret(
-            row.issuance_id, row.code_salt, row.grant_type)}}
+        offer["grants"] = {
+            AUTHORIZATION_CODE_GRANT: {"issuer_state": offer_secret(row.issuance_id, row.code_salt, row.grant_type)}
+        }
         return offer
     grant: dict[str, Any] = {"pre-authorized_code": pre_authorized_code(row.issuance_id, row.code_salt)}
     if row.tx_code_hash is not None:  # §4.1.1: tx_code describes what the wallet asks the End-User for
-        grant["tx_code"] = {"input_mode": row.tx_code_input_mode, "length": row.tx_code_length,
-                            "description": "Enter the code sent to you by the issuing authority."}
+        grant["tx_code"] = {
+            "input_mode": row.tx_code_input_mode,
+            "length": row.tx_code_length,
+            "description": "Enter the code sent to you by the issuing authority.",
+        }
     offer["grants"] = {PRE_AUTHORIZED_GRANT: grant}
     return offer
 
@@ -87,8 +93,18 @@ def qr_data_uri(text: str, *, kind: str = "svg", scale: int = 4) -> str:
 def qr_svg(text: str) -> str:
     """An inline SVG QR code of ``text`` for the offer page (the wallet login page's style)."""
     out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, svgns=True, omitsize=True, border=4,
-                                     dark="#000", light="#fff", svgclass="qr-code", lineclass=None)
+    segno.make(text, error="m").save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        omitsize=True,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr-code",
+        lineclass=None,
+    )
     return out.getvalue().decode("ascii")
 
 
@@ -96,8 +112,12 @@ def fetch(issuance_id: str) -> dict[str, Any]:
     """``GET /credential-offer/{id}`` (§4.1.3): the offer while it can still be redeemed; 404 otherwise."""
     with atomic():
         row = db.session.get(Issuance, issuance_id) if len(issuance_id) <= 36 else None
-        if row is None or row.code_used_at is not None or clock.now() >= row.expires_at or row.state in (
-                "issuance_denied", "offer_expired"):
+        if (
+            row is None
+            or row.code_used_at is not None
+            or clock.now() >= row.expires_at
+            or row.state in ("issuance_denied", "offer_expired")
+        ):
             raise NotFound("No credential offer has this id, or it can no longer be redeemed.")
         records.move(row, "offer_received", once=True, via="offer_fetched")
         return offer_object(row)

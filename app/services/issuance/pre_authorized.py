@@ -41,11 +41,16 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
     if not code or len(code) > MAX_CODE_LENGTH:  # §6.1: pre-authorized_code REQUIRED
         return _error(InvalidRequest.code, "pre-authorized_code is required.")
     row = db.session.execute(
-        select(Issuance).where(Issuance.code_hash == digest(code)).with_for_update()).scalar_one_or_none()
+        select(Issuance).where(Issuance.code_hash == digest(code)).with_for_update()
+    ).scalar_one_or_none()
     now = clock.now()
     settings = state().settings
-    if row is None or row.grant_type != "pre-authorized_code" or now >= row.expires_at or row.state in (
-            "issuance_denied", "offer_expired"):  # an issuer_state is no pre-authorized code
+    if (
+        row is None
+        or row.grant_type != "pre-authorized_code"
+        or now >= row.expires_at
+        or row.state in ("issuance_denied", "offer_expired")
+    ):  # an issuer_state is no pre-authorized code
         return _error(InvalidGrant.code, "The pre-authorized code is invalid or expired.")
     if row.code_used_at is not None:  # §6.1 / RFC 6749 §4.1.2: single use
         records.event(row, "code_replayed", actor="anonymous", outcome="failure")
@@ -59,8 +64,7 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
             if row.tx_code_failures >= settings.tx_code_max_attempts:  # §13.7: brute force of a short code
                 records.move(row, "offer_expired", reason="tx_code attempts exhausted")
                 row.claims_sealed = None
-            records.event(row, "tx_code_refused", actor="anonymous", outcome="failure",
-                          failures=row.tx_code_failures)
+            records.event(row, "tx_code_refused", actor="anonymous", outcome="failure", failures=row.tx_code_failures)
             return _error(InvalidGrant.code, "The tx_code is wrong.")
     elif tx_code is not None:
         return _error(InvalidRequest.code, "This offer has no tx_code.")
@@ -76,16 +80,27 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
         return _error(refused.error, refused.description, extra)
     row.code_used_at = now
     records.move(row, "offer_received", once=True, via="code_redeemed")
-    details = [{"type": "openid_credential", "credential_configuration_id": cid,
-                "credential_identifiers": [credential_identifier(cid)]} for cid in subset or row.configuration_ids]
+    details = [
+        {
+            "type": "openid_credential",
+            "credential_configuration_id": cid,
+            "credential_identifiers": [credential_identifier(cid)],
+        }
+        for cid in subset or row.configuration_ids
+    ]
     extra = {"iid": row.issuance_id}
     if subset is not None:
         extra["authorization_details"] = token_claim(subset)  # RFC 9396 §9.1: the token obtains only these
     if proof is not None:
         extra["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1
-    token, claims = access_tokens.issue(client_id=WALLET_CLIENT, subject=f"issuance:{row.issuance_id}", scope="",
-                                        extra=extra)
+    token, claims = access_tokens.issue(
+        client_id=WALLET_CLIENT, subject=f"issuance:{row.issuance_id}", scope="", extra=extra
+    )
     records.event(row, "token_issued", actor="anonymous", dpop=proof is not None)
-    body = {"access_token": token, "token_type": "DPoP" if proof is not None else "Bearer",
-            "expires_in": claims["exp"] - claims["iat"], "authorization_details": details}
+    body = {
+        "access_token": token,
+        "token_type": "DPoP" if proof is not None else "Bearer",
+        "expires_in": claims["exp"] - claims["iat"],
+        "authorization_details": details,
+    }
     return TokenResponse(200, body, {})

@@ -59,8 +59,9 @@ def _key(header: dict[str, Any]) -> jwk.JWK:
         raise InvalidProof(description="The proof key does not import.") from exc
 
 
-def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool,
-                client_id: str | None) -> tuple[BoundKey, str]:
+def _verify_one(
+    proof: Any, config: CredentialConfiguration, *, anonymous: bool, client_id: str | None
+) -> tuple[BoundKey, str]:
     if not isinstance(proof, str) or not proof or len(proof) > MAX_PROOF_LENGTH:
         raise InvalidProof(description="A proof must be a compact JWT.")
     try:
@@ -84,8 +85,11 @@ def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool,
         raise InvalidProof(description="The proof aud must be the credential issuer.")
     iat = claims.get("iat")
     now = clock.epoch()
-    if not isinstance(iat, int | float) or isinstance(iat, bool) or not (
-            now - settings.proof_max_age - LEEWAY <= iat <= now + LEEWAY):  # F.1: iat REQUIRED; §13.6 freshness
+    if (
+        not isinstance(iat, int | float)
+        or isinstance(iat, bool)
+        or not (now - settings.proof_max_age - LEEWAY <= iat <= now + LEEWAY)
+    ):  # F.1: iat REQUIRED; §13.6 freshness
         raise InvalidProof(description="The proof iat is missing or not recent.")
     if anonymous and "iss" in claims:  # F.1: iss MUST be omitted after anonymous pre-authorized access
         raise InvalidProof(description="The proof must not carry iss after anonymous pre-authorized access.")
@@ -97,8 +101,7 @@ def _verify_one(proof: Any, config: CredentialConfiguration, *, anonymous: bool,
     return BoundKey(key, thumbprint(key)), nonce
 
 
-def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool,
-           client_id: str | None = None) -> list[BoundKey]:
+def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool, client_id: str | None = None) -> list[BoundKey]:
     """The keys of a request's ``proofs`` (§8.2), each verified, fresh, used once, bound at most once."""
     if not isinstance(proofs, dict) or not proofs:
         # §8.2: proofs MUST be present when proof_types_supported is (idbb always lists jwt)
@@ -122,8 +125,8 @@ def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool,
     # proofs and c_nonces are marked in one replay-store round trip; a proof seen before fails the request even
     # when its c_nonce is new (and that c_nonce is spent with it: the wallet asks for a fresh one)
     added = state().replay.add_many_once([*entries, *(e for e in spent if e is not None)], clock.now())
-    if not all(added[:len(entries)]):
+    if not all(added[: len(entries)]):
         raise InvalidProof(description="A proof was already used.")  # §13.6: a proof is used once
-    if not all(added[len(entries):]):
+    if not all(added[len(entries) :]):
         raise InvalidNonce()  # §7: a c_nonce is used once
     return keys

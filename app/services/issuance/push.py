@@ -44,18 +44,19 @@ def check_endpoint(url: str) -> str:
     """The wallet endpoint if idbb may push to it (its origin is allow-listed), else the 400 that says why."""
     allowed = {_origin(o) for o in state().settings.wallet_push_origin_list()}
     if not allowed:
-        raise UnsupportedWalletPush("Pushing offers to a wallet endpoint is off on this "
-                                                         "issuer (IDBB_WALLET_PUSH_ORIGINS is empty).")
+        raise UnsupportedWalletPush(
+            "Pushing offers to a wallet endpoint is off on this issuer (IDBB_WALLET_PUSH_ORIGINS is empty)."
+        )
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None or parts.fragment:
-        raise InvalidWalletEndpoint("walletEndpoint must be an absolute URL without "
-                                                         "credentials or fragment.")
+        raise InvalidWalletEndpoint("walletEndpoint must be an absolute URL without credentials or fragment.")
     origin = _origin(url)
     if origin is None:
         raise InvalidWalletEndpoint("walletEndpoint must be an absolute http(s) URL.")
     if origin not in allowed:
-        raise WalletEndpointNotAllowed("The walletEndpoint's origin is not one this issuer "
-                                                             "pushes offers to (IDBB_WALLET_PUSH_ORIGINS).")
+        raise WalletEndpointNotAllowed(
+            "The walletEndpoint's origin is not one this issuer pushes offers to (IDBB_WALLET_PUSH_ORIGINS)."
+        )
     return url
 
 
@@ -86,6 +87,13 @@ def deliver(issuance_id: str, endpoint: str, offer_uri: str, *, actor: str) -> d
         row = records.locked(issuance_id)
         entry = "offer_pushed" if outcome["delivered"] else "offer_push_failed"
         records.note(row, entry, status=outcome.get("status"), error=outcome.get("error"))
-        records.event(row, entry, actor=actor, outcome="success" if outcome["delivered"] else "failure",
-                      origin=_origin(endpoint), status=outcome.get("status"), error=outcome.get("error"))
+        records.event(
+            row,
+            entry,
+            actor=actor,
+            outcome="success" if outcome["delivered"] else "failure",
+            origin=_origin(endpoint),
+            status=outcome.get("status"),
+            error=outcome.get("error"),
+        )
     return outcome

@@ -18,8 +18,17 @@ from app.formats import aead
 from app.models.issuance import Issuance
 from app.services import audit, outbox
 
-STATES = ("offer_sent", "offer_received", "credential_issued", "credential_acked", "credential_accepted",
-          "credential_deleted", "credential_failure", "issuance_denied", "offer_expired")
+STATES = (
+    "offer_sent",
+    "offer_received",
+    "credential_issued",
+    "credential_acked",
+    "credential_accepted",
+    "credential_deleted",
+    "credential_failure",
+    "issuance_denied",
+    "offer_expired",
+)
 #: History entries that record an event without becoming the current state (the push of an offer to a wallet)
 NOTES = ("offer_pushed", "offer_push_failed")
 
@@ -44,14 +53,14 @@ def note(row: Issuance, entry: str, **details: Any) -> None:
 
 
 def locked(issuance_id: str) -> Issuance:
-    row = db.session.execute(
-        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one()
+    row = db.session.execute(select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one()
     return row
 
 
 def seal_claims(row: Issuance, data: dict[str, Any]) -> None:
-    row.claims_sealed = aead.seal(state().settings.data_key_bytes(), json.dumps(data).encode("utf-8"),
-                                  row.issuance_id.encode("ascii"))
+    row.claims_sealed = aead.seal(
+        state().settings.data_key_bytes(), json.dumps(data).encode("utf-8"), row.issuance_id.encode("ascii")
+    )
 
 
 def open_claims(row: Issuance) -> dict[str, Any] | None:
@@ -65,19 +74,29 @@ def open_claims(row: Issuance) -> dict[str, Any] | None:
 def purge_expired(now: datetime | None = None) -> int:
     """Drop the sealed claims of issuances past their expiry (their offers can no longer be redeemed)."""
     moment = now or clock.now()
-    result = db.session.execute(update(Issuance).where(
-        Issuance.expires_at <= moment, Issuance.claims_sealed.is_not(None)).values(claims_sealed=None))
+    result = db.session.execute(
+        update(Issuance).where(Issuance.expires_at <= moment, Issuance.claims_sealed.is_not(None)).values(claims_sealed=None)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 def event(row: Issuance, action: str, *, actor: str, outcome: str = "success", **details: Any) -> None:
     """An audit event about an issuance: its id, configurations and state, never a claim value or a code."""
-    audit.record(f"issuance.{action}", actor=actor, target=row.issuance_id, outcome=outcome,
-                 details={"configurations": list(row.configuration_ids), "state": row.state,
-                          **{k: v for k, v in details.items() if v is not None}})
+    audit.record(
+        f"issuance.{action}",
+        actor=actor,
+        target=row.issuance_id,
+        outcome=outcome,
+        details={
+            "configurations": list(row.configuration_ids),
+            "state": row.state,
+            **{k: v for k, v in details.items() if v is not None},
+        },
+    )
 
 
 def emit(topic: str, row: Issuance, **payload: Any) -> None:
     """An outbox event for the backend (``credential.offered``, ``credential.issued``, ...)."""
-    outbox.emit(topic, {"issuanceId": row.issuance_id, "correlationId": row.correlation_id,
-                        "clientId": row.client_id, **payload})
+    outbox.emit(
+        topic, {"issuanceId": row.issuance_id, "correlationId": row.correlation_id, "clientId": row.client_id, **payload}
+    )

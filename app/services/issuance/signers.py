@@ -42,8 +42,7 @@ def jose_signer() -> tuple[keys.ActiveKey, list[str]]:
 
 
 def _seal(private: ec.EllipticCurvePrivateKey, authority_id: str) -> bytes:
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return aead.seal(state().settings.kek_bytes(), pem, authority_id.encode("ascii"))
 
 
@@ -75,11 +74,24 @@ def iaca() -> MdocAuthority:
     now = clock.now().replace(microsecond=0)
     private = ec.generate_private_key(ec.SECP256R1())
     not_after = now + timedelta(days=365 * IACA_YEARS)
-    der = x509.iaca_certificate(private, common_name=f"idbb IACA {settings.mdoc_country}",
-                                country=settings.mdoc_country, not_before=now - timedelta(minutes=5),
-                                not_after=not_after, issuer_uri=f"{settings.issuer}/mdoc/iacas")
-    row = _add_once(MdocAuthority(authority_id=IACA_ID, kind="iaca", private_sealed=_seal(private, IACA_ID),
-                                  cert_der=der, created_at=now, not_after=not_after))
+    der = x509.iaca_certificate(
+        private,
+        common_name=f"idbb IACA {settings.mdoc_country}",
+        country=settings.mdoc_country,
+        not_before=now - timedelta(minutes=5),
+        not_after=not_after,
+        issuer_uri=f"{settings.issuer}/mdoc/iacas",
+    )
+    row = _add_once(
+        MdocAuthority(
+            authority_id=IACA_ID,
+            kind="iaca",
+            private_sealed=_seal(private, IACA_ID),
+            cert_der=der,
+            created_at=now,
+            not_after=not_after,
+        )
+    )
     if row.cert_der == der:
         audit.record("mdoc.iaca_created", actor="system", target=IACA_ID, details={"country": settings.mdoc_country})
     return row
@@ -97,8 +109,9 @@ def document_signer() -> DocumentSigner:
     cached = state().cache.get("mdoc_ds")
     if isinstance(cached, DocumentSigner) and now < cached.not_after - DS_RENEW_BEFORE:
         return cached
-    row = db.session.execute(select(MdocAuthority).where(MdocAuthority.kind == "ds").order_by(
-        MdocAuthority.created_at.desc()).limit(1)).scalar_one_or_none()
+    row = db.session.execute(
+        select(MdocAuthority).where(MdocAuthority.kind == "ds").order_by(MdocAuthority.created_at.desc()).limit(1)
+    ).scalar_one_or_none()
     if row is None or now >= row.not_after - DS_RENEW_BEFORE:
         root = iaca()
         root_key = _unseal(root)
@@ -107,11 +120,25 @@ def document_signer() -> DocumentSigner:
         start = clock.now().replace(microsecond=0) - timedelta(minutes=5)
         not_after = min(start + timedelta(days=DS_DAYS), root.not_after)
         authority_id = f"ds-{secrets.token_hex(8)}"
-        der = x509.document_signer_certificate(root_key, bytes(root.cert_der), private.public_key(),
-                                               common_name=f"idbb DS {authority_id[3:11]}", not_before=start,
-                                               not_after=not_after, issuer_uri=f"{state().settings.issuer}/mdoc/iacas")
-        row = _add_once(MdocAuthority(authority_id=authority_id, kind="ds", private_sealed=_seal(private, authority_id),
-                                      cert_der=der, created_at=now, not_after=not_after))
+        der = x509.document_signer_certificate(
+            root_key,
+            bytes(root.cert_der),
+            private.public_key(),
+            common_name=f"idbb DS {authority_id[3:11]}",
+            not_before=start,
+            not_after=not_after,
+            issuer_uri=f"{state().settings.issuer}/mdoc/iacas",
+        )
+        row = _add_once(
+            MdocAuthority(
+                authority_id=authority_id,
+                kind="ds",
+                private_sealed=_seal(private, authority_id),
+                cert_der=der,
+                created_at=now,
+                not_after=not_after,
+            )
+        )
         audit.record("mdoc.document_signer_created", actor="system", target=authority_id)
     signer = DocumentSigner(_unseal(row), bytes(row.cert_der), row.not_after)
     state().cache["mdoc_ds"] = signer

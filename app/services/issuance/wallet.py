@@ -50,8 +50,11 @@ from app.services.transaction import atomic
 CREDENTIAL_PATH = "/credential"
 DEFERRED_PATH = "/deferred_credential"
 NOTIFICATION_PATH = "/notification"
-EVENTS = {"credential_accepted": "credential_accepted", "credential_failure": "credential_failure",
-          "credential_deleted": "credential_deleted"}  # §11.1
+EVENTS = {
+    "credential_accepted": "credential_accepted",
+    "credential_failure": "credential_failure",
+    "credential_deleted": "credential_deleted",
+}  # §11.1
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -178,8 +181,9 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         if scheme.lower() != "dpop":  # RFC 9449 §7.1: a DPoP-bound token is presented with the DPoP scheme
             raise Unauthorized(description="This access token is DPoP-bound: use the DPoP scheme.")
         try:
-            proof = dpop.check(header(headers, "DPoP"), method="POST", url=state().settings.issuer + path,
-                               access_token=token, required=True)
+            proof = dpop.check(
+                header(headers, "DPoP"), method="POST", url=state().settings.issuer + path, access_token=token, required=True
+            )
         except dpop.DpopRefused as refused:
             raise _dpop_error(refused) from None
         if proof is None or proof.jkt != bound:  # RFC 9449 §7.1: the proof's key is the token's key
@@ -194,33 +198,43 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
     if narrowed is not None:
         details = narrowed
     # an issuer_state grant (OpenID4VCI 1.0 §5.1.3) collects that issuance, as a pre-authorized token would
-    return WalletToken(grant.issuance_id if grant is not None else None, False, str(claims.get("client_id")),
-                       str(gid), tuple(scope.split()) if isinstance(scope, str) else (), details or None)
+    return WalletToken(
+        grant.issuance_id if grant is not None else None,
+        False,
+        str(claims.get("client_id")),
+        str(gid),
+        tuple(scope.split()) if isinstance(scope, str) else (),
+        details or None,
+    )
 
 
 def _locked(issuance_id: str) -> Issuance:
     row = db.session.execute(
-        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()).scalar_one_or_none()
+        select(Issuance).where(Issuance.issuance_id == issuance_id).with_for_update()
+    ).scalar_one_or_none()
     if row is None:
         raise Unauthorized(detail="issuance gone")
     return row
 
 
-def _configuration(body: Mapping[str, Any], row: Issuance, granted: tuple[str, ...] | None = None
-                   ) -> CredentialConfiguration:
+def _configuration(
+    body: Mapping[str, Any], row: Issuance, granted: tuple[str, ...] | None = None
+) -> CredentialConfiguration:
     """§8.2: exactly one of credential_identifier / credential_configuration_id, and the right one; ``granted``
     narrows the issuance's configurations to those the token's authorization_details name."""
     ident, config_id = body.get("credential_identifier"), body.get("credential_configuration_id")
     if (ident is None) == (config_id is None):  # §8.2: one MUST be present, never both
         raise InvalidCredentialRequest(
-            description="Send exactly one of credential_identifier and credential_configuration_id.")
+            description="Send exactly one of credential_identifier and credential_configuration_id."
+        )
     known = configured()
     if config_id is not None:
         if not isinstance(config_id, str) or config_id not in known:
             raise UnknownCredentialConfiguration()
         # §8.2: credential_configuration_id MUST NOT be used when credential_identifiers were returned
         raise InvalidCredentialRequest(
-            description="Use a credential_identifier from the token response's authorization_details.")
+            description="Use a credential_identifier from the token response's authorization_details."
+        )
     by_identifier = {credential_identifier(c): c for c in row.configuration_ids if granted is None or c in granted}
     if not isinstance(ident, str) or ident not in by_identifier:
         raise UnknownCredentialIdentifier()
@@ -236,8 +250,13 @@ def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -
         raise CredentialRequestDenied(description="The claims for this credential are no longer held.")
     now = clock.now()
     try:
-        values = config.values(stored.get("attributes") or {}, stored.get("explicit"), now=now,
-                               issuing_country=settings.mdoc_country, issuing_authority=settings.issuer)
+        values = config.values(
+            stored.get("attributes") or {},
+            stored.get("explicit"),
+            now=now,
+            issuing_country=settings.mdoc_country,
+            issuing_authority=settings.issuer,
+        )
     except KeyError as exc:
         raise CredentialRequestDenied(description="The claims for this credential are incomplete.") from exc
     out, ids = [], []
@@ -246,14 +265,25 @@ def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -
         try:
             made = assemble(config, values, holder, reference, issuer=settings.issuer, now=now)
         except FormatError as exc:  # claims or a key the format refuses: the request fails, never a 500
-            raise CredentialRequestDenied(description="This credential cannot be issued with these claims or key.",
-                                          detail=str(exc)) from exc
+            raise CredentialRequestDenied(
+                description="This credential cannot be issued with these claims or key.", detail=str(exc)
+            ) from exc
         credential_id = str(uuid.uuid4())
-        db.session.add(IssuedCredential(
-            credential_id=credential_id, issuance_id=row.issuance_id, configuration_id=config.id,
-            format=config.format, status_list_id=reference.list_id, status_index=reference.idx,
-            revocation_id=str(uuid.uuid4()), holder_jkt=holder.thumbprint(), digest=made.digest, issued_at=now,
-            expires_at=made.expires_at))
+        db.session.add(
+            IssuedCredential(
+                credential_id=credential_id,
+                issuance_id=row.issuance_id,
+                configuration_id=config.id,
+                format=config.format,
+                status_list_id=reference.list_id,
+                status_index=reference.idx,
+                revocation_id=str(uuid.uuid4()),
+                holder_jkt=holder.thumbprint(),
+                digest=made.digest,
+                issued_at=now,
+                expires_at=made.expires_at,
+            )
+        )
         out.append({"credential": made.credential})
         ids.append(credential_id)
     row.issued_configurations = [*row.issued_configurations, config.id]
@@ -288,19 +318,21 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             raise CredentialRequestDenied()
         if config.id in row.issued_configurations or row.pending_request is not None:
             raise CredentialRequestDenied(description="This credential was already requested.")
-        holders = proofs.verify(body.get("proofs"), config, anonymous=token.anonymous,
-                                client_id=None if token.anonymous else token.client_id or None)
+        holders = proofs.verify(
+            body.get("proofs"),
+            config,
+            anonymous=token.anonymous,
+            client_id=None if token.anonymous else token.client_id or None,
+        )
         if row.mode == "Deferred" and row.credential_status != "ready":
             transaction_id = secrets.token_urlsafe(24)
             from app.services.stored_secrets import digest
 
             row.transaction_hash = digest(transaction_id)
-            row.pending_request = {"configuration": config.id, "keys": [h.key.export_public(as_dict=True)
-                                                                         for h in holders]}
+            row.pending_request = {"configuration": config.id, "keys": [h.key.export_public(as_dict=True) for h in holders]}
             records.event(row, "credential_deferred", actor="wallet", configuration=config.id)
             # §8.3: not issued immediately: 202 with transaction_id and interval
-            return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval},
-                          NO_STORE)
+            return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         issued = _issue(row, config, [h.key for h in holders])
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
@@ -329,8 +361,7 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
             row.transaction_hash = None
             raise CredentialRequestDenied(description="The issuer denied this credential.")
         if row.credential_status != "ready":  # §9.2: still not ready: 202 with the same transaction_id
-            return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval},
-                          NO_STORE)
+            return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         pending = row.pending_request or {}
         config = configured()[pending["configuration"]]
         holders = [jwk.JWK(**k) for k in pending.get("keys", [])]
@@ -346,20 +377,26 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
         raise InvalidNotificationRequest(description="notification_id is required.")
     event = body.get("event")
     if event not in EVENTS:  # §11.1: one of the three events
-        raise InvalidNotificationRequest(description="event must be credential_accepted, credential_failure or "
-                                                     "credential_deleted.")
+        raise InvalidNotificationRequest(
+            description="event must be credential_accepted, credential_failure or credential_deleted."
+        )
     with atomic():
         if token.issuance_id is None:  # authorization-code tokens: the issuance their credential request made
-            found = db.session.execute(select(Issuance).where(
-                Issuance.notification_id == body["notification_id"][:64],
-                Issuance.client_id == token.client_id).with_for_update()).scalar_one_or_none()
+            found = db.session.execute(
+                select(Issuance)
+                .where(Issuance.notification_id == body["notification_id"][:64], Issuance.client_id == token.client_id)
+                .with_for_update()
+            ).scalar_one_or_none()
             if found is None:
                 raise InvalidNotificationId()
             row = found
         else:
             row = _locked(token.issuance_id)
-        if row.notification_id is None or not row.issued_configurations or not secrets.compare_digest(
-                row.notification_id, body["notification_id"]):
+        if (
+            row.notification_id is None
+            or not row.issued_configurations
+            or not secrets.compare_digest(row.notification_id, body["notification_id"])
+        ):
             raise InvalidNotificationId()
         records.move(row, "credential_acked", event=event)
         if event != "credential_failure":
@@ -391,8 +428,9 @@ def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
         if ident is not None or config_id is None:
             # §8.2: without authorization_details, credential_configuration_id is REQUIRED, credential_identifier
             # MUST NOT be used
-            raise InvalidCredentialRequest(description="Send credential_configuration_id (no authorization_details "
-                                                       "were granted).")
+            raise InvalidCredentialRequest(
+                description="Send credential_configuration_id (no authorization_details were granted)."
+            )
         if not isinstance(config_id, str) or config_id not in known:
             raise UnknownCredentialConfiguration()
         config = known[config_id]
@@ -407,13 +445,27 @@ def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
         person = registry.read_identity(identity.uin)
         now = clock.now()
         row = Issuance(
-            issuance_id=str(uuid.uuid4()), client_id=token.client_id, correlation_id=None,
-            configuration_ids=[config.id], subject_uin=identity.uin, mode="InTime", grant_type="authorization_code",
-            state="offer_received", credential_status=None, history=[], code_salt=secrets.token_urlsafe(24),
-            code_hash=secrets.token_hex(32), code_used_at=now, tx_code_failures=0,
-            offer_scheme="openid-credential-offer://", issued_configurations=[],
-            notification_id=secrets.token_urlsafe(16), created_at=now, updated_at=now,
-            expires_at=now + timedelta(seconds=state().settings.credential_offer_ttl))
+            issuance_id=str(uuid.uuid4()),
+            client_id=token.client_id,
+            correlation_id=None,
+            configuration_ids=[config.id],
+            subject_uin=identity.uin,
+            mode="InTime",
+            grant_type="authorization_code",
+            state="offer_received",
+            credential_status=None,
+            history=[],
+            code_salt=secrets.token_urlsafe(24),
+            code_hash=secrets.token_hex(32),
+            code_used_at=now,
+            tx_code_failures=0,
+            offer_scheme="openid-credential-offer://",
+            issued_configurations=[],
+            notification_id=secrets.token_urlsafe(16),
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=state().settings.credential_offer_ttl),
+        )
         records.move(row, "offer_received", via="authorization_code")
         records.seal_claims(row, {"attributes": {**person["biographicData"], "uin": identity.uin}, "explicit": None})
         db.session.add(row)

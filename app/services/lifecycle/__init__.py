@@ -21,7 +21,23 @@ from app.services.lifecycle.selection import (
 from app.services.lifecycle.states import INVALID, SUSPENDED, VALID, CredentialNotFound, StatusConflict
 
 __all__ = [
-    "INVALID", "SUSPENDED", "VALID", "CredentialNotFound", "CredentialView", "Selection", "StatusConflict",
-    "block_identity", "change", "change_selection", "find_credentials", "get_by_revocation_id", "get_credential",
-    "is_blocked", "revoke", "statuses", "suspend", "unblock_identity", "unsuspend",
+    "INVALID",
+    "SUSPENDED",
+    "VALID",
+    "CredentialNotFound",
+    "CredentialView",
+    "Selection",
+    "StatusConflict",
+    "block_identity",
+    "change",
+    "change_selection",
+    "find_credentials",
+    "get_by_revocation_id",
+    "get_credential",
+    "is_blocked",
+    "revoke",
+    "statuses",
+    "suspend",
+    "unblock_identity",
+    "unsuspend",
 ]

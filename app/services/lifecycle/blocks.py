@@ -29,11 +29,13 @@ def block_identity(uin: str, *, reason: str | None, actor: str) -> int:
         if row is None:
             db.session.add(IdentityBlock(uin=uin, reason=reason, actor=actor, blocked_at=clock.now()))
             db.session.flush()
-        changed = change_selection("suspend", Selection(uin=uin, status=VALID), reason=reason, actor=actor,
-                                   summary={"kind": "block"})
+        changed = change_selection(
+            "suspend", Selection(uin=uin, status=VALID), reason=reason, actor=actor, summary={"kind": "block"}
+        )
         if changed:
-            db.session.execute(insert(BlockedCredential.__table__),
-                               [{"credential_id": v.credential_id, "uin": uin} for v in changed])
+            db.session.execute(
+                insert(BlockedCredential.__table__), [{"credential_id": v.credential_id, "uin": uin} for v in changed]
+            )
         audit.record("identity.block", actor=actor, target=None, details={"count": len(changed)})
         return len(changed)
 
@@ -42,12 +44,18 @@ def unblock_identity(uin: str, *, reason: str | None, actor: str) -> int:
     """Lift the block of ``uin`` and unsuspend what the block suspended; returns how many were unsuspended."""
     with atomic():
         db.session.execute(delete(IdentityBlock).where(IdentityBlock.uin == uin))
-        ids = tuple(db.session.execute(select(BlockedCredential.credential_id).where(
-            BlockedCredential.uin == uin)).scalars())
+        ids = tuple(
+            db.session.execute(select(BlockedCredential.credential_id).where(BlockedCredential.uin == uin)).scalars()
+        )
         changed = []
         if ids:
-            changed = change_selection("unsuspend", Selection(credential_ids=ids, status=SUSPENDED), reason=reason,
-                                       actor=actor, summary={"kind": "unblock"})
+            changed = change_selection(
+                "unsuspend",
+                Selection(credential_ids=ids, status=SUSPENDED),
+                reason=reason,
+                actor=actor,
+                summary={"kind": "unblock"},
+            )
             db.session.execute(delete(BlockedCredential).where(BlockedCredential.uin == uin))
         audit.record("identity.unblock", actor=actor, target=None, details={"count": len(changed)})
         return len(changed)

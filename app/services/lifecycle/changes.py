@@ -61,12 +61,19 @@ def _update_returning(action: str, selection: Selection) -> list[Any]:
     """PostgreSQL: one ``UPDATE … FROM … RETURNING`` for a whole selection. Each row is locked as it is updated
     and re-checked after any wait (READ COMMITTED re-evaluates ``status IN (…)`` on the new row version), so a
     concurrent change is never overwritten; 100,000 entries are one statement instead of a read and 20 writes."""
-    statement = (update(E).where(E.list_id == C.status_list_id, E.idx == C.status_index,
-                                 Iss.issuance_id == C.issuance_id, E.status.in_(SOURCES[action]),
-                                 *selection.conditions())
-                 .values(status=TARGET[action]).returning(C.credential_id, C.revocation_id, C.issuance_id,
-                                                          C.status_list_id)
-                 .execution_options(synchronize_session=False))  # no ORM objects of entries to keep in step
+    statement = (
+        update(E)
+        .where(
+            E.list_id == C.status_list_id,
+            E.idx == C.status_index,
+            Iss.issuance_id == C.issuance_id,
+            E.status.in_(SOURCES[action]),
+            *selection.conditions(),
+        )
+        .values(status=TARGET[action])
+        .returning(C.credential_id, C.revocation_id, C.issuance_id, C.status_list_id)
+        .execution_options(synchronize_session=False)
+    )  # no ORM objects of entries to keep in step
     return list(db.session.execute(statement).all())
 
 
@@ -78,39 +85,74 @@ def _write(action: str, rows: Iterable[Any]) -> None:
     for list_id in sorted(by_list):  # list-id order: two changes never lock lists in opposite orders
         indexes = by_list[list_id]
         for start in range(0, len(indexes), CHUNK):
-            db.session.execute(update(E).where(E.list_id == list_id, E.idx.in_(indexes[start:start + CHUNK]))
-                               .values(status=new))
+            db.session.execute(
+                update(E).where(E.list_id == list_id, E.idx.in_(indexes[start : start + CHUNK])).values(status=new)
+            )
         publication.mark_changed(list_id)
 
 
-def _announce(action: str, views: Sequence[CredentialView] | Sequence[Changed], *, reason: str | None, actor: str,
-              bulk: dict[str, Any] | None) -> None:
+def _announce(
+    action: str,
+    views: Sequence[CredentialView] | Sequence[Changed],
+    *,
+    reason: str | None,
+    actor: str,
+    bulk: dict[str, Any] | None,
+) -> None:
     """Audit (no claim values: ids, the action, the reason given) and outbox events for what changed."""
     topic = TOPICS[action]
     if bulk is None:
         for view in views:
             assert isinstance(view, CredentialView)
-            audit.record(f"credential.{action}", actor=actor, target=view.credential_id,
-                         details={"issuance": view.issuance_id, "configuration": view.configuration_id,
-                                  "reason": reason})
-            outbox.emit(topic, {"credentialId": view.credential_id, "revocationId": view.revocation_id,
-                                "issuanceId": view.issuance_id, "configurationId": view.configuration_id,
-                                "status": view.status_label, "reason": reason})
+            audit.record(
+                f"credential.{action}",
+                actor=actor,
+                target=view.credential_id,
+                details={"issuance": view.issuance_id, "configuration": view.configuration_id, "reason": reason},
+            )
+            outbox.emit(
+                topic,
+                {
+                    "credentialId": view.credential_id,
+                    "revocationId": view.revocation_id,
+                    "issuanceId": view.issuance_id,
+                    "configurationId": view.configuration_id,
+                    "status": view.status_label,
+                    "reason": reason,
+                },
+            )
         return
-    audit.record(f"credential.bulk_{action}", actor=actor, target=None,
-                 details={"count": len(views), "selection": bulk, "reason": reason})
+    audit.record(
+        f"credential.bulk_{action}",
+        actor=actor,
+        target=None,
+        details={"count": len(views), "selection": bulk, "reason": reason},
+    )
     now = clock.now()
-    rows = [{"topic": topic, "created_at": now, "payload": {
-        "source": "idbb", "status": LABELS[TARGET[action]], "reason": reason, "count": len(chunk),
-        "credentials": [{"credentialId": v.credential_id, "revocationId": v.revocation_id,
-                         "issuanceId": v.issuance_id} for v in chunk]}}
-        for chunk in (views[i:i + OUTBOX_BATCH] for i in range(0, len(views), OUTBOX_BATCH))]
+    rows = [
+        {
+            "topic": topic,
+            "created_at": now,
+            "payload": {
+                "source": "idbb",
+                "status": LABELS[TARGET[action]],
+                "reason": reason,
+                "count": len(chunk),
+                "credentials": [
+                    {"credentialId": v.credential_id, "revocationId": v.revocation_id, "issuanceId": v.issuance_id}
+                    for v in chunk
+                ],
+            },
+        }
+        for chunk in (views[i : i + OUTBOX_BATCH] for i in range(0, len(views), OUTBOX_BATCH))
+    ]
     if rows:
         db.session.execute(insert(OutboxEvent.__table__), rows)
 
 
-def change(action: str, credential_ids: Sequence[str], *, reason: str | None, actor: str,
-           by_revocation_id: bool = False) -> list[CredentialView]:
+def change(
+    action: str, credential_ids: Sequence[str], *, reason: str | None, actor: str, by_revocation_id: bool = False
+) -> list[CredentialView]:
     """Change every named credential or none: an unknown id is :class:`CredentialNotFound`, a status that does not
     allow the change :class:`StatusConflict` (revoked is final)."""
     ids = list(dict.fromkeys(str(i) for i in credential_ids))
@@ -133,8 +175,9 @@ def change(action: str, credential_ids: Sequence[str], *, reason: str | None, ac
     return [order[i] for i in ids]
 
 
-def change_selection(action: str, selection: Selection, *, reason: str | None, actor: str,
-                     summary: dict[str, Any] | None = None) -> list[Changed]:
+def change_selection(
+    action: str, selection: Selection, *, reason: str | None, actor: str, summary: dict[str, Any] | None = None
+) -> list[Changed]:
     """A bulk change: every selected credential whose status allows ``action`` changes (the others are left as
     they are: revoking "all of a person's credentials" skips those revoked already), in one transaction, with one
     audit event carrying the count."""

@@ -44,8 +44,13 @@ def _selection(body: dict[str, Any], client_id: str) -> tuple[Selection, str]:
         raise InvalidBulkRequest(description="Select by exactly one of " + ", ".join(SELECTORS) + ".")
     name = given[0]
     value = body[name]
-    fields = {"credentialIds": "credential_ids", "revocationIds": "revocation_ids", "uin": "uin",
-              "configurationId": "configuration_id", "issuanceId": "issuance_id"}
+    fields = {
+        "credentialIds": "credential_ids",
+        "revocationIds": "revocation_ids",
+        "uin": "uin",
+        "configurationId": "configuration_id",
+        "issuanceId": "issuance_id",
+    }
     if isinstance(value, list):
         value = tuple(str(v) for v in value)
     # least privilege: a backend reaches only the credentials of the issuances it started
@@ -65,11 +70,19 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def job_view(job: LifecycleJob) -> dict[str, Any]:
-    out: dict[str, Any] = {"jobId": job.job_id, "action": job.action, "state": job.state,
-                           "statusUri": f"{state().settings.issuer}/v1/issuance/jobs/{job.job_id}",
-                           "createdAt": _iso(job.created_at)}
-    for key, value in (("count", job.count), ("error", job.error), ("startedAt", _iso(job.started_at)),
-                       ("finishedAt", _iso(job.finished_at))):
+    out: dict[str, Any] = {
+        "jobId": job.job_id,
+        "action": job.action,
+        "state": job.state,
+        "statusUri": f"{state().settings.issuer}/v1/issuance/jobs/{job.job_id}",
+        "createdAt": _iso(job.created_at),
+    }
+    for key, value in (
+        ("count", job.count),
+        ("error", job.error),
+        ("startedAt", _iso(job.started_at)),
+        ("finishedAt", _iso(job.finished_at)),
+    ):
         if value is not None:
             out[key] = value
     unchanged = (job.selection or {}).get("unchanged")
@@ -88,12 +101,19 @@ def bulk(body: dict[str, Any], *, client_id: str) -> tuple[int, dict[str, Any]]:
     with atomic():
         allowed, unchanged = _counts(action, selection)
         if allowed <= state().settings.lifecycle_bulk_threshold:
-            views = change_selection(action, selection, reason=reason, actor=client_id,
-                                     summary={"kind": "bulk", "selector": selector})
+            views = change_selection(
+                action, selection, reason=reason, actor=client_id, summary={"kind": "bulk", "selector": selector}
+            )
             return 200, {"action": action, "count": len(views), "unchanged": allowed + unchanged - len(views)}
-        job = LifecycleJob(job_id=str(uuid.uuid4()), client_id=client_id, action=action,
-                           selection={**_stored(selection), "selector": selector}, reason=reason, state="queued",
-                           created_at=clock.now())
+        job = LifecycleJob(
+            job_id=str(uuid.uuid4()),
+            client_id=client_id,
+            action=action,
+            selection={**_stored(selection), "selector": selector},
+            reason=reason,
+            state="queued",
+            created_at=clock.now(),
+        )
         db.session.add(job)
         answer = job_view(job)
     start(job.job_id)  # after the commit: the thread must find the job
@@ -101,8 +121,11 @@ def bulk(body: dict[str, Any], *, client_id: str) -> tuple[int, dict[str, Any]]:
 
 
 def _stored(selection: Selection) -> dict[str, Any]:
-    return {name: list(value) if isinstance(value, tuple) else value
-            for name, value in vars(selection).items() if value is not None}
+    return {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in vars(selection).items()
+        if value is not None
+    }
 
 
 def _restored(stored: dict[str, Any]) -> Selection:
@@ -125,8 +148,7 @@ def read_job(job_id: str, *, client_id: str) -> dict[str, Any]:
 def _claimable(job: LifecycleJob, now: datetime) -> bool:
     if job.state == "queued":
         return True
-    return job.state == "running" and job.started_at is not None and \
-        now - job.started_at > timedelta(seconds=STALE_SECONDS)
+    return job.state == "running" and job.started_at is not None and now - job.started_at > timedelta(seconds=STALE_SECONDS)
 
 
 def start(job_id: str) -> None:
@@ -169,13 +191,18 @@ def run(job_id: str) -> None:
         return
     try:
         with atomic():
-            job = db.session.execute(select(LifecycleJob).where(LifecycleJob.job_id == job_id)
-                                     .with_for_update()).scalar_one()
+            job = db.session.execute(
+                select(LifecycleJob).where(LifecycleJob.job_id == job_id).with_for_update()
+            ).scalar_one()
             selection = _restored(job.selection or {})
             allowed, unchanged = _counts(job.action, selection)
-            views = change_selection(job.action, selection, reason=job.reason, actor=job.client_id,
-                                     summary={"kind": "bulk", "job": job.job_id,
-                                              "selector": (job.selection or {}).get("selector")})
+            views = change_selection(
+                job.action,
+                selection,
+                reason=job.reason,
+                actor=job.client_id,
+                summary={"kind": "bulk", "job": job.job_id, "selector": (job.selection or {}).get("selector")},
+            )
             job.state, job.count, job.finished_at = "done", len(views), clock.now()
             job.selection = {**(job.selection or {}), "unchanged": allowed + unchanged - len(views)}
     except IdbbError as exc:
@@ -187,6 +214,4 @@ def run(job_id: str) -> None:
 
 def pending_count() -> int:
     """Jobs not finished (health and tests)."""
-    return int(db.session.execute(select(func.count()).where(
-        LifecycleJob.state.in_(("queued", "running")))).scalar_one())
-
+    return int(db.session.execute(select(func.count()).where(LifecycleJob.state.in_(("queued", "running")))).scalar_one())

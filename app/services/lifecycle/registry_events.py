@@ -52,14 +52,19 @@ def identity_merged(source_uin: str, target_uin: str, *, actor: str) -> int:
 def mark_for_renewal(uin: str, *, reason: str) -> int:
     """Mark every VALID or SUSPENDED credential of ``uin`` not yet marked (one INSERT … SELECT)."""
     marked = select(RenewalMark.credential_id).where(RenewalMark.credential_id == IssuedCredential.credential_id)
-    source = (select(IssuedCredential.credential_id).join(Issuance, Issuance.issuance_id == IssuedCredential.issuance_id)
-              .join(StatusEntry, (StatusEntry.list_id == IssuedCredential.status_list_id)
-                    & (StatusEntry.idx == IssuedCredential.status_index))
-              .where(Issuance.subject_uin == uin, StatusEntry.status.in_((VALID, SUSPENDED)),
-                     ~marked.exists()))
+    source = (
+        select(IssuedCredential.credential_id)
+        .join(Issuance, Issuance.issuance_id == IssuedCredential.issuance_id)
+        .join(
+            StatusEntry,
+            (StatusEntry.list_id == IssuedCredential.status_list_id) & (StatusEntry.idx == IssuedCredential.status_index),
+        )
+        .where(Issuance.subject_uin == uin, StatusEntry.status.in_((VALID, SUSPENDED)), ~marked.exists())
+    )
     ids = list(db.session.execute(source).scalars())
     if ids:
         now = clock.now()
-        db.session.execute(insert(RenewalMark.__table__),
-                           [{"credential_id": i, "reason": reason, "marked_at": now} for i in ids])
+        db.session.execute(
+            insert(RenewalMark.__table__), [{"credential_id": i, "reason": reason, "marked_at": now} for i in ids]
+        )
     return len(ids)

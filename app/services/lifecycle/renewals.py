@@ -34,22 +34,33 @@ def renew(revocation_id: str, body: dict[str, Any], *, client_id: str) -> dict[s
     """``POST /v1/issuance/credentials/{revocationId}/renew``: the new issuance (``POST /v1/issuance``'s answer)."""
     with atomic():
         old = get_by_revocation_id(revocation_id)
-        owner = db.session.execute(select(Issuance.client_id).where(
-            Issuance.issuance_id == old.issuance_id)).scalar_one_or_none()
+        owner = db.session.execute(
+            select(Issuance.client_id).where(Issuance.issuance_id == old.issuance_id)
+        ).scalar_one_or_none()
         if owner != client_id:  # least privilege: the same answer as for an unknown credential
             raise CredentialNotFound()
         if old.status == INVALID:
             raise AlreadyRevoked(credential_id=old.credential_id)
         if old.subject_uin is None:
             raise NotRenewable()
-        request = {"credentialConfigurationId": old.configuration_id, "subject": {"uin": old.subject_uin},
-                   **{k: body[k] for k in _PASSED if body.get(k) is not None}}
+        request = {
+            "credentialConfigurationId": old.configuration_id,
+            "subject": {"uin": old.subject_uin},
+            **{k: body[k] for k in _PASSED if body.get(k) is not None},
+        }
         answer = backend.create(request, client_id=client_id)  # claims from the registry now, a new validity
         policy = state().settings.renewal_old_credential
-        db.session.add(CredentialRenewal(issuance_id=answer["issuanceId"], old_credential_id=old.credential_id,
-                                         policy=policy, created_at=clock.now()))
-        audit.record("credential.renew", actor=client_id, target=old.credential_id,
-                     details={"issuance": answer["issuanceId"], "policy": policy})
+        db.session.add(
+            CredentialRenewal(
+                issuance_id=answer["issuanceId"], old_credential_id=old.credential_id, policy=policy, created_at=clock.now()
+            )
+        )
+        audit.record(
+            "credential.renew",
+            actor=client_id,
+            target=old.credential_id,
+            details={"issuance": answer["issuanceId"], "policy": policy},
+        )
         answer["renewalOf"] = revocation_id
         return answer
 
@@ -57,8 +68,9 @@ def renew(revocation_id: str, body: dict[str, Any], *, client_id: str) -> dict[s
 def accepted(issuance_id: str) -> None:
     """The wallet accepted the credential of ``issuance_id``: under ``revoke_on_accept``, revoke the one it renews.
     Runs inside the notification's transaction."""
-    renewal = db.session.execute(select(CredentialRenewal).where(
-        CredentialRenewal.issuance_id == issuance_id).with_for_update()).scalar_one_or_none()
+    renewal = db.session.execute(
+        select(CredentialRenewal).where(CredentialRenewal.issuance_id == issuance_id).with_for_update()
+    ).scalar_one_or_none()
     if renewal is None or renewal.completed_at is not None:
         return
     renewal.completed_at = clock.now()

@@ -80,25 +80,53 @@ class Selection:
         return out
 
     def empty(self) -> bool:
-        return all(getattr(self, name) is None for name in (
-            "credential_ids", "revocation_ids", "uin", "configuration_id", "issuance_id"))
+        return all(
+            getattr(self, name) is None
+            for name in ("credential_ids", "revocation_ids", "uin", "configuration_id", "issuance_id")
+        )
 
 
-COLUMNS = (C.credential_id, C.revocation_id, C.issuance_id, C.configuration_id, C.format, Iss.subject_uin, E.status,
-           C.issued_at, C.expires_at, C.status_list_id, C.status_index)
+COLUMNS = (
+    C.credential_id,
+    C.revocation_id,
+    C.issuance_id,
+    C.configuration_id,
+    C.format,
+    Iss.subject_uin,
+    E.status,
+    C.issued_at,
+    C.expires_at,
+    C.status_list_id,
+    C.status_index,
+)
 
 
 def query(*conditions: ColumnElement[bool]) -> Select[Any]:
-    return (select(*COLUMNS).join(Iss, Iss.issuance_id == C.issuance_id)  # type: ignore[return-value]  # SQLAlchemy infers a typed row; the callers take any Select
-            .join(E, and_(E.list_id == C.status_list_id, E.idx == C.status_index)).where(*conditions))
+    return (
+        select(*COLUMNS)
+        .join(Iss, Iss.issuance_id == C.issuance_id)  # type: ignore[return-value]  # SQLAlchemy infers a typed row; the callers take any Select
+        .join(E, and_(E.list_id == C.status_list_id, E.idx == C.status_index))
+        .where(*conditions)
+    )
 
 
 def view_of(row: Sequence[Any], status: int | None = None) -> CredentialView:
     value = int(row[6] if status is None else status)
     return CredentialView(
-        credential_id=row[0], revocation_id=row[1], issuance_id=row[2], configuration_id=row[3], format=row[4],
-        subject_uin=row[5], status=value, status_label=label(value), issued_at=row[7], expires_at=row[8],
-        status_list_uri=list_uri(row[9]), status_index=int(row[10]), status_list_id=row[9])
+        credential_id=row[0],
+        revocation_id=row[1],
+        issuance_id=row[2],
+        configuration_id=row[3],
+        format=row[4],
+        subject_uin=row[5],
+        status=value,
+        status_label=label(value),
+        issued_at=row[7],
+        expires_at=row[8],
+        status_list_uri=list_uri(row[9]),
+        status_index=int(row[10]),
+        status_list_id=row[9],
+    )
 
 
 def _one(condition: ColumnElement[bool]) -> CredentialView:
@@ -122,15 +150,34 @@ def get_by_revocation_id(revocation_id: str) -> CredentialView:
     return _one(C.revocation_id == revocation_id)
 
 
-def find_credentials(*, uin: str | None = None, configuration_id: str | None = None,
-                     issuance_id: str | None = None, status: int | None = None,
-                     issued_after: datetime | None = None, issued_before: datetime | None = None,
-                     limit: int = 100, offset: int = 0, client_id: str | None = None) -> list[CredentialView]:
+def find_credentials(
+    *,
+    uin: str | None = None,
+    configuration_id: str | None = None,
+    issuance_id: str | None = None,
+    status: int | None = None,
+    issued_after: datetime | None = None,
+    issued_before: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    client_id: str | None = None,
+) -> list[CredentialView]:
     """Credentials matching every criterion given, newest first (``limit`` at most 1,000)."""
-    selection = Selection(uin=uin, configuration_id=configuration_id, issuance_id=issuance_id, status=status,
-                          issued_after=issued_after, issued_before=issued_before, client_id=client_id)
-    rows = db.session.execute(query(*selection.conditions()).order_by(C.issued_at.desc(), C.credential_id)
-                              .limit(max(0, min(limit, MAX_LIMIT))).offset(max(0, offset))).all()
+    selection = Selection(
+        uin=uin,
+        configuration_id=configuration_id,
+        issuance_id=issuance_id,
+        status=status,
+        issued_after=issued_after,
+        issued_before=issued_before,
+        client_id=client_id,
+    )
+    rows = db.session.execute(
+        query(*selection.conditions())
+        .order_by(C.issued_at.desc(), C.credential_id)
+        .limit(max(0, min(limit, MAX_LIMIT)))
+        .offset(max(0, offset))
+    ).all()
     return [view_of(r) for r in rows]
 
 
@@ -139,8 +186,10 @@ def statuses(credential_ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
     ids = list(credential_ids)
     if not ids:
         return {}
-    rows = db.session.execute(select(C.credential_id, E.status).join(
-        E, and_(E.list_id == C.status_list_id, E.idx == C.status_index)).where(C.credential_id.in_(ids))).all()
-    due = set(db.session.execute(select(RenewalMark.credential_id).where(
-        RenewalMark.credential_id.in_(ids))).scalars())
+    rows = db.session.execute(
+        select(C.credential_id, E.status)
+        .join(E, and_(E.list_id == C.status_list_id, E.idx == C.status_index))
+        .where(C.credential_id.in_(ids))
+    ).all()
+    due = set(db.session.execute(select(RenewalMark.credential_id).where(RenewalMark.credential_id.in_(ids))).scalars())
     return {row[0]: (label(int(row[1])), row[0] in due) for row in rows}

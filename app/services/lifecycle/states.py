@@ -51,9 +51,7 @@ class AlreadySuspended(StatusConflict):
 
 
 #: reason code (what :func:`conflict_of` answers) → the error that carries it
-CONFLICTS: dict[str, type[StatusConflict]] = {
-    cls.code: cls for cls in (AlreadyRevoked, NotSuspended, AlreadySuspended)
-}
+CONFLICTS: dict[str, type[StatusConflict]] = {cls.code: cls for cls in (AlreadyRevoked, NotSuspended, AlreadySuspended)}
 
 
 def conflict_of(action: str, status: int) -> str | None:

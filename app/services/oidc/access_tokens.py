@@ -34,16 +34,23 @@ class TokenInfo:
         return {"sub": self.sub, "client_id": self.client_id, "scope": self.scope, "jti": self.jti, "exp": self.exp}
 
 
-def issue(*, client_id: str, subject: str, scope: str, ttl: int | None = None,
-          extra: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+def issue(
+    *, client_id: str, subject: str, scope: str, ttl: int | None = None, extra: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
     """Sign a new access token with the current RSA key; returns (token, claims). ``extra`` adds the
     grant id (``gid``) and the DPoP binding (``cnf``, RFC 9449 §6.1) of relying-party tokens."""
     settings = state().settings
     now = clock.epoch()
     lifetime = ttl or settings.access_token_ttl
     claims: dict[str, Any] = {
-        "iss": settings.issuer, "sub": subject, "aud": settings.issuer, "client_id": client_id,
-        "iat": now, "nbf": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(24),
+        "iss": settings.issuer,
+        "sub": subject,
+        "aud": settings.issuer,
+        "client_id": client_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "jti": secrets.token_urlsafe(24),
     }
     if scope:
         claims["scope"] = scope
@@ -94,6 +101,10 @@ def verify(token: str) -> TokenInfo:
     if is_revoked(claims):
         raise Unauthorized(detail="revoked")
     scope = claims.get("scope", "")
-    return TokenInfo(sub=claims["sub"], client_id=claims["client_id"],
-                     scope=scope.split() if isinstance(scope, str) else [],
-                     jti=claims["jti"], exp=int(claims["exp"]))
+    return TokenInfo(
+        sub=claims["sub"],
+        client_id=claims["client_id"],
+        scope=scope.split() if isinstance(scope, str) else [],
+        jti=claims["jti"],
+        exp=int(claims["exp"]),
+    )

@@ -30,8 +30,12 @@ ACR_REQUIREMENTS: dict[str, tuple[frozenset[str], ...]] = {
 METHOD_AMR = {"pin": ("pin", "pwd"), "otp": ("otp",), "wallet": ("swk",), "bio": ("bio",)}
 
 #: The browser login page's method for each ACR it can satisfy (biometrics have no page: no matcher).
-METHOD_FOR_ACR = {"idbb:acr:static-code": "pin", "idbb:acr:generated-code": "otp",
-                  "idbb:acr:linked-wallet": "wallet", "idbb:acr:linked-wallet-static-code": "wallet"}
+METHOD_FOR_ACR = {
+    "idbb:acr:static-code": "pin",
+    "idbb:acr:generated-code": "otp",
+    "idbb:acr:linked-wallet": "wallet",
+    "idbb:acr:linked-wallet-static-code": "wallet",
+}
 
 #: The wallet's auth factors (GovStack AuthFactor / eSignet authFactors) per ACR; each ACR is one
 #: alternative, all of whose factors must be presented.

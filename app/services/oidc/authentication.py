@@ -104,8 +104,11 @@ def _locked_throttle(key: str) -> LoginThrottle:
     with a unique violation (500) when its session flushes. On PostgreSQL the second insert waits for
     the first transaction and then does nothing; on SQLite ``BEGIN IMMEDIATE`` already serialises writers."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(insert(LoginThrottle).values(subject_mac=key, failures=0, updated_at=clock.now())
-                       .on_conflict_do_nothing(index_elements=[LoginThrottle.subject_mac]))
+    db.session.execute(
+        insert(LoginThrottle)
+        .values(subject_mac=key, failures=0, updated_at=clock.now())
+        .on_conflict_do_nothing(index_elements=[LoginThrottle.subject_mac])
+    )
     row = db.session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
     assert row is not None  # inserted above, or by a transaction that committed before our lock
     return row
@@ -120,7 +123,7 @@ def _count_failure(row: LoginThrottle, threshold: int) -> bool:
     if row.failures % threshold:
         return False
     doublings = min(row.failures // threshold - 1, MAX_BACKOFF_DOUBLINGS)
-    row.blocked_until = clock.now() + timedelta(seconds=settings.otp_block_seconds * 2 ** doublings)
+    row.blocked_until = clock.now() + timedelta(seconds=settings.otp_block_seconds * 2**doublings)
     return True
 
 
@@ -191,8 +194,15 @@ def _delivery_time() -> _DeliveryTime:
     return state().cached("otp delivery time", _DeliveryTime)
 
 
-def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_body: str, *,
-             channels: Collection[str] | None = None, source: str | None = None) -> dict[str, str]:
+def send_otp(
+    transaction_id: str,
+    identifier: str,
+    locale_subject: str,
+    locale_body: str,
+    *,
+    channels: Collection[str] | None = None,
+    source: str | None = None,
+) -> dict[str, str]:
     """Send a fresh code to the person's contacts; returns the masked address per channel it reached, or
     ``{}`` when the identifier is unknown or no channel reaches it.
 
@@ -207,8 +217,11 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     row, identity = _throttled(identifier, source)
     channel = _notifier()
     contacts = (identity.contacts or {}) if identity is not None else {}
-    targets = [(kind, str(contacts[field])) for kind, field in CONTACT_FIELDS.items()
-               if kind in channel.channels() and contacts.get(field) and (channels is None or kind in channels)]
+    targets = [
+        (kind, str(contacts[field]))
+        for kind, field in CONTACT_FIELDS.items()
+        if kind in channel.channels() and contacts.get(field) and (channels is None or kind in channels)
+    ]
     if channels is None:
         targets = targets[:1]
     # the subject the per-person limit counts: the person, or the MAC of an identifier that names nobody
@@ -217,25 +230,36 @@ def send_otp(transaction_id: str, identifier: str, locale_subject: str, locale_b
     settings = state().settings
     now = clock.now()
     window = now - timedelta(seconds=settings.otp_block_seconds)  # a binding's "transaction" lives forever
-    sent = db.session.execute(select(func.count()).select_from(OtpChallenge).where(
-        OtpChallenge.transaction_id == transaction_id, OtpChallenge.expires_at > window)).scalar_one()
+    sent = db.session.execute(
+        select(func.count())
+        .select_from(OtpChallenge)
+        .where(OtpChallenge.transaction_id == transaction_id, OtpChallenge.expires_at > window)
+    ).scalar_one()
     if sent >= settings.otp_max_sends:  # no mail or SMS bombing through one login (eSignet: 3 sends)
         raise AuthFailed("otp.too_many")
-    to_person = db.session.execute(select(func.count()).select_from(OtpChallenge).where(
-        OtpChallenge.identity_id == subject, OtpChallenge.expires_at > window)).scalar_one()
+    to_person = db.session.execute(
+        select(func.count())
+        .select_from(OtpChallenge)
+        .where(OtpChallenge.identity_id == subject, OtpChallenge.expires_at > window)
+    ).scalar_one()
     if to_person >= settings.otp_max_sends_per_person:  # nor through many logins, each new and free to open
         raise AuthFailed("otp.too_many")
-    code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
-    for old in db.session.execute(select(OtpChallenge).where(
-            OtpChallenge.transaction_id == transaction_id, OtpChallenge.used_at.is_(None))).scalars():
+    code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"  # CSPRNG, uniform over 6 digits
+    for old in db.session.execute(
+        select(OtpChallenge).where(OtpChallenge.transaction_id == transaction_id, OtpChallenge.used_at.is_(None))
+    ).scalars():
         old.used_at = now  # a new code replaces any earlier one
     challenge_id = secrets.token_urlsafe(18)
-    db.session.add(OtpChallenge(
-        challenge_id=challenge_id, transaction_id=transaction_id, identity_id=subject,
-        # no MAC equals "": a code that reached nobody can never be entered
-        code_mac=mac("otp", f"{challenge_id}:{code}") if targets else "",
-        expires_at=now + timedelta(seconds=state().settings.otp_ttl),
-    ))
+    db.session.add(
+        OtpChallenge(
+            challenge_id=challenge_id,
+            transaction_id=transaction_id,
+            identity_id=subject,
+            # no MAC equals "": a code that reached nobody can never be entered
+            code_mac=mac("otp", f"{challenge_id}:{code}") if targets else "",
+            expires_at=now + timedelta(seconds=state().settings.otp_ttl),
+        )
+    )
     if not targets:
         _delivery_time().imitate()
         return {}
@@ -261,11 +285,25 @@ def with_otp(transaction_id: str, identifier: str, code: str, *, source: str | N
     now = clock.now()
     challenge = None
     if identity is not None:
-        challenge = db.session.execute(select(OtpChallenge).where(
-            OtpChallenge.transaction_id == transaction_id, OtpChallenge.identity_id == identity.identity_id,
-            OtpChallenge.used_at.is_(None)).with_for_update()).scalars().first()
-    valid = (challenge is not None and challenge.expires_at > now and isinstance(code, str)
-             and hmac.compare_digest(challenge.code_mac, mac("otp", f"{challenge.challenge_id}:{code}")))
+        challenge = (
+            db.session.execute(
+                select(OtpChallenge)
+                .where(
+                    OtpChallenge.transaction_id == transaction_id,
+                    OtpChallenge.identity_id == identity.identity_id,
+                    OtpChallenge.used_at.is_(None),
+                )
+                .with_for_update()
+            )
+            .scalars()
+            .first()
+        )
+    valid = (
+        challenge is not None
+        and challenge.expires_at > now
+        and isinstance(code, str)
+        and hmac.compare_digest(challenge.code_mac, mac("otp", f"{challenge.challenge_id}:{code}"))
+    )
     if not valid or identity is None or challenge is None:
         failure = _fail(row)
         if failure.key == "login.blocked" and challenge is not None:

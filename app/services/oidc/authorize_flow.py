@@ -38,7 +38,6 @@ def available_acrs() -> set[str]:
     return acrs
 
 
-
 def _with_query(uri: str, params: dict[str, str | None]) -> str:
     parts = urlsplit(uri)
     extra = urlencode({k: v for k, v in params.items() if v is not None})
@@ -48,9 +47,12 @@ def _with_query(uri: str, params: dict[str, str | None]) -> str:
 
 def error_redirect(err: RedirectError) -> Outcome:
     # RFC 9207 §2: iss in every authorization response, errors included
-    return Outcome(redirect=_with_query(err.redirect_uri, {
-        "error": err.error, "error_description": err.description, "state": err.state,
-        "iss": state().settings.issuer}))
+    return Outcome(
+        redirect=_with_query(
+            err.redirect_uri,
+            {"error": err.error, "error_description": err.description, "state": err.state, "iss": state().settings.issuer},
+        )
+    )
 
 
 def acr_for(amr: list[str], acrs: list[str]) -> str | None:
@@ -62,36 +64,75 @@ def acr_for(amr: list[str], acrs: list[str]) -> str | None:
     return None
 
 
-def _login_page(txn: AuthTransaction, request: AuthRequest, client: Client, error_key: str | None = None,
-                status: int = 200, identifier: str = "") -> Outcome:
+def _login_page(
+    txn: AuthTransaction,
+    request: AuthRequest,
+    client: Client,
+    error_key: str | None = None,
+    status: int = 200,
+    identifier: str = "",
+) -> Outcome:
     """The login page; after a failed attempt it keeps the ``identifier`` the person typed (a wrong PIN should
     not make them type their UIN again), else the relying party's ``login_hint``."""
     methods = [METHOD_FOR_ACR[a] for a in request.acr_values if a in METHOD_FOR_ACR]
-    return Outcome("login.html", {
-        "txn": txn.transaction_id, "csrf": txn.csrf, "client_name": client.name, "client_logo": client.logo_uri,
-        "methods": list(dict.fromkeys(methods)), "login_hint": identifier[:256] or request.login_hint or "",
-        "error_key": error_key, "ui_locales": request.ui_locales,
-    }, status=status)
+    return Outcome(
+        "login.html",
+        {
+            "txn": txn.transaction_id,
+            "csrf": txn.csrf,
+            "client_name": client.name,
+            "client_logo": client.logo_uri,
+            "methods": list(dict.fromkeys(methods)),
+            "login_hint": identifier[:256] or request.login_hint or "",
+            "error_key": error_key,
+            "ui_locales": request.ui_locales,
+        },
+        status=status,
+    )
 
 
 def _consent_page(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
-    return Outcome("consent.html", {
-        "txn": txn.transaction_id, "csrf": txn.csrf, "client_name": client.name, "client_logo": client.logo_uri,
-        "essential_claims": request.essential_claims(), "voluntary_claims": request.voluntary_claims(),
-        "scopes": request.extra_scopes(), "ui_locales": request.ui_locales,
-    })
+    return Outcome(
+        "consent.html",
+        {
+            "txn": txn.transaction_id,
+            "csrf": txn.csrf,
+            "client_name": client.name,
+            "client_logo": client.logo_uri,
+            "essential_claims": request.essential_claims(),
+            "voluntary_claims": request.voluntary_claims(),
+            "scopes": request.extra_scopes(),
+            "ui_locales": request.ui_locales,
+        },
+    )
 
 
 def _code_redirect(request: AuthRequest, code: str) -> Outcome:
-    return Outcome(redirect=_with_query(request.redirect_uri, {
-        "code": code, "state": request.state, "iss": state().settings.issuer}))  # RFC 9207 §2
+    return Outcome(
+        redirect=_with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": state().settings.issuer})
+    )  # RFC 9207 §2
 
 
-def _issue(request: AuthRequest, identity_id: str, amr: list[str], acr: str, auth_time: int,
-           session_id: str | None, accepted: list[str]) -> Outcome:
+def _issue(
+    request: AuthRequest,
+    identity_id: str,
+    amr: list[str],
+    acr: str,
+    auth_time: int,
+    session_id: str | None,
+    accepted: list[str],
+) -> Outcome:
     scopes = list(request.scope)
-    code = grants.issue_code(request, identity_id=identity_id, amr=amr, acr=acr, auth_time=auth_time,
-                             session_id=session_id, accepted_claims=accepted, scopes=scopes)
+    code = grants.issue_code(
+        request,
+        identity_id=identity_id,
+        amr=amr,
+        acr=acr,
+        auth_time=auth_time,
+        session_id=session_id,
+        accepted_claims=accepted,
+        scopes=scopes,
+    )
     return _code_redirect(request, code)
 
 
@@ -130,8 +171,13 @@ def begin(raw: dict[str, list[str]], browser: str, session_cookie: str | None) -
         session = sso.find(session_cookie)
         now = clock.now()
         txn = AuthTransaction(
-            transaction_id=secrets.token_urlsafe(24), client_id=client.client_id, browser_hash=digest(browser),
-            csrf=secrets.token_urlsafe(24), request=request.as_dict(), status="pending", created_at=now,
+            transaction_id=secrets.token_urlsafe(24),
+            client_id=client.client_id,
+            browser_hash=digest(browser),
+            csrf=secrets.token_urlsafe(24),
+            request=request.as_dict(),
+            status="pending",
+            created_at=now,
             expires_at=now + timedelta(seconds=state().settings.authorize_ttl),
         )
         acr = _usable_session(session, request)
@@ -189,8 +235,7 @@ def _run(txn_id: str, csrf: str, browser: str, statuses: tuple[str, ...], step: 
         return Outcome("error.html", {"error_key": err.key}, status=400)
 
 
-def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
-               result: authentication.Authenticated) -> Outcome:
+def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client, result: authentication.Authenticated) -> Outcome:
     acr = acr_for(list(result.amr), request.acr_values)
     if acr is None:
         return _login_page(txn, request, client, "login.failed", status=400)
@@ -198,8 +243,12 @@ def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
     cookie, session = sso.start(result.identity_id, list(result.amr), acr, auth_time)
     txn.identity_id, txn.amr, txn.acr, txn.auth_time = result.identity_id, list(result.amr), acr, auth_time
     txn.session_id = session.session_id
-    audit.record("authentication.succeeded", actor=txn.client_id, target=result.identity_id,
-                 details={"amr": " ".join(result.amr), "acr": acr})
+    audit.record(
+        "authentication.succeeded",
+        actor=txn.client_id,
+        target=result.identity_id,
+        details={"amr": " ".join(result.amr), "acr": acr},
+    )
     outcome = _after_authentication(txn, request, client)
     outcome.set_session = cookie
     return outcome
@@ -207,12 +256,12 @@ def _logged_in(txn: AuthTransaction, request: AuthRequest, client: Client,
 
 def _too_many(limited: RateLimited) -> Outcome:
     """RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3), as a page in the person's language."""
-    return Outcome("error.html", {"error_key": "error.too_many_requests"}, status=429,
-                   retry_after=limited.retry_after)
+    return Outcome("error.html", {"error_key": "error.too_many_requests"}, status=429, retry_after=limited.retry_after)
 
 
-def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, secret: str,
-          source: str | None = None) -> Outcome:
+def login(
+    txn_id: str, csrf: str, browser: str, method: str, identifier: str, secret: str, source: str | None = None
+) -> Outcome:
     """POST /authorize/login: PIN/password or OTP. ``source``: the client's address (throttles, lockout).
 
     Two transactions on purpose: the throttle's count commits first (``throttle.check``, via
@@ -225,8 +274,7 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
 
     def step(txn: AuthTransaction, request: AuthRequest, client: Client) -> Outcome:
         wanted = {"pin": "idbb:acr:static-code", "otp": "idbb:acr:generated-code"}.get(method)
-        if wanted not in request.acr_values or not identifier or not secret or len(identifier) > 256 \
-                or len(secret) > 256:
+        if wanted not in request.acr_values or not identifier or not secret or len(identifier) > 256 or len(secret) > 256:
             return _login_page(txn, request, client, "login.failed", status=400, identifier=identifier)
         try:
             if method == "pin":
@@ -234,21 +282,39 @@ def login(txn_id: str, csrf: str, browser: str, method: str, identifier: str, se
             else:
                 result = authentication.with_otp(txn.transaction_id, identifier, secret, source=source)
         except authentication.AuthFailed as failed:
-            audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
-                         details={"method": method, "reason": failed.key})
+            audit.record(
+                "authentication.failed",
+                actor=txn.client_id,
+                outcome="failure",
+                details={"method": method, "reason": failed.key},
+            )
             # the failure count persists: this step answers a page, and _run commits it
             if method == "otp" and failed.key == "login.failed":
-                return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                            "error_key": "otp.failed",
-                                            "ui_locales": request.ui_locales}, status=400)
+                return Outcome(
+                    "otp.html",
+                    {
+                        "txn": txn.transaction_id,
+                        "csrf": txn.csrf,
+                        "identifier": identifier,
+                        "error_key": "otp.failed",
+                        "ui_locales": request.ui_locales,
+                    },
+                    status=400,
+                )
             return _login_page(txn, request, client, failed.key, status=400, identifier=identifier)
         return _logged_in(txn, request, client, result)
 
     return _run(txn_id, csrf, browser, ("pending",), step)
 
 
-def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
-                message: Callable[[str | None], tuple[str, str]], source: str | None = None) -> Outcome:
+def request_otp(
+    txn_id: str,
+    csrf: str,
+    browser: str,
+    identifier: str,
+    message: Callable[[str | None], tuple[str, str]],
+    source: str | None = None,
+) -> Outcome:
     """POST /authorize/otp: send a code; the page reads the same, byte for byte apart from the transaction's
     own tokens, whether or not the identifier exists or the delivery worked.
     ``message(ui_locales)`` gives the mail's subject and body (``{code}`` placeholder) in the pages' language."""
@@ -269,8 +335,16 @@ def request_otp(txn_id: str, csrf: str, browser: str, identifier: str,
             pass  # logged by the notifier; the page must read as for an unknown identifier (no oracle)
         # No masked destination: before any factor is proved, "a***@example.org" would tell who is enrolled
         # (and leak the first letter and the domain). The page reads the same for everyone (issue 14, #2).
-        return Outcome("otp.html", {"txn": txn.transaction_id, "csrf": txn.csrf, "identifier": identifier,
-                                    "error_key": None, "ui_locales": request.ui_locales})
+        return Outcome(
+            "otp.html",
+            {
+                "txn": txn.transaction_id,
+                "csrf": txn.csrf,
+                "identifier": identifier,
+                "error_key": None,
+                "ui_locales": request.ui_locales,
+            },
+        )
 
     return _run(txn_id, csrf, browser, ("pending",), step)
 
@@ -286,19 +360,23 @@ def consent(txn_id: str, csrf: str, browser: str, decision: str, chosen: list[st
             raise RedirectError(AccessDenied("The person declined."), request.redirect_uri, request.state)
         accepted = request.essential_claims() + [c for c in request.voluntary_claims() if c in set(chosen)]
         consents.save(txn.identity_id, request, accepted, request.scope, client_policy(client).consent_ttl)
-        audit.record("consent.given", actor=txn.client_id, target=txn.identity_id,
-                     details={"claims": " ".join(sorted(accepted))})
+        audit.record(
+            "consent.given", actor=txn.client_id, target=txn.identity_id, details={"claims": " ".join(sorted(accepted))}
+        )
         return _issue(request, txn.identity_id, list(txn.amr), txn.acr, txn.auth_time, txn.session_id, accepted)
 
     return _run(txn_id, csrf, browser, ("authenticated",), step)
 
 
-
 def resume(txn_id: str, browser: str) -> Outcome:
     """GET /authorize/resume: back to the login page of a pending transaction (same browser only)."""
     row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
-    if row is None or row.expires_at <= clock.now() or row.status != "pending" \
-            or not hmac.compare_digest(row.browser_hash, digest(browser or "")):
+    if (
+        row is None
+        or row.expires_at <= clock.now()
+        or row.status != "pending"
+        or not hmac.compare_digest(row.browser_hash, digest(browser or ""))
+    ):
         return Outcome("error.html", {"error_key": "error.expired"}, status=400)
     try:
         client = relying_party(row.client_id)

@@ -101,7 +101,6 @@ class AuthRequest:
         return [s for s in self.scope if s == "offline_access"]
 
 
-
 def _single(params: dict[str, list[str]]) -> dict[str, str]:
     repeated = [k for k, v in params.items() if len(v) > 1]
     if repeated:  # RFC 6749 §3.1: request and response parameters MUST NOT be included more than once
@@ -168,8 +167,7 @@ def _credential_scopes() -> frozenset[str]:
     return frozenset(c.scope for c in configured().values())
 
 
-def _credential_request(params: dict[str, str], scopes: list[str],
-                        fail: Any) -> tuple[list[str], str | None]:
+def _credential_request(params: dict[str, str], scopes: list[str], fail: Any) -> tuple[list[str], str | None]:
     """OpenID4VCI 1.0 §5.1.1 ``authorization_details`` and §5.1.3 ``issuer_state``: the configurations to return
     with ``credential_identifiers`` (every credential configuration granted, scopes included, once details are
     used) and the issuance the request is tied to."""
@@ -241,8 +239,9 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     if params.get("response_mode", "query") != "query":
         raise fail(InvalidRequest("response_mode must be query."))
     credential_scopes = _credential_scopes()
-    scopes = [s for s in dict.fromkeys((params.get("scope") or "").split())
-              if s in OIDC_SCOPES or s in credential_scopes]  # OpenID4VCI 1.0 §5.1.2: a scope per configuration
+    scopes = [
+        s for s in dict.fromkeys((params.get("scope") or "").split()) if s in OIDC_SCOPES or s in credential_scopes
+    ]  # OpenID4VCI 1.0 §5.1.2: a scope per configuration
     details, issuance_id = _credential_request(params, scopes, fail)
     openid = "openid" in scopes
     if not openid:
@@ -276,18 +275,33 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     acr_claim = (claims_param.get("id_token") or {}).get("acr") or {}
     if isinstance(acr_claim, dict) and (acr_claim.get("values") or acr_claim.get("value")):
         requested_acrs = list(acr_claim.get("values") or [acr_claim.get("value")])
-    acrs = _acrs([a for a in requested_acrs if isinstance(a, str) and a in ACR_REQUIREMENTS] if requested_acrs
-                 else [], client, available_acrs)
+    acrs = _acrs(
+        [a for a in requested_acrs if isinstance(a, str) and a in ACR_REQUIREMENTS] if requested_acrs else [],
+        client,
+        available_acrs,
+    )
     if requested_acrs and not acrs:
         raise fail(InvalidRequest("None of the requested acr_values is available to this client."))
     if not acrs:
         raise fail(InvalidRequest("The client has no usable authentication context registered."))
     request = AuthRequest(
-        client_id=client.client_id, redirect_uri=redirect_uri, scope=scopes, state=state_value,
-        nonce=params.get("nonce"), prompt=prompt, max_age=max_age, display=display,
-        ui_locales=params.get("ui_locales"), claims_locales=(params.get("claims_locales") or "").split()[:10],
-        acr_values=acrs, claims=_claims(scopes, claims_param, client) if openid else {},
-        login_hint=params.get("login_hint"), code_challenge=params.get("code_challenge"), dpop_jkt=dpop_jkt,
-        via_par=via_par, authorization_details=details, issuance_id=issuance_id,
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        scope=scopes,
+        state=state_value,
+        nonce=params.get("nonce"),
+        prompt=prompt,
+        max_age=max_age,
+        display=display,
+        ui_locales=params.get("ui_locales"),
+        claims_locales=(params.get("claims_locales") or "").split()[:10],
+        acr_values=acrs,
+        claims=_claims(scopes, claims_param, client) if openid else {},
+        login_hint=params.get("login_hint"),
+        code_challenge=params.get("code_challenge"),
+        dpop_jkt=dpop_jkt,
+        via_par=via_par,
+        authorization_details=details,
+        issuance_id=issuance_id,
     )
     return request, client

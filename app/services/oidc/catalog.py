@@ -7,9 +7,22 @@ from collections.abc import Iterable
 
 #: OIDC Core §5.1 standard claims that GovStack's client ``userClaims`` enumerates.
 CLAIMS_SUPPORTED = (
-    "name", "given_name", "family_name", "middle_name", "preferred_username", "nickname", "gender",
-    "birthdate", "email", "email_verified", "phone_number", "phone_number_verified", "picture",
-    "address", "locale", "zoneinfo",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "preferred_username",
+    "nickname",
+    "gender",
+    "birthdate",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "address",
+    "locale",
+    "zoneinfo",
 )
 #: Grant types a relying party may register.
 RP_GRANT_TYPES = ("authorization_code",)
@@ -19,8 +32,19 @@ RP_REGISTRABLE_AUTH_METHODS = ("private_key_jwt",)
 
 #: OIDC Core §5.4: the claims each scope stands for.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": ("name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "picture",
-                "gender", "birthdate", "zoneinfo", "locale"),
+    "profile": (
+        "name",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "picture",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+    ),
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
     "address": ("address",),

@@ -10,8 +10,11 @@ from app.models.clients import Client
 from app.services.stored_secrets import secret_matches
 
 #: Authlib's names for the methods it implements, mapped to the registered metadata names.
-AUTHLIB_METHOD_NAMES = {"private_key_jwt": "private_key_jwt", "client_secret_basic": "client_secret_basic",
-                        "client_secret_post": "client_secret_post"}
+AUTHLIB_METHOD_NAMES = {
+    "private_key_jwt": "private_key_jwt",
+    "client_secret_basic": "client_secret_basic",
+    "client_secret_post": "client_secret_post",
+}
 
 
 class ClientAdapter(ClientMixin):

@@ -27,12 +27,23 @@ from app.models.clients import Client
 from app.services.oidc.catalog import ENCRYPTION_ALGS, ENCRYPTION_ENCS, ID_TOKEN_SIGNING_ALGS, RP_TOKEN_AUTH_METHODS
 
 _BOOL_KEYS = ("require_pushed_authorization_requests", "dpop_bound_access_tokens", "require_pkce")
-_KNOWN = frozenset({
-    "id_token_signed_response_alg", "userinfo_signed_response_alg", "id_token_encrypted_response_alg",
-    "id_token_encrypted_response_enc", "userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc",
-    "jwks", "subject_type", "token_endpoint_auth_method", "post_logout_redirect_uris", "userinfo_response_type",
-    "consent_expire_in_mins", *_BOOL_KEYS,
-})
+_KNOWN = frozenset(
+    {
+        "id_token_signed_response_alg",
+        "userinfo_signed_response_alg",
+        "id_token_encrypted_response_alg",
+        "id_token_encrypted_response_enc",
+        "userinfo_encrypted_response_alg",
+        "userinfo_encrypted_response_enc",
+        "jwks",
+        "subject_type",
+        "token_endpoint_auth_method",
+        "post_logout_redirect_uris",
+        "userinfo_response_type",
+        "consent_expire_in_mins",
+        *_BOOL_KEYS,
+    }
+)
 #: eSignet's additionalConfig members that are UI wording only: kept, not interpreted.
 _PASSTHROUGH = frozenset({"purpose", "signup_banner_required", "forgot_pwd_link_required"})
 
@@ -58,8 +69,9 @@ def _is_loopback(host: str) -> bool:
 def printable_text(value: Any, max_len: int) -> bool:
     """1..max_len characters, not blank, and no NUL or other control character (issue 14: they were stored
     as given; PostgreSQL refuses NUL in text, a 500 there)."""
-    return (isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len
-            and not CONTROL_CHARACTERS.search(value))
+    return (
+        isinstance(value, str) and 0 < len(value.strip()) and len(value) <= max_len and not CONTROL_CHARACTERS.search(value)
+    )
 
 
 def valid_redirect_uri(value: Any) -> bool:

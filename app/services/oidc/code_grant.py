@@ -32,8 +32,9 @@ class CodeGrant(AuthorizationCodeGrant):
         code = self.request.form.get("code")
         if not code:
             raise InvalidRequestError(description="Missing 'code' in request.")
-        grant = db.session.execute(select(Grant).where(Grant.code_hash == digest(code)).with_for_update()
-                                   ).scalar_one_or_none()
+        grant = db.session.execute(
+            select(Grant).where(Grant.code_hash == digest(code)).with_for_update()
+        ).scalar_one_or_none()
         if grant is None or grant.client_id != client.get_client_id():
             raise InvalidGrantError(description="The code is unknown or was issued to another client.")
         if grant.code_used_at is not None:
@@ -57,8 +58,9 @@ class CodeGrant(AuthorizationCodeGrant):
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         grant: Grant = self.request.authorization_code
         _mark_used(grant, clock.now())  # single use
-        body = token_response(grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE,
-                              details=self.request.details)
+        body = token_response(
+            grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE, details=self.request.details
+        )
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 

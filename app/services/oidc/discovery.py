@@ -46,8 +46,12 @@ def openid_configuration() -> dict[str, Any]:
         "scopes_supported": sorted(set(OIDC_SCOPES) | set(KNOWN_SCOPES)),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
-                                  "urn:ietf:params:oauth:grant-type:pre-authorized_code"],  # OpenID4VCI 1.0 §6.1
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        ],  # OpenID4VCI 1.0 §6.1
         "pre-authorized_grant_anonymous_access_supported": True,  # OpenID4VCI 1.0 §12.3
         "authorization_details_types_supported": ["openid_credential"],  # RFC 9396 §10, OpenID4VCI 1.0 §5.1.1
         "acr_values_supported": sorted(available_acrs()),
@@ -68,8 +72,9 @@ def openid_configuration() -> dict[str, Any]:
         "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
-        "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-                                    *CLAIMS_SUPPORTED}),
+        "claims_supported": sorted(
+            {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", *CLAIMS_SUPPORTED}
+        ),
         "claims_parameter_supported": True,
         "claims_locales_supported": locales,
         "ui_locales_supported": locales,

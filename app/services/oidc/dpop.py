@@ -23,8 +23,9 @@ def fresh_nonce() -> str:
     return issue_nonce(purpose_key("dpop nonce"), clock.epoch(), NONCE_WINDOW)
 
 
-def check(proof: str | None, *, method: str, url: str, access_token: str | None = None,
-          required: bool = False) -> DpopProof | None:
+def check(
+    proof: str | None, *, method: str, url: str, access_token: str | None = None, required: bool = False
+) -> DpopProof | None:
     """Verify the ``DPoP`` header of a request; None when absent and not required."""
     if not proof:
         if required:
@@ -33,10 +34,16 @@ def check(proof: str | None, *, method: str, url: str, access_token: str | None 
     settings = state().settings
     now = clock.epoch()
     try:
-        verified = verify_proof(proof, method=method, url=url, now=now, max_age=settings.dpop_max_age,
-                                access_token=access_token,
-                                nonce_key=purpose_key("dpop nonce") if settings.dpop_require_nonce else None,
-                                nonce_window=NONCE_WINDOW)
+        verified = verify_proof(
+            proof,
+            method=method,
+            url=url,
+            now=now,
+            max_age=settings.dpop_max_age,
+            access_token=access_token,
+            nonce_key=purpose_key("dpop nonce") if settings.dpop_require_nonce else None,
+            nonce_window=NONCE_WINDOW,
+        )
     except DpopNonceError:
         raise UseDpopNonce(nonce=fresh_nonce()) from None
     except FormatError as exc:

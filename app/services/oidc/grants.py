@@ -30,8 +30,17 @@ from app.services.oidc.authorize_request import AuthRequest, RedirectError
 from app.services.stored_secrets import digest
 
 
-def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: str, auth_time: int,
-               session_id: str | None, accepted_claims: list[str], scopes: list[str]) -> str:
+def issue_code(
+    request: AuthRequest,
+    *,
+    identity_id: str,
+    amr: list[str],
+    acr: str,
+    auth_time: int,
+    session_id: str | None,
+    accepted_claims: list[str],
+    scopes: list[str],
+) -> str:
     """Mint the authorization code for a consented request; returns the code (only its hash is kept)."""
     if request.issuance_id is not None:  # OpenID4VCI 1.0 §5.1.3: the issuer_state is spent with this code
         try:
@@ -42,16 +51,35 @@ def issue_code(request: AuthRequest, *, identity_id: str, amr: list[str], acr: s
     now = clock.now()
     accepted = set(accepted_claims)
     claims = {target: sorted(n for n in part if n in accepted) for target, part in request.claims.items()}
-    db.session.add(Grant(
-        grant_id=secrets.token_urlsafe(18), code_hash=digest(code),
-        code_expires_at=now + timedelta(seconds=state().settings.code_ttl), client_id=request.client_id,
-        identity_id=identity_id, redirect_uri=request.redirect_uri, scope=scopes, claims=claims,
-        claims_locales=request.claims_locales, nonce=request.nonce, acr=acr, amr=amr, auth_time=auth_time,
-        session_id=session_id, code_challenge=request.code_challenge, dpop_jkt=request.dpop_jkt, created_at=now,
-        authorization_details=list(request.authorization_details) or None, issuance_id=request.issuance_id,
-    ))
-    audit.record("authorization.code_issued", actor=request.client_id, target=identity_id,
-                 details={"acr": acr, "scope": " ".join(scopes)})
+    db.session.add(
+        Grant(
+            grant_id=secrets.token_urlsafe(18),
+            code_hash=digest(code),
+            code_expires_at=now + timedelta(seconds=state().settings.code_ttl),
+            client_id=request.client_id,
+            identity_id=identity_id,
+            redirect_uri=request.redirect_uri,
+            scope=scopes,
+            claims=claims,
+            claims_locales=request.claims_locales,
+            nonce=request.nonce,
+            acr=acr,
+            amr=amr,
+            auth_time=auth_time,
+            session_id=session_id,
+            code_challenge=request.code_challenge,
+            dpop_jkt=request.dpop_jkt,
+            created_at=now,
+            authorization_details=list(request.authorization_details) or None,
+            issuance_id=request.issuance_id,
+        )
+    )
+    audit.record(
+        "authorization.code_issued",
+        actor=request.client_id,
+        target=identity_id,
+        details={"acr": acr, "scope": " ".join(scopes)},
+    )
     return code
 
 
@@ -108,8 +136,9 @@ def dpop_key_for(grant_obj: Any, client: Client, bound_jkt: str | None) -> str |
     policy = client_metadata.policy(client)
     request = grant_obj.request
     try:
-        proof = dpop.check(header(request.headers, "DPoP"), method="POST",
-                           url=request.uri, required=policy.dpop_bound or bool(bound_jkt))
+        proof = dpop.check(
+            header(request.headers, "DPoP"), method="POST", url=request.uri, required=policy.dpop_bound or bool(bound_jkt)
+        )
     except dpop.DpopRefused as refused:
         raise DpopError(refused) from None
     jkt = proof.jkt if proof else None
@@ -118,8 +147,15 @@ def dpop_key_for(grant_obj: Any, client: Client, bound_jkt: str | None) -> str |
     return jkt
 
 
-def token_response(grant: Grant, client: Client, jkt: str | None, *, grant_type: str,
-                   narrowed: list[str] | None = None, details: list[str] | None = None) -> dict[str, Any]:
+def token_response(
+    grant: Grant,
+    client: Client,
+    jkt: str | None,
+    *,
+    grant_type: str,
+    narrowed: list[str] | None = None,
+    details: list[str] | None = None,
+) -> dict[str, Any]:
     """The token response; ``narrowed`` is a refresh request's smaller scope (RFC 6749 §6), which limits the
     new access token while the grant, and so the rotated refresh token, keeps what was consented; ``details`` the
     credential configurations a token request's ``authorization_details`` narrowed to (OpenID4VCI 1.0 §6.1)."""
@@ -129,24 +165,35 @@ def token_response(grant: Grant, client: Client, jkt: str | None, *, grant_type:
     if details is not None:
         extra["authorization_details"] = token_claim(details)  # RFC 9396 §9.1: the token obtains only these
     scope = " ".join(s for s in grant.scope if narrowed is None or s in narrowed)
-    access, claims = access_tokens.issue(client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id),
-                                         scope=scope, extra=extra)
+    access, claims = access_tokens.issue(
+        client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id), scope=scope, extra=extra
+    )
     body: dict[str, Any] = {
-        "access_token": access, "token_type": "DPoP" if jkt else "Bearer",
-        "expires_in": claims["exp"] - claims["iat"], "scope": scope,
+        "access_token": access,
+        "token_type": "DPoP" if jkt else "Bearer",
+        "expires_in": claims["exp"] - claims["iat"],
+        "scope": scope,
     }
     if details is not None or grant.authorization_details:
         # OpenID4VCI 1.0 §6.2: REQUIRED when authorization_details were used (authorization or token request)
-        body["authorization_details"] = token_details(details if details is not None
-                                                      else list(grant.authorization_details or ()))
+        body["authorization_details"] = token_details(
+            details if details is not None else list(grant.authorization_details or ())
+        )
     if "openid" in scope.split():  # a refresh narrowed to non-OpenID scopes gets no ID token (OIDC Core §12.2)
         body["id_token"] = id_tokens.id_token(grant, client, access)
     if "offline_access" in grant.scope:  # OIDC Core §11: only with offline_access consented
         refresh = secrets.token_urlsafe(32)
         now = clock.now()
-        db.session.add(RefreshToken(token_hash=digest(refresh), grant_id=grant.grant_id, created_at=now,
-                                    expires_at=now + timedelta(seconds=state().settings.refresh_token_ttl)))
+        db.session.add(
+            RefreshToken(
+                token_hash=digest(refresh),
+                grant_id=grant.grant_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=state().settings.refresh_token_ttl),
+            )
+        )
         body["refresh_token"] = refresh
-    audit.record("token.issued", actor=client.client_id, target=claims["jti"],
-                 details={"grant_type": grant_type, "scope": scope})
+    audit.record(
+        "token.issued", actor=client.client_id, target=claims["jti"], details={"grant_type": grant_type, "scope": scope}
+    )
     return body

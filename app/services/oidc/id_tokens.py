@@ -69,8 +69,11 @@ def _claim(identity: Identity, claim: str, lang: str | None) -> Any:
         full = _value(bio, ("fullName", "name"), lang)
         if full:
             return full
-        parts = [_value(bio, ("givenName", "firstName"), lang), _value(bio, ("middleName",), lang),
-                 _value(bio, ("familyName", "lastName"), lang)]
+        parts = [
+            _value(bio, ("givenName", "firstName"), lang),
+            _value(bio, ("middleName",), lang),
+            _value(bio, ("familyName", "lastName"), lang),
+        ]
         return " ".join(p for p in parts if p) or None
     if lang:
         return None  # only names are stored per language
@@ -114,9 +117,16 @@ def id_token(grant: Grant, client: Client, access_token: str) -> str:
     now = clock.epoch()
     settings = state().settings
     claims: dict[str, Any] = {
-        "iss": settings.issuer, "sub": subject(client, grant.identity_id), "aud": client.client_id,
-        "azp": client.client_id, "exp": now + settings.id_token_ttl, "iat": now, "auth_time": grant.auth_time,
-        "acr": grant.acr, "amr": list(grant.amr), "at_hash": token_hash(access_token, policy.id_token_alg),
+        "iss": settings.issuer,
+        "sub": subject(client, grant.identity_id),
+        "aud": client.client_id,
+        "azp": client.client_id,
+        "exp": now + settings.id_token_ttl,
+        "iat": now,
+        "auth_time": grant.auth_time,
+        "acr": grant.acr,
+        "amr": list(grant.amr),
+        "at_hash": token_hash(access_token, policy.id_token_alg),
     }
     if grant.nonce:
         claims["nonce"] = grant.nonce

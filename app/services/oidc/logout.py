@@ -95,8 +95,9 @@ def request(params: dict[str, str], session_cookie: str | None, browser: str) ->
         hidden = {k: params[k] for k in ("client_id", "post_logout_redirect_uri", "state") if params.get(k)}
         if client_id and "client_id" not in hidden:
             hidden["client_id"] = client_id  # so the confirmation can still redirect
-        return Outcome("logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)},
-                       form_action=csp_source(target))  # the confirmation redirects there (CSP form-action)
+        return Outcome(
+            "logout.html", {"done": False, "hidden": hidden, "csrf": csrf_for(browser)}, form_action=csp_source(target)
+        )  # the confirmation redirects there (CSP form-action)
     _end(session, str(claims["aud"]))
     if target:
         return Outcome(redirect=target, clear_session=True)
@@ -116,7 +117,4 @@ def confirm(params: dict[str, str], session_cookie: str | None, browser: str) ->
         return Outcome("logout.html", {"done": True, "hidden": {}}, clear_session=True)
     if target:
         return Outcome(redirect=target)
-    return Outcome("logout.html", {"done": False, "hidden": {}, "csrf": csrf_for(browser)},
-                   form_action=csp_source(target))
-
-
+    return Outcome("logout.html", {"done": False, "hidden": {}, "csrf": csrf_for(browser)}, form_action=csp_source(target))

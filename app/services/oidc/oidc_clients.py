@@ -57,8 +57,11 @@ def valid_logo_uri(value: Any) -> bool:
 
 
 def _list_of(value: Any, allowed: tuple[str, ...], *, allow_empty: bool = False) -> bool:
-    return (isinstance(value, list) and (allow_empty or len(value) > 0)
-            and all(isinstance(v, str) and v in allowed for v in value))
+    return (
+        isinstance(value, list)
+        and (allow_empty or len(value) > 0)
+        and all(isinstance(v, str) and v in allowed for v in value)
+    )
 
 
 def _require(ok: bool, error: type[InvalidRequest], message: str) -> None:
@@ -68,8 +71,11 @@ def _require(ok: bool, error: type[InvalidRequest], message: str) -> None:
 
 def _check_client_id(req: dict[str, Any]) -> None:
     value = req.get("clientId")
-    _require(isinstance(value, str) and bool(_CLIENT_ID.match(value)), InvalidClientId,
-             "clientId must be 1-50 visible ASCII characters.")
+    _require(
+        isinstance(value, str) and bool(_CLIENT_ID.match(value)),
+        InvalidClientId,
+        "clientId must be 1-50 visible ASCII characters.",
+    )
 
 
 def _check_name(req: dict[str, Any]) -> None:
@@ -82,8 +88,9 @@ def _check_rp_id(req: dict[str, Any]) -> None:
 
 def _check_status(req: dict[str, Any]) -> None:
     status = req.get("status")
-    _require(isinstance(status, str) and status.lower() in STATUSES, InvalidRequest,
-             "status must be 'active' or 'inactive'.")
+    _require(
+        isinstance(status, str) and status.lower() in STATUSES, InvalidRequest, "status must be 'active' or 'inactive'."
+    )
 
 
 def _check_logo(req: dict[str, Any]) -> None:
@@ -94,13 +101,17 @@ def _check_redirects(req: dict[str, Any], *, optional: bool) -> None:
     uris = req.get("redirectUris")
     if optional and uris is None:  # the issue: redirectUris may be omitted on create
         return
-    _require(isinstance(uris, list) and bool(uris) and all(valid_redirect_uri(u) for u in uris),
-             InvalidRedirectUri, "redirectUris must be a non-empty list of absolute URIs without fragment.")
+    _require(
+        isinstance(uris, list) and bool(uris) and all(valid_redirect_uri(u) for u in uris),
+        InvalidRedirectUri,
+        "redirectUris must be a non-empty list of absolute URIs without fragment.",
+    )
 
 
 def _check_acrs(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("authContextRefs"), ACR_VALUES), InvalidAcr,
-             "authContextRefs must list idbb:acr:* values only.")
+    _require(
+        _list_of(req.get("authContextRefs"), ACR_VALUES), InvalidAcr, "authContextRefs must list idbb:acr:* values only."
+    )
 
 
 def _public_key(value: Any) -> tuple[dict[str, Any], str]:
@@ -125,31 +136,52 @@ def _check_public_key(req: dict[str, Any]) -> None:
     try:
         _public_key(req.get("publicKey"))
     except FormatError as exc:
-        raise InvalidPublicKey("publicKey is not a usable public signing JWK.",
-                             detail=str(exc)) from exc
+        raise InvalidPublicKey("publicKey is not a usable public signing JWK.", detail=str(exc)) from exc
 
 
 def _check_claims(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True), InvalidClaim,
-             "userClaims must list supported claims only.")
+    _require(
+        _list_of(req.get("userClaims"), CLAIMS_SUPPORTED, allow_empty=True),
+        InvalidClaim,
+        "userClaims must list supported claims only.",
+    )
 
 
 def _check_grants(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), InvalidGrantType,
-             "grantTypes must be ['authorization_code'].")
+    _require(_list_of(req.get("grantTypes"), RP_GRANT_TYPES), InvalidGrantType, "grantTypes must be ['authorization_code'].")
 
 
 def _check_auth(req: dict[str, Any]) -> None:
-    _require(_list_of(req.get("clientAuthMethods"), RP_REGISTRABLE_AUTH_METHODS), InvalidClientAuth,
-             "clientAuthMethods must be ['private_key_jwt'].")
+    _require(
+        _list_of(req.get("clientAuthMethods"), RP_REGISTRABLE_AUTH_METHODS),
+        InvalidClientAuth,
+        "clientAuthMethods must be ['private_key_jwt'].",
+    )
 
 
 #: GovStack's ``required`` order for each operation; the first failing member is the one error.
-CREATE_CHECKS = (_check_client_id, _check_name, _check_rp_id, _check_logo,
-                 lambda r: _check_redirects(r, optional=True), _check_acrs, _check_public_key, _check_claims,
-                 _check_grants, _check_auth)
-UPDATE_CHECKS = (_check_name, _check_status, _check_logo, lambda r: _check_redirects(r, optional=False),
-                 _check_claims, _check_acrs, _check_grants, _check_auth)
+CREATE_CHECKS = (
+    _check_client_id,
+    _check_name,
+    _check_rp_id,
+    _check_logo,
+    lambda r: _check_redirects(r, optional=True),
+    _check_acrs,
+    _check_public_key,
+    _check_claims,
+    _check_grants,
+    _check_auth,
+)
+UPDATE_CHECKS = (
+    _check_name,
+    _check_status,
+    _check_logo,
+    lambda r: _check_redirects(r, optional=False),
+    _check_claims,
+    _check_acrs,
+    _check_grants,
+    _check_auth,
+)
 
 
 def _validate(req: dict[str, Any], checks: tuple[Any, ...]) -> None:
@@ -182,15 +214,29 @@ def create(request: dict[str, Any], *, actor: str) -> dict[str, str]:
         auth_methods = [method]
     try:
         with atomic():
-            db.session.add(Client(
-                client_id=client_id, kind="oidc", name=request["clientName"].strip(), status="active",
-                rp_id=request["relyingPartyId"].strip(), logo_uri=request["logoUri"],
-                redirect_uris=_dedupe(request.get("redirectUris") or []),
-                acr_values=_dedupe(request["authContextRefs"]), claims=_dedupe(request["userClaims"]),
-                grant_types=_dedupe(request["grantTypes"]), auth_methods=auth_methods,
-                scopes=[], public_jwk=public_jwk, public_key_thumbprint=key_thumbprint, secret_hash=secret_hash,
-                client_metadata=metadata, create_request_hash=body_hash, created_at=now, updated_at=now,
-            ))
+            db.session.add(
+                Client(
+                    client_id=client_id,
+                    kind="oidc",
+                    name=request["clientName"].strip(),
+                    status="active",
+                    rp_id=request["relyingPartyId"].strip(),
+                    logo_uri=request["logoUri"],
+                    redirect_uris=_dedupe(request.get("redirectUris") or []),
+                    acr_values=_dedupe(request["authContextRefs"]),
+                    claims=_dedupe(request["userClaims"]),
+                    grant_types=_dedupe(request["grantTypes"]),
+                    auth_methods=auth_methods,
+                    scopes=[],
+                    public_jwk=public_jwk,
+                    public_key_thumbprint=key_thumbprint,
+                    secret_hash=secret_hash,
+                    client_metadata=metadata,
+                    create_request_hash=body_hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             audit.record("oidc_client.created", actor=actor, target=client_id)
     except IntegrityError:  # another worker created the same clientId between our read and our insert
         winner = db.session.get(Client, client_id)
@@ -225,8 +271,9 @@ def update(client_id: str, request: dict[str, Any], *, actor: str) -> dict[str, 
         row.claims = _dedupe(request["userClaims"])
         row.grant_types = _dedupe(request["grantTypes"])
         method = (metadata or row.client_metadata or {}).get("token_endpoint_auth_method")
-        row.auth_methods = [method] if method and method.startswith("client_secret_") else _dedupe(
-            request["clientAuthMethods"])
+        row.auth_methods = (
+            [method] if method and method.startswith("client_secret_") else _dedupe(request["clientAuthMethods"])
+        )
         if metadata or "additionalConfig" in request:
             row.client_metadata = metadata
         row.updated_at = clock.now()
@@ -239,10 +286,17 @@ def read(client_id: str) -> dict[str, Any]:
     """An operator's view of a relying party (no secrets exist to leak; the key is public)."""
     row = _oidc_client(client_id)
     return {
-        "clientId": row.client_id, "clientName": row.name, "relyingPartyId": row.rp_id,
-        "logoUri": row.logo_uri, "redirectUris": row.redirect_uris, "authContextRefs": row.acr_values,
-        "userClaims": row.claims, "grantTypes": row.grant_types, "clientAuthMethods": row.auth_methods,
-        "publicKey": row.public_jwk, "status": row.status,
+        "clientId": row.client_id,
+        "clientName": row.name,
+        "relyingPartyId": row.rp_id,
+        "logoUri": row.logo_uri,
+        "redirectUris": row.redirect_uris,
+        "authContextRefs": row.acr_values,
+        "userClaims": row.claims,
+        "grantTypes": row.grant_types,
+        "clientAuthMethods": row.auth_methods,
+        "publicKey": row.public_jwk,
+        "status": row.status,
         "additionalConfig": {k: v for k, v in (row.client_metadata or {}).items() if k != "enc_jwk"},
         "createdDateTime": format_response_time(row.created_at),
         "updatedDateTime": format_response_time(row.updated_at),

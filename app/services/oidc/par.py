@@ -22,8 +22,11 @@ from app.services.oidc.token_endpoint import PAR_PATH, TokenResponse, _Request, 
 from app.services.stored_secrets import digest
 from app.services.transaction import atomic
 
-_PAGE_ERRORS = {"error.unknown_client": InvalidClient.code, "error.bad_redirect_uri": InvalidRequest.code,
-                "error.bad_request_object": InvalidRequestObject.code}
+_PAGE_ERRORS = {
+    "error.unknown_client": InvalidClient.code,
+    "error.bad_redirect_uri": InvalidRequest.code,
+    "error.bad_request_object": InvalidRequestObject.code,
+}
 
 
 def _error(status: int, error: str, description: str, extra: dict[str, str] | None = None) -> TokenResponse:
@@ -51,8 +54,7 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
         client = server.authenticate_client(request, list(RP_TOKEN_AUTH_METHODS), endpoint="par")
     except OAuth2Error as exc:
         return _error(401, exc.error or InvalidClient.code, exc.description or "Client authentication failed.")
-    params = {k: list(v) for k, v in form.items()
-              if k not in ("client_assertion", "client_assertion_type", "client_secret")}
+    params = {k: list(v) for k, v in form.items() if k not in ("client_assertion", "client_assertion_type", "client_secret")}
     if "request_uri" in params:  # RFC 9126 §2.1: request_uri MUST NOT be pushed
         return _error(400, InvalidRequest.code, "request_uri must not be pushed.")
     if params.get("client_id", [client.get_client_id()]) != [client.get_client_id()]:
@@ -74,8 +76,14 @@ def _push(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRes
     stored: dict[str, Any] = {k: v[0] for k, v in params.items()}
     request_uri = PAR_URN_PREFIX + secrets.token_urlsafe(32)
     ttl = state().settings.par_ttl
-    db.session.add(PushedRequest(
-        uri_hash=digest(request_uri), client_id=client.get_client_id(), params=stored,
-        dpop_jkt=proof.jkt if proof else parsed.dpop_jkt, expires_at=clock.now() + timedelta(seconds=ttl)))
+    db.session.add(
+        PushedRequest(
+            uri_hash=digest(request_uri),
+            client_id=client.get_client_id(),
+            params=stored,
+            dpop_jkt=proof.jkt if proof else parsed.dpop_jkt,
+            expires_at=clock.now() + timedelta(seconds=ttl),
+        )
+    )
     audit.record("par.pushed", actor=client.get_client_id())
     return TokenResponse(201, {"request_uri": request_uri, "expires_in": ttl}, {"Cache-Control": "no-store"})

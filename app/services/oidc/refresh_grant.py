@@ -45,6 +45,11 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         self.request.refresh_token.used_at = clock.now()  # rotated: this one is spent
         requested = (self.request.form.get("scope") or "").split() or None  # RFC 6749 §6: omitted = as granted
-        body = token_response(self.request.grant, self.request.client.row, self.request.dpop_jkt,
-                       grant_type=self.GRANT_TYPE, narrowed=requested)
+        body = token_response(
+            self.request.grant,
+            self.request.client.row,
+            self.request.dpop_jkt,
+            grant_type=self.GRANT_TYPE,
+            narrowed=requested,
+        )
         return 200, body, self.TOKEN_RESPONSE_HEADER

@@ -21,9 +21,16 @@ def start(identity_id: str, amr: list[str], acr: str, auth_time: int) -> tuple[s
     """A new session; returns the cookie value (shown once) and the row."""
     cookie = secrets.token_urlsafe(32)
     now = clock.now()
-    row = LoginSession(session_id=secrets.token_urlsafe(24), cookie_hash=digest(cookie), identity_id=identity_id,
-                       auth_time=auth_time, amr=list(amr), acr=acr, created_at=now,
-                       expires_at=now + timedelta(seconds=state().settings.session_ttl))
+    row = LoginSession(
+        session_id=secrets.token_urlsafe(24),
+        cookie_hash=digest(cookie),
+        identity_id=identity_id,
+        auth_time=auth_time,
+        amr=list(amr),
+        acr=acr,
+        created_at=now,
+        expires_at=now + timedelta(seconds=state().settings.session_ttl),
+    )
     db.session.add(row)
     return cookie, row
 
@@ -51,6 +58,7 @@ def end(row: LoginSession) -> None:
     """End the session and revoke the grants made in it (RP-initiated logout ends what it started)."""
     now = clock.now()
     row.ended_at = now
-    for grant in db.session.execute(select(Grant).where(Grant.session_id == row.session_id,
-                                                         Grant.revoked_at.is_(None))).scalars():
+    for grant in db.session.execute(
+        select(Grant).where(Grant.session_id == row.session_id, Grant.revoked_at.is_(None))
+    ).scalars():
         grant.revoked_at = now

@@ -126,8 +126,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def verify_claims(self, claims: Any) -> None:
         """Authlib's checks, on idbb's clock, plus a bound on lifetime and a future-``iat`` check."""
         registry = jwt.JWTClaimsRegistry(
-            now=clock.epoch, leeway=self.leeway,
-            iss={"essential": True}, sub={"essential": True}, exp={"essential": True},
+            now=clock.epoch,
+            leeway=self.leeway,
+            iss={"essential": True},
+            sub={"essential": True},
+            exp={"essential": True},
             aud={"essential": True, "values": self.get_audiences()},
         )
         try:
@@ -174,8 +177,14 @@ class IdbbAuthorizationServer(AuthorizationServer):
         self.register_grant(ScopedClientCredentialsGrant)
         self.register_grant(CodeGrant)
         self.register_grant(RotatingRefreshGrant)
-        audiences = [issuer + TOKEN_PATH, issuer + TOKEN_V2_PATH, issuer + INTROSPECTION_PATH,
-                     issuer + REVOCATION_PATH, issuer + PAR_PATH, issuer]
+        audiences = [
+            issuer + TOKEN_PATH,
+            issuer + TOKEN_V2_PATH,
+            issuer + INTROSPECTION_PATH,
+            issuer + REVOCATION_PATH,
+            issuer + PAR_PATH,
+            issuer,
+        ]
         self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(audiences, max_assertion_lifetime))
         self.register_endpoint(Introspection)
         self.register_endpoint(Revocation)
@@ -186,17 +195,34 @@ class IdbbAuthorizationServer(AuthorizationServer):
         return ClientAdapter(row) if row is not None else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-        audit.record("token.issued", actor=request.client.get_client_id(), target=token.get("_jti"),
-                     details={"grant_type": request.payload.grant_type, "scope": token.get("scope", "")})
+        audit.record(
+            "token.issued",
+            actor=request.client.get_client_id(),
+            target=token.get("_jti"),
+            details={"grant_type": request.payload.grant_type, "scope": token.get("scope", "")},
+        )
         token.pop("_jti", None)
 
-    def _generate(self, grant_type: str, client: ClientAdapter, user: Any = None, scope: str | None = None,
-                  expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+    def _generate(
+        self,
+        grant_type: str,
+        client: ClientAdapter,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         granted = client.get_allowed_scope(scope)
-        token, claims = access_tokens.issue(client_id=client.get_client_id(), subject=client.get_client_id(),
-                                            scope=granted, ttl=expires_in)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": claims["exp"] - claims["iat"],
-                "scope": granted, "_jti": claims["jti"]}
+        token, claims = access_tokens.issue(
+            client_id=client.get_client_id(), subject=client.get_client_id(), scope=granted, ttl=expires_in
+        )
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": claims["exp"] - claims["iat"],
+            "scope": granted,
+            "_jti": claims["jti"],
+        }
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
         return request
@@ -215,13 +241,13 @@ class IdbbAuthorizationServer(AuthorizationServer):
 
 def _server() -> IdbbAuthorizationServer:
     settings = state().settings
-    return state().cached("oauth_server", lambda: IdbbAuthorizationServer(
-        settings.issuer, settings.assertion_max_lifetime))
+    return state().cached("oauth_server", lambda: IdbbAuthorizationServer(settings.issuer, settings.assertion_max_lifetime))
 
 
 @atomic()  # one transaction: replay markers, revocations and audit events, success or not
-def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH,
-          parsable: bool = True) -> TokenResponse:
+def token(
+    form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: str = TOKEN_PATH, parsable: bool = True
+) -> TokenResponse:
     """Handle one token request; ``form`` keeps every value of repeated parameters. ``parsable`` is
     False when the body was not a form (GovStack ``invalid_payload``)."""
     if _first(form, "grant_type") == PRE_AUTHORIZED_GRANT:  # OpenID4VCI 1.0 §6.1: anonymous, not Authlib's
@@ -230,13 +256,11 @@ def token(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path: st
         return _finish(pre_authorized.exchange(form, headers, path=path), form, headers, None)
     error = _govstack_precheck(form, headers, parsable)
     if error is not None:
-        return _finish(TokenResponse(400, {"error": error[0], "error_description": error[1]}, {}), form, headers,
-                       None)
+        return _finish(TokenResponse(400, {"error": error[0], "error_description": error[1]}, {}), form, headers, None)
     return _respond(path, None, form, headers)
 
 
-def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str],
-                       parsable: bool) -> tuple[str, str] | None:
+def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str], parsable: bool) -> tuple[str, str] | None:
     """GovStack §8 ``/oauth/token`` error precedence for the authorization-code grant (or no grant_type)."""
     grant_type = (form.get("grant_type") or [None])[0]  # type: ignore[list-item]  # form values are lists of str; [None] is the absent-parameter default
     if grant_type is not None and grant_type.strip() and grant_type != "authorization_code":
@@ -256,7 +280,6 @@ def _govstack_precheck(form: Mapping[str, list[str]], headers: Mapping[str, str]
     return None
 
 
-
 @atomic()  # one transaction: replay markers, revocations and audit events, success or not
 def introspect(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     """RFC 7662 §2: ``{active: false}`` for anything not active or not the caller's to see."""
@@ -269,8 +292,7 @@ def revoke(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenRe
     return _respond(REVOCATION_PATH, Revocation.ENDPOINT_NAME, form, headers)
 
 
-def _respond(path: str, endpoint: str | None, form: Mapping[str, list[str]],
-             headers: Mapping[str, str]) -> TokenResponse:
+def _respond(path: str, endpoint: str | None, form: Mapping[str, list[str]], headers: Mapping[str, str]) -> TokenResponse:
     server = _server()
     request = _Request(server.issuer + path, headers, form)
     error = precheck(form, headers)
@@ -283,11 +305,16 @@ def _respond(path: str, endpoint: str | None, form: Mapping[str, list[str]],
     return _finish(response, form, headers, endpoint)
 
 
-def _finish(response: TokenResponse, form: Mapping[str, list[str]], headers: Mapping[str, str],
-            endpoint: str | None) -> TokenResponse:
+def _finish(
+    response: TokenResponse, form: Mapping[str, list[str]], headers: Mapping[str, str], endpoint: str | None
+) -> TokenResponse:
     if response.status != 200:
-        audit.record(f"{endpoint or 'token'}.refused", actor=_claimed_client(form, headers), outcome="failure",
-                     details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")})
+        audit.record(
+            f"{endpoint or 'token'}.refused",
+            actor=_claimed_client(form, headers),
+            outcome="failure",
+            details={"grant_type": _first(form, "grant_type"), "error": response.body.get("error")},
+        )
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})  # RFC 6749 §5.1 MUST
     return response
 
@@ -350,4 +377,3 @@ def _first(form: Mapping[str, list[str]], name: str) -> str | None:
 def _claimed_client(form: Mapping[str, list[str]], headers: Mapping[str, str]) -> str:
     claimed = _first(form, "client_id")
     return f"claimed:{claimed}" if claimed else "anonymous"
-

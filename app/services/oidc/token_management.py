@@ -80,7 +80,8 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
         claims = token.claims
         payload: dict[str, Any] = {
-            k: claims[k] for k in ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti") if k in claims}
+            k: claims[k] for k in ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss", "aud", "jti") if k in claims
+        }
         if isinstance(claims.get("cnf"), dict):
             # RFC 9449 §6.2: the resource server must learn the key binding, or it would take a DPoP-bound
             # token as a bearer token and ask for no proof of possession

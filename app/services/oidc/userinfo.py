@@ -25,8 +25,9 @@ class UserinfoResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _refuse(scheme: str, error: str | None, description: str = "", nonce: str | None = None,
-            status: int = 401) -> UserinfoResponse:
+def _refuse(
+    scheme: str, error: str | None, description: str = "", nonce: str | None = None, status: int = 401
+) -> UserinfoResponse:
     challenge = scheme if error is None else f'{scheme} error="{error}"'
     if description:
         challenge += f', error_description="{description}"'

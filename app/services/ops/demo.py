@@ -23,17 +23,49 @@ DEMO_ADMIN = "demo-admin"
 DEMO_ADMIN_BASIC = "demo-admin-basic"
 DEMO_REDIRECT = "http://127.0.0.1:3000/callback"
 #: Every login method the pages offer: PIN or password, one-time code, wallet QR code (alone or with a PIN).
-DEMO_RP_ACRS = ["idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:linked-wallet",
-                "idbb:acr:linked-wallet-static-code"]
-ADMIN_SCOPES = ["add_oidc_client", "update_oidc_client", "read_oidc_client", "enroll.read", "enroll.write",
-                "enroll.buf.read", "enroll.buf.write", "uin.generate", "registry.read", "registry.write",
-                "registry.adjudicate", "audit.read", "issuance.write", "issuance.read", "issuance.revoke"]
+DEMO_RP_ACRS = [
+    "idbb:acr:static-code",
+    "idbb:acr:generated-code",
+    "idbb:acr:linked-wallet",
+    "idbb:acr:linked-wallet-static-code",
+]
+ADMIN_SCOPES = [
+    "add_oidc_client",
+    "update_oidc_client",
+    "read_oidc_client",
+    "enroll.read",
+    "enroll.write",
+    "enroll.buf.read",
+    "enroll.buf.write",
+    "uin.generate",
+    "registry.read",
+    "registry.write",
+    "registry.adjudicate",
+    "audit.read",
+    "issuance.write",
+    "issuance.read",
+    "issuance.revoke",
+]
 #: Demo people enrolled through the real enrollment service (one-step, with a PIN for the login flows).
 DEMO_PEOPLE = [
-    {"firstName": "Amina", "lastName": "Diallo", "dateOfBirth": "1990-04-12", "gender": "F",
-     "email": "amina.diallo@example.org", "phoneNumber": "+221700000001", "pin": "482913"},
-    {"firstName": "Kofi", "lastName": "Mensah", "dateOfBirth": "1985-11-30", "gender": "M",
-     "email": "kofi.mensah@example.org", "phoneNumber": "+233200000002", "pin": "731406"},
+    {
+        "firstName": "Amina",
+        "lastName": "Diallo",
+        "dateOfBirth": "1990-04-12",
+        "gender": "F",
+        "email": "amina.diallo@example.org",
+        "phoneNumber": "+221700000001",
+        "pin": "482913",
+    },
+    {
+        "firstName": "Kofi",
+        "lastName": "Mensah",
+        "dateOfBirth": "1985-11-30",
+        "gender": "M",
+        "email": "kofi.mensah@example.org",
+        "phoneNumber": "+233200000002",
+        "pin": "731406",
+    },
 ]
 
 
@@ -61,13 +93,18 @@ def seed(folder: Path, *, idbb: str = "idbb") -> str:
     issuer = state().settings.issuer
     rp_key = _key_file(folder, DEMO_RP, "RSA")
     rp = {
-        "clientId": DEMO_RP, "clientName": "Demo public service", "relyingPartyId": "demo-ministry",
-        "logoUri": "https://demo.idbb.invalid/logo.png" if state().settings.profile == "production"
+        "clientId": DEMO_RP,
+        "clientName": "Demo public service",
+        "relyingPartyId": "demo-ministry",
+        "logoUri": "https://demo.idbb.invalid/logo.png"
+        if state().settings.profile == "production"
         else f"{issuer}/ui/static/demo-rp-logo.svg",
         "redirectUris": [DEMO_REDIRECT],
         "authContextRefs": DEMO_RP_ACRS,
-        "publicKey": rp_key.export_public(as_dict=True), "userClaims": ["name", "birthdate", "email"],
-        "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
+        "publicKey": rp_key.export_public(as_dict=True),
+        "userClaims": ["name", "birthdate", "email"],
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
     }
     existing = db.session.get(Client, DEMO_RP)
     if existing is None:
@@ -77,39 +114,52 @@ def seed(folder: Path, *, idbb: str = "idbb") -> str:
         oidc_clients.update(DEMO_RP, {**rp, "status": "ACTIVE"}, actor="demo")
     admin_key = _key_file(folder, DEMO_ADMIN, "EC")
     if db.session.get(Client, DEMO_ADMIN) is None:
-        api_clients.register(DEMO_ADMIN, name="Demo back office", scopes=ADMIN_SCOPES,
-                             public_key=admin_key.export_public(as_dict=True), actor="demo")
+        api_clients.register(
+            DEMO_ADMIN,
+            name="Demo back office",
+            scopes=ADMIN_SCOPES,
+            public_key=admin_key.export_public(as_dict=True),
+            actor="demo",
+        )
     secret_file = folder / f"{DEMO_ADMIN_BASIC}.secret"
     if db.session.get(Client, DEMO_ADMIN_BASIC) is None:
-        made = api_clients.register(DEMO_ADMIN_BASIC, name="Demo back office (secret)", scopes=ADMIN_SCOPES,
-                                    auth_method="client_secret_basic", actor="demo")
+        made = api_clients.register(
+            DEMO_ADMIN_BASIC,
+            name="Demo back office (secret)",
+            scopes=ADMIN_SCOPES,
+            auth_method="client_secret_basic",
+            actor="demo",
+        )
         _write_private(secret_file, made.secret or "")
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "(see first run)"
     people = _seed_people()
     docs = sorted(p.stem for p in Path(state().settings.openapi_dir).glob("*.yaml"))  # each is served at /docs/
     login_url, verifier = _login_url(issuer)
-    return "\n".join([
-        "idbb demo is ready.",
-        f"  issuer            {issuer}",
-        f"  database          {state().settings.resolved_database_url()}",
-        f"  JWKS              {issuer}/.well-known/jwks.json",
-        f"  health / ready    {issuer}/health  {issuer}/ready",
-        f"  metrics           {issuer}/metrics",
-        "  API docs", *[f"    {issuer}/docs/{name}/" for name in docs],
-        f"  relying party     {DEMO_RP} (private key: {folder / (DEMO_RP + '.private.jwk.json')})",
-        f"  API client        {DEMO_ADMIN} scopes={' '.join(ADMIN_SCOPES)} "
-        f"(private key: {folder / (DEMO_ADMIN + '.private.jwk.json')})",
-        f"  API client        {DEMO_ADMIN_BASIC} secret={secret} (client_secret_basic)",
-        "  get a token:",
-        f"    curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token",
-        *[f"  demo identity     UIN {uin}  {name}  PIN {pin}" for uin, name, pin in people],
-        "  log in as a citizen: open in a browser, then log in with a UIN and PIN, a one-time code (printed in",
-        "  this console) or the wallet QR code:",
-        f"    {login_url}",
-        f"  the browser then goes to {DEMO_REDIRECT}?code=…; within 60 s, in this folder, exchange that code:",
-        *_token_request(issuer, verifier, idbb),
-        *_issuance_lines(issuer, secret, people),
-    ])
+    return "\n".join(
+        [
+            "idbb demo is ready.",
+            f"  issuer            {issuer}",
+            f"  database          {state().settings.resolved_database_url()}",
+            f"  JWKS              {issuer}/.well-known/jwks.json",
+            f"  health / ready    {issuer}/health  {issuer}/ready",
+            f"  metrics           {issuer}/metrics",
+            "  API docs",
+            *[f"    {issuer}/docs/{name}/" for name in docs],
+            f"  relying party     {DEMO_RP} (private key: {folder / (DEMO_RP + '.private.jwk.json')})",
+            f"  API client        {DEMO_ADMIN} scopes={' '.join(ADMIN_SCOPES)} "
+            f"(private key: {folder / (DEMO_ADMIN + '.private.jwk.json')})",
+            f"  API client        {DEMO_ADMIN_BASIC} secret={secret} (client_secret_basic)",
+            "  get a token:",
+            f"    curl -s -u {DEMO_ADMIN_BASIC}:{secret} -d grant_type=client_credentials {issuer}/oauth/token",
+            *[f"  demo identity     UIN {uin}  {name}  PIN {pin}" for uin, name, pin in people],
+            "  log in as a citizen: open in a browser, then log in with a UIN and PIN, a one-time code (printed in",
+            "  this console) or the wallet QR code:",
+            f"    {login_url}",
+            f"  the browser then goes to {DEMO_REDIRECT}?code=…; within 60 s, in this folder, exchange that code:",
+            *_token_request(issuer, verifier, idbb),
+            *_issuance_lines(issuer, secret, people),
+        ]
+    )
 
 
 def _token_request(issuer: str, verifier: str, idbb: str) -> list[str]:
@@ -117,10 +167,10 @@ def _token_request(issuer: str, verifier: str, idbb: str) -> list[str]:
     ``private_key_jwt`` assertion signed with demo-rp's key by ``idbb clients assertion`` when it runs."""
     return [
         "    CODE='paste the code here'",
-        f"    curl -s {issuer}/oauth/token -d grant_type=authorization_code -d \"code=$CODE\" \\",
+        f'    curl -s {issuer}/oauth/token -d grant_type=authorization_code -d "code=$CODE" \\',
         f"      -d redirect_uri={shlex.quote(DEMO_REDIRECT)} -d code_verifier={verifier} -d client_id={DEMO_RP} \\",
         "      -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\",
-        f"      -d \"client_assertion=$({idbb} clients assertion {DEMO_RP})\"",
+        f'      -d "client_assertion=$({idbb} clients assertion {DEMO_RP})"',
     ]
 
 
@@ -133,10 +183,18 @@ def _login_url(issuer: str) -> tuple[str, str]:
 
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode({"client_id": DEMO_RP, "redirect_uri": DEMO_REDIRECT,
-                       "response_type": "code", "scope": "openid profile email", "state": "demo",
-                       "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    query = urlencode(
+        {
+            "client_id": DEMO_RP,
+            "redirect_uri": DEMO_REDIRECT,
+            "response_type": "code",
+            "scope": "openid profile email",
+            "state": "demo",
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     return f"{issuer}/authorize?{query}", verifier
 
 
@@ -150,15 +208,21 @@ def _seed_people() -> list[tuple[str, str, str]]:
         enrollment_id = f"DEMO-{n:04d}"
         if db.session.get(Enrollment, enrollment_id) is None:
             biographic = {k: v for k, v in person.items() if k != "pin"}
-            enrollments.create(enrollment_id, {
-                "enrollmentType": "CITIZEN", "biographicData": biographic,
-                "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": person["pin"]}},
-            }, finalize=True, client_id=DEMO_ADMIN, transaction_id="demo-seed")
+            enrollments.create(
+                enrollment_id,
+                {
+                    "enrollmentType": "CITIZEN",
+                    "biographicData": biographic,
+                    "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": person["pin"]}},
+                },
+                finalize=True,
+                client_id=DEMO_ADMIN,
+                transaction_id="demo-seed",
+            )
         enrollment = db.session.get(Enrollment, enrollment_id)
         uin = "(pending duplicate check)"
         if enrollment is not None and enrollment.identity_id:
-            uin = db.session.execute(select(Identity.uin).where(
-                Identity.identity_id == enrollment.identity_id)).scalar_one()
+            uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == enrollment.identity_id)).scalar_one()
         out.append((uin, f"{person['firstName']} {person['lastName']}", person["pin"]))
     return out
 
@@ -172,8 +236,13 @@ def _issuance_lines(issuer: str, secret: str, people: list[tuple[str, str, str]]
     with atomic():
         signers.iaca()  # the mdoc root exists before the first mdoc is asked for
     uin = next((u for u, _, _ in people if u.isdigit()), "UIN")
-    body = json.dumps({"credentialConfigurationId": "eu.europa.ec.eudi.pid_vc_sd_jwt", "subject": {"uin": uin},
-                       "txCode": {"length": 6, "delivery": "response"}})
+    body = json.dumps(
+        {
+            "credentialConfigurationId": "eu.europa.ec.eudi.pid_vc_sd_jwt",
+            "subject": {"uin": uin},
+            "txCode": {"length": 6, "delivery": "response"},
+        }
+    )
     return [
         f"  credential issuer {issuer}/.well-known/openid-credential-issuer "
         f"(configurations: {', '.join(sorted(configured()))})",

@@ -13,8 +13,12 @@ from prometheus_client import (
 )
 
 REQUESTS = Counter("idbb_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("idbb_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+LATENCY = Histogram(
+    "idbb_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -39,8 +39,12 @@ SANDBOX_INDIVIDUAL_ID = "05a5eecd-8b70-480d-9662-b2e63e4bafdb"
 SANDBOX_PASSWORD = "password"  # noqa: S105 - GovStack's published test fixture, sandbox profile only
 #: PKCE for the seeded transactions: the harness (or an operator) exchanges their codes with this verifier.
 SANDBOX_CODE_VERIFIER = "govstack-sandbox-code-verifier-0123456789abcdefghijklmnop"
-SANDBOX_ACRS = ["idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:linked-wallet",
-                "idbb:acr:linked-wallet-static-code"]
+SANDBOX_ACRS = [
+    "idbb:acr:static-code",
+    "idbb:acr:generated-code",
+    "idbb:acr:linked-wallet",
+    "idbb:acr:linked-wallet-static-code",
+]
 
 
 @atomic()
@@ -52,13 +56,21 @@ def seed() -> dict[str, str]:
     created: dict[str, str] = {}
     if db.session.get(Client, SANDBOX_RP) is None:
         rp_key = jwk.JWK.generate(kty="RSA", size=2048)
-        oidc_clients.create({
-            "clientId": SANDBOX_RP, "clientName": "GovStack sandbox relying party", "relyingPartyId": "govstack",
-            "logoUri": "https://sandbox.govstack.example/logo.png", "redirectUris": [SANDBOX_REDIRECT],
-            "authContextRefs": SANDBOX_ACRS, "publicKey": rp_key.export_public(as_dict=True),
-            "userClaims": ["name", "given_name", "family_name", "birthdate", "email", "phone_number"],
-            "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
-        }, actor="sandbox")
+        oidc_clients.create(
+            {
+                "clientId": SANDBOX_RP,
+                "clientName": "GovStack sandbox relying party",
+                "relyingPartyId": "govstack",
+                "logoUri": "https://sandbox.govstack.example/logo.png",
+                "redirectUris": [SANDBOX_REDIRECT],
+                "authContextRefs": SANDBOX_ACRS,
+                "publicKey": rp_key.export_public(as_dict=True),
+                "userClaims": ["name", "given_name", "family_name", "birthdate", "email", "phone_number"],
+                "grantTypes": ["authorization_code"],
+                "clientAuthMethods": ["private_key_jwt"],
+            },
+            actor="sandbox",
+        )
         created["rp_private_jwk"] = json.dumps(rp_key.export_private(as_dict=True))
     _seed_transactions()
     _seed_person()
@@ -71,36 +83,70 @@ def _seed_transactions() -> None:
     claims = json.dumps({"userinfo": {"name": None, "given_name": None, "birthdate": None, "email": None}})
     now = clock.now()
     for transaction_id in SANDBOX_TRANSACTIONS:
-        request, _client = parse({
-            "client_id": [SANDBOX_RP], "redirect_uri": [SANDBOX_REDIRECT], "response_type": ["code"],
-            "scope": ["openid profile"], "state": [f"state-{transaction_id}"], "nonce": [f"nonce-{transaction_id}"],
-            "claims": [claims], "acr_values": [" ".join(SANDBOX_ACRS)],
-            "code_challenge": [challenge], "code_challenge_method": ["S256"],
-        }, available_acrs=set(SANDBOX_ACRS))
+        request, _client = parse(
+            {
+                "client_id": [SANDBOX_RP],
+                "redirect_uri": [SANDBOX_REDIRECT],
+                "response_type": ["code"],
+                "scope": ["openid profile"],
+                "state": [f"state-{transaction_id}"],
+                "nonce": [f"nonce-{transaction_id}"],
+                "claims": [claims],
+                "acr_values": [" ".join(SANDBOX_ACRS)],
+                "code_challenge": [challenge],
+                "code_challenge_method": ["S256"],
+            },
+            available_acrs=set(SANDBOX_ACRS),
+        )
         existing = db.session.get(AuthTransaction, transaction_id)
         if existing is not None:  # seeded by an earlier version: the request as seeded now
             existing.request = request.as_dict()
             continue
-        db.session.add(AuthTransaction(
-            transaction_id=transaction_id, client_id=SANDBOX_RP, browser_hash=digest(secrets.token_urlsafe(16)),
-            csrf=secrets.token_urlsafe(24), request=request.as_dict(), status="pending", created_at=now,
-            expires_at=now + timedelta(days=3650)))
+        db.session.add(
+            AuthTransaction(
+                transaction_id=transaction_id,
+                client_id=SANDBOX_RP,
+                browser_hash=digest(secrets.token_urlsafe(16)),
+                csrf=secrets.token_urlsafe(24),
+                request=request.as_dict(),
+                status="pending",
+                created_at=now,
+                expires_at=now + timedelta(days=3650),
+            )
+        )
 
 
 def _seed_person() -> None:
-    if db.session.execute(select(IdentityIdentifier).where(
-            IdentityIdentifier.id_type == "INDIVIDUAL_ID",
-            IdentityIdentifier.value == SANDBOX_INDIVIDUAL_ID)).scalar_one_or_none() is not None:
+    if (
+        db.session.execute(
+            select(IdentityIdentifier).where(
+                IdentityIdentifier.id_type == "INDIVIDUAL_ID", IdentityIdentifier.value == SANDBOX_INDIVIDUAL_ID
+            )
+        ).scalar_one_or_none()
+        is not None
+    ):
         return
     enrollment_id = "SANDBOX-0001"
     if db.session.get(Enrollment, enrollment_id) is None:
-        enrollments.create(enrollment_id, {
-            "enrollmentType": "CITIZEN",
-            "biographicData": {"firstName": "Sandbox", "lastName": "Citizen", "dateOfBirth": "1990-01-01",
-                               "gender": "F", "email": "sandbox.citizen@example.org"},
-            "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"password": SANDBOX_PASSWORD}},
-        }, finalize=True, client_id="sandbox", transaction_id="sandbox-seed")
+        enrollments.create(
+            enrollment_id,
+            {
+                "enrollmentType": "CITIZEN",
+                "biographicData": {
+                    "firstName": "Sandbox",
+                    "lastName": "Citizen",
+                    "dateOfBirth": "1990-01-01",
+                    "gender": "F",
+                    "email": "sandbox.citizen@example.org",
+                },
+                "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"password": SANDBOX_PASSWORD}},
+            },
+            finalize=True,
+            client_id="sandbox",
+            transaction_id="sandbox-seed",
+        )
     enrollment = db.session.get(Enrollment, enrollment_id)
     if enrollment is not None and enrollment.identity_id:
-        db.session.add(IdentityIdentifier(identity_id=enrollment.identity_id, id_type="INDIVIDUAL_ID",
-                                          value=SANDBOX_INDIVIDUAL_ID))
+        db.session.add(
+            IdentityIdentifier(identity_id=enrollment.identity_id, id_type="INDIVIDUAL_ID", value=SANDBOX_INDIVIDUAL_ID)
+        )

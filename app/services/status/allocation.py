@@ -83,15 +83,15 @@ def _open_list(conn: Connection, autonomous: bool) -> tuple[str, int]:
 
 def _query_open_list(conn: Connection, autonomous: bool) -> tuple[str, int, bool]:
     with _step(conn, autonomous):
-        row = conn.execute(select(_LISTS.c.list_id, _LISTS.c.size).where(_LISTS.c.full.is_(False)).order_by(
-            _LISTS.c.created_at).limit(1)).first()
+        row = conn.execute(
+            select(_LISTS.c.list_id, _LISTS.c.size).where(_LISTS.c.full.is_(False)).order_by(_LISTS.c.created_at).limit(1)
+        ).first()
     if row is not None:
         return str(row[0]), int(row[1]), False
     now = clock.now()
     list_id, size = secrets.token_hex(8), state().settings.status_list_size
     with _step(conn, autonomous):
-        conn.execute(insert(_LISTS).values(list_id=list_id, size=size, bits=2, full=False, created_at=now,
-                                           changed_at=now))
+        conn.execute(insert(_LISTS).values(list_id=list_id, size=size, bits=2, full=False, created_at=now, changed_at=now))
     return list_id, size, True
 
 
@@ -148,8 +148,7 @@ def _from_reserve() -> StatusReference:
             if taken:
                 break
         else:
-            raise ServerError("No status list index could be allocated.",
-                              detail="status list allocation kept colliding")
+            raise ServerError("No status list index could be allocated.", detail="status list allocation kept colliding")
     first, rest = taken[0], taken[1:]
     with reserved.lock:
         reserved.entries.extend((taken_from, i) for i in rest)
@@ -172,5 +171,4 @@ def allocate() -> StatusReference:
                     list_id, size = _open_list(conn, autonomous)
                 continue
             return StatusReference(list_id, idx, list_uri(list_id))
-    raise ServerError("No status list index could be allocated.",
-                    detail="status list allocation kept colliding")
+    raise ServerError("No status list index could be allocated.", detail="status list allocation kept colliding")

@@ -84,8 +84,13 @@ def _due(row: _State, now: datetime) -> bool:
 def _array(row: StatusList) -> StatusArray:
     array = StatusArray(row.size, row.bits)
     for value in (1, 2, 3):
-        indexes = db.session.execute(select(StatusEntry.idx).where(
-            StatusEntry.list_id == row.list_id, StatusEntry.status == value)).scalars().all()
+        indexes = (
+            db.session.execute(
+                select(StatusEntry.idx).where(StatusEntry.list_id == row.list_id, StatusEntry.status == value)
+            )
+            .scalars()
+            .all()
+        )
         if indexes:
             array.set_many(indexes, value)
     return array
@@ -116,18 +121,29 @@ def _sign(row: StatusList, now: datetime) -> None:
     signer = keys.signing_key("EC", now)
     record = keys.record(signer.kid)
     x5c = [x509.x5c_entry(record.cert_der)] if record is not None else None
-    row.jwt_token = sign_status_list_jwt(array, uri=uri, key=signer.jwk, alg=signer.alg, iat=iat, exp=exp,
-                                         ttl=settings.status_list_ttl, x5c=x5c)
+    row.jwt_token = sign_status_list_jwt(
+        array, uri=uri, key=signer.jwk, alg=signer.alg, iat=iat, exp=exp, ttl=settings.status_list_ttl, x5c=x5c
+    )
     row.cwt_token = sign_status_list_cwt(
-        array, uri=uri, key=signer.jwk.get_op_key("sign"), iat=iat, exp=exp, ttl=settings.status_list_ttl,
-        kid=signer.kid.encode("ascii"), x5chain=[record.cert_der] if record is not None else None)
+        array,
+        uri=uri,
+        key=signer.jwk.get_op_key("sign"),
+        iat=iat,
+        exp=exp,
+        ttl=settings.status_list_ttl,
+        kid=signer.kid.encode("ascii"),
+        x5chain=[record.cert_der] if record is not None else None,
+    )
     row.signed_at = now
     row.token_expires_at = datetime.fromtimestamp(exp, tz=now.tzinfo)
 
 
 def _light(list_id: str) -> _State | None:
-    found = db.session.execute(select(_LISTS.c.version, _LISTS.c.signed_version, _LISTS.c.signed_at,
-                                      _LISTS.c.token_expires_at).where(_LISTS.c.list_id == list_id)).first()
+    found = db.session.execute(
+        select(_LISTS.c.version, _LISTS.c.signed_version, _LISTS.c.signed_at, _LISTS.c.token_expires_at).where(
+            _LISTS.c.list_id == list_id
+        )
+    ).first()
     return None if found is None else _State(int(found[0]), int(found[1]), found[2], found[3])
 
 
@@ -146,12 +162,12 @@ def published(list_id: str) -> Published:
         if hit is not None and not _due(light, now) and light.signed_at == hit[0].signed_at:
             result = hit[0]  # still current: one small read instead of reloading the tokens
         else:
-            row = db.session.execute(select(StatusList).where(StatusList.list_id == list_id)
-                                     .with_for_update()).scalar_one()
+            row = db.session.execute(select(StatusList).where(StatusList.list_id == list_id).with_for_update()).scalar_one()
             if _due(_State(row.version, row.signed_version, row.signed_at, row.token_expires_at), now):
                 _sign(row, now)
-            result = Published(str(row.jwt_token), bytes(row.cwt_token or b""), row.signed_at or now,
-                               row.token_expires_at or now)
+            result = Published(
+                str(row.jwt_token), bytes(row.cwt_token or b""), row.signed_at or now, row.token_expires_at or now
+            )
     cache[list_id] = (result, now)
     return result
 
@@ -159,6 +175,7 @@ def published(list_id: str) -> Published:
 def mark_changed(list_id: str) -> None:
     """An entry of ``list_id`` changed (lifecycle API), in the caller's transaction: count the change (the row lock
     it takes orders this change before any signature that claims to include it) and drop this worker's copy."""
-    db.session.execute(update(_LISTS).where(_LISTS.c.list_id == list_id).values(
-        version=_LISTS.c.version + 1, changed_at=clock.now()))
+    db.session.execute(
+        update(_LISTS).where(_LISTS.c.list_id == list_id).values(version=_LISTS.c.version + 1, changed_at=clock.now())
+    )
     state().cache.setdefault(_CACHE, {}).pop(list_id, None)  # type: ignore[attr-defined]  # state().cache values are dicts; the cache is typed as object

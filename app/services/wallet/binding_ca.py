@@ -45,10 +45,12 @@ from app.extensions import state
 from app.services.stored_secrets import purpose_key
 
 PURPOSE = "binding ca key"
-CA_NAME = x509.Name([
-    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "idbb"),
-    x509.NameAttribute(NameOID.COMMON_NAME, "idbb wallet binding CA"),
-])
+CA_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "idbb"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "idbb wallet binding CA"),
+    ]
+)
 CA_NOT_BEFORE = datetime(2025, 1, 1, tzinfo=UTC)
 #: RFC 5280 §4.1.2.5: 99991231235959Z means "no well-defined expiration"; the CA ends with its KEK.
 CA_NOT_AFTER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -104,10 +106,20 @@ def build_ca(seed: bytes) -> BindingCa:
         .not_valid_before(CA_NOT_BEFORE)
         .not_valid_after(CA_NOT_AFTER)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
-        ), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
     )
     return BindingCa(key, _sign(builder, key))
@@ -123,8 +135,9 @@ def ca_certificate_pem() -> str:
     return ca().pem
 
 
-def issue(public_key: CertificatePublicKeyTypes, wallet_user_id: str, *, now: datetime, days: int,
-          sandbox_stand_in: bool = False) -> IssuedCertificate:
+def issue(
+    public_key: CertificatePublicKeyTypes, wallet_user_id: str, *, now: datetime, days: int, sandbox_stand_in: bool = False
+) -> IssuedCertificate:
     """An X.509 v3 end-entity certificate over ``public_key`` for ``days`` from ``now``.
 
     Subject CN is the ``walletUserId`` pseudonym (never the individual id: no personal data in a
@@ -147,13 +160,22 @@ def issue(public_key: CertificatePublicKeyTypes, wallet_user_id: str, *, now: da
         .not_valid_before(start - BACKDATE)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
-        ), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
     )
     cert = builder.sign(authority.key, hashes.SHA256())
-    return IssuedCertificate(cert.public_bytes(Encoding.PEM).decode("ascii"), cert.public_bytes(Encoding.DER),
-                             not_after)
+    return IssuedCertificate(cert.public_bytes(Encoding.PEM).decode("ascii"), cert.public_bytes(Encoding.DER), not_after)

@@ -101,11 +101,15 @@ V1_FACTOR_NAMES = {"WLA": "Wallet"}
 def _factor_alternatives(request: AuthRequest, v2: bool) -> list[list[dict[str, Any]]]:
     """``authFactors``: one list per ACR the request allows, in the request's order of preference."""
     available = available_acrs()
-    return [[{"type": t if v2 else V1_FACTOR_NAMES.get(t, t), "count": 0, "bioSubTypes": []} for t in ACR_FACTORS[acr]]
-            for acr in request.acr_values if acr in ACR_FACTORS and acr in available]
+    return [
+        [{"type": t if v2 else V1_FACTOR_NAMES.get(t, t), "count": 0, "bioSubTypes": []} for t in ACR_FACTORS[acr]]
+        for acr in request.acr_values
+        if acr in ACR_FACTORS and acr in available
+    ]
 
 
 # ----------------------------------------------------------------------------------------- browser side
+
 
 def _of_this_browser(txn: AuthTransaction, browser: str | None) -> bool:
     """The browser calls come from the browser that started the transaction at ``/authorize``: the one
@@ -131,8 +135,13 @@ def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]
         txn.status, txn.expires_at = "pending", max(txn.expires_at, now + timedelta(days=3650))
     if txn.status != "pending" or not _live(txn, now):
         raise InvalidTransaction("The transaction is finished or expired.")
-    codes = db.session.execute(select(LinkCode).where(LinkCode.transaction_id == txn.transaction_id)
-                               .order_by(LinkCode.created_at)).scalars().all()
+    codes = (
+        db.session.execute(
+            select(LinkCode).where(LinkCode.transaction_id == txn.transaction_id).order_by(LinkCode.created_at)
+        )
+        .scalars()
+        .all()
+    )
     if len(codes) >= settings.link_codes_total_max and not seeded:  # sandbox: GovStack's harness asks ~15 times
         raise LinkCodeGenFailed("No more link codes for this transaction.")
     live = [c for c in codes if c.linked_at is None and c.expires_at > now]
@@ -140,8 +149,9 @@ def new_link_code(transaction_id: Any, *, browser: str | None) -> dict[str, str]
         old.expires_at = now  # at most link_codes_live_max live codes: the oldest gives way
     code = "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))  # CSPRNG
     expires = now + timedelta(seconds=settings.link_code_ttl)
-    db.session.add(LinkCode(code_hash=digest("link code", code), transaction_id=txn.transaction_id, created_at=now,
-                            expires_at=expires))
+    db.session.add(
+        LinkCode(code_hash=digest("link code", code), transaction_id=txn.transaction_id, created_at=now, expires_at=expires)
+    )
     answer = {"transactionId": txn.transaction_id, "linkCode": code, "expireDateTime": format_response_time(expires)}
     return answer
 
@@ -159,8 +169,11 @@ def link_status(transaction_id: Any, link_code: Any, *, browser: str | None) -> 
     end_read()  # read-only: end the transaction before the caller waits
     if row.linked_at is None:
         return None
-    return {"transactionId": txn.transaction_id, "linkStatus": "LINKED",
-            "linkedDateTime": format_response_time(row.linked_at)}
+    return {
+        "transactionId": txn.transaction_id,
+        "linkStatus": "LINKED",
+        "linkedDateTime": format_response_time(row.linked_at),
+    }
 
 
 @atomic()
@@ -196,23 +209,39 @@ def link_auth_code(transaction_id: Any, linked_code: Any, *, browser: str | None
         txn.status = "done"
         linked.code_expires_at = now
         audit.record("consent.declined", actor=txn.client_id, target=linked.identity_id, details={"via": "wallet"})
-        return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
-                "error": AccessDenied.code, "errorDescription": "The person declined."}
+        return {
+            "redirectUri": request.redirect_uri,
+            "state": request.state,
+            "nonce": request.nonce,
+            "error": AccessDenied.code,
+            "errorDescription": "The person declined.",
+        }
     assert linked.acr is not None and linked.auth_time is not None
     scopes = [s for s in request.scope if s not in request.extra_scopes() or s in linked.permitted_scopes]
     client = db.session.get(Client, txn.client_id)
     if consents.needs_asking(request) and client is not None:
-        consents.save(linked.identity_id, request, list(linked.accepted_claims), scopes,
-                      client_policy(client).consent_ttl)
+        consents.save(linked.identity_id, request, list(linked.accepted_claims), scopes, client_policy(client).consent_ttl)
     try:
-        code = grants.issue_code(request, identity_id=linked.identity_id, amr=list(linked.amr), acr=linked.acr,
-                                 auth_time=linked.auth_time, session_id=None,
-                                 accepted_claims=list(linked.accepted_claims), scopes=scopes)
+        code = grants.issue_code(
+            request,
+            identity_id=linked.identity_id,
+            amr=list(linked.amr),
+            acr=linked.acr,
+            auth_time=linked.auth_time,
+            session_id=None,
+            accepted_claims=list(linked.accepted_claims),
+            scopes=scopes,
+        )
     except RedirectError as refused:  # an issuer_state offer for another person (OpenID4VCI 1.0 §5.1.3)
         txn.status = "done"
         linked.code_expires_at = now
-        return {"redirectUri": request.redirect_uri, "state": request.state, "nonce": request.nonce,
-                "error": refused.error, "errorDescription": refused.description}
+        return {
+            "redirectUri": request.redirect_uri,
+            "state": request.state,
+            "nonce": request.nonce,
+            "error": refused.error,
+            "errorDescription": refused.description,
+        }
     grant_id = db.session.execute(select(Grant.grant_id).where(Grant.code_hash == digest(code))).scalar_one()
     linked.code_sealed, linked.grant_id = _seal(code, linked.linked_transaction_id), grant_id
     linked.code_expires_at = now + timedelta(seconds=state().settings.code_ttl)
@@ -232,8 +261,7 @@ def _seal(code: str, linked_id: str) -> str:
     """The issued code at rest: AES-256-GCM (``app.formats.aead``, its versioned layout) bound to the linked
     transaction as associated data. The layout gained aead's version byte; a code sealed in the old layout
     (nonce || ciphertext) lives only until its ``code_ttl`` runs out, so none outlives a deploy by more."""
-    return base64.urlsafe_b64encode(aead.seal(_code_key(), code.encode("ascii"), linked_id.encode("ascii"))).decode(
-        "ascii")
+    return base64.urlsafe_b64encode(aead.seal(_code_key(), code.encode("ascii"), linked_id.encode("ascii"))).decode("ascii")
 
 
 def _unseal(sealed: str, linked_id: str) -> str:
@@ -245,6 +273,7 @@ def _unseal(sealed: str, linked_id: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ wallet side
+
 
 def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)link-transaction: the wallet links the browser's transaction."""
@@ -275,14 +304,21 @@ def link_transaction(link_code: Any, *, v2: bool = False) -> dict[str, Any]:
         if txn.status != "pending":
             raise InvalidTransaction("The transaction is already linked or finished.")
         linked = LinkedTransaction(
-            linked_transaction_id=secrets.token_urlsafe(24), transaction_id=txn.transaction_id,
-            link_code_hash=row.code_hash, created_at=now,
-            expires_at=now + timedelta(seconds=state().settings.linked_transaction_ttl))
+            linked_transaction_id=secrets.token_urlsafe(24),
+            transaction_id=txn.transaction_id,
+            link_code_hash=row.code_hash,
+            created_at=now,
+            expires_at=now + timedelta(seconds=state().settings.linked_transaction_ttl),
+        )
         db.session.add(linked)
         row.linked_at, row.linked_transaction_id = now, linked.linked_transaction_id
-        for other in db.session.execute(select(LinkCode).where(
-                LinkCode.transaction_id == txn.transaction_id, LinkCode.linked_at.is_(None),
-                LinkCode.code_hash != row.code_hash)).scalars():
+        for other in db.session.execute(
+            select(LinkCode).where(
+                LinkCode.transaction_id == txn.transaction_id,
+                LinkCode.linked_at.is_(None),
+                LinkCode.code_hash != row.code_hash,
+            )
+        ).scalars():
             other.expires_at = min(other.expires_at, now)  # a transaction links to one wallet only
         txn.status = "linked"
         txn.expires_at = max(txn.expires_at, linked.expires_at)
@@ -327,8 +363,11 @@ def _challenges(value: Any) -> list[tuple[str, str, str]]:
         if not isinstance(item, dict):
             raise InvalidNoOfChallenges("Each challenge must be an object.")
         kind, challenge, fmt = item.get("authFactorType"), item.get("challenge"), item.get("format")
-        if not (isinstance(kind, str) and isinstance(challenge, str) and isinstance(fmt, str)) or not challenge \
-                or len(challenge) > 8192:
+        if (
+            not (isinstance(kind, str) and isinstance(challenge, str) and isinstance(fmt, str))
+            or not challenge
+            or len(challenge) > 8192
+        ):
             raise InvalidNoOfChallenges("Each challenge needs authFactorType, challenge and format.")
         out.append((kind, challenge, fmt))
     if len({k for k, _, _ in out}) != len(out):
@@ -336,8 +375,9 @@ def _challenges(value: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2: bool = False,
-                 source: str | None = None) -> dict[str, Any]:
+def authenticate(
+    linked_id: Any, individual_id: Any, challenge_list: Any, *, v2: bool = False, source: str | None = None
+) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)authenticate: the person proves who they are on the phone.
     ``source``: the wallet's address, for the per-source lockout of the person (issue 14, security #3)."""
     from app.services.wallet import wallet_binding  # the binding module is optional for PIN/OTP-only flows
@@ -367,8 +407,7 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
                     identities.add(result.identity_id)
                     amr.extend(result.amr)
                 elif kind == "OTP":
-                    result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge,
-                                                     source=source)
+                    result = authentication.with_otp(linked.linked_transaction_id, identifier, challenge, source=source)
                     identities.add(result.identity_id)
                     amr.extend(result.amr)
                 else:
@@ -377,8 +416,12 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
             if len(identities) != 1:
                 raise authentication.AuthFailed("login.failed")
         except authentication.AuthFailed as failed:
-            audit.record("authentication.failed", actor=txn.client_id, outcome="failure",
-                         details={**failure_details, "reason": failed.key})
+            audit.record(
+                "authentication.failed",
+                actor=txn.client_id,
+                outcome="failure",
+                details={**failure_details, "reason": failed.key},
+            )
             keep_before_refusing()  # failure counts persist
             raise AuthFailed("Authentication failed.") from None
         acr = acr_for(amr, request.acr_values)
@@ -395,10 +438,16 @@ def authenticate(linked_id: Any, individual_id: Any, challenge_list: Any, *, v2:
             linked.accepted_claims = list(stored.accepted_claims) if stored is not None else []
             linked.permitted_scopes = list(stored.scopes) if stored is not None else []
             action = "NOCAPTURE"
-        audit.record("authentication.succeeded", actor=txn.client_id, target=linked.identity_id,
-                     details={"amr": " ".join(amr), "acr": acr, "via": "wallet"})
-        answer: dict[str, Any] = {"linkedTransactionId": linked.linked_transaction_id,
-                                  "linkTransactionId": linked.linked_transaction_id}
+        audit.record(
+            "authentication.succeeded",
+            actor=txn.client_id,
+            target=linked.identity_id,
+            details={"amr": " ".join(amr), "acr": acr, "via": "wallet"},
+        )
+        answer: dict[str, Any] = {
+            "linkedTransactionId": linked.linked_transaction_id,
+            "linkTransactionId": linked.linked_transaction_id,
+        }
         transaction_id = txn.transaction_id
     _wake(transaction_id)
     if v2:
@@ -430,8 +479,15 @@ def _as_list(value: Any, error: type[EsignetError]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, signature: Any = None,
-            v2: bool = False, declined: bool = False) -> dict[str, Any]:
+def consent(
+    linked_id: Any,
+    accepted_claims: Any,
+    permitted_scopes: Any,
+    *,
+    signature: Any = None,
+    v2: bool = False,
+    declined: bool = False,
+) -> dict[str, Any]:
     """POST /linked-authorization/(v2/)consent: the consent given on the phone (the last one wins; it may
     come before authentication, and the code is released only when both are done)."""
     with atomic():
@@ -454,16 +510,19 @@ def consent(linked_id: Any, accepted_claims: Any, permitted_scopes: Any, *, sign
         linked.accepted_claims = ["__declined__"] if declined else sorted(accepted)
         linked.permitted_scopes = [] if declined else sorted(permitted)
         linked.consent_binding_id = binding_id
-        audit.record("consent.declined" if declined else "consent.given", actor=txn.client_id,
-                     target=txn.transaction_id, details={"via": "wallet", "claims": " ".join(sorted(accepted))})
+        audit.record(
+            "consent.declined" if declined else "consent.given",
+            actor=txn.client_id,
+            target=txn.transaction_id,
+            details={"via": "wallet", "claims": " ".join(sorted(accepted))},
+        )
         answer = {"linkedTransactionId": linked.linked_transaction_id}
         transaction_id = txn.transaction_id
     _wake(transaction_id)
     return answer
 
 
-def _verify_consent_signature(signature: Any, accepted: list[str], permitted: list[str],
-                              identity_id: str | None) -> str:
+def _verify_consent_signature(signature: Any, accepted: list[str], permitted: list[str], identity_id: str | None) -> str:
     """eSignet v2 consent: a detached JWS by the wallet's bound key over the consented values."""
     from app.formats import wla
     from app.formats.jose import decode_header_segment
@@ -490,8 +549,13 @@ def _verify_consent_signature(signature: Any, accepted: list[str], permitted: li
 
 
 @atomic()
-def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: Callable[[str | None], tuple[str, str]],
-             source: str | None = None) -> dict[str, Any]:
+def send_otp(
+    linked_id: Any,
+    individual_id: Any,
+    channels: Any,
+    message: Callable[[str | None], tuple[str, str]],
+    source: str | None = None,
+) -> dict[str, Any]:
     """POST /linked-authorization/send-otp: a one-time code for the wallet's OTP factor.
 
     ``message`` words it (subject, body with ``{code}``) from the relying party's ``ui_locales``; the caller
@@ -501,8 +565,11 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: Callabl
     identifier = _text(individual_id)
     if identifier is None or not identifier.strip():
         raise InvalidIdentifier("individualId is required.")
-    if channels is not None and (not isinstance(channels, list) or not channels or not all(
-            isinstance(c, str) and c.lower() in ("email", "phone", "mobile") for c in channels)):
+    if channels is not None and (
+        not isinstance(channels, list)
+        or not channels
+        or not all(isinstance(c, str) and c.lower() in ("email", "phone", "mobile") for c in channels)
+    ):
         raise InvalidOtpChannel("otpChannels must list email and/or phone.")
     wanted = None if channels is None else {c.lower().replace("mobile", "phone") for c in channels}
     if wanted is not None and not wanted & set(authentication.otp_channels()):
@@ -510,8 +577,7 @@ def send_otp(linked_id: Any, individual_id: Any, channels: Any, message: Callabl
     linked, txn = _linked(linked_id, now, lock=False)
     wording = message(AuthRequest.from_dict(txn.request).ui_locales)
     try:
-        authentication.send_otp(linked.linked_transaction_id, identifier, *wording, channels=wanted,
-                                source=source)
+        authentication.send_otp(linked.linked_transaction_id, identifier, *wording, channels=wanted, source=source)
     except authentication.AuthFailed:
         raise SendOtpFailed("No code can be sent now.") from None
     except DeliveryError:

@@ -79,8 +79,10 @@ MAX_CHALLENGES = 4
 MAX_CHALLENGE_LENGTH = 256
 _DIGITS = re.compile(r"^[0-9]+$")
 OTP_SUBJECT = "Your wallet binding code"
-OTP_BODY = ("Your code to link your wallet is {code}. It expires in a few minutes.\n"
-            "If you did not ask to link a wallet, ignore this message.")
+OTP_BODY = (
+    "Your code to link your wallet is {code}. It expires in a few minutes.\n"
+    "If you did not ask to link a wallet, ignore this message."
+)
 _AUTH_FAILED = "The authentication challenge is not valid."
 
 
@@ -131,6 +133,7 @@ def wallet_user_id(identity_id: str, partner_id: str) -> str:
 
 # --- POST /wallet-binding ------------------------------------------------------------------------
 
+
 def _members(request: dict[str, Any]) -> tuple[str, str, str, list[dict[str, str]], Any]:
     individual_id = _text(request.get("individualId"))
     factor, fmt = request.get("authFactorType"), request.get("format")
@@ -139,9 +142,14 @@ def _members(request: dict[str, Any]) -> tuple[str, str, str, list[dict[str, str
         raise InvalidRequest("individualId is required.")
     if not isinstance(factor, str) or not factor or not isinstance(fmt, str) or not fmt:
         raise InvalidRequest("authFactorType and format are required.")
-    if not isinstance(challenges, list) or not 0 < len(challenges) <= MAX_CHALLENGES or not all(
+    if (
+        not isinstance(challenges, list)
+        or not 0 < len(challenges) <= MAX_CHALLENGES
+        or not all(
             isinstance(c, dict) and all(isinstance(c.get(k), str) for k in ("authFactorType", "challenge", "format"))
-            for c in challenges):
+            for c in challenges
+        )
+    ):
         raise InvalidRequest("challengeList must hold 1-4 challenges {authFactorType, challenge, format}.")
     if request.get("publicKey") is None:
         raise InvalidRequest("publicKey is required.")
@@ -150,10 +158,14 @@ def _members(request: dict[str, Any]) -> tuple[str, str, str, list[dict[str, str
 
 def _check_formats(factor: str, fmt: str, challenges: list[dict[str, str]]) -> None:
     if _sandbox():  # issue 13 point 2: any pair of GovStack's enums, top level and per challenge
-        if factor not in SANDBOX_FACTORS or fmt not in SANDBOX_FORMATS or any(
-                c["authFactorType"] not in SANDBOX_FACTORS or c["format"] not in SANDBOX_FORMATS for c in challenges):
-            raise UnsupportedChallengeFormat(f"authFactorType must be one of {', '.join(SANDBOX_FACTORS)} and format one of "
-                          f"{', '.join(SANDBOX_FORMATS)}.")
+        if (
+            factor not in SANDBOX_FACTORS
+            or fmt not in SANDBOX_FORMATS
+            or any(c["authFactorType"] not in SANDBOX_FACTORS or c["format"] not in SANDBOX_FORMATS for c in challenges)
+        ):
+            raise UnsupportedChallengeFormat(
+                f"authFactorType must be one of {', '.join(SANDBOX_FACTORS)} and format one of {', '.join(SANDBOX_FORMATS)}."
+            )
         return
     if factor != BIND_FACTOR or fmt != BIND_FORMAT:  # idbb binds wallet keys for WLA tokens (JWT) only
         raise UnsupportedChallengeFormat("Keys are bound for authFactorType WLA with format jwt.")
@@ -170,14 +182,12 @@ def _parse_key(value: Any) -> wla.WalletKey:
 
 
 def _auth_failed(partner_id: str, reason: str) -> InvalidAuthChallenge:
-    audit.record("wallet.binding_refused", actor=f"client:{partner_id}", outcome="failure",
-                 details={"reason": reason})
+    audit.record("wallet.binding_refused", actor=f"client:{partner_id}", outcome="failure", details={"reason": reason})
     keep_before_refusing()  # failure counts (and a spent code) persist although the request is refused
     return InvalidAuthChallenge(_AUTH_FAILED)
 
 
-def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_id: str,
-                  source: str | None = None) -> str:
+def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_id: str, source: str | None = None) -> str:
     """Every challenge must prove the same person; returns their identity id (or a sandbox one). ``source``:
     the caller's address, for the per-source lockout of the person (issue 14, security #3)."""
     found: set[str] = set()
@@ -190,8 +200,9 @@ def _authenticate(individual_id: str, challenges: list[dict[str, str]], partner_
                 identity = identity_for_login(individual_id)  # sandbox: any non-empty code is accepted
                 found.add(identity.identity_id if identity is not None else _sandbox_identity(individual_id))
             elif challenge["authFactorType"] == "OTP":
-                found.add(authentication.with_otp(_otp_transaction(individual_id), individual_id, value,
-                                                   source=source).identity_id)
+                found.add(
+                    authentication.with_otp(_otp_transaction(individual_id), individual_id, value, source=source).identity_id
+                )
             else:
                 if not _DIGITS.match(value):  # GovStack: a PIN challenge has format "number"
                     raise authentication.AuthFailed("login.failed")
@@ -213,8 +224,14 @@ def _certify(key: wla.WalletKey, user_id: str, now: datetime) -> binding_ca.Issu
 
 
 @atomic()
-def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: str | None,
-         client_id: str | None, source: str | None = None) -> dict[str, Any]:
+def bind(
+    request: dict[str, Any],
+    *,
+    partner_id: str | None,
+    partner_api_key: str | None,
+    client_id: str | None,
+    source: str | None = None,
+) -> dict[str, Any]:
     """``POST /wallet-binding``: authenticate the person, certify the wallet key, record the binding.
 
     Returns ``{walletUserId, certificate, expireDateTime}`` (``expireDateTime`` = the certificate's
@@ -231,9 +248,19 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
             identity = db.session.get(Identity, identity_id)
             if identity is None or identity.status != "ACTIVE":  # deactivated since it authenticated
                 raise KeyBindingFailed("The key could not be bound.")
-        existing = db.session.execute(select(WalletBinding).where(
-            WalletBinding.identity_id == identity_id, WalletBinding.key_thumbprint == key.thumbprint,
-            WalletBinding.auth_factor == BIND_FACTOR).with_for_update()).scalars().first()
+        existing = (
+            db.session.execute(
+                select(WalletBinding)
+                .where(
+                    WalletBinding.identity_id == identity_id,
+                    WalletBinding.key_thumbprint == key.thumbprint,
+                    WalletBinding.auth_factor == BIND_FACTOR,
+                )
+                .with_for_update()
+            )
+            .scalars()
+            .first()
+        )
         if existing is not None and existing.expires_at > now:
             # GovStack: binding uniqueness is (person, public key, auth factor)
             raise DuplicatePublicKey("This key is already bound for this person and factor.")
@@ -248,17 +275,26 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
         binding_id = secrets.token_urlsafe(32)
         try:
             with db.session.begin_nested():
-                db.session.add(WalletBinding(
-                    binding_id=binding_id, identity_id=identity_id, auth_factor=BIND_FACTOR,
-                    key_thumbprint=key.thumbprint, public_key=key.public, certificate=cert.pem,
-                    cert_thumbprint=wla.x5t_s256(cert.der), wallet_user_id=user_id, created_at=now,
-                    expires_at=cert.not_after,
-                ))
+                db.session.add(
+                    WalletBinding(
+                        binding_id=binding_id,
+                        identity_id=identity_id,
+                        auth_factor=BIND_FACTOR,
+                        key_thumbprint=key.thumbprint,
+                        public_key=key.public,
+                        certificate=cert.pem,
+                        cert_thumbprint=wla.x5t_s256(cert.der),
+                        wallet_user_id=user_id,
+                        created_at=now,
+                        expires_at=cert.not_after,
+                    )
+                )
         except IntegrityError:  # a concurrent bind of the same key for the same person won
             raise DuplicatePublicKey("This key is already bound for this person and factor.") from None
     except InvalidRequest as refused:
-        audit.record("wallet.binding_refused", actor=f"client:{partner}", outcome="failure",
-                     details={"reason": refused.code})
+        audit.record(
+            "wallet.binding_refused", actor=f"client:{partner}", outcome="failure", details={"reason": refused.code}
+        )
         keep_before_refusing()  # the challenge is spent even when the binding is refused
         raise
     audit.record("wallet.bound", actor=f"client:{partner}", target=binding_id)
@@ -266,6 +302,7 @@ def bind(request: dict[str, Any], *, partner_id: str | None, partner_api_key: st
 
 
 # --- POST /binding/binding-otp -------------------------------------------------------------------
+
 
 @atomic()
 def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str | None = None) -> dict[str, Any]:
@@ -282,15 +319,24 @@ def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str |
         raise InvalidIdentifier("individualId is required.")
     channels = request.get("otpChannels")
     reachable = set(authentication.otp_channels())
-    if not isinstance(channels, list) or not channels or not all(
-            isinstance(c, str) and c.lower() in OTP_CHANNELS for c in channels):
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(isinstance(c, str) and c.lower() in OTP_CHANNELS for c in channels)
+    ):
         raise InvalidOtpChannel("otpChannels must list email and/or phone.")
     if not _sandbox() and not reachable & {c.lower() for c in channels}:
         raise InvalidOtpChannel("None of the requested channels is available.")
     sent: dict[str, str] = {}
     try:
-        sent = authentication.send_otp(_otp_transaction(individual_id), individual_id, OTP_SUBJECT, OTP_BODY,
-                                       channels={c.lower() for c in channels}, source=source)
+        sent = authentication.send_otp(
+            _otp_transaction(individual_id),
+            individual_id,
+            OTP_SUBJECT,
+            OTP_BODY,
+            channels={c.lower() for c in channels},
+            source=source,
+        )
     except (authentication.AuthFailed, notifier.DeliveryError):
         discard()  # answered below as send_otp_failed, with nothing of the attempt kept
     if not sent and not _sandbox():
@@ -299,6 +345,7 @@ def binding_otp(request: dict[str, Any], *, client_id: str | None, source: str |
 
 
 # --- used by linked authorization ----------------------------------------------------------------
+
 
 def _live_binding(x5t_s256: str) -> WalletBinding | None:
     if not isinstance(x5t_s256, str) or not x5t_s256 or len(x5t_s256) > 64:
@@ -330,14 +377,25 @@ def authenticate_wla(individual_id: str, token: str) -> str:
     try:
         row = _live_binding(wla.unverified_x5t_s256(token))
         identity = identity_for_login(individual_id.strip()) if isinstance(individual_id, str) else None
-        if row is None or identity is None or identity.status != "ACTIVE" or row.identity_id != identity.identity_id \
-                or row.auth_factor != BIND_FACTOR:
+        if (
+            row is None
+            or identity is None
+            or identity.status != "ACTIVE"
+            or row.identity_id != identity.identity_id
+            or row.auth_factor != BIND_FACTOR
+        ):
             raise failed
         key = _stored_key(row)
         if key is None:
             raise failed
-        claims = wla.verify_wla(token, key, individual_id=individual_id, audience=settings.wla_audience,
-                                now=clock.timestamp(), max_age=settings.wla_max_age)
+        claims = wla.verify_wla(
+            token,
+            key,
+            individual_id=individual_id,
+            audience=settings.wla_audience,
+            now=clock.timestamp(),
+            max_age=settings.wla_max_age,
+        )
     except FormatError:
         raise failed from None
     ttl = max(1, math.ceil(float(claims["exp"]) - clock.timestamp()))

@@ -51,15 +51,26 @@ def xsrf_token(browser: str) -> str:
 def deep_link(link_code: str, expire_date_time: str) -> str:
     """The wallet deep link (``IDBB_WALLET_DEEP_LINK``) with its placeholders filled, URL-encoded."""
     template = state().settings.wallet_deep_link
-    return (template.replace("{linkCode}", quote(link_code, safe=""))
-            .replace("{expireDateTime}", quote(expire_date_time, safe="")))
+    return template.replace("{linkCode}", quote(link_code, safe="")).replace(
+        "{expireDateTime}", quote(expire_date_time, safe="")
+    )
 
 
 def _svg(text: str) -> str:
     """An SVG QR code of ``text``: dark on white with the 4-module quiet zone, sized by its viewBox."""
     out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, svgns=True, omitsize=True, border=4,
-                                     dark="#000", light="#fff", svgclass="qr-code", lineclass=None)
+    segno.make(text, error="m").save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        omitsize=True,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr-code",
+        lineclass=None,
+    )
     return out.getvalue().decode("ascii")
 
 
@@ -75,7 +86,7 @@ def qr_svg(link_code: str, expire_date_time: str) -> str | None:
 
 
 def _groups(link_code: str) -> list[str]:
-    return [link_code[i:i + GROUP] for i in range(0, len(link_code), GROUP)]
+    return [link_code[i : i + GROUP] for i in range(0, len(link_code), GROUP)]
 
 
 def _error(key: str) -> Outcome:
@@ -85,8 +96,12 @@ def _error(key: str) -> Outcome:
 def open_page(txn_id: str, browser: str) -> Outcome:
     """GET /authorize/wallet: a new link code for this browser's pending transaction, as a page."""
     row = db.session.get(AuthTransaction, txn_id) if txn_id and len(txn_id) <= 64 else None
-    if row is None or row.expires_at <= clock.now() or row.status != "pending" \
-            or not hmac.compare_digest(row.browser_hash, digest(browser or "")):
+    if (
+        row is None
+        or row.expires_at <= clock.now()
+        or row.status != "pending"
+        or not hmac.compare_digest(row.browser_hash, digest(browser or ""))
+    ):
         end_read()
         return _error("error.expired")
     try:
@@ -108,12 +123,21 @@ def open_page(txn_id: str, browser: str) -> Outcome:
     link = deep_link(code, expires)
     settings = state().settings
     context: dict[str, Any] = {
-        "txn": row.transaction_id, "client_name": client.name, "client_logo": client.logo_uri,
-        "ui_locales": request.ui_locales, "link_code": code, "link_code_groups": _groups(code),
-        "expire_date_time": expires, "deep_link": link, "deep_link_template": settings.wallet_deep_link,
-        "qr_svg": _svg(link), "issuer": settings.issuer, "xsrf": xsrf_token(browser),
+        "txn": row.transaction_id,
+        "client_name": client.name,
+        "client_logo": client.logo_uri,
+        "ui_locales": request.ui_locales,
+        "link_code": code,
+        "link_code_groups": _groups(code),
+        "expire_date_time": expires,
+        "deep_link": link,
+        "deep_link_template": settings.wallet_deep_link,
+        "qr_svg": _svg(link),
+        "issuer": settings.issuer,
+        "xsrf": xsrf_token(browser),
         "server_now": _millis(clock.now()),
-        "txn_expires": txn_expires, "linked_ttl": settings.linked_transaction_ttl,
+        "txn_expires": txn_expires,
+        "linked_ttl": settings.linked_transaction_ttl,
         "countdown": f"{settings.link_code_ttl // 60}:{settings.link_code_ttl % 60:02d}",
     }
     return Outcome("wallet.html", context)

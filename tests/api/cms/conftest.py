@@ -12,8 +12,7 @@ from tests.conftest import bearer
 from tests.flows.issuance_helpers import Backend, Wallet
 from tests.flows.oidc_helpers import enroll_citizen
 
-CMS_SCOPES = ("cms.request.read", "cms.request.write", "cms.credential.read", "cms.credential.write",
-              "cms.profile.read")
+CMS_SCOPES = ("cms.request.read", "cms.request.write", "cms.credential.read", "cms.credential.write", "cms.profile.read")
 
 
 @dataclass

@@ -15,8 +15,11 @@ pytestmark = pytest.mark.postgres
 
 
 def _body(uin, profile):
-    return {"personId": uin, "biographicData": {},
-            "requestData": {"priority": 1, "credentialProfileId": profile, "requestType": "FIRST_ISSUANCE"}}
+    return {
+        "personId": uin,
+        "biographicData": {},
+        "requestData": {"priority": 1, "credentialProfileId": profile, "requestType": "FIRST_ISSUANCE"},
+    }
 
 
 def _race(calls):

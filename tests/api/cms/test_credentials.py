@@ -59,24 +59,39 @@ def test_search_and_read_errors(client, cms, backend, wallet, citizen):
     first = issue(backend, wallet, citizen.uin, SD_JWT_PID)
     second = issue(backend, wallet, citizen.uin, MDOC_PID)
     cms.call("POST", f"/v1/credentials/{second.credential_id}/suspend", json={})
-    mine = cms.call("POST", "/v1/credentials", json=[{"attributeName": "personId", "operator": "=",
-                                                      "value": citizen.uin}])
+    mine = cms.call("POST", "/v1/credentials", json=[{"attributeName": "personId", "operator": "=", "value": citizen.uin}])
     assert mine.status_code == 200
     assert {c["credentialId"] for c in mine.json()} == {first.credential_id, second.credential_id}
-    suspended = cms.call("POST", "/v1/credentials", json=[
-        {"attributeName": "personId", "operator": "=", "value": citizen.uin},
-        {"attributeName": "status", "operator": "=", "value": "SUSPENDED"}]).json()
+    suspended = cms.call(
+        "POST",
+        "/v1/credentials",
+        json=[
+            {"attributeName": "personId", "operator": "=", "value": citizen.uin},
+            {"attributeName": "status", "operator": "=", "value": "SUSPENDED"},
+        ],
+    ).json()
     assert [c["credentialId"] for c in suspended] == [second.credential_id]
-    by_profile = cms.call("POST", "/v1/credentials", json=[
-        {"attributeName": "credentialProfileId", "operator": "=", "value": SD_JWT_PID},
-        {"attributeName": "issuedDate", "operator": ">=", "value": "2000-01-01T00:00:00Z"}]).json()
+    by_profile = cms.call(
+        "POST",
+        "/v1/credentials",
+        json=[
+            {"attributeName": "credentialProfileId", "operator": "=", "value": SD_JWT_PID},
+            {"attributeName": "issuedDate", "operator": ">=", "value": "2000-01-01T00:00:00Z"},
+        ],
+    ).json()
     assert [c["credentialId"] for c in by_profile] == [first.credential_id]
-    assert cms.call("POST", "/v1/credentials", json=[{"attributeName": "personId", "operator": "=",
-                                                      "value": "0000000000"}]).json() == []
-    for bad in ([{"attributeName": "firstName", "operator": "=", "value": "Amina"}],
-                [{"attributeName": "issuedDate", "operator": ">", "value": "yesterday"}],
-                [{"attributeName": "personId", "operator": ">", "value": "1"}],
-                [{"attributeName": "status", "operator": "=", "value": "GONE"}]):
+    assert (
+        cms.call(
+            "POST", "/v1/credentials", json=[{"attributeName": "personId", "operator": "=", "value": "0000000000"}]
+        ).json()
+        == []
+    )
+    for bad in (
+        [{"attributeName": "firstName", "operator": "=", "value": "Amina"}],
+        [{"attributeName": "issuedDate", "operator": ">", "value": "yesterday"}],
+        [{"attributeName": "personId", "operator": ">", "value": "1"}],
+        [{"attributeName": "status", "operator": "=", "value": "GONE"}],
+    ):
         response = cms.call("POST", "/v1/credentials", json=bad)
         assert response.status_code == 400 and set(response.json()) == {"code", "message"}, response.text
     missing = cms.call("GET", "/v1/credentials/no-such-credential")
@@ -90,8 +105,7 @@ def test_scopes_per_operation(client, api_client, backend, wallet, citizen):
     item = issue(backend, wallet, citizen.uin, SD_JWT_PID)
     reader = api_client("cms.credential.read").token()
     assert client.get(f"/v1/credentials/{item.credential_id}?transactionId=t1", headers=bearer(reader)).status_code == 200
-    refused = client.post(f"/v1/credentials/{item.credential_id}/revoke?transactionId=t1", json={},
-                          headers=bearer(reader))
+    refused = client.post(f"/v1/credentials/{item.credential_id}/revoke?transactionId=t1", json={}, headers=bearer(reader))
     assert refused.status_code == 403 and set(refused.json()) == {"code", "message"}
     profile_only = api_client("cms.profile.read").token()
     assert client.post("/v1/credentials?transactionId=t1", json=[], headers=bearer(profile_only)).status_code == 403

@@ -9,8 +9,7 @@ from app.clock import clock
 from tests.flows.issuance_helpers import Backend, Wallet
 from tests.flows.oidc_helpers import enroll_citizen
 
-CM_SCOPES = ("credential.block", "identity.status.write", "credential.events.read", "credential.share",
-             "credential.card")
+CM_SCOPES = ("credential.block", "identity.status.write", "credential.events.read", "credential.share", "credential.card")
 
 
 @pytest.fixture

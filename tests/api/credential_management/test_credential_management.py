@@ -31,8 +31,9 @@ def assert_error(response, status: int, code: str | None = None) -> None:
 def test_block_and_unblock_every_credential_of_an_identity(client, office, backend, wallet, citizen):
     first = issue(backend, wallet, citizen.uin, SD_JWT_PID)
     second = issue(backend, wallet, citizen.uin, MDOC_PID)
-    blocked = client.post("/block", json=envelope({"id": citizen.uin, "idType": "UIN", "reason": "fraud check"}),
-                          headers=bearer(office))
+    blocked = client.post(
+        "/block", json=envelope({"id": citizen.uin, "idType": "UIN", "reason": "fraud check"}), headers=bearer(office)
+    )
     assert blocked.status_code == 200, blocked.text
     body = blocked.json()
     assert body["response"]["status"] == "BLOCKED" and body["response"]["credentialsChanged"] == 2
@@ -40,8 +41,11 @@ def test_block_and_unblock_every_credential_of_an_identity(client, office, backe
     assert published_status(client, first) == 2 and published_status(client, second) == 2
     # while blocked, no new issuance: a wallet offer and a card are refused
     assert backend.issue(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin}).status_code in (400, 403, 409)
-    assert_error(client.post("/download/personalized-card", json=envelope({"individualId": citizen.uin}),
-                             headers=bearer(office)), 409, "identity_blocked")
+    assert_error(
+        client.post("/download/personalized-card", json=envelope({"individualId": citizen.uin}), headers=bearer(office)),
+        409,
+        "identity_blocked",
+    )
     unblocked = client.post("/unblock", json=envelope({"id": citizen.uin}), headers=bearer(office))
     assert unblocked.status_code == 200 and unblocked.json()["response"]["status"] == "UNBLOCKED"
     assert published_status(client, first) == 0 and published_status(client, second) == 0
@@ -51,8 +55,7 @@ def test_block_and_unblock_every_credential_of_an_identity(client, office, backe
 
 
 def test_block_errors_and_scopes(client, api_client, office, citizen):
-    assert_error(client.post("/block", json=envelope({"id": "0000000000"}), headers=bearer(office)), 404,
-                 "unknown_identity")
+    assert_error(client.post("/block", json=envelope({"id": "0000000000"}), headers=bearer(office)), 404, "unknown_identity")
     assert_error(client.post("/block", json=envelope({"uin": citizen.uin}), headers=bearer(office)), 400)
     assert_error(client.post("/block", json={"request": {"id": citizen.uin, "extra": 1}}, headers=bearer(office)), 400)
     assert_error(client.post("/block", json=envelope({"id": citizen.uin})), 401)
@@ -62,22 +65,32 @@ def test_block_errors_and_scopes(client, api_client, office, citizen):
 
 
 def test_update_identity_deactivates_and_activates(client, office, backend, citizen):
-    off = client.patch("/updateIdentity", json={"id": "govstack.updateIdentity", "version": "v1",
-                                                "request": {"uin": citizen.uin, "status": "DEACTIVATED"}},
-                       headers=bearer(office))
+    off = client.patch(
+        "/updateIdentity",
+        json={"id": "govstack.updateIdentity", "version": "v1", "request": {"uin": citizen.uin, "status": "DEACTIVATED"}},
+        headers=bearer(office),
+    )
     assert off.status_code == 200, off.text
     assert off.json()["response"]["status"] == "DEACTIVATED"
     assert backend.issue(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin}).status_code == 400
-    assert_error(client.post("/download/personalized-card", json=envelope({"individualId": citizen.uin}),
-                             headers=bearer(office)), 409)
-    on = client.patch("/updateIdentity", json={"request": {"uin": citizen.uin, "status": "ACTIVATED"}},
-                      headers=bearer(office))
+    assert_error(
+        client.post("/download/personalized-card", json=envelope({"individualId": citizen.uin}), headers=bearer(office)), 409
+    )
+    on = client.patch(
+        "/updateIdentity", json={"request": {"uin": citizen.uin, "status": "ACTIVATED"}}, headers=bearer(office)
+    )
     assert on.status_code == 200
     assert backend.issue(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin}).status_code == 201
-    assert_error(client.patch("/updateIdentity", json={"request": {"uin": citizen.uin, "status": "GONE"}},
-                              headers=bearer(office)), 400)
-    assert_error(client.patch("/updateIdentity", json={"request": {"uin": "0000000000", "status": "ACTIVATED"}},
-                              headers=bearer(office)), 404)
+    assert_error(
+        client.patch("/updateIdentity", json={"request": {"uin": citizen.uin, "status": "GONE"}}, headers=bearer(office)),
+        400,
+    )
+    assert_error(
+        client.patch(
+            "/updateIdentity", json={"request": {"uin": "0000000000", "status": "ACTIVATED"}}, headers=bearer(office)
+        ),
+        404,
+    )
 
 
 def test_personalized_card_with_photo_verifies_offline(app, client, office, osia):
@@ -85,8 +98,9 @@ def test_personalized_card_with_photo_verifies_offline(app, client, office, osia
 
     assert osia.create("E-CARD-1", full_body(), finalize=True).status_code == 204
     uin = _uin_of(app, "E-CARD-1")
-    response = client.post("/download/personalized-card", json=envelope({"individualId": uin, "html": "<b>x</b>"}),
-                           headers=bearer(office))
+    response = client.post(
+        "/download/personalized-card", json=envelope({"individualId": uin, "html": "<b>x</b>"}), headers=bearer(office)
+    )
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/pdf" and len(response.headers["eventId"]) == 16
     pdf = response.content
@@ -99,13 +113,19 @@ def test_personalized_card_with_photo_verifies_offline(app, client, office, osia
     [qr] = qr_texts(pdf)
     claims = verify_card_qr(qr, server_jwks(client))
     assert (claims[2], claims["family_name"], claims["given_name"], claims["birthdate"]) == (
-        uin, "Diallo", "Amina", "1990-04-12")
+        uin,
+        "Diallo",
+        "Amina",
+        "1990-04-12",
+    )
     assert claims[1] == ISSUER and claims[4] - claims[5] == 3650 * 86400
     assert clock.now().year + 9 <= int(text.split("Valid until")[1].split()[0][:4])
     event = client.get(f"/events/{response.headers['eventId']}?language=eng", headers=bearer(office)).json()
     assert event["response"]["eventType"] == "download_card" and event["response"]["eventStatus"] == "SUCCESS"
-    assert_error(client.post("/download/personalized-card", json=envelope({"individualId": "0000000000"}),
-                             headers=bearer(office)), 404)
+    assert_error(
+        client.post("/download/personalized-card", json=envelope({"individualId": "0000000000"}), headers=bearer(office)),
+        404,
+    )
 
 
 def _uin_of(app, enrollment_id):
@@ -132,24 +152,52 @@ def partner(app, citizen):
 
     with app.app.app_context(), atomic():
         now = clock.now()
-        db.session.add(Client(client_id="partner-bank", kind="oidc", name="Bank", status="active",
-                              claims=["given_name", "family_name", "birthdate"], created_at=now, updated_at=now,
-                              client_metadata={}))
+        db.session.add(
+            Client(
+                client_id="partner-bank",
+                kind="oidc",
+                name="Bank",
+                status="active",
+                claims=["given_name", "family_name", "birthdate"],
+                created_at=now,
+                updated_at=now,
+                client_metadata={},
+            )
+        )
         identity_id = db.session.query(Identity.identity_id).filter(Identity.uin == citizen.uin).scalar()
-        db.session.add(Consent(consent_id="c-1", identity_id=identity_id, client_id="partner-bank", request_hash="x",
-                               accepted_claims=["family_name", "birthdate"], scopes=["openid"], created_at=now,
-                               expires_at=now + timedelta(days=30)))
+        db.session.add(
+            Consent(
+                consent_id="c-1",
+                identity_id=identity_id,
+                client_id="partner-bank",
+                request_hash="x",
+                accepted_claims=["family_name", "birthdate"],
+                scopes=["openid"],
+                created_at=now,
+                expires_at=now + timedelta(days=30),
+            )
+        )
     return "partner-bank"
 
 
 def share_body(uin, partner_id, names, consent="Accepted", masked=()):
-    return envelope({"individualId": uin, "partnerId": partner_id, "consent": consent, "purpose": "Open an account",
-                     "sharableAttributes": [{"attributeName": n, "isMasked": n in masked} for n in names]})
+    return envelope(
+        {
+            "individualId": uin,
+            "partnerId": partner_id,
+            "consent": consent,
+            "purpose": "Open an account",
+            "sharableAttributes": [{"attributeName": n, "isMasked": n in masked} for n in names],
+        }
+    )
 
 
 def test_share_credential_with_a_consenting_partner(client, office, citizen, partner):
-    shared = client.post("/share-credential", json=share_body(citizen.uin, partner, ["family_name", "birthdate"],
-                                                              masked=("birthdate",)), headers=bearer(office))
+    shared = client.post(
+        "/share-credential",
+        json=share_body(citizen.uin, partner, ["family_name", "birthdate"], masked=("birthdate",)),
+        headers=bearer(office),
+    )
     assert shared.status_code == 200, shared.text
     body = shared.json()["response"]
     assert body["status"] == "Success" and shared.headers["eventId"] == body["eventId"]
@@ -160,14 +208,26 @@ def test_share_credential_with_a_consenting_partner(client, office, citizen, par
     assert claims["family_name"] == "Diallo" and claims["birthdate"].endswith("12") and "1990" not in claims["birthdate"]
     assert "given_name" not in claims and citizen.uin not in str(claims)
     # not consented, consent denied, unknown partner: nothing shared
-    assert_error(client.post("/share-credential", json=share_body(citizen.uin, partner, ["given_name"]),
-                             headers=bearer(office)), 403, "consent_required")
-    assert_error(client.post("/share-credential", json=share_body(citizen.uin, partner, ["family_name"], "Denied"),
-                             headers=bearer(office)), 403, "consent_required")
-    assert_error(client.post("/share-credential", json=share_body(citizen.uin, "nobody", ["family_name"]),
-                             headers=bearer(office)), 404, "unknown_partner")
-    denied = client.post("/share-credential", json=share_body("0000000000", partner, ["family_name"]),
-                         headers=bearer(office))
+    assert_error(
+        client.post("/share-credential", json=share_body(citizen.uin, partner, ["given_name"]), headers=bearer(office)),
+        403,
+        "consent_required",
+    )
+    assert_error(
+        client.post(
+            "/share-credential", json=share_body(citizen.uin, partner, ["family_name"], "Denied"), headers=bearer(office)
+        ),
+        403,
+        "consent_required",
+    )
+    assert_error(
+        client.post("/share-credential", json=share_body(citizen.uin, "nobody", ["family_name"]), headers=bearer(office)),
+        404,
+        "unknown_partner",
+    )
+    denied = client.post(
+        "/share-credential", json=share_body("0000000000", partner, ["family_name"]), headers=bearer(office)
+    )
     assert denied.status_code == 404 and "Diallo" not in denied.text
 
 
@@ -188,9 +248,12 @@ def test_events_and_service_history_are_per_client(client, api_client, office, c
     assert [d["eventId"] for d in found["response"]["data"]] == [ids[2]]
     other = api_client("credential.events.read").token()
     assert_error(client.get(f"/events/{ids[0]}?language=eng", headers=bearer(other)), 404, "event_not_found")
-    assert client.get(f"/service-history/eng?fromDate={today}",
-                      headers={**bearer(other), "locale": "en", "time-zone-offset": "0"}).json()["response"][
-        "totalItems"] == 0
+    assert (
+        client.get(
+            f"/service-history/eng?fromDate={today}", headers={**bearer(other), "locale": "en", "time-zone-offset": "0"}
+        ).json()["response"]["totalItems"]
+        == 0
+    )
     assert_error(client.get("/events/123?language=eng", headers=bearer(office)), 400)
     assert_error(client.get(f"/events/{ids[0]}", headers=bearer(office)), 400)  # language required
     assert_error(client.get(f"/service-history/eng?fromDate={today}", headers=bearer(office)), 400)  # headers
@@ -201,8 +264,15 @@ def test_error_format_is_chosen_by_exact_path(client):
     """The GovStack envelope belongs to these paths only: a neighbour like ``/blockade`` keeps problem+json."""
     from app.api.error_formats import wire_format
 
-    for path in ("/block", "/unblock", "/updateIdentity", "/events/1234567890123456", "/service-history/eng",
-                 "/share-credential", "/download/personalized-card"):
+    for path in (
+        "/block",
+        "/unblock",
+        "/updateIdentity",
+        "/events/1234567890123456",
+        "/service-history/eng",
+        "/share-credential",
+        "/download/personalized-card",
+    ):
         assert wire_format(path) == "resident", path
     for path in ("/blockade", "/events-x", "/download", "/v1/credentials"):
         assert wire_format(path) != "resident", path

@@ -38,19 +38,30 @@ def test_alice_mapping_lifecycle(client: Any, auth: dict[str, str]) -> None:
     # all given attributes must match exactly: a wrong birth date is IDENTITY_MISMATCH, as is an unknown person
     wrong = copy.deepcopy(seed.ALICE_RESOLVE)
     wrong["attributes"]["birth_date"] = "1990-05-16"
-    mismatch = _error(_call(client, "POST", "/api/v1/identity/mapping/resolve", auth, wrong), 403,
-                      "IDENTITY_MISMATCH")
+    mismatch = _error(_call(client, "POST", "/api/v1/identity/mapping/resolve", auth, wrong), 403, "IDENTITY_MISMATCH")
     assert "1990" not in str(mismatch)
-    found = _call(client, "GET", "/api/v1/identity/mapping/search", auth,
-                  params={"authentic_source": "hr.example.org", "search": "Smith", "limit": 50})
+    found = _call(
+        client,
+        "GET",
+        "/api/v1/identity/mapping/search",
+        auth,
+        params={"authentic_source": "hr.example.org", "search": "Smith", "limit": 50},
+    )
     assert [m["authentic_source_person_id"] for m in found.json()["mappings"]] == ["EMP-12345"]
     assert _call(client, "PUT", "/api/v1/identity/mapping", auth, seed.MAPPING_UPDATE).status_code == 200
-    renamed = _call(client, "GET", "/api/v1/identity/mapping/search", auth,
-                    params={"authentic_source": "hr.example.org", "search": "smith-jones"}).json()
-    assert renamed["mappings"][0]["attributes"] == {"family_name": "Smith-Jones", "given_name": "Alice",
-                                                    "birth_date": "1990-05-15"}
-    _error(_call(client, "POST", "/api/v1/identity/mapping/resolve", auth, seed.ALICE_RESOLVE), 403,
-           "IDENTITY_MISMATCH")
+    renamed = _call(
+        client,
+        "GET",
+        "/api/v1/identity/mapping/search",
+        auth,
+        params={"authentic_source": "hr.example.org", "search": "smith-jones"},
+    ).json()
+    assert renamed["mappings"][0]["attributes"] == {
+        "family_name": "Smith-Jones",
+        "given_name": "Alice",
+        "birth_date": "1990-05-15",
+    }
+    _error(_call(client, "POST", "/api/v1/identity/mapping/resolve", auth, seed.ALICE_RESOLVE), 403, "IDENTITY_MISMATCH")
     assert _call(client, "DELETE", "/api/v1/identity/mapping", auth, seed.MAPPING_DELETE).status_code == 200
     _error(_call(client, "DELETE", "/api/v1/identity/mapping", auth, seed.MAPPING_DELETE), 404, "IDENTITY_NOT_FOUND")
 
@@ -70,8 +81,9 @@ def test_bulk_mappings_count_and_fail_whole(client: Any, auth: dict[str, str]) -
     again["mappings"]["emp3"] = {**again["mappings"].pop("emp1"), "authentic_source_person_id": "EMP-003"}
     again["mappings"]["emp2"]["authentic_source_person_id"] = "EMP-001"  # exists: the whole bulk fails
     _error(_call(client, "POST", "/api/v1/identity/mapping/bulk", auth, again), 409, "IDENTITY_EXISTS")
-    found = _call(client, "GET", "/api/v1/identity/mapping/search", auth,
-                  params={"authentic_source": "hr.example.org"}).json()["mappings"]
+    found = _call(
+        client, "GET", "/api/v1/identity/mapping/search", auth, params={"authentic_source": "hr.example.org"}
+    ).json()["mappings"]
     assert sorted(m["authentic_source_person_id"] for m in found) == ["EMP-001", "EMP-002"]  # no EMP-003
 
 
@@ -87,14 +99,21 @@ def test_diploma_document_lifecycle(client: Any, auth: dict[str, str]) -> None:
     assert [d["meta"]["document_id"] for d in listed] == ["diploma-2025-001234"]
     resolved = _call(client, "POST", "/api/v1/datastore/resolve", auth, seed.RESOLVE_DOCUMENTS).json()["documents"]
     assert [d["meta"]["document_id"] for d in resolved] == ["diploma-2025-001234"]
-    searched = _call(client, "GET", "/api/v1/datastore/search", auth, params={
-        "authentic_source": "hr.example.org", "scope": "diploma", "search": "Smith", "limit": 50}).json()
+    searched = _call(
+        client,
+        "GET",
+        "/api/v1/datastore/search",
+        auth,
+        params={"authentic_source": "hr.example.org", "scope": "diploma", "search": "Smith", "limit": 50},
+    ).json()
     assert [d["meta"]["document_id"] for d in searched["documents"]] == ["diploma-2025-001234"]
-    nobody = _call(client, "GET", "/api/v1/datastore/search", auth, params={
-        "authentic_source": "hr.example.org", "search": "Nobody"}).json()
+    nobody = _call(
+        client, "GET", "/api/v1/datastore/search", auth, params={"authentic_source": "hr.example.org", "search": "Nobody"}
+    ).json()
     assert nobody == {"documents": []}
     assert _call(client, "PUT", "/api/v1/datastore/", auth, seed.DIPLOMA_REPLACE).json() == {
-        "document_id": "diploma-2025-001234"}
+        "document_id": "diploma-2025-001234"
+    }
     replaced = _call(client, "GET", "/api/v1/datastore/", auth, params=seed.DIPLOMA_KEY).json()
     assert replaced["document_data"] == seed.DIPLOMA_REPLACE["document_data"]
     added = _call(client, "PUT", "/api/v1/datastore/identity", auth, seed.ADD_IDENTITY).json()
@@ -104,8 +123,7 @@ def test_diploma_document_lifecycle(client: Any, auth: dict[str, str]) -> None:
     deleted = _call(client, "DELETE", "/api/v1/datastore", auth, seed.DIPLOMA_KEY)
     assert deleted.status_code == 200 and deleted.json() == {"document_id": "diploma-2025-001234"}
     _error(_call(client, "DELETE", "/api/v1/datastore", auth, seed.DIPLOMA_KEY), 409, "ALREADY_REVOKED")
-    gone = _error(_call(client, "GET", "/api/v1/datastore/", auth, params=seed.DIPLOMA_KEY), 404,
-                  "DOCUMENT_NOT_FOUND")
+    gone = _error(_call(client, "GET", "/api/v1/datastore/", auth, params=seed.DIPLOMA_KEY), 404, "DOCUMENT_NOT_FOUND")
     assert gone["details"] == seed.DIPLOMA_KEY
 
 
@@ -113,16 +131,24 @@ def test_bulk_documents(client: Any, auth: dict[str, str]) -> None:
     _call(client, "POST", "/api/v1/identity/mapping/bulk", auth, seed.BULK_MAPPINGS)
     answer = _call(client, "POST", "/api/v1/datastore/bulk", auth, seed.BULK_DOCUMENTS)
     assert answer.status_code == 200 and answer.json() == {"count": 2}
-    bob = _call(client, "POST", "/api/v1/datastore/list", auth,
-                {"authentic_source": "hr.example.org", "identity_mapping_id": "EMP-002"}).json()["documents"]
+    bob = _call(
+        client,
+        "POST",
+        "/api/v1/datastore/list",
+        auth,
+        {"authentic_source": "hr.example.org", "identity_mapping_id": "EMP-002"},
+    ).json()["documents"]
     assert [d["meta"]["document_id"] for d in bob] == ["diploma-002"]
     bad = copy.deepcopy(seed.BULK_DOCUMENTS)
     bad["documents"]["doc1"]["meta"]["document_id"] = "diploma-003"
     bad["documents"]["doc2"]["document_data"] = {"degree": "MSc", "shoe_size": "44"}  # not in the configuration
     error = _error(_call(client, "POST", "/api/v1/datastore/bulk", auth, bad), 400, "INVALID_FORMAT")
     assert error["details"]["entry"] == "doc2" and "44" not in str(error)
-    missing = _error(_call(client, "GET", "/api/v1/datastore/", auth, params={
-        **seed.DIPLOMA_KEY, "document_id": "diploma-003"}), 404, "DOCUMENT_NOT_FOUND")  # doc1 rolled back too
+    missing = _error(
+        _call(client, "GET", "/api/v1/datastore/", auth, params={**seed.DIPLOMA_KEY, "document_id": "diploma-003"}),
+        404,
+        "DOCUMENT_NOT_FOUND",
+    )  # doc1 rolled back too
     assert missing["details"]["document_id"] == "diploma-003"
 
 
@@ -154,11 +180,11 @@ def test_unauthorized_and_least_privilege(client: Any, api_client: Callable[...,
     reader = bearer(api_client("datastore.read").token())
     _error(client.post("/api/v1/datastore/", json=seed.DIPLOMA, headers=reader), 403, "FORBIDDEN")
     _error(client.post("/api/v1/identity/mapping", json=seed.ALICE_MAPPING, headers=reader), 403, "FORBIDDEN")
-    _error(client.get("/api/v1/datastore/", params=seed.DIPLOMA_KEY, headers=reader), 404,
-           "DOCUMENT_NOT_FOUND")
+    _error(client.get("/api/v1/datastore/", params=seed.DIPLOMA_KEY, headers=reader), 404, "DOCUMENT_NOT_FOUND")
     # HTTP Basic is refused where the deployment takes bearer tokens
-    _error(client.post("/api/v1/datastore/", json=seed.DIPLOMA, headers={"Authorization": "Basic YTpi"}), 401,
-           "UNAUTHORIZED")
+    _error(
+        client.post("/api/v1/datastore/", json=seed.DIPLOMA, headers={"Authorization": "Basic YTpi"}), 401, "UNAUTHORIZED"
+    )
 
 
 def test_document_data_is_sealed_at_rest(app: Any, client: Any, auth: dict[str, str]) -> None:
@@ -171,5 +197,4 @@ def test_document_data_is_sealed_at_rest(app: Any, client: Any, auth: dict[str, 
         raw = db.session.execute(text("SELECT data_sealed FROM datastore_documents")).scalar_one()
         audit = db.session.execute(text("SELECT details FROM audit_events")).scalars().all()
     assert b"Computer Science" not in bytes(raw) and b"Example University" not in bytes(raw)
-    assert "Computer Science" not in str(audit) and "diploma-2025-001234" in str(
-        [r for r in audit]) or True
+    assert "Computer Science" not in str(audit) and "diploma-2025-001234" in str([r for r in audit]) or True

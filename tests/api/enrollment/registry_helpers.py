@@ -23,6 +23,10 @@ def cases(app):
 def signed_block(selection: dict, private_pem: bytes, scope: str) -> dict:
     """An OSIA JWS integrity block over ``selection`` (computed with rfc8785 + PyJWT, not idbb's code)."""
     canonical = rfc8785.dumps(selection)
-    return {"type": "JWS", "scope": scope, "alg": "SHA256", "hash": hashlib.sha256(canonical).hexdigest(),
-            "signature": pyjwt.api_jws.PyJWS().encode(canonical, private_pem, algorithm="ES256",
-                                                      is_payload_detached=True)}
+    return {
+        "type": "JWS",
+        "scope": scope,
+        "alg": "SHA256",
+        "hash": hashlib.sha256(canonical).hexdigest(),
+        "signature": pyjwt.api_jws.PyJWS().encode(canonical, private_pem, algorithm="ES256", is_payload_detached=True),
+    }

@@ -5,6 +5,7 @@ from tests.enrollment_helpers import Osia, b64, png_bytes
 
 # --- F1: a stored-form "$blob" reference can be injected by a client ------------------------------------------------
 
+
 def test_f1_injected_blob_reference_does_not_read_another_enrollments_buffer(osia, api_client, client):
     secret = png_bytes(8, 8)
     uploaded = osia.upload("VICTIM-1", secret, "image/png")
@@ -27,12 +28,16 @@ def test_f1_injected_unknown_blob_reference_is_refused_not_a_500(osia):
 
 # --- F2: PUT/PATCH delete the sealed bytes of every buffer of the enrollment ----------------------------------------
 
+
 def test_f2_update_keeps_the_buffer_an_image_refers_to(osia):
     uploaded = osia.upload("BUF-1", png_bytes(), "image/png")
     buffer_id = uploaded.json()["bufferId"]
-    body = {"biographicData": {"firstName": "Awa"},
-            "biometricData": [{"biometricType": "FACE", "mimeType": "image/png",
-                               "imageRef": f"/v1/enrollments/BUF-1/buffer/{buffer_id}"}]}
+    body = {
+        "biographicData": {"firstName": "Awa"},
+        "biometricData": [
+            {"biometricType": "FACE", "mimeType": "image/png", "imageRef": f"/v1/enrollments/BUF-1/buffer/{buffer_id}"}
+        ],
+    }
     assert osia.create("BUF-1", body).status_code == 204
     assert osia.download("BUF-1", buffer_id).status_code == 200
     assert osia.update("BUF-1", {"contextualData": {"operatorName": "op-2"}}).status_code == 204

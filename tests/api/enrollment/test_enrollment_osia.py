@@ -45,8 +45,9 @@ def test_multi_step_enrollment(osia):
 
 def test_partial_put_keeps_sections_not_sent_and_replaces_lists(osia):
     assert osia.create("ENR-3", full_body()).status_code == 204
-    new_bio = [{"biometricType": "FACE", "biometricSubType": "PORTRAIT", "image": b64(png_bytes(8, 8)),
-                "mimeType": "image/png"}]
+    new_bio = [
+        {"biometricType": "FACE", "biometricSubType": "PORTRAIT", "image": b64(png_bytes(8, 8)), "mimeType": "image/png"}
+    ]
     assert osia.update("ENR-3", {"biometricData": new_bio, "contextualData": {"operatorName": "op-18"}}).status_code == 204
     got = osia.read("ENR-3").json()
     assert got["biographicData"]["lastName"] == "Diallo"  # not sent: unchanged
@@ -81,10 +82,12 @@ def test_patch_with_finalize(osia):
 
 def test_updates_after_finalization_are_refused(osia):
     osia.create("ENR-5", full_body(), finalize=True)
-    for response in (osia.update("ENR-5", {"biographicData": {"firstName": "X"}}),
-                     osia.patch("ENR-5", {"biographicData": {"firstName": "X"}}),
-                     osia.delete("ENR-5"),
-                     osia.upload("ENR-5", png_bytes(), "image/png")):
+    for response in (
+        osia.update("ENR-5", {"biographicData": {"firstName": "X"}}),
+        osia.patch("ENR-5", {"biographicData": {"firstName": "X"}}),
+        osia.delete("ENR-5"),
+        osia.upload("ENR-5", png_bytes(), "image/png"),
+    ):
         assert response.status_code == 403
         body = response.json()
         assert set(body) == {"code", "message"} and body["code"] == 403
@@ -116,8 +119,10 @@ def test_read_with_attributes_filter(osia):
     osia.create("ENR-8", full_body())
     got = osia.read("ENR-8", attributes="biographicData").json()
     assert set(got) == {"enrollmentId", "status", "biographicData"}
-    one = osia.http.get(osia.url("/v1/enrollments/ENR-8") + "&attributes=biographicData.firstName"
-                        "&attributes=enrollmentType", headers=osia.auth()).json()
+    one = osia.http.get(
+        osia.url("/v1/enrollments/ENR-8") + "&attributes=biographicData.firstName&attributes=enrollmentType",
+        headers=osia.auth(),
+    ).json()
     assert one["biographicData"] == {"firstName": "Amina"} and one["enrollmentType"] == "CITIZEN"
 
 
@@ -129,8 +134,12 @@ def test_search_by_expressions_with_paging(osia):
     assert sorted(e["enrollmentId"] for e in found) == ["S-1", "S-2"]
     older = osia.find([{"attributeName": "biographicData.dateOfBirth", "operator": "<", "value": "1990-01-01"}]).json()
     assert sorted(e["enrollmentId"] for e in older) == ["S-1", "S-3"]
-    both = osia.find([{"attributeName": "firstName", "operator": "=", "value": "Jean"},
-                      {"attributeName": "dateOfBirth", "operator": ">=", "value": "1990-01-01"}]).json()
+    both = osia.find(
+        [
+            {"attributeName": "firstName", "operator": "=", "value": "Jean"},
+            {"attributeName": "dateOfBirth", "operator": ">=", "value": "1990-01-01"},
+        ]
+    ).json()
     assert [e["enrollmentId"] for e in both] == ["S-2"]
     page = osia.find([{"attributeName": "enrollmentType", "operator": "=", "value": "CITIZEN"}], offset=1, limit=1).json()
     assert len(page) == 1
@@ -161,8 +170,12 @@ def test_image_by_reference_to_a_buffer(osia):
     buffer_id = osia.upload("ENR-10", wsq_bytes(), "application/octet-stream").json()["bufferId"]
     ref = f"https://idbb.test/v1/enrollments/ENR-10/buffer/{buffer_id}"
     body = full_body()
-    body["biometricData"][1] = {"biometricType": "FINGER", "biometricSubType": "RIGHT_INDEX", "imageRef": ref,
-                                "compression": "WSQ"}
+    body["biometricData"][1] = {
+        "biometricType": "FINGER",
+        "biometricSubType": "RIGHT_INDEX",
+        "imageRef": ref,
+        "compression": "WSQ",
+    }
     assert osia.create("ENR-10", body, finalize=True).status_code == 204
     assert osia.read("ENR-10").json()["biometricData"][1]["imageRef"] == ref
 

@@ -10,9 +10,13 @@ from tests.enrollment_helpers import full_body
 
 # --- F4: the idempotency hash is an unsalted SHA-256 over the body, PIN included ------------------------------------
 
+
 def test_f4_pin_cannot_be_recovered_from_the_stored_create_hash(app, osia):
-    body = {"enrollmentType": "CITIZEN", "biographicData": {"firstName": "Awa", "lastName": "Ba"},
-            "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": "4821"}}}
+    body = {
+        "enrollmentType": "CITIZEN",
+        "biographicData": {"firstName": "Awa", "lastName": "Ba"},
+        "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": "4821"}},
+    }
     assert osia.create("PIN-1", body).status_code == 204
     with app.app.app_context():
         row = db.session.get(Enrollment, "PIN-1")
@@ -21,16 +25,19 @@ def test_f4_pin_cannot_be_recovered_from_the_stored_create_hash(app, osia):
     recovered = None
     for n in range(10_000):
         guess = f"{n:04d}"
-        candidate = {"enrollmentType": etype, **document,
-                     "requestData": {**document["requestData"], "credentials": {"pin": guess}}}
-        if hashlib.sha256(canonical_json({"id": "PIN-1", "body": candidate, "finalize": False})).hexdigest() \
-                == stored_hash:
+        candidate = {
+            "enrollmentType": etype,
+            **document,
+            "requestData": {**document["requestData"], "credentials": {"pin": guess}},
+        }
+        if hashlib.sha256(canonical_json({"id": "PIN-1", "body": candidate, "finalize": False})).hexdigest() == stored_hash:
             recovered = guess
             break
     assert recovered is None  # today: "4821"
 
 
 # --- F9: request validation errors echo non-string values of the request (PIN, names) -------------------------------
+
 
 def test_f9_validation_error_does_not_echo_the_pin(osia):
     body = [{"requestData": {"credentials": {"pin": "4821"}}, "biographicData": {"lastName": "Diallo"}}]
@@ -40,6 +47,7 @@ def test_f9_validation_error_does_not_echo_the_pin(osia):
 
 
 # --- F10: a PIN and a password sent together: the PIN is silently dropped ---------------------------------------------
+
 
 def test_f10_pin_and_password_together_are_both_kept_or_refused(app, osia):
     from app.services import credentials

@@ -20,11 +20,16 @@ def integrity_block(body: dict, private_pem: bytes | None, scope: str = "$") -> 
     """Computed here with rfc8785 + hashlib + PyJWT, independently of idbb's own code."""
     selected = {k: v for k, v in body.items() if k not in ("integrity", "encryption")}
     canonical = rfc8785.dumps(selected)
-    block = {"type": "JWS" if private_pem else "NONE", "scope": scope, "alg": "SHA256",
-             "hash": hashlib.sha256(canonical).hexdigest()}
+    block = {
+        "type": "JWS" if private_pem else "NONE",
+        "scope": scope,
+        "alg": "SHA256",
+        "hash": hashlib.sha256(canonical).hexdigest(),
+    }
     if private_pem:
-        block["signature"] = pyjwt.api_jws.PyJWS().encode(canonical, private_pem, algorithm="ES256",
-                                                          is_payload_detached=True)
+        block["signature"] = pyjwt.api_jws.PyJWS().encode(
+            canonical, private_pem, algorithm="ES256", is_payload_detached=True
+        )
     return block
 
 
@@ -93,49 +98,68 @@ def test_jwe_payload_is_decrypted_before_validation(client, osia):
     assert public["alg"] == "RSA-OAEP-256"
     key = RSAKey.import_key({k: public[k] for k in ("kty", "n", "e")})
     registry = jf_jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"])
-    token = jf_jwe.encrypt_compact({"alg": "RSA-OAEP-256", "enc": "A256GCM"},
-                                   json.dumps(full_body()).encode(), key,
-                                   registry=registry)  # joserfc, not idbb's jwcrypto
-    response = client.post(osia.url("/v1/enrollments/JWE-1"), content=token,
-                           headers=osia.auth({"Content-Type": "application/jose"}))
+    token = jf_jwe.encrypt_compact(
+        {"alg": "RSA-OAEP-256", "enc": "A256GCM"}, json.dumps(full_body()).encode(), key, registry=registry
+    )  # joserfc, not idbb's jwcrypto
+    response = client.post(
+        osia.url("/v1/enrollments/JWE-1"), content=token, headers=osia.auth({"Content-Type": "application/jose"})
+    )
     assert response.status_code == 204, response.text
     assert base64.b64decode(osia.read("JWE-1").json()["biometricData"][0]["image"]) == png_bytes()
 
 
 def test_jwe_that_does_not_decrypt_is_refused_in_osia_format(client, osia):
-    response = client.post(osia.url("/v1/enrollments/JWE-2"), content="aaa.bbb.ccc.ddd.eee",
-                           headers=osia.auth({"Content-Type": "application/jose"}))
+    response = client.post(
+        osia.url("/v1/enrollments/JWE-2"),
+        content="aaa.bbb.ccc.ddd.eee",
+        headers=osia.auth({"Content-Type": "application/jose"}),
+    )
     assert response.status_code == 400
     assert set(response.json()) == {"code", "message"}
 
 
 def test_jwe_needs_a_token_first(client):
-    response = client.post("/v1/enrollments/JWE-3?transactionId=t", content="aaa.bbb.ccc.ddd.eee",
-                           headers={"Content-Type": "application/jose"})
+    response = client.post(
+        "/v1/enrollments/JWE-3?transactionId=t", content="aaa.bbb.ccc.ddd.eee", headers={"Content-Type": "application/jose"}
+    )
     assert response.status_code == 401
 
 
 def packet(registration_id: str, **fields: str) -> dict:
-    values = {"fullName": json.dumps([{"language": "eng", "value": "Kofi Mensah"},
-                                      {"language": "fra", "value": "Kofi Mensah"}]),
-              "dateOfBirth": "1988/02/03", "gender": json.dumps([{"language": "eng", "value": "Male"}]),
-              "city": "Accra", "email": "kofi@example.org", **fields}
+    values = {
+        "fullName": json.dumps([{"language": "eng", "value": "Kofi Mensah"}, {"language": "fra", "value": "Kofi Mensah"}]),
+        "dateOfBirth": "1988/02/03",
+        "gender": json.dumps([{"language": "eng", "value": "Male"}]),
+        "city": "Accra",
+        "email": "kofi@example.org",
+        **fields,
+    }
     return {
-        "id": "mosip.registration.packet", "version": "1.0", "requesttime": "2026-11-23T10:00:00.000Z",
+        "id": "mosip.registration.packet",
+        "version": "1.0",
+        "requesttime": "2026-11-23T10:00:00.000Z",
         "request": {
-            "offlineMode": True, "id": registration_id, "refId": "10001_10002", "process": "NEW",
-            "source": "REGISTRATION_CLIENT", "schemaVersion": "0.1", "fields": values,
-            "biometrics": {"segments": [
-                {"bdbInfo": {"type": ["FACE"], "subtype": []}, "bdb": b64(png_bytes())},
-            ]},
+            "offlineMode": True,
+            "id": registration_id,
+            "refId": "10001_10002",
+            "process": "NEW",
+            "source": "REGISTRATION_CLIENT",
+            "schemaVersion": "0.1",
+            "fields": values,
+            "biometrics": {
+                "segments": [
+                    {"bdbInfo": {"type": ["FACE"], "subtype": []}, "bdb": b64(png_bytes())},
+                ]
+            },
         },
     }
 
 
 def test_govstack_put_enrollment_round_trip(app, client, api_client, osia):
     token = api_client("enroll.write").token()
-    response = client.put("/enrollment", json=packet("10001100021000120261123100000"),
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.put(
+        "/enrollment", json=packet("10001100021000120261123100000"), headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["errors"] == []
@@ -146,8 +170,9 @@ def test_govstack_put_enrollment_round_trip(app, client, api_client, osia):
     assert same["biographicData"]["fullName"] == "Kofi Mensah"
     assert same["biographicData"]["gender"] == "Male"
     assert same["biometricData"][0]["biometricType"] == "FACE"
-    replay = client.put("/enrollment", json=packet("10001100021000120261123100000"),
-                        headers={"Authorization": f"Bearer {token}"})
+    replay = client.put(
+        "/enrollment", json=packet("10001100021000120261123100000"), headers={"Authorization": f"Bearer {token}"}
+    )
     assert replay.status_code == 200  # an offline client retrying its packet
     with app.app.app_context():
         assert len(db.session.execute(select(Identity)).scalars().all()) == 1
@@ -155,12 +180,14 @@ def test_govstack_put_enrollment_round_trip(app, client, api_client, osia):
 
 def test_govstack_errors_use_the_mosip_envelope(client, api_client):
     token = api_client("enroll.write").token()
-    bad = client.put("/enrollment", json={"id": "x", "request": {"fields": {}}},
-                     headers={"Authorization": f"Bearer {token}"})
+    bad = client.put(
+        "/enrollment", json={"id": "x", "request": {"fields": {}}}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert bad.status_code == 400
     assert bad.json()["response"] is None and bad.json()["errors"][0]["errorCode"] == "invalid_request"
-    wrong = client.put("/enrollment", json=packet("R1"),
-                       headers={"Authorization": f"Bearer {api_client('enroll.read').token()}"})
+    wrong = client.put(
+        "/enrollment", json=packet("R1"), headers={"Authorization": f"Bearer {api_client('enroll.read').token()}"}
+    )
     assert wrong.status_code == 403 and wrong.json()["errors"][0]["errorCode"] == "insufficient_scope"
     broken_image = packet("R2")
     broken_image["request"]["biometrics"]["segments"][0]["bdb"] = b64(b"not an image")

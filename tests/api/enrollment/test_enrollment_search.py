@@ -4,6 +4,7 @@ from tests.enrollment_helpers import full_body
 
 # --- F8: search: integer values are refused by the schema, and limit is neither bounded nor honoured ---------------
 
+
 def test_f8_search_by_an_integer_value(osia):
     assert osia.create("FIND-1", full_body()).status_code == 204
     response = osia.find([{"attributeName": "requestData.priority", "operator": "=", "value": 1}])

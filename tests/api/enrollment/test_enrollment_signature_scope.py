@@ -8,6 +8,7 @@ from tests.enrollment_helpers import full_body
 
 # --- F3: a signature-required client gets unsigned sections through with a narrow-scope signature -------------------
 
+
 def test_f3_signature_over_one_member_does_not_cover_the_rest(signing_client):
     osia, pem = signing_client
     body = full_body()
@@ -20,6 +21,7 @@ def test_f3_signature_over_one_member_does_not_cover_the_rest(signing_client):
 
 
 # --- F7: a signed body is not bound to the enrollment, the operation or finalize: it replays anywhere -------------
+
 
 def test_f7_signed_body_for_one_enrollment_is_not_accepted_for_another(app, signing_client):
     osia, pem = signing_client

@@ -88,15 +88,22 @@ def test_biographic_duplicate_is_flagged_not_created_and_an_operator_decides(app
     cases = client.get("/registry/duplicates?status=PENDING", headers=registrar()).json()
     assert len(cases) == 1 and cases[0]["enrollmentId"] == "D-2"
     case_id = cases[0]["caseId"]
-    missing_reason = client.post(f"/registry/duplicates/{case_id}/decision", json={"decision": "NOT_DUPLICATE"},
-                                 headers=registrar())
+    missing_reason = client.post(
+        f"/registry/duplicates/{case_id}/decision", json={"decision": "NOT_DUPLICATE"}, headers=registrar()
+    )
     assert missing_reason.status_code == 400
-    decided = client.post(f"/registry/duplicates/{case_id}/decision",
-                          json={"decision": "NOT_DUPLICATE", "reason": "twins, checked in person"}, headers=registrar())
+    decided = client.post(
+        f"/registry/duplicates/{case_id}/decision",
+        json={"decision": "NOT_DUPLICATE", "reason": "twins, checked in person"},
+        headers=registrar(),
+    )
     assert decided.status_code == 200 and decided.json()["uin"]
     assert len(identities(app)) == 2
-    again = client.post(f"/registry/duplicates/{case_id}/decision",
-                        json={"decision": "DUPLICATE", "reason": "changed my mind"}, headers=registrar())
+    again = client.post(
+        f"/registry/duplicates/{case_id}/decision",
+        json={"decision": "DUPLICATE", "reason": "changed my mind"},
+        headers=registrar(),
+    )
     assert again.status_code == 409
 
 
@@ -104,8 +111,11 @@ def test_duplicate_decision_duplicate_closes_the_enrollment(app, osia, client, r
     osia.create("D-3", full_body(), finalize=True)
     osia.create("D-4", full_body(), finalize=True)
     case_id = client.get("/registry/duplicates", headers=registrar()).json()[0]["caseId"]
-    client.post(f"/registry/duplicates/{case_id}/decision", json={"decision": "DUPLICATE", "reason": "same person"},
-                headers=registrar())
+    client.post(
+        f"/registry/duplicates/{case_id}/decision",
+        json={"decision": "DUPLICATE", "reason": "same person"},
+        headers=registrar(),
+    )
     assert len(identities(app)) == 1
     with app.app.app_context():
         assert db.session.get(Enrollment, "D-4").outcome == "REJECTED_DUPLICATE"
@@ -119,14 +129,22 @@ def test_evidence_backed_update_and_history(app, osia, client, registrar):
     evidence = {"documentType": "MARRIAGE_CERTIFICATE", "mimeType": "application/pdf", "data": b64(pdf_bytes())}
     no_evidence = client.patch(url, json={"changes": {"lastName": "Sow"}, "reason": "marriage"}, headers=registrar())
     assert no_evidence.status_code == 400
-    no_reason = client.patch(url, json={"changes": {"lastName": "Sow"}, "reason": "", "evidence": evidence},
-                             headers=registrar())
+    no_reason = client.patch(
+        url, json={"changes": {"lastName": "Sow"}, "reason": "", "evidence": evidence}, headers=registrar()
+    )
     assert no_reason.status_code == 400
     fake = dict(evidence, data=b64(png_bytes()))  # declared PDF, is PNG
-    assert client.patch(url, json={"changes": {"lastName": "Sow"}, "reason": "marriage", "evidence": fake},
-                        headers=registrar()).status_code == 400
-    ok = client.patch(url, json={"changes": {"lastName": "Sow", "nationality": None}, "reason": "marriage",
-                                 "evidence": evidence}, headers=registrar())
+    assert (
+        client.patch(
+            url, json={"changes": {"lastName": "Sow"}, "reason": "marriage", "evidence": fake}, headers=registrar()
+        ).status_code
+        == 400
+    )
+    ok = client.patch(
+        url,
+        json={"changes": {"lastName": "Sow", "nationality": None}, "reason": "marriage", "evidence": evidence},
+        headers=registrar(),
+    )
     assert ok.status_code == 200 and ok.json()["version"] == 2
     assert client.get(url, headers=registrar()).json()["biographicData"]["lastName"] == "Sow"
     history = client.get(url + "/history", headers=registrar()).json()
@@ -150,8 +168,10 @@ def test_history_needs_the_auditor_scope(app, osia, client, api_client):
 def test_update_request_through_enrollment_needs_evidence(app, osia):
     osia.create("U-1", full_body(), finalize=True)
     uin = identities(app)[0].uin
-    update = {"requestData": {"requestType": "UPDATE", "uin": uin, "reason": "name correction"},
-              "biographicData": {"firstName": "Aminata"}}
+    update = {
+        "requestData": {"requestType": "UPDATE", "uin": uin, "reason": "name correction"},
+        "biographicData": {"firstName": "Aminata"},
+    }
     assert osia.create("U-2", update, finalize=True).status_code == 400  # no evidence document
     part = {"data": b64(pdf_bytes()), "mimeType": "application/pdf"}
     update["documentData"] = [{"documentType": "OTHER", "parts": [part]}]
@@ -177,8 +197,9 @@ def test_generate_uin_endpoint(api_client, client):
     token = api_client("uin.generate").token()
     seen = set()
     for _ in range(20):
-        response = client.post("/v1/uin?transactionId=t", json={"firstName": "x"},
-                               headers={"Authorization": f"Bearer {token}"})
+        response = client.post(
+            "/v1/uin?transactionId=t", json={"firstName": "x"}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 200
         uin = response.json()
         assert verhoeff_valid(uin) and uin not in seen

@@ -64,19 +64,34 @@ def test_a_replayed_proof_is_refused_even_with_a_fresh_c_nonce(client: Any, api_
     wallet = Wallet(client)
     tokens = []
     for _ in range(2):
-        created = backend.issued(credentialConfigurationId=SD_JWT_PID, claims={
-            "family_name": "Diallo", "given_name": "Amina", "birthdate": "1990-04-12",
-            "personal_administrative_number": "1234567890"})
+        created = backend.issued(
+            credentialConfigurationId=SD_JWT_PID,
+            claims={
+                "family_name": "Diallo",
+                "given_name": "Amina",
+                "birthdate": "1990-04-12",
+                "personal_administrative_number": "1234567890",
+            },
+        )
         tokens.append(wallet.token(code_of(wallet.offer(created["offerUri"]))))
     key, nonce = HolderKey(), wallet.c_nonce()
     proof = key.proof(nonce)
     ident = tokens[0]["authorization_details"][0]["credential_identifiers"][0]
-    first = client.post("/credential", json={"credential_identifier": ident, "proofs": {"jwt": [proof]}},
-                        headers=bearer(tokens[0]["access_token"]))
+    first = client.post(
+        "/credential",
+        json={"credential_identifier": ident, "proofs": {"jwt": [proof]}},
+        headers=bearer(tokens[0]["access_token"]),
+    )
     assert first.status_code == 200, first.text
-    both = client.post("/credential", json={"credential_identifier": ident, "proofs": {"jwt": [
-        HolderKey().proof(wallet.c_nonce()), proof]}}, headers=bearer(tokens[1]["access_token"]))
+    both = client.post(
+        "/credential",
+        json={"credential_identifier": ident, "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce()), proof]}},
+        headers=bearer(tokens[1]["access_token"]),
+    )
     assert both.status_code == 400 and both.json()["error"] == "invalid_proof"
-    again = client.post("/credential", json={"credential_identifier": ident, "proofs": {"jwt": [
-        key.proof(nonce)]}}, headers=bearer(tokens[1]["access_token"]))
+    again = client.post(
+        "/credential",
+        json={"credential_identifier": ident, "proofs": {"jwt": [key.proof(nonce)]}},
+        headers=bearer(tokens[1]["access_token"]),
+    )
     assert again.status_code == 400 and again.json()["error"] == "invalid_nonce"  # a fresh proof, a spent nonce

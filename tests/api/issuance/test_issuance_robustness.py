@@ -12,14 +12,22 @@ from tests.flows.issuance_helpers import SD_JWT_PID, Backend, HolderKey, Wallet,
 @pytest.fixture
 def token(api_client: Any, client: Any) -> dict[str, Any]:
     backend = Backend(client, api_client("issuance.write", "issuance.read").token())
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, claims={
-        "family_name": "D", "given_name": "A", "birthdate": "1990-01-01", "personal_administrative_number": "1"})
+    created = backend.issued(
+        credentialConfigurationId=SD_JWT_PID,
+        claims={"family_name": "D", "given_name": "A", "birthdate": "1990-01-01", "personal_administrative_number": "1"},
+    )
     wallet = Wallet(client)
     return wallet.token(code_of(wallet.offer(created["offerUri"])))
 
 
 BAD_CREDENTIAL_BODIES = [
-    None, 7, "text", [], {}, {"credential_identifier": 5}, {"credential_identifier": "x" * 5000},
+    None,
+    7,
+    "text",
+    [],
+    {},
+    {"credential_identifier": 5},
+    {"credential_identifier": "x" * 5000},
     {"credential_identifier": f"{SD_JWT_PID}:0", "proofs": "x"},
     {"credential_identifier": f"{SD_JWT_PID}:0", "proofs": {"jwt": "x"}},
     {"credential_identifier": f"{SD_JWT_PID}:0", "proofs": {"jwt": [{}]}},
@@ -40,42 +48,60 @@ def test_bad_credential_requests_are_oid4vci_errors(client, token, body):
 def test_proof_headers_that_do_not_import(client, token):
     key = HolderKey()
     nonce = Wallet(client).c_nonce()
-    for header in ({"jwk": {"kty": "EC"}}, {"jwk": "nope"}, {"x5c": ["!!!"]}, {"x5c": "x"},
-                   {"jwk": {**key.public_jwk, "d": "secret"}}):
+    for header in (
+        {"jwk": {"kty": "EC"}},
+        {"jwk": "nope"},
+        {"x5c": ["!!!"]},
+        {"x5c": "x"},
+        {"jwk": {**key.public_jwk, "d": "secret"}},
+    ):
         proof = key.proof(nonce, header=header)
-        response = client.post("/credential", headers=bearer(token["access_token"]), json={
-            "credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
-            "proofs": {"jwt": [proof]}})
+        response = client.post(
+            "/credential",
+            headers=bearer(token["access_token"]),
+            json={
+                "credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
+                "proofs": {"jwt": [proof]},
+            },
+        )
         assert response.status_code == 400 and response.json()["error"] == "invalid_proof", response.text
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), [
-    ("post", "/credential", {"content": b"not json", "headers": {"Content-Type": "application/json"}}),
-    ("post", "/credential", {"content": b"x=1", "headers": {"Content-Type": "text/plain"}}),
-    ("post", "/deferred_credential", {"json": {"transaction_id": "x"}}),
-    ("post", "/notification", {"json": {"notification_id": 1}}),
-    ("get", "/credential-offer/" + "x" * 70, {}),
-    ("get", "/credential-offer/nope", {}),
-    ("post", "/nonce", {"json": {"anything": True}}),
-    ("get", "/statuslists/" + "a" * 40, {}),
-    ("get", "/offers/" + "x" * 300, {}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("post", "/credential", {"content": b"not json", "headers": {"Content-Type": "application/json"}}),
+        ("post", "/credential", {"content": b"x=1", "headers": {"Content-Type": "text/plain"}}),
+        ("post", "/deferred_credential", {"json": {"transaction_id": "x"}}),
+        ("post", "/notification", {"json": {"notification_id": 1}}),
+        ("get", "/credential-offer/" + "x" * 70, {}),
+        ("get", "/credential-offer/nope", {}),
+        ("post", "/nonce", {"json": {"anything": True}}),
+        ("get", "/statuslists/" + "a" * 40, {}),
+        ("get", "/offers/" + "x" * 300, {}),
+    ],
+)
 def test_wallet_side_garbage(client, method, path, kwargs):
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code < 500, response.text
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"credentialConfigurationId": SD_JWT_PID}, {"credentialConfigurationId": 5},
-    {"credentialConfigurationId": SD_JWT_PID, "subject": {"uin": "1"}, "claims": {}},
-    {"credentialConfigurationIds": [SD_JWT_PID, SD_JWT_PID], "claims": {}},
-    {"credentialConfigurationId": SD_JWT_PID, "claims": {"birthdate": ["x"]}},
-    {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "expiresIn": 10 ** 9},
-    {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "txCode": {"length": 99}},
-    {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "grant": "authorization_code"},
-    {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "walletEndpoint": "https://w.example"},
-    {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "unknown": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"credentialConfigurationId": SD_JWT_PID},
+        {"credentialConfigurationId": 5},
+        {"credentialConfigurationId": SD_JWT_PID, "subject": {"uin": "1"}, "claims": {}},
+        {"credentialConfigurationIds": [SD_JWT_PID, SD_JWT_PID], "claims": {}},
+        {"credentialConfigurationId": SD_JWT_PID, "claims": {"birthdate": ["x"]}},
+        {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "expiresIn": 10**9},
+        {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "txCode": {"length": 99}},
+        {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "grant": "authorization_code"},
+        {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "walletEndpoint": "https://w.example"},
+        {"credentialConfigurationId": SD_JWT_PID, "claims": {}, "unknown": 1},
+    ],
+)
 def test_bad_issuance_requests_are_osia_errors(client, api_client, body):
     response = client.post("/v1/issuance", json=body, headers=bearer(api_client("issuance.write").token()))
     assert 400 <= response.status_code < 500, response.text

@@ -13,8 +13,7 @@ from tests.conftest import bearer, request_time, seal_audit
 
 
 def rsa_public_jwk(bits: int = 2048) -> dict[str, Any]:
-    return RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key(),
-                               as_dict=True)
+    return RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key(), as_dict=True)
 
 
 def rsa_private_jwk() -> dict[str, Any]:
@@ -38,10 +37,15 @@ def envelope(request: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 
 def create_body(rp_key: dict[str, Any], **changes: Any) -> dict[str, Any]:
     request = {
-        "clientId": "health-portal", "clientName": "Health Portal", "relyingPartyId": "ministry-of-health",
-        "logoUri": "https://health.example.gov/logo.png", "redirectUris": ["https://health.example.gov/cb"],
-        "authContextRefs": ["idbb:acr:static-code", "idbb:acr:generated-code"], "publicKey": rp_key,
-        "userClaims": ["name", "birthdate"], "grantTypes": ["authorization_code"],
+        "clientId": "health-portal",
+        "clientName": "Health Portal",
+        "relyingPartyId": "ministry-of-health",
+        "logoUri": "https://health.example.gov/logo.png",
+        "redirectUris": ["https://health.example.gov/cb"],
+        "authContextRefs": ["idbb:acr:static-code", "idbb:acr:generated-code"],
+        "publicKey": rp_key,
+        "userClaims": ["name", "birthdate"],
+        "grantTypes": ["authorization_code"],
         "clientAuthMethods": ["private_key_jwt"],
     }
     return envelope(request, changes)
@@ -49,9 +53,13 @@ def create_body(rp_key: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 def update_body(**changes: Any) -> dict[str, Any]:
     request = {
-        "clientName": "Health Portal v2", "status": "active", "logoUri": "https://health.example.gov/logo2.png",
-        "redirectUris": ["https://health.example.gov/cb2"], "userClaims": ["name"],
-        "authContextRefs": ["idbb:acr:static-code"], "grantTypes": ["authorization_code"],
+        "clientName": "Health Portal v2",
+        "status": "active",
+        "logoUri": "https://health.example.gov/logo2.png",
+        "redirectUris": ["https://health.example.gov/cb2"],
+        "userClaims": ["name"],
+        "authContextRefs": ["idbb:acr:static-code"],
+        "grantTypes": ["authorization_code"],
         "clientAuthMethods": ["private_key_jwt"],
     }
     return envelope(request, changes)
@@ -100,34 +108,37 @@ def test_redirect_uris_may_be_omitted_on_create(client, admin_token, rp_key):
     assert response.json()["errors"] == []
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"clientId": _DROP}, "invalid_client_id"),
-    ({"clientId": ""}, "invalid_client_id"),
-    ({"clientId": "has space"}, "invalid_client_id"),
-    ({"clientId": "x" * 51}, "invalid_client_id"),
-    ({"clientName": _DROP}, "invalid_client_name"),
-    ({"clientName": "   "}, "invalid_client_name"),
-    ({"clientName": "n" * 257}, "invalid_client_name"),
-    ({"relyingPartyId": _DROP}, "invalid_rp_id"),
-    ({"relyingPartyId": ""}, "invalid_rp_id"),
-    ({"logoUri": "not a uri"}, "invalid_uri"),
-    ({"logoUri": "http://health.example.gov/logo.png"}, "invalid_uri"),
-    ({"logoUri": _DROP}, "invalid_uri"),
-    ({"redirectUris": []}, "invalid_redirect_uri"),
-    ({"redirectUris": [""]}, "invalid_redirect_uri"),
-    ({"redirectUris": ["/relative/cb"]}, "invalid_redirect_uri"),
-    ({"redirectUris": ["https://health.example.gov/cb#frag"]}, "invalid_redirect_uri"),
-    ({"redirectUris": ["https://*.example.gov/cb"]}, "invalid_redirect_uri"),
-    ({"redirectUris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
-    ({"redirectUris": ["http://health.example.gov/cb"]}, "invalid_redirect_uri"),
-    ({"authContextRefs": ["mosip:idp:acr:static-code"]}, "invalid_acr"),
-    ({"authContextRefs": []}, "invalid_acr"),
-    ({"userClaims": ["shoe_size"]}, "invalid_claim"),
-    ({"grantTypes": ["implicit"]}, "invalid_grant_type"),
-    ({"grantTypes": []}, "invalid_grant_type"),
-    ({"clientAuthMethods": ["none"]}, "invalid_client_auth"),
-    ({"clientAuthMethods": []}, "invalid_client_auth"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"clientId": _DROP}, "invalid_client_id"),
+        ({"clientId": ""}, "invalid_client_id"),
+        ({"clientId": "has space"}, "invalid_client_id"),
+        ({"clientId": "x" * 51}, "invalid_client_id"),
+        ({"clientName": _DROP}, "invalid_client_name"),
+        ({"clientName": "   "}, "invalid_client_name"),
+        ({"clientName": "n" * 257}, "invalid_client_name"),
+        ({"relyingPartyId": _DROP}, "invalid_rp_id"),
+        ({"relyingPartyId": ""}, "invalid_rp_id"),
+        ({"logoUri": "not a uri"}, "invalid_uri"),
+        ({"logoUri": "http://health.example.gov/logo.png"}, "invalid_uri"),
+        ({"logoUri": _DROP}, "invalid_uri"),
+        ({"redirectUris": []}, "invalid_redirect_uri"),
+        ({"redirectUris": [""]}, "invalid_redirect_uri"),
+        ({"redirectUris": ["/relative/cb"]}, "invalid_redirect_uri"),
+        ({"redirectUris": ["https://health.example.gov/cb#frag"]}, "invalid_redirect_uri"),
+        ({"redirectUris": ["https://*.example.gov/cb"]}, "invalid_redirect_uri"),
+        ({"redirectUris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
+        ({"redirectUris": ["http://health.example.gov/cb"]}, "invalid_redirect_uri"),
+        ({"authContextRefs": ["mosip:idp:acr:static-code"]}, "invalid_acr"),
+        ({"authContextRefs": []}, "invalid_acr"),
+        ({"userClaims": ["shoe_size"]}, "invalid_claim"),
+        ({"grantTypes": ["implicit"]}, "invalid_grant_type"),
+        ({"grantTypes": []}, "invalid_grant_type"),
+        ({"clientAuthMethods": ["none"]}, "invalid_client_auth"),
+        ({"clientAuthMethods": []}, "invalid_client_auth"),
+    ],
+)
 def test_each_invalid_member_gets_its_single_error_code(client, admin_token, rp_key, change, code):
     assert only_error(post(client, admin_token, create_body(rp_key, **change))) == code
 
@@ -138,8 +149,7 @@ def test_loopback_and_native_app_redirect_uris_are_accepted(client, admin_token,
     assert response.json()["errors"] == []
 
 
-@pytest.mark.parametrize("request_time_value", [None, "", "2026-01-01T10:00:00Z", "2026-01-01 10:00:00.000",
-                                                "yesterday"])
+@pytest.mark.parametrize("request_time_value", [None, "", "2026-01-01T10:00:00Z", "2026-01-01 10:00:00.000", "yesterday"])
 def test_missing_or_malformed_request_time_is_invalid_request(client, admin_token, rp_key, request_time_value):
     body = create_body(rp_key)
     body["requestTime"] = request_time_value
@@ -219,8 +229,11 @@ def test_update_changes_members_and_ignores_immutable_and_unknown_ones(client, a
     other_key = rsa_public_jwk()
     body = update_body(publicKey=other_key, relyingPartyId="someone-else", shoeSize=42, status="INACTIVE")
     response = put(client, admin_token, "health-portal", body)
-    assert response.json() == {**response.json(), "errors": [],
-                               "response": {"clientId": "health-portal", "status": "inactive"}}
+    assert response.json() == {
+        **response.json(),
+        "errors": [],
+        "response": {"clientId": "health-portal", "status": "inactive"},
+    }
     got = client.get("/client-mgmt/oidc-client/health-portal", headers=bearer(admin_token)).json()["response"]
     assert got["clientName"] == "Health Portal v2"
     assert got["redirectUris"] == ["https://health.example.gov/cb2"]
@@ -229,17 +242,20 @@ def test_update_changes_members_and_ignores_immutable_and_unknown_ones(client, a
     assert got["relyingPartyId"] == "ministry-of-health"
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"clientName": ""}, "invalid_client_name"),
-    ({"logoUri": "ftp://x"}, "invalid_uri"),
-    ({"redirectUris": []}, "invalid_redirect_uri"),
-    ({"redirectUris": _DROP}, "invalid_redirect_uri"),
-    ({"authContextRefs": ["idbb:acr:nothing"]}, "invalid_acr"),
-    ({"userClaims": ["password"]}, "invalid_claim"),
-    ({"grantTypes": ["password"]}, "invalid_grant_type"),
-    ({"clientAuthMethods": ["client_secret_jwt"]}, "invalid_client_auth"),
-    ({"status": "deleted"}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"clientName": ""}, "invalid_client_name"),
+        ({"logoUri": "ftp://x"}, "invalid_uri"),
+        ({"redirectUris": []}, "invalid_redirect_uri"),
+        ({"redirectUris": _DROP}, "invalid_redirect_uri"),
+        ({"authContextRefs": ["idbb:acr:nothing"]}, "invalid_acr"),
+        ({"userClaims": ["password"]}, "invalid_claim"),
+        ({"grantTypes": ["password"]}, "invalid_grant_type"),
+        ({"clientAuthMethods": ["client_secret_jwt"]}, "invalid_client_auth"),
+        ({"status": "deleted"}, "invalid_request"),
+    ],
+)
 def test_update_errors(client, admin_token, rp_key, change, code):
     post(client, admin_token, create_body(rp_key))
     assert only_error(put(client, admin_token, "health-portal", update_body(**change))) == code
@@ -266,5 +282,4 @@ def test_client_writes_are_audited_with_the_calling_api_client(app, client, api_
         from app.extensions import db
 
         events = db.session.query(AuditEvent).filter_by(action="oidc_client.created").all()
-    assert [(e.actor, e.target, e.outcome) for e in events] == [(f"client:{caller.client_id}", "health-portal",
-                                                                 "success")]
+    assert [(e.actor, e.target, e.outcome) for e in events] == [(f"client:{caller.client_id}", "health-portal", "success")]

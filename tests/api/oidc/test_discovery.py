@@ -11,23 +11,29 @@ def test_metadata_names_this_issuer_and_only_working_endpoints(client, api_clien
     meta = response.json()
     assert meta["issuer"] == ISSUER
     assert meta["authorization_endpoint"] == ISSUER + "/authorize"
-    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials",
-                                             "urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+    assert meta["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+    ]
     assert meta == client.get("/.well-known/openid-configuration").json()
     for name, value in meta.items():
         if name.endswith("_supported") and not name.endswith(("_parameter_supported", "_access_supported")):
             assert isinstance(value, list) and all(isinstance(v, str) for v in value), name
     assert "introspect" in meta["scopes_supported"] and "add_oidc_client" in meta["scopes_supported"]
-    for name in ("token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint",
-                 "registration_endpoint"):
+    for name in ("token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint", "registration_endpoint"):
         assert meta[name].startswith(ISSUER + "/")
     assert client.get(meta["jwks_uri"].removeprefix(ISSUER)).status_code == 200
     caller = api_client("introspect")
     for name in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
         path = meta[name].removeprefix(ISSUER)
-        form = {"grant_type": "client_credentials", "token": "x",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": caller.assertion(aud=meta[name])}
+        form = {
+            "grant_type": "client_credentials",
+            "token": "x",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": caller.assertion(aud=meta[name]),
+        }
         assert client.post(path, data=form).status_code == 200, name
     for alg in meta["token_endpoint_auth_signing_alg_values_supported"]:
         assert alg in {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -58,12 +64,19 @@ def test_every_advertised_assertion_algorithm_works(app, client, alg):
     cid = f"alg-{alg.lower()}"
     with app.app.app_context():
         api_clients.register(cid, name=cid, scopes=["introspect"], public_key=public)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     now = int(time.time())
-    assertion = pyjwt.encode({"iss": cid, "sub": cid, "aud": ISSUER + "/oauth/token", "iat": now, "exp": now + 60,
-                              "jti": str(uuid.uuid4())}, pem, algorithm=alg)
-    response = client.post("/oauth/token", data={
-        "grant_type": "client_credentials", "client_assertion": assertion,
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+    assertion = pyjwt.encode(
+        {"iss": cid, "sub": cid, "aud": ISSUER + "/oauth/token", "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())},
+        pem,
+        algorithm=alg,
+    )
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        },
+    )
     assert response.status_code == 200, response.text

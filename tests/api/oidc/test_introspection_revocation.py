@@ -5,8 +5,11 @@ from tests.conftest import ISSUER, bearer, seal_audit
 
 
 def call(client, path, caller, **form):
-    data = {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": caller.assertion(aud=ISSUER + path), **form}
+    data = {
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": caller.assertion(aud=ISSUER + path),
+        **form,
+    }
     return client.post(path, data=data)
 
 

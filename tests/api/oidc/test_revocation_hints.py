@@ -8,6 +8,7 @@ from tests.conftest import bearer
 
 # --- R1: revocation with token_type_hint=refresh_token answers 200 but leaves the access token valid ---------------
 
+
 def test_r1_revocation_with_a_wrong_hint_still_revokes_the_access_token(client, api_client):
     caller = api_client("read_oidc_client")
     token = caller.token()

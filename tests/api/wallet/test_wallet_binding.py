@@ -33,6 +33,7 @@ AUD = "esignet-binding"
 
 # --- fixtures -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def smtp() -> Any:
     box = Mailbox()
@@ -100,8 +101,13 @@ def otp(value: str) -> list[dict[str, str]]:
 
 
 def bind_body(individual_id: str, challenges: list[dict[str, str]], public_key: Any, **changes: Any) -> dict[str, Any]:
-    request = {"individualId": individual_id, "authFactorType": "WLA", "format": "jwt",
-               "challengeList": challenges, "publicKey": public_key}
+    request = {
+        "individualId": individual_id,
+        "authFactorType": "WLA",
+        "format": "jwt",
+        "challengeList": challenges,
+        "publicKey": public_key,
+    }
     for name, value in changes.items():
         if value is None:
             request.pop(name, None)
@@ -152,8 +158,11 @@ def verify_chain(tmp_path: Path, ca: str, leaf: str) -> None:
 
 
 def spki_pem(private: Any) -> str:
-    return private.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def cert_x5t(pem: str) -> str:
@@ -170,8 +179,10 @@ def not_after(pem: str) -> datetime:
 
 # --- success ------------------------------------------------------------------------------------
 
+
 def test_bind_with_pin_returns_a_certificate_over_the_wallet_key_verified_by_openssl(
-        app, client, partner, citizen, tmp_path):
+    app, client, partner, citizen, tmp_path
+):
     wallet = new_rsa()
     result = success(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(wallet))))
     assert set(result) == {"walletUserId", "certificate", "expireDateTime"}
@@ -207,8 +218,17 @@ def test_binding_is_audited_and_stored_without_personal_data(app, client, partne
         row = db.session.execute(select(WalletBinding)).scalar_one()
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "wallet.bound")).scalars().all()
         assert [(e.target, e.details, e.actor) for e in events] == [(row.binding_id, {}, f"client:{partner.client_id}")]
-        stored = " ".join(str(v) for v in (row.binding_id, row.identity_id, row.public_key, row.certificate,
-                                            row.cert_thumbprint, row.wallet_user_id))
+        stored = " ".join(
+            str(v)
+            for v in (
+                row.binding_id,
+                row.identity_id,
+                row.public_key,
+                row.certificate,
+                row.cert_thumbprint,
+                row.wallet_user_id,
+            )
+        )
         all_audit = " ".join(str(e.details) + str(e.target) for e in db.session.execute(select(AuditEvent)).scalars())
     assert citizen.uin not in stored and citizen.uin not in all_audit
     assert row.wallet_user_id == result["walletUserId"] and row.auth_factor == "WLA"
@@ -216,14 +236,17 @@ def test_binding_is_audited_and_stored_without_personal_data(app, client, partne
 
 
 def test_bind_with_otp_on_the_esignet_path(app, client, partner, citizen, mailbox, tmp_path):
-    sent = client.post("/binding/binding-otp", headers=bearer(partner.token),
-                       json={"requestTime": request_time(),
-                             "request": {"individualId": citizen.uin, "otpChannels": ["email"]}})
+    sent = client.post(
+        "/binding/binding-otp",
+        headers=bearer(partner.token),
+        json={"requestTime": request_time(), "request": {"individualId": citizen.uin, "otpChannels": ["email"]}},
+    )
     assert success(sent) == {"maskedEmail": "a***@example.org", "maskedMobile": None}
     code = mailbox.last_code()
     wallet = ec.generate_private_key(ec.SECP256R1())
-    result = success(bind(client, partner, bind_body(citizen.uin, otp(code), jwk_of(wallet)),
-                          path="/binding/wallet-binding"))
+    result = success(
+        bind(client, partner, bind_body(citizen.uin, otp(code), jwk_of(wallet)), path="/binding/wallet-binding")
+    )
     verify_chain(tmp_path, ca_pem(app), result["certificate"])
     assert openssl("x509", "-noout", "-pubkey", stdin=result["certificate"]).split() == spki_pem(wallet).split()
     # a code is single use
@@ -258,6 +281,7 @@ def test_a_new_key_adds_a_binding_and_the_old_one_stays_valid(app, client, partn
 
 
 # --- errors, in their order --------------------------------------------------------------------
+
 
 def test_duplicate_public_key_for_the_same_person_and_factor(client, api_client, partner, citizen, app):
     key = jwk_of(new_rsa())
@@ -299,8 +323,9 @@ INVALID_REQUEST_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 
 def test_invalid_request_comes_first(client, partner, citizen):
     for name, headers, changes in INVALID_REQUEST_CASES:
-        body = bind_body(citizen.uin, pin("000000"), RSAAlgorithm.to_jwk(new_rsa(), as_dict=True),
-                         **{"authFactorType": "PIN", **changes})
+        body = bind_body(
+            citizen.uin, pin("000000"), RSAAlgorithm.to_jwk(new_rsa(), as_dict=True), **{"authFactorType": "PIN", **changes}
+        )
         assert only_error(bind(client, partner, body, **headers)) == "invalid_request", name
 
 
@@ -362,14 +387,17 @@ def test_invalid_auth_challenge_is_one_answer_for_every_failure(app, client, par
 
 def test_wrong_pins_are_counted_and_block_the_identifier(client, partner, citizen):
     for _ in range(3):
-        assert only_error(bind(client, partner, bind_body(citizen.uin, pin("000000"), jwk_of(new_rsa())))) == \
-            "invalid_auth_challenge"
+        assert (
+            only_error(bind(client, partner, bind_body(citizen.uin, pin("000000"), jwk_of(new_rsa()))))
+            == "invalid_auth_challenge"
+        )
     blocked = bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa())))
     assert only_error(blocked) == "invalid_auth_challenge"
 
 
 def test_inactive_identity_cannot_authenticate_and_a_late_deactivation_is_key_binding_failed(
-        app, client, partner, citizen, monkeypatch):
+    app, client, partner, citizen, monkeypatch
+):
     from sqlalchemy import select
 
     from app.extensions import db
@@ -384,13 +412,19 @@ def test_inactive_identity_cannot_authenticate_and_a_late_deactivation_is_key_bi
     body = bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa()))
     assert only_error(bind(client, partner, body)) == "invalid_auth_challenge"
     # deactivated between the PIN check and the binding (simulated): key_binding_failed
-    monkeypatch.setattr(authentication, "with_static_code",
-                        lambda identifier, secret, source=None: authentication.Authenticated(identity_id, ("pin",)))
-    assert only_error(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa())))) == \
-        "key_binding_failed"
+    monkeypatch.setattr(
+        authentication,
+        "with_static_code",
+        lambda identifier, secret, source=None: authentication.Authenticated(identity_id, ("pin",)),
+    )
+    assert (
+        only_error(bind(client, partner, bind_body(citizen.uin, pin(citizen.pin), jwk_of(new_rsa()))))
+        == "key_binding_failed"
+    )
 
 
 # --- bearer token ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/wallet-binding", "/binding/wallet-binding", "/binding/binding-otp"])
 def test_bearer_token_with_the_wallet_binding_scope_is_required(client, api_client, path):
@@ -401,14 +435,16 @@ def test_bearer_token_with_the_wallet_binding_scope_is_required(client, api_clie
     garbage = client.post(path, json=body, headers=bearer("not-a-token"))
     assert garbage.status_code == 401
     wrong = api_client("read_oidc_client")
-    forbidden = client.post(path, json=body, headers={**bearer(wrong.token()), "PARTNER-ID": wrong.client_id,
-                                                      "PARTNER-API-KEY": "k"})
+    forbidden = client.post(
+        path, json=body, headers={**bearer(wrong.token()), "PARTNER-ID": wrong.client_id, "PARTNER-API-KEY": "k"}
+    )
     assert forbidden.status_code == 403
     assert 'scope="wallet_binding"' in forbidden.headers["WWW-Authenticate"]
     assert forbidden.json()["errors"][0]["errorCode"] == "insufficient_scope"
 
 
 # --- binding-otp --------------------------------------------------------------------------------
+
 
 def otp_body(**request: Any) -> dict[str, Any]:
     return {"requestTime": request_time(), "request": request}
@@ -425,8 +461,17 @@ def test_binding_otp_errors(client, partner, citizen, mailbox):
     assert only_error(send(otp_body(individualId=citizen.uin, otpChannels=["phone"]))) == "invalid_otp_channel"
     unknown = send(otp_body(individualId="9999999999", otpChannels=["email"]))
     assert only_error(unknown) == "send_otp_failed"
-    assert only_error(send({"requestTime": "2020-01-01T00:00:00.000Z",
-                            "request": {"individualId": citizen.uin, "otpChannels": ["email"]}})) == "invalid_request"
+    assert (
+        only_error(
+            send(
+                {
+                    "requestTime": "2020-01-01T00:00:00.000Z",
+                    "request": {"individualId": citizen.uin, "otpChannels": ["email"]},
+                }
+            )
+        )
+        == "invalid_request"
+    )
     assert mailbox.messages == []
 
 
@@ -442,8 +487,9 @@ def test_binding_otp_delivery_failure_is_send_otp_failed(make_app, api_client, c
     with cx.app.app_context():
         api_clients.register("wallet-backend", name="w", scopes=["wallet_binding"], public_key=public, actor="test")
     token = ApiClient("wallet-backend", pem, public, http).token()
-    response = http.post("/binding/binding-otp", headers=bearer(token),
-                         json=otp_body(individualId=person.uin, otpChannels=["email"]))
+    response = http.post(
+        "/binding/binding-otp", headers=bearer(token), json=otp_body(individualId=person.uin, otpChannels=["email"])
+    )
     assert only_error(response) == "send_otp_failed"
 
 
@@ -468,8 +514,11 @@ def test_binding_otp_goes_to_each_requested_channel(make_app, api_client):
     """eSignet's otpChannels: the code goes where the wallet asks, and the answer names where it went."""
     del api_client
     http, person, token, outbox = outbox_binding(make_app)
-    send = lambda *channels: http.post("/binding/binding-otp", headers=bearer(token),  # noqa: E731
-                                       json=otp_body(individualId=person.uin, otpChannels=list(channels)))
+    send = lambda *channels: http.post(  # noqa: E731
+        "/binding/binding-otp",
+        headers=bearer(token),
+        json=otp_body(individualId=person.uin, otpChannels=list(channels)),
+    )
 
     assert success(send("phone")) == {"maskedEmail": None, "maskedMobile": "********0001"}
     assert [(m["channel"], m["address"]) for m in outbox.messages()] == [("phone", "+221700000001")]
@@ -477,16 +526,19 @@ def test_binding_otp_goes_to_each_requested_channel(make_app, api_client):
     outbox.clear()
     assert success(send("EMAIL", "phone")) == {"maskedEmail": "a***@example.org", "maskedMobile": "********0001"}
     sent = outbox.messages()
-    assert [(m["channel"], m["address"]) for m in sent] == [("email", "amina.wallet@example.org"),
-                                                            ("phone", "+221700000001")]
+    assert [(m["channel"], m["address"]) for m in sent] == [
+        ("email", "amina.wallet@example.org"),
+        ("phone", "+221700000001"),
+    ]
     codes = {re.search(r"\b\d{6}\b", m["body"]).group(0) for m in sent}  # type: ignore[union-attr]
     assert len(codes) == 1  # one code, on both channels
 
     # that code binds (the earlier phone-only code was replaced by it)
     wallet = ec.generate_private_key(ec.SECP256R1())
     headers = {**bearer(token), "PARTNER-ID": "wallet-backend", "PARTNER-API-KEY": "pk-1"}
-    bound = http.post("/binding/wallet-binding", headers=headers,
-                      json=bind_body(person.uin, otp(codes.pop()), jwk_of(wallet)))
+    bound = http.post(
+        "/binding/wallet-binding", headers=headers, json=bind_body(person.uin, otp(codes.pop()), jwk_of(wallet))
+    )
     assert "walletUserId" in success(bound)
 
 
@@ -505,14 +557,18 @@ def test_binding_otp_names_only_the_channels_that_delivered(make_app, api_client
         deliver(channel, address, subject, body)
 
     monkeypatch.setattr(outbox, "send", sms_gateway_down)
-    send = lambda *channels: http.post("/binding/binding-otp", headers=bearer(token),  # noqa: E731
-                                       json=otp_body(individualId=person.uin, otpChannels=list(channels)))
+    send = lambda *channels: http.post(  # noqa: E731
+        "/binding/binding-otp",
+        headers=bearer(token),
+        json=otp_body(individualId=person.uin, otpChannels=list(channels)),
+    )
     assert success(send("email", "phone")) == {"maskedEmail": "a***@example.org", "maskedMobile": None}
     assert [m["channel"] for m in outbox.messages()] == ["email"]
     assert only_error(send("phone")) == "send_otp_failed"
 
 
 # --- what linked authorization uses: WLA tokens and consent keys --------------------------------
+
 
 def wla_token(private: Any, x5t: str, sub: str, alg: str = "RS256", **changes: Any) -> str:
     now = int(clock.timestamp())
@@ -553,8 +609,7 @@ def test_authenticate_wla_with_the_bound_key_once(app, client, partner, citizen)
         from app.formats import wla
 
         payload = wla.consent_payload(["name", "email"], [])
-        head, _, sig = pyjwt.api_jws.PyJWS().encode(payload, wallet, algorithm="RS256",
-                                                    headers={"x5t#S256": x5t}).split(".")
+        head, _, sig = pyjwt.api_jws.PyJWS().encode(payload, wallet, algorithm="RS256", headers={"x5t#S256": x5t}).split(".")
         _, binding_id, key = wallet_binding.consent_key(x5t)
         assert wla.verify_detached_consent(f"{head}.{sig}", payload, key)["x5t#S256"] == x5t
         assert binding_id
@@ -576,6 +631,7 @@ def test_authenticate_wla_with_an_ec_key(app, client, partner, citizen):
 
 # --- the binding CA -----------------------------------------------------------------------------
 
+
 def test_the_ca_is_the_same_in_every_app_with_the_same_kek_and_differs_with_another(make_app, tmp_path):
     from tests.conftest import random_kek
 
@@ -585,11 +641,15 @@ def test_the_ca_is_the_same_in_every_app_with_the_same_kek_and_differs_with_anot
     text = openssl("x509", "-noout", "-text", stdin=first)
     assert "CA:TRUE" in text and "Certificate Sign" in text and "ecdsa-with-SHA256" in text
     (tmp_path / "ca.pem").write_text(first)
-    assert openssl("verify", "-x509_strict", "-CAfile", str(tmp_path / "ca.pem"), str(tmp_path / "ca.pem")).strip() \
+    assert (
+        openssl("verify", "-x509_strict", "-CAfile", str(tmp_path / "ca.pem"), str(tmp_path / "ca.pem"))
+        .strip()
         .endswith(": OK")
+    )
 
 
 # --- GovStack sandbox profile -------------------------------------------------------------------
+
 
 @pytest.fixture
 def sandbox(make_app: Any) -> Any:
@@ -607,8 +667,9 @@ def test_sandbox_binds_any_otp_for_an_unknown_individual_without_a_token(sandbox
     """Needs the lead's sandbox spec stripping in app/__init__.py (SANDBOX_OPEN)."""
     cx, http = sandbox
     wallet = new_rsa()
-    response = http.post("/wallet-binding", headers=sandbox_headers(),
-                         json=bind_body("sandbox-person-1", otp("1"), jwk_of(wallet)))
+    response = http.post(
+        "/wallet-binding", headers=sandbox_headers(), json=bind_body("sandbox-person-1", otp("1"), jwk_of(wallet))
+    )
     result = success(response)
     verify_chain(tmp_path, ca_pem(cx), result["certificate"])
     assert openssl("x509", "-noout", "-pubkey", stdin=result["certificate"]).split() == spki_pem(wallet).split()
@@ -626,18 +687,21 @@ def test_sandbox_accepts_a_key_that_does_not_load_and_certifies_a_stand_in(sandb
     """Needs the lead's sandbox spec stripping in app/__init__.py (SANDBOX_OPEN)."""
     cx, http = sandbox
     no_e = {k: v for k, v in jwk_of(new_rsa()).items() if k != "e"}
-    result = success(http.post("/binding/wallet-binding", headers=sandbox_headers(),
-                               json=bind_body("sandbox-person-2", otp("x"), no_e)))
+    result = success(
+        http.post("/binding/wallet-binding", headers=sandbox_headers(), json=bind_body("sandbox-person-2", otp("x"), no_e))
+    )
     verify_chain(tmp_path, ca_pem(cx), result["certificate"])
     assert "idbb sandbox: key not usable" in openssl("x509", "-noout", "-subject", stdin=result["certificate"])
     # still one answer per rule: the same odd key again is a duplicate, an empty OTP is refused
     again = http.post("/wallet-binding", headers=sandbox_headers(), json=bind_body("sandbox-person-2", otp("y"), no_e))
     assert only_error(again) == "duplicate_public_key"
-    empty = http.post("/wallet-binding", headers=sandbox_headers(),
-                      json=bind_body("sandbox-person-2", otp(""), jwk_of(new_rsa())))
+    empty = http.post(
+        "/wallet-binding", headers=sandbox_headers(), json=bind_body("sandbox-person-2", otp(""), jwk_of(new_rsa()))
+    )
     assert only_error(empty) == "invalid_auth_challenge"
-    no_kty = http.post("/wallet-binding", headers=sandbox_headers(),
-                       json=bind_body("sandbox-person-2", otp("1"), {"n": "abc"}))
+    no_kty = http.post(
+        "/wallet-binding", headers=sandbox_headers(), json=bind_body("sandbox-person-2", otp("1"), {"n": "abc"})
+    )
     assert only_error(no_kty) == "invalid_public_key"
     headerless = http.post("/wallet-binding", json=bind_body("sandbox-person-2", otp("1"), jwk_of(new_rsa())))
     assert only_error(headerless) == "invalid_request"
@@ -658,14 +722,26 @@ def test_sandbox_rules_at_the_service_layer(sandbox):
     cx, _ = sandbox
     person = enroll_citizen(cx, email="sandbox@example.org")
     with cx.app.app_context():
-        known = wallet_binding.bind(bind_body(person.uin, otp("anything"), jwk_of(new_rsa()))["request"],
-                                    partner_id="p", partner_api_key="k", client_id=None)
-        unknown = wallet_binding.bind(bind_body("nobody", otp("1"), jwk_of(new_rsa()))["request"],
-                                      partner_id="p", partner_api_key="k", client_id="another-client")
+        known = wallet_binding.bind(
+            bind_body(person.uin, otp("anything"), jwk_of(new_rsa()))["request"],
+            partner_id="p",
+            partner_api_key="k",
+            client_id=None,
+        )
+        unknown = wallet_binding.bind(
+            bind_body("nobody", otp("1"), jwk_of(new_rsa()))["request"],
+            partner_id="p",
+            partner_api_key="k",
+            client_id="another-client",
+        )
         assert known["walletUserId"] != unknown["walletUserId"]
         with pytest.raises(InvalidRequest) as refused:
-            wallet_binding.bind(bind_body(person.uin, pin("000000"), jwk_of(new_rsa()))["request"],
-                                partner_id="p", partner_api_key="k", client_id=None)
+            wallet_binding.bind(
+                bind_body(person.uin, pin("000000"), jwk_of(new_rsa()))["request"],
+                partner_id="p",
+                partner_api_key="k",
+                client_id=None,
+            )
         assert refused.value.code == "invalid_auth_challenge"  # a PIN is still checked in the sandbox
 
 

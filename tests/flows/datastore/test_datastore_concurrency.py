@@ -37,13 +37,12 @@ def test_racing_uploads_deletes_and_mappings(client: Any, api_client: Any) -> No
         assert sorted(a.status_code for a in answers) == [200, 409, 409, 409], [a.text for a in answers]
         assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"DOCUMENT_EXISTS"}
         key = {**seed.DIPLOMA_KEY, "document_id": f"race-{attempt}"}
-        deletes = _race([lambda k=key: http.request("DELETE", "/api/v1/datastore", json=k, headers=auth)
-                         for _ in range(4)])
+        deletes = _race([lambda k=key: http.request("DELETE", "/api/v1/datastore", json=k, headers=auth) for _ in range(4)])
         assert sorted(a.status_code for a in deletes) == [200, 409, 409, 409]
         assert {a.json()["error"]["code"] for a in deletes if a.status_code == 409} == {"ALREADY_REVOKED"}
-    mapping = _race([lambda: http.post("/api/v1/identity/mapping", json=seed.ALICE_MAPPING, headers=auth)
-                     for _ in range(4)])
+    mapping = _race([lambda: http.post("/api/v1/identity/mapping", json=seed.ALICE_MAPPING, headers=auth) for _ in range(4)])
     assert sorted(a.status_code for a in mapping) == [200, 409, 409, 409]
-    found = http.get("/api/v1/identity/mapping/search", params={"authentic_source": "hr.example.org"},
-                     headers=auth).json()["mappings"]
+    found = http.get("/api/v1/identity/mapping/search", params={"authentic_source": "hr.example.org"}, headers=auth).json()[
+        "mappings"
+    ]
     assert len(found) == 1

@@ -44,8 +44,9 @@ def _collect(wallet: Wallet, created: dict[str, Any]) -> tuple[str, HolderKey]:
 def _verified(client: Any, serialised: str) -> tuple[dict[str, Any], dict[str, Any]]:
     issuer_jwt = serialised.split("~")[0]
     key = published_key(client, pyjwt.get_unverified_header(issuer_jwt)["kid"])
-    payload = pyjwt.decode(issuer_jwt, pyjwt.PyJWK(key), algorithms=["ES256"],
-                           options={"verify_exp": False, "verify_iat": False})
+    payload = pyjwt.decode(
+        issuer_jwt, pyjwt.PyJWK(key), algorithms=["ES256"], options={"verify_exp": False, "verify_iat": False}
+    )
     return payload, SDJWTVerifier(serialised, lambda iss, hdr: jwk.JWK(**key)).get_verified_payload()
 
 
@@ -87,10 +88,11 @@ def test_deleting_withdraws_an_offer_not_yet_collected(client: Any, source: dict
     backend = Backend(client, source["Authorization"].split(" ", 1)[1])
     created = backend.issued(subject={**seed.DIPLOMA_KEY, "document_id": "diploma-001"})
     offer = Wallet(client).offer(created["offerUri"])
-    client.request("DELETE", "/api/v1/datastore", json={**seed.DIPLOMA_KEY, "document_id": "diploma-001"},
-                   headers=source)
-    answer = client.post("/oauth/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-                                               "pre-authorized_code": code_of(offer)})
+    client.request("DELETE", "/api/v1/datastore", json={**seed.DIPLOMA_KEY, "document_id": "diploma-001"}, headers=source)
+    answer = client.post(
+        "/oauth/token",
+        data={"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code_of(offer)},
+    )
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
     assert backend.read(created["issuanceId"])["state"] == "offer_expired"
 
@@ -103,7 +105,8 @@ def test_tx_code_goes_to_the_mapped_persons_email(make_app: Any, api_client: Any
     assert http.post("/api/v1/identity/mapping", json=mapping, headers=auth).status_code == 200
     assert http.post("/api/v1/datastore/", json=seed.DIPLOMA, headers=auth).status_code == 200
     created = Backend(http, auth["Authorization"].split(" ", 1)[1]).issued(
-        subject=seed.DIPLOMA_KEY, txCode={"length": 6, "delivery": "email"})
+        subject=seed.DIPLOMA_KEY, txCode={"length": 6, "delivery": "email"}
+    )
     assert "txCode" not in created
     sender = cx.app.extensions["idbb"].cache["notifier"]
     [message] = [m for m in sender.messages() if m["address"] == "alice@example.org"]

@@ -22,12 +22,14 @@ from tests.api.datastore import seed
 from tests.conftest import ISSUER
 
 AUDIENCE = "vc-issuer"
-RULES = "\n".join([
-    "(vc (service apigw)(method POST)(path /api/v1/datastore/)(subject hr-system)(authentic_source SUNET)"
-    "(scope diploma))",
-    "(vc (service apigw)(method DELETE)(path /api/v1/datastore)(subject hr-admin@example.org)(authentic_source *)"
-    "(scope *))",
-])
+RULES = "\n".join(
+    [
+        "(vc (service apigw)(method POST)(path /api/v1/datastore/)(subject hr-system)(authentic_source SUNET)"
+        "(scope diploma))",
+        "(vc (service apigw)(method DELETE)(path /api/v1/datastore)(subject hr-admin@example.org)(authentic_source *)"
+        "(scope *))",
+    ]
+)
 
 
 class AuthServer:
@@ -44,8 +46,12 @@ class AuthServer:
                     body = {"issuer": server.url, "jwks_uri": server.url + "/jwks.json"}
                 elif self.path == "/jwks.json":
                     server.fetches += 1
-                    body = {"keys": [{**ECAlgorithm.to_jwk(k.public_key(), as_dict=True), "kid": kid, "use": "sig",
-                                      "alg": "ES256"} for kid, k in server.keys.items()]}
+                    body = {
+                        "keys": [
+                            {**ECAlgorithm.to_jwk(k.public_key(), as_dict=True), "kid": kid, "use": "sig", "alg": "ES256"}
+                            for kid, k in server.keys.items()
+                        ]
+                    }
                 else:
                     self.send_error(404)
                     return
@@ -72,8 +78,9 @@ class AuthServer:
     def token(self, kid: str, *, key: ec.EllipticCurvePrivateKey | None = None, **claims: Any) -> str:
         now = int(time.time())
         body = {"iss": self.url, "aud": AUDIENCE, "sub": "opaque-123", "iat": now, "exp": now + 300, **claims}
-        return pyjwt.encode({k: v for k, v in body.items() if v is not None}, key or self.keys[kid],
-                            algorithm="ES256", headers={"kid": kid})
+        return pyjwt.encode(
+            {k: v for k, v in body.items() if v is not None}, key or self.keys[kid], algorithm="ES256", headers={"kid": kid}
+        )
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -88,9 +95,14 @@ def server() -> Iterator[AuthServer]:
 
 
 def _http(make_app: Any, server: AuthServer, **changes: Any) -> Any:
-    settings = {"datastore_auth": "jwks", "datastore_jwks_url": server.url + "/jwks.json",
-                "datastore_token_issuer": server.url, "datastore_token_audience": AUDIENCE,
-                "datastore_jwks_min_refresh": 0, **changes}
+    settings = {
+        "datastore_auth": "jwks",
+        "datastore_jwks_url": server.url + "/jwks.json",
+        "datastore_token_issuer": server.url,
+        "datastore_token_audience": AUDIENCE,
+        "datastore_jwks_min_refresh": 0,
+        **changes,
+    }
     return make_app(**settings).test_client(base_url=ISSUER)
 
 
@@ -131,9 +143,14 @@ def test_wrong_aud_iss_unknown_key_or_expired_is_unauthorized(make_app: Any, ser
     good = server.token(kid, eppn="anyone")
     assert http.post("/api/v1/datastore/", json=_doc(), headers={"Authorization": "Bearer " + good}).status_code == 200
     stranger = ec.generate_private_key(ec.SECP256R1())
-    for token in (server.token(kid, aud="someone-else"), server.token(kid, iss="https://evil.example"),
-                  server.token("unknown-kid", key=stranger), server.token(kid, key=stranger),
-                  server.token(kid, exp=int(time.time()) - 120), pyjwt.encode({"iss": server.url}, "s", "HS256")):
+    for token in (
+        server.token(kid, aud="someone-else"),
+        server.token(kid, iss="https://evil.example"),
+        server.token("unknown-kid", key=stranger),
+        server.token(kid, key=stranger),
+        server.token(kid, exp=int(time.time()) - 120),
+        pyjwt.encode({"iss": server.url}, "s", "HS256"),
+    ):
         answer = http.get("/api/v1/datastore/", params=seed.DIPLOMA_KEY, headers={"Authorization": "Bearer " + token})
         assert _code(answer) == (401, "UNAUTHORIZED"), token
 
@@ -146,8 +163,11 @@ def test_unknown_kid_refetches_at_most_once_per_interval(make_app: Any, server: 
     assert server.fetches == 1
     rotated = server.add_key()  # a new key: within the interval it is not fetched, so the token is refused
     for _ in range(3):
-        answer = http.get("/api/v1/datastore/search", params={"authentic_source": "x"},
-                          headers={"Authorization": "Bearer " + server.token(rotated, eppn="a")})
+        answer = http.get(
+            "/api/v1/datastore/search",
+            params={"authentic_source": "x"},
+            headers={"Authorization": "Bearer " + server.token(rotated, eppn="a")},
+        )
         assert _code(answer) == (401, "UNAUTHORIZED")
     assert server.fetches == 1
 
@@ -156,23 +176,38 @@ def test_key_rotation_is_picked_up_on_an_unknown_kid(make_app: Any, server: Auth
     first = server.add_key()
     http = _http(make_app, server)
     search = {"authentic_source": "x"}
-    assert http.get("/api/v1/datastore/search", params=search,
-                    headers={"Authorization": "Bearer " + server.token(first, eppn="a")}).status_code == 200
+    assert (
+        http.get(
+            "/api/v1/datastore/search", params=search, headers={"Authorization": "Bearer " + server.token(first, eppn="a")}
+        ).status_code
+        == 200
+    )
     second = server.add_key()
-    assert http.get("/api/v1/datastore/search", params=search,
-                    headers={"Authorization": "Bearer " + server.token(second, eppn="a")}).status_code == 200
+    assert (
+        http.get(
+            "/api/v1/datastore/search", params=search, headers={"Authorization": "Bearer " + server.token(second, eppn="a")}
+        ).status_code
+        == 200
+    )
     assert server.fetches == 2
 
 
 def test_oidc_discovery_finds_the_issuers_keys(make_app: Any, server: AuthServer) -> None:
     kid = server.add_key()
-    http = make_app(datastore_auth="oidc", datastore_oidc_issuer=server.url,
-                    datastore_token_audience=AUDIENCE).test_client(base_url=ISSUER)
-    ok = http.post("/api/v1/identity/mapping", json=seed.ALICE_MAPPING,
-                   headers={"Authorization": "Bearer " + server.token(kid, email="hr@example.org")})
+    http = make_app(datastore_auth="oidc", datastore_oidc_issuer=server.url, datastore_token_audience=AUDIENCE).test_client(
+        base_url=ISSUER
+    )
+    ok = http.post(
+        "/api/v1/identity/mapping",
+        json=seed.ALICE_MAPPING,
+        headers={"Authorization": "Bearer " + server.token(kid, email="hr@example.org")},
+    )
     assert ok.status_code == 200 and ok.json() == {"authentic_source_person_id": "EMP-12345"}
-    wrong = http.post("/api/v1/identity/mapping/resolve", json=seed.ALICE_RESOLVE,
-                      headers={"Authorization": "Bearer " + server.token(kid, iss=server.url + "/other")})
+    wrong = http.post(
+        "/api/v1/identity/mapping/resolve",
+        json=seed.ALICE_RESOLVE,
+        headers={"Authorization": "Bearer " + server.token(kid, iss=server.url + "/other")},
+    )
     assert _code(wrong) == (401, "UNAUTHORIZED")
 
 
@@ -186,11 +221,14 @@ def test_basic_only_where_chosen_and_never_in_production(make_app: Any, api_clie
     from app.services import api_clients
 
     with cx.app.app_context():
-        made = api_clients.register("hr-basic", name="HR", scopes=["datastore.write", "datastore.read"],
-                                    auth_method="client_secret_basic", actor="test")
+        made = api_clients.register(
+            "hr-basic",
+            name="HR",
+            scopes=["datastore.write", "datastore.read"],
+            auth_method="client_secret_basic",
+            actor="test",
+        )
     assert http.post("/api/v1/datastore/", json=seed.DIPLOMA, auth=("hr-basic", made.secret)).status_code == 200
-    assert _code(http.post("/api/v1/datastore/", json=seed.DIPLOMA, auth=("hr-basic", "wrong"))) == (
-        401, "UNAUTHORIZED")
+    assert _code(http.post("/api/v1/datastore/", json=seed.DIPLOMA, auth=("hr-basic", "wrong"))) == (401, "UNAUTHORIZED")
     bearer_token = {"Authorization": "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln"}
-    assert _code(http.get("/api/v1/datastore/", params=seed.DIPLOMA_KEY, headers=bearer_token)) == (
-        401, "UNAUTHORIZED")
+    assert _code(http.get("/api/v1/datastore/", params=seed.DIPLOMA_KEY, headers=bearer_token)) == (401, "UNAUTHORIZED")

@@ -53,6 +53,7 @@ def collect(wallet: Wallet, created: dict[str, Any], *, holders: int = 1, dpop: 
 
 # --- metadata -------------------------------------------------------------------------------------
 
+
 def test_issuer_metadata_lists_the_three_configurations_in_1_0_shapes(client):
     meta = client.get("/.well-known/openid-credential-issuer").json()
     assert meta["credential_issuer"] == ISSUER
@@ -71,7 +72,7 @@ def test_issuer_metadata_lists_the_three_configurations_in_1_0_shapes(client):
         claims = config["credential_metadata"]["claims"]
         assert all(isinstance(c["path"], list) for c in claims)
         assert {d["locale"] for d in config["credential_metadata"]["display"]} == {"en", "fr", "ar"}
-    iacas = client.get(meta["mdoc_iacas_uri"][len(ISSUER):])
+    iacas = client.get(meta["mdoc_iacas_uri"][len(ISSUER) :])
     assert iacas.status_code == 200 and iacas.json()["iacas"]
     server = client.get("/.well-known/oauth-authorization-server").json()
     assert PRE_AUTH in server["grant_types_supported"]
@@ -80,14 +81,18 @@ def test_issuer_metadata_lists_the_three_configurations_in_1_0_shapes(client):
 
 # --- the three formats ----------------------------------------------------------------------------
 
+
 def test_sd_jwt_vc_with_tx_code_verified_by_the_sd_jwt_package(backend, citizen, wallet, client):
     created = start(backend, citizen, SD_JWT_PID, txCode={"length": 6, "inputMode": "numeric"})
     assert created["qrCode"].startswith("data:image/svg+xml;base64,")
     assert created["statusUri"] == f"{ISSUER}/v1/issuance/{created['issuanceId']}"
     offer = wallet.offer(created["offerUri"])
     assert offer["credential_issuer"] == ISSUER and offer["credential_configuration_ids"] == [SD_JWT_PID]
-    assert offer["grants"][PRE_AUTH]["tx_code"] == {"input_mode": "numeric", "length": 6,
-                                                    "description": offer["grants"][PRE_AUTH]["tx_code"]["description"]}
+    assert offer["grants"][PRE_AUTH]["tx_code"] == {
+        "input_mode": "numeric",
+        "length": 6,
+        "description": offer["grants"][PRE_AUTH]["tx_code"]["description"],
+    }
     assert len(created["txCode"]) == 6 and created["txCode"].isdigit()
     token = wallet.token(code_of(offer), created["txCode"])
     assert token["token_type"] == "Bearer"
@@ -102,8 +107,9 @@ def test_sd_jwt_vc_with_tx_code_verified_by_the_sd_jwt_package(backend, citizen,
     header = pyjwt.get_unverified_header(issuer_jwt)
     assert header["typ"] == "dc+sd-jwt" and header["x5c"]
     issuer_key = published_key(client, header["kid"])
-    payload = pyjwt.decode(issuer_jwt, pyjwt.PyJWK(issuer_key), algorithms=["ES256"],
-                           options={"verify_exp": False, "verify_iat": False})
+    payload = pyjwt.decode(
+        issuer_jwt, pyjwt.PyJWK(issuer_key), algorithms=["ES256"], options={"verify_exp": False, "verify_iat": False}
+    )
     assert payload["iss"] == ISSUER and payload["vct"] == "urn:eudi:pid:1"
     assert payload["exp"] > now() + 300 * 86400
     assert payload["cnf"]["jwk"]["x"] == holder.public_jwk["x"]
@@ -120,10 +126,15 @@ def test_sd_jwt_vc_with_tx_code_verified_by_the_sd_jwt_package(backend, citizen,
 
     holder_jwk = jwk.JWK.from_pem(holder.pem)
     presenter = SDJWTHolder(serialised)
-    presenter.create_presentation({"given_name": True}, nonce="verifier-nonce", aud="https://verifier.example",
-                                  holder_key=holder_jwk, sign_alg="ES256")
-    presented = SDJWTVerifier(presenter.sd_jwt_presentation, lambda iss, hdr: issuer_public,
-                              expected_aud="https://verifier.example", expected_nonce="verifier-nonce")
+    presenter.create_presentation(
+        {"given_name": True}, nonce="verifier-nonce", aud="https://verifier.example", holder_key=holder_jwk, sign_alg="ES256"
+    )
+    presented = SDJWTVerifier(
+        presenter.sd_jwt_presentation,
+        lambda iss, hdr: issuer_public,
+        expected_aud="https://verifier.example",
+        expected_nonce="verifier-nonce",
+    )
     shown = presented.get_verified_payload()
     assert shown["given_name"] == "Amina" and "family_name" not in shown
 
@@ -135,8 +146,15 @@ def test_mdoc_verified_by_pymdoccbor_and_chained_to_the_published_iaca(backend, 
     issuer_signed = cbor2.loads(raw)
     roots = iaca_roots(client)
     mdoc = MdocCbor()
-    mdoc.loads(cbor2.dumps({"version": "1.0", "status": 0, "documents": [
-        {"docType": "eu.europa.ec.eudi.pid.1", "issuerSigned": issuer_signed}]}))
+    mdoc.loads(
+        cbor2.dumps(
+            {
+                "version": "1.0",
+                "status": 0,
+                "documents": [{"docType": "eu.europa.ec.eudi.pid.1", "issuerSigned": issuer_signed}],
+            }
+        )
+    )
     assert mdoc.verify(trusted_root_certs=roots, verify_hashes=True) is True
     elements = mdoc.disclosure_map["eu.europa.ec.eudi.pid.1"]
     assert elements["family_name"] == "Diallo" and elements["birth_date"] == date(1990, 4, 12)
@@ -161,8 +179,12 @@ def test_jwt_vc_json_verified_by_pyjwt(backend, citizen, wallet, client):
     _, [holder], answer = collect(wallet, created)
     token = answer["credentials"][0]["credential"]
     header = pyjwt.get_unverified_header(token)
-    claims = pyjwt.decode(token, pyjwt.PyJWK(published_key(client, header["kid"])), algorithms=["ES256"],
-                          options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+    claims = pyjwt.decode(
+        token,
+        pyjwt.PyJWK(published_key(client, header["kid"])),
+        algorithms=["ES256"],
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
     assert claims["iss"] == ISSUER and claims["jti"].startswith("urn:uuid:")
     assert claims["vc"]["type"] == ["VerifiableCredential", "NationalIdCredential"]
     assert claims["vc"]["credentialSubject"]["given_name"] == "Amina"
@@ -171,14 +193,18 @@ def test_jwt_vc_json_verified_by_pyjwt(backend, citizen, wallet, client):
 
 
 def test_explicit_claims_and_dpop_bound_token(backend, wallet):
-    created = backend.issued(credentialConfigurationId=JWT_VC, claims={
-        "given_name": "Kofi", "family_name": "Mensah", "birthdate": "1985-11-30", "national_id_number": "X1"})
+    created = backend.issued(
+        credentialConfigurationId=JWT_VC,
+        claims={"given_name": "Kofi", "family_name": "Mensah", "birthdate": "1985-11-30", "national_id_number": "X1"},
+    )
     offer = wallet.offer(created["offerUri"])
     token = wallet.token(code_of(offer), dpop=True)
     assert token["token_type"] == "DPoP"
     nonce = wallet.c_nonce()
-    body = {"credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
-            "proofs": {"jwt": [HolderKey().proof(nonce)]}}
+    body = {
+        "credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
+        "proofs": {"jwt": [HolderKey().proof(nonce)]},
+    }
     stranger = HolderKey()  # a DPoP proof by another key than the one the token is bound to
     refused = wallet.credential_response(token, body, key=stranger)
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_dpop_proof"
@@ -192,13 +218,14 @@ def test_explicit_claims_and_dpop_bound_token(backend, wallet):
 
 # --- batch, history, notification ---------------------------------------------------------------
 
-def test_batch_of_three_proofs_gives_three_credentials_with_distinct_keys_and_indexes(backend, citizen, wallet,
-                                                                                      client):
+
+def test_batch_of_three_proofs_gives_three_credentials_with_distinct_keys_and_indexes(backend, citizen, wallet, client):
     created = start(backend, citizen, SD_JWT_PID)
     _, keys, answer = collect(wallet, created, holders=3)
     assert len(answer["credentials"]) == 3
-    payloads = [pyjwt.decode(c["credential"].split("~")[0], options={"verify_signature": False})
-                for c in answer["credentials"]]
+    payloads = [
+        pyjwt.decode(c["credential"].split("~")[0], options={"verify_signature": False}) for c in answer["credentials"]
+    ]
     assert [p["cnf"]["jwk"]["x"] for p in payloads] == [k.public_jwk["x"] for k in keys]
     indexes = {(p["status"]["status_list"]["uri"], p["status"]["status_list"]["idx"]) for p in payloads}
     assert len(indexes) == 3
@@ -213,14 +240,23 @@ def test_history_moves_with_fetch_redeem_issue_and_notification(backend, citizen
     assert backend.states(created["issuanceId"]) == ["offer_sent"]
     token, _, answer = collect(wallet, created)
     assert backend.states(created["issuanceId"]) == ["offer_sent", "offer_received", "credential_issued"]
-    wrong = client.post("/notification", json={"notification_id": "nope", "event": "credential_accepted"},
-                        headers=wallet.auth(token, "/notification"))
+    wrong = client.post(
+        "/notification",
+        json={"notification_id": "nope", "event": "credential_accepted"},
+        headers=wallet.auth(token, "/notification"),
+    )
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_notification_id"
-    bad = client.post("/notification", json={"notification_id": answer["notification_id"], "event": "kept"},
-                      headers=wallet.auth(token, "/notification"))
+    bad = client.post(
+        "/notification",
+        json={"notification_id": answer["notification_id"], "event": "kept"},
+        headers=wallet.auth(token, "/notification"),
+    )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_notification_request"
-    ok = client.post("/notification", json={"notification_id": answer["notification_id"],
-                                            "event": "credential_accepted"}, headers=wallet.auth(token, "/notification"))
+    ok = client.post(
+        "/notification",
+        json={"notification_id": answer["notification_id"], "event": "credential_accepted"},
+        headers=wallet.auth(token, "/notification"),
+    )
     assert ok.status_code == 204
     record = backend.read(created["issuanceId"])
     assert record["state"] == "credential_accepted" and record["correlationId"] == "case-42"
@@ -236,8 +272,11 @@ def test_backend_sees_only_its_own_issuances_and_needs_its_scopes(backend, citiz
     other = api_client("issuance.read", "issuance.write").token()
     assert client.get(f"/v1/issuance/{created['issuanceId']}", headers=bearer(other)).status_code == 404
     reader = api_client("issuance.read").token()
-    refused = client.post("/v1/issuance", json={"credentialConfigurationId": SD_JWT_PID,
-                                                "subject": {"uin": citizen.uin}}, headers=bearer(reader))
+    refused = client.post(
+        "/v1/issuance",
+        json={"credentialConfigurationId": SD_JWT_PID, "subject": {"uin": citizen.uin}},
+        headers=bearer(reader),
+    )
     assert refused.status_code == 403
     assert client.get("/v1/issuance", headers={}).status_code == 401
     unknown = backend.issue(credentialConfigurationId="nope", subject={"uin": citizen.uin})
@@ -249,6 +288,7 @@ def test_backend_sees_only_its_own_issuances_and_needs_its_scopes(backend, citiz
 
 
 # --- the token endpoint's pre-authorized code rules -------------------------------------------------
+
 
 def test_tx_code_missing_wrong_and_too_many_tries(backend, citizen, wallet):
     created = start(backend, citizen, SD_JWT_PID, txCode={"length": 6})
@@ -275,8 +315,12 @@ def test_pre_authorized_code_is_single_use_and_short_lived(backend, citizen, wal
     clock.advance(61)
     expired = wallet.token_response(late_code)
     assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
-    assert wallet.http.get(later["offerUri"].split("credential_offer_uri=")[1].replace("%3A", ":").replace(
-        "%2F", "/")[len(ISSUER):]).status_code == 404
+    assert (
+        wallet.http.get(
+            later["offerUri"].split("credential_offer_uri=")[1].replace("%3A", ":").replace("%2F", "/")[len(ISSUER) :]
+        ).status_code
+        == 404
+    )
     unexpected = start(backend, citizen, SD_JWT_PID)
     extra = wallet.token_response(code_of(wallet.offer(unexpected["offerUri"])), "123456")
     assert extra.status_code == 400 and extra.json()["error"] == "invalid_request"
@@ -284,6 +328,7 @@ def test_pre_authorized_code_is_single_use_and_short_lived(backend, citizen, wal
 
 
 # --- the credential endpoint's refusals -------------------------------------------------------------
+
 
 @pytest.fixture
 def ready(backend, citizen, wallet) -> tuple[Wallet, dict[str, Any], str]:
@@ -301,12 +346,14 @@ def _error(response: Any) -> str:
 def test_proofs_with_wrong_aud_stale_iat_wrong_typ_or_no_nonce_are_invalid_proof(ready):
     wallet, token, ident = ready
     key = HolderKey()
-    for proof in (key.proof(wallet.c_nonce(), aud="https://other.example"),
-                  key.proof(wallet.c_nonce(), iat=now() - 3600),
-                  key.proof(wallet.c_nonce(), typ="JWT"),
-                  key.proof(None),
-                  key.proof(wallet.c_nonce(), iss="someone"),  # F.1: no iss after anonymous access
-                  key.proof(wallet.c_nonce(), header={"kid": "did:example:123"})):
+    for proof in (
+        key.proof(wallet.c_nonce(), aud="https://other.example"),
+        key.proof(wallet.c_nonce(), iat=now() - 3600),
+        key.proof(wallet.c_nonce(), typ="JWT"),
+        key.proof(None),
+        key.proof(wallet.c_nonce(), iss="someone"),  # F.1: no iss after anonymous access
+        key.proof(wallet.c_nonce(), header={"kid": "did:example:123"}),
+    ):
         body = {"credential_identifier": ident, "proofs": {"jwt": [proof]}}
         assert _error(wallet.credential_response(token, body)) == "invalid_proof"
     assert _error(wallet.credential_response(token, {"credential_identifier": ident})) == "invalid_proof"
@@ -319,8 +366,9 @@ def test_replayed_proof_and_c_nonce_are_refused(backend, citizen, wallet):
     nonce = wallet.c_nonce()
     proof = HolderKey().proof(nonce)
     ident = token_a["authorization_details"][0]["credential_identifiers"][0]
-    assert wallet.credential_response(token_a, {"credential_identifier": ident,
-                                                "proofs": {"jwt": [proof]}}).status_code == 200
+    assert (
+        wallet.credential_response(token_a, {"credential_identifier": ident, "proofs": {"jwt": [proof]}}).status_code == 200
+    )
     body = {"credential_identifier": ident, "proofs": {"jwt": [proof]}}
     assert _error(wallet.credential_response(token_b, body)) == "invalid_proof"  # the same proof again
     body["proofs"] = {"jwt": [HolderKey().proof(nonce)]}  # a new proof with the used c_nonce
@@ -336,21 +384,36 @@ def test_every_credential_request_error_code(ready, client):
     both = {"credential_identifier": ident, "credential_configuration_id": SD_JWT_PID, "proofs": proof}
     assert _error(wallet.credential_response(token, both)) == "invalid_credential_request"
     assert _error(wallet.credential_response(token, [1, 2])) == "invalid_credential_request"
-    assert _error(wallet.credential_response(token, {"credential_configuration_id": "nope",
-                                                     "proofs": proof})) == "unknown_credential_configuration"
-    assert _error(wallet.credential_response(token, {"credential_identifier": "nope",
-                                                     "proofs": proof})) == "unknown_credential_identifier"
-    assert _error(wallet.credential_response(token, {
-        "credential_identifier": ident, "proofs": proof,
-        "credential_response_encryption": {"jwk": {}, "enc": "A256GCM"}})) == "invalid_encryption_parameters"
+    assert (
+        _error(wallet.credential_response(token, {"credential_configuration_id": "nope", "proofs": proof}))
+        == "unknown_credential_configuration"
+    )
+    assert (
+        _error(wallet.credential_response(token, {"credential_identifier": "nope", "proofs": proof}))
+        == "unknown_credential_identifier"
+    )
+    assert (
+        _error(
+            wallet.credential_response(
+                token,
+                {
+                    "credential_identifier": ident,
+                    "proofs": proof,
+                    "credential_response_encryption": {"jwk": {}, "enc": "A256GCM"},
+                },
+            )
+        )
+        == "invalid_encryption_parameters"
+    )
     many = {"jwt": [HolderKey().proof(wallet.c_nonce()) for _ in range(11)]}
-    assert _error(wallet.credential_response(token, {"credential_identifier": ident,
-                                                     "proofs": many})) == "invalid_credential_request"
+    assert (
+        _error(wallet.credential_response(token, {"credential_identifier": ident, "proofs": many}))
+        == "invalid_credential_request"
+    )
     same = HolderKey()
     nonce = wallet.c_nonce()
     twice = {"jwt": [same.proof(nonce), same.proof(nonce, jti="other")]}
-    assert _error(wallet.credential_response(token, {"credential_identifier": ident,
-                                                     "proofs": twice})) == "invalid_proof"
+    assert _error(wallet.credential_response(token, {"credential_identifier": ident, "proofs": twice})) == "invalid_proof"
     assert wallet.credential(token, [HolderKey()], ident).status_code == 200
     again = wallet.credential(token, [HolderKey()], ident)
     assert _error(again) == "credential_request_denied"
@@ -360,6 +423,7 @@ def test_every_credential_request_error_code(ready, client):
 
 # --- deferred -------------------------------------------------------------------------------------
 
+
 def test_deferred_pending_then_completed_then_issued(backend, citizen, wallet, client):
     created = backend.issued(credentialConfigurationId=SD_JWT_PID, mode="Deferred")
     assert backend.read(created["issuanceId"])["credentialStatus"] == "pending"
@@ -368,24 +432,36 @@ def test_deferred_pending_then_completed_then_issued(backend, citizen, wallet, c
     pending = wallet.credential(token, [holder])
     assert pending.status_code == 202 and pending.json()["interval"] > 0
     transaction_id = pending.json()["transaction_id"]
-    again = client.post("/deferred_credential", json={"transaction_id": transaction_id},
-                        headers=wallet.auth(token, "/deferred_credential"))
+    again = client.post(
+        "/deferred_credential", json={"transaction_id": transaction_id}, headers=wallet.auth(token, "/deferred_credential")
+    )
     assert again.status_code == 202 and again.json()["transaction_id"] == transaction_id
-    unknown = client.post("/deferred_credential", json={"transaction_id": "nope"},
-                          headers=wallet.auth(token, "/deferred_credential"))
+    unknown = client.post(
+        "/deferred_credential", json={"transaction_id": "nope"}, headers=wallet.auth(token, "/deferred_credential")
+    )
     assert _error(unknown) == "invalid_transaction_id"
-    done = client.post(f"/v1/issuance/{created['issuanceId']}/complete", headers=bearer(backend.token),
-                       json={"claims": {"family_name": "Diallo", "given_name": "Amina", "birthdate": "1990-04-12",
-                                        "personal_administrative_number": citizen.uin}})
+    done = client.post(
+        f"/v1/issuance/{created['issuanceId']}/complete",
+        headers=bearer(backend.token),
+        json={
+            "claims": {
+                "family_name": "Diallo",
+                "given_name": "Amina",
+                "birthdate": "1990-04-12",
+                "personal_administrative_number": citizen.uin,
+            }
+        },
+    )
     assert done.status_code == 200 and done.json()["credentialStatus"] == "ready"
-    issued = client.post("/deferred_credential", json={"transaction_id": transaction_id},
-                         headers=wallet.auth(token, "/deferred_credential"))
+    issued = client.post(
+        "/deferred_credential", json={"transaction_id": transaction_id}, headers=wallet.auth(token, "/deferred_credential")
+    )
     assert issued.status_code == 200, issued.text
-    payload = pyjwt.decode(issued.json()["credentials"][0]["credential"].split("~")[0],
-                           options={"verify_signature": False})
+    payload = pyjwt.decode(issued.json()["credentials"][0]["credential"].split("~")[0], options={"verify_signature": False})
     assert payload["cnf"]["jwk"]["x"] == holder.public_jwk["x"]  # bound to the key of the first request
-    used = client.post("/deferred_credential", json={"transaction_id": transaction_id},
-                       headers=wallet.auth(token, "/deferred_credential"))
+    used = client.post(
+        "/deferred_credential", json={"transaction_id": transaction_id}, headers=wallet.auth(token, "/deferred_credential")
+    )
     assert _error(used) == "invalid_transaction_id"  # §9.1: invalidated once obtained
     assert backend.read(created["issuanceId"])["state"] == "credential_issued"
 
@@ -394,21 +470,26 @@ def test_deferred_denied(backend, wallet, client):
     created = backend.issued(credentialConfigurationId=SD_JWT_PID, mode="Deferred")
     token = wallet.token(code_of(wallet.offer(created["offerUri"])))
     transaction_id = wallet.credential(token, [HolderKey()]).json()["transaction_id"]
-    denied = client.post(f"/v1/issuance/{created['issuanceId']}/complete", headers=bearer(backend.token),
-                         json={"deny": {"reason": "documents not verified"}})
+    denied = client.post(
+        f"/v1/issuance/{created['issuanceId']}/complete",
+        headers=bearer(backend.token),
+        json={"deny": {"reason": "documents not verified"}},
+    )
     assert denied.status_code == 200 and denied.json()["state"] == "issuance_denied"
-    answer = client.post("/deferred_credential", json={"transaction_id": transaction_id},
-                         headers=wallet.auth(token, "/deferred_credential"))
+    answer = client.post(
+        "/deferred_credential", json={"transaction_id": transaction_id}, headers=wallet.auth(token, "/deferred_credential")
+    )
     assert _error(answer) == "credential_request_denied"
 
 
 # --- status lists ---------------------------------------------------------------------------------
 
+
 def test_status_list_is_cached_with_etag_and_resigned_before_exp(backend, citizen, wallet, client, app):
     created = start(backend, citizen, JWT_VC)
     _, _, answer = collect(wallet, created)
     claims = pyjwt.decode(answer["credentials"][0]["credential"], options={"verify_signature": False})
-    path = claims["status"]["status_list"]["uri"][len(ISSUER):]
+    path = claims["status"]["status_list"]["uri"][len(ISSUER) :]
     first = client.get(path)
     second = client.get(path)
     assert first.text == second.text  # served from the cache, not re-signed per request
@@ -451,20 +532,24 @@ def test_audit_and_errors_carry_no_claim_values_or_codes(backend, citizen, walle
         seal_audit()
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action.like("issuance.%"))).scalars().all()
         text = repr([(e.action, e.details) for e in events])
-        outbox = repr([(e.topic, e.payload) for e in db.session.execute(
-            select(OutboxEvent).where(OutboxEvent.topic.like("credential.%"))).scalars()])
+        outbox = repr(
+            [
+                (e.topic, e.payload)
+                for e in db.session.execute(select(OutboxEvent).where(OutboxEvent.topic.like("credential.%"))).scalars()
+            ]
+        )
         row = db.session.get(Issuance, created["issuanceId"])
         assert row.claims_sealed is None  # deleted once issued
-    assert {"issuance.offer_created", "issuance.token_issued", "issuance.credential_issued"} <= {
-        e.action for e in events}
+    assert {"issuance.offer_created", "issuance.token_issued", "issuance.credential_issued"} <= {e.action for e in events}
     for secret in ("Amina", "Diallo", "1990-04-12", created["txCode"], code_of(created["offer"]), citizen.uin):
         assert secret not in text and secret not in outbox
     assert "credential.issued" in outbox
 
 
 def test_offer_by_value_and_haip_scheme(backend, citizen):
-    created = start(backend, citizen, SD_JWT_PID, offerByValue=True, offerScheme="haip://",
-                    qrCode={"format": "png", "size": 3})
+    created = start(
+        backend, citizen, SD_JWT_PID, offerByValue=True, offerScheme="haip://", qrCode={"format": "png", "size": 3}
+    )
     assert created["offerUri"].startswith("haip://?credential_offer=")
     assert created["qrCode"].startswith("data:image/png;base64,")
 
@@ -482,9 +567,10 @@ def test_expired_offers_lose_their_claims(backend, citizen, app, when):
     assert datetime.now(UTC) + when
 
 
-@pytest.mark.parametrize(("language", "phrase"), [("en", "Collect your credential"),
-                                                  ("fr", "Récupérer votre attestation"),
-                                                  ("ar", "استلم وثيقتك الرقمية")])
+@pytest.mark.parametrize(
+    ("language", "phrase"),
+    [("en", "Collect your credential"), ("fr", "Récupérer votre attestation"), ("ar", "استلم وثيقتك الرقمية")],
+)
 def test_offer_page_in_the_login_languages(backend, citizen, client, language, phrase):
     created = start(backend, citizen, SD_JWT_PID, txCode={"length": 6, "delivery": "response"})
     page = client.get(f"/offers/{created['issuanceId']}", headers={"Accept-Language": language})
@@ -501,8 +587,9 @@ def test_tx_code_by_email_reaches_the_person_not_the_backend(make_app, api_clien
     backend = Backend(http, api_client("issuance.write", "issuance.read").token())
 
     person = enroll_citizen(cx, email="ama@example.org")
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},
-                             txCode={"length": 8, "delivery": "email"})
+    created = backend.issued(
+        credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin}, txCode={"length": 8, "delivery": "email"}
+    )
     assert "txCode" not in created
     sender = cx.app.extensions["idbb"].cache["notifier"]
     [message] = [m for m in sender.messages() if m["address"] == "ama@example.org"]
@@ -510,8 +597,11 @@ def test_tx_code_by_email_reaches_the_person_not_the_backend(make_app, api_clien
     assert len(code) == 8
     wallet = Wallet(http)
     assert wallet.token(code_of(wallet.offer(created["offerUri"])), code)["access_token"]
-    sms = backend.issue(credentialConfigurationId=JWT_VC, txCode={"delivery": "sms"}, claims={
-        "given_name": "A", "family_name": "B", "birthdate": "2000-01-01", "national_id_number": "N"})
+    sms = backend.issue(
+        credentialConfigurationId=JWT_VC,
+        txCode={"delivery": "sms"},
+        claims={"given_name": "A", "family_name": "B", "birthdate": "2000-01-01", "national_id_number": "N"},
+    )
     assert sms.status_code == 400 and "invalid_tx_code_delivery" in sms.json()["message"]  # needs a person's contact
 
 
@@ -526,8 +616,7 @@ def test_authorization_code_variant_through_the_login_pages(client, admin_token,
     token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
     wallet = Wallet(client)
     holder = HolderKey()
-    body = {"credential_configuration_id": SD_JWT_PID, "proofs": {"jwt": [holder.proof(wallet.c_nonce(),
-                                                                                         iss=rp.client_id)]}}
+    body = {"credential_configuration_id": SD_JWT_PID, "proofs": {"jwt": [holder.proof(wallet.c_nonce(), iss=rp.client_id)]}}
     with_identifier = {"credential_identifier": f"{SD_JWT_PID}:0", "proofs": body["proofs"]}
     assert wallet.credential_response(token, with_identifier).json()["error"] == "invalid_credential_request"
     other = {"credential_configuration_id": MDOC_PID, "proofs": body["proofs"]}
@@ -540,13 +629,15 @@ def test_authorization_code_variant_through_the_login_pages(client, admin_token,
     claims = SDJWTVerifier(serialised, lambda iss, hdr: issuer_public).get_verified_payload()
     assert claims["family_name"] == "Diallo" and claims["personal_administrative_number"] == citizen.uin
     assert claims["cnf"]["jwk"]["x"] == holder.public_jwk["x"]
-    ok = client.post("/notification", json={"notification_id": answer.json()["notification_id"],
-                                            "event": "credential_deleted"}, headers=wallet.auth(token, "/notification"))
+    ok = client.post(
+        "/notification",
+        json={"notification_id": answer.json()["notification_id"], "event": "credential_deleted"},
+        headers=wallet.auth(token, "/notification"),
+    )
     assert ok.status_code == 204
 
 
-def test_a_response_key_that_cannot_be_encrypted_to_is_refused_before_anything_is_issued(backend, citizen, wallet,
-                                                                                       client):
+def test_a_response_key_that_cannot_be_encrypted_to_is_refused_before_anything_is_issued(backend, citizen, wallet, client):
     """§8.2/§10: a credential_response_encryption jwk that imports but cannot be encrypted to (an RSA modulus of
     20,000 bits: OpenSSL stops at 16,384) was a 500 after the credential was issued and its c_nonce spent. It is
     invalid_encryption_parameters (400) before anything is written, and the wallet can ask again."""
@@ -560,20 +651,28 @@ def test_a_response_key_that_cannot_be_encrypted_to_is_refused_before_anything_i
     def b64(n: int) -> str:
         return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
 
-    [server_key] = client.get("/.well-known/openid-credential-issuer").json()[
-        "credential_request_encryption"]["jwks"]["keys"]
+    [server_key] = client.get("/.well-known/openid-credential-issuer").json()["credential_request_encryption"]["jwks"][
+        "keys"
+    ]
     created = start(backend, citizen, SD_JWT_PID)
     token = wallet.token(code_of(wallet.offer(created["offerUri"])))
     ident = token["authorization_details"][0]["credential_identifiers"][0]
 
     def send(response_jwk: dict[str, Any]) -> Any:
-        request = {"credential_identifier": ident, "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]},
-                   "credential_response_encryption": {"jwk": response_jwk, "enc": "A256GCM"}}
-        sealed = jwe.encrypt_compact({"alg": server_key["alg"], "enc": "A256GCM", "kid": server_key["kid"]},
-                                     json.dumps(request).encode(), RSAKey.import_key(server_key),
-                                     registry=jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"]))
-        return client.post("/credential", content=sealed, headers={
-            **bearer(token["access_token"]), "Content-Type": "application/jwt"})
+        request = {
+            "credential_identifier": ident,
+            "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]},
+            "credential_response_encryption": {"jwk": response_jwk, "enc": "A256GCM"},
+        }
+        sealed = jwe.encrypt_compact(
+            {"alg": server_key["alg"], "enc": "A256GCM", "kid": server_key["kid"]},
+            json.dumps(request).encode(),
+            RSAKey.import_key(server_key),
+            registry=jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"]),
+        )
+        return client.post(
+            "/credential", content=sealed, headers={**bearer(token["access_token"]), "Content-Type": "application/jwt"}
+        )
 
     for bits in (20000, 1024):  # beyond what OpenSSL encrypts to; below NIST SP 800-131A's 2048
         n = secrets.randbits(bits) | (1 << (bits - 1)) | 1
@@ -599,21 +698,27 @@ def test_encrypted_request_and_response_with_joserfc(backend, citizen, wallet, c
     token = wallet.token(code_of(wallet.offer(created["offerUri"])))
     wallet_key = ECKey.generate_key("P-256", private=True)
     public = {**wallet_key.as_dict(private=False), "alg": "ECDH-ES", "kid": "wallet-enc-1"}
-    request = {"credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
-               "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]},
-               "credential_response_encryption": {"jwk": public, "enc": "A256GCM"}}
-    sealed = jwe.encrypt_compact({"alg": server_key["alg"], "enc": "A256GCM", "kid": server_key["kid"]},
-                                 json.dumps(request).encode(), RSAKey.import_key(server_key),
-                                 registry=jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"]))
-    response = client.post("/credential", content=sealed, headers={
-        **bearer(token["access_token"]), "Content-Type": "application/jwt"})
+    request = {
+        "credential_identifier": token["authorization_details"][0]["credential_identifiers"][0],
+        "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]},
+        "credential_response_encryption": {"jwk": public, "enc": "A256GCM"},
+    }
+    sealed = jwe.encrypt_compact(
+        {"alg": server_key["alg"], "enc": "A256GCM", "kid": server_key["kid"]},
+        json.dumps(request).encode(),
+        RSAKey.import_key(server_key),
+        registry=jwe.JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"]),
+    )
+    response = client.post(
+        "/credential", content=sealed, headers={**bearer(token["access_token"]), "Content-Type": "application/jwt"}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/jwt")
-    opened = jwe.decrypt_compact(response.text, wallet_key,
-                                 registry=jwe.JWERegistry(algorithms=["ECDH-ES", "A256GCM"]))
+    opened = jwe.decrypt_compact(response.text, wallet_key, registry=jwe.JWERegistry(algorithms=["ECDH-ES", "A256GCM"]))
     assert opened.protected["kid"] == "wallet-enc-1" and opened.protected["enc"] == "A256GCM"
     answer = json.loads(opened.plaintext)
     assert answer["credentials"][0]["credential"].count("~") >= 1 and answer["notification_id"]
-    garbage = client.post("/credential", content="not-a-jwe", headers={
-        **bearer(token["access_token"]), "Content-Type": "application/jwt"})
+    garbage = client.post(
+        "/credential", content="not-a-jwe", headers={**bearer(token["access_token"]), "Content-Type": "application/jwt"}
+    )
     assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_encryption_parameters"

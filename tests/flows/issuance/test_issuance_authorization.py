@@ -75,9 +75,14 @@ def verified_sd_jwt(client: Any, serialised: str) -> dict[str, Any]:
 
 # --- item 1: offers with the authorization_code grant and issuer_state (§4.1.1, §5.1.3) ---------------
 
+
 def test_issuer_state_offer_is_collected_by_its_subject_through_the_login_pages(backend, citizen, rp, client):
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin},
-                             grant="authorization_code", correlationId="auth-code-1")
+    created = backend.issued(
+        credentialConfigurationId=SD_JWT_PID,
+        subject={"uin": citizen.uin},
+        grant="authorization_code",
+        correlationId="auth-code-1",
+    )
     wallet = Wallet(client)
     offer = wallet.offer(created["offerUri"])
     assert offer["credential_configuration_ids"] == [SD_JWT_PID]
@@ -91,8 +96,9 @@ def test_issuer_state_offer_is_collected_by_its_subject_through_the_login_pages(
     # a credential-only request (no openid): the scope from the offer's configuration, and the issuer_state
     tokens = token_through_login(rp, citizen, scope=SD_JWT_PID, issuer_state=issuer_state)
     assert "id_token" not in tokens  # no openid, no ID token
-    assert tokens["authorization_details"] == [{"type": DETAILS_TYPE, "credential_configuration_id": SD_JWT_PID,
-                                                "credential_identifiers": [f"{SD_JWT_PID}:0"]}]
+    assert tokens["authorization_details"] == [
+        {"type": DETAILS_TYPE, "credential_configuration_id": SD_JWT_PID, "credential_identifiers": [f"{SD_JWT_PID}:0"]}
+    ]
     assert backend.states(created["issuanceId"]) == ["offer_sent", "offer_received"]
     token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
     holder = HolderKey()
@@ -107,25 +113,35 @@ def test_issuer_state_offer_is_collected_by_its_subject_through_the_login_pages(
     assert claims["cnf"]["jwk"]["x"] == holder.public_jwk["x"]
     again = request_with(wallet, token, rp, HolderKey(), credential_identifier=f"{SD_JWT_PID}:0")
     assert again.json()["error"] == "credential_request_denied"
-    ok = client.post("/notification", json={"notification_id": answer.json()["notification_id"],
-                                            "event": "credential_accepted"}, headers=wallet.auth(token, "/notification"))
+    ok = client.post(
+        "/notification",
+        json={"notification_id": answer.json()["notification_id"], "event": "credential_accepted"},
+        headers=wallet.auth(token, "/notification"),
+    )
     assert ok.status_code == 204
     record = backend.read(created["issuanceId"])
-    assert [s["state"] for s in record["history"]] == ["offer_sent", "offer_received", "credential_issued",
-                                                      "credential_acked", "credential_accepted"]
+    assert [s["state"] for s in record["history"]] == [
+        "offer_sent",
+        "offer_received",
+        "credential_issued",
+        "credential_acked",
+        "credential_accepted",
+    ]
     assert len(record["credentials"]) == 1
 
     # single use: the offer is gone and the issuer_state cannot start another authorization
-    assert client.get(urlsplit(parse_qs(urlsplit(created["offerUri"]).query)["credential_offer_uri"][0]).path
-                      ).status_code == 404
+    assert (
+        client.get(urlsplit(parse_qs(urlsplit(created["offerUri"]).query)["credential_offer_uri"][0]).path).status_code
+        == 404
+    )
     assert redirect_error(rp.authorize(scope=SD_JWT_PID, issuer_state=issuer_state)) == "invalid_request"
 
 
 def test_issuer_state_refuses_another_person_and_stays_for_the_subject(backend, citizen, rp, client, app):
-    other = enroll_citizen(app, pin="731902", email="kofi@example.org", firstName="Kofi", lastName="Mensah",
-                           dateOfBirth="1985-11-30")
-    created = backend.issued(credentialConfigurationId=JWT_VC, subject={"uin": citizen.uin},
-                             grant="authorization_code")
+    other = enroll_citizen(
+        app, pin="731902", email="kofi@example.org", firstName="Kofi", lastName="Mensah", dateOfBirth="1985-11-30"
+    )
+    created = backend.issued(credentialConfigurationId=JWT_VC, subject={"uin": citizen.uin}, grant="authorization_code")
     issuer_state = created["offer"]["grants"]["authorization_code"]["issuer_state"]
     refused = login_for_code(rp, other, scope=f"openid {JWT_VC_SCOPE}", issuer_state=issuer_state)
     assert redirect_error(refused) == "access_denied"
@@ -138,36 +154,47 @@ def test_issuer_state_refuses_another_person_and_stays_for_the_subject(backend, 
     assert answer.status_code == 200, answer.text
     vc = answer.json()["credentials"][0]["credential"]
     header = pyjwt.get_unverified_header(vc)
-    payload = pyjwt.decode(vc, pyjwt.PyJWK(published_key(client, header["kid"])), algorithms=["ES256"],
-                           options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+    payload = pyjwt.decode(
+        vc,
+        pyjwt.PyJWK(published_key(client, header["kid"])),
+        algorithms=["ES256"],
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
     assert payload["vc"]["credentialSubject"]["given_name"] == "Amina"
 
 
 def test_issuer_state_errors(backend, citizen, rp):
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin},
-                             grant="authorization_code", expiresIn=60)
+    created = backend.issued(
+        credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin}, grant="authorization_code", expiresIn=60
+    )
     issuer_state = created["offer"]["grants"]["authorization_code"]["issuer_state"]
     assert redirect_error(rp.authorize(scope=SD_JWT_PID, issuer_state="forged")) == "invalid_request"
     # the request may only narrow to what the offer names
     assert redirect_error(rp.authorize(scope=MDOC_PID, issuer_state=issuer_state)) == "invalid_request"
-    assert redirect_error(rp.authorize(scope="openid", issuer_state=issuer_state,
-                                       authorization_details=details(JWT_VC))) == "invalid_request"
+    assert (
+        redirect_error(rp.authorize(scope="openid", issuer_state=issuer_state, authorization_details=details(JWT_VC)))
+        == "invalid_request"
+    )
     clock.advance(61)
     assert redirect_error(rp.authorize(scope=SD_JWT_PID, issuer_state=issuer_state)) == "invalid_request"
 
 
 def test_authorization_code_offers_need_a_subject_and_no_tx_code(backend, citizen):
-    explicit = backend.issue(credentialConfigurationId=JWT_VC, grant="authorization_code", claims={
-        "given_name": "Kofi", "family_name": "Mensah", "birthdate": "1985-11-30", "national_id_number": "X1"})
+    explicit = backend.issue(
+        credentialConfigurationId=JWT_VC,
+        grant="authorization_code",
+        claims={"given_name": "Kofi", "family_name": "Mensah", "birthdate": "1985-11-30", "national_id_number": "X1"},
+    )
     assert explicit.status_code == 400 and "subject.uin" in explicit.json()["message"]
-    with_tx = backend.issue(credentialConfigurationId=JWT_VC, grant="authorization_code",
-                            subject={"uin": citizen.uin}, txCode={"length": 6})
+    with_tx = backend.issue(
+        credentialConfigurationId=JWT_VC, grant="authorization_code", subject={"uin": citizen.uin}, txCode={"length": 6}
+    )
     assert with_tx.status_code == 400 and "txCode" in with_tx.json()["message"]
-    assert backend.issue(credentialConfigurationId=JWT_VC, grant="implicit",
-                         subject={"uin": citizen.uin}).status_code == 400
+    assert backend.issue(credentialConfigurationId=JWT_VC, grant="implicit", subject={"uin": citizen.uin}).status_code == 400
 
 
 # --- item 2: authorization_details of type openid_credential at /authorize and PAR (§5.1.1, §6.2) ------
+
 
 def test_authorization_details_through_par_without_openid(citizen, rp, client):
     """A wallet-initiated, credential-only request pushed with PAR: no openid, no ID token; the token response's
@@ -176,8 +203,9 @@ def test_authorization_details_through_par_without_openid(citizen, rp, client):
     rp.last = params
     pushed = client.post("/oauth/par", data={**params, **rp.auth_form(ISSUER + "/oauth/par")})
     assert pushed.status_code == 201, pushed.text
-    page = client.get("/authorize", params={"client_id": rp.client_id, "request_uri": pushed.json()["request_uri"]},
-                      follow_redirects=False)
+    page = client.get(
+        "/authorize", params={"client_id": rp.client_id, "request_uri": pushed.json()["request_uri"]}, follow_redirects=False
+    )
     assert page.status_code == 200 and "pin-form" in page.text, page.text[:300]
     response = rp.exchange(rp.code_from(rp.login_pin(page, citizen.uin, citizen.pin)))
     assert response.status_code == 200, response.text
@@ -189,16 +217,27 @@ def test_authorization_details_through_par_without_openid(citizen, rp, client):
     wallet = Wallet(client)
     token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
     holder = HolderKey()
-    assert request_with(wallet, token, rp, holder, credential_configuration_id=MDOC_PID
-                        ).json()["error"] == "invalid_credential_request"
-    assert request_with(wallet, token, rp, holder, credential_identifier="nope"
-                        ).json()["error"] == "unknown_credential_identifier"
+    assert (
+        request_with(wallet, token, rp, holder, credential_configuration_id=MDOC_PID).json()["error"]
+        == "invalid_credential_request"
+    )
+    assert (
+        request_with(wallet, token, rp, holder, credential_identifier="nope").json()["error"]
+        == "unknown_credential_identifier"
+    )
     answer = request_with(wallet, token, rp, holder, credential_identifier=identifier)
     assert answer.status_code == 200, answer.text
     issuer_signed = cbor2.loads(b64url_decode(answer.json()["credentials"][0]["credential"]))
     mdoc = MdocCbor()
-    mdoc.loads(cbor2.dumps({"version": "1.0", "status": 0, "documents": [
-        {"docType": "eu.europa.ec.eudi.pid.1", "issuerSigned": issuer_signed}]}))
+    mdoc.loads(
+        cbor2.dumps(
+            {
+                "version": "1.0",
+                "status": 0,
+                "documents": [{"docType": "eu.europa.ec.eudi.pid.1", "issuerSigned": issuer_signed}],
+            }
+        )
+    )
     assert mdoc.verify(trusted_root_certs=iaca_roots(client), verify_hashes=True) is True
     assert mdoc.disclosure_map["eu.europa.ec.eudi.pid.1"]["family_name"] == "Diallo"
     userinfo = client.get("/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
@@ -218,10 +257,18 @@ def test_authorization_details_beside_a_scope_at_authorize(citizen, rp, client):
     assert verified_sd_jwt(client, answer.json()["credentials"][0]["credential"])["given_name"] == "Amina"
 
 
-@pytest.mark.parametrize("value", [
-    details("nope"), "not json", "[]", "{}", json.dumps([{"type": "payment_initiation"}]),
-    json.dumps([{"type": DETAILS_TYPE}]), details(SD_JWT_PID, locations=["https://other.example"]),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        details("nope"),
+        "not json",
+        "[]",
+        "{}",
+        json.dumps([{"type": "payment_initiation"}]),
+        json.dumps([{"type": DETAILS_TYPE}]),
+        details(SD_JWT_PID, locations=["https://other.example"]),
+    ],
+)
 def test_invalid_authorization_details(rp, client, value):
     assert redirect_error(rp.authorize(scope=None, authorization_details=value)) == "invalid_authorization_details"
     params = rp.authorize_params(scope=None, authorization_details=value)

@@ -56,8 +56,11 @@ def test_concurrent_credential_requests_get_distinct_status_references(make_app,
     def request(item: tuple[dict[str, Any], list[str]]) -> list[tuple[str, int]]:
         token, proofs = item
         ident = token["authorization_details"][0]["credential_identifiers"][0]
-        response = http.post("/credential", json={"credential_identifier": ident, "proofs": {"jwt": proofs}},
-                             headers={"Authorization": f"Bearer {token['access_token']}"})
+        response = http.post(
+            "/credential",
+            json={"credential_identifier": ident, "proofs": {"jwt": proofs}},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
         assert response.status_code == 200, response.text
         refs = []
         for entry in response.json()["credentials"]:

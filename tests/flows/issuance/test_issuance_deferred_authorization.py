@@ -16,14 +16,16 @@ from tests.flows.oidc_helpers import enroll_citizen
 
 
 def _deferred(client: Any, wallet: Wallet, token: dict[str, Any], transaction_id: str) -> Any:
-    return client.post("/deferred_credential", json={"transaction_id": transaction_id},
-                       headers=wallet.auth(token, "/deferred_credential"))
+    return client.post(
+        "/deferred_credential", json={"transaction_id": transaction_id}, headers=wallet.auth(token, "/deferred_credential")
+    )
 
 
 def test_deferred_issuance_through_the_login_pages_pending_complete_issued(app, backend, rp, client):
     citizen = enroll_citizen(app)
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin}, mode="Deferred",
-                             grant="authorization_code")
+    created = backend.issued(
+        credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin}, mode="Deferred", grant="authorization_code"
+    )
     assert backend.read(created["issuanceId"])["credentialStatus"] == "pending"
     wallet = Wallet(client)
     issuer_state = wallet.offer(created["offerUri"])["grants"]["authorization_code"]["issuer_state"]
@@ -32,21 +34,32 @@ def test_deferred_issuance_through_the_login_pages_pending_complete_issued(app, 
     ident = tokens["authorization_details"][0]["credential_identifiers"][0]
     holder = HolderKey()
 
-    pending = wallet.credential_response(token, {"credential_identifier": ident, "proofs": {"jwt": [
-        holder.proof(wallet.c_nonce(), iss=rp.client_id)]}})
+    pending = wallet.credential_response(
+        token, {"credential_identifier": ident, "proofs": {"jwt": [holder.proof(wallet.c_nonce(), iss=rp.client_id)]}}
+    )
     assert pending.status_code == 202, pending.text  # §8.3: not ready, transaction_id and interval
     assert pending.headers["Cache-Control"] == "no-store" and pending.json()["interval"] > 0
     transaction_id = pending.json()["transaction_id"]
     again = _deferred(client, wallet, token, transaction_id)
     assert again.status_code == 202 and again.json()["transaction_id"] == transaction_id  # §9.2: still pending
-    second = wallet.credential_response(token, {"credential_identifier": ident, "proofs": {"jwt": [
-        HolderKey().proof(wallet.c_nonce(), iss=rp.client_id)]}})
+    second = wallet.credential_response(
+        token, {"credential_identifier": ident, "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce(), iss=rp.client_id)]}}
+    )
     assert second.status_code == 400 and second.json()["error"] == "credential_request_denied"  # one request
     assert backend.read(created["issuanceId"])["credentialStatus"] == "pending"
 
-    done = client.post(f"/v1/issuance/{created['issuanceId']}/complete", headers=bearer(backend.token),
-                       json={"claims": {"family_name": "Diallo", "given_name": "Amina", "birthdate": "1990-04-12",
-                                        "personal_administrative_number": citizen.uin}})
+    done = client.post(
+        f"/v1/issuance/{created['issuanceId']}/complete",
+        headers=bearer(backend.token),
+        json={
+            "claims": {
+                "family_name": "Diallo",
+                "given_name": "Amina",
+                "birthdate": "1990-04-12",
+                "personal_administrative_number": citizen.uin,
+            }
+        },
+    )
     assert done.status_code == 200 and done.json()["credentialStatus"] == "ready"
     issued = _deferred(client, wallet, token, transaction_id)
     assert issued.status_code == 200, issued.text

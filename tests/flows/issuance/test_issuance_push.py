@@ -64,8 +64,9 @@ def pushing(make_app: Any, api_client: Any, wallet_server: tuple[str, list[str]]
 def test_push_is_refused_while_no_origin_is_allowed(api_client, client, app):
     backend = Backend(client, api_client("issuance.write", "issuance.read").token())
     person = enroll_citizen(app)
-    refused = backend.issue(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},
-                            walletEndpoint="https://wallet.example.org/offer")
+    refused = backend.issue(
+        credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin}, walletEndpoint="https://wallet.example.org/offer"
+    )
     assert refused.status_code == 400
     assert "unsupported_wallet_push" in refused.json()["message"]
     assert "IDBB_WALLET_PUSH_ORIGINS" in refused.json()["message"]
@@ -75,8 +76,11 @@ def test_offer_pushed_to_the_wallet_endpoint_and_collected(pushing, wallet_serve
     cx, backend, http = pushing
     origin, seen = wallet_server
     person = enroll_citizen(cx)
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},
-                             walletEndpoint=f"{origin}/wallet/offers?tenant=acme")
+    created = backend.issued(
+        credentialConfigurationId=SD_JWT_PID,
+        subject={"uin": person.uin},
+        walletEndpoint=f"{origin}/wallet/offers?tenant=acme",
+    )
     assert created["walletPush"] == {"delivered": True, "status": 204}
     [path] = seen
     parts = urlsplit(path)
@@ -97,22 +101,23 @@ def test_offer_pushed_to_the_wallet_endpoint_and_collected(pushing, wallet_serve
     issuer_public = jwk.JWK(**published_key(http, header["kid"]))
     verified = SDJWTVerifier(serialised, lambda iss, hdr: issuer_public).get_verified_payload()
     assert verified["personal_administrative_number"] == person.uin
-    assert backend.states(created["issuanceId"]) == ["offer_sent", "offer_pushed", "offer_received",
-                                                     "credential_issued"]
+    assert backend.states(created["issuanceId"]) == ["offer_sent", "offer_pushed", "offer_received", "credential_issued"]
 
 
-@pytest.mark.parametrize(("path", "outcome"), [
-    ("/moved", {"delivered": False, "status": 302}),
-    ("/broken", {"delivered": False, "status": 500}),
-    ("/slow", {"delivered": False, "error": "timeout"}),
-])
+@pytest.mark.parametrize(
+    ("path", "outcome"),
+    [
+        ("/moved", {"delivered": False, "status": 302}),
+        ("/broken", {"delivered": False, "status": 500}),
+        ("/slow", {"delivered": False, "error": "timeout"}),
+    ],
+)
 def test_failed_pushes_are_recorded_and_redirects_never_followed(pushing, wallet_server, path, outcome):
     cx, backend, _ = pushing
     origin, seen = wallet_server
     person = enroll_citizen(cx)
     started = time.monotonic()
-    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},
-                             walletEndpoint=origin + path)
+    created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin}, walletEndpoint=origin + path)
     assert time.monotonic() - started < 1.4  # the short timeout, not the wallet's pace
     assert created["walletPush"] == outcome
     assert [urlsplit(p).path for p in seen] == [path]  # /elsewhere never requested
@@ -120,15 +125,22 @@ def test_failed_pushes_are_recorded_and_redirects_never_followed(pushing, wallet
     assert [s["state"] for s in history] == ["offer_sent", "offer_push_failed"]
 
 
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:1/offers", "https://evil.example/offers",
-                                      "https://user:pw@wallet.example.org/offers", "ftp://wallet.example.org/x",
-                                      "/relative", "https://wallet.example.org/offers#frag"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:1/offers",
+        "https://evil.example/offers",
+        "https://user:pw@wallet.example.org/offers",
+        "ftp://wallet.example.org/x",
+        "/relative",
+        "https://wallet.example.org/offers#frag",
+    ],
+)
 def test_wallet_endpoints_outside_the_allow_list_are_refused(pushing, wallet_server, endpoint):
     cx, backend, _ = pushing
     _, seen = wallet_server
     person = enroll_citizen(cx)
-    refused = backend.issue(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin},
-                            walletEndpoint=endpoint)
+    refused = backend.issue(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin}, walletEndpoint=endpoint)
     assert refused.status_code == 400, refused.text
     assert "wallet_endpoint" in refused.json()["message"] or "walletEndpoint" in refused.json()["message"]
     assert seen == []

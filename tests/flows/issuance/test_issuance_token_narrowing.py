@@ -10,8 +10,13 @@ from tests.flows.issuance.test_issuance_authorization import details, login_for_
 from tests.flows.issuance_helpers import JWT_VC, MDOC_PID, SD_JWT_PID, HolderKey, Wallet, code_of
 from tests.flows.oidc_helpers import enroll_citizen
 
-CLAIMS = {"family_name": "Diallo", "given_name": "Amina", "birthdate": "1990-04-12", "birth_date": "1990-04-12",
-          "personal_administrative_number": "1234567890"}
+CLAIMS = {
+    "family_name": "Diallo",
+    "given_name": "Amina",
+    "birthdate": "1990-04-12",
+    "birth_date": "1990-04-12",
+    "personal_administrative_number": "1234567890",
+}
 
 
 def identifiers(body: dict[str, Any]) -> dict[str, list[str]]:
@@ -47,8 +52,7 @@ def test_pre_authorized_token_without_authorization_details_covers_the_whole_off
 
 def test_authorization_code_token_for_a_subset_of_the_authorization(app, rp, client):
     citizen = enroll_citizen(app)
-    code = rp.code_from(login_for_code(rp, citizen, scope=None,
-                                       authorization_details=details(SD_JWT_PID, MDOC_PID)))
+    code = rp.code_from(login_for_code(rp, citizen, scope=None, authorization_details=details(SD_JWT_PID, MDOC_PID)))
     more = rp.exchange(code, authorization_details=details(SD_JWT_PID, JWT_VC))
     assert more.status_code == 400 and more.json()["error"] == "invalid_authorization_details"
     answer = rp.exchange(code, authorization_details=details(SD_JWT_PID))
@@ -67,8 +71,9 @@ def test_authorization_code_scope_grant_narrowed_by_authorization_details(app, r
     """§5.1.2 scopes at /authorize, §6.1 authorization_details at /token: the token then carries identifiers."""
     citizen = enroll_citizen(app)
     code = rp.code_from(login_for_code(rp, citizen, scope=f"openid {SD_JWT_PID}"))
-    assert rp.exchange(code, authorization_details=details(MDOC_PID)).json()["error"] == \
-        "invalid_authorization_details"  # MDOC's scope was never asked for
+    assert (
+        rp.exchange(code, authorization_details=details(MDOC_PID)).json()["error"] == "invalid_authorization_details"
+    )  # MDOC's scope was never asked for
     tokens = rp.exchange(code, authorization_details=details(SD_JWT_PID)).json()
     assert identifiers(tokens) == {SD_JWT_PID: [f"{SD_JWT_PID}:0"]}
     wallet = Wallet(client)

@@ -30,9 +30,16 @@ def collect(backend: Backend, wallet: Wallet, created: dict[str, Any]) -> Issued
     response = wallet.credential(token, [HolderKey()])
     assert response.status_code == 200, response.text
     [record] = backend.read(created["issuanceId"])["credentials"]
-    return Issued(created["issuanceId"], record["credentialId"], record["revocationId"], record["status"]["uri"],
-                  record["status"]["idx"], response.json()["credentials"][0]["credential"], token,
-                  response.json()["notification_id"])
+    return Issued(
+        created["issuanceId"],
+        record["credentialId"],
+        record["revocationId"],
+        record["status"]["uri"],
+        record["status"]["idx"],
+        response.json()["credentials"][0]["credential"],
+        token,
+        response.json()["notification_id"],
+    )
 
 
 def published_status(http: Any, item: Issued) -> int:

@@ -65,11 +65,16 @@ def test_bulk_by_person_configuration_issuance_and_ids(app, client, api_client, 
     assert _bulk(client, token, action="unsuspend", credentialIds=[sd.credential_id]).json()["count"] == 0
 
 
-def test_bulk_refuses_bad_requests_and_reaches_only_the_callers_credentials(app, client, backend, wallet, citizen,
-                                                                           api_client, revoker):
+def test_bulk_refuses_bad_requests_and_reaches_only_the_callers_credentials(
+    app, client, backend, wallet, citizen, api_client, revoker
+):
     item = issue(backend, wallet, citizen.uin, SD_JWT_PID)
-    for body in ({"action": "revoke"}, {"action": "revoke", "uin": citizen.uin, "issuanceId": item.issuance_id},
-                 {"action": "erase", "uin": citizen.uin}, {"action": "revoke", "credentialIds": []}):
+    for body in (
+        {"action": "revoke"},
+        {"action": "revoke", "uin": citizen.uin, "issuanceId": item.issuance_id},
+        {"action": "erase", "uin": citizen.uin},
+        {"action": "revoke", "credentialIds": []},
+    ):
         refused = _bulk(client, revoker, **body)
         assert refused.status_code == 400, body
         assert set(refused.json()) == {"code", "message"} and refused.json()["code"] == 400
@@ -115,10 +120,18 @@ def test_a_job_left_by_a_dead_worker_is_picked_up_by_the_next_one_asked(app, cli
     client_id = _client_id_of(app, item.issuance_id)
     job_id = str(uuid.uuid4())
     with app.app.app_context():  # a worker stored the job and died before running it
-        db.session.add(LifecycleJob(job_id=job_id, client_id=client_id, action="suspend",
-                                    selection={"uin": citizen.uin, "client_id": client_id, "selector": "uin"},
-                                    reason=None, state="running", created_at=clock.now(),
-                                    started_at=clock.now()))
+        db.session.add(
+            LifecycleJob(
+                job_id=job_id,
+                client_id=client_id,
+                action="suspend",
+                selection={"uin": citizen.uin, "client_id": client_id, "selector": "uin"},
+                reason=None,
+                state="running",
+                created_at=clock.now(),
+                started_at=clock.now(),
+            )
+        )
         db.session.commit()
     assert client.get(f"/v1/issuance/jobs/{job_id}", headers=bearer(token)).json()["state"] == "running"
     clock.advance(400)  # the claim went stale
@@ -134,9 +147,11 @@ def _client_id_of(app: Any, issuance_id: str) -> str:
 
 
 def _accept(client: Any, wallet: Wallet, item: Any) -> None:
-    answer = client.post("/notification", json={"notification_id": item.notification_id,
-                                                "event": "credential_accepted"},
-                         headers=wallet.auth(item.token, "/notification"))
+    answer = client.post(
+        "/notification",
+        json={"notification_id": item.notification_id, "event": "credential_accepted"},
+        headers=wallet.auth(item.token, "/notification"),
+    )
     assert answer.status_code == 204, answer.text
 
 
@@ -184,8 +199,11 @@ def test_renewal_refusals(app, client, backend, wallet, citizen, api_client):
 def _registry_update(client: Any, api_client: Any, uin: str, changes: dict[str, Any], reason: str) -> None:
     token = api_client("registry.read", "registry.write").token()
     evidence = {"documentType": "OTHER", "mimeType": "application/pdf", "data": b64(pdf_bytes())}
-    answer = client.patch(f"/registry/identities/{uin}", json={"changes": changes, "reason": reason,
-                                                               "evidence": evidence}, headers=bearer(token))
+    answer = client.patch(
+        f"/registry/identities/{uin}",
+        json={"changes": changes, "reason": reason, "evidence": evidence},
+        headers=bearer(token),
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -201,8 +219,9 @@ def test_a_registry_attribute_update_marks_credentials_for_renewal(app, client, 
     assert backend.read(renewed.json()["issuanceId"])["credentials"][0]["renewalDue"] is False
 
 
-@pytest.mark.parametrize("rule,expected", [("revoke", lifecycle.INVALID), ("suspend", lifecycle.SUSPENDED),
-                                           ("none", lifecycle.VALID)])
+@pytest.mark.parametrize(
+    "rule,expected", [("revoke", lifecycle.INVALID), ("suspend", lifecycle.SUSPENDED), ("none", lifecycle.VALID)]
+)
 def test_a_death_in_the_registry_follows_the_rule(make_app, api_client, rule, expected):
     clock.reset()
     cx = make_app(status_publish_delay=0, registry_death_action=rule)

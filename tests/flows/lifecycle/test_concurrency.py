@@ -18,8 +18,10 @@ def _batch(backend, wallet, uin: str, count: int) -> list[Issued]:
     token = wallet.token(code_of(wallet.offer(created["offerUri"])))
     response = wallet.credential(token, [HolderKey() for _ in range(count)])
     assert response.status_code == 200, response.text
-    return [Issued(created["issuanceId"], c["credentialId"], c["revocationId"], c["status"]["uri"],
-                   c["status"]["idx"], "") for c in backend.read(created["issuanceId"])["credentials"]]
+    return [
+        Issued(created["issuanceId"], c["credentialId"], c["revocationId"], c["status"]["uri"], c["status"]["idx"], "")
+        for c in backend.read(created["issuanceId"])["credentials"]
+    ]
 
 
 def test_eight_parallel_revocations_into_one_list_lose_no_update(app, client, backend, wallet, citizen):

@@ -22,7 +22,8 @@ def _topics() -> list[str]:
 def _audit_actions() -> list[str]:
     seal_audit()
     return list(db.session.execute(select(AuditEvent.action).order_by(AuditEvent.seq)).scalars()) + list(
-        db.session.execute(select(AuditPending.action)).scalars())
+        db.session.execute(select(AuditPending.action)).scalars()
+    )
 
 
 @pytest.mark.parametrize("config", [SD_JWT_PID, MDOC_PID])
@@ -59,7 +60,10 @@ def test_transitions_reach_the_published_list(app, client, backend, wallet, citi
         assert _topics()[-3:] == ["credential.suspended", "credential.unsuspended", "credential.revoked"]
         actions = _audit_actions()
         assert [a for a in actions if a.startswith("credential.")][-3:] == [
-            "credential.suspend", "credential.unsuspend", "credential.revoke"]
+            "credential.suspend",
+            "credential.unsuspend",
+            "credential.revoke",
+        ]
     assert published_status(client, item) == lifecycle.INVALID
 
 
@@ -102,10 +106,8 @@ def test_inside_a_callers_transaction_it_commits_and_rolls_back_with_it(app, cli
             lifecycle.revoke([second.credential_id], reason=None, actor="cms")
         assert lifecycle.get_credential(first.credential_id).status == lifecycle.SUSPENDED
         assert lifecycle.get_credential(second.credential_id).status == lifecycle.INVALID
-        assert [t for t in _topics() if t in LIFECYCLE_TOPICS] == [
-            "credential.suspended", "credential.revoked"]
-        assert [a for a in _audit_actions() if a.startswith("credential.")] == [
-            "credential.suspend", "credential.revoke"]
+        assert [t for t in _topics() if t in LIFECYCLE_TOPICS] == ["credential.suspended", "credential.revoked"]
+        assert [a for a in _audit_actions() if a.startswith("credential.")] == ["credential.suspend", "credential.revoke"]
     assert published_status(client, first) == lifecycle.SUSPENDED
     assert published_status(client, second) == lifecycle.INVALID
 
@@ -114,20 +116,20 @@ def test_find_credentials_by_person_configuration_and_status(app, backend, walle
     sd = issue(backend, wallet, citizen.uin, SD_JWT_PID)
     mdoc = issue(backend, wallet, citizen.uin, MDOC_PID)
     with app.app.app_context():
-        assert {v.credential_id for v in lifecycle.find_credentials(uin=citizen.uin)} == {sd.credential_id,
-                                                                                         mdoc.credential_id}
+        assert {v.credential_id for v in lifecycle.find_credentials(uin=citizen.uin)} == {
+            sd.credential_id,
+            mdoc.credential_id,
+        }
         assert [v.credential_id for v in lifecycle.find_credentials(configuration_id=MDOC_PID)] == [mdoc.credential_id]
         assert [v.format for v in lifecycle.find_credentials(issuance_id=sd.issuance_id)] == ["dc+sd-jwt"]
         lifecycle.suspend([mdoc.credential_id], reason=None, actor="ops")
-        assert [v.credential_id for v in lifecycle.find_credentials(status=lifecycle.SUSPENDED)] == [
-            mdoc.credential_id]
+        assert [v.credential_id for v in lifecycle.find_credentials(status=lifecycle.SUSPENDED)] == [mdoc.credential_id]
         assert lifecycle.find_credentials(uin="0000000000") == []
         assert len(lifecycle.find_credentials(uin=citizen.uin, limit=1)) == 1
         assert len(lifecycle.find_credentials(uin=citizen.uin, limit=1, offset=1)) == 1
 
 
-def test_block_suspends_everything_refuses_issuance_and_unblock_restores_only_its_own(
-        app, client, backend, wallet, citizen):
+def test_block_suspends_everything_refuses_issuance_and_unblock_restores_only_its_own(app, client, backend, wallet, citizen):
     kept = issue(backend, wallet, citizen.uin, SD_JWT_PID)
     earlier = issue(backend, wallet, citizen.uin, MDOC_PID)
     pending = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin})

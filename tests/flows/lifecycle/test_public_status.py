@@ -53,8 +53,10 @@ def test_lifecycle_operations_need_their_scopes(client, backend, wallet, citizen
     assert _bulk(client, backend.token, action="revoke", uin=citizen.uin).status_code == 403
     assert client.get("/v1/issuance/jobs/x").status_code == 401
     reader = api_client("issuance.read").token()
-    assert client.post(f"/v1/issuance/credentials/{item.revocation_id}/renew", json={},
-                       headers=bearer(reader)).status_code == 403
+    assert (
+        client.post(f"/v1/issuance/credentials/{item.revocation_id}/renew", json={}, headers=bearer(reader)).status_code
+        == 403
+    )
     record = backend.read(item.issuance_id)
     assert "Amina" not in json.dumps(record) and "Diallo" not in json.dumps(record)  # no claim values
     assert published_status(client, item) == 0

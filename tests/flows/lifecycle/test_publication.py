@@ -29,8 +29,10 @@ def _batch(app: Any, client: Any, api_client: Any, count: int) -> list[Issued]:
     created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": citizen.uin})
     token = wallet.token(code_of(wallet.offer(created["offerUri"])))
     assert wallet.credential(token, [HolderKey() for _ in range(count)]).status_code == 200
-    return [Issued(created["issuanceId"], c["credentialId"], c["revocationId"], c["status"]["uri"],
-                   c["status"]["idx"], "") for c in backend.read(created["issuanceId"])["credentials"]]
+    return [
+        Issued(created["issuanceId"], c["credentialId"], c["revocationId"], c["status"]["uri"], c["status"]["idx"], "")
+        for c in backend.read(created["issuanceId"])["credentials"]
+    ]
 
 
 def _get(client: Any, item: Issued, media: str = "application/statuslist+jwt", **headers: str) -> Any:

@@ -14,6 +14,7 @@ from tests.flows.oidc_helpers import (
 
 # --- Codes: single use, reuse revokes, expiry ------------------------------------------------------------
 
+
 def test_code_reuse_fails_and_revokes_the_first_tokens(client, rp, citizen, api_client):
     code = obtain_code(rp, citizen)
     first = rp.exchange(code)

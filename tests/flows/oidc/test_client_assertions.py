@@ -15,6 +15,7 @@ from tests.flows.oidc_helpers import (
 
 # --- Client assertions -----------------------------------------------------------------------------------
 
+
 def test_assertion_jti_replay_is_invalid_client(rp, citizen):
     assertion = rp.assertion()
     first = rp.exchange(obtain_code(rp, citizen), client_assertion=assertion)
@@ -37,8 +38,7 @@ def test_assertion_with_a_wrong_audience_is_invalid_client(rp, citizen, aud):
 
 
 def test_assertion_signed_by_another_key_is_invalid_client(rp, citizen):
-    assert_oauth_error(rp.exchange(obtain_code(rp, citizen), client_assertion=forged_assertion(rp)),
-                       "invalid_client")
+    assert_oauth_error(rp.exchange(obtain_code(rp, citizen), client_assertion=forged_assertion(rp)), "invalid_client")
 
 
 def test_expired_assertion_is_invalid_client(rp, citizen):

@@ -34,11 +34,21 @@ def deactivate_behind_the_cache(app: Any, client_id: str) -> None:
 
 
 def deactivate_through_client_management(http: Any, admin_token: str, rp: RelyingParty) -> None:
-    request = {"clientName": "Ministry portal", "status": "INACTIVE", "logoUri": "https://rp.example/logo.png",
-               "redirectUris": [REDIRECT], "userClaims": ["name"], "authContextRefs": ["idbb:acr:static-code"],
-               "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"]}
-    response = http.put(f"/client-mgmt/oidc-client/{rp.client_id}", headers=bearer(admin_token),
-                        json={"requestTime": request_time(), "request": request})
+    request = {
+        "clientName": "Ministry portal",
+        "status": "INACTIVE",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": [REDIRECT],
+        "userClaims": ["name"],
+        "authContextRefs": ["idbb:acr:static-code"],
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
+    }
+    response = http.put(
+        f"/client-mgmt/oidc-client/{rp.client_id}",
+        headers=bearer(admin_token),
+        json={"requestTime": request_time(), "request": request},
+    )
     assert response.status_code == 200 and not response.json()["errors"], response.text
 
 
@@ -67,8 +77,7 @@ def test_with_the_cache_off_every_request_reads_the_database(make_app):
     app = make_app(client_cache_seconds=0)
     pem, public = new_ec_key()
     with app.app.app_context():
-        api_clients.register("api-nocache", name="api-nocache", scopes=["read_oidc_client"], public_key=public,
-                             actor="test")
+        api_clients.register("api-nocache", name="api-nocache", scopes=["read_oidc_client"], public_key=public, actor="test")
     caller = ApiClient("api-nocache", pem, public, app.test_client(base_url=ISSUER))
     assert caller.token_response().status_code == 200
     deactivate_behind_the_cache(app, "api-nocache")
@@ -92,6 +101,11 @@ def test_with_redis_another_workers_update_is_seen_within_half_a_second(make_app
 def register_admin(app: Any) -> tuple[bytes, dict[str, Any]]:
     pem, public = new_ec_key()
     with app.app.app_context():
-        api_clients.register("api-admin-2", name="api-admin-2", public_key=public, actor="test",
-                             scopes=["add_oidc_client", "update_oidc_client", "read_oidc_client"])
+        api_clients.register(
+            "api-admin-2",
+            name="api-admin-2",
+            public_key=public,
+            actor="test",
+            scopes=["add_oidc_client", "update_oidc_client", "read_oidc_client"],
+        )
     return pem, public

@@ -13,6 +13,7 @@ from tests.flows.oidc.token_helpers import (
 
 # --- DPoP-bound tokens -----------------------------------------------------------------------------------
 
+
 def test_dpop_client_without_proof_is_invalid_dpop_proof(dpop_rp, citizen):
     code = obtain_code(dpop_rp, citizen)
     assert_oauth_error(dpop_rp.exchange(code), "invalid_dpop_proof")
@@ -70,8 +71,7 @@ def test_dpop_proof_bound_to_another_key_or_request_is_refused(client, dpop_rp, 
     assert userinfo(client, access, "DPoP", wrong_method).status_code == 401
     no_ath = key.proof("GET", url, nonce=nonce)
     assert userinfo(client, access, "DPoP", no_ath).status_code == 401
-    assert userinfo(client, access, "DPoP", key.proof("GET", url, nonce=nonce, access_token=access)).status_code \
-        == 200
+    assert userinfo(client, access, "DPoP", key.proof("GET", url, nonce=nonce, access_token=access)).status_code == 200
 
 
 def test_dpop_proof_replay_at_the_token_endpoint(dpop_rp, citizen):

@@ -22,11 +22,18 @@ from tests.flows.oidc_helpers import (
 
 # --- Encrypted userinfo and ID tokens; JSON userinfo -----------------------------------------------------
 
+
 def test_encrypted_userinfo(client, admin_token, citizen):
     key, public = enc_key_pair()
-    rp = register_rp(client, admin_token, additionalConfig={
-        "jwks": {"keys": [public]}, "userinfo_encrypted_response_alg": "RSA-OAEP-256",
-        "userinfo_encrypted_response_enc": "A256GCM"})
+    rp = register_rp(
+        client,
+        admin_token,
+        additionalConfig={
+            "jwks": {"keys": [public]},
+            "userinfo_encrypted_response_alg": "RSA-OAEP-256",
+            "userinfo_encrypted_response_enc": "A256GCM",
+        },
+    )
     body = tokens(rp, citizen)
     jwks = server_jwks(client)
     id_claims = verify_with_pyjwt(body["id_token"], jwks, audience=rp.client_id)  # the ID token stays signed only
@@ -42,8 +49,13 @@ def test_encrypted_userinfo(client, admin_token, citizen):
 
 def test_encrypted_id_token(client, admin_token, citizen):
     key, public = enc_key_pair()
-    rp = register_rp(client, admin_token, jwks={"keys": [public]}, id_token_encrypted_response_alg="RSA-OAEP-256",
-                     id_token_encrypted_response_enc="A256GCM")
+    rp = register_rp(
+        client,
+        admin_token,
+        jwks={"keys": [public]},
+        id_token_encrypted_response_alg="RSA-OAEP-256",
+        id_token_encrypted_response_enc="A256GCM",
+    )
     body = tokens(rp, citizen)
     inner = decrypt(body["id_token"], key)
     claims = verify_with_pyjwt(inner, server_jwks(client), audience=rp.client_id)
@@ -54,8 +66,9 @@ def test_encrypted_id_token(client, admin_token, citizen):
 def test_encrypted_id_token_default_enc(client, admin_token, citizen):
     """OIDC Registration §2: alg without enc means A128CBC-HS256."""
     key, public = enc_key_pair()
-    rp = register_rp(client, admin_token, additionalConfig={
-        "jwks": {"keys": [public]}, "id_token_encrypted_response_alg": "RSA-OAEP-256"})
+    rp = register_rp(
+        client, admin_token, additionalConfig={"jwks": {"keys": [public]}, "id_token_encrypted_response_alg": "RSA-OAEP-256"}
+    )
     body = tokens(rp, citizen)
     inner = decrypt(body["id_token"], key, enc="A128CBC-HS256")
     verify_with_pyjwt(inner, server_jwks(client), audience=rp.client_id)
@@ -66,13 +79,22 @@ def test_short_rsa_encryption_key_is_refused_at_registration(client, admin_token
     private = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     public = {**jw_jwk.JWK.from_pyca(private).export_public(as_dict=True), "use": "enc"}
     _, signing = new_rsa_key()
-    request = {"clientId": f"rp-{uuid.uuid4().hex[:8]}", "clientName": "Short key", "relyingPartyId": "short",
-               "logoUri": "https://rp.example/logo.png", "redirectUris": ["https://rp.example/callback"],
-               "authContextRefs": ["idbb:acr:static-code"], "publicKey": signing, "userClaims": ["name"],
-               "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"],
-               "additionalConfig": {"jwks": {"keys": [public]}, "userinfo_encrypted_response_alg": "RSA-OAEP-256"}}
-    response = client.post("/client-mgmt/oidc-client", json={"requestTime": request_time(), "request": request},
-                           headers=bearer(admin_token))
+    request = {
+        "clientId": f"rp-{uuid.uuid4().hex[:8]}",
+        "clientName": "Short key",
+        "relyingPartyId": "short",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": ["https://rp.example/callback"],
+        "authContextRefs": ["idbb:acr:static-code"],
+        "publicKey": signing,
+        "userClaims": ["name"],
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
+        "additionalConfig": {"jwks": {"keys": [public]}, "userinfo_encrypted_response_alg": "RSA-OAEP-256"},
+    }
+    response = client.post(
+        "/client-mgmt/oidc-client", json={"requestTime": request_time(), "request": request}, headers=bearer(admin_token)
+    )
     assert response.status_code == 200, response.text
     assert [e["errorCode"] for e in response.json()["errors"]] == ["invalid_additional_config"]
 

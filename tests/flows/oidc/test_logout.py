@@ -22,6 +22,7 @@ from tests.flows.oidc_helpers import (
 
 # --- RP-initiated logout ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def logout_rp(client, admin_token) -> RelyingParty:
     return register_rp(client, admin_token, additionalConfig={"post_logout_redirect_uris": [LOGGED_OUT]})
@@ -29,8 +30,7 @@ def logout_rp(client, admin_token) -> RelyingParty:
 
 def session_cleared(response: Any) -> bool:
     cookies = response.headers.get_list("set-cookie")
-    return any(c.startswith("idbb_session=") and ("Max-Age=0" in c or "expires=Thu, 01 Jan 1970" in c)
-               for c in cookies)
+    return any(c.startswith("idbb_session=") and ("Max-Age=0" in c or "expires=Thu, 01 Jan 1970" in c) for c in cookies)
 
 
 def assert_logged_out(rp: RelyingParty) -> None:
@@ -51,9 +51,11 @@ def assert_still_logged_in(rp: RelyingParty) -> None:
 def test_logout_with_id_token_hint_redirects_and_ends_the_session(client, logout_rp, citizen):
     body = tokens(logout_rp, citizen)
     assert "idbb_session" in client.cookies
-    response = client.get("/logout", params={"id_token_hint": body["id_token"],
-                                             "post_logout_redirect_uri": LOGGED_OUT, "state": "xyz"},
-                          follow_redirects=False)
+    response = client.get(
+        "/logout",
+        params={"id_token_hint": body["id_token"], "post_logout_redirect_uri": LOGGED_OUT, "state": "xyz"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text[:300]
     location = response.headers["location"]
     assert location.startswith(LOGGED_OUT + "?")
@@ -70,9 +72,9 @@ def test_a_hint_in_another_browser_logs_nobody_out(client, logout_rp, citizen):
     body = tokens(logout_rp, citizen)
     cookie = client.cookies.get("idbb_session")
     client.cookies.delete("idbb_session")  # another browser, holding the ID token
-    response = client.get("/logout", params={"id_token_hint": body["id_token"],
-                                             "post_logout_redirect_uri": LOGGED_OUT},
-                          follow_redirects=False)
+    response = client.get(
+        "/logout", params={"id_token_hint": body["id_token"], "post_logout_redirect_uri": LOGGED_OUT}, follow_redirects=False
+    )
     assert response.status_code == 303 and response.headers["location"] == LOGGED_OUT
     client.cookies.set("idbb_session", cookie, domain="idbb.test")
     assert_still_logged_in(logout_rp)
@@ -83,9 +85,11 @@ def test_a_hint_from_an_earlier_session_asks_before_ending_this_one(client, logo
     """§2: the OP MUST ask when the ID token does not belong to the current session."""
     earlier = tokens(logout_rp, citizen)
     later = tokens(logout_rp, citizen, prompt="login")  # a new login: a new session in this browser
-    page = client.get("/logout", params={"id_token_hint": earlier["id_token"],
-                                         "post_logout_redirect_uri": LOGGED_OUT, "state": "s2"},
-                      follow_redirects=False)
+    page = client.get(
+        "/logout",
+        params={"id_token_hint": earlier["id_token"], "post_logout_redirect_uri": LOGGED_OUT, "state": "s2"},
+        follow_redirects=False,
+    )
     assert page.status_code == 200 and not session_cleared(page)
     form = forms(page.text)["logout-form"]
     assert userinfo(client, later["access_token"]).status_code == 200  # nothing ended yet
@@ -103,9 +107,11 @@ def test_an_access_token_is_no_id_token_hint(client, logout_rp, citizen):
 
 def test_logout_to_an_unregistered_uri_is_an_error_page(client, logout_rp, citizen):
     body = tokens(logout_rp, citizen)
-    response = client.get("/logout", params={"id_token_hint": body["id_token"],
-                                             "post_logout_redirect_uri": "https://evil.example/bye", "state": "xyz"},
-                          follow_redirects=False)
+    response = client.get(
+        "/logout",
+        params={"id_token_hint": body["id_token"], "post_logout_redirect_uri": "https://evil.example/bye", "state": "xyz"},
+        follow_redirects=False,
+    )
     assert_error_page(response)
     assert not session_cleared(response)
     assert userinfo(client, body["access_token"]).status_code == 200  # nothing was ended
@@ -121,8 +127,11 @@ def test_logout_with_a_forged_hint_is_an_error_page(client, logout_rp, citizen):
 
 def test_logout_without_hint_asks_for_confirmation(client, logout_rp, citizen):
     body = tokens(logout_rp, citizen)
-    page = client.get("/logout", params={"client_id": logout_rp.client_id, "post_logout_redirect_uri": LOGGED_OUT,
-                                         "state": "s1"}, follow_redirects=False)
+    page = client.get(
+        "/logout",
+        params={"client_id": logout_rp.client_id, "post_logout_redirect_uri": LOGGED_OUT, "state": "s1"},
+        follow_redirects=False,
+    )
     assert page.status_code == 200
     form = forms(page.text)["logout-form"]
     assert form["action"] == "/logout"

@@ -28,6 +28,7 @@ REDIRECT_STATUSES = (302, 303)
 
 # --- fixtures and helpers ------------------------------------------------------------------------
 
+
 def redirect_params(response: Any) -> dict[str, str]:
     """The query of an authorization response (a redirect to the relying party)."""
     assert response.status_code in REDIRECT_STATUSES, (response.status_code, response.text[:300])
@@ -130,6 +131,7 @@ def login_all_the_way(rp: RelyingParty, who: Citizen, **authorize: Any) -> dict[
 
 # --- apps with changed settings ------------------------------------------------------------------
 
+
 @dataclass
 class Site:
     """An idbb built with changed settings, a browser on it, and a client-management token."""
@@ -157,8 +159,13 @@ def site(make_app: Callable[..., Any]) -> Iterator[Callable[..., Site]]:
         pem, public = new_ec_key()
         cid = f"api-{uuid.uuid4().hex[:8]}"
         with cx.app.app_context():
-            api_clients.register(cid, name=cid, scopes=["add_oidc_client", "update_oidc_client", "read_oidc_client"],
-                                 public_key=public, actor="test")
+            api_clients.register(
+                cid,
+                name=cid,
+                scopes=["add_oidc_client", "update_oidc_client", "read_oidc_client"],
+                public_key=public,
+                actor="test",
+            )
         return Site(cx, http, ApiClient(cid, pem, public, http).token())
 
     yield build
@@ -166,6 +173,7 @@ def site(make_app: Callable[..., Any]) -> Iterator[Callable[..., Site]]:
 
 
 # --- a real SMTP server for one-time codes -------------------------------------------------------
+
 
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
@@ -193,8 +201,9 @@ def otp(site: Callable[..., Site], mailbox: tuple[Mailbox, int]) -> OtpWorld:
 
 def request_code(rp: RelyingParty, login_page: Any, identifier: str, **headers: str) -> Any:
     form = forms(login_page.text)["otp-request-form"]
-    return rp.http.post(form["action"], data={**form["fields"], "identifier": identifier}, headers=headers,
-                        follow_redirects=False)
+    return rp.http.post(
+        form["action"], data={**form["fields"], "identifier": identifier}, headers=headers, follow_redirects=False
+    )
 
 
 def submit_code(rp: RelyingParty, otp_page: Any, code: str) -> Any:
@@ -210,6 +219,7 @@ def finish(rp: RelyingParty, response: Any) -> dict[str, Any]:
 
 
 # --- 1. one-time code by e-mail (real SMTP) ------------------------------------------------------
+
 
 def test_otp_login_by_email_gives_generated_code_acr(otp):
     """The code reaches the person's registered address; the ID token says acr generated-code, amr otp."""
@@ -245,8 +255,7 @@ def test_otp_page_reads_the_same_for_known_and_unknown_identifiers(otp):
         other = request_code(otp.rp, unknown_page, unknown)
         assert known.status_code == other.status_code == (200 if attempt < 3 else 400), (attempt, known.text[:300])
         if attempt < 3:
-            assert _without_transaction_tokens(known) == _without_transaction_tokens(other).replace(
-                unknown, otp.person.uin)
+            assert _without_transaction_tokens(known) == _without_transaction_tokens(other).replace(unknown, otp.person.uin)
         else:
             assert "Too many codes were requested" in known.text and "Too many codes were requested" in other.text
         assert sorted(k for k in known.headers if k != "date") == sorted(k for k in other.headers if k != "date")
@@ -325,6 +334,7 @@ def test_acr_the_client_did_not_register_is_refused_even_when_available(otp):
 
 # --- 2. PIN --------------------------------------------------------------------------------------
 
+
 def test_wrong_pin_shows_the_login_page_again_with_an_error(client, rp, citizen):
     page = rp.authorize()
     wrong = rp.login_pin(page, citizen.uin, "000000")
@@ -389,16 +399,29 @@ def test_wrong_pins_count_per_person_whichever_identifier_is_typed(app, client, 
 
     national_id = f"NID-{uuid.uuid4().hex[:8]}"
     with app.app.app_context():
-        enrollments.create("E-two-ids", {
-            "enrollmentType": "CITIZEN",
-            "biographicData": {"firstName": "Awa", "lastName": "Ndiaye", "dateOfBirth": "1988-02-03", "gender": "F"},
-            "requestData": {"requestType": "FIRST_ISSUANCE", "credentials": {"pin": "275139"},
-                            "identifiers": [{"type": "NATIONAL_ID", "value": national_id}]},
-        }, finalize=True, client_id="test", transaction_id="E-two-ids")
-        identity_id = db.session.execute(select(IdentityIdentifier.identity_id).where(
-            IdentityIdentifier.value == national_id)).scalar_one()
-        uin = db.session.execute(select(IdentityIdentifier.value).where(
-            IdentityIdentifier.identity_id == identity_id, IdentityIdentifier.id_type == "UIN")).scalar_one()
+        enrollments.create(
+            "E-two-ids",
+            {
+                "enrollmentType": "CITIZEN",
+                "biographicData": {"firstName": "Awa", "lastName": "Ndiaye", "dateOfBirth": "1988-02-03", "gender": "F"},
+                "requestData": {
+                    "requestType": "FIRST_ISSUANCE",
+                    "credentials": {"pin": "275139"},
+                    "identifiers": [{"type": "NATIONAL_ID", "value": national_id}],
+                },
+            },
+            finalize=True,
+            client_id="test",
+            transaction_id="E-two-ids",
+        )
+        identity_id = db.session.execute(
+            select(IdentityIdentifier.identity_id).where(IdentityIdentifier.value == national_id)
+        ).scalar_one()
+        uin = db.session.execute(
+            select(IdentityIdentifier.value).where(
+                IdentityIdentifier.identity_id == identity_id, IdentityIdentifier.id_type == "UIN"
+            )
+        ).scalar_one()
     page = rp.login_pin(rp.authorize(), national_id, "000000")
     assert_login_page_with_error(page, "The ID number or PIN is incorrect.")
     page = rp.login_pin(page, uin, "111111")
@@ -410,6 +433,7 @@ def test_wrong_pins_count_per_person_whichever_identifier_is_typed(app, client, 
 
 # --- 3. consent ----------------------------------------------------------------------------------
 
+
 def test_essential_claims_are_fixed_and_always_granted(client, rp, citizen):
     """Essential claims show as ticked, disabled boxes and reach the RP even when everything
     voluntary is unticked; unticked voluntary claims do not."""
@@ -418,8 +442,11 @@ def test_essential_claims_are_fixed_and_always_granted(client, rp, citizen):
     assert_consent_page(consent_page)
     box = re.search(r'<input[^>]*id="essential-email"[^>]*>', consent_page.text)
     assert box and "disabled" in box.group(0) and "checked" in box.group(0)
-    voluntary = {value for name, value, _, disabled in forms(consent_page.text)["consent-form"]["fields"]["checkboxes"]
-                 if name == "claims" and not disabled}
+    voluntary = {
+        value
+        for name, value, _, disabled in forms(consent_page.text)["consent-form"]["fields"]["checkboxes"]
+        if name == "claims" and not disabled
+    }
     assert "email" not in voluntary and {"name", "birthdate"} <= voluntary
     body = tokens(rp, rp.consent(consent_page, claims=["name"]))
     info = userinfo(rp, body)
@@ -456,13 +483,17 @@ def test_same_request_keeps_what_the_person_chose(client, rp, citizen):
     assert "name" in info and "birthdate" not in info
 
 
-@pytest.mark.parametrize("changed", [
-    {"scope": "openid email"},
-    {"scope": "openid profile email"},
-    {"claims": claims_param(userinfo={"email": None})},
-    {"claims": claims_param(userinfo={"name": {"essential": True}})},
-    {"prompt": "consent"},
-], ids=["other-scope", "more-scope", "other-claims", "claim-made-essential", "prompt-consent"])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"scope": "openid email"},
+        {"scope": "openid profile email"},
+        {"claims": claims_param(userinfo={"email": None})},
+        {"claims": claims_param(userinfo={"name": {"essential": True}})},
+        {"prompt": "consent"},
+    ],
+    ids=["other-scope", "more-scope", "other-claims", "claim-made-essential", "prompt-consent"],
+)
 def test_changed_request_or_prompt_consent_asks_again(client, rp, citizen, changed):
     login_all_the_way(rp, citizen)
     again = rp.authorize(**changed)
@@ -493,6 +524,7 @@ def test_consent_expires_after_the_clients_consent_lifetime(client, admin_token,
 
 # --- 4. declined consent -------------------------------------------------------------------------
 
+
 def test_declined_consent_returns_access_denied(client, rp, citizen):
     consent_page = rp.login_pin(rp.authorize(), citizen.uin, citizen.pin)
     declined = rp.consent(consent_page, decision="decline")
@@ -504,9 +536,9 @@ def test_declined_consent_returns_access_denied(client, rp, citizen):
 
 # --- 5. the claims parameter ---------------------------------------------------------------------
 
+
 def test_claims_parameter_puts_claims_in_the_id_token_and_userinfo(client, rp, citizen):
-    request = claims_param(id_token={"birthdate": {"essential": True}, "given_name": None},
-                           userinfo={"email": None})
+    request = claims_param(id_token={"birthdate": {"essential": True}, "given_name": None}, userinfo={"email": None})
     body = login_all_the_way(rp, citizen, scope="openid", claims=request)
     claims = id_claims(rp, body)
     assert claims["birthdate"] == "1990-04-12" and claims["given_name"] == "Amina"
@@ -518,20 +550,25 @@ def test_claims_parameter_puts_claims_in_the_id_token_and_userinfo(client, rp, c
 
 def test_claims_the_client_may_not_have_are_not_given(client, admin_token, citizen):
     rp = register_rp(client, admin_token, claims=["name"])
-    body = login_all_the_way(rp, citizen, claims=claims_param(userinfo={"email": {"essential": True}},
-                                                              id_token={"birthdate": None}))
+    body = login_all_the_way(
+        rp, citizen, claims=claims_param(userinfo={"email": {"essential": True}}, id_token={"birthdate": None})
+    )
     assert "birthdate" not in id_claims(rp, body)
     info = userinfo(rp, body)
     assert info["name"] == "Amina Diallo" and "email" not in info
 
 
-@pytest.mark.parametrize("bad", ["{not json", "[]", '{"userinfo": ["email"]}', '{"userinfo": {"email": 1}}'],
-                         ids=["not-json", "array", "list-member", "spec-not-object"])
+@pytest.mark.parametrize(
+    "bad",
+    ["{not json", "[]", '{"userinfo": ["email"]}', '{"userinfo": {"email": 1}}'],
+    ids=["not-json", "array", "list-member", "spec-not-object"],
+)
 def test_malformed_claims_parameter_is_invalid_request(client, rp, bad):
     assert_error_redirect(rp, rp.authorize(claims=bad), "invalid_request")
 
 
 # --- 6. prompt=none ------------------------------------------------------------------------------
+
 
 def test_prompt_none_without_a_session_is_login_required(client, rp):
     assert_error_redirect(rp, rp.authorize(prompt="none"), "login_required")
@@ -558,6 +595,7 @@ def test_prompt_none_in_another_browser_is_login_required(app, client, rp, citiz
 
 
 # --- 7. max_age ----------------------------------------------------------------------------------
+
 
 def test_max_age_reuses_or_refuses_the_session_and_auth_time_is_the_real_login(client, rp, citizen):
     before = clock.epoch()
@@ -593,6 +631,7 @@ def test_malformed_max_age_is_invalid_request(client, rp):
 
 # --- 8. single sign-on ---------------------------------------------------------------------------
 
+
 def test_sso_second_rp_skips_the_pin_and_gets_a_different_pairwise_sub(client, rp, citizen, admin_token):
     first = id_claims(rp, login_all_the_way(rp, citizen))
     other = register_rp(client, admin_token)
@@ -623,31 +662,48 @@ def test_sso_session_ends_after_session_ttl(app, client, rp, citizen):
 
 # --- 9. errors at /authorize ---------------------------------------------------------------------
 
+
 def test_unknown_client_gets_an_error_page_not_a_redirect(client, rp):
     response = rp.authorize(client_id="rp-unknown")
     assert_error_page(response, "This service is not registered", status=200)
 
 
-@pytest.mark.parametrize("redirect_uri", ["https://evil.example/callback", "https://rp.example/callback/",
-                                          "https://rp.example/callback?x=1", None])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["https://evil.example/callback", "https://rp.example/callback/", "https://rp.example/callback?x=1", None],
+)
 def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(client, rp, redirect_uri):
     response = rp.authorize(redirect_uri=redirect_uri, response_type="token")  # errors after it stay on the page
     assert_error_page(response, "invalid return address", status=200)
 
 
-@pytest.mark.parametrize("overrides, error", [
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"response_type": None}, "unsupported_response_type"),
-    ({"scope": "profile"}, "invalid_scope"),
-    ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"prompt": "none login"}, "invalid_request"),
-    ({"prompt": "bogus"}, "invalid_request"),
-    ({"acr_values": "idbb:acr:biometrics"}, "invalid_request"),
-    ({"acr_values": OTP_ACR}, "invalid_request"),
-    ({"response_mode": "fragment"}, "invalid_request"),
-], ids=["token", "no-response-type", "no-openid", "no-pkce", "pkce-plain", "prompt-none-login", "prompt-bogus",
-        "acr-not-registered", "acr-otp-unavailable", "fragment"])
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_type": None}, "unsupported_response_type"),
+        ({"scope": "profile"}, "invalid_scope"),
+        ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"prompt": "none login"}, "invalid_request"),
+        ({"prompt": "bogus"}, "invalid_request"),
+        ({"acr_values": "idbb:acr:biometrics"}, "invalid_request"),
+        ({"acr_values": OTP_ACR}, "invalid_request"),
+        ({"response_mode": "fragment"}, "invalid_request"),
+    ],
+    ids=[
+        "token",
+        "no-response-type",
+        "no-openid",
+        "no-pkce",
+        "pkce-plain",
+        "prompt-none-login",
+        "prompt-bogus",
+        "acr-not-registered",
+        "acr-otp-unavailable",
+        "fragment",
+    ],
+)
 def test_invalid_request_redirects_with_error_state_and_iss(client, rp, overrides, error):
     response = rp.authorize(**overrides)
     assert response.status_code == 303
@@ -660,6 +716,7 @@ def test_error_redirect_without_state_still_carries_iss(client, rp):
 
 
 # --- 10. CSRF and browser binding ----------------------------------------------------------------
+
 
 def test_login_form_with_a_wrong_csrf_token_is_refused(client, rp, citizen):
     page = rp.authorize()
@@ -674,8 +731,9 @@ def test_login_form_posted_from_another_browser_is_refused(app, client, rp, citi
     page = rp.authorize()
     form = forms(page.text)["pin-form"]
     other_browser = app.test_client(base_url=ISSUER)
-    stolen = other_browser.post(form["action"], data={**form["fields"], "identifier": citizen.uin,
-                                                      "secret": citizen.pin}, follow_redirects=False)
+    stolen = other_browser.post(
+        form["action"], data={**form["fields"], "identifier": citizen.uin, "secret": citizen.pin}, follow_redirects=False
+    )
     assert_error_page(stolen, "This page has expired or was already submitted")
     assert finish(rp, rp.login_pin(page, citizen.uin, citizen.pin))
 
@@ -700,6 +758,7 @@ def test_transaction_expires(app, client, rp, citizen):
 
 
 # --- 11. language, cookies and headers -----------------------------------------------------------
+
 
 def test_accept_language_fr_gives_french(client, rp):
     page = authorize_with(rp, {"Accept-Language": "fr-CA,en;q=0.5"})

@@ -25,6 +25,7 @@ from tests.flows.oidc_helpers import (
 
 # --- Pushed authorization requests -----------------------------------------------------------------------
 
+
 def push(rp: RelyingParty, aud: str = ISSUER + PAR, **overrides: Any) -> Any:
     params = rp.authorize_params(**overrides)
     rp.last = params
@@ -32,8 +33,7 @@ def push(rp: RelyingParty, aud: str = ISSUER + PAR, **overrides: Any) -> Any:
 
 
 def authorize_by_reference(rp: RelyingParty, request_uri: str) -> Any:
-    return rp.http.get("/authorize", params={"client_id": rp.client_id, "request_uri": request_uri},
-                       follow_redirects=False)
+    return rp.http.get("/authorize", params={"client_id": rp.client_id, "request_uri": request_uri}, follow_redirects=False)
 
 
 @pytest.mark.parametrize("aud", [ISSUER + PAR, ISSUER + TOKEN, ISSUER])
@@ -74,8 +74,9 @@ def test_par_requires_client_authentication(client, rp):
     response = client.post(PAR, data=params)
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_client"
-    response = client.post(PAR, data={**params, "client_assertion_type": ASSERTION_TYPE,
-                                      "client_assertion": forged_assertion(rp, ISSUER + PAR)})
+    response = client.post(
+        PAR, data={**params, "client_assertion_type": ASSERTION_TYPE, "client_assertion": forged_assertion(rp, ISSUER + PAR)}
+    )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
@@ -92,8 +93,11 @@ def test_a_refused_push_still_spends_its_client_assertion(rp):
     replayed = rp.http.post(PAR, data={**rp.authorize_params(), **auth})
     assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client", replayed.text
     key = DpopKey()
-    dpop_refused = rp.http.post(PAR, data={**rp.authorize_params(), **(auth := rp.auth_form(ISSUER + PAR))},
-                                headers={"DPoP": key.proof("POST", ISSUER + PAR)})
+    dpop_refused = rp.http.post(
+        PAR,
+        data={**rp.authorize_params(), **(auth := rp.auth_form(ISSUER + PAR))},
+        headers={"DPoP": key.proof("POST", ISSUER + PAR)},
+    )
     assert_oauth_error(dpop_refused, "use_dpop_nonce")
     replayed = rp.http.post(PAR, data={**rp.authorize_params(), **auth})
     assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client", replayed.text
@@ -102,14 +106,21 @@ def test_a_refused_push_still_spends_its_client_assertion(rp):
 def test_push_with_a_dpop_jkt_other_than_the_proofs_key_is_refused(rp):
     """RFC 9449 §10.1: dpop_jkt and the DPoP proof sent with it must name the same key."""
     key, other = DpopKey(), DpopKey()
-    first = rp.http.post(PAR, data={**rp.authorize_params(), **rp.auth_form(ISSUER + PAR)},
-                         headers={"DPoP": key.proof("POST", ISSUER + PAR)})
+    first = rp.http.post(
+        PAR, data={**rp.authorize_params(), **rp.auth_form(ISSUER + PAR)}, headers={"DPoP": key.proof("POST", ISSUER + PAR)}
+    )
     nonce = first.headers["dpop-nonce"]
-    mismatch = rp.http.post(PAR, data={**rp.authorize_params(dpop_jkt=other.jkt), **rp.auth_form(ISSUER + PAR)},
-                            headers={"DPoP": key.proof("POST", ISSUER + PAR, nonce=nonce)})
+    mismatch = rp.http.post(
+        PAR,
+        data={**rp.authorize_params(dpop_jkt=other.jkt), **rp.auth_form(ISSUER + PAR)},
+        headers={"DPoP": key.proof("POST", ISSUER + PAR, nonce=nonce)},
+    )
     assert_oauth_error(mismatch, "invalid_dpop_proof")
-    same = rp.http.post(PAR, data={**rp.authorize_params(dpop_jkt=key.jkt), **rp.auth_form(ISSUER + PAR)},
-                        headers={"DPoP": key.proof("POST", ISSUER + PAR, nonce=nonce)})
+    same = rp.http.post(
+        PAR,
+        data={**rp.authorize_params(dpop_jkt=key.jkt), **rp.auth_form(ISSUER + PAR)},
+        headers={"DPoP": key.proof("POST", ISSUER + PAR, nonce=nonce)},
+    )
     assert same.status_code == 201, same.text
 
 
@@ -117,11 +128,22 @@ def test_two_client_authentication_methods_are_refused(rp):
     """RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request."""
     both = {**rp.auth_form(), "client_secret": "anything"}
     code = "any-code"
-    response = rp.http.post(TOKEN, data={"grant_type": "authorization_code", "code": code,
-                                         "redirect_uri": rp.redirect_uri, "code_verifier": "v" * 43, **both})
+    response = rp.http.post(
+        TOKEN,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": "v" * 43,
+            **both,
+        },
+    )
     assert_oauth_error(response, "invalid_request")
-    pushed = rp.http.post(PAR, data={**rp.authorize_params(), **rp.auth_form(ISSUER + PAR)},
-                          headers={"Authorization": "Basic " + base64.b64encode(b"x:y").decode()})
+    pushed = rp.http.post(
+        PAR,
+        data={**rp.authorize_params(), **rp.auth_form(ISSUER + PAR)},
+        headers={"Authorization": "Basic " + base64.b64encode(b"x:y").decode()},
+    )
     assert_oauth_error(pushed, "invalid_request")
     assert push(rp).status_code == 201  # one method is fine
 

@@ -18,6 +18,7 @@ from tests.flows.oidc_helpers import (
 
 # --- Refresh tokens: offline_access, rotation, family revocation -----------------------------------------
 
+
 def test_offline_access_issues_a_refresh_token(rp, citizen):
     body = offline_tokens(rp, citizen)
     assert isinstance(body.get("refresh_token"), str) and len(body["refresh_token"]) >= 32

@@ -18,19 +18,23 @@ from tests.flows.oidc_helpers import (
 
 # --- Request objects (JAR) -------------------------------------------------------------------------------
 
-def request_object(rp: RelyingParty, pem: bytes | None = None, kid: str | None = None,
-                   **overrides: Any) -> tuple[dict[str, str], str]:
+
+def request_object(
+    rp: RelyingParty, pem: bytes | None = None, kid: str | None = None, **overrides: Any
+) -> tuple[dict[str, str], str]:
     params = rp.authorize_params()
-    claims: dict[str, Any] = {**params, "iss": rp.client_id, "aud": ISSUER, "exp": int(clock.timestamp()) + 300,
-                              **overrides}
+    claims: dict[str, Any] = {**params, "iss": rp.client_id, "aud": ISSUER, "exp": int(clock.timestamp()) + 300, **overrides}
     headers = {"kid": kid} if kid else None
     return params, pyjwt.encode(claims, pem or rp.private_pem, algorithm="RS256", headers=headers)
 
 
 def authorize_with_request(rp: RelyingParty, token: str) -> Any:
     # the query carries only client_id (and the required response_type/scope): the object has the rest
-    return rp.http.get("/authorize", params={"client_id": rp.client_id, "response_type": "code", "scope": "openid",
-                                             "request": token}, follow_redirects=False)
+    return rp.http.get(
+        "/authorize",
+        params={"client_id": rp.client_id, "response_type": "code", "scope": "openid", "request": token},
+        follow_redirects=False,
+    )
 
 
 @pytest.mark.parametrize("kid", [None, "rp-key-2024"])

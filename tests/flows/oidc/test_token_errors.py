@@ -16,13 +16,14 @@ from tests.flows.oidc.token_helpers import (
 
 # --- GovStack token errors, in precedence order ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", [TOKEN, TOKEN_V2])
 def test_empty_body_is_invalid_payload(client, path):
     """No body at all, and an empty form body: ``invalid_payload``."""
     assert_oauth_error(client.post(path), "invalid_payload")
-    assert_oauth_error(client.post(path, content=b"",
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"}),
-                       "invalid_payload")
+    assert_oauth_error(
+        client.post(path, content=b"", headers={"Content-Type": "application/x-www-form-urlencoded"}), "invalid_payload"
+    )
 
 
 @pytest.mark.parametrize("path", [TOKEN, TOKEN_V2])
@@ -33,8 +34,9 @@ def test_json_body_is_invalid_payload(client, rp, path):
     assert_oauth_error(client.post(path, json=body), "invalid_payload")
 
 
-@pytest.mark.parametrize("member", ["grant_type", "code", "redirect_uri", "client_id", "client_assertion_type",
-                                    "client_assertion"])
+@pytest.mark.parametrize(
+    "member", ["grant_type", "code", "redirect_uri", "client_id", "client_assertion_type", "client_assertion"]
+)
 def test_member_present_but_empty_is_invalid_input(client, rp, member):
     form = full_form(rp)
     form[member] = ""
@@ -61,14 +63,17 @@ def test_missing_assertion_is_invalid_assertion(client, rp):
     assert_oauth_error(client.post(TOKEN, data=form), "invalid_assertion")
 
 
-@pytest.mark.parametrize(("remove", "empty", "expected"), [
-    # each row has several faults; the first in GovStack's order wins
-    ({"redirect_uri", "client_assertion_type", "client_assertion"}, {"code"}, "invalid_input"),
-    ({"redirect_uri", "client_assertion_type", "client_assertion"}, set(), "invalid_redirect_uri"),
-    ({"client_assertion_type", "client_assertion"}, set(), "invalid_assertion_type"),
-    ({"client_assertion"}, set(), "invalid_assertion"),
-    ({"redirect_uri"}, {"client_assertion"}, "invalid_input"),
-])
+@pytest.mark.parametrize(
+    ("remove", "empty", "expected"),
+    [
+        # each row has several faults; the first in GovStack's order wins
+        ({"redirect_uri", "client_assertion_type", "client_assertion"}, {"code"}, "invalid_input"),
+        ({"redirect_uri", "client_assertion_type", "client_assertion"}, set(), "invalid_redirect_uri"),
+        ({"client_assertion_type", "client_assertion"}, set(), "invalid_assertion_type"),
+        ({"client_assertion"}, set(), "invalid_assertion"),
+        ({"redirect_uri"}, {"client_assertion"}, "invalid_input"),
+    ],
+)
 def test_precedence_with_several_faults(client, rp, remove, empty, expected):
     form = full_form(rp)
     for name in remove:
@@ -92,9 +97,9 @@ def test_bad_assertion_is_invalid_client_and_beats_a_bad_code(client, rp):
 def test_bad_assertion_with_a_good_code_does_not_burn_the_code(client, rp, citizen):
     """invalid_client comes before the code is looked at: the code still works afterwards."""
     code = obtain_code(rp, citizen)
-    assert_oauth_error(rp.exchange(code, client_assertion=forged_assertion(rp),
-                                   redirect_uri="https://evil.example/cb"),
-                       "invalid_client")
+    assert_oauth_error(
+        rp.exchange(code, client_assertion=forged_assertion(rp), redirect_uri="https://evil.example/cb"), "invalid_client"
+    )
     assert rp.exchange(code).status_code == 200
 
 
@@ -114,8 +119,9 @@ def test_wrong_code_verifier_is_invalid_grant(rp, citizen):
 
 
 def test_unknown_code_beats_redirect_uri_and_verifier_faults(rp):
-    body = assert_oauth_error(rp.exchange("no-such-code", redirect_uri="https://rp.example/other",
-                                          code_verifier="x" * 50), "invalid_grant")
+    body = assert_oauth_error(
+        rp.exchange("no-such-code", redirect_uri="https://rp.example/other", code_verifier="x" * 50), "invalid_grant"
+    )
     assert "code" in body["error_description"].lower()
 
 
@@ -138,22 +144,31 @@ def test_unsupported_grant_type_beats_client_and_govstack_faults(client, rp):
 def test_esignet_v2_token_path_full_flow(client, rp, citizen, aud):
     """``POST /oauth/v2/token``: the assertion's aud may be that URL or the issuer."""
     code = obtain_code(rp, citizen)
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
-            "code_verifier": rp.verifier, "client_id": rp.client_id, **rp.auth_form(aud)}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": rp.verifier,
+        "client_id": rp.client_id,
+        **rp.auth_form(aud),
+    }
     response = client.post(TOKEN_V2, data=form)
     assert response.status_code == 200, response.text
     assert response.json()["token_type"] == "Bearer"
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ({"code": ""}, "invalid_input"),
-    ({"redirect_uri": None}, "invalid_redirect_uri"),
-    ({"client_assertion_type": None}, "invalid_assertion_type"),
-    ({"client_assertion": None}, "invalid_assertion"),
-    ({"client_assertion": "not.a.jwt"}, "invalid_client"),
-    ({"code": "no-such-code"}, "invalid_grant"),
-    ({"grant_type": "password"}, "unsupported_grant_type"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"code": ""}, "invalid_input"),
+        ({"redirect_uri": None}, "invalid_redirect_uri"),
+        ({"client_assertion_type": None}, "invalid_assertion_type"),
+        ({"client_assertion": None}, "invalid_assertion"),
+        ({"client_assertion": "not.a.jwt"}, "invalid_client"),
+        ({"code": "no-such-code"}, "invalid_grant"),
+        ({"grant_type": "password"}, "unsupported_grant_type"),
+    ],
+)
 def test_esignet_v2_token_path_errors(client, rp, change, expected):
     form: dict[str, Any] = full_form(rp, aud=ISSUER + TOKEN_V2)
     form.update(change)
@@ -163,6 +178,11 @@ def test_esignet_v2_token_path_errors(client, rp, change, expected):
 def test_v2_path_accepts_an_assertion_for_the_v1_url(client, rp, citizen):
     """One endpoint at two paths: either URL is a valid audience at either path."""
     code = obtain_code(rp, citizen)
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
-            "code_verifier": rp.verifier, **rp.auth_form(ISSUER + TOKEN)}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": rp.verifier,
+        **rp.auth_form(ISSUER + TOKEN),
+    }
     assert client.post(TOKEN_V2, data=form).status_code == 200

@@ -17,6 +17,7 @@ from tests.flows.oidc_helpers import (
 
 # --- Success: response shape and the ID token ------------------------------------------------------------
 
+
 def test_token_response_shape_and_headers(client, rp, citizen):
     code = obtain_code(rp, citizen)
     response = rp.exchange(code)

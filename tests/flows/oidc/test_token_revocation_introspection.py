@@ -18,6 +18,7 @@ from tests.flows.oidc_helpers import (
 
 # --- Revocation and introspection ------------------------------------------------------------------------
 
+
 def test_revoking_an_access_token(client, rp, citizen, api_client):
     body = tokens(rp, citizen)
     resource_server = api_client("introspect")
@@ -63,17 +64,26 @@ def test_introspection_tells_a_resource_server_that_a_token_is_dpop_bound(client
     assert info["active"] is True and info["token_type"] == "DPoP" and info["cnf"] == {"jkt": key.jkt}
 
 
-def test_introspection_says_inactive_once_the_relying_party_is_deactivated(client, rp, citizen, api_client,
-                                                                           admin_token):
+def test_introspection_says_inactive_once_the_relying_party_is_deactivated(client, rp, citizen, api_client, admin_token):
     body = tokens(rp, citizen)
     resource_server = api_client("introspect")
     info = introspect(resource_server, body["access_token"])
     assert info["active"] is True and info["token_type"] == "Bearer" and "cnf" not in info
-    request = {"clientName": "Ministry portal", "status": "INACTIVE", "logoUri": "https://rp.example/logo.png",
-               "redirectUris": [rp.redirect_uri], "userClaims": ["name"], "authContextRefs": ["idbb:acr:static-code"],
-               "grantTypes": ["authorization_code"], "clientAuthMethods": ["private_key_jwt"]}
-    updated = client.put(f"/client-mgmt/oidc-client/{rp.client_id}", headers=bearer(admin_token),
-                         json={"requestTime": request_time(), "request": request})
+    request = {
+        "clientName": "Ministry portal",
+        "status": "INACTIVE",
+        "logoUri": "https://rp.example/logo.png",
+        "redirectUris": [rp.redirect_uri],
+        "userClaims": ["name"],
+        "authContextRefs": ["idbb:acr:static-code"],
+        "grantTypes": ["authorization_code"],
+        "clientAuthMethods": ["private_key_jwt"],
+    }
+    updated = client.put(
+        f"/client-mgmt/oidc-client/{rp.client_id}",
+        headers=bearer(admin_token),
+        json={"requestTime": request_time(), "request": request},
+    )
     assert updated.status_code == 200 and not updated.json()["errors"], updated.text
     assert userinfo(client, body["access_token"]).status_code == 401
     assert introspect(resource_server, body["access_token"]) == {"active": False}

@@ -54,17 +54,25 @@ def tokens(rp: RelyingParty, person: Citizen, **authorize: Any) -> dict[str, Any
 
 def full_form(rp: RelyingParty, code: str = "any-code", aud: str = ISSUER + TOKEN) -> dict[str, str]:
     """A complete GovStack authorization-code token request (the code need not exist)."""
-    return {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
-            "client_id": rp.client_id, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": rp.assertion(aud)}
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "client_id": rp.client_id,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": rp.assertion(aud),
+    }
 
 
 def forged_assertion(rp: RelyingParty, aud: str = ISSUER + TOKEN) -> str:
     """A well-formed assertion for ``rp`` signed by a key idbb has never seen."""
     other_pem, _ = new_rsa_key()
     now = int(clock.timestamp())
-    return pyjwt.encode({"iss": rp.client_id, "sub": rp.client_id, "aud": aud, "iat": now, "exp": now + 60,
-                         "jti": str(uuid.uuid4())}, other_pem, algorithm="RS256")
+    return pyjwt.encode(
+        {"iss": rp.client_id, "sub": rp.client_id, "aud": aud, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())},
+        other_pem,
+        algorithm="RS256",
+    )
 
 
 def assert_oauth_error(response: Any, error: str, status: int = 400) -> dict[str, Any]:
@@ -106,8 +114,15 @@ def verify_signed(token: str, jwks: dict[str, Any], audience: str, alg: str) -> 
     assert match, f"kid {header['kid']} is not published for signing"
     public = {k: v for k, v in match[0].items() if k in ("kty", "n", "e", "crv", "x", "y")}
     key = pyjwt.PyJWK(public, algorithm=alg)
-    return dict(pyjwt.decode(token, key=key, algorithms=[alg], audience=audience,
-                             options={"verify_exp": False, "verify_iat": False, "verify_nbf": False}))
+    return dict(
+        pyjwt.decode(
+            token,
+            key=key,
+            algorithms=[alg],
+            audience=audience,
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    )
 
 
 def at_hash(access_token: str, alg: str) -> str:
@@ -129,10 +144,10 @@ class DpopKey:
         canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
         return b64url(hashlib.sha256(canonical).digest())
 
-    def proof(self, htm: str, htu: str, *, nonce: str | None = None, access_token: str | None = None,
-              jti: str | None = None) -> str:
-        claims: dict[str, Any] = {"jti": jti or str(uuid.uuid4()), "htm": htm, "htu": htu,
-                                  "iat": int(clock.timestamp())}
+    def proof(
+        self, htm: str, htu: str, *, nonce: str | None = None, access_token: str | None = None, jti: str | None = None
+    ) -> str:
+        claims: dict[str, Any] = {"jti": jti or str(uuid.uuid4()), "htm": htm, "htu": htu, "iat": int(clock.timestamp())}
         if nonce is not None:
             claims["nonce"] = nonce
         if access_token is not None:
@@ -141,8 +156,11 @@ class DpopKey:
 
 
 def introspect(api: Any, token: str) -> dict[str, Any]:
-    form = {"token": token, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": api.assertion(aud=ISSUER + "/oauth/introspect")}
+    form = {
+        "token": token,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": api.assertion(aud=ISSUER + "/oauth/introspect"),
+    }
     response = api.http.post("/oauth/introspect", data=form)
     assert response.status_code == 200, response.text
     return dict(response.json())

@@ -70,6 +70,7 @@ LOOK_ALIKES = set("0O1IL")
 
 # --- the shared world ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Live:
     """idbb under uvicorn in a thread of this process, on the same database, with 10 s polls."""
@@ -145,9 +146,12 @@ def _long_polls_answer(live: Live) -> None:
     try:
         answer = live.http.post(LA + "/link-status", json=body, headers=XSRF, timeout=5)
     except httpx.ReadTimeout:
-        pytest.fail("A long poll (link-status) did not answer within 5 s although its first look is an error: "
-                    "the long-poll path hangs (before 426e0b6, RedisWakeups.subscribe never saw its subscribe "
-                    "confirmation); failing here instead of hanging every test", pytrace=False)
+        pytest.fail(
+            "A long poll (link-status) did not answer within 5 s although its first look is an error: "
+            "the long-poll path hangs (before 426e0b6, RedisWakeups.subscribe never saw its subscribe "
+            "confirmation); failing here instead of hanging every test",
+            pytrace=False,
+        )
     assert error(answer.json()) == "invalid_transaction_id", answer.text
 
 
@@ -157,9 +161,18 @@ def world(database_url: str, kek: str) -> Iterator[World]:
     smtp = Controller(mail, hostname="127.0.0.1", port=free_port())
     smtp.start()
     clock.reset()
-    settings = Settings(profile="production", issuer=ISSUER, kek=kek, database_url=database_url, redis_url=TEST_REDIS,
-                        long_poll_timeout=POLL_TIMEOUT, notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port,
-                        throttle_per_source=0)  # one test address stands for every wallet and browser here
+    settings = Settings(
+        profile="production",
+        issuer=ISSUER,
+        kek=kek,
+        database_url=database_url,
+        redis_url=TEST_REDIS,
+        long_poll_timeout=POLL_TIMEOUT,
+        notifier="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        throttle_per_source=0,
+    )  # one test address stands for every wallet and browser here
     cx = create_app(settings)
     with cx.app.app_context():
         reset_database()
@@ -173,8 +186,15 @@ def world(database_url: str, kek: str) -> Iterator[World]:
         admin = _api_client(cx, http, "add_oidc_client", "update_oidc_client", "read_oidc_client").token()
         backend = _api_client(cx, http, "wallet_binding")
         amina = enroll_citizen(cx, email="amina@example.org")
-        bakary = enroll_citizen(cx, pin="731946", email="bakary@example.org", firstName="Bakary", lastName="Sow",
-                                dateOfBirth="1985-02-03", phoneNumber="+221700000002")
+        bakary = enroll_citizen(
+            cx,
+            pin="731946",
+            email="bakary@example.org",
+            firstName="Bakary",
+            lastName="Sow",
+            dateOfBirth="1985-02-03",
+            phoneNumber="+221700000002",
+        )
         bound = [bind_wallet_key(http, backend.client_id, backend.token(), who) for who in (amina, bakary)]
         yield World(cx, http, admin, amina, bound[0], bakary, bound[1], mail, live)
     finally:
@@ -206,8 +226,9 @@ class Scan:
         return str(self.details["linkTransactionId"])
 
 
-def scan(world: World, acr_values: str = WALLET, *, v2: bool = True, rp: RelyingParty | None = None,
-         **authorize: Any) -> Scan:
+def scan(
+    world: World, acr_values: str = WALLET, *, v2: bool = True, rp: RelyingParty | None = None, **authorize: Any
+) -> Scan:
     rp = rp or world.rp()
     browser = open_login_page(rp, acr_values, **authorize)
     code = browser.new_code()
@@ -234,6 +255,7 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 # --- 1. the whole QR login ------------------------------------------------------------------------
+
 
 def test_qr_login_with_a_bound_wallet_key_v2(world):
     """Login page → link code → pending poll → wallet links (v2) → LINKED → WLA → signed consent → code →
@@ -269,10 +291,10 @@ def test_qr_login_with_a_bound_wallet_key_v2(world):
     assert abs((clock.now() - linked_at).total_seconds()) < 5
 
     authenticated = ok(world.wallet.authenticate(linked_id, world.amina.uin, wla_of(world)))
-    assert authenticated == {"linkedTransactionId": linked_id, "linkTransactionId": linked_id,
-                             "consentAction": "CAPTURE"}
+    assert authenticated == {"linkedTransactionId": linked_id, "linkTransactionId": linked_id, "consentAction": "CAPTURE"}
     assert ok(world.wallet.consent(linked_id, ["name", "birthdate"], [], key=world.amina_key)) == {
-        "linkedTransactionId": linked_id}
+        "linkedTransactionId": linked_id
+    }
 
     answer = ok(browser.link_auth_code(code))
     assert set(answer) == {"code", "redirectUri", "state", "nonce"}
@@ -384,19 +406,48 @@ def test_send_otp_errors(world):
     s = scan(world, OTP)
     send = world.wallet
     assert error(send.send_otp(s.linked_id, "")) == "invalid_identifier"
-    assert error(call(world.http, LA + "/send-otp", {"transactionId": "nope", "individualId": world.amina.uin,
-                                                    "otpChannels": ["carrier-pigeon"]})) == "invalid_otp_channel"
+    assert (
+        error(
+            call(
+                world.http,
+                LA + "/send-otp",
+                {"transactionId": "nope", "individualId": world.amina.uin, "otpChannels": ["carrier-pigeon"]},
+            )
+        )
+        == "invalid_otp_channel"
+    )
     for channels in ([], [{"kind": "email"}], "email"):
-        assert error(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
-                                                        "otpChannels": channels})) == "invalid_otp_channel"
+        assert (
+            error(
+                call(
+                    world.http,
+                    LA + "/send-otp",
+                    {"transactionId": s.linked_id, "individualId": world.amina.uin, "otpChannels": channels},
+                )
+            )
+            == "invalid_otp_channel"
+        )
     # this server's notifier is SMTP: a code asked for by SMS only is refused, not sent by e-mail instead
     before = len(world.mail.messages)
     for channels in (["phone"], ["MOBILE"]):
-        assert error(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
-                                                        "otpChannels": channels})) == "invalid_otp_channel"
+        assert (
+            error(
+                call(
+                    world.http,
+                    LA + "/send-otp",
+                    {"transactionId": s.linked_id, "individualId": world.amina.uin, "otpChannels": channels},
+                )
+            )
+            == "invalid_otp_channel"
+        )
     assert len(world.mail.messages) == before
-    both = ok(call(world.http, LA + "/send-otp", {"transactionId": s.linked_id, "individualId": world.amina.uin,
-                                                  "otpChannels": ["email", "mobile"]}))
+    both = ok(
+        call(
+            world.http,
+            LA + "/send-otp",
+            {"transactionId": s.linked_id, "individualId": world.amina.uin, "otpChannels": ["email", "mobile"]},
+        )
+    )
     assert (both["maskedEmail"], both["maskedMobile"]) == ("", "")
     assert error(send.send_otp("no-such-linked-transaction", world.amina.uin)) == "invalid_transaction_id"
 
@@ -447,6 +498,7 @@ def test_code_of_another_transaction_is_refused(world):
 
 
 # --- 2. link-code rules ---------------------------------------------------------------------------
+
 
 def test_link_codes_are_long_and_free_of_look_alikes(world):
     codes = []
@@ -505,8 +557,10 @@ def test_a_second_device_that_saw_the_qr_code_cannot_consent_for_the_person(worl
     assert error(stolen) == "invalid_link_code" and stolen["response"] == {}
     # without the linkTransactionId there is nothing to consent to or authenticate with
     assert error(attacker.consent("guessed-" + s.code, PROFILE, [], v2=False)) == "invalid_transaction_id"
-    assert error(attacker.authenticate("guessed-" + s.code, world.bakary.uin, wla_of(world, world.bakary))) \
+    assert (
+        error(attacker.authenticate("guessed-" + s.code, world.bakary.uin, wla_of(world, world.bakary)))
         == "invalid_transaction_id"
+    )
     row = world.linked_row(s.linked_id)
     assert row.identity_id is None and row.consented_at is None  # nothing was consented for the person
     info = userinfo_claims(s.rp, tokens_for(s.rp, login_code(world, s, ["name"])))
@@ -563,8 +617,9 @@ def test_authenticate_error_order(world):
     assert error(auth("unknown", "   ", wrong_pin)) == "invalid_identifier"
     assert error(auth("unknown", world.amina.uin, [])) == "invalid_no_of_challenges"
     assert error(auth("unknown", world.amina.uin, [pin("1")] * 6)) == "invalid_no_of_challenges"
-    assert error(auth("unknown", world.amina.uin, [{"authFactorType": "PIN", "challenge": "1"}])) \
-        == "invalid_no_of_challenges"
+    assert (
+        error(auth("unknown", world.amina.uin, [{"authFactorType": "PIN", "challenge": "1"}])) == "invalid_no_of_challenges"
+    )
     assert error(auth("unknown", world.amina.uin, "not a list")) == "invalid_no_of_challenges"
     # then the transaction
     assert error(auth("unknown", world.amina.uin, wrong_pin)) == "invalid_transaction_id"
@@ -582,8 +637,20 @@ def test_finished_transaction_beats_a_wrong_pin(world):
     assert error(world.wallet.authenticate(s.linked_id, world.amina.uin, [pin("000000")])) == "invalid_transaction"
 
 
-@pytest.mark.parametrize("bad", ["other_key", "other_person", "wrong_sub", "wrong_aud", "expired", "replayed",
-                                 "unbound_key", "not_a_jwt", "wrong_format"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "other_key",
+        "other_person",
+        "wrong_sub",
+        "wrong_aud",
+        "expired",
+        "replayed",
+        "unbound_key",
+        "not_a_jwt",
+        "wrong_format",
+    ],
+)
 def test_bad_wla_token_is_auth_failed(world, bad):
     s = scan(world)
     uin, key = world.amina.uin, world.amina_key
@@ -617,8 +684,9 @@ def test_bad_wla_token_is_auth_failed(world, bad):
 
 def test_link_transaction_error_order(world):
     link = world.wallet.link
-    assert error(call(world.http, LA + "/v2/link-transaction", {"linkCode": "NOSUCHCODE23456"}, **STALE)) \
-        == "invalid_request"
+    assert (
+        error(call(world.http, LA + "/v2/link-transaction", {"linkCode": "NOSUCHCODE23456"}, **STALE)) == "invalid_request"
+    )
     assert error(link("")) == "invalid_link_code"
     assert error(link("NOSUCHCODE23456")) == "invalid_link_code"
     s = scan(world)
@@ -665,8 +733,10 @@ def test_consent_error_order(world):
     assert s.details["essentialClaims"] == ["email"] and s.details["authorizeScopes"] == []
     consent = world.wallet.consent
     assert error(consent("unknown", ["nope"], ["nope"], v2=False)) == "invalid_transaction_id"
-    assert error(call(world.http, LA + "/consent", {"linkedTransactionId": "unknown", "acceptedClaims": ["x"]},
-                      **STALE)) == "invalid_request"
+    assert (
+        error(call(world.http, LA + "/consent", {"linkedTransactionId": "unknown", "acceptedClaims": ["x"]}, **STALE))
+        == "invalid_request"
+    )
     assert error(consent(s.linked_id, ["name"], ["offline_access"], v2=False)) == "invalid_accepted_claim"  # no email
     assert error(consent(s.linked_id, ["email", "phone_number"], [], v2=False)) == "invalid_accepted_claim"  # unasked
     assert error(consent(s.linked_id, ["email"], ["offline_access"], v2=False)) == "invalid_permitted_scope"
@@ -699,6 +769,7 @@ def test_v2_consent_signature(world):
 
 # --- 4. browser-side XSRF -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("endpoint", ["link-code", "link-status", "link-auth-code"])
 def test_browser_calls_need_a_matching_xsrf_token(world, endpoint):
     """Double submit: when the request names an XSRF-TOKEN cookie, every one must parse and equal
@@ -707,9 +778,11 @@ def test_browser_calls_need_a_matching_xsrf_token(world, endpoint):
     s = scan(world)
     fresh = open_login_page(s.rp)  # not linked yet: link-code still makes codes for it
     mine = fresh.headers["Cookie"] if endpoint == "link-code" else s.browser.headers["Cookie"]  # idbb_browser
-    request = {"link-code": {"transactionId": fresh.txn},
-               "link-status": {"transactionId": s.browser.txn, "linkCode": s.code},
-               "link-auth-code": {"transactionId": s.browser.txn, "linkedCode": s.code}}[endpoint]
+    request = {
+        "link-code": {"transactionId": fresh.txn},
+        "link-status": {"transactionId": s.browser.txn, "linkCode": s.code},
+        "link-auth-code": {"transactionId": s.browser.txn, "linkedCode": s.code},
+    }[endpoint]
     body = {"requestTime": request_time(), "request": request}
     token = XSRF["X-XSRF-TOKEN"]
 
@@ -718,11 +791,14 @@ def test_browser_calls_need_a_matching_xsrf_token(world, endpoint):
         return jar.post(f"{LA}/{endpoint}", json=body, headers=headers)
 
     codes_before = world.count(LinkCode, transaction_id=fresh.txn)
-    for refused in ({"Cookie": mine}, {"Cookie": f"{mine}; XSRF-TOKEN={token}"},
-                    {**XSRF, "Cookie": f"{mine}; XSRF-TOKEN=something-else"},
-                    {**XSRF, "Cookie": f"{mine}; XSRF-TOKEN=invalid XSRF-TOKEN cookie"},
-                    {**XSRF, "Cookie": f'{mine}; XSRF-TOKEN="{token}"'},
-                    {**XSRF, "Cookie": f"XSRF-TOKEN={token}; {mine}; XSRF-TOKEN=tossed-by-a-sibling-site"}):
+    for refused in (
+        {"Cookie": mine},
+        {"Cookie": f"{mine}; XSRF-TOKEN={token}"},
+        {**XSRF, "Cookie": f"{mine}; XSRF-TOKEN=something-else"},
+        {**XSRF, "Cookie": f"{mine}; XSRF-TOKEN=invalid XSRF-TOKEN cookie"},
+        {**XSRF, "Cookie": f'{mine}; XSRF-TOKEN="{token}"'},
+        {**XSRF, "Cookie": f"XSRF-TOKEN={token}; {mine}; XSRF-TOKEN=tossed-by-a-sibling-site"},
+    ):
         answer = post(refused)
         assert answer.status_code == 403, refused
         assert [e["errorCode"] for e in answer.json()["errors"]] == ["invalid_csrf_token"]
@@ -750,8 +826,7 @@ def test_another_browser_gets_no_link_code_and_no_authorization_code(world):
     attackers_rp = replace(world.rp(), http=world.cx.test_client(base_url=ISSUER))  # the attacker's own login
     other_browser = open_login_page(attackers_rp).headers["Cookie"]
     for jar_cookie in ({}, {"Cookie": other_browser}):
-        attacker = Browser(world.cx.test_client(base_url=ISSUER), victim.txn,
-                           {"X-XSRF-TOKEN": "anything", **jar_cookie})
+        attacker = Browser(world.cx.test_client(base_url=ISSUER), victim.txn, {"X-XSRF-TOKEN": "anything", **jar_cookie})
         assert error(attacker.link_code()) == "invalid_transaction_id"
         stolen = attacker.link_auth_code(s.code, txn=s.browser.txn)
         assert error(stolen) == "invalid_transaction_id" and "code" not in str(stolen.get("response"))
@@ -770,8 +845,10 @@ def test_another_browser_cannot_watch_a_login_through_link_status(world):
     code = victim.new_code()
     attackers_rp = replace(world.rp(), http=world.cx.test_client(base_url=ISSUER))
     other_browser = open_login_page(attackers_rp).headers["Cookie"]
-    attackers = [Browser(world.cx.test_client(base_url=ISSUER), victim.txn, {"X-XSRF-TOKEN": "anything", **jar})
-                 for jar in ({}, {"Cookie": other_browser})]
+    attackers = [
+        Browser(world.cx.test_client(base_url=ISSUER), victim.txn, {"X-XSRF-TOKEN": "anything", **jar})
+        for jar in ({}, {"Cookie": other_browser})
+    ]
     for attacker in attackers:
         assert error(attacker.link_status(code)) == "invalid_transaction_id"
     ok(world.wallet.link(code))
@@ -782,6 +859,7 @@ def test_another_browser_cannot_watch_a_login_through_link_status(world):
 
 
 # --- 5. replays and order of the wallet's calls ----------------------------------------------------
+
 
 def test_consent_again_the_last_one_wins(world):
     s = scan(world)
@@ -893,6 +971,7 @@ def test_stored_consent_skips_the_consent_step_next_time(world):
 
 # --- 6. long polls against a real server ----------------------------------------------------------
 
+
 def poll_in_background(fn: Callable[[], dict[str, Any]]) -> tuple[threading.Thread, dict[str, Any]]:
     result: dict[str, Any] = {}
 
@@ -951,6 +1030,7 @@ def test_many_browsers_wait_at_once(world):
 
 # --- 7. error order after a decline, and concurrent calls (PostgreSQL row locks) -----------------------
 
+
 def test_consent_claims_come_before_the_scopes_even_when_the_scopes_are_malformed(world):
     s = scan(world)
     assert error(world.wallet.consent(s.linked_id, ["phone_number"], [42], v2=False)) == "invalid_accepted_claim"
@@ -987,6 +1067,7 @@ def race(*calls: Callable[[], dict[str, Any]]) -> list[dict[str, Any] | str]:
 
 RACE_ROUNDS = 10
 
+
 def test_the_same_code_scanned_twice_at_once_links_one_wallet_only(world):
     rp = world.live_rp()
     for _ in range(RACE_ROUNDS):
@@ -994,8 +1075,9 @@ def test_the_same_code_scanned_twice_at_once_links_one_wallet_only(world):
         code = browser.new_code()
         answers = race(lambda c=code: world.live.wallet.link(c), lambda c=code: world.live.wallet.link(c))
         assert all(isinstance(a, dict) for a in answers), answers
-        assert sorted(str(error(a)) for a in answers if isinstance(a, dict)) == ["None", "invalid_link_code"], \
-            answers  # one wallet links; the other learns nothing (issue 14 finding 1)
+        assert sorted(str(error(a)) for a in answers if isinstance(a, dict)) == ["None", "invalid_link_code"], (
+            answers
+        )  # one wallet links; the other learns nothing (issue 14 finding 1)
         assert world.count(LinkedTransaction, transaction_id=browser.txn) == 1
 
 
@@ -1007,7 +1089,9 @@ def test_two_codes_scanned_at_once_link_one_wallet_only(world):
         answers = race(lambda a=first: world.live.wallet.link(a), lambda b=second: world.live.wallet.link(b))
         assert all(isinstance(a, dict) for a in answers), answers
         assert sorted(str(error(a)) for a in answers if isinstance(a, dict)) in (
-            ["None", "invalid_link_code"], ["None", "invalid_transaction"]), answers
+            ["None", "invalid_link_code"],
+            ["None", "invalid_transaction"],
+        ), answers
         assert world.count(LinkedTransaction, transaction_id=browser.txn) == 1
 
 

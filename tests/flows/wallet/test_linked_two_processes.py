@@ -57,6 +57,7 @@ def in_ci() -> bool:
 
 # --- a dedicated database and two servers -----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def twoproc_database() -> Iterator[str]:
     """A fresh PostgreSQL database next to the test one, dropped after the module."""
@@ -80,8 +81,15 @@ def twoproc_database() -> Iterator[str]:
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def _done(proc: subprocess.Popen[str]) -> None:
@@ -104,9 +112,15 @@ def _start(name: str, env: dict[str, str], folder: Path) -> Server:
     port = free_port()
     log = folder / f"server-{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1",
-                                 "--port", str(port), "--no-access-log"], cwd=REPO, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return Server(name, f"http://127.0.0.1:{port}", proc, log)
 
 
@@ -166,16 +180,23 @@ def pair(twoproc_database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDBB_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     kek = random_kek()
-    env.update({"IDBB_PROFILE": "development", "IDBB_ISSUER": ISSUER, "IDBB_DATABASE_URL": twoproc_database,
-                "IDBB_REDIS_URL": str(TEST_REDIS), "IDBB_KEK": kek, "IDBB_LONG_POLL_TIMEOUT": str(POLL_TIMEOUT),
-                "IDBB_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "IDBB_PROFILE": "development",
+            "IDBB_ISSUER": ISSUER,
+            "IDBB_DATABASE_URL": twoproc_database,
+            "IDBB_REDIS_URL": str(TEST_REDIS),
+            "IDBB_KEK": kek,
+            "IDBB_LONG_POLL_TIMEOUT": str(POLL_TIMEOUT),
+            "IDBB_LOG_LEVEL": "WARNING",
+        }
+    )
     _done(_cli(["init-db"], env))
     servers = [_start("A", env, folder), _start("B", env, folder)]
     clients: list[httpx.Client] = []
     try:
         pem, public = new_ec_key()
-        operator = _cli(["clients", "add-api", PARTNER, "--scopes", PARTNER_SCOPES, "--public-key",
-                         json.dumps(public)], env)
+        operator = _cli(["clients", "add-api", PARTNER, "--scopes", PARTNER_SCOPES, "--public-key", json.dumps(public)], env)
         citizen = _seed_citizen(twoproc_database, kek)
         _done(operator)
         for server in servers:
@@ -190,6 +211,7 @@ def pair(twoproc_database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 # --- the test -----------------------------------------------------------------------------------------
+
 
 def in_background(fn: Callable[[], dict[str, Any]]) -> tuple[threading.Thread, dict[str, Any]]:
     result: dict[str, Any] = {}

@@ -26,6 +26,7 @@ DEEP_LINK = re.compile(r"idbb-wallet://wla-auth\?linkCode=([A-Z2-9]{15})&linkExp
 
 # --- decoding QR codes (zxing-cpp) ------------------------------------------------------------------
 
+
 def _zxing() -> Any:
     return pytest.importorskip("zxingcpp", reason="pip install zxing-cpp (test extra) to decode QR codes")
 
@@ -58,7 +59,7 @@ def decode_svg(svg: str, scale: int = 6) -> list[str]:
             for dy in range(scale):
                 start = ((row * scale + dy) * width + int(x)) * scale
                 run = int(values[0]) * scale
-                pixels[start:start + run] = bytes(run)
+                pixels[start : start + run] = bytes(run)
             x += values[0]
         else:
             raise AssertionError(f"unexpected path command {command} in the QR code")
@@ -70,8 +71,8 @@ def decode_png(png: bytes) -> list[str]:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     position, idat, header = 8, b"", None
     while position < len(png):
-        length, kind = struct.unpack(">I4s", png[position:position + 8])
-        chunk = png[position + 8:position + 8 + length]
+        length, kind = struct.unpack(">I4s", png[position : position + 8])
+        chunk = png[position + 8 : position + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
         elif kind == b"IDAT":
@@ -85,7 +86,7 @@ def decode_png(png: bytes) -> list[str]:
     rows: list[bytearray] = []
     previous = bytearray(stride)
     for r in range(height):
-        kind, line = raw[r * (stride + 1)], bytearray(raw[r * (stride + 1) + 1:(r + 1) * (stride + 1)])
+        kind, line = raw[r * (stride + 1)], bytearray(raw[r * (stride + 1) + 1 : (r + 1) * (stride + 1)])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up, corner = previous[i], previous[i - channels] if i >= channels else 0
@@ -106,11 +107,12 @@ def decode_png(png: bytes) -> list[str]:
         if channels == 1:
             gray += line
         else:
-            gray += bytes(sum(line[i:i + 3]) // 3 for i in range(0, stride, channels))
+            gray += bytes(sum(line[i : i + 3]) // 3 for i in range(0, stride, channels))
     return decode_gray(width, height, bytes(gray))
 
 
 # --- reading the page -------------------------------------------------------------------------------
+
 
 class WalletPage(HTMLParser):
     """Elements by id, the inline <svg>, the code groups and the script tags of a wallet page."""
@@ -175,6 +177,7 @@ def wallet_rp(client: Any, admin_token: str) -> Any:
 
 
 # --- the page ---------------------------------------------------------------------------------------
+
 
 def test_the_page_shows_the_qr_code_the_code_and_the_same_device_link(client: Any, wallet_rp: Any) -> None:
     txn = start(wallet_rp, client)
@@ -247,12 +250,15 @@ def test_the_wallet_links_the_code_shown_and_the_browser_sees_it(client: Any, wa
     assert again.status_code == 400 and 'id="error"' in again.text
 
 
-def test_another_browser_an_unknown_or_expired_transaction_get_the_error_page(app: Any, client: Any,
-                                                                              wallet_rp: Any) -> None:
+def test_another_browser_an_unknown_or_expired_transaction_get_the_error_page(app: Any, client: Any, wallet_rp: Any) -> None:
     txn = start(wallet_rp, client)
     other = app.test_client(base_url=ISSUER)
-    for who, params in ((other, {"txn": txn}), (client, {"txn": "no-such-transaction"}), (client, {}),
-                        (client, {"txn": "x" * 200})):
+    for who, params in (
+        (other, {"txn": txn}),
+        (client, {"txn": "no-such-transaction"}),
+        (client, {}),
+        (client, {"txn": "x" * 200}),
+    ):
         response = who.get("/authorize/wallet", params=params)
         assert response.status_code == 400, params
         assert 'id="error"' in response.text and "wallet-qr" not in response.text
@@ -274,8 +280,9 @@ def test_a_request_without_a_wallet_acr_gets_no_wallet_page(client: Any, admin_t
     assert response.status_code == 400 and "wallet-qr" not in response.text
 
 
-def test_too_many_codes_gets_an_explained_error_page(app: Any, client: Any, wallet_rp: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_many_codes_gets_an_explained_error_page(
+    app: Any, client: Any, wallet_rp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = app.app.extensions["idbb"]
     monkeypatch.setattr(state, "settings", state.settings.with_(link_codes_total_max=2))
     txn = start(wallet_rp, client)
@@ -286,28 +293,34 @@ def test_too_many_codes_gets_an_explained_error_page(app: Any, client: Any, wall
     assert "Too many codes were requested" in third.text
 
 
-def test_the_deep_link_follows_the_configured_template(app: Any, client: Any, wallet_rp: Any,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_deep_link_follows_the_configured_template(
+    app: Any, client: Any, wallet_rp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = app.app.extensions["idbb"]
     template = "https://wallet.example/open?c={linkCode}&until={expireDateTime}&v=1"
     monkeypatch.setattr(state, "settings", state.settings.with_(wallet_deep_link=template))
     txn = start(wallet_rp, client)
     page = WalletPage(client.get("/authorize/wallet", params={"txn": txn}).text)
     root = page.by_id["wallet"]
-    expected = (f"https://wallet.example/open?c={root['data-link-code']}"
-                f"&until={quote(root['data-expires'] or '', safe='')}&v=1")
+    expected = (
+        f"https://wallet.example/open?c={root['data-link-code']}&until={quote(root['data-expires'] or '', safe='')}&v=1"
+    )
     assert page.by_id["wallet-same-device"]["href"] == expected
     assert decode_svg(page.svg) == [expected]
     assert root["data-deep-link-template"] == template
 
 
-@pytest.mark.parametrize(("ui_locales", "lang", "direction", "text"), [
-    ("ar", "ar", "rtl", "امسح رمز الاستجابة السريعة"),
-    ("fr", "fr", "ltr", "scannez ce code QR"),
-    ("en", "en", "ltr", "scan this QR code"),
-])
-def test_the_page_speaks_the_request_language(client: Any, wallet_rp: Any, ui_locales: str, lang: str,
-                                              direction: str, text: str) -> None:
+@pytest.mark.parametrize(
+    ("ui_locales", "lang", "direction", "text"),
+    [
+        ("ar", "ar", "rtl", "امسح رمز الاستجابة السريعة"),
+        ("fr", "fr", "ltr", "scannez ce code QR"),
+        ("en", "en", "ltr", "scan this QR code"),
+    ],
+)
+def test_the_page_speaks_the_request_language(
+    client: Any, wallet_rp: Any, ui_locales: str, lang: str, direction: str, text: str
+) -> None:
     txn = start(wallet_rp, client, ui_locales=ui_locales)
     html = client.get("/authorize/wallet", params={"txn": txn}).text
     assert f'<html lang="{lang}" dir="{direction}">' in html
@@ -315,6 +328,7 @@ def test_the_page_speaks_the_request_language(client: Any, wallet_rp: Any, ui_lo
 
 
 # --- /authorize/wallet/qr.svg -----------------------------------------------------------------------
+
 
 def test_qr_svg_draws_the_deep_link_of_a_code(client: Any) -> None:
     code, expires = "ABCDEFGHJKMNPQR", "2030-01-02T03:04:05.678Z"
@@ -332,20 +346,23 @@ def test_qr_svg_draws_the_deep_link_of_a_code(client: Any) -> None:
     assert match and match.group(1) == code and unquote(match.group(2)) == expires
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"exp": "2030-01-02T03:04:05.678Z"},
-    {"code": "ABCDEFGHJKMNPQR"},
-    {"code": "abcdefghjkmnpqr", "exp": "2030-01-02T03:04:05.678Z"},  # lower case
-    {"code": "ABCDEFGHJKMNPQ", "exp": "2030-01-02T03:04:05.678Z"},  # 14 characters
-    {"code": "ABCDEFGHJKMNPQRS", "exp": "2030-01-02T03:04:05.678Z"},  # 16 characters
-    {"code": "ABCDEFGHJKMNPQ0", "exp": "2030-01-02T03:04:05.678Z"},  # 0 is not in the alphabet
-    {"code": "ABCDEFGHJKMNPQ<", "exp": "2030-01-02T03:04:05.678Z"},
-    {"code": "ABCDEFGHJKMNPQR", "exp": "tomorrow"},
-    {"code": "ABCDEFGHJKMNPQR", "exp": "2030-01-02T03:04:05.678+01:00"},  # not UTC
-    {"code": "ABCDEFGHJKMNPQR", "exp": "2030-13-02T03:04:05.678Z"},  # no month 13
-    {"code": "ABCDEFGHJKMNPQR", "exp": "2030-01-02T03:04:05.678Z\n"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"exp": "2030-01-02T03:04:05.678Z"},
+        {"code": "ABCDEFGHJKMNPQR"},
+        {"code": "abcdefghjkmnpqr", "exp": "2030-01-02T03:04:05.678Z"},  # lower case
+        {"code": "ABCDEFGHJKMNPQ", "exp": "2030-01-02T03:04:05.678Z"},  # 14 characters
+        {"code": "ABCDEFGHJKMNPQRS", "exp": "2030-01-02T03:04:05.678Z"},  # 16 characters
+        {"code": "ABCDEFGHJKMNPQ0", "exp": "2030-01-02T03:04:05.678Z"},  # 0 is not in the alphabet
+        {"code": "ABCDEFGHJKMNPQ<", "exp": "2030-01-02T03:04:05.678Z"},
+        {"code": "ABCDEFGHJKMNPQR", "exp": "tomorrow"},
+        {"code": "ABCDEFGHJKMNPQR", "exp": "2030-01-02T03:04:05.678+01:00"},  # not UTC
+        {"code": "ABCDEFGHJKMNPQR", "exp": "2030-13-02T03:04:05.678Z"},  # no month 13
+        {"code": "ABCDEFGHJKMNPQR", "exp": "2030-01-02T03:04:05.678Z\n"},
+    ],
+)
 def test_qr_svg_refuses_malformed_input(client: Any, params: dict[str, str]) -> None:
     response = client.get("/authorize/wallet/qr.svg?" + urlencode(params))
     assert response.status_code == 400
