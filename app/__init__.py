@@ -32,8 +32,11 @@ from app.observability import AccessLogMiddleware, configure_logging
 from app.request_guard import RequestGuard
 from app.routing import middlewares
 from app.services.database import configure_engine, engine_options
+from app.services.issuance import pre_authorized
 from app.services.issuance.configurations import load as load_credential_configurations
+from app.services.issuance.offers import PRE_AUTHORIZED_GRANT
 from app.services.log_redaction import learn_paths
+from app.services.oidc import token_endpoint
 from app.stores.rate_limits import RedisRateCounters, SqlRateCounters
 from app.stores.replay import RedisReplayStore, SqlReplayStore
 from app.stores.wakeups import LocalWakeups, RedisWakeups
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> connexion.FlaskApp:
     counters = RedisRateCounters(redis_client) if redis_client is not None else SqlRateCounters()
     flask_app.extensions["idbb"] = IdbbState(settings, replay, redis_client, wakeups, counters)
     # credential configurations are validated at start-up: a bad YAML file stops idbb here (issue 16)
+    token_endpoint.register_grant(PRE_AUTHORIZED_GRANT, pre_authorized.exchange)  # OpenID4VCI 1.0 §6.1
     flask_app.extensions["idbb"].cache["credential_configurations"] = load_credential_configurations(
         settings.credential_config_dir
     )

@@ -536,16 +536,9 @@ class Edge:
 
 
 #: Function-level imports that close a circle on purpose, each with its reason. Anything else that closes a
-#: circle fails, at module or function level. OpenID4VCI (``issuance``) extends the one OAuth server that
-#: ``oidc`` runs: its pre-authorized grant plugs into oidc's token endpoint, while issuance builds on oidc's
-#: grant machinery. Until the token endpoint takes its extensions by registration, this deferred import is
-#: the seam, and the only one.
-DEFERRED_SEAMS = {
-    (
-        "app.services.oidc.token_endpoint",
-        "app.services.issuance.pre_authorized",
-    ): "the pre-authorized code grant (OpenID4VCI §6.1) is registered on the token endpoint",
-}
+#: circle fails, at module or function level. None is left: OpenID4VCI's pre-authorized grant, the last one,
+#: is registered on oidc's token endpoint by the app factory (``token_endpoint.register_grant``).
+DEFERRED_SEAMS: dict[tuple[str, str], str] = {}
 
 
 def _type_checking_lines(tree: ast.AST) -> set[int]:

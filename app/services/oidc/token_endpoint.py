@@ -9,7 +9,7 @@ event commit together whatever the outcome, so a refused request still burns its
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,17 @@ REVOCATION_PATH = "/oauth/revoke"
 #: Every algorithm a registrable client key can sign with (one list: registration and verification agree).
 ASSERTION_ALGS = sorted({alg for algs in SIGNING_ALGS.values() for alg in algs})
 MAX_JTI_LENGTH = 256
-PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+#: Grants another capability adds to this one token endpoint (OpenID4VCI 1.0 §6.1's pre-authorized code grant,
+#: anonymous and not Authlib's), registered by the app factory so that ``oidc`` never imports them:
+#: grant_type → ``handler(form, headers, path=...)``.
+_EXTENSION_GRANTS: dict[str, Callable[..., "TokenResponse"]] = {}
+
+
+def register_grant(grant_type: str, handler: Callable[..., "TokenResponse"]) -> None:
+    """Serve ``grant_type`` at the token endpoint with ``handler`` (wiring: ``app.create_app``)."""
+    _EXTENSION_GRANTS[grant_type] = handler
+
+
 #: A parameter name that may be quoted in an ``error_description`` (RFC 6749 §5.2's character set, narrowed).
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
@@ -250,10 +260,9 @@ def token(
 ) -> TokenResponse:
     """Handle one token request; ``form`` keeps every value of repeated parameters. ``parsable`` is
     False when the body was not a form (GovStack ``invalid_payload``)."""
-    if _first(form, "grant_type") == PRE_AUTHORIZED_GRANT:  # OpenID4VCI 1.0 §6.1: anonymous, not Authlib's
-        from app.services.issuance import pre_authorized
-
-        return _finish(pre_authorized.exchange(form, headers, path=path), form, headers, None)
+    extension = _EXTENSION_GRANTS.get(_first(form, "grant_type") or "")
+    if extension is not None:  # e.g. OpenID4VCI 1.0 §6.1: anonymous, not Authlib's
+        return _finish(extension(form, headers, path=path), form, headers, None)
     error = _govstack_precheck(form, headers, parsable)
     if error is not None:
         return _finish(TokenResponse(400, {"error": error[0], "error_description": error[1]}, {}), form, headers, None)
