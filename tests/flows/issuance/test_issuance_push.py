@@ -26,7 +26,7 @@ class _WalletEndpoint(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.seen.append(self.path)
         if self.path.startswith("/slow"):
-            time.sleep(1.5)
+            time.sleep(5)
         if self.path.startswith("/moved"):
             self.send_response(302)
             self.send_header("Location", "/elsewhere")
@@ -118,7 +118,7 @@ def test_failed_pushes_are_recorded_and_redirects_never_followed(pushing, wallet
     person = enroll_citizen(cx)
     started = time.monotonic()
     created = backend.issued(credentialConfigurationId=SD_JWT_PID, subject={"uin": person.uin}, walletEndpoint=origin + path)
-    assert time.monotonic() - started < 1.4  # the short timeout, not the wallet's pace
+    assert time.monotonic() - started < 4  # the 0.5 s timeout, not the wallet's 5 s (margin for a loaded machine)
     assert created["walletPush"] == outcome
     assert [urlsplit(p).path for p in seen] == [path]  # /elsewhere never requested
     history = backend.read(created["issuanceId"])["history"]
