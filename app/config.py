@@ -10,8 +10,8 @@ import binascii
 import os
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -446,7 +446,7 @@ def _offer_wallets(raw: str, profile: str) -> dict[str, dict[str, str]]:
             raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id}'s redirect_uri scheme is not allowed")
         if profile == "production" and parts.scheme == "http":
             raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id}'s redirect_uri must not be plain http in production")
-        out[wallet_id] = {"label": label.strip(), "redirect_uri": uri}
+        out[wallet_id] = {"label": label.strip(), "redirect_uri": str(uri)}
     return out
 
 

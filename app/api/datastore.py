@@ -32,7 +32,7 @@ def _bulk_sources(entries: dict[str, Any], token_info: dict[str, Any]) -> str:
     """Every (authentic_source, scope) of a bulk call must be allowed (one rule check per distinct pair)."""
     actor = ""
     pairs = {(str(e.get("meta", e).get("authentic_source")), e.get("meta", {}).get("scope")) for e in entries.values()}
-    for n, (source, scope) in enumerate(sorted(pairs, key=str) or [(None, None)]):  # type: ignore[arg-type]  # the (None, None) sentinel checks an empty bulk call once, as before
+    for n, (source, scope) in enumerate(sorted(pairs, key=str) or [(None, None)]):  # type: ignore[list-item]  # the (None, None) sentinel checks an empty bulk call once, as before
         actor = _allow(token_info, source, scope, count=n == 0)
     return actor
 

@@ -230,7 +230,9 @@ def wallet_offer_page(scope: str, wallet_id: str) -> WerkzeugResponse:
     except RateLimited as limited:
         if wants_json:
             return _problem(429, "Too many requests", limited.retry_after)
-        return _render(Outcome("error.html", {"error_key": "error.too_many_requests"}, status=429, retry_after=limited.retry_after))
+        return _render(
+            Outcome("error.html", {"error_key": "error.too_many_requests"}, status=429, retry_after=limited.retry_after)
+        )
     if offer is None:
         if wants_json:
             return _problem(404, "No credential or wallet of this name")

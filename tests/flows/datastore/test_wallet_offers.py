@@ -112,7 +112,9 @@ def test_a_person_without_a_matching_mapping_is_denied(client: Any, source: dict
     other = enroll_citizen(app, pin="731902", email="amina2@example.org", dateOfBirth="1991-04-12")
     wallet = Wallet(client)
     offer = wallet.offer(_chooser(client)["wallet"]["url"])
-    tokens = token_through_login(rp, other, scope="diploma", issuer_state=offer["grants"]["authorization_code"]["issuer_state"])
+    tokens = token_through_login(
+        rp, other, scope="diploma", issuer_state=offer["grants"]["authorization_code"]["issuer_state"]
+    )
     token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
     denied = request_with(wallet, token, rp, HolderKey(), credential_identifier="diploma:0")
     assert denied.status_code == 400 and denied.json()["error"] == "credential_request_denied"
@@ -124,7 +126,9 @@ def test_a_deleted_document_is_denied_like_an_unknown_person(client: Any, source
     assert client.request("DELETE", "/api/v1/datastore", json=KEY, headers=source).status_code == 200
     wallet = Wallet(client)
     offer = wallet.offer(_chooser(client)["wallet"]["url"])
-    tokens = token_through_login(rp, citizen, scope="diploma", issuer_state=offer["grants"]["authorization_code"]["issuer_state"])
+    tokens = token_through_login(
+        rp, citizen, scope="diploma", issuer_state=offer["grants"]["authorization_code"]["issuer_state"]
+    )
     token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
     denied = request_with(wallet, token, rp, HolderKey(), credential_identifier="diploma:0")
     assert denied.json() == {
@@ -136,11 +140,17 @@ def test_a_deleted_document_is_denied_like_an_unknown_person(client: Any, source
 def test_the_most_recently_updated_document_is_issued(client: Any, source: dict[str, str], rp, citizen):
     _load(client, source)
     clock.advance(5)
-    newer = {"meta": {**KEY, "document_id": "dip-amina-2"}, "identity_mapping_ids": ["STU-1"], "document_data": {"degree": "PhD"}}
+    newer = {
+        "meta": {**KEY, "document_id": "dip-amina-2"},
+        "identity_mapping_ids": ["STU-1"],
+        "document_data": {"degree": "PhD"},
+    }
     assert client.post("/api/v1/datastore/", json=newer, headers=source).status_code == 200
     wallet = Wallet(client)
     offer = wallet.offer(_chooser(client)["wallet"]["url"])
-    tokens = token_through_login(rp, citizen, scope="diploma", issuer_state=offer["grants"]["authorization_code"]["issuer_state"])
+    tokens = token_through_login(
+        rp, citizen, scope="diploma", issuer_state=offer["grants"]["authorization_code"]["issuer_state"]
+    )
     token = {"access_token": tokens["access_token"], "token_type": tokens["token_type"]}
     answer = request_with(wallet, token, rp, HolderKey(), credential_identifier="diploma:0")
     _, claims = _verified(client, answer.json()["credentials"][0]["credential"])
