@@ -8,8 +8,10 @@ with the demo key-encryption key or a plain-http issuer.
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -141,6 +143,9 @@ class Settings:
     datastore_jwks_min_refresh: int = 30
     datastore_rules: str = ""
     datastore_rules_file: str = ""
+    datastore_rate_limit: int = 600
+    datastore_rate_window: int = 60
+    offer_wallets: str = ""
     max_bulk_bytes: int = 32 * 1024 * 1024
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -184,6 +189,15 @@ class Settings:
         if self.datastore_jwks_min_refresh < 0 or self.max_bulk_bytes <= 0:
             raise ConfigError("IDBB_DATASTORE_JWKS_MIN_REFRESH must not be negative, IDBB_MAX_BULK_BYTES positive")
         self.datastore_rule_list()
+        if self.datastore_rate_limit < 0 or self.datastore_rate_window <= 0:
+            raise ConfigError("IDBB_DATASTORE_RATE_LIMIT must not be negative (0: off), IDBB_DATASTORE_RATE_WINDOW positive")
+        self.offer_wallet_map()
+
+    def offer_wallet_map(self) -> dict[str, dict[str, str]]:
+        """The wallets of ``GET /offers/{scope}/{wallet_id}`` (seed 000, SUNET apigw's ``credential_offers.wallets``):
+        ``IDBB_OFFER_WALLETS`` as JSON, or the path of a YAML/JSON file, ``{id: {label, redirect_uri}}``; by
+        default one wallet, ``native``, reached through OpenID4VCI 1.0 §4.1's ``openid-credential-offer://``."""
+        return {k: dict(v) for k, v in _offer_wallets(self.offer_wallets.strip(), self.profile).items()}
 
     def datastore_rule_list(self) -> tuple[Any, ...]:
         """The SPOCP-style rules of the datastore API: ``IDBB_DATASTORE_RULES`` (one per line) and the rules file."""
@@ -400,6 +414,40 @@ class Settings:
         if not Path(self.openapi_dir).is_dir():
             raise ConfigError(f"IDBB_OPENAPI_DIR {self.openapi_dir!r} is not a directory")
         return self
+
+
+@lru_cache(maxsize=8)
+def _offer_wallets(raw: str, profile: str) -> dict[str, dict[str, str]]:
+    """Parsed once per value (the offer page reads it on every request)."""
+    if not raw:
+        return {"native": {"label": "Wallet app", "redirect_uri": "openid-credential-offer://"}}
+    try:
+        import yaml
+
+        text = raw if raw.startswith("{") else Path(raw).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)  # JSON is YAML 1.2
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"IDBB_OFFER_WALLETS is neither JSON nor a readable YAML file ({type(exc).__name__})") from exc
+    if not isinstance(data, dict) or not data:
+        raise ConfigError("IDBB_OFFER_WALLETS must map at least one wallet id to {label, redirect_uri}")
+    out: dict[str, dict[str, str]] = {}
+    for wallet_id, entry in data.items():
+        if not isinstance(wallet_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", wallet_id):
+            raise ConfigError("IDBB_OFFER_WALLETS: a wallet id is 1 to 64 letters, digits, '-' or '_'")
+        if not isinstance(entry, dict) or set(entry) - {"label", "redirect_uri"}:
+            raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id} must be {{label, redirect_uri}}")
+        label, uri = entry.get("label"), entry.get("redirect_uri")
+        parts = urlsplit(uri) if isinstance(uri, str) else None
+        if not isinstance(label, str) or not label.strip() or parts is None or not parts.scheme:
+            raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id} needs a label and an absolute redirect_uri")
+        if (parts.scheme in ("http", "https") and not parts.hostname) or parts.query or parts.fragment:
+            raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id}'s redirect_uri has no host, or has a query/fragment")
+        if parts.scheme in ("javascript", "data", "file", "vbscript"):
+            raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id}'s redirect_uri scheme is not allowed")
+        if profile == "production" and parts.scheme == "http":
+            raise ConfigError(f"IDBB_OFFER_WALLETS: {wallet_id}'s redirect_uri must not be plain http in production")
+        out[wallet_id] = {"label": label.strip(), "redirect_uri": str(uri)}
+    return out
 
 
 #: The settings file ``idbb demo`` writes in its folder, so that every ``idbb`` command run there (``clients

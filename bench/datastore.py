@@ -10,7 +10,8 @@ offers from the documents (issue 18).
 2. measured, one after the other: ``GET /health`` N times at concurrency C (the same-run HTTP baseline); one
    ``POST /api/v1/identity/mapping/bulk`` of N mappings and one ``POST /api/v1/datastore/bulk`` of N diploma
    documents (each one transaction: mappings/s and documents/s); then N ``POST /v1/issuance`` with a document as
-   ``subject`` at concurrency C (offers/s), with CPU milliseconds per operation per process group;
+   ``subject`` at concurrency C (offers/s), and as many person-free offers of the wallet chooser ``GET
+   /offers/diploma/native`` (JSON, with its SVG QR code), with CPU milliseconds per operation per process group;
 3. prints one table, stops the server and drops the database.
 """
 
@@ -62,6 +63,7 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         IDBB_ACCESS_TOKEN_TTL="3600",
         IDBB_CREDENTIAL_OFFER_TTL="3600",
         IDBB_WORKER_THREADS="2",
+        IDBB_THROTTLE_PER_SOURCE="0",  # the wallet chooser is throttled per source; the load comes from one address
     )
     run.create_database(env)
     api = run.add_api_client(env, "bench-source", SCOPES)
@@ -106,12 +108,18 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         )
 
     offers = concurrent("offers (POST /v1/issuance)", list(range(min(n, args.offers or n))), offer, 201)
+    chooser = concurrent(
+        "chooser (GET /offers/diploma/native)",
+        list(range(min(n, args.offers or n))),
+        lambda c, _: c.get("/offers/diploma/native", headers={"Accept": "application/json"}),
+        200,
+    )
     print(f"\n{'phase':30} {'ops/s':>8} {'p50 ms':>8} {'server ms/op':>13} {'pg ms/op':>9} {'failures':>9}")
     for name, rate, failures, cpu, lat in rows:
         per = 1000 / max(1, len(lat))
         median = sorted(lat)[len(lat) // 2] * 1000 if lat else 0.0
         print(f"{name:30} {rate:8.0f} {median:8.1f} {cpu['server'] * per:13.2f} {cpu['postgres'] * per:9.2f} {failures:9d}")
-    return 0 if ok and offers.failures == 0 else 2
+    return 0 if ok and offers.failures == chooser.failures == 0 else 2
 
 
 def main() -> int:

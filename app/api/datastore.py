@@ -14,8 +14,10 @@ JSON = {"Content-Type": "application/json"}
 Answer = tuple[dict[str, Any], int, dict[str, str]]
 
 
-def _allow(token_info: dict[str, Any], source: Any, scope: Any = None) -> str:
+def _allow(token_info: dict[str, Any], source: Any, scope: Any = None, *, count: bool = True) -> str:
     subject = str(token_info.get("sub") or "")
+    if count:  # one count per request, before the rules (RATE_LIMITED, seed 000)
+        access.throttle(f"{token_info.get('mode')}:{subject}")
     access.authorize(
         subject,
         method=request.method,
@@ -30,8 +32,8 @@ def _bulk_sources(entries: dict[str, Any], token_info: dict[str, Any]) -> str:
     """Every (authentic_source, scope) of a bulk call must be allowed (one rule check per distinct pair)."""
     actor = ""
     pairs = {(str(e.get("meta", e).get("authentic_source")), e.get("meta", {}).get("scope")) for e in entries.values()}
-    for source, scope in sorted(pairs, key=str) or [(None, None)]:  # type: ignore[list-item]  # the (None, None) sentinel checks an empty bulk call once, as before
-        actor = _allow(token_info, source, scope)
+    for n, (source, scope) in enumerate(sorted(pairs, key=str) or [(None, None)]):  # type: ignore[list-item]  # the (None, None) sentinel checks an empty bulk call once, as before
+        actor = _allow(token_info, source, scope, count=n == 0)
     return actor
 
 

@@ -99,3 +99,14 @@ def check(
     count_now()  # the count stands whatever the attempt does next
     if retry_after:
         raise RateLimited(retry_after)
+
+
+def over_limit(name: str, limit: int, window: int) -> int:
+    """Count one event of ``name`` (an authenticated subject's API call, say) against ``limit`` per ``window``
+    seconds, and commit; the seconds until the window ends when the limit is passed, else 0. The caller raises
+    its protocol's 429 (RFC 6585 §4) with that ``Retry-After`` (RFC 9110 §10.2.3)."""
+    if limit <= 0:  # 0 turns the limit off
+        return 0
+    count, left = state().rate_counters.hit(mac("rate limit", name), window, clock.now())
+    count_now()  # the count stands whatever the request does next
+    return left if count > limit else 0

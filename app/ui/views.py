@@ -9,6 +9,7 @@ strict Content-Security-Policy (scripts only from 'self': ``wallet.js``, the one
 cached.
 """
 
+import json
 import secrets
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,8 +18,9 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.errors import RateLimited
 from app.extensions import state
-from app.services.issuance import offer_page
+from app.services.issuance import offer_page, wallet_offers
 from app.services.oidc import authorize_flow, logout
 from app.services.page_outcome import Outcome
 from app.services.wallet import wallet_page
@@ -207,3 +209,37 @@ def credential_offer_page(issuance_id: str) -> WerkzeugResponse:
     if "qr_svg" in outcome.context:
         outcome.context["qr_svg"] = Markup(outcome.context["qr_svg"])  # noqa: S704 - SVG made by segno, no input text
     return _render(outcome)
+
+
+def _problem(status: int, title: str, retry_after: int | None = None) -> Response:
+    """RFC 9457 problem details for the JSON variant of a page (no request text in it)."""
+    body = json.dumps({"type": "about:blank", "title": title, "status": status})
+    response = Response(body, status=status, content_type="application/problem+json")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)  # RFC 9110 §10.2.3, with the 429 (RFC 6585 §4)
+    return _secure_headers(response)
+
+
+@blueprint.route("/offers/<scope>/<wallet_id>", methods=["GET"])
+def wallet_offer_page(scope: str, wallet_id: str) -> WerkzeugResponse:
+    """The wallet chooser (issue 18, seed 000's offer UI): a fresh person-free offer of ``scope`` for the wallet
+    ``wallet_id``, as the offer page (HTML) or, with ``Accept: application/json``, as JSON."""
+    wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    try:
+        offer = wallet_offers.create(scope, wallet_id, source=_source())
+    except RateLimited as limited:
+        if wants_json:
+            return _problem(429, "Too many requests", limited.retry_after)
+        return _render(
+            Outcome("error.html", {"error_key": "error.too_many_requests"}, status=429, retry_after=limited.retry_after)
+        )
+    if offer is None:
+        if wants_json:
+            return _problem(404, "No credential or wallet of this name")
+        return _render(Outcome("error.html", {"error_key": "error.offer_gone"}, status=404))
+    if wants_json:
+        body = json.dumps(offer.as_json(qr_code=wallet_offers.qr_code(offer)))
+        return _secure_headers(Response(body, content_type="application/json"))
+    context = wallet_offers.page_context(offer)
+    context["qr_svg"] = Markup(context["qr_svg"])  # noqa: S704 - SVG made by segno, no input text
+    return _render(Outcome("offer.html", context))

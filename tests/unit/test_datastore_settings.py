@@ -54,3 +54,45 @@ def test_rules_from_the_setting_and_a_file(tmp_path: Path) -> None:
         settings(datastore_rules="(vc (method GET)").validate()
     with pytest.raises(ConfigError, match="cannot be read"):
         settings(datastore_rules_file=str(tmp_path / "missing.txt")).validate()
+
+
+def test_offer_wallets_default_json_and_yaml_file(tmp_path: Path) -> None:
+    assert settings().validate().offer_wallet_map() == {
+        "native": {"label": "Wallet app", "redirect_uri": "openid-credential-offer://"}
+    }
+    given = '{"web": {"label": "Web wallet", "redirect_uri": "https://wallet.example/cb"}}'
+    assert settings(offer_wallets=given).validate().offer_wallet_map() == {
+        "web": {"label": "Web wallet", "redirect_uri": "https://wallet.example/cb"}
+    }
+    path = tmp_path / "wallets.yaml"
+    path.write_text(
+        "native:\n  label: App\n  redirect_uri: 'haip://'\nweb:\n  label: Web\n  redirect_uri: https://w.example/\n"
+    )
+    assert sorted(settings(offer_wallets=str(path)).validate().offer_wallet_map()) == ["native", "web"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("/no/such/file.yaml", "neither JSON nor a readable YAML file"),
+        ("{}", "at least one wallet"),
+        ('{"a b": {"label": "x", "redirect_uri": "https://w.example"}}', "a wallet id is"),
+        ('{"w": {"label": "x", "redirect_uri": "https://w.example", "extra": 1}}', "must be {label, redirect_uri}"),
+        ('{"w": {"label": "", "redirect_uri": "https://w.example"}}', "needs a label"),
+        ('{"w": {"label": "x", "redirect_uri": "wallet.example/cb"}}', "needs a label and an absolute"),
+        ('{"w": {"label": "x", "redirect_uri": "https://w.example/cb?x=1"}}', "query/fragment"),
+        ('{"w": {"label": "x", "redirect_uri": "javascript://alert(1)"}}', "scheme is not allowed"),
+        ('{"w": {"label": "x", "redirect_uri": "http://w.example/cb"}}', "plain http in production"),
+    ],
+)
+def test_offer_wallets_refused_at_start(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}").replace("?", r"\?")):
+        settings(offer_wallets=value).validate()
+
+
+def test_datastore_rate_limit_settings() -> None:
+    assert settings(datastore_rate_limit=0).validate().datastore_rate_limit == 0  # 0: off
+    with pytest.raises(ConfigError, match="IDBB_DATASTORE_RATE_LIMIT"):
+        settings(datastore_rate_limit=-1).validate()
+    with pytest.raises(ConfigError, match="IDBB_DATASTORE_RATE_WINDOW"):
+        settings(datastore_rate_window=0).validate()

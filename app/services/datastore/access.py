@@ -28,7 +28,8 @@ from app.clock import clock
 from app.extensions import state
 from app.formats import FormatError, spocp
 from app.formats.jose import check_time_claims, verify_jwt
-from app.services.datastore.errors import NotAllowed, NotAuthenticated
+from app.services import throttle as throttles
+from app.services.datastore.errors import NotAllowed, NotAuthenticated, RateLimitExceeded
 from app.services.oidc import access_tokens
 from app.services.oidc.client_auth import secret_matches
 from app.services.oidc.client_lookup import active_client
@@ -196,3 +197,12 @@ def authorize(subject: str, *, method: str, path: str, authentic_source: str | N
     )
     if not spocp.allowed(configured, query):
         raise NotAllowed(details={"method": method, "path": path})
+
+
+def throttle(caller: str) -> None:
+    """Count one call of the datastore API by ``caller`` (the authenticated subject, with its mode) and refuse it
+    with ``RATE_LIMITED`` past ``IDBB_DATASTORE_RATE_LIMIT`` calls per ``IDBB_DATASTORE_RATE_WINDOW`` seconds."""
+    settings = state().settings
+    wait = throttles.over_limit(f"datastore {caller}", settings.datastore_rate_limit, settings.datastore_rate_window)
+    if wait:
+        raise RateLimitExceeded(wait)

@@ -75,3 +75,15 @@ class NotAllowed(DatastoreError, Forbidden):
     code = "FORBIDDEN"
     status = 403
     description = "No access rule allows this request."
+
+
+class RateLimitExceeded(DatastoreError):
+    """Seed 000 "Common Error Codes": 429 ``RATE_LIMITED``, with ``Retry-After`` (RFC 6585 §4, RFC 9110 §10.2.3)."""
+
+    code = "RATE_LIMITED"
+    status = 429
+    description = "Too many requests: try again after the number of seconds in Retry-After."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

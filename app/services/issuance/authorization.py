@@ -29,6 +29,9 @@ from app.services.issuance.configurations import configured
 from app.services.stored_secrets import digest, purpose_key
 
 AUTHORIZATION_CODE_GRANT = "authorization_code"
+#: The ``client_id`` of the issuances ``GET /offers/{scope}/{wallet_id}`` makes (issue 18): offers bound to a
+#: configuration, not to a person; whoever logs in collects the document their registry record maps to.
+PERSON_FREE_CLIENT = "idbb:offer-page"
 DETAILS_TYPE = "openid_credential"  # §5.1.1
 MAX_ISSUER_STATE = 512
 MAX_DETAILS = 10
@@ -151,6 +154,10 @@ def redeem(issuance_id: str, *, identity_id: str, client_id: str) -> None:
     if row is None or not _open_offer(row):  # single use: a second login with the same offer is refused
         raise IssuerStateRefused("The credential offer can no longer be redeemed.")
     uin = db.session.execute(select(Identity.uin).where(Identity.identity_id == identity_id)).scalar_one_or_none()
+    if row.client_id == PERSON_FREE_CLIENT and row.subject_uin is None and uin is not None:
+        # a person-free offer (issue 18) becomes the issuance of the person who logs in: the credential endpoint
+        # then looks for that person's document (app.services.issuance.document_claims)
+        row.subject_uin = uin
     if row.subject_uin is None or uin is None or not hmac.compare_digest(row.subject_uin, uin):
         # the person who logs in must be the issuance's subject (never a UIN in the audit record)
         records.event(row, "issuer_state_refused", actor=client_id, outcome="failure", reason="another person")

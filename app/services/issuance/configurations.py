@@ -36,6 +36,7 @@ _TOP = {
     "proof_signing_alg_values_supported",
     "display",
     "claims",
+    "authentic_sources",
 }
 _CLAIM = {"path", "source", "computed", "type", "sd", "mandatory", "display"}
 
@@ -70,6 +71,9 @@ class CredentialConfiguration:
     display: tuple[dict[str, str], ...]
     claims: tuple[ClaimSpec, ...]
     signing_alg: str = "ES256"
+    #: issue 18: the authentic sources whose documents (datastore, seed 000) hold this credential's claims for a
+    #: person who logs in; () means any source holding documents of this scope; None: not document-backed
+    authentic_sources: tuple[str, ...] | None = None
 
     def metadata(self) -> dict[str, Any]:
         """This configuration as ``credential_configurations_supported`` lists it (1.0 §12.2.4, Appendix A)."""
@@ -260,6 +264,12 @@ def parse(raw: Any, where: str) -> CredentialConfiguration:
     scope = raw.get("scope", ident)
     if not isinstance(scope, str) or not scope or " " in scope:
         raise ConfigError(f"{where}: scope must be one scope token")
+    sources_raw = raw.get("authentic_sources")
+    sources: tuple[str, ...] | None = None
+    if sources_raw == "*":
+        sources = ()
+    elif sources_raw is not None:
+        sources = _strings(sources_raw, f"{where}: authentic_sources (a list, or '*')")
     return CredentialConfiguration(
         id=ident,
         format=fmt,
@@ -272,6 +282,7 @@ def parse(raw: Any, where: str) -> CredentialConfiguration:
         proof_algs=algs,
         display=_display(raw.get("display"), where),
         claims=claims,
+        authentic_sources=sources,
     )
 
 

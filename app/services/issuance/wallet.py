@@ -26,9 +26,9 @@ from app.models.issuance import Issuance, IssuedCredential
 from app.models.registry import Identity
 from app.services import keys, lifecycle
 from app.services.enrollment import registry
-from app.services.issuance import proofs, records
+from app.services.issuance import document_claims, proofs, records
 from app.services.issuance.assembly import assemble
-from app.services.issuance.authorization import credential_identifier, from_token_claim
+from app.services.issuance.authorization import PERSON_FREE_CLIENT, credential_identifier, from_token_claim
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import (
     CredentialRequestDenied,
@@ -333,6 +333,8 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             records.event(row, "credential_deferred", actor="wallet", configuration=config.id)
             # §8.3: not issued immediately: 202 with transaction_id and interval
             return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
+        if row.client_id == PERSON_FREE_CLIENT and row.claims_sealed is None:  # issue 18: the person's document
+            document_claims.attach(row, config, row.subject_uin)
         issued = _issue(row, config, [h.key for h in holders])
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
@@ -467,7 +469,10 @@ def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
             expires_at=now + timedelta(seconds=state().settings.credential_offer_ttl),
         )
         records.move(row, "offer_received", via="authorization_code")
-        records.seal_claims(row, {"attributes": {**person["biographicData"], "uin": identity.uin}, "explicit": None})
+        if document_claims.is_document_backed(config):  # issue 18: the claims of the person's document
+            document_claims.attach(row, config, identity.uin)
+        else:
+            records.seal_claims(row, {"attributes": {**person["biographicData"], "uin": identity.uin}, "explicit": None})
         db.session.add(row)
         issued = _issue(row, config, [h.key for h in holders])
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
