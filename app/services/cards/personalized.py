@@ -122,7 +122,7 @@ def issue(uin: str, *, actor: str, credential_request_id: str | None = None, val
     private = signer.jwk.get_op_key("sign")
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     qr_text = card_payload.encode(data, private, kid=signer.kid)
-    pdf = layout.render(data, qr_text, photo=photo(identity.identity_id))
+    pdf = layout.render(data, qr_text, photo=photo(identity.identity_id), font=state().settings.card_font)
     blob = blobs.store(f"card:{card_id}", pdf, content_type="application/pdf", detected_format="pdf")
     db.session.add(
         PrintedCard(

@@ -108,3 +108,13 @@ def test_a_card_is_not_renewed_online(app, client, api_client, citizen):
     renewed = client.post(f"/v1/issuance/credentials/{revocation_id}/renew", json={}, headers=bearer(office.token))
     assert renewed.status_code == 400, renewed.text
     assert renewed.json()["message"].startswith("not_renewable: A printed card")  # OSIA {code, message} on /v1/credentials
+
+
+def test_a_card_prints_a_name_in_arabic_script(app, client, cms):
+    from tests.card_checks import pdf_text
+    from tests.flows.oidc_helpers import enroll_citizen
+
+    person = enroll_citizen(app, firstName="أمينة", lastName="ديالو", email="amina.ar@example.org")
+    _card(cms, client, person.uin, "CARD-AR")
+    text = pdf_text(cms.call("GET", "/v1/credentialRequests/CARD-AR/card").content)
+    assert "أمينة" in text and "ديالو" in text
