@@ -10,6 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IDBB_PORT=8080
 # IDBB_WORKERS: 1 by default, 2 when IDBB_REDIS_URL is set; more than 1 without Redis is refused.
 
+# fonts-dejavu-core: the card's Unicode font (IDBB_CARD_FONT)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /srv/idbb
 COPY pyproject.toml README.md ./
 COPY app ./app

@@ -126,6 +126,8 @@ class Settings:
     mdoc_country: str = "ZZ"
     # --- the printable ID card (issue 17) ---
     card_validity_days: int = 3650
+    # a Unicode TrueType font for the card's text (its "-Bold" sibling for values); Debian's fonts-dejavu-core
+    card_font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf"
     wallet_push_origins: str = ""
     wallet_push_timeout: float = 3.0
     # --- credential lifecycle (issue 17) ---

@@ -43,3 +43,7 @@ def decide_duplicate(case_id: str, body: dict[str, Any], token_info: dict[str, A
         200,
         JSON,
     )
+
+
+def merge_identity(uin: str, body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict]:
+    return registry.merge_identity(uin, body.get("intoUin"), body.get("reason"), actor=_actor(token_info)), 200, JSON

@@ -42,6 +42,11 @@ class CaseDecided(Conflict):
     description = "This case has already been decided."
 
 
+class IdentityNotMergeable(Conflict):
+    code = "identity_not_mergeable"
+    description = "Both identities must be active, and different, to be merged."
+
+
 class InvalidDecision(OsiaError):
     code = "invalid_decision"
 

@@ -10,7 +10,10 @@ it keeps the text printable for readers that hand text, not bytes, to the applic
 
 Claims (RFC 8392 §3.1 registered keys where one fits; the printed fields as text keys, §4 allows them):
 ``1`` iss, ``2`` sub (the UIN), ``4`` exp (end of the card's validity), ``5`` nbf (start), ``6`` iat, ``7`` cti
-(card number), and ``"given_name"``, ``"family_name"``, ``"birthdate"`` (OpenID Connect claim names) when printed.
+(card number), and ``"given_name"``, ``"family_name"``, ``"birthdate"`` (OpenID Connect claim names) when printed;
+``65535`` status, the card's Token Status List entry (draft-ietf-oauth-status-list-20 §6.3: a ``Status`` map
+``{"status_list": {"idx": uint, "uri": tstr}}``), so a verifier who reads the QR offline learns where to check later
+whether the card was suspended or revoked.
 """
 
 import base64
@@ -23,10 +26,13 @@ import cbor2
 
 from app.formats import cose
 from app.formats.errors import CardPayloadError, CoseError
+from app.formats.status_list import checked_reference
 
 PREFIX = "IDC1:"
 #: RFC 8392 §3.1 claim keys.
 ISS, SUB, EXP, NBF, IAT, CTI = 1, 2, 4, 5, 6, 7
+#: draft-ietf-oauth-status-list-20 §6.3 / §14.6: the CWT ``status`` claim (requested assignment 65535).
+STATUS = 65535
 #: CWT content type for the COSE header (RFC 8392 §6: the CWT CBOR tag 61 / typ "application/cwt").
 CWT_TYP = "application/cwt"
 PRINTED_TEXT_CLAIMS = ("given_name", "family_name", "birthdate")
@@ -46,6 +52,7 @@ class CardData:
     valid_from: datetime
     valid_until: datetime
     issued_at: datetime
+    status: Mapping[str, Any] | None = None  # status_list.status_reference(idx, uri)
 
 
 def _seconds(moment: datetime) -> int:
@@ -66,6 +73,8 @@ def claims(card: CardData) -> dict[Any, Any]:
         value = getattr(card, name)
         if value:
             out[name] = str(value)
+    if card.status is not None:
+        out[STATUS] = checked_reference(card.status)  # §6.3: the Status map MUST carry status_list {idx, uri}
     return out
 
 

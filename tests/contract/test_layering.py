@@ -700,7 +700,9 @@ PACKAGE_DEPENDENCIES = {
     "lifecycle": {"root", "oidc", "enrollment", "issuance", "status"},
     # oidc: idbb's own access tokens and API-client authentication; lifecycle: deleting a document revokes
     "datastore": {"root", "oidc", "enrollment", "issuance", "status", "lifecycle"},
-    "cards": {"root", "enrollment"},  # enrollment: the photo among the registry's images
+    # enrollment: the photo among the registry's images; status and issuance: a card is a credential with a
+    # status-list entry and a record the lifecycle changes
+    "cards": {"root", "enrollment", "status", "issuance"},
     # the OSIA CMS makes wallet offers (issuance) or cards, and changes status only through lifecycle
     "cms": {"root", "issuance", "lifecycle", "cards"},
     # GovStack credential management: lifecycle for block/unblock, cards, oidc's id tokens for sharing

@@ -63,3 +63,16 @@ def test_validity_window_is_enforced(key):
         card_payload.verify(text, key.public_key(), now=NOW + timedelta(days=3651))
     with pytest.raises(CardPayloadError):
         card_payload.verify(text, key.public_key(), now=NOW - timedelta(seconds=1))
+
+
+def test_status_reference_is_the_cwt_status_claim(key):
+    """draft-ietf-oauth-status-list-20 §6.3: claim 65535 holds ``{"status_list": {"idx": uint, "uri": tstr}}``."""
+    from dataclasses import replace
+
+    card = replace(CARD, status={"status_list": {"idx": 7, "uri": "https://idbb.example/statuslists/ab"}})
+    claims = verify_card_qr(card_payload.encode(card, key, kid="k1"), jwks_of(key, "k1"))
+    assert claims[65535] == {"status_list": {"idx": 7, "uri": "https://idbb.example/statuslists/ab"}}
+    assert 65535 not in verify_card_qr(card_payload.encode(CARD, key, kid="k1"), jwks_of(key, "k1"))
+    for bad in ({"status_list": {"idx": -1, "uri": "https://x/y"}}, {"other": {}}, {"status_list": {"idx": 1}}):
+        with pytest.raises(Exception, match="status"):
+            card_payload.encode(replace(CARD, status=bad), key, kid="k1")

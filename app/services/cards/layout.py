@@ -2,11 +2,14 @@
 and a QR code holding the signed payload (:mod:`app.formats.card_payload`), drawn with fpdf2.
 
 The QR is drawn module by module as filled rectangles from segno's matrix: a vector QR prints sharp at any
-resolution and needs no image library. Text uses the core Helvetica font, so names are printed in Latin-1;
-a character outside it is transliterated to "?" on the face (the QR keeps the exact UTF-8 value).
+resolution and needs no image library. Text uses a Unicode TrueType font (``IDBB_CARD_FONT``, DejaVu Sans
+Condensed by default) with fpdf2's text shaping (uharfbuzz), so names print in Latin, Cyrillic, Greek, Arabic
+(joined, right to left) and whatever else the font covers. Without that font file the core Helvetica font is
+used and names print in Latin-1, a character outside it as "?" (the QR keeps the exact UTF-8 value either way).
 """
 
 import io
+from pathlib import Path
 
 import segno
 from fpdf import FPDF
@@ -21,9 +24,26 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def render(card: CardData, qr_text: str, *, photo: bytes | None, title: str = "IDENTITY CARD") -> bytes:
-    """The card as PDF bytes; ``photo`` is a JPEG or PNG (None: a framed blank where the photo goes)."""
+def _fonts(pdf: FPDF, font: str | None) -> tuple[str, bool]:
+    """(family, unicode): the TrueType ``font`` and its ``-Bold`` sibling when both exist, else Helvetica."""
+    regular = Path(font) if font else None
+    bold = regular.with_name(f"{regular.stem}-Bold{regular.suffix}") if regular else None
+    if regular is None or bold is None or not (regular.is_file() and bold.is_file()):
+        return "Helvetica", False
+    pdf.add_font("Card", "", str(regular))
+    pdf.add_font("Card", "B", str(bold))
+    pdf.set_text_shaping(True)  # HarfBuzz: joined scripts (Arabic) in their shapes, right-to-left runs in order
+    return "Card", True
+
+
+def render(
+    card: CardData, qr_text: str, *, photo: bytes | None, title: str = "IDENTITY CARD", font: str | None = None
+) -> bytes:
+    """The card as PDF bytes; ``photo`` is a JPEG or PNG (None: a framed blank where the photo goes); ``font``
+    a TrueType file for the text (None or missing: Helvetica, Latin-1 only)."""
     pdf = FPDF(orientation="L", unit="mm", format=(HEIGHT, WIDTH))
+    family, unicode = _fonts(pdf, font)
+    printable = (lambda text: text) if unicode else _latin1
     pdf.set_auto_page_break(False)
     pdf.set_margin(0)
     pdf.add_page()
@@ -32,9 +52,9 @@ def render(card: CardData, qr_text: str, *, photo: bytes | None, title: str = "I
     pdf.set_fill_color(20, 60, 120)
     pdf.rect(0, 0, WIDTH, 7, style="F")
     pdf.set_text_color(255, 255, 255)
-    pdf.set_font("Helvetica", "B", 8)
+    pdf.set_font(family, "B", 8)
     pdf.set_xy(3, 1.5)
-    pdf.cell(60, 4, _latin1(title))
+    pdf.cell(60, 4, printable(title))
     pdf.set_text_color(0, 0, 0)
     photo_box = (3.0, 9.0, 18.0, 23.0)
     placed = False
@@ -58,11 +78,11 @@ def render(card: CardData, qr_text: str, *, photo: bytes | None, title: str = "I
     y = 9.0
     for label, value in rows:
         pdf.set_xy(23, y)
-        pdf.set_font("Helvetica", "", 4.5)
+        pdf.set_font(family, "", 4.5)
         pdf.cell(30, 1.8, label)
         pdf.set_xy(23, y + 1.8)
-        pdf.set_font("Helvetica", "B", 6.5)
-        pdf.cell(34, 3, _latin1(value))
+        pdf.set_font(family, "B", 6.5)
+        pdf.cell(34, 3, printable(value))
         y += 5.6
     _qr(pdf, qr_text, x=WIDTH - QR_SIZE - 2.5, y=HEIGHT - QR_SIZE - 2.5)
     return bytes(pdf.output())

@@ -5,8 +5,14 @@ of that identity holding a FACE image. The QR carries :mod:`app.formats.card_pay
 P-256 key (ES256): the key a verifier finds by ``kid`` in ``/.well-known/jwks.json`` (and, with its certificate,
 in the ``x5c`` of the issuer's SD-JWT VC keys), so the card checks offline. The PDF is kept sealed in ``blobs``
 (it shows personal data) so the same card can be fetched again; runs in the caller's transaction.
+
+A card is a credential like a wallet's: it gets a Token Status List entry, printed into its QR payload, and a
+credential record (configuration :data:`CONFIGURATION_ID`, format :data:`CARD_FORMAT`) through
+``issuance.records.handed_over``, so suspend, unsuspend, revoke, ``/block`` and the registry's death and merge rules
+reach it through ``app.services.lifecycle`` (issue 17). The card id is its credential id.
 """
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,13 +25,19 @@ from app.clock import clock
 from app.errors import NotFound, UnknownIdentity
 from app.extensions import db, state
 from app.formats import card_payload
+from app.formats.status_list import status_reference
 from app.models.cms import PrintedCard
 from app.models.enrollment import Enrollment
 from app.models.registry import Identity
 from app.services import audit, keys
 from app.services.cards import layout
 from app.services.enrollment import blobs
+from app.services.issuance import records
+from app.services.status import allocation
 
+#: The credential configuration (OSIA credential profile) of a printed card, and its format in credential records
+CONFIGURATION_ID = "idbb.id_card"
+CARD_FORMAT = "card"
 PHOTO_TYPES = ("PNG", "JPEG")  # what the PDF library draws; others (JPEG 2000, WSQ) leave the photo box blank
 
 
@@ -68,7 +80,12 @@ def photo(identity_id: str) -> bytes | None:
 
 
 def card_data(
-    identity: Identity, *, card_id: str, now: datetime, valid_until: datetime | None = None
+    identity: Identity,
+    *,
+    card_id: str,
+    now: datetime,
+    valid_until: datetime | None = None,
+    status: dict[str, Any] | None = None,
 ) -> card_payload.CardData:
     bio: dict[str, Any] = identity.biographic or {}
     settings = state().settings
@@ -83,6 +100,7 @@ def card_data(
         valid_from=now,
         valid_until=until,
         issued_at=now,
+        status=status,
     )
 
 
@@ -91,16 +109,20 @@ def _text(value: Any) -> str | None:
 
 
 def issue(uin: str, *, actor: str, credential_request_id: str | None = None, valid_until: datetime | None = None) -> Card:
-    """A new card for ``uin``: rendered, kept sealed, audited (in the caller's transaction)."""
+    """A new card for ``uin``: a status-list entry, rendered, kept sealed, recorded as a credential, audited (in
+    the caller's transaction)."""
     identity = _identity(uin)
     now = clock.now().replace(microsecond=0)
     card_id = str(uuid.uuid4())
-    data = card_data(identity, card_id=card_id, now=now, valid_until=valid_until)
+    reference = allocation.allocate()
+    data = card_data(
+        identity, card_id=card_id, now=now, valid_until=valid_until, status=status_reference(reference.idx, reference.uri)
+    )
     signer = keys.signing_key("EC")
     private = signer.jwk.get_op_key("sign")
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     qr_text = card_payload.encode(data, private, kid=signer.kid)
-    pdf = layout.render(data, qr_text, photo=photo(identity.identity_id))
+    pdf = layout.render(data, qr_text, photo=photo(identity.identity_id), font=state().settings.card_font)
     blob = blobs.store(f"card:{card_id}", pdf, content_type="application/pdf", detected_format="pdf")
     db.session.add(
         PrintedCard(
@@ -111,6 +133,18 @@ def issue(uin: str, *, actor: str, credential_request_id: str | None = None, val
             issued_at=now,
             expires_at=data.valid_until,
         )
+    )
+    records.handed_over(
+        credential_id=card_id,
+        client_id=actor,
+        uin=uin,
+        configuration_id=CONFIGURATION_ID,
+        credential_format=CARD_FORMAT,
+        status_list_id=reference.list_id,
+        status_index=reference.idx,
+        digest=hashlib.sha256(qr_text.encode("ascii")).hexdigest(),
+        issued_at=now,
+        expires_at=data.valid_until,
     )
     audit.record("card.issued", actor=actor, target=card_id, details={"credentialRequestId": credential_request_id})
     return Card(card_id, uin, pdf, now, data.valid_until)

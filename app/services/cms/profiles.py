@@ -4,10 +4,11 @@ wallets (``MOBILE``) and the printable ID card (``ID_CARD``)."""
 from typing import Any
 
 from app.extensions import state
+from app.services.cards.personalized import CONFIGURATION_ID
 from app.services.cms.errors import InvalidCmsExpression
 from app.services.issuance.configurations import configured
 
-ID_CARD = "idbb.id_card"
+ID_CARD = CONFIGURATION_ID
 #: Expression attributes a profile search understands (OSIA Expression.attributeName; only "=" on them).
 SEARCHABLE = ("credentialProfileId", "credentialType", "name")
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import clock
-from app.errors import osia
+from app.errors import Conflict, osia
 from app.extensions import db
 from app.models.registry import Identity
 from app.services import audit, lifecycle, outbox
@@ -20,6 +20,11 @@ from app.services.transaction import atomic
 
 class UnknownIdentity(osia.UnknownIdentity):
     description = "No registered identity has this UIN."
+
+
+class IdentityMerged(Conflict):
+    code = "identity_merged"
+    description = "This identity was merged into another; it cannot be activated again."
 
 
 def identity(uin: str, *, lock: bool = False) -> Identity:
@@ -54,6 +59,8 @@ def update_status(uin: str, status: str, *, reason: str | None, client_id: str) 
     with atomic():
         row = identity(uin, lock=True)
         wanted = "ACTIVE" if status == "ACTIVATED" else "INACTIVE"
+        if row.status == "MERGED":  # a merge is final: the survivor is the person's identity
+            raise IdentityMerged()
         if row.status != wanted:
             row.status, row.updated_at = wanted, clock.now()
             audit.record(

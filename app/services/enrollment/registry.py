@@ -18,6 +18,7 @@ from app.errors import (
     CaseDecided,
     EvidenceRequired,
     IdentifierTaken,
+    IdentityNotMergeable,
     InvalidDecision,
     InvalidIdentifier,
     InvalidRequest,
@@ -445,6 +446,55 @@ def decide_duplicate(case_id: str, decision: str, reason: Any, *, actor: str) ->
             enrollment.outcome = "REJECTED_DUPLICATE"
         audit.record("registry.duplicate_decided", actor=actor, target=case.case_id, details={"decision": decision})
         return result
+
+
+def merge_identity(uin: str, into_uin: Any, reason: Any, *, actor: str) -> dict[str, Any]:
+    """Merge identity ``uin`` into ``into_uin`` (one person was registered twice): the source is retired, not
+    deleted (status ``MERGED``: it no longer logs in or gets a credential, and its history stays for audit),
+    the merge is a new version of the source naming its survivor, and the source's credentials follow
+    ``IDBB_REGISTRY_MERGE_ACTION`` (issue 17: revoke or suspend). The survivor is untouched: attributes to carry
+    over are an evidence-backed update of their own. One transaction with its audit and outbox events."""
+    with atomic():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ReasonRequired("A merge needs a reason.")
+        if not isinstance(into_uin, str) or into_uin == uin:
+            raise IdentityNotMergeable()
+        source = db.session.execute(select(Identity).where(Identity.uin == uin).with_for_update()).scalar_one_or_none()
+        target = db.session.execute(select(Identity).where(Identity.uin == into_uin).with_for_update()).scalar_one_or_none()
+        if source is None or target is None:
+            raise UnknownIdentity("No identity has this UIN.")
+        if source.status != "ACTIVE" or target.status != "ACTIVE":  # a merged identity is never merged again
+            raise IdentityNotMergeable()
+        now = clock.now()
+        source.status, source.version, source.updated_at = "MERGED", source.version + 1, now
+        db.session.add(
+            IdentityVersion(
+                identity_id=source.identity_id,
+                version=source.version,
+                changed_at=now,
+                actor=actor,
+                reason=reason.strip()[:512],
+                evidence=None,
+                changes=[{"attribute": "status", "before": "ACTIVE", "after": "MERGED", "mergedInto": into_uin}],
+            )
+        )
+        _set_keys(source.identity_id, set())  # the survivor alone answers the duplicate check from now on
+        changed = registry_events.identity_merged(uin, into_uin, actor=actor)
+        audit.record(
+            "registry.identity_merged",
+            actor=actor,
+            target=source.identity_id,
+            details={"into": target.identity_id, "credentialsChanged": changed},
+        )
+        # OSIA notification duplicatePerson: the uin kept and the duplicates retired (identifiers only)
+        outbox.emit("duplicatePerson", {"uin": into_uin, "duplicates": [uin]})
+        return {
+            "uin": uin,
+            "mergedInto": into_uin,
+            "status": "MERGED",
+            "version": source.version,
+            "credentialsChanged": changed,
+        }
 
 
 def identity_for_login(identifier: str) -> Identity | None:

@@ -7,6 +7,8 @@ sealed with the data key (AES-GCM, the issuance id as associated data) and dropp
 """
 
 import json
+import secrets
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +17,9 @@ from sqlalchemy import select, update
 from app.clock import clock
 from app.extensions import db, state
 from app.formats import aead
-from app.models.issuance import Issuance
+from app.models.issuance import Issuance, IssuedCredential
 from app.services import audit, outbox
+from app.services.stored_secrets import digest as secret_digest
 
 STATES = (
     "offer_sent",
@@ -43,6 +46,64 @@ def move(row: Issuance, new_state: str, *, once: bool = False, **details: Any) -
     row.history = [*row.history, entry]  # a new list: JSON columns track assignment, not mutation
     row.state = new_state
     row.updated_at = now
+
+
+def handed_over(
+    *,
+    credential_id: str,
+    client_id: str,
+    uin: str,
+    configuration_id: str,
+    credential_format: str,
+    status_list_id: str,
+    status_index: int,
+    digest: str,
+    issued_at: datetime,
+    expires_at: datetime,
+) -> IssuedCredential:
+    """Record a credential idbb handed over without an offer (a printed card): an issuance already in
+    ``credential_issued`` and its credential with a status-list entry, so the lifecycle APIs (suspend, revoke,
+    block, the registry's death and merge rules, search) reach it like a wallet credential (issue 17).
+
+    The issuance has no redeemable code: its code hash is the digest of a random value nobody was given, and it is
+    marked used. Runs in the caller's transaction.
+    """
+    issuance_id = str(uuid.uuid4())
+    row = Issuance(
+        issuance_id=issuance_id,
+        client_id=client_id,
+        configuration_ids=[configuration_id],
+        subject_uin=uin,
+        mode="InTime",
+        grant_type="none",
+        state="credential_issued",
+        history=[],
+        code_salt=secrets.token_urlsafe(24),
+        code_hash=secret_digest(secrets.token_urlsafe(32)),  # no code exists: nothing can redeem this issuance
+        code_used_at=issued_at,
+        tx_code_failures=0,
+        issued_configurations=[configuration_id],
+        created_at=issued_at,
+        updated_at=issued_at,
+        expires_at=expires_at,
+    )
+    move(row, "credential_issued", credentials=1)
+    db.session.add(row)
+    credential = IssuedCredential(
+        credential_id=credential_id,
+        issuance_id=issuance_id,
+        configuration_id=configuration_id,
+        format=credential_format,
+        status_list_id=status_list_id,
+        status_index=status_index,
+        revocation_id=str(uuid.uuid4()),
+        holder_jkt="",  # a printed card is bound to its bearer's face, not to a key
+        digest=digest,
+        issued_at=issued_at,
+        expires_at=expires_at,
+    )
+    db.session.add(credential)
+    return credential
 
 
 def note(row: Issuance, entry: str, **details: Any) -> None:

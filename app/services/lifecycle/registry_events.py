@@ -5,8 +5,8 @@ out of date), a flag the backend reads at ``GET /v1/issuance/{id}``.
 
 The registry records a death as an attribute update setting ``dateOfDeath`` (the OSIA person attribute
 dictionary: ``dateOfDeath, placeOfDeath, reasonOfDeath``); it calls :func:`identity_updated` inside its own
-transaction. The registry has no merge operation yet: :func:`identity_merged` is the hook for it (and for the
-datastore), taking the UIN that disappears.
+transaction. ``POST /registry/identities/{uin}/merge`` (``enrollment.registry.merge_identity``) calls
+:func:`identity_merged` with the UIN that is retired.
 """
 
 from collections.abc import Sequence

@@ -30,6 +30,10 @@ class NotRenewable(InvalidRequest):
     description = "Only a credential issued for a registered person (subject.uin) can be renewed."
 
 
+class CardNotRenewable(NotRenewable):
+    description = "A printed card is not renewed online: order a new card (OSIA credential request or card download)."
+
+
 def renew(revocation_id: str, body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
     """``POST /v1/issuance/credentials/{revocationId}/renew``: the new issuance (``POST /v1/issuance``'s answer)."""
     with atomic():
@@ -43,6 +47,8 @@ def renew(revocation_id: str, body: dict[str, Any], *, client_id: str) -> dict[s
             raise AlreadyRevoked(credential_id=old.credential_id)
         if old.subject_uin is None:
             raise NotRenewable()
+        if old.format == "card":  # cards.personalized.CARD_FORMAT: no offer can carry a printed card
+            raise CardNotRenewable()
         request = {
             "credentialConfigurationId": old.configuration_id,
             "subject": {"uin": old.subject_uin},
