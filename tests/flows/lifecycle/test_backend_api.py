@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+from sqlalchemy import func
 
 from app.clock import clock
 from app.extensions import db
@@ -63,6 +64,56 @@ def test_bulk_by_person_configuration_issuance_and_ids(app, client, api_client, 
     again = _bulk(client, token, action="revoke", issuanceId=sd.issuance_id)
     assert again.json() == {"action": "revoke", "count": 0, "unchanged": 1}  # revoked is final; nothing to do
     assert _bulk(client, token, action="unsuspend", credentialIds=[sd.credential_id]).json()["count"] == 0
+
+
+def test_a_bulk_change_has_an_outbox_event_per_credential_and_one_audit_event(app, client, api_client, wallet, citizen):
+    """Issue 17: every change has its outbox event; the bulk call one audit event (who, which selection, how many;
+    no personal data: the UIN selected by is not in it)."""
+    from sqlalchemy import select
+
+    from app.models.audit import AuditEvent
+    from app.models.registry import OutboxEvent
+    from tests.conftest import seal_audit
+
+    token = api_client("issuance.write", "issuance.read", "issuance.revoke").token()
+    backend = Backend(client, token)
+    items = [issue(backend, wallet, citizen.uin, config) for config in (SD_JWT_PID, MDOC_PID, SD_JWT_PID)]
+    with app.app.app_context():
+        lifecycle.revoke([items[2].credential_id], reason=None, actor="ops")  # already revoked: no second event
+        first = db.session.execute(select(func.max(OutboxEvent.id))).scalar_one()
+    done = _bulk(client, token, action="revoke", uin=citizen.uin, reason="card stolen")
+    assert done.json() == {"action": "revoke", "count": 2, "unchanged": 1}
+    with app.app.app_context():
+        events = db.session.execute(select(OutboxEvent).where(OutboxEvent.id > first).order_by(OutboxEvent.id)).scalars()
+        payloads = sorted(((e.topic, e.payload) for e in events), key=lambda e: e[1]["credentialId"])
+        seal_audit()
+        [audited] = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "credential.bulk_revoke").order_by(AuditEvent.seq)
+        ).scalars()
+        audited_details, audited_actor = dict(audited.details), audited.actor
+    expected = sorted(items[:2], key=lambda i: i.credential_id)
+    assert payloads == [
+        (
+            "credential.revoked",
+            {
+                "source": "idbb",
+                "credentialId": i.credential_id,
+                "revocationId": i.revocation_id,
+                "issuanceId": i.issuance_id,
+                "configurationId": config,
+                "status": "Revoked",
+                "reason": "card stolen",
+            },
+        )
+        for i, config in ((i, SD_JWT_PID if i is items[0] else MDOC_PID) for i in expected)
+    ]
+    assert audited_actor == _client_id_of(app, items[0].issuance_id)
+    assert audited_details == {
+        "count": 2,
+        "selection": {"kind": "bulk", "selector": "uin"},
+        "reason": "card stolen",
+    }
+    assert citizen.uin not in json.dumps(audited_details) + json.dumps(payloads)
 
 
 def test_bulk_refuses_bad_requests_and_reaches_only_the_callers_credentials(
