@@ -190,6 +190,65 @@ def test_a_job_left_by_a_dead_worker_is_picked_up_by_the_next_one_asked(app, cli
     assert published_status(client, item) == lifecycle.SUSPENDED
 
 
+class _WorkerDied(BaseException):
+    """A worker process ending mid-job (not an ``Exception``: nothing in idbb catches it)."""
+
+
+def test_a_job_left_half_done_by_a_dead_worker_completes_without_anyone_reading_it(make_app, api_client, monkeypatch):
+    """The worker claimed the job, changed the entries and died before committing: the sweeper of another worker
+    finds the stale claim and runs the job to its end; nobody calls ``GET /v1/issuance/jobs/{id}``."""
+    from app.services.lifecycle import changes, jobs
+
+    clock.reset()
+    cx = make_app(status_publish_delay=0, lifecycle_bulk_threshold=1, lifecycle_job_sweep=0.1)
+    http = cx.test_client(base_url="https://idbb.test")
+    owner = api_client("issuance.write", "issuance.read", "issuance.revoke")
+    backend, wallet = Backend(http, owner.token()), Wallet(http)
+    citizen = enroll_citizen(cx)
+    items = [issue(backend, wallet, citizen.uin, config) for config in (SD_JWT_PID, MDOC_PID)]
+    monkeypatch.setattr(jobs, "start", lambda job_id: None)  # the accepting worker never gets to run it
+    accepted = _bulk(http, owner.token(), action="revoke", uin=citizen.uin, reason="deceased")
+    assert accepted.status_code == 202
+    job_id = accepted.json()["jobId"]
+
+    real_announce = changes._announce
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        real_announce(*args, **kwargs)
+        raise _WorkerDied  # after the UPDATE and the events, before the COMMIT
+
+    monkeypatch.setattr(changes, "_announce", die)
+    with cx.app.app_context(), pytest.raises(_WorkerDied):
+        jobs.run(job_id)
+    monkeypatch.undo()
+
+    def stored() -> LifecycleJob:
+        with cx.app.app_context():
+            job = db.session.get(LifecycleJob, job_id)
+            db.session.expunge(job)
+            return job
+
+    assert stored().state == "running" and stored().count is None  # claimed, nothing committed
+    assert _statuses(backend, items[0].issuance_id) == ["Operational"]
+    sweeper = jobs.start_sweeper(cx.app)
+    assert sweeper is not None
+    try:
+        time.sleep(0.5)
+        assert stored().state == "running"  # a claim younger than STALE_SECONDS is another worker's
+        clock.advance(jobs.STALE_SECONDS + 1)
+        for _ in range(100):
+            if stored().state == "done":
+                break
+            time.sleep(0.1)
+    finally:
+        sweeper.stop()
+        clock.reset()
+    job = stored()
+    assert job.state == "done" and job.count == 2
+    assert [published_status(http, i) for i in items] == [lifecycle.INVALID, lifecycle.INVALID]
+    assert [s for i in items for s in _statuses(backend, i.issuance_id)] == ["Revoked", "Revoked"]
+
+
 def _client_id_of(app: Any, issuance_id: str) -> str:
     from app.models.issuance import Issuance
 
