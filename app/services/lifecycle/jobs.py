@@ -283,8 +283,7 @@ class Sweeper:
             try:
                 with self._app.app_context():
                     try:
-                        while sweep() >= SWEEP_BATCH and not self._stop.is_set():
-                            pass  # a full batch: more may be waiting
+                        sweep()  # at most SWEEP_BATCH jobs; any more at the next interval
                     finally:
                         db.session.remove()
             except Exception as exc:
@@ -295,7 +294,7 @@ _SWEEPER = "lifecycle_sweeper"
 
 
 def start_sweeper(app: Flask) -> Sweeper | None:
-    """Start this process's :class:`Sweeper` (once; again in a forked child), unless
+    """Start this process's :class:`Sweeper` (once per process: a forked child calling it gets its own), unless
     ``IDBB_LIFECYCLE_JOB_SWEEP`` is 0."""
     interval = app.extensions["idbb"].settings.lifecycle_job_sweep
     if interval <= 0:
