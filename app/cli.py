@@ -107,6 +107,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             "app.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, access_log=False, log_config=None
         )
     else:
+        from app.services.lifecycle.jobs import start_sweeper
+
+        start_sweeper(cx.app)
         uvicorn.run(cx, host=host, port=port, proxy_headers=True, access_log=False, log_config=None)
 
 

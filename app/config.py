@@ -133,6 +133,7 @@ class Settings:
     # --- credential lifecycle (issue 17) ---
     status_publish_delay: float = 1.0
     lifecycle_bulk_threshold: int = 1000
+    lifecycle_job_sweep: float = 30.0
     renewal_old_credential: str = "keep"
     registry_death_action: str = "revoke"
     registry_merge_action: str = "revoke"
@@ -390,6 +391,8 @@ class Settings:
             raise ConfigError("IDBB_STATUS_PUBLISH_DELAY must be at least 0 and shorter than IDBB_STATUS_LIST_TTL")
         if self.lifecycle_bulk_threshold < 1:
             raise ConfigError("IDBB_LIFECYCLE_BULK_THRESHOLD must be positive")
+        if self.lifecycle_job_sweep < 0:
+            raise ConfigError("IDBB_LIFECYCLE_JOB_SWEEP must be at least 0 (0: no sweeper)")
         if self.renewal_old_credential not in ("keep", "revoke_on_accept"):
             raise ConfigError("IDBB_RENEWAL_OLD_CREDENTIAL must be keep or revoke_on_accept")
         for name in ("registry_death_action", "registry_merge_action"):

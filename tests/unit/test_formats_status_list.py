@@ -271,3 +271,40 @@ def test_status_list_cwt_tampered_fails():
     token[-1] ^= 1
     with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidSignature
         verify_cose_sign1_es256(bytes(token), EC_PRIVATE.public_key())
+
+
+@pytest.mark.parametrize("change", ["set", "set_many", "fill"])
+def test_jwt_and_cwt_carry_the_same_lst_and_a_change_after_compressing_is_published(change):
+    """§4.2/§4.3: both forms carry the same ZLIB bytes (compressed once); a change made after a publication must
+    reach the next one (no stale compressed bytes)."""
+    array = StatusArray(2**14, 2)
+    array.set(11, Status.INVALID)
+
+    def both() -> tuple[bytes, bytes]:
+        jwt_token = sign_status_list_jwt(array, uri=URI, key=EC_JWK, alg="ES256", iat=1_800_000_000)
+        claims = pyjwt.decode(jwt_token, EC_PRIVATE.public_key(), algorithms=["ES256"], options={"verify_iat": False})
+        cwt_token = sign_status_list_cwt(array, uri=URI, key=EC_PRIVATE, iat=1_800_000_000)
+        _, _, payload = verify_cose_sign1_es256(cwt_token, EC_PRIVATE.public_key())
+        return b64url_decode(claims["status_list"]["lst"]), cbor2.loads(payload)[65533]["lst"]
+
+    jwt_lst, cwt_lst = both()
+    assert jwt_lst == cwt_lst and draft_decode(jwt_lst, 2, 2**14)[11] == 1
+    {
+        "set": lambda: array.set(12, Status.SUSPENDED),
+        "set_many": lambda: array.set_many([12], 2),
+        "fill": lambda: array.fill(2),
+    }[change]()
+    jwt_lst, cwt_lst = both()
+    assert jwt_lst == cwt_lst and draft_decode(jwt_lst, 2, 2**14)[12] == 2
+
+
+def test_set_many_refuses_bad_indexes_before_writing():
+    array = StatusArray(100, 2)
+    for bad in ([5, 100], [5, -1], [5, True], [5, "6"]):
+        with pytest.raises(StatusListError):
+            array.set_many(bad, 1)  # type: ignore[list-item]
+    with pytest.raises(StatusListError):
+        array.set_many([5], 4)
+    assert array.count(0) == 100
+    array.set_many(iter([0, 99]), 2)  # any iterable
+    assert array.get(0) == 2 and array.get(99) == 2 and array.count(2) == 2

@@ -1,22 +1,25 @@
 """Changing status-list entries: suspend, unsuspend, revoke — for a few named credentials or a whole selection.
 
 One call is one transaction (``atomic()``, a savepoint when the caller is already in one): every entry changes,
-with its audit event and its outbox event, or none does. The entries are locked (``SELECT … FOR UPDATE`` on
-PostgreSQL, ordered by list and index so two calls never wait on each other in a cycle; SQLite serialises writers
-with ``BEGIN IMMEDIATE``), so a concurrent change is re-read, never overwritten. The new values are written with
-set-based ``UPDATE … WHERE idx IN (…)`` per list, so 100,000 changes are a handful of statements; each list
-touched is then marked changed (in list-id order) for re-publication.
+with its outbox event (one per credential, ``credential.suspended|unsuspended|revoked``) and its audit event (one
+per credential, or one per bulk call saying who, which selection and how many), or none does. A named change locks
+its entries (``SELECT … FOR UPDATE`` on PostgreSQL, ordered by list and index so two calls never wait on each other
+in a cycle; SQLite serialises writers with ``BEGIN IMMEDIATE``), so a concurrent change is re-read, never
+overwritten. A bulk change on PostgreSQL is one ``UPDATE … RETURNING`` whose outbox events are inserted by the same
+statement; on SQLite the entries are written by set-based ``UPDATE … WHERE idx IN (…)`` per list and the events by
+one multi-row INSERT. Each list touched is then marked changed (in list-id order) for re-publication.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, update
+from sqlalchemy import Text, cast, func, insert, literal, literal_column, select, update
 
 from app.clock import clock
 from app.extensions import db
 from app.models.registry import OutboxEvent
+from app.models.types import UTCDateTime
 from app.services import audit, outbox
 from app.services.lifecycle.selection import C, CredentialView, E, Iss, Selection, query, view_of
 from app.services.lifecycle.states import (
@@ -39,10 +42,10 @@ class Changed(NamedTuple):
     revocation_id: str
     issuance_id: str
     status_list_id: str
+    configuration_id: str = ""  # SQLite only: PostgreSQL writes the events without handing it back
 
 
 CHUNK = 5000  # indexes per UPDATE statement (well under SQLite's 32,766 parameters)
-OUTBOX_BATCH = 1000  # credentials per outbox event of a bulk change
 REASON_MAX = 500
 
 
@@ -57,11 +60,35 @@ def _locked(selection: Selection) -> list[Any]:
     return list(db.session.execute(statement).all())
 
 
-def _update_returning(action: str, selection: Selection) -> list[Any]:
-    """PostgreSQL: one ``UPDATE … FROM … RETURNING`` for a whole selection. Each row is locked as it is updated
-    and re-checked after any wait (READ COMMITTED re-evaluates ``status IN (…)`` on the new row version), so a
-    concurrent change is never overwritten; 100,000 entries are one statement instead of a read and 20 writes."""
-    statement = (
+def _payload(changed: Any, action: str, reason: str | None) -> Any:
+    """The outbox payload of one changed credential, built by PostgreSQL (the same keys as :func:`_announce`
+    writes for a single change); the keys are constants, the values columns or typed parameters."""
+    key = literal_column
+    return func.jsonb_build_object(
+        key("'source'"),
+        cast(literal("idbb"), Text),
+        key("'credentialId'"),
+        changed.c.credential_id,
+        key("'revocationId'"),
+        changed.c.revocation_id,
+        key("'issuanceId'"),
+        changed.c.issuance_id,
+        key("'configurationId'"),
+        changed.c.configuration_id,
+        key("'status'"),
+        cast(literal(LABELS[TARGET[action]]), Text),
+        key("'reason'"),
+        cast(literal(reason), Text),
+    )
+
+
+def _update_returning(action: str, selection: Selection, reason: str | None) -> list[Any]:
+    """PostgreSQL: one statement for a whole selection: ``UPDATE … FROM … RETURNING`` the entries, and, in a
+    data-modifying CTE of the same statement, one outbox event per changed credential (``INSERT … SELECT``, the
+    payloads built by the database: 100,000 events never pass through Python). Each entry is locked as it is
+    updated and re-checked after any wait (READ COMMITTED re-evaluates ``status IN (…)`` on the new row version),
+    so a concurrent change is never overwritten and its credential gets no second event."""
+    changed = (
         update(E)
         .where(
             E.list_id == C.status_list_id,
@@ -71,10 +98,23 @@ def _update_returning(action: str, selection: Selection) -> list[Any]:
             *selection.conditions(),
         )
         .values(status=TARGET[action])
-        .returning(C.credential_id, C.revocation_id, C.issuance_id, C.status_list_id)
-        .execution_options(synchronize_session=False)
-    )  # no ORM objects of entries to keep in step
-    return list(db.session.execute(statement).all())
+        .returning(C.credential_id, C.revocation_id, C.issuance_id, C.status_list_id, C.configuration_id)
+        .cte("changed")
+    )
+    events = (
+        insert(OutboxEvent.__table__)
+        .from_select(
+            ["topic", "payload", "created_at"],
+            select(
+                cast(literal(TOPICS[action]), Text), _payload(changed, action, reason), literal(clock.now(), UTCDateTime)
+            ),
+        )
+        .cte("events")
+    )
+    statement = select(
+        changed.c.credential_id, changed.c.revocation_id, changed.c.issuance_id, changed.c.status_list_id
+    ).add_cte(events)
+    return list(db.session.execute(statement, execution_options={"synchronize_session": False}).all())
 
 
 def _write(action: str, rows: Iterable[Any]) -> None:
@@ -98,8 +138,11 @@ def _announce(
     reason: str | None,
     actor: str,
     bulk: dict[str, Any] | None,
+    events_written: bool = False,
 ) -> None:
-    """Audit (no claim values: ids, the action, the reason given) and outbox events for what changed."""
+    """Audit (no claim values: ids, the action, the reason given) and one outbox event per changed credential;
+    a bulk change has one audit event (who, which selection, how many) and ``events_written`` when its outbox
+    events were written by the changing statement itself (PostgreSQL)."""
     topic = TOPICS[action]
     if bulk is None:
         for view in views:
@@ -128,26 +171,27 @@ def _announce(
         target=None,
         details={"count": len(views), "selection": bulk, "reason": reason},
     )
-    now = clock.now()
-    rows = [
-        {
-            "topic": topic,
-            "created_at": now,
-            "payload": {
-                "source": "idbb",
-                "status": LABELS[TARGET[action]],
-                "reason": reason,
-                "count": len(chunk),
-                "credentials": [
-                    {"credentialId": v.credential_id, "revocationId": v.revocation_id, "issuanceId": v.issuance_id}
-                    for v in chunk
-                ],
-            },
-        }
-        for chunk in (views[i : i + OUTBOX_BATCH] for i in range(0, len(views), OUTBOX_BATCH))
-    ]
-    if rows:
-        db.session.execute(insert(OutboxEvent.__table__), rows)
+    if not events_written and views:  # one event per credential, one multi-row INSERT (executemany)
+        now, status = clock.now(), LABELS[TARGET[action]]
+        db.session.execute(
+            insert(OutboxEvent.__table__),
+            [
+                {
+                    "topic": topic,
+                    "created_at": now,
+                    "payload": {
+                        "source": "idbb",
+                        "credentialId": v.credential_id,
+                        "revocationId": v.revocation_id,
+                        "issuanceId": v.issuance_id,
+                        "configurationId": v.configuration_id,
+                        "status": status,
+                        "reason": reason,
+                    },
+                }
+                for v in views
+            ],
+        )
 
 
 def change(
@@ -185,16 +229,23 @@ def change_selection(
         raise ValueError("a bulk change needs a selection")
     reason = _reason(reason)
     with atomic():
-        sources = SOURCES[action]
-        if db.engine.dialect.name == "postgresql":
-            changed = [Changed(*row) for row in _update_returning(action, selection)]
-            for list_id in sorted({c.status_list_id for c in changed}):
+        postgresql = db.engine.dialect.name == "postgresql"
+        if postgresql:
+            changed = [Changed(*row) for row in _update_returning(action, selection, reason)]
+            for list_id in sorted({c.status_list_id for c in changed}):  # list-id order, as _write
                 publication.mark_changed(list_id)
         else:
-            rows = [row for row in _locked(selection) if int(row[6]) in sources]
+            rows = [row for row in _locked(selection) if int(row[6]) in SOURCES[action]]
             _write(action, rows)
-            changed = [Changed(row[0], row[1], row[2], row[9]) for row in rows]
-        _announce(action, changed, reason=reason, actor=actor, bulk=summary or {"kind": "selection"})
+            changed = [Changed(row[0], row[1], row[2], row[9], row[3]) for row in rows]
+        _announce(
+            action,
+            changed,
+            reason=reason,
+            actor=actor,
+            bulk=summary or {"kind": "selection"},
+            events_written=postgresql,
+        )
     return changed
 
 

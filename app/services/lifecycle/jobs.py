@@ -3,11 +3,14 @@
 A selection of up to ``IDBB_LIFECYCLE_BULK_THRESHOLD`` changes runs at once; a larger one is stored as a job
 (``lifecycle_jobs``) and run in a background thread of the worker that accepted it, with its own app context and
 transaction. The change and the job's ``done`` are one transaction, so a worker that dies mid-way leaves the job
-``running`` with nothing changed; any worker asked about a job that is queued, or running for longer than
-``STALE_SECONDS``, claims it (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and runs it again.
+``running`` with nothing changed. A job that is queued, or running for longer than ``STALE_SECONDS``, is claimed
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and run again by whichever worker gets to it first: the one asked about
+it (``GET /v1/issuance/jobs/{id}``), or the :class:`Sweeper` every serving process runs, which looks for such jobs
+every ``IDBB_LIFECYCLE_JOB_SWEEP`` seconds, so a job completes even when nobody reads it.
 """
 
 import logging
+import os
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -29,6 +32,7 @@ log = logging.getLogger("idbb.lifecycle")
 
 SELECTORS = ("credentialIds", "revocationIds", "uin", "configurationId", "issuanceId")
 STALE_SECONDS = 300
+SWEEP_BATCH = 10  # jobs one sweep claims at most (each runs to its end before the next)
 _LOCK = threading.Lock()
 _RUNNING: set[str] = set()
 
@@ -215,3 +219,91 @@ def run(job_id: str) -> None:
 def pending_count() -> int:
     """Jobs not finished (health and tests)."""
     return int(db.session.execute(select(func.count()).where(LifecycleJob.state.in_(("queued", "running")))).scalar_one())
+
+
+def claimable_ids(limit: int = SWEEP_BATCH) -> list[str]:
+    """Jobs queued, or running with a claim older than ``STALE_SECONDS`` (its worker died), oldest first."""
+    stale = clock.now() - timedelta(seconds=STALE_SECONDS)
+    ids = list(
+        db.session.execute(
+            select(LifecycleJob.job_id)
+            .where(
+                (LifecycleJob.state == "queued") | ((LifecycleJob.state == "running") & (LifecycleJob.started_at < stale))
+            )
+            .order_by(LifecycleJob.created_at, LifecycleJob.job_id)
+            .limit(limit)
+        ).scalars()
+    )
+    end_read()
+    return ids
+
+
+def sweep() -> int:
+    """Claim and run, in this thread, the jobs :func:`claimable_ids` finds; returns how many were looked at. A
+    job this process already runs is left to its thread; one another worker claims first is skipped by
+    :func:`run` (the claim is exclusive)."""
+    ids = claimable_ids()
+    for job_id in ids:
+        with _LOCK:
+            if job_id in _RUNNING:
+                continue
+            _RUNNING.add(job_id)
+        try:
+            run(job_id)
+        finally:
+            with _LOCK:
+                _RUNNING.discard(job_id)
+    return len(ids)
+
+
+class Sweeper:
+    """One thread per serving process that runs :func:`sweep` every ``interval`` seconds, so that a job whose
+    worker died (or was never started: the worker died between storing and starting it) completes without anyone
+    reading it. Started by :func:`start_sweeper` where idbb serves (``app.asgi``, ``idbb serve``); test and CLI
+    apps run none. A failed sweep is logged without details and tried again at the next interval."""
+
+    def __init__(self, app: Flask, interval: float) -> None:
+        self._app = app
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="idbb-lifecycle-sweeper", daemon=True)
+        self.pid = os.getpid()
+
+    def start(self) -> "Sweeper":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with self._app.app_context():
+                    try:
+                        sweep()  # at most SWEEP_BATCH jobs; any more at the next interval
+                    finally:
+                        db.session.remove()
+            except Exception as exc:
+                log.error("lifecycle job sweep failed", extra={"error": type(exc).__name__})
+
+
+_SWEEPER = "lifecycle_sweeper"
+
+
+def start_sweeper(app: Flask) -> Sweeper | None:
+    """Start this process's :class:`Sweeper` (once per process: a forked child calling it gets its own), unless
+    ``IDBB_LIFECYCLE_JOB_SWEEP`` is 0."""
+    interval = app.extensions["idbb"].settings.lifecycle_job_sweep
+    if interval <= 0:
+        return None
+    cache = app.extensions["idbb"].cache
+    with _LOCK:
+        found = cache.get(_SWEEPER)
+        if isinstance(found, Sweeper) and found.pid == os.getpid():
+            return found
+        sweeper = Sweeper(app, float(interval)).start()
+        cache[_SWEEPER] = sweeper
+    return sweeper

@@ -82,17 +82,16 @@ def _due(row: _State, now: datetime) -> bool:
 
 
 def _array(row: StatusList) -> StatusArray:
+    """The list's entries as a status array: one range read of the entries not VALID (the array starts all
+    VALID, §7.1 0x00), grouped by value, instead of one scan of the list per value."""
     array = StatusArray(row.size, row.bits)
-    for value in (1, 2, 3):
-        indexes = (
-            db.session.execute(
-                select(StatusEntry.idx).where(StatusEntry.list_id == row.list_id, StatusEntry.status == value)
-            )
-            .scalars()
-            .all()
-        )
-        if indexes:
-            array.set_many(indexes, value)
+    by_value: dict[int, list[int]] = {}
+    for idx, value in db.session.execute(
+        select(StatusEntry.idx, StatusEntry.status).where(StatusEntry.list_id == row.list_id, StatusEntry.status != 0)
+    ):
+        by_value.setdefault(int(value), []).append(int(idx))
+    for value, indexes in sorted(by_value.items()):
+        array.set_many(indexes, value)
     return array
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+from sqlalchemy import func
 
 from app.clock import clock
 from app.extensions import db
@@ -63,6 +64,56 @@ def test_bulk_by_person_configuration_issuance_and_ids(app, client, api_client, 
     again = _bulk(client, token, action="revoke", issuanceId=sd.issuance_id)
     assert again.json() == {"action": "revoke", "count": 0, "unchanged": 1}  # revoked is final; nothing to do
     assert _bulk(client, token, action="unsuspend", credentialIds=[sd.credential_id]).json()["count"] == 0
+
+
+def test_a_bulk_change_has_an_outbox_event_per_credential_and_one_audit_event(app, client, api_client, wallet, citizen):
+    """Issue 17: every change has its outbox event; the bulk call one audit event (who, which selection, how many;
+    no personal data: the UIN selected by is not in it)."""
+    from sqlalchemy import select
+
+    from app.models.audit import AuditEvent
+    from app.models.registry import OutboxEvent
+    from tests.conftest import seal_audit
+
+    token = api_client("issuance.write", "issuance.read", "issuance.revoke").token()
+    backend = Backend(client, token)
+    items = [issue(backend, wallet, citizen.uin, config) for config in (SD_JWT_PID, MDOC_PID, SD_JWT_PID)]
+    with app.app.app_context():
+        lifecycle.revoke([items[2].credential_id], reason=None, actor="ops")  # already revoked: no second event
+        first = db.session.execute(select(func.max(OutboxEvent.id))).scalar_one()
+    done = _bulk(client, token, action="revoke", uin=citizen.uin, reason="card stolen")
+    assert done.json() == {"action": "revoke", "count": 2, "unchanged": 1}
+    with app.app.app_context():
+        events = db.session.execute(select(OutboxEvent).where(OutboxEvent.id > first).order_by(OutboxEvent.id)).scalars()
+        payloads = sorted(((e.topic, e.payload) for e in events), key=lambda e: e[1]["credentialId"])
+        seal_audit()
+        [audited] = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "credential.bulk_revoke").order_by(AuditEvent.seq)
+        ).scalars()
+        audited_details, audited_actor = dict(audited.details), audited.actor
+    expected = sorted(items[:2], key=lambda i: i.credential_id)
+    assert payloads == [
+        (
+            "credential.revoked",
+            {
+                "source": "idbb",
+                "credentialId": i.credential_id,
+                "revocationId": i.revocation_id,
+                "issuanceId": i.issuance_id,
+                "configurationId": config,
+                "status": "Revoked",
+                "reason": "card stolen",
+            },
+        )
+        for i, config in ((i, SD_JWT_PID if i is items[0] else MDOC_PID) for i in expected)
+    ]
+    assert audited_actor == _client_id_of(app, items[0].issuance_id)
+    assert audited_details == {
+        "count": 2,
+        "selection": {"kind": "bulk", "selector": "uin"},
+        "reason": "card stolen",
+    }
+    assert citizen.uin not in json.dumps(audited_details) + json.dumps(payloads)
 
 
 def test_bulk_refuses_bad_requests_and_reaches_only_the_callers_credentials(
@@ -137,6 +188,65 @@ def test_a_job_left_by_a_dead_worker_is_picked_up_by_the_next_one_asked(app, cli
     clock.advance(400)  # the claim went stale
     assert _wait_job(client, owner.token(), job_id)["count"] == 1
     assert published_status(client, item) == lifecycle.SUSPENDED
+
+
+class _WorkerDied(BaseException):
+    """A worker process ending mid-job (not an ``Exception``: nothing in idbb catches it)."""
+
+
+def test_a_job_left_half_done_by_a_dead_worker_completes_without_anyone_reading_it(make_app, api_client, monkeypatch):
+    """The worker claimed the job, changed the entries and died before committing: the sweeper of another worker
+    finds the stale claim and runs the job to its end; nobody calls ``GET /v1/issuance/jobs/{id}``."""
+    from app.services.lifecycle import changes, jobs
+
+    clock.reset()
+    cx = make_app(status_publish_delay=0, lifecycle_bulk_threshold=1, lifecycle_job_sweep=0.1)
+    http = cx.test_client(base_url="https://idbb.test")
+    owner = api_client("issuance.write", "issuance.read", "issuance.revoke")
+    backend, wallet = Backend(http, owner.token()), Wallet(http)
+    citizen = enroll_citizen(cx)
+    items = [issue(backend, wallet, citizen.uin, config) for config in (SD_JWT_PID, MDOC_PID)]
+    monkeypatch.setattr(jobs, "start", lambda job_id: None)  # the accepting worker never gets to run it
+    accepted = _bulk(http, owner.token(), action="revoke", uin=citizen.uin, reason="deceased")
+    assert accepted.status_code == 202
+    job_id = accepted.json()["jobId"]
+
+    real_announce = changes._announce
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        real_announce(*args, **kwargs)
+        raise _WorkerDied  # after the UPDATE and the events, before the COMMIT
+
+    monkeypatch.setattr(changes, "_announce", die)
+    with cx.app.app_context(), pytest.raises(_WorkerDied):
+        jobs.run(job_id)
+    monkeypatch.undo()
+
+    def stored() -> LifecycleJob:
+        with cx.app.app_context():
+            job = db.session.get(LifecycleJob, job_id)
+            db.session.expunge(job)
+            return job
+
+    assert stored().state == "running" and stored().count is None  # claimed, nothing committed
+    assert _statuses(backend, items[0].issuance_id) == ["Operational"]
+    sweeper = jobs.start_sweeper(cx.app)
+    assert sweeper is not None
+    try:
+        time.sleep(0.5)
+        assert stored().state == "running"  # a claim younger than STALE_SECONDS is another worker's
+        clock.advance(jobs.STALE_SECONDS + 1)
+        for _ in range(100):
+            if stored().state == "done":
+                break
+            time.sleep(0.1)
+    finally:
+        sweeper.stop()
+        clock.reset()
+    job = stored()
+    assert job.state == "done" and job.count == 2
+    assert [published_status(http, i) for i in items] == [lifecycle.INVALID, lifecycle.INVALID]
+    assert [s for i in items for s in _statuses(backend, i.issuance_id)] == ["Revoked", "Revoked"]
 
 
 def _client_id_of(app: Any, issuance_id: str) -> str:
