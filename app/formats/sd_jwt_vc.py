@@ -33,7 +33,8 @@ def holder_cnf(holder_key: jwk.JWK | Mapping[str, Any]) -> dict[str, Any]:
     if PRIVATE_MEMBERS & data.keys() or data.get("kty") not in {"EC", "OKP", "RSA"}:
         raise CredentialError("holder key must be a public EC, OKP or RSA JWK")
     try:
-        jwk.JWK(**data).get_op_key("verify")
+        # a JWK object already holds its key (jwcrypto caches it): no second import of what it exported
+        (holder_key if isinstance(holder_key, jwk.JWK) else jwk.JWK(**data)).get_op_key("verify")
     except Exception as exc:  # jwcrypto raises several types for a bad key
         raise CredentialError("holder key does not import") from exc
     return {"jwk": data}

@@ -118,16 +118,20 @@ def locked(issuance_id: str) -> Issuance:
     return row
 
 
+def _data_key() -> bytes:
+    """The data key, once per app: derived from the KEK (HKDF) when not configured, which cost every request."""
+    settings = state().settings
+    return state().cached("issuance data key", settings.data_key_bytes)
+
+
 def seal_claims(row: Issuance, data: dict[str, Any]) -> None:
-    row.claims_sealed = aead.seal(
-        state().settings.data_key_bytes(), json.dumps(data).encode("utf-8"), row.issuance_id.encode("ascii")
-    )
+    row.claims_sealed = aead.seal(_data_key(), json.dumps(data).encode("utf-8"), row.issuance_id.encode("ascii"))
 
 
 def open_claims(row: Issuance) -> dict[str, Any] | None:
     if row.claims_sealed is None:
         return None
-    raw = aead.open_sealed(state().settings.data_key_bytes(), bytes(row.claims_sealed), row.issuance_id.encode("ascii"))
+    raw = aead.open_sealed(_data_key(), bytes(row.claims_sealed), row.issuance_id.encode("ascii"))
     data = json.loads(raw)
     return data if isinstance(data, dict) else None
 

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, SmallInteger, bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -117,14 +118,31 @@ def _block(size: int) -> int:
     return max(1, min(MAX_BLOCK, size // ENTRIES_PER_RESERVED))
 
 
+#: The block insert, one shape whatever the block's size: the indexes travel as one array (``unnest``), so SQLAlchemy
+#: compiles it once per process (a 64-row ``VALUES`` list was compiled anew at every reservation, a tenth of a
+#: credential request's CPU)
+_RESERVE_BLOCK = (
+    pg_insert(_ENTRIES)
+    .from_select(
+        ["list_id", "idx", "status"],
+        select(
+            bindparam("list_id", type_=_ENTRIES.c.list_id.type),
+            func.unnest(bindparam("idxs", type_=postgresql.ARRAY(Integer))),
+            literal(0, SmallInteger),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(_ENTRIES.c.idx)
+)
+
+
 def _reserve(conn: Connection, list_id: str, size: int) -> list[int]:
     """One statement, its own transaction: a block of distinct random indexes (§13.3), those not already taken."""
     wanted: set[int] = set()
     while len(wanted) < _block(size):
         wanted.add(secrets.randbelow(size))  # §13.3: random, not sequential
-    statement = pg_insert(_ENTRIES).values([{"list_id": list_id, "idx": i, "status": 0} for i in wanted])
     with conn.begin():
-        rows = conn.execute(statement.on_conflict_do_nothing().returning(_ENTRIES.c.idx)).all()
+        rows = conn.execute(_RESERVE_BLOCK, {"list_id": list_id, "idxs": sorted(wanted)}).all()
     taken = [int(r[0]) for r in rows]
     for i in range(len(taken) - 1, 0, -1):  # handed out in random order, not the database's
         j = secrets.randbelow(i + 1)
