@@ -53,6 +53,7 @@ class Card:
     pdf: bytes
     issued_at: datetime
     expires_at: datetime
+    issuance_id: str | None = None  # the card's credential record (None when loaded again)
 
 
 def _identity(uin: str) -> Identity:
@@ -134,7 +135,7 @@ def issue(uin: str, *, actor: str, credential_request_id: str | None = None, val
             expires_at=data.valid_until,
         )
     )
-    records.handed_over(
+    record = records.handed_over(
         credential_id=card_id,
         client_id=actor,
         uin=uin,
@@ -147,7 +148,7 @@ def issue(uin: str, *, actor: str, credential_request_id: str | None = None, val
         expires_at=data.valid_until,
     )
     audit.record("card.issued", actor=actor, target=card_id, details={"credentialRequestId": credential_request_id})
-    return Card(card_id, uin, pdf, now, data.valid_until)
+    return Card(card_id, uin, pdf, now, data.valid_until, record.issuance_id)
 
 
 def load(card_id: str) -> Card:

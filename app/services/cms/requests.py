@@ -129,7 +129,8 @@ def create(request_id: str, body: dict[str, Any], *, client_id: str, transaction
             db.session.flush()  # a duplicate id (a concurrent create) fails here: 409 below
             if profile["credentialType"] == "ID_CARD":
                 card = personalized.issue(uin, actor=client_id, credential_request_id=request_id, valid_until=valid_to)
-                row.status, row.credential_ids = ISSUED, [card.card_id]
+                # the card's issuance: findCredentials by credentialRequestId finds the card as it finds an offer's
+                row.status, row.credential_ids, row.issuance_id = ISSUED, [card.card_id], card.issuance_id
             else:
                 # backend.create commits its own block: the request row goes with the issuance, in one commit
                 made = backend.create(

@@ -72,6 +72,10 @@ def test_two_cards_get_distinct_entries_and_search_finds_them(client, cms, citiz
     )
     assert found.status_code == 200, found.text
     assert sorted(c["credentialId"] for c in found.json()) == sorted([first[0], second[0]])
+    by_request = cms.call(
+        "POST", "/v1/credentials", json=[{"attributeName": "credentialRequestId", "operator": "=", "value": "CARD-D2"}]
+    )
+    assert [c["credentialId"] for c in by_request.json()] == [second[0]]
 
 
 def test_block_and_unblock_reach_the_card(client, api_client, cms, citizen):
