@@ -116,7 +116,6 @@ def test_bad_search_and_complete(client, api_client):
     assert client.post("/v1/issuance/x/complete", json={"deny": 1}, headers=auth).status_code == 400
 
 
-
 def _x5c_header(public_key: Any) -> dict[str, Any]:
     """A proof header naming ``public_key`` by a certificate (built with cryptography, signed by another key: the
     size check must come before any signature is checked)."""
