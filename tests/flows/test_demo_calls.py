@@ -1,4 +1,5 @@
-"""The credential-management commands ``idbb demo`` prints (lifecycle, OSIA CMS, GovStack credential management)
+"""The credential-management commands ``idbb demo`` prints (lifecycle, OSIA CMS, GovStack credential management,
+the datastore)
 are parsed from the printed text and sent, with the printed clients' tokens, to an app the demo seeded: each
 answers 2xx, so the printed curls cannot rot."""
 
@@ -35,6 +36,7 @@ def test_every_printed_credential_management_command_succeeds(app, client, tmp_p
     paths = {url.removeprefix(ISSUER).split("?")[0] for _, _, _, url in calls}
     assert {"/v1/issuance/credentials/bulk", "/block", "/unblock", "/download/personalized-card"} <= paths
     assert "/v1/credentialRequests/DEMO-REQ-1" in paths and "/v1/credentials" in paths
+    assert {"/api/v1/identity/mapping", "/api/v1/datastore/", "/v1/issuance"} <= paths
     for method, variable, body, url in calls:
         assert url.startswith(ISSUER)
         response = client.request(
@@ -46,6 +48,10 @@ def test_every_printed_credential_management_command_succeeds(app, client, tmp_p
 def test_the_credential_client_has_only_the_scopes_its_commands_need(app, tmp_path):
     with app.app.app_context():
         report = demo.seed(tmp_path)
-    assert demo.DEMO_CREDENTIALS_BASIC in report
-    assert not {"issuance.write", "issuance.revoke", "add_oidc_client", "enroll.write"} & set(demo.CREDENTIALS_SCOPES)
-    assert oct((tmp_path / f"{demo.DEMO_CREDENTIALS_BASIC}.secret").stat().st_mode & 0o777) == "0o600"
+    broad = {"issuance.write", "issuance.revoke", "add_oidc_client", "enroll.write", "registry.write"}
+    for client_id, scopes in (
+        (demo.DEMO_CREDENTIALS_BASIC, demo.CREDENTIALS_SCOPES),
+        (demo.DEMO_DATASTORE_BASIC, demo.DATASTORE_SCOPES),
+    ):
+        assert client_id in report and not broad & set(scopes)
+        assert oct((tmp_path / f"{client_id}.secret").stat().st_mode & 0o777) == "0o600"
