@@ -85,7 +85,8 @@ def parse_request(raw: str | None) -> tuple[list[str], DetailClaims]:
     A description whose path addresses no claim of the configuration (its metadata ``credential_metadata.claims``)
     is ignored when not ``mandatory`` (the wallet does not require it, and the processing rules abort only on
     repeated or contradictory descriptions); a ``mandatory: true`` one is refused, since the wallet "will only
-    accept a Credential that includes this claim" and the issuer can never include it."""
+    accept a Credential that includes this claim" and the issuer can never include it; so is an array of which
+    nothing is left (RFC 9396 §5: details the AS cannot grant as asked)."""
     if raw is None:
         return [], {}
     try:
@@ -128,6 +129,8 @@ def _claims(value: Any, spec: Any) -> list[dict[str, Any]]:
     ignored = claims_path.unknown(descriptions, [c.path for c in spec])
     if any(d.mandatory for d in ignored):
         raise ValueError("claims: a mandatory claim is not one this credential can contain.")
+    if len(ignored) == len(descriptions):  # nothing left to grant: refused rather than read as "every claim"
+        raise ValueError("claims: none of these claims is one this credential can contain.")
     return [d.as_json() for d in descriptions if d not in ignored]
 
 

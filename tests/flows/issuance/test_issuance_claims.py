@@ -211,6 +211,7 @@ BAD_CLAIMS = [
     [{"path": ["nationalities", None]}, {"path": ["nationalities", 0]}],  # null and an index in one array
     [{"path": ["address", "street"]}, {"path": ["address", 0]}],  # an object and an array
     [{"path": ["nickname"], "mandatory": True}],  # required, yet no claim of this credential
+    [{"path": ["nickname"]}, {"path": ["degrees", None]}],  # nothing this credential holds: nothing to grant
 ]
 
 
