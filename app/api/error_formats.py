@@ -13,7 +13,7 @@ from connexion.exceptions import OAuthProblem, OAuthScopeProblem, ProblemExcepti
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from app.errors import IdbbError, InvalidPayload
+from app.errors import IdbbError, InsufficientScope, InvalidPayload
 from app.services.envelope import response_time
 from app.services.log_redaction import redact_path
 
@@ -120,7 +120,9 @@ def classify(exc: Exception) -> WireError:
         headers = dict(exc.headers)
         if exc.status == 401 and "WWW-Authenticate" not in headers:
             headers["WWW-Authenticate"] = _bearer_challenge(exc.code, exc.description)
-        if exc.status == 403 and "WWW-Authenticate" not in headers:
+        if exc.status == 403 and exc.code == InsufficientScope.code and "WWW-Authenticate" not in headers:
+            # RFC 6750 §3.1: the challenge goes on 401 and on an insufficient_scope 403 only; any other 403
+            # (consent missing, identity mismatch, a finalized record) is not a token problem
             headers["WWW-Authenticate"] = _bearer_challenge(exc.code, exc.description)
         return WireError(exc.status, exc.code, exc.description, headers, getattr(exc, "details", None))
     if isinstance(exc, OAuthScopeProblem):

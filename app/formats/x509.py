@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificateIssuerPublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
@@ -135,6 +135,53 @@ def _crl(crl_uri: str | None) -> x509.CRLDistributionPoints | None:
     )
 
 
+#: RFC 5280 §4.2.1.3, ISO/IEC 18013-5 Annex B.1.2: a root CA's key signs certificates and CRLs, nothing else
+CA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def ca_certificate_builder(
+    name: x509.Name,
+    public_key: CertificateIssuerPublicKeyTypes,
+    *,
+    serial: int,
+    not_before: datetime,
+    not_after: datetime,
+    key_identifier_first: bool = False,
+) -> x509.CertificateBuilder:
+    """A self-signed root CA certificate's builder (the IACA, the wallet-binding CA): subject = issuer, critical
+    basicConstraints CA true with pathLenConstraint 0 (it signs end-entity certificates only) and critical keyUsage
+    keyCertSign + cRLSign (RFC 5280 §4.2.1.9, §4.2.1.3; Annex B.1.2), and subjectKeyIdentifier (§4.2.1.2).
+
+    ``key_identifier_first`` keeps each caller's extension order, so their DER (the binding CA's is deterministic
+    and pinned by wallets) stays byte for byte what it was."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    key_id = x509.SubjectKeyIdentifier.from_public_key(public_key)
+    if key_identifier_first:
+        builder = builder.add_extension(key_id, critical=False)
+    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).add_extension(
+        CA_KEY_USAGE, critical=True
+    )
+    return builder if key_identifier_first else builder.add_extension(key_id, critical=False)
+
+
 def iaca_certificate(
     private_key: ec.EllipticCurvePrivateKey,
     *,
@@ -156,33 +203,14 @@ def iaca_certificate(
     _validity(not_before, not_after, IACA_MAX_VALIDITY)
     name = _mdoc_name(common_name, country, state_or_province, organization)
     public = private_key.public_key()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())  # Annex B.1.1: positive, at most 20 octets, non-sequential
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        # Annex B.1.2: basicConstraints critical, CA true, pathLenConstraint 0
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(  # Annex B.1.2: keyCertSign and cRLSign only, critical
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(_issuer_alt_name(issuer_uri, issuer_email), critical=False)
-    )
+    builder = ca_certificate_builder(
+        name,
+        public,
+        serial=x509.random_serial_number(),  # Annex B.1.1: positive, at most 20 octets, non-sequential
+        not_before=not_before,
+        not_after=not_after,
+        key_identifier_first=True,
+    ).add_extension(_issuer_alt_name(issuer_uri, issuer_email), critical=False)
     crl = _crl(crl_uri)
     if crl is not None:
         builder = builder.add_extension(crl, critical=False)

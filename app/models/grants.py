@@ -41,6 +41,8 @@ class Grant(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's db.Mo
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: OpenID4VCI 1.0 §5.1.1 / §6.2: credential configurations granted by authorization_details (or issuer_state)
     authorization_details: Mapped[list[str] | None] = mapped_column(JsonType)
+    #: OpenID4VCI 1.0 §5.1.1 ``claims``: per granted configuration, the claims description objects asked for
+    authorization_claims: Mapped[dict[str, list[dict[str, Any]]] | None] = mapped_column(JsonType)
     #: OpenID4VCI 1.0 §5.1.3: the issuance an issuer_state tied this grant to
     issuance_id: Mapped[str | None] = mapped_column(String(36))
 

@@ -403,3 +403,13 @@ def test_real_clock_round_trip(ec_key):
     nonce = issue_nonce(NONCE_KEY, now)
     proof = make_proof(ec_key, claims={"iat": now, "nonce": nonce})
     assert check(proof, now=now, nonce_key=NONCE_KEY).nonce == nonce
+
+
+@pytest.mark.parametrize("bits", [1024, 8200])
+def test_rsa_dpop_keys_outside_2048_to_8192_bits_are_refused(rsa_key, bits):
+    """NIST SP 800-131A: under 2048 bits is too weak; over 8192 bits a proof only costs the server CPU time.
+    The proof is signed by a valid key: the size alone must refuse it, before the signature is checked."""
+    public = RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True)
+    public["n"] = b64url(((1 << (bits - 1)) | 1).to_bytes((bits + 7) // 8, "big"))
+    with pytest.raises(FormatError, match="bits"):
+        check(make_proof(rsa_key, alg="RS256", jwk_dict=public))

@@ -325,3 +325,19 @@ def test_certificate_input_is_checked():
             not_after=NOW + timedelta(days=1),
             issuer_uri="https://idbb.test",
         )
+
+
+def test_the_binding_ca_certificate_is_unchanged_by_the_shared_ca_builder():
+    """The wallet-binding CA is derived from a seed and pinned by wallets: the shared CA-certificate builder of
+    app/formats/x509.py must give the very bytes the CA had before (its to-be-signed part, hashed)."""
+    import hashlib
+
+    from cryptography import x509
+
+    from app.services.wallet.binding_ca import build_ca
+
+    cert = build_ca(b"\x07" * 32).certificate
+    assert hashlib.sha256(cert.tbs_certificate_bytes).hexdigest() == (
+        "47a6900993ca19c72a00563d3b67466a5b329e3b4eb74e76c5675953197afa65"
+    )
+    assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign

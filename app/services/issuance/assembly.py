@@ -13,6 +13,7 @@ from typing import Any
 
 from jwcrypto import jwk
 
+from app.formats.claims_path import ClaimsDescription, select
 from app.formats.jwt_vc import issue_jwt_vc
 from app.formats.mdoc import issue_mdoc, issuer_signed_b64url
 from app.formats.sd_jwt_vc import issue_sd_jwt_vc
@@ -37,6 +38,17 @@ def _nest(values: dict[tuple[str, ...], Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[path[-1]] = value
     return out
+
+
+def selected(
+    config: CredentialConfiguration, values: dict[tuple[str, ...], Any], requested: tuple[ClaimsDescription, ...]
+) -> tuple[dict[tuple[str, ...], Any], list[ClaimsDescription]]:
+    """OpenID4VCI 1.0 Appendix "Claims Description": with ``claims`` granted, the credential carries the claims
+    asked for and those the metadata marks ``mandatory`` (always included); without, every claim. Also the
+    wallet-mandatory descriptions left unmet (the caller refuses: the wallet would not accept the credential)."""
+    if not requested:
+        return values, []
+    return select(values, requested, [c.path for c in config.claims if c.mandatory])
 
 
 def assemble(

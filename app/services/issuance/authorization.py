@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from app.clock import clock
 from app.extensions import db, state
+from app.formats import claims_path
 from app.models.issuance import Issuance
 from app.models.registry import Identity
 from app.services.issuance import records
@@ -71,11 +72,26 @@ def find_offer(value: str) -> Issuance | None:
     return row if _open_offer(row) else None
 
 
+#: per configuration, the claims description objects of its authorization detail (1.0 §5.1.1 ``claims``), as JSON
+DetailClaims = dict[str, list[dict[str, Any]]]
+
+
 def parse_details(raw: str | None) -> list[str]:
     """The ``credential_configuration_id`` of each ``openid_credential`` authorization detail (RFC 9396 §2),
     in order, without repeats; a ``ValueError`` (→ ``invalid_authorization_details``, RFC 9396 §5) otherwise."""
+    return parse_request(raw)[0]
+
+
+def parse_request(raw: str | None) -> tuple[list[str], DetailClaims]:
+    """:func:`parse_details` and each detail's checked ``claims`` (1.0 §5.1.1, Appendix "Claims Description").
+
+    A description whose path addresses no claim of the configuration (its metadata ``credential_metadata.claims``)
+    is ignored when not ``mandatory`` (the wallet does not require it, and the processing rules abort only on
+    repeated or contradictory descriptions); a ``mandatory: true`` one is refused, since the wallet "will only
+    accept a Credential that includes this claim" and the issuer can never include it; so is an array of which
+    nothing is left (RFC 9396 §5: details the AS cannot grant as asked)."""
     if raw is None:
-        return []
+        return [], {}
     try:
         details = json.loads(raw)
     except ValueError:
@@ -85,6 +101,7 @@ def parse_details(raw: str | None) -> list[str]:
     issuer = state().settings.issuer
     known = configured()
     out: list[str] = []
+    claims: DetailClaims = {}
     for item in details:
         if not isinstance(item, dict) or item.get("type") != DETAILS_TYPE:
             # RFC 9396 §5: an unknown authorization details type MUST be refused
@@ -96,28 +113,77 @@ def parse_details(raw: str | None) -> list[str]:
         if locations is not None and (not isinstance(locations, list) or issuer not in locations):
             # §5.1.1: with authorization_servers in the metadata, locations is the Credential Issuer Identifier
             raise ValueError("locations must name this credential issuer.")
+        if "claims" in item:
+            if config_id in out:  # two descriptions of one credential's claims: repeated or contradictory
+                raise ValueError("A credential configuration with claims is named once.")
+            claims[config_id] = _claims(item["claims"], known[config_id].claims)
+        elif config_id in claims:
+            raise ValueError("A credential configuration with claims is named once.")
         if config_id not in out:
             out.append(config_id)
-    return out
+    return out, claims
+
+
+def _claims(value: Any, spec: Any) -> list[dict[str, Any]]:
+    try:
+        descriptions = claims_path.parse_descriptions(value)  # Appendix: processing MUST be aborted on conflicts
+    except claims_path.ClaimsDescriptionError as exc:
+        raise ValueError(f"claims: {exc}.") from None
+    ignored = claims_path.unknown(descriptions, [c.path for c in spec])
+    if any(d.mandatory for d in ignored):
+        raise ValueError("claims: a mandatory claim is not one this credential can contain.")
+    if len(ignored) == len(descriptions):  # nothing left to grant: refused rather than read as "every claim"
+        raise ValueError("claims: none of these claims is one this credential can contain.")
+    return [d.as_json() for d in descriptions if d not in ignored]
+
+
+def descriptions(value: list[dict[str, Any]] | None) -> tuple[claims_path.ClaimsDescription, ...]:
+    """Stored claims (as :func:`parse_request` made them) back as descriptions."""
+    return tuple(
+        claims_path.ClaimsDescription(tuple(d["path"]), bool(d.get("mandatory"))) for d in value or () if "path" in d
+    )
 
 
 def narrowed(raw: str | None, authorized: list[str]) -> list[str] | None:
     """The ``authorization_details`` of a token request (1.0 §6.1, RFC 9396 §6.1): None when absent, else the
     configurations asked for, which must be among those ``authorized`` (a subset gets a token for the reduced set);
     a ``ValueError`` (→ ``invalid_authorization_details``, RFC 9396 §6.2) for anything else."""
+    result = narrowed_request(raw, authorized, {})
+    return None if result is None else result[0]
+
+
+def narrowed_request(raw: str | None, authorized: list[str], granted: DetailClaims) -> tuple[list[str], DetailClaims] | None:
+    """:func:`narrowed` with claims: a token request may ask for fewer claims than were granted (RFC 9396 §6.1:
+    never more), and a configuration it names without ``claims`` keeps the claims granted for it."""
     if raw is None:
         return None
-    requested = parse_details(raw)
+    requested, claims = parse_request(raw)
     if not set(requested) <= set(authorized):
         # RFC 9396 §6.1: the AS decides on more access than authorized; idbb refuses it (1.0 §6.1 RECOMMENDS
         # accepting a subset of what was authorized, and only that)
         raise ValueError("authorization_details asks for credentials that were not authorized.")
-    return requested
+    out: DetailClaims = {}
+    for cid in requested:
+        if cid in claims and cid in granted:
+            allowed = {tuple(d["path"]) for d in granted[cid]}
+            if not {tuple(d["path"]) for d in claims[cid]} <= allowed:
+                raise ValueError("authorization_details asks for claims that were not authorized.")
+        chosen = claims.get(cid, granted.get(cid))
+        if chosen:
+            out[cid] = chosen
+    return requested, out
 
 
-def token_claim(config_ids: list[str]) -> list[dict[str, Any]]:
+def token_claim(config_ids: list[str], claims: DetailClaims | None = None) -> list[dict[str, Any]]:
     """RFC 9396 §9.1: the access token's ``authorization_details`` claim (what the token may obtain)."""
-    return [{"type": DETAILS_TYPE, "credential_configuration_id": cid} for cid in config_ids]
+    return [_detail(cid, claims) for cid in config_ids]
+
+
+def _detail(cid: str, claims: DetailClaims | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"type": DETAILS_TYPE, "credential_configuration_id": cid}
+    if claims and claims.get(cid):
+        detail["claims"] = claims[cid]  # 1.0 §6.2: the details granted, claims included
+    return detail
 
 
 def from_token_claim(value: Any) -> tuple[str, ...] | None:
@@ -131,18 +197,27 @@ def from_token_claim(value: Any) -> tuple[str, ...] | None:
     )
 
 
+def claims_from_token_claim(value: Any) -> DetailClaims:
+    """The ``claims`` each configuration of an access token's ``authorization_details`` claim was granted with."""
+    if not isinstance(value, list):
+        return {}
+    return {
+        str(d["credential_configuration_id"]): list(d["claims"])
+        for d in value
+        if isinstance(d, dict) and d.get("type") == DETAILS_TYPE and isinstance(d.get("claims"), list)
+    }
+
+
 def configurations_for_scopes(scopes: list[str]) -> list[str]:
     """The configurations whose ``scope`` the request asks for (§5.1.2), in the request's order."""
     by_scope = {c.scope: c.id for c in configured().values()}
     return [by_scope[s] for s in scopes if s in by_scope]
 
 
-def token_details(config_ids: list[str]) -> list[dict[str, Any]]:
-    """§6.2 ``authorization_details`` of the token response: one Credential Dataset per configuration."""
-    return [
-        {"type": DETAILS_TYPE, "credential_configuration_id": cid, "credential_identifiers": [credential_identifier(cid)]}
-        for cid in config_ids
-    ]
+def token_details(config_ids: list[str], claims: DetailClaims | None = None) -> list[dict[str, Any]]:
+    """§6.2 ``authorization_details`` of the token response: one Credential Dataset per configuration, with the
+    ``claims`` granted for it."""
+    return [{**_detail(cid, claims), "credential_identifiers": [credential_identifier(cid)]} for cid in config_ids]
 
 
 def redeem(issuance_id: str, *, identity_id: str, client_id: str) -> None:

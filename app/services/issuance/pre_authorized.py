@@ -18,7 +18,7 @@ from app.errors import InvalidAuthorizationDetails, InvalidGrant, InvalidRequest
 from app.extensions import db, state
 from app.models.issuance import Issuance
 from app.services.issuance import records
-from app.services.issuance.authorization import credential_identifier, narrowed, token_claim
+from app.services.issuance.authorization import narrowed_request, token_claim, token_details
 from app.services.issuance.backend import tx_code_matches
 from app.services.oidc import access_tokens, dpop
 from app.services.oidc.grants import header
@@ -69,7 +69,7 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
     elif tx_code is not None:
         return _error(InvalidRequest.code, "This offer has no tx_code.")
     try:  # 1.0 §6.1: authorization_details in the token request narrows the offer's configurations
-        subset = narrowed((form.get("authorization_details") or [None])[0], list(row.configuration_ids))  # type: ignore[list-item]  # form values are lists of str; [None] is the absent-parameter default
+        asked = narrowed_request((form.get("authorization_details") or [None])[0], list(row.configuration_ids), {})  # type: ignore[list-item]  # form values are lists of str; [None] is the absent-parameter default
     except ValueError as exc:
         return _error(InvalidAuthorizationDetails.code, str(exc))  # RFC 9396 §6.2
     url = settings.issuer + path
@@ -80,17 +80,12 @@ def exchange(form: Mapping[str, list[str]], headers: Mapping[str, str], *, path:
         return _error(refused.error, refused.description, extra)
     row.code_used_at = now
     records.move(row, "offer_received", once=True, via="code_redeemed")
-    details = [
-        {
-            "type": "openid_credential",
-            "credential_configuration_id": cid,
-            "credential_identifiers": [credential_identifier(cid)],
-        }
-        for cid in subset or row.configuration_ids
-    ]
+    subset, detail_claims = asked if asked is not None else (None, {})
+    details = token_details(subset or list(row.configuration_ids), detail_claims)  # 1.0 §6.2, claims included
     extra = {"iid": row.issuance_id}
     if subset is not None:
-        extra["authorization_details"] = token_claim(subset)  # RFC 9396 §9.1: the token obtains only these
+        # RFC 9396 §9.1: the token obtains only these (and only these claims of them)
+        extra["authorization_details"] = token_claim(subset, detail_claims)
     if proof is not None:
         extra["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1
     token, claims = access_tokens.issue(

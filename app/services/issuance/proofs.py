@@ -52,7 +52,9 @@ def _key(header: dict[str, Any]) -> jwk.JWK:
         import base64
 
         cert = pyca_x509.load_der_x509_certificate(base64.b64decode(chain[0], validate=True))
-        return jwk.JWK.from_pyca(cert.public_key())
+        # the certificate's key passes the same checks as a jwk: RSA within 2048..8192 bits (NIST SP 800-131A; a
+        # larger modulus only buys the sender our CPU time), supported kty and curves
+        return parse_public_signing_jwk(jwk.JWK.from_pyca(cert.public_key()).export_public(as_dict=True))
     except InvalidProof:
         raise
     except (FormatError, ValueError, TypeError) as exc:

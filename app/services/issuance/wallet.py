@@ -8,7 +8,7 @@ history and the audit and outbox events commit together or not at all.
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from app.clock import clock
 from app.errors import DpopProofError, Forbidden, InvalidDpopProof, Unauthorized
 from app.extensions import db, state
 from app.formats import FormatError
+from app.formats.claims_path import ClaimsDescription
 from app.formats.jose import check_time_claims
 from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
 from app.models.grants import Grant
@@ -27,8 +28,14 @@ from app.models.registry import Identity
 from app.services import keys, lifecycle
 from app.services.enrollment import registry
 from app.services.issuance import document_claims, proofs, records
-from app.services.issuance.assembly import assemble
-from app.services.issuance.authorization import PERSON_FREE_CLIENT, credential_identifier, from_token_claim
+from app.services.issuance.assembly import assemble, selected
+from app.services.issuance.authorization import (
+    PERSON_FREE_CLIENT,
+    claims_from_token_claim,
+    credential_identifier,
+    descriptions,
+    from_token_claim,
+)
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.errors import (
     CredentialRequestDenied,
@@ -149,6 +156,11 @@ class WalletToken:
     scopes: tuple[str, ...] = ()
     #: configurations granted with credential_identifiers (OpenID4VCI 1.0 §6.2); None: all of the issuance's
     details: tuple[str, ...] | None = None
+    #: OpenID4VCI 1.0 §5.1.1 ``claims`` granted per configuration (from the token's authorization_details)
+    detail_claims: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def claims_for(self, config_id: str) -> tuple[ClaimsDescription, ...]:
+        return descriptions(self.detail_claims.get(config_id))
 
 
 def _dpop_error(refused: DpopProofError) -> DpopProofError:
@@ -192,8 +204,11 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
     scope = claims.get("scope")
     # RFC 9396 §9.1: a token request that narrowed authorization_details (1.0 §6.1) put them in the token
     narrowed = from_token_claim(claims.get("authorization_details"))
+    asked = claims_from_token_claim(claims.get("authorization_details"))  # §5.1.1 claims travel in the token too
     if isinstance(claims.get("iid"), str):
-        return WalletToken(str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT, details=narrowed)
+        return WalletToken(
+            str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT, details=narrowed, detail_claims=asked
+        )
     grant = db.session.get(Grant, gid)
     details = tuple(grant.authorization_details or ()) if grant is not None else ()
     if narrowed is not None:
@@ -206,6 +221,7 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         str(gid),
         tuple(scope.split()) if isinstance(scope, str) else (),
         details or None,
+        asked,
     )
 
 
@@ -244,7 +260,12 @@ def _configuration(
     return known[by_identifier[ident]]
 
 
-def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -> list[dict[str, str]]:
+def _issue(
+    row: Issuance,
+    config: CredentialConfiguration,
+    holders: list[Any],
+    requested: tuple[ClaimsDescription, ...] = (),
+) -> list[dict[str, str]]:
     settings = state().settings
     if row.subject_uin is not None and lifecycle.is_blocked(row.subject_uin):  # issue 17: no issuance while blocked
         raise CredentialRequestDenied(description="No credential can be issued to this person now.")
@@ -262,6 +283,9 @@ def _issue(row: Issuance, config: CredentialConfiguration, holders: list[Any]) -
         )
     except KeyError as exc:
         raise CredentialRequestDenied(description="The claims for this credential are incomplete.") from exc
+    values, unmet = selected(config, values, requested)
+    if unmet:  # Appendix: the wallet "will only accept a Credential that includes this claim"; none is held
+        raise CredentialRequestDenied(description="A claim the wallet requires is not held for this person.")
     out, ids, rows = [], [], []
     for holder in holders:
         reference = allocation.allocate()
@@ -342,7 +366,7 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         if row.client_id == PERSON_FREE_CLIENT and row.claims_sealed is None:  # issue 18: the person's document
             document_claims.attach(row, config, row.subject_uin)
-        issued = _issue(row, config, [h.key for h in holders])
+        issued = _issue(row, config, [h.key for h in holders], token.claims_for(config.id))
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 
@@ -375,7 +399,7 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
         config = configured()[pending["configuration"]]
         holders = [jwk.JWK(**k) for k in pending.get("keys", [])]
         row.transaction_hash, row.pending_request = None, None  # §9.1: invalidated once the credential is obtained
-        issued = _issue(row, config, holders)
+        issued = _issue(row, config, holders, token.claims_for(config.id))
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 
@@ -481,5 +505,5 @@ def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
         else:
             records.seal_claims(row, {"attributes": {**person["biographicData"], "uin": identity.uin}, "explicit": None})
         db.session.add(row)
-        issued = _issue(row, config, [h.key for h in holders])
+        issued = _issue(row, config, [h.key for h in holders], token.claims_for(config.id))
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)

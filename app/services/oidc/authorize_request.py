@@ -79,6 +79,8 @@ class AuthRequest:
     via_par: bool = False
     #: OpenID4VCI 1.0 §5.1.1: configurations named by authorization_details (returned with credential_identifiers)
     authorization_details: list[str] = field(default_factory=list)
+    #: OpenID4VCI 1.0 §5.1.1 ``claims``: per configuration, the claims description objects asked for
+    authorization_claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: OpenID4VCI 1.0 §5.1.3: the issuance an issuer_state ties this request to
     issuance_id: str | None = None
 
@@ -167,17 +169,19 @@ def _credential_scopes() -> frozenset[str]:
     return frozenset(c.scope for c in configured().values())
 
 
-def _credential_request(params: dict[str, str], scopes: list[str], fail: Any) -> tuple[list[str], str | None]:
+def _credential_request(
+    params: dict[str, str], scopes: list[str], fail: Any
+) -> tuple[list[str], str | None, dict[str, list[dict[str, Any]]]]:
     """OpenID4VCI 1.0 §5.1.1 ``authorization_details`` and §5.1.3 ``issuer_state``: the configurations to return
     with ``credential_identifiers`` (every credential configuration granted, scopes included, once details are
     used) and the issuance the request is tied to."""
     try:
-        details = authorization.parse_details(params.get("authorization_details"))
+        details, claims = authorization.parse_request(params.get("authorization_details"))
     except ValueError as exc:  # RFC 9396 §5
         raise fail(InvalidAuthorizationDetails(str(exc))) from None
     by_scope = authorization.configurations_for_scopes(scopes)
     if "issuer_state" not in params:
-        return ([*details, *(c for c in by_scope if c not in details)] if details else []), None
+        return ([*details, *(c for c in by_scope if c not in details)] if details else []), None, claims
     offer = authorization.find_offer(params["issuer_state"])
     if offer is None:  # §5.1.3: not guaranteed to come from this issuer; unknown, spent or expired
         raise fail(InvalidRequest("issuer_state is unknown, already used or expired."))
@@ -185,7 +189,7 @@ def _credential_request(params: dict[str, str], scopes: list[str], fail: Any) ->
     if not set(wanted) <= set(offer.configuration_ids):
         raise fail(InvalidRequest("The request asks for a credential the offer does not name."))
     # tied to an issuance, the grant always names its configurations (§6.2 credential_identifiers)
-    return (wanted or list(offer.configuration_ids)), offer.issuance_id
+    return (wanted or list(offer.configuration_ids)), offer.issuance_id, claims
 
 
 def _claims(scopes: list[str], claims_param: dict[str, Any], client: Client) -> dict[str, dict[str, bool]]:
@@ -242,7 +246,7 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
     scopes = [
         s for s in dict.fromkeys((params.get("scope") or "").split()) if s in OIDC_SCOPES or s in credential_scopes
     ]  # OpenID4VCI 1.0 §5.1.2: a scope per configuration
-    details, issuance_id = _credential_request(params, scopes, fail)
+    details, issuance_id, detail_claims = _credential_request(params, scopes, fail)
     openid = "openid" in scopes
     if not openid:
         if not details and not set(scopes) & credential_scopes:  # OIDC Core §3.1.2.1: scope MUST contain openid
@@ -302,6 +306,7 @@ def parse(raw: dict[str, list[str]], *, available_acrs: set[str], pushing: bool 
         dpop_jkt=dpop_jkt,
         via_par=via_par,
         authorization_details=details,
+        authorization_claims=detail_claims,
         issuance_id=issuance_id,
     )
     return request, client

@@ -14,7 +14,7 @@ from app.errors import InvalidAuthorizationDetails
 from app.extensions import db
 from app.formats import pkce
 from app.models.grants import Grant
-from app.services.issuance.authorization import configurations_for_scopes, narrowed
+from app.services.issuance.authorization import configurations_for_scopes, narrowed_request
 from app.services.oidc.catalog import RP_TOKEN_AUTH_METHODS
 from app.services.oidc.grants import dpop_key_for, revoke, token_response
 from app.services.stored_secrets import digest
@@ -50,7 +50,9 @@ class CodeGrant(AuthorizationCodeGrant):
                 raise InvalidGrantError(description="The code_verifier does not match the code_challenge.")
         elif verifier:  # RFC 9700 §2.1.1: a verifier for a code issued without a challenge is refused
             raise InvalidGrantError(description="code_verifier given for a code issued without PKCE.")
-        self.request.details = _narrowed_details(self.request.form.get("authorization_details"), grant)
+        self.request.details, self.request.detail_claims = _narrowed_details(
+            self.request.form.get("authorization_details"), grant
+        )
         self.request.client = client
         self.request.authorization_code = grant
         self.request.dpop_jkt = dpop_key_for(self, client.row, grant.dpop_jkt)
@@ -59,7 +61,12 @@ class CodeGrant(AuthorizationCodeGrant):
         grant: Grant = self.request.authorization_code
         _mark_used(grant, clock.now())  # single use
         body = token_response(
-            grant, self.request.client.row, self.request.dpop_jkt, grant_type=self.GRANT_TYPE, details=self.request.details
+            grant,
+            self.request.client.row,
+            self.request.dpop_jkt,
+            grant_type=self.GRANT_TYPE,
+            details=self.request.details,
+            detail_claims=self.request.detail_claims,
         )
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
@@ -70,16 +77,18 @@ class AuthlibInvalidAuthorizationDetails(OAuth2Error):
     error = InvalidAuthorizationDetails.code  # RFC 9396 §6.2
 
 
-def _narrowed_details(raw: str | None, grant: Grant) -> list[str] | None:
+def _narrowed_details(raw: str | None, grant: Grant) -> tuple[list[str] | None, dict[str, list[dict[str, Any]]] | None]:
     """OpenID4VCI 1.0 §6.1: ``authorization_details`` at the token endpoint asks for a subset of the credential
-    configurations the grant authorized (by authorization_details, or by their scopes, §5.1.2)."""
+    configurations the grant authorized (by authorization_details, or by their scopes, §5.1.2), and of their claims."""
     if raw is None:
-        return None
+        return None, None
     authorized = list(grant.authorization_details or ()) or configurations_for_scopes(list(grant.scope))
     try:
-        return narrowed(raw, authorized)
+        result = narrowed_request(raw, authorized, dict(grant.authorization_claims or {}))
     except ValueError as exc:
         raise AuthlibInvalidAuthorizationDetails(description=str(exc)) from None
+    assert result is not None  # raw was given
+    return result
 
 
 def _mark_used(grant: Grant, now: datetime) -> None:

@@ -26,6 +26,8 @@ def request_hash(request: AuthRequest) -> str:
     }
     if request.authorization_details:  # OpenID4VCI 1.0 §5.1.1: the credentials asked for are part of the request
         material["authorization_details"] = sorted(request.authorization_details)
+    if request.authorization_claims:  # §5.1.1 claims: asking for other claims is another request
+        material["authorization_claims"] = request.authorization_claims
     return hashlib.sha256(canonical_json(material)).hexdigest()
 
 

@@ -71,6 +71,7 @@ def issue_code(
             dpop_jkt=request.dpop_jkt,
             created_at=now,
             authorization_details=list(request.authorization_details) or None,
+            authorization_claims=dict(request.authorization_claims) or None,
             issuance_id=request.issuance_id,
         )
     )
@@ -155,15 +156,21 @@ def token_response(
     grant_type: str,
     narrowed: list[str] | None = None,
     details: list[str] | None = None,
+    detail_claims: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The token response; ``narrowed`` is a refresh request's smaller scope (RFC 6749 §6), which limits the
     new access token while the grant, and so the rotated refresh token, keeps what was consented; ``details`` the
-    credential configurations a token request's ``authorization_details`` narrowed to (OpenID4VCI 1.0 §6.1)."""
+    credential configurations a token request's ``authorization_details`` narrowed to (OpenID4VCI 1.0 §6.1), and
+    ``detail_claims`` their claims (§5.1.1; by default the grant's)."""
     extra: dict[str, Any] = {"gid": grant.grant_id}
     if jkt:
         extra["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
-    if details is not None:
-        extra["authorization_details"] = token_claim(details)  # RFC 9396 §9.1: the token obtains only these
+    claims_granted = detail_claims if details is not None else dict(grant.authorization_claims or {})
+    if details is not None or claims_granted:
+        # RFC 9396 §9.1: the token obtains only these (and only these claims of them)
+        extra["authorization_details"] = token_claim(
+            details if details is not None else list(grant.authorization_details or ()), claims_granted
+        )
     scope = " ".join(s for s in grant.scope if narrowed is None or s in narrowed)
     access, claims = access_tokens.issue(
         client_id=client.client_id, subject=id_tokens.subject(client, grant.identity_id), scope=scope, extra=extra
@@ -177,7 +184,7 @@ def token_response(
     if details is not None or grant.authorization_details:
         # OpenID4VCI 1.0 §6.2: REQUIRED when authorization_details were used (authorization or token request)
         body["authorization_details"] = token_details(
-            details if details is not None else list(grant.authorization_details or ())
+            details if details is not None else list(grant.authorization_details or ()), claims_granted
         )
     if "openid" in scope.split():  # a refresh narrowed to non-OpenID scopes gets no ID token (OIDC Core §12.2)
         body["id_token"] = id_tokens.id_token(grant, client, access)

@@ -7,7 +7,9 @@ assertions with ``idbb clients assertion``; re-running the demo reuses what exis
 import json
 import os
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jwcrypto import jwk
 
@@ -21,6 +23,8 @@ from app.services.oidc import oidc_clients
 DEMO_RP = "demo-rp"
 DEMO_ADMIN = "demo-admin"
 DEMO_ADMIN_BASIC = "demo-admin-basic"
+DEMO_CREDENTIALS_BASIC = "demo-credentials-basic"
+DEMO_DATASTORE_BASIC = "demo-datastore-basic"
 DEMO_REDIRECT = "http://127.0.0.1:3000/callback"
 #: Every login method the pages offer: PIN or password, one-time code, wallet QR code (alone or with a PIN).
 DEMO_RP_ACRS = [
@@ -46,6 +50,19 @@ ADMIN_SCOPES = [
     "issuance.read",
     "issuance.revoke",
 ]
+#: Least privilege for the credential-management calls the demo prints (OSIA CMS, GovStack block and card); the
+#: lifecycle's bulk changes use demo-admin-basic's ``issuance.revoke``.
+CREDENTIALS_SCOPES = [
+    "cms.request.write",
+    "cms.request.read",
+    "cms.credential.read",
+    "credential.block",
+    "credential.card",
+]
+#: An authentic source pushing an identity mapping and a document (the datastore, issue 18): writes only.
+DATASTORE_SCOPES = ["identity.write", "datastore.write"]
+DEMO_SOURCE = "university.demo.idbb.invalid"
+DEMO_DOCUMENT = "diploma-demo-0001"
 #: Demo people enrolled through the real enrollment service (one-step, with a PIN for the login flows).
 DEMO_PEOPLE = [
     {
@@ -132,6 +149,8 @@ def seed(folder: Path, *, idbb: str = "idbb") -> str:
         )
         _write_private(secret_file, made.secret or "")
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "(see first run)"
+    credentials_secret = _secret_client(folder, DEMO_CREDENTIALS_BASIC, "Demo credential office", CREDENTIALS_SCOPES)
+    datastore_secret = _secret_client(folder, DEMO_DATASTORE_BASIC, "Demo authentic source", DATASTORE_SCOPES)
     people = _seed_people()
     docs = sorted(p.stem for p in Path(state().settings.openapi_dir).glob("*.yaml"))  # each is served at /docs/
     login_url, verifier = _login_url(issuer)
@@ -158,8 +177,171 @@ def seed(folder: Path, *, idbb: str = "idbb") -> str:
             f"  the browser then goes to {DEMO_REDIRECT}?code=…; within 60 s, in this folder, exchange that code:",
             *_token_request(issuer, verifier, idbb),
             *_issuance_lines(issuer, secret, people),
+            *_capability_lines(
+                issuer,
+                {
+                    DEMO_ADMIN_BASIC: secret,
+                    DEMO_CREDENTIALS_BASIC: credentials_secret,
+                    DEMO_DATASTORE_BASIC: datastore_secret,
+                },
+                people,
+            ),
         ]
     )
+
+
+def _secret_client(folder: Path, client_id: str, name: str, scopes: list[str]) -> str:
+    """A ``client_secret_basic`` API client with only ``scopes``; its secret, written once (0600), is returned."""
+    path = folder / f"{client_id}.secret"
+    if db.session.get(Client, client_id) is None:
+        made = api_clients.register(
+            client_id, name=f"{name} (secret)", scopes=scopes, auth_method="client_secret_basic", actor="demo"
+        )
+        _write_private(path, made.secret or "")
+    return path.read_text(encoding="utf-8").strip() if path.exists() else "(see first run)"
+
+
+#: the shell variable holding each demo client's token in the printed commands
+TOKEN_VARIABLES = {DEMO_ADMIN_BASIC: "TOKEN", DEMO_CREDENTIALS_BASIC: "CM_TOKEN", DEMO_DATASTORE_BASIC: "DS_TOKEN"}
+
+
+@dataclass(frozen=True)
+class DemoCall:
+    """One API call the demo prints as a ready ``curl`` (and ``tests/flows/test_demo_calls.py`` makes, so the
+    printed commands cannot rot): the client whose token it uses, the method, path and JSON body."""
+
+    title: str
+    client_id: str
+    method: str
+    path: str
+    body: Any = None
+
+
+def capability_calls(uin: str) -> list[DemoCall]:
+    """The lifecycle, OSIA CMS and GovStack credential-management calls for a demo person (issue 17), and an
+    authentic source's mapping, document and offer (issue 18)."""
+
+    def envelope(request: dict[str, Any]) -> dict[str, Any]:
+        return {"id": "govstack.cm", "version": "1.0", "requesttime": "2026-01-01T00:00:00.000Z", "request": request}
+
+    request_body = {
+        "personId": uin,
+        "biographicData": {"firstName": DEMO_PEOPLE[0]["firstName"]},
+        "requestData": {
+            "priority": 1,
+            "credentialProfileId": "eu.europa.ec.eudi.pid_vc_sd_jwt",
+            "requestType": "FIRST_ISSUANCE",
+        },
+    }
+    return [
+        DemoCall(
+            "lifecycle: suspend every credential of this person (bulk; a revocationId or credentialIds select fewer)",
+            DEMO_ADMIN_BASIC,
+            "POST",
+            "/v1/issuance/credentials/bulk",
+            {"action": "suspend", "uin": uin, "reason": "demo"},
+        ),
+        DemoCall(
+            "lifecycle: unsuspend them",
+            DEMO_ADMIN_BASIC,
+            "POST",
+            "/v1/issuance/credentials/bulk",
+            {"action": "unsuspend", "uin": uin, "reason": "demo"},
+        ),
+        DemoCall(
+            "OSIA CMS: request a credential (its offer is in the GET below)",
+            DEMO_CREDENTIALS_BASIC,
+            "POST",
+            "/v1/credentialRequests/DEMO-REQ-1?transactionId=demo-1",
+            request_body,
+        ),
+        DemoCall(
+            "OSIA CMS: the request's status",
+            DEMO_CREDENTIALS_BASIC,
+            "GET",
+            "/v1/credentialRequests/DEMO-REQ-1?transactionId=demo-2",
+        ),
+        DemoCall(
+            "OSIA CMS: search the credentials of this person",
+            DEMO_CREDENTIALS_BASIC,
+            "POST",
+            "/v1/credentials?transactionId=demo-3",
+            [{"attributeName": "personId", "operator": "=", "value": uin}],
+        ),
+        DemoCall(
+            "GovStack: download the personalized card (PDF, base64 in the envelope)",
+            DEMO_CREDENTIALS_BASIC,
+            "POST",
+            "/download/personalized-card",
+            envelope({"individualId": uin}),
+        ),
+        DemoCall(
+            "GovStack: block every credential of this person",
+            DEMO_CREDENTIALS_BASIC,
+            "POST",
+            "/block",
+            envelope({"id": uin}),
+        ),
+        DemoCall("GovStack: unblock them", DEMO_CREDENTIALS_BASIC, "POST", "/unblock", envelope({"id": uin})),
+        DemoCall(
+            "datastore: the authentic source maps its person to the attributes it knows",
+            DEMO_DATASTORE_BASIC,
+            "POST",
+            "/api/v1/identity/mapping",
+            {
+                "authentic_source": DEMO_SOURCE,
+                "authentic_source_person_id": "STUDENT-0001",
+                "attributes": {
+                    "family_name": DEMO_PEOPLE[0]["lastName"],
+                    "given_name": DEMO_PEOPLE[0]["firstName"],
+                    "birth_date": DEMO_PEOPLE[0]["dateOfBirth"],
+                },
+            },
+        ),
+        DemoCall(
+            "datastore: and uploads a diploma for that person",
+            DEMO_DATASTORE_BASIC,
+            "POST",
+            "/api/v1/datastore/",
+            {
+                "meta": {"authentic_source": DEMO_SOURCE, "scope": "diploma", "document_id": DEMO_DOCUMENT},
+                "identity_mapping_ids": ["STUDENT-0001"],
+                "document_data": {"degree_type": "Bachelor of Science", "field_of_study": "Computer Science"},
+            },
+        ),
+        DemoCall(
+            "datastore: a credential offer for the document (open offerPage, or scan qrCode)",
+            DEMO_ADMIN_BASIC,
+            "POST",
+            "/v1/issuance",
+            {
+                "credentialConfigurationId": "diploma",
+                "subject": {"authentic_source": DEMO_SOURCE, "scope": "diploma", "document_id": DEMO_DOCUMENT},
+            },
+        ),
+    ]
+
+
+def _capability_lines(issuer: str, secrets_by_client: dict[str, str], people: list[tuple[str, str, str]]) -> list[str]:
+    uin = next((u for u, _, _ in people if u.isdigit()), "UIN")
+    out = [
+        "  credential management for the first person above (token of the client named; "
+        f"{DEMO_CREDENTIALS_BASIC} scopes={' '.join(CREDENTIALS_SCOPES)}, "
+        f"{DEMO_DATASTORE_BASIC} scopes={' '.join(DATASTORE_SCOPES)}):"
+    ]
+    for client_id, secret in secrets_by_client.items():
+        variable = TOKEN_VARIABLES[client_id]
+        out.append(
+            f"    {variable}=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {issuer}/oauth/token"
+            " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+        )
+    for call in capability_calls(uin):
+        variable = TOKEN_VARIABLES[call.client_id]
+        command = f'    curl -s -X {call.method} -H "Authorization: Bearer ${variable}"'
+        if call.body is not None:
+            command += f" -H 'Content-Type: application/json' -d '{json.dumps(call.body)}'"
+        out += [f"  # {call.title}", f"{command} '{issuer}{call.path}'"]
+    return out
 
 
 def _token_request(issuer: str, verifier: str, idbb: str) -> list[str]:

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
 from app.extensions import state
+from app.formats.x509 import ca_certificate_builder
 from app.services.stored_secrets import purpose_key
 
 PURPOSE = "binding ca key"
@@ -97,30 +98,12 @@ def build_ca(seed: bytes) -> BindingCa:
     public = key.public_key()
     spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     serial = int.from_bytes(hashlib.sha256(b"idbb binding ca serial\x00" + spki).digest()[:20], "big") >> 1
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(CA_NAME)
-        .issuer_name(CA_NAME)
-        .public_key(public)
-        .serial_number(serial or 1)  # RFC 5280 §4.1.2.2: positive, at most 20 octets
-        .not_valid_before(CA_NOT_BEFORE)
-        .not_valid_after(CA_NOT_AFTER)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+    builder = ca_certificate_builder(
+        CA_NAME,
+        public,
+        serial=serial or 1,  # RFC 5280 §4.1.2.2: positive, at most 20 octets
+        not_before=CA_NOT_BEFORE,
+        not_after=CA_NOT_AFTER,
     )
     return BindingCa(key, _sign(builder, key))
 

@@ -60,7 +60,9 @@ def test_block_errors_and_scopes(client, api_client, office, citizen):
     assert_error(client.post("/block", json={"request": {"id": citizen.uin, "extra": 1}}, headers=bearer(office)), 400)
     assert_error(client.post("/block", json=envelope({"id": citizen.uin})), 401)
     card_only = api_client("credential.card").token()
-    assert_error(client.post("/block", json=envelope({"id": citizen.uin}), headers=bearer(card_only)), 403)
+    wrong_scope = client.post("/block", json=envelope({"id": citizen.uin}), headers=bearer(card_only))
+    assert_error(wrong_scope, 403)
+    assert 'error="insufficient_scope"' in wrong_scope.headers["WWW-Authenticate"]  # RFC 6750 §3.1
     assert_error(client.post("/unblock", json=envelope({"id": citizen.uin}), headers=bearer(card_only)), 403)
 
 
@@ -208,11 +210,12 @@ def test_share_credential_with_a_consenting_partner(client, office, citizen, par
     assert claims["family_name"] == "Diallo" and claims["birthdate"].endswith("12") and "1990" not in claims["birthdate"]
     assert "given_name" not in claims and citizen.uin not in str(claims)
     # not consented, consent denied, unknown partner: nothing shared
-    assert_error(
-        client.post("/share-credential", json=share_body(citizen.uin, partner, ["given_name"]), headers=bearer(office)),
-        403,
-        "consent_required",
+    not_consented = client.post(
+        "/share-credential", json=share_body(citizen.uin, partner, ["given_name"]), headers=bearer(office)
     )
+    assert_error(not_consented, 403, "consent_required")
+    # RFC 6750 §3.1: a 403 that is not insufficient_scope is no token problem, so no Bearer challenge
+    assert "WWW-Authenticate" not in not_consented.headers
     assert_error(
         client.post(
             "/share-credential", json=share_body(citizen.uin, partner, ["family_name"], "Denied"), headers=bearer(office)

@@ -114,3 +114,52 @@ def test_bad_search_and_complete(client, api_client):
     assert client.get("/v1/issuance", params={"state": "nope"}, headers=auth).status_code == 400
     assert client.post("/v1/issuance/x/complete", json={"claims": {}}, headers=auth).status_code == 404
     assert client.post("/v1/issuance/x/complete", json={"deny": 1}, headers=auth).status_code == 400
+
+
+def _x5c_header(public_key: Any) -> dict[str, Any]:
+    """A proof header naming ``public_key`` by a certificate (built with cryptography, signed by another key: the
+    size check must come before any signature is checked)."""
+    import base64
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    signer = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "holder")])
+    start = datetime.now(UTC) - timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=30))
+        .sign(signer, hashes.SHA256())
+    )
+    return {"x5c": [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]}
+
+
+def _rsa_public(bits: int) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if bits <= 4096:
+        return rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
+    # a large odd modulus is enough for a public key (nobody needs its factors to send a costly proof)
+    return rsa.RSAPublicNumbers(65537, (1 << (bits - 1)) | 1).public_key()
+
+
+@pytest.mark.parametrize("bits", [1024, 8200])
+def test_x5c_proof_keys_outside_2048_to_8192_bits_are_invalid_proof(bits):
+    """NIST SP 800-131A: below 2048 bits is too weak; above 8192 bits a proof only costs the issuer CPU time."""
+    from app.services.issuance.errors import InvalidProof
+    from app.services.issuance.proofs import _key
+
+    with pytest.raises(InvalidProof) as refused:
+        _key(_x5c_header(_rsa_public(bits)))
+    assert refused.value.code == "invalid_proof"
+    assert "bits" in str(refused.value.__cause__)
+    assert _key(_x5c_header(_rsa_public(2048))).get_op_key("verify").key_size == 2048
