@@ -26,6 +26,13 @@ def purpose_key(purpose: str) -> bytes:
     return state().cached(f"key:{purpose}", lambda: settings.derived_key(purpose))
 
 
+def data_key() -> bytes:
+    """The key sealing personal data at rest (``IDBB_DATA_KEY``, else derived from the KEK), once per app: the
+    HKDF derivation is not repeated on every seal and open."""
+    settings = state().settings
+    return state().cached("sealing: data key", settings.data_key_bytes)  # not a purpose_key name ("key:...")
+
+
 def mac(purpose: str, value: str) -> str:
     """HMAC-SHA256 hex of ``value`` under the ``purpose`` key."""
     return hmac.new(purpose_key(purpose), value.encode("utf-8"), hashlib.sha256).hexdigest()

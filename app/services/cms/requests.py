@@ -38,6 +38,7 @@ from app.services.cms.errors import (
     UnknownProfile,
 )
 from app.services.issuance import backend, records
+from app.services.stored_secrets import data_key
 from app.services.transaction import atomic
 
 PENDING, ISSUED, CANCELLED, FAILED = "PENDING", "ISSUED", "CANCELLED", "FAILED"
@@ -46,7 +47,7 @@ OFFER_ENDED = ("offer_expired", "issuance_denied", "credential_failure")
 
 
 def _seal_offer(request_id: str, offer: dict[str, Any]) -> str:
-    sealed = aead.seal(state().settings.data_key_bytes(), json.dumps(offer).encode("utf-8"), request_id.encode())
+    sealed = aead.seal(data_key(), json.dumps(offer).encode("utf-8"), request_id.encode())
     return sealed.hex()
 
 
@@ -54,7 +55,7 @@ def _open_offer(row: CredentialRequest) -> dict[str, Any] | None:
     sealed = (row.document or {}).get("offerSealed")
     if not sealed:
         return None
-    raw = aead.open_sealed(state().settings.data_key_bytes(), bytes.fromhex(sealed), row.credential_request_id.encode())
+    raw = aead.open_sealed(data_key(), bytes.fromhex(sealed), row.credential_request_id.encode())
     return dict(json.loads(raw))
 
 

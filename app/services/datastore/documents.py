@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import clock
-from app.extensions import db, state
+from app.extensions import db
 from app.formats import aead
 from app.models.datastore import DatastoreDocument, DocumentIdentity, IdentityMapping
 from app.services import audit
@@ -30,6 +30,7 @@ from app.services.datastore.errors import (
 )
 from app.services.datastore.ids import uuid7
 from app.services.datastore.validation import check_document
+from app.services.stored_secrets import data_key
 from app.services.transaction import atomic
 
 SEARCH_MAX = 1000
@@ -42,7 +43,7 @@ def _aad(source: str, scope: str, document_id: str) -> bytes:
 
 def seal(row: DatastoreDocument, data: dict[str, Any]) -> None:
     row.data_sealed = aead.seal(
-        state().settings.data_key_bytes(),
+        data_key(),
         json.dumps(data).encode("utf-8"),
         _aad(row.authentic_source, row.scope, row.document_id),
     )
@@ -51,9 +52,7 @@ def seal(row: DatastoreDocument, data: dict[str, Any]) -> None:
 def open_data(row: DatastoreDocument) -> dict[str, Any]:
     if row.data_sealed is None:
         return {}
-    raw = aead.open_sealed(
-        state().settings.data_key_bytes(), bytes(row.data_sealed), _aad(row.authentic_source, row.scope, row.document_id)
-    )
+    raw = aead.open_sealed(data_key(), bytes(row.data_sealed), _aad(row.authentic_source, row.scope, row.document_id))
     data = json.loads(raw)
     return data if isinstance(data, dict) else {}
 

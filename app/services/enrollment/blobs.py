@@ -11,9 +11,10 @@ import uuid
 from sqlalchemy import delete
 
 from app.clock import clock
-from app.extensions import db, state
+from app.extensions import db
 from app.formats import aead
 from app.models.enrollment import Blob
+from app.services.stored_secrets import data_key
 
 
 def store(owner: str, data: bytes, *, content_type: str | None, detected_format: str | None) -> Blob:
@@ -23,7 +24,7 @@ def store(owner: str, data: bytes, *, content_type: str | None, detected_format:
         owner=owner,
         content_type=content_type,
         detected_format=detected_format,
-        sealed=aead.seal(state().settings.data_key_bytes(), data, blob_id.encode("ascii")),
+        sealed=aead.seal(data_key(), data, blob_id.encode("ascii")),
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         created_at=clock.now(),
@@ -36,7 +37,7 @@ def load(blob_id: str) -> tuple[bytes, Blob]:
     row = db.session.get(Blob, blob_id)
     if row is None:
         raise LookupError(blob_id)
-    return aead.open_sealed(state().settings.data_key_bytes(), bytes(row.sealed), blob_id.encode("ascii")), row
+    return aead.open_sealed(data_key(), bytes(row.sealed), blob_id.encode("ascii")), row
 
 
 def delete_unreferenced(owner: str, keep: set[str]) -> None:

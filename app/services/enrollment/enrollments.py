@@ -47,6 +47,7 @@ from app.services import audit, credentials
 from app.services.enrollment import blobs, registry
 from app.services.enrollment.content import DOCUMENT_FORMATS, check_content, decode_b64
 from app.services.enrollment.integrity import verify_request
+from app.services.stored_secrets import data_key
 from app.services.transaction import atomic
 
 SECTIONS = (
@@ -216,7 +217,7 @@ def _body_hash(enrollment_id: str, body: dict[str, Any], finalize: bool) -> str:
     """Keyed (HMAC-SHA256 under the data key): the body may hold a PIN, which an unkeyed hash next to
     the rest of the record would let anyone with the database guess in milliseconds."""
     message = canonical_json({"id": enrollment_id, "body": body, "finalize": finalize})
-    return hmac.new(state().settings.data_key_bytes(), message, hashlib.sha256).hexdigest()
+    return hmac.new(data_key(), message, hashlib.sha256).hexdigest()
 
 
 def create(

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.clock import clock
-from app.extensions import db, state
+from app.extensions import db
 from app.formats import aead
 from app.models.issuance import Issuance, IssuedCredential
 from app.services import audit, outbox
+from app.services.stored_secrets import data_key
 from app.services.stored_secrets import digest as secret_digest
 
 STATES = (
@@ -118,20 +119,14 @@ def locked(issuance_id: str) -> Issuance:
     return row
 
 
-def _data_key() -> bytes:
-    """The data key, once per app: derived from the KEK (HKDF) when not configured, which cost every request."""
-    settings = state().settings
-    return state().cached("issuance data key", settings.data_key_bytes)
-
-
 def seal_claims(row: Issuance, data: dict[str, Any]) -> None:
-    row.claims_sealed = aead.seal(_data_key(), json.dumps(data).encode("utf-8"), row.issuance_id.encode("ascii"))
+    row.claims_sealed = aead.seal(data_key(), json.dumps(data).encode("utf-8"), row.issuance_id.encode("ascii"))
 
 
 def open_claims(row: Issuance) -> dict[str, Any] | None:
     if row.claims_sealed is None:
         return None
-    raw = aead.open_sealed(_data_key(), bytes(row.claims_sealed), row.issuance_id.encode("ascii"))
+    raw = aead.open_sealed(data_key(), bytes(row.claims_sealed), row.issuance_id.encode("ascii"))
     data = json.loads(raw)
     return data if isinstance(data, dict) else None
 
