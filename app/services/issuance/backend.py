@@ -8,7 +8,6 @@ so a bad request fails here rather than at the wallet, then sealed until the cre
 
 import hmac
 import secrets
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +32,7 @@ from app.services.issuance.errors import (
     UnknownCredentialConfiguration,
     UnsupportedGrant,
 )
-from app.services.stored_secrets import digest, mac
+from app.services.stored_secrets import mac
 from app.services.transaction import atomic
 
 TX_DIGITS = "0123456789"
@@ -181,10 +180,7 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
         if body.get("subject") is not None or explicit is not None:
             _check_claims(configs, attributes, explicit)
         now = clock.now()
-        issuance_id = str(uuid.uuid4())
-        salt = secrets.token_urlsafe(24)
-        row = Issuance(
-            issuance_id=issuance_id,
+        row = records.new_issuance(
             client_id=client_id,
             correlation_id=body.get("correlationId"),
             configuration_ids=ids,
@@ -193,17 +189,12 @@ def create(body: dict[str, Any], *, client_id: str) -> dict[str, Any]:
             grant_type=grant,
             state="offer_sent",
             credential_status="pending" if mode == "Deferred" else None,
-            history=[],
-            code_salt=salt,
-            code_hash=digest(offers.offer_secret(issuance_id, salt, grant)),
-            tx_code_failures=0,
+            code_hash=offers.code_hash_for(grant),
             offer_scheme=body.get("offerScheme", offers.SCHEMES[0]),
-            issued_configurations=[],
-            notification_id=secrets.token_urlsafe(16),
-            created_at=now,
-            updated_at=now,
+            now=now,
             expires_at=now + timedelta(seconds=ttl),
         )
+        issuance_id = row.issuance_id
         if body.get("subject") is not None or explicit is not None:
             records.seal_claims(row, {"attributes": attributes, "explicit": explicit})
         tx = body.get("txCode")

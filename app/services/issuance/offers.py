@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,7 +21,7 @@ from app.errors import NotFound
 from app.extensions import db, state
 from app.models.issuance import Issuance
 from app.services.issuance import records
-from app.services.stored_secrets import purpose_key
+from app.services.stored_secrets import digest, purpose_key
 from app.services.transaction import atomic
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"  # 1.0 §4.1.1
@@ -49,6 +50,11 @@ def offer_secret(issuance_id: str, salt: str, grant_type: str) -> str:
 
         return issuer_state(issuance_id, salt)
     return pre_authorized_code(issuance_id, salt)
+
+
+def code_hash_for(grant_type: str) -> Callable[[str, str], str]:
+    """What ``records.new_issuance`` stores for an offer of ``grant_type``: the digest of its one secret."""
+    return lambda issuance_id, salt: digest(offer_secret(issuance_id, salt, grant_type))
 
 
 def offer_object(row: Issuance) -> dict[str, Any]:

@@ -9,6 +9,7 @@ sealed with the data key (AES-GCM, the issuance id as associated data) and dropp
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,51 @@ def move(row: Issuance, new_state: str, *, once: bool = False, **details: Any) -
     row.updated_at = now
 
 
+def new_issuance(
+    *,
+    client_id: str,
+    configuration_ids: list[str],
+    subject_uin: str | None,
+    grant_type: str,
+    state: str,
+    now: datetime,
+    expires_at: datetime,
+    code_hash: Callable[[str, str], str] | None = None,
+    mode: str = "InTime",
+    correlation_id: str | None = None,
+    credential_status: str | None = None,
+    offer_scheme: str = "openid-credential-offer://",
+) -> Issuance:
+    """A new issuance row in ``state`` (not yet added to the session; the caller records the first history entry
+    with :func:`move`). ``code_hash(issuance_id, salt)`` gives the digest of the offer's one secret
+    (``offers.code_hash_for``); without it no code can redeem the issuance: its code hash is the digest of a random
+    value nobody was given, and it is marked used."""
+    issuance_id = str(uuid.uuid4())
+    salt = secrets.token_urlsafe(24)
+    return Issuance(
+        issuance_id=issuance_id,
+        client_id=client_id,
+        correlation_id=correlation_id,
+        configuration_ids=configuration_ids,
+        subject_uin=subject_uin,
+        mode=mode,
+        grant_type=grant_type,
+        state=state,
+        credential_status=credential_status,
+        history=[],
+        code_salt=salt,
+        code_hash=code_hash(issuance_id, salt) if code_hash else secret_digest(secrets.token_urlsafe(32)),
+        code_used_at=None if code_hash else now,
+        tx_code_failures=0,
+        offer_scheme=offer_scheme,
+        issued_configurations=[],
+        notification_id=secrets.token_urlsafe(16),
+        created_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )
+
+
 def handed_over(
     *,
     credential_id: str,
@@ -63,36 +109,25 @@ def handed_over(
     expires_at: datetime,
 ) -> IssuedCredential:
     """Record a credential idbb handed over without an offer (a printed card): an issuance already in
-    ``credential_issued`` and its credential with a status-list entry, so the lifecycle APIs (suspend, revoke,
-    block, the registry's death and merge rules, search) reach it like a wallet credential (issue 17).
-
-    The issuance has no redeemable code: its code hash is the digest of a random value nobody was given, and it is
-    marked used. Runs in the caller's transaction.
+    ``credential_issued``, which no code can redeem, and its credential with a status-list entry, so the lifecycle
+    APIs (suspend, revoke, block, the registry's death and merge rules, search) reach it like a wallet credential
+    (issue 17). Runs in the caller's transaction.
     """
-    issuance_id = str(uuid.uuid4())
-    row = Issuance(
-        issuance_id=issuance_id,
+    row = new_issuance(
         client_id=client_id,
         configuration_ids=[configuration_id],
         subject_uin=uin,
-        mode="InTime",
         grant_type="none",
         state="credential_issued",
-        history=[],
-        code_salt=secrets.token_urlsafe(24),
-        code_hash=secret_digest(secrets.token_urlsafe(32)),  # no code exists: nothing can redeem this issuance
-        code_used_at=issued_at,
-        tx_code_failures=0,
-        issued_configurations=[configuration_id],
-        created_at=issued_at,
-        updated_at=issued_at,
+        now=issued_at,
         expires_at=expires_at,
     )
+    row.issued_configurations = [configuration_id]
     move(row, "credential_issued", credentials=1)
     db.session.add(row)
     credential = IssuedCredential(
         credential_id=credential_id,
-        issuance_id=issuance_id,
+        issuance_id=row.issuance_id,
         configuration_id=configuration_id,
         format=credential_format,
         status_list_id=status_list_id,

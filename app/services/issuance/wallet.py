@@ -477,26 +477,13 @@ def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
         holders = proofs.verify(body.get("proofs"), config, anonymous=False, client_id=token.client_id)
         person = registry.read_identity(identity.uin)
         now = clock.now()
-        row = Issuance(
-            issuance_id=str(uuid.uuid4()),
+        row = records.new_issuance(  # no offer: the wallet asked with its token, so no code can redeem this one
             client_id=token.client_id,
-            correlation_id=None,
             configuration_ids=[config.id],
             subject_uin=identity.uin,
-            mode="InTime",
             grant_type="authorization_code",
             state="offer_received",
-            credential_status=None,
-            history=[],
-            code_salt=secrets.token_urlsafe(24),
-            code_hash=secrets.token_hex(32),
-            code_used_at=now,
-            tx_code_failures=0,
-            offer_scheme="openid-credential-offer://",
-            issued_configurations=[],
-            notification_id=secrets.token_urlsafe(16),
-            created_at=now,
-            updated_at=now,
+            now=now,
             expires_at=now + timedelta(seconds=state().settings.credential_offer_ttl),
         )
         records.move(row, "offer_received", via="authorization_code")

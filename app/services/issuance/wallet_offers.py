@@ -13,8 +13,6 @@ The wallet (``IDBB_OFFER_WALLETS``) decides where the offer goes: ``<redirect_ur
 (§4.1.3), ``openid-credential-offer://`` for a native wallet, a web wallet's page otherwise.
 """
 
-import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,13 +20,11 @@ from urllib.parse import quote, urlencode
 
 from app.clock import clock
 from app.extensions import db, state
-from app.models.issuance import Issuance
 from app.services import throttle
 from app.services.issuance import offers, records
 from app.services.issuance.authorization import AUTHORIZATION_CODE_GRANT, PERSON_FREE_CLIENT
 from app.services.issuance.configurations import CredentialConfiguration, configured
 from app.services.issuance.document_claims import is_document_backed
-from app.services.stored_secrets import digest
 from app.services.transaction import atomic
 
 #: The throttle's kind of action (per source address, app.services.throttle).
@@ -70,29 +66,18 @@ def create(scope: str, wallet_id: str, *, source: str | None) -> WalletOffer | N
         return None
     with atomic():
         now = clock.now()
-        issuance_id = str(uuid.uuid4())
-        salt = secrets.token_urlsafe(24)
-        row = Issuance(
-            issuance_id=issuance_id,
+        row = records.new_issuance(
             client_id=PERSON_FREE_CLIENT,
-            correlation_id=None,
             configuration_ids=[config.id],
             subject_uin=None,  # bound to a person only when one logs in (authorization.redeem)
-            mode="InTime",
             grant_type=AUTHORIZATION_CODE_GRANT,  # §4.1.1: no pre-authorized code for an anonymous page
             state="offer_sent",
-            credential_status=None,
-            history=[],
-            code_salt=salt,
-            code_hash=digest(offers.offer_secret(issuance_id, salt, AUTHORIZATION_CODE_GRANT)),
-            tx_code_failures=0,
+            code_hash=offers.code_hash_for(AUTHORIZATION_CODE_GRANT),
             offer_scheme=offers.SCHEMES[0],
-            issued_configurations=[],
-            notification_id=secrets.token_urlsafe(16),
-            created_at=now,
-            updated_at=now,
+            now=now,
             expires_at=now + timedelta(seconds=settings.credential_offer_ttl),  # offers expire
         )
+        issuance_id = row.issuance_id
         records.move(row, "offer_sent", wallet=wallet_id)
         db.session.add(row)
         records.event(row, "offer_created", actor=PERSON_FREE_CLIENT, grant=AUTHORIZATION_CODE_GRANT, wallet=wallet_id)
