@@ -131,6 +131,19 @@ def _write(action: str, rows: Iterable[Any]) -> None:
         publication.mark_changed(list_id)
 
 
+def _event(view: CredentialView | Changed, status: str, reason: str | None) -> dict[str, Any]:
+    """The outbox payload of one changed credential (ids, its new status, the reason; never a claim value).
+    :func:`_payload` builds the same keys in SQL for a bulk change on PostgreSQL."""
+    return {
+        "credentialId": view.credential_id,
+        "revocationId": view.revocation_id,
+        "issuanceId": view.issuance_id,
+        "configurationId": view.configuration_id,
+        "status": status,
+        "reason": reason,
+    }
+
+
 def _announce(
     action: str,
     views: Sequence[CredentialView] | Sequence[Changed],
@@ -153,17 +166,7 @@ def _announce(
                 target=view.credential_id,
                 details={"issuance": view.issuance_id, "configuration": view.configuration_id, "reason": reason},
             )
-            outbox.emit(
-                topic,
-                {
-                    "credentialId": view.credential_id,
-                    "revocationId": view.revocation_id,
-                    "issuanceId": view.issuance_id,
-                    "configurationId": view.configuration_id,
-                    "status": view.status_label,
-                    "reason": reason,
-                },
-            )
+            outbox.emit(topic, _event(view, view.status_label, reason))
         return
     audit.record(
         f"credential.bulk_{action}",
@@ -179,15 +182,7 @@ def _announce(
                 {
                     "topic": topic,
                     "created_at": now,
-                    "payload": {
-                        "source": "idbb",
-                        "credentialId": v.credential_id,
-                        "revocationId": v.revocation_id,
-                        "issuanceId": v.issuance_id,
-                        "configurationId": v.configuration_id,
-                        "status": status,
-                        "reason": reason,
-                    },
+                    "payload": {"source": "idbb", **_event(v, status, reason)},  # outbox.emit's "source"
                 }
                 for v in views
             ],
