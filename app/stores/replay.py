@@ -30,6 +30,12 @@ class ReplayStore(Protocol):
         """Whether ``key`` is recorded and not expired (revocation lists read it)."""
         ...
 
+    def seen_and_add_many(self, key: str, entries: Sequence[tuple[str, int]], now: datetime) -> tuple[bool, list[bool]]:
+        """:meth:`seen` of ``key`` and :meth:`add_many_once` of ``entries``, in one round trip where the store allows
+        (a credential request: its access token's revocation marker, its proofs and c_nonce). The entries are added
+        whatever ``key`` says: the caller refuses the request, and a refused request's proofs stay spent."""
+        ...
+
 
 class SqlReplayStore:
     """Primary-key uniqueness does the atomic check; a savepoint keeps the caller's transaction."""
@@ -50,6 +56,9 @@ class SqlReplayStore:
     def seen(self, key: str, now: datetime) -> bool:
         row = db.session.get(ReplayEntry, key)
         return row is not None and row.expires_at > now
+
+    def seen_and_add_many(self, key: str, entries: Sequence[tuple[str, int]], now: datetime) -> tuple[bool, list[bool]]:
+        return self.seen(key, now), self.add_many_once(entries, now)
 
     @staticmethod
     def purge(now: datetime | None = None) -> int:
@@ -77,3 +86,11 @@ class RedisReplayStore:
 
     def seen(self, key: str, now: datetime) -> bool:
         return bool(self._redis.exists(self._prefix + key))  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency
+
+    def seen_and_add_many(self, key: str, entries: Sequence[tuple[str, int]], now: datetime) -> tuple[bool, list[bool]]:
+        pipe = self._redis.pipeline(transaction=False)  # type: ignore[attr-defined]  # the client is typed as object: redis is an optional dependency
+        pipe.exists(self._prefix + key)
+        for entry, ttl in entries:
+            pipe.set(self._prefix + entry, b"1", nx=True, ex=max(ttl, 1))
+        found, *stored = pipe.execute()
+        return bool(found), [bool(s) for s in stored]

@@ -15,6 +15,7 @@ from cryptography import x509 as pyca_x509
 from jwcrypto import jwk
 
 from app.clock import clock
+from app.errors import Unauthorized
 from app.extensions import state
 from app.formats import FormatError
 from app.formats.jose import peek_header, verify_jwt
@@ -103,8 +104,18 @@ def _verify_one(
     return BoundKey(key, thumbprint(key)), nonce
 
 
-def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool, client_id: str | None = None) -> list[BoundKey]:
-    """The keys of a request's ``proofs`` (§8.2), each verified, fresh, used once, bound at most once."""
+def verify(
+    proofs: Any,
+    config: CredentialConfiguration,
+    *,
+    anonymous: bool,
+    client_id: str | None = None,
+    revocation_key: str | None = None,
+) -> list[BoundKey]:
+    """The keys of a request's ``proofs`` (§8.2), each verified, fresh, used once, bound at most once.
+
+    ``revocation_key``: the access token's revocation marker, when the caller left that check to this round trip
+    to the replay store (a revoked token is :class:`Unauthorized`, RFC 6750 §3.1 ``invalid_token``)."""
     if not isinstance(proofs, dict) or not proofs:
         # §8.2: proofs MUST be present when proof_types_supported is (idbb always lists jwt)
         raise InvalidProof(description="proofs is required.")
@@ -126,7 +137,13 @@ def verify(proofs: Any, config: CredentialConfiguration, *, anonymous: bool, cli
         raise InvalidNonce()
     # proofs and c_nonces are marked in one replay-store round trip; a proof seen before fails the request even
     # when its c_nonce is new (and that c_nonce is spent with it: the wallet asks for a fresh one)
-    added = state().replay.add_many_once([*entries, *(e for e in spent if e is not None)], clock.now())
+    markers = [*entries, *(e for e in spent if e is not None)]
+    if revocation_key is None:
+        added = state().replay.add_many_once(markers, clock.now())
+    else:
+        revoked, added = state().replay.seen_and_add_many(revocation_key, markers, clock.now())
+        if revoked:
+            raise Unauthorized(detail="revoked")
     if not all(added[: len(entries)]):
         raise InvalidProof(description="A proof was already used.")  # §13.6: a proof is used once
     if not all(added[len(entries) :]):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from jwcrypto import jwk
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 
 from app.clock import clock
 from app.errors import DpopProofError, Forbidden, InvalidDpopProof, Unauthorized
@@ -159,6 +159,9 @@ class WalletToken:
     #: OpenID4VCI 1.0 §5.1.1 ``claims`` granted per configuration (from the token's authorization_details)
     detail_claims: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
 
+    #: the token's revocation marker when :func:`authenticate` left that check to the proofs' replay-store round trip
+    revocation_key: str | None = None
+
     def claims_for(self, config_id: str) -> tuple[ClaimsDescription, ...]:
         return descriptions(self.detail_claims.get(config_id))
 
@@ -171,9 +174,12 @@ def _dpop_error(refused: DpopProofError) -> DpopProofError:
     return type(refused)(refused.description, nonce=refused.nonce, status=401, headers=headers)
 
 
-def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
+def authenticate(headers: Mapping[str, str], path: str, *, defer_revocation: bool = False) -> WalletToken:
     """The access token of a wallet request: idbb's, unexpired, unrevoked, from an issuance, and, when bound,
-    presented with a DPoP proof of its key (RFC 9449 §7.1)."""
+    presented with a DPoP proof of its key (RFC 9449 §7.1).
+
+    ``defer_revocation``: the revocation marker is not read here but returned (``revocation_key``) for the
+    request's one replay-store round trip, which spends its proofs and c_nonce too (:func:`credential`)."""
     value = str(header(headers, "Authorization") or "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() not in ("bearer", "dpop") or not token.strip():
@@ -184,8 +190,9 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         check_time_claims(claims, clock.epoch())
     except FormatError as exc:
         raise Unauthorized(detail=str(exc)) from exc
-    if access_tokens.is_revoked(claims):
+    if not defer_revocation and access_tokens.is_revoked(claims):
         raise Unauthorized(detail="revoked")
+    revocation_key = access_tokens.revocation_key(claims) if defer_revocation else None
     gid = claims.get("gid")
     if not isinstance(claims.get("iid"), str) and not (isinstance(gid, str) and grants.is_active(gid)):
         raise Unauthorized(detail="neither an issuance token nor an active grant's")
@@ -207,7 +214,11 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
     asked = claims_from_token_claim(claims.get("authorization_details"))  # §5.1.1 claims travel in the token too
     if isinstance(claims.get("iid"), str):
         return WalletToken(
-            str(claims["iid"]), claims.get("client_id") == WALLET_CLIENT, details=narrowed, detail_claims=asked
+            str(claims["iid"]),
+            claims.get("client_id") == WALLET_CLIENT,
+            details=narrowed,
+            detail_claims=asked,
+            revocation_key=revocation_key,
         )
     grant = db.session.get(Grant, gid)
     details = tuple(grant.authorization_details or ()) if grant is not None else ()
@@ -222,15 +233,13 @@ def authenticate(headers: Mapping[str, str], path: str) -> WalletToken:
         tuple(scope.split()) if isinstance(scope, str) else (),
         details or None,
         asked,
+        revocation_key,
     )
 
 
-#: built once: SQLAlchemy memoizes a statement's cache key, so a reused statement skips its construction and keying
-_LOCK_ISSUANCE = select(Issuance).where(Issuance.issuance_id == bindparam("issuance_id")).with_for_update()
-
-
-def _locked(issuance_id: str) -> Issuance:
-    row = db.session.execute(_LOCK_ISSUANCE, {"issuance_id": issuance_id}).scalar_one_or_none()
+def _checked_out(issuance_id: str) -> Issuance:
+    """The token's issuance, locked, outside the session (``records.checked_out``): the caller saves it."""
+    row = records.checked_out(issuance_id)
     if row is None:
         raise Unauthorized(detail="issuance gone")
     return row
@@ -327,23 +336,34 @@ def _issue(
 
 
 def credential(body: Any, headers: Mapping[str, str], *, encrypted_request: str | None = None) -> Answer:
-    """``POST /credential`` (§8); ``encrypted_request`` is an ``application/jwt`` body (§10)."""
-    token = authenticate(headers, CREDENTIAL_PATH)
-    if encrypted_request is not None:
-        body = decrypt_request(encrypted_request)
-    if not isinstance(body, dict):
-        raise InvalidCredentialRequest(description="The request body must be a JSON object.")
-    if "proof" in body:  # draft versions' single proof; 1.0 §8.2 has only proofs
-        raise InvalidCredentialRequest(description="Use proofs; the single proof parameter is not supported.")
-    target = _response_encryption(body, encrypted_request is not None)
-    return _encrypted(_credential(body, token), target)
+    """``POST /credential`` (§8); ``encrypted_request`` is an ``application/jwt`` body (§10).
+
+    The token's revocation is checked in the same replay-store round trip that spends the proofs and c_nonce
+    (``proofs.verify``); a request refused before that point checks it on the way out, so a revoked token always
+    gets ``invalid_token`` (RFC 6750 §3.1), never an answer about the issuance."""
+    token = authenticate(headers, CREDENTIAL_PATH, defer_revocation=True)
+    try:
+        if encrypted_request is not None:
+            body = decrypt_request(encrypted_request)
+        if not isinstance(body, dict):
+            raise InvalidCredentialRequest(description="The request body must be a JSON object.")
+        if "proof" in body:  # draft versions' single proof; 1.0 §8.2 has only proofs
+            raise InvalidCredentialRequest(description="Use proofs; the single proof parameter is not supported.")
+        target = _response_encryption(body, encrypted_request is not None)
+        return _encrypted(_credential(body, token), target)
+    except Unauthorized:
+        raise
+    except Exception:
+        if token.revocation_key is not None and state().replay.seen(token.revocation_key, clock.now()):
+            raise Unauthorized(detail="revoked") from None
+        raise
 
 
 def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
     if token.issuance_id is None:
         return _scoped_credential(body, token)
     with atomic():
-        row = _locked(token.issuance_id)
+        row = _checked_out(token.issuance_id)
         config = _configuration(body, row, token.details)
         if row.state == "issuance_denied":
             raise CredentialRequestDenied()
@@ -354,6 +374,7 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             config,
             anonymous=token.anonymous,
             client_id=None if token.anonymous else token.client_id or None,
+            revocation_key=token.revocation_key,
         )
         if row.mode == "Deferred" and row.credential_status != "ready":
             transaction_id = secrets.token_urlsafe(24)
@@ -362,11 +383,13 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             row.transaction_hash = digest(transaction_id)
             row.pending_request = {"configuration": config.id, "keys": [h.key.export_public(as_dict=True) for h in holders]}
             records.event(row, "credential_deferred", actor="wallet", configuration=config.id)
+            records.save(row)
             # §8.3: not issued immediately: 202 with transaction_id and interval
             return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         if row.client_id == PERSON_FREE_CLIENT and row.claims_sealed is None:  # issue 18: the person's document
             document_claims.attach(row, config, row.subject_uin)
         issued = _issue(row, config, [h.key for h in holders], token.claims_for(config.id))
+        records.save(row)
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 
@@ -387,7 +410,7 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
 
     transaction_id = body["transaction_id"]
     with atomic():
-        row = _locked(token.issuance_id)  # type: ignore[arg-type]  # the column is nullable; tokens reaching deferred issuance carry one
+        row = _checked_out(token.issuance_id)  # type: ignore[arg-type]  # the column is nullable; tokens reaching deferred issuance carry one
         if row.transaction_hash is None or not secrets.compare_digest(row.transaction_hash, digest(transaction_id)):
             raise InvalidTransactionId()  # §9.3: not issued by idbb, or already used
         if row.state == "issuance_denied":
@@ -400,6 +423,7 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
         holders = [jwk.JWK(**k) for k in pending.get("keys", [])]
         row.transaction_hash, row.pending_request = None, None  # §9.1: invalidated once the credential is obtained
         issued = _issue(row, config, holders, token.claims_for(config.id))
+        records.save(row)
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 
@@ -423,8 +447,13 @@ def notification(body: Any, headers: Mapping[str, str]) -> Answer:
             if found is None:
                 raise InvalidNotificationId()
             row = found
-        else:
-            row = _locked(token.issuance_id)
+        else:  # the ORM's row, not a checked-out one: renewals.accepted may change the issuance too
+            held = db.session.execute(
+                select(Issuance).where(Issuance.issuance_id == token.issuance_id).with_for_update()
+            ).scalar_one_or_none()
+            if held is None:
+                raise Unauthorized(detail="issuance gone")
+            row = held
         if (
             row.notification_id is None
             or not row.issued_configurations
@@ -474,7 +503,9 @@ def _scoped_credential(body: dict[str, Any], token: WalletToken) -> Answer:
         identity = db.session.get(Identity, grant.identity_id) if grant is not None else None
         if identity is None or identity.status != "ACTIVE":
             raise CredentialRequestDenied(description="The person's record is not active.")
-        holders = proofs.verify(body.get("proofs"), config, anonymous=False, client_id=token.client_id)
+        holders = proofs.verify(
+            body.get("proofs"), config, anonymous=False, client_id=token.client_id, revocation_key=token.revocation_key
+        )
         person = registry.read_identity(identity.uin)
         now = clock.now()
         row = records.new_issuance(  # no offer: the wallet asked with its token, so no code can redeem this one

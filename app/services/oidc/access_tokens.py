@@ -80,15 +80,20 @@ def decode(token: str) -> dict[str, Any]:
     return claims
 
 
+def revocation_key(claims: dict[str, Any]) -> str:
+    """The replay-store key whose presence marks the token revoked."""
+    return f"revoked:{claims['jti']}"
+
+
 def is_revoked(claims: dict[str, Any]) -> bool:
-    return state().replay.seen(f"revoked:{claims['jti']}", clock.now())
+    return state().replay.seen(revocation_key(claims), clock.now())
 
 
 def revoke(claims: dict[str, Any]) -> None:
     """Deny the token until it expires anyway (RFC 7009 §2); the marker outlives it by a minute."""
     ttl = int(claims["exp"]) - clock.epoch() + 60
     if ttl > 0:
-        state().replay.add_once(f"revoked:{claims['jti']}", ttl, clock.now())
+        state().replay.add_once(revocation_key(claims), ttl, clock.now())
 
 
 def verify(token: str) -> TokenInfo:

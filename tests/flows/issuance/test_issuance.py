@@ -421,6 +421,31 @@ def test_every_credential_request_error_code(ready, client):
     assert no_token.status_code == 401 and no_token.json()["error"] == "invalid_token"
 
 
+def test_a_revoked_access_token_gets_invalid_token_whatever_the_request(ready, backend, app):
+    """The revocation marker is read in the round trip that spends the proofs (and, for a request refused before
+    it, on the way out): a revoked token never gets a credential nor an answer about the issuance."""
+    from app.services.oidc import access_tokens
+    from app.services.transaction import atomic
+
+    wallet, token, ident = ready
+    with app.app.app_context(), atomic():
+        access_tokens.revoke(pyjwt.decode(token["access_token"], options={"verify_signature": False}))
+    for body in (
+        {"credential_identifier": ident, "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]}},  # a good request
+        {"credential_identifier": "nope", "proofs": {"jwt": [HolderKey().proof(wallet.c_nonce())]}},  # refused early
+        {"credential_identifier": ident},  # no proofs
+    ):
+        refused = wallet.credential_response(token, body)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"] == "invalid_token"
+    issuance = backend.read(backend_id(token))
+    assert "credential_issued" not in [step["state"] for step in issuance["history"]]
+
+
+def backend_id(token: dict[str, Any]) -> str:
+    return str(pyjwt.decode(token["access_token"], options={"verify_signature": False})["iid"])
+
+
 # --- deferred -------------------------------------------------------------------------------------
 
 
