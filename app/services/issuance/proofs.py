@@ -32,7 +32,11 @@ LEEWAY = 5
 @dataclass(frozen=True)
 class BoundKey:
     key: jwk.JWK  # public
-    jkt: str
+    jkt: str  # its RFC 7638 thumbprint, computed once
+
+
+def bound(key: jwk.JWK) -> BoundKey:
+    return BoundKey(key, thumbprint(key))
 
 
 def _key(header: dict[str, Any]) -> jwk.JWK:
@@ -101,7 +105,7 @@ def _verify_one(
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:  # §8.3.1.2 (3): a proof without c_nonce is invalid_proof
         raise InvalidProof(description="The proof carries no c_nonce.")
-    return BoundKey(key, thumbprint(key)), nonce
+    return bound(key), nonce
 
 
 def verify(
