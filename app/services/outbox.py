@@ -4,7 +4,7 @@ so a committed enrollment always has its events and a rolled-back one never does
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from app.clock import clock
 from app.extensions import db
@@ -28,18 +28,26 @@ LIFECYCLE_TOPICS = frozenset({"credential.suspended", "credential.unsuspended", 
 
 
 _KNOWN = TOPICS | ISSUANCE_TOPICS | LIFECYCLE_TOPICS
+_TABLE = OutboxEvent.__table__
 #: one Core statement, compiled once: an event is written, never read back in the use case that emits it, and the
 #: ORM's unit of work cost more than the INSERT itself on the credential endpoint's hot path
-_INSERT = insert(OutboxEvent.__table__)
+_INSERT = insert(_TABLE)
+#: one event under ``event_``-prefixed parameters (:func:`entry`), for statements that write it with other rows
+INSERT_ONE = insert(_TABLE).values(
+    {name: bindparam(f"event_{name}", type_=_TABLE.c[name].type) for name in ("topic", "payload", "created_at")}
+)
+
+
+def entry(topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The row of an event (its topic checked), for :data:`INSERT_ONE` or :func:`emit`."""
+    if topic not in _KNOWN:
+        raise ValueError(f"unknown topic {topic}")
+    return {"topic": topic, "payload": {"source": "idbb", **payload}, "created_at": clock.now()}
 
 
 def emit(topic: str, payload: dict[str, Any]) -> None:
     """Write the event in the caller's transaction, now (so events keep the order they were emitted in)."""
-    if topic not in _KNOWN:
-        raise ValueError(f"unknown topic {topic}")
-    db.session.connection().execute(
-        _INSERT, {"topic": topic, "payload": {"source": "idbb", **payload}, "created_at": clock.now(), "published_at": None}
-    )
+    db.session.connection().execute(_INSERT, entry(topic, payload))
 
 
 def pending(limit: int = 100) -> list[OutboxEvent]:

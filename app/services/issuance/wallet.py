@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from jwcrypto import jwk
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.clock import clock
 from app.errors import DpopProofError, Forbidden, InvalidDpopProof, Unauthorized
@@ -23,7 +23,7 @@ from app.formats.claims_path import ClaimsDescription
 from app.formats.jose import check_time_claims
 from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
 from app.models.grants import Grant
-from app.models.issuance import Issuance, IssuedCredential
+from app.models.issuance import Issuance
 from app.models.registry import Identity
 from app.services import keys, lifecycle
 from app.services.enrollment import registry
@@ -63,8 +63,6 @@ EVENTS = {
     "credential_deleted": "credential_deleted",
 }  # §11.1
 NO_STORE = {"Cache-Control": "no-store"}
-#: built once (its construction and cache key cost more than its parameters on the hot path)
-_INSERT_ISSUED = insert(IssuedCredential.__table__)
 
 
 @dataclass(frozen=True)
@@ -239,7 +237,7 @@ def authenticate(headers: Mapping[str, str], path: str, *, defer_revocation: boo
 
 
 def _checked_out(issuance_id: str) -> Issuance:
-    """The token's issuance, locked, outside the session (``records.checked_out``): the caller saves it."""
+    """The token's issuance, locked, outside the session (``records.checked_out``): ``records.store`` writes it."""
     row = records.checked_out(issuance_id)
     if row is None:
         raise Unauthorized(detail="issuance gone")
@@ -323,16 +321,14 @@ def _issue(
         )
         out.append({"credential": made.credential})
         ids.append(credential_id)
-    # one Core INSERT for the batch, in the request's transaction: nothing reads these rows back as objects here,
-    # and the ORM's unit of work cost more than the statement itself on the hot path
-    if rows:
-        db.session.connection().execute(_INSERT_ISSUED, rows)
     row.issued_configurations = [*row.issued_configurations, config.id]
     if set(row.issued_configurations) >= set(row.configuration_ids):
         row.claims_sealed = None  # personal data is not kept once every credential is issued
     records.move(row, "credential_issued", configuration=config.id, count=len(out))
     records.event(row, "credential_issued", actor="wallet", configuration=config.id, count=len(out))
-    records.emit("credential.issued", row, configurationId=config.id, credentialIds=ids)
+    # the credential rows (Core: nothing reads them back as objects here), the outbox event and a checked-out row,
+    # written together: one statement on PostgreSQL
+    records.store(row, rows, records.announced("credential.issued", row, configurationId=config.id, credentialIds=ids))
     return out
 
 
@@ -384,13 +380,12 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             row.transaction_hash = digest(transaction_id)
             row.pending_request = {"configuration": config.id, "keys": [h.key.export_public(as_dict=True) for h in holders]}
             records.event(row, "credential_deferred", actor="wallet", configuration=config.id)
-            records.save(row)
+            records.store(row)
             # §8.3: not issued immediately: 202 with transaction_id and interval
             return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         if row.client_id == PERSON_FREE_CLIENT and row.claims_sealed is None:  # issue 18: the person's document
             document_claims.attach(row, config, row.subject_uin)
         issued = _issue(row, config, holders, token.claims_for(config.id))
-        records.save(row)
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 
@@ -424,7 +419,6 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
         holders = [proofs.bound(jwk.JWK(**k)) for k in pending.get("keys", [])]
         row.transaction_hash, row.pending_request = None, None  # §9.1: invalidated once the credential is obtained
         issued = _issue(row, config, holders, token.claims_for(config.id))
-        records.save(row)
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
 
 

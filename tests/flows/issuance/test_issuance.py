@@ -219,7 +219,7 @@ def test_explicit_claims_and_dpop_bound_token(backend, wallet):
 # --- batch, history, notification ---------------------------------------------------------------
 
 
-def test_batch_of_three_proofs_gives_three_credentials_with_distinct_keys_and_indexes(backend, citizen, wallet, client):
+def test_batch_of_three_proofs_gives_three_credentials_with_distinct_keys_and_indexes(backend, citizen, wallet, client, app):
     created = start(backend, citizen, SD_JWT_PID)
     _, keys, answer = collect(wallet, created, holders=3)
     assert len(answer["credentials"]) == 3
@@ -233,6 +233,22 @@ def test_batch_of_three_proofs_gives_three_credentials_with_distinct_keys_and_in
     assert len(record["credentials"]) == 3
     assert {(c["status"]["uri"], c["status"]["idx"]) for c in record["credentials"]} == indexes
     assert all(c["revocationId"] and c["format"] == "dc+sd-jwt" for c in record["credentials"])
+    assert len({c["revocationId"] for c in record["credentials"]}) == 3
+    assert record["state"] == "credential_issued" and record["history"][-1]["count"] == 3
+    # the outbox event written with the rows (one statement on PostgreSQL) names exactly these three credentials
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models.registry import OutboxEvent
+
+    with app.app.app_context():
+        issued = [
+            e.payload
+            for e in db.session.execute(select(OutboxEvent).where(OutboxEvent.topic == "credential.issued")).scalars()
+            if e.payload["issuanceId"] == created["issuanceId"]
+        ]
+    assert len(issued) == 1 and issued[0]["configurationId"] == SD_JWT_PID
+    assert sorted(issued[0]["credentialIds"]) == sorted(c["credentialId"] for c in record["credentials"])
 
 
 def test_history_moves_with_fetch_redeem_issue_and_notification(backend, citizen, wallet, client):
