@@ -167,9 +167,10 @@ _SAVE = (
     .values({name: bindparam(name, type_=_ISSUANCES.c[name].type) for name in _MUTABLE})
 )
 _INSERT_CREDENTIALS = insert(_CREDENTIALS)
-#: PostgreSQL: the row, its new credentials and its outbox event in one statement (data-modifying CTEs, PostgreSQL
-#: §7.8.4), with the credentials as one array per column (``unnest`` zips them), so one shape serves any batch size.
-#: Three statements cost twice the CPU of this one (psycopg and SQLAlchemy work per statement, measured here).
+#: PostgreSQL: the row, its new credentials, its outbox event and the audit events queued so far in one statement
+#: (data-modifying CTEs, PostgreSQL §7.8.4), with the credentials and events as one array per column (``unnest``
+#: zips them), so one shape serves any batch size. Three statements cost twice the CPU of one (psycopg and
+#: SQLAlchemy work per statement, measured here).
 _CREDENTIAL_COLUMNS = tuple(c.name for c in _CREDENTIALS.c)
 _SAVE_WITH_CREDENTIALS = _SAVE.add_cte(
     insert(_CREDENTIALS)
@@ -184,6 +185,7 @@ _SAVE_WITH_CREDENTIALS = _SAVE.add_cte(
     )
     .cte("issued"),
     outbox.INSERT_ONE.cte("announced"),
+    audit.QUEUE_FROM_ARRAYS.cte("audited"),
 )
 
 
@@ -204,14 +206,16 @@ def store(
     ``announcement`` (:func:`announced`) and, for a :func:`checked_out` row, the row itself (every column: it is
     locked, nothing else changed it meanwhile). A row in the session is left to the ORM's flush.
 
-    On PostgreSQL a checked-out row with its credentials and announcement is one statement."""
+    On PostgreSQL a checked-out row with its credentials and announcement is one statement, which also carries the
+    audit events recorded so far (``audit.take_queued``)."""
     conn = db.session.connection()
     params = {"key": row.issuance_id, **{name: getattr(row, name) for name in _MUTABLE}}
     checked: bool = inspect(row).transient  # never added to the session: checked_out made it
     if checked and credentials and announcement is not None and conn.dialect.name == "postgresql":
         arrays = {f"credential_{name}": [c[name] for c in credentials] for name in _CREDENTIAL_COLUMNS}
         event = {f"event_{k}": v for k, v in outbox.entry(*announcement).items()}
-        conn.execute(_SAVE_WITH_CREDENTIALS, {**params, **arrays, **event})
+        events = audit.take_queued(db.session()) or {f"audit_{name}": [] for name in audit.QUEUE_COLUMNS}
+        conn.execute(_SAVE_WITH_CREDENTIALS, {**params, **arrays, **event, **events})
         return
     if credentials:
         conn.execute(_INSERT_CREDENTIALS, list(credentials))

@@ -1,7 +1,7 @@
 """What one credential request asks of PostgreSQL (the issuer's hot path, issue 16's benchmark target).
 
-The issuance is locked with one ``SELECT … FOR UPDATE``; the row, its new credentials and the ``credential.issued``
-outbox event are written by one statement (data-modifying CTEs); the audit event is queued by one INSERT at COMMIT.
+The issuance is locked with one ``SELECT … FOR UPDATE``; the row, its new credentials, the ``credential.issued``
+outbox event and the audit event are written by one statement (data-modifying CTEs).
 Counted with SQLAlchemy's ``before_cursor_execute`` on the engine, so a change that adds a round trip shows here.
 """
 
@@ -16,7 +16,7 @@ from tests.flows.oidc_helpers import enroll_citizen
 pytestmark = pytest.mark.postgres
 
 
-def test_a_credential_request_is_one_lock_one_write_and_the_audit_queue(make_app, api_client):
+def test_a_credential_request_is_one_lock_and_one_write(make_app, api_client):
     cx = make_app()
     http = cx.test_client(base_url="https://idbb.test")
     backend = Backend(http, api_client("issuance.write", "issuance.read").token())
@@ -55,6 +55,22 @@ def test_a_credential_request_is_one_lock_one_write_and_the_audit_queue(make_app
     assert write.startswith("WITH issued AS (INSERT INTO issued_credentials")
     assert "announced AS (INSERT INTO outbox_events" in write and "UPDATE issuances SET" in write
     assert not [s for s in statements if s.startswith(("INSERT INTO issued_credentials", "INSERT INTO outbox_events"))]
-    assert len([s for s in statements if s.startswith("INSERT INTO audit_pending")]) == 1
+    assert "audited AS (INSERT INTO audit_pending" in write  # the audit event travels with the write
+    assert not [s for s in statements if s.startswith("INSERT INTO audit_pending")]
     record = backend.read(created["issuanceId"])
     assert record["state"] == "credential_issued" and len(record["credentials"]) == 2
+    with cx.app.app_context():  # the event it carried is chained like any other, and the chain holds
+        from sqlalchemy import select
+
+        from app.models.audit import AuditEvent
+        from app.services import audit
+        from tests.conftest import seal_audit
+
+        seal_audit()
+        issued = db.session.execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "issuance.credential_issued", AuditEvent.target == created["issuanceId"]
+            )
+        ).scalar_one()
+        assert issued.details["count"] == 2 and issued.hash
+        assert audit.verify().ok
