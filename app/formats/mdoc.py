@@ -9,6 +9,7 @@ COSE signature is made by :mod:`app.formats.cose` with ``cryptography``. OpenID4
 credential as base64url of the CBOR IssuerSigned (:func:`issuer_signed_b64url`).
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -122,6 +123,20 @@ def _device_key(holder_key: cose.VerifyingKey | jwk.JWK | Mapping[int, Any]) -> 
     raise MdocError("device key must be a public EC or Ed25519 key")
 
 
+@functools.lru_cache(maxsize=16)
+def _signer_countries(certificate: bytes, key: ec.EllipticCurvePrivateKey) -> tuple[str, ...]:
+    """The ``countryName`` values of the document signer ``certificate``, once it is known to be ``key``'s: a
+    signer's certificate and key are reused for every mdoc, so the parse is cached (by the bytes and the key
+    object)."""
+    try:
+        ds_cert = x509.load_der_x509_certificate(certificate)
+    except ValueError as exc:
+        raise MdocError("document signer certificate is not DER X.509") from exc
+    if ds_cert.public_key() != key.public_key():
+        raise MdocError("the signing key does not belong to the document signer certificate")
+    return tuple(str(a.value) for a in ds_cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME))
+
+
 def issue_mdoc(
     *,
     doctype: str,
@@ -151,16 +166,10 @@ def issue_mdoc(
             raise MdocError("validity times must be timezone-aware datetimes")
     if not signed <= valid_from < valid_until:  # §9.1.2.4: validFrom SHALL be equal or later than signed
         raise MdocError("validity must be signed <= validFrom < validUntil")
-    try:
-        ds_cert = x509.load_der_x509_certificate(certificate)
-    except ValueError as exc:
-        raise MdocError("document signer certificate is not DER X.509") from exc
-    if ds_cert.public_key() != key.public_key():
-        raise MdocError("the signing key does not belong to the document signer certificate")
-    countries = [a.value for a in ds_cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)]
+    countries = _signer_countries(certificate, key)
     for elements in namespaces.values():
         # §7.2.1 / Annex B.1.4: issuing_country SHALL be the countryName of the document signer certificate
-        if "issuing_country" in elements and [elements["issuing_country"]] != countries:
+        if "issuing_country" in elements and (elements["issuing_country"],) != countries:
             raise MdocError("issuing_country is not the document signer certificate's country")
     name_spaces: dict[str, list[cbor2.CBORTag]] = {}
     value_digests: dict[str, dict[int, bytes]] = {}
