@@ -12,7 +12,7 @@ Lifecycle of a key (all instants in the row):
 clients read ``keys[0]``, so the current RSA signing key is listed first.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -237,6 +237,7 @@ class _PublishedView:
     until: datetime | None  # None: no record changes state after ``since``
     rows: list[KeyRecord]
     by_kid: dict[str, jwk.JWK] | None = None
+    signers: dict[str, ActiveKey] = field(default_factory=dict)  # by kty, filled by signing_key
 
 
 def _next_change(records: list[KeyRecord], after: datetime) -> datetime | None:
@@ -314,9 +315,21 @@ def public_jwks_by_kid(now: datetime | None = None, *, want: str | None = None) 
 
 
 def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
-    """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``)."""
+    """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``).
+
+    The choice is kept in the published view of the cached records: which key signs changes only at a record's
+    boundary, where that view is recomputed, so an access token or a credential does not re-filter the records.
+    """
     moment = now or clock.now()
-    candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
+    view = _published_view(moment, False)
+    chosen = view.signers.get(kty)
+    if chosen is not None:
+        return chosen
+    candidates = [r for r in view.records if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
+    if candidates:
+        row = max(candidates, key=lambda r: r.not_before)
+        chosen = view.signers[kty] = ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
+        return chosen
     if not candidates:
         # The last key reached the end of its signing window (nobody rotated in time): make a new one
         # now, in the caller's transaction, rather than refuse service. Operators should rotate ahead

@@ -172,6 +172,9 @@ def test_the_cached_published_view_follows_each_boundary_without_a_reload(app):
         assert before.index(old_kid) == 0 and new_kid in before  # the old key still signs and comes first
         after = [k.kid for k in key_service.published_keys(starts)]
         assert after.index(new_kid) == 0 and old_kid in after  # the new key signs from not_before on
+        assert key_service.signing_key("RSA", starts - timedelta(seconds=1)).kid == old_kid
+        assert key_service.signing_key("RSA", starts).kid == new_kid
+        assert key_service.signing_key("RSA", starts - timedelta(seconds=1)).kid == old_kid  # the clock went back
         gone = starts + timedelta(seconds=settings.key_retention)
         assert old_kid not in [k.kid for k in key_service.published_keys(gone)]
         assert old_kid not in key_service.public_jwks_by_kid(gone)
