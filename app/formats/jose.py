@@ -14,8 +14,8 @@ from typing import Any, TypeGuard, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, base64url_decode, json_encode
 
@@ -48,10 +48,39 @@ def sign_jwt(
         if {"alg", "kid", "typ", "crit", "b64"} & extra_header.keys():
             raise FormatError("extra_header may not set alg, kid, typ, crit or b64")
         header.update(extra_header)
-    # jwcrypto's JWSCore, not JWS: JWS deep-copies its header registry per object (~1 ms a token); the
-    # compact serialization of one protected header needs none of it (RFC 7515 §7.1)
-    signed = jws.JWSCore(alg, key, json_encode(header), json_encode(dict(claims)).encode("utf-8")).sign()
-    return f"{signed['protected']}.{signed['payload'].decode('ascii')}.{signed['signature']}"
+    header_text, claims_bytes = json_encode(header), json_encode(dict(claims)).encode("utf-8")
+    protected, payload = b64url_encode(header_text.encode("utf-8")), b64url_encode(claims_bytes)
+    signing_input = f"{protected}.{payload}".encode("ascii")
+    if alg in _ECDSA or alg in _RSA:
+        # ``cryptography`` directly on the key jwcrypto caches (get_op_key): no JWSCore, no JWA registry lookup,
+        # no re-parse of the header per token; EdDSA (rare, never on the credential path) still goes through jwcrypto
+        signature = _sign_pyca(alg, key, signing_input)
+    else:
+        # jwcrypto's JWSCore, not JWS: JWS deep-copies its header registry per object (~1 ms a token); the
+        # compact serialization of one protected header needs none of it (RFC 7515 §7.1)
+        signature = jws.JWSCore(alg, key, header_text, claims_bytes).sign()["signature"]
+        return f"{protected}.{payload}.{signature}"
+    return f"{protected}.{payload}.{b64url_encode(signature)}"
+
+
+def _sign_pyca(alg: str, key: jwk.JWK, signing_input: bytes) -> bytes:
+    """An ES* or RS*/PS* signature over ``signing_input`` made with ``cryptography`` (RFC 7518 §3.3-3.5).
+
+    The key must fit the algorithm (jwcrypto's cached key object ignores the curve it is asked for, so it is
+    checked here), and ``get_op_key("sign")`` keeps jwcrypto's ``use``/``key_ops`` constraints.
+    """
+    if alg in _ECDSA:
+        curve, hash_type, size = _ECDSA[alg]
+        if key.get("kty") != "EC" or key.get("crv") != curve:  # RFC 7518 §3.4: the algorithm fixes the curve
+            raise FormatError("key does not fit the algorithm")
+        private = key.get_op_key("sign", curve)
+        r, s = decode_dss_signature(private.sign(signing_input, ec.ECDSA(hash_type())))
+        # RFC 7518 §3.4: the JWS signature MUST be R || S, each as a big-endian octet string of the curve's length
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    if key.get("kty") != "RSA":  # RFC 7518 §3.3, §3.5: RSASSA needs an RSA key
+        raise FormatError("key does not fit the algorithm")
+    pad, hash_type = _RSA[alg]
+    return cast(bytes, key.get_op_key("sign").sign(signing_input, pad, hash_type()))
 
 
 def b64url_encode(data: bytes) -> str:
@@ -157,6 +186,8 @@ def verify_jwt(
     try:
         if alg in _ECDSA:
             _verify_ecdsa(alg, key, protected, payload, base64url_decode(signature))
+        elif alg in _RSA:
+            _verify_rsa(alg, key, protected, payload, base64url_decode(signature))
         else:
             core = jws.JWSCore(alg, key, base64url_decode(protected).decode("utf-8"), base64url_decode(payload))
             if core.protected != protected:  # only the canonical base64url of what was signed
@@ -196,6 +227,39 @@ def _verify_ecdsa(alg: str, key: jwk.JWK, protected: str, payload: str, signatur
     r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
     try:
         public.verify(encode_dss_signature(r, s), f"{protected}.{payload}".encode("ascii"), ec.ECDSA(hash_type()))
+    except InvalidSignature as exc:
+        raise ValueError("signature does not verify") from exc
+
+
+#: RFC 7518 §3.3 (RSASSA-PKCS1-v1_5) and §3.5 (RSASSA-PSS): the padding and hash of each RSA algorithm; PSS with
+#: MGF1 over the same hash and a salt as long as the hash output (§3.5: "The size of the salt value is the same
+#: size as the hash function output"), as jwcrypto configures it.
+_RSA: dict[str, tuple[padding.AsymmetricPadding, type[hashes.HashAlgorithm]]] = {
+    "RS256": (padding.PKCS1v15(), hashes.SHA256),
+    "RS384": (padding.PKCS1v15(), hashes.SHA384),
+    "RS512": (padding.PKCS1v15(), hashes.SHA512),
+    "PS256": (padding.PSS(padding.MGF1(hashes.SHA256()), hashes.SHA256.digest_size), hashes.SHA256),
+    "PS384": (padding.PSS(padding.MGF1(hashes.SHA384()), hashes.SHA384.digest_size), hashes.SHA384),
+    "PS512": (padding.PSS(padding.MGF1(hashes.SHA512()), hashes.SHA512.digest_size), hashes.SHA512),
+}
+
+
+def _verify_rsa(alg: str, key: jwk.JWK, protected: str, payload: str, signature: bytes) -> None:
+    """An RS*/PS* signature checked with ``cryptography`` directly (RFC 7518 §3.3, §3.5).
+
+    The same checks as jwcrypto's ``JWSCore`` (canonical protected header, the key's ``use``/``key_ops`` allow
+    ``verify``), and the key must be RSA (jwcrypto would hand an EC key to the RSA verifier and fail on a
+    TypeError). The public key object is the one jwcrypto caches in the JWK, so a cached JWK (idbb's own keys,
+    :func:`app.services.keys.public_jwks_by_kid`) costs no import per token; no ``JWSCore`` is built.
+    """
+    if b64url_encode(base64url_decode(protected)) != protected:  # only the canonical base64url of what was signed
+        raise ValueError("non-canonical protected header encoding")
+    if key.get("kty") != "RSA":  # RFC 7518 §3.3, §3.5: RSASSA verifies with an RSA key only
+        raise ValueError("key does not fit the algorithm")
+    public = key.get_op_key("verify")  # jwcrypto's use / key_ops constraints
+    pad, hash_type = _RSA[alg]
+    try:
+        public.verify(signature, f"{protected}.{payload}".encode("ascii"), pad, hash_type())
     except InvalidSignature as exc:
         raise ValueError("signature does not verify") from exc
 

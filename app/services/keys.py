@@ -12,7 +12,7 @@ Lifecycle of a key (all instants in the row):
 clients read ``keys[0]``, so the current RSA signing key is listed first.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -207,6 +207,7 @@ def _records(*, refresh: bool = False) -> list[KeyRecord]:
 
 def forget_cached_keys() -> None:
     state().cache.pop("key_records", None)
+    state().cache.pop("published_view", None)
 
 
 def _is_published(row: KeyRecord, now: datetime) -> bool:
@@ -225,17 +226,58 @@ def record(kid: str) -> KeyRecord | None:
     return next((r for r in _records() if r.kid == kid), None)
 
 
-def published_keys(now: datetime | None = None, *, refresh: bool = False) -> list[KeyRecord]:
-    """Keys in the JWKS at ``now``: the current RSA signer first (GovStack clients read keys[0])."""
+@dataclass
+class _PublishedView:
+    """The published keys in JWKS order, computed once for a cached record list and reused until the next instant
+    at which one of those records enters or leaves the JWKS or starts or stops signing (the order depends on both):
+    a credential request no longer filters and sorts the key records (and rebuilds the kid map) per token."""
+
+    records: list[KeyRecord]
+    since: datetime
+    until: datetime | None  # None: no record changes state after ``since``
+    rows: list[KeyRecord]
+    by_kid: dict[str, jwk.JWK] | None = None
+    signers: dict[str, ActiveKey] = field(default_factory=dict)  # by kty, filled by signing_key
+
+
+def _next_change(records: list[KeyRecord], after: datetime) -> datetime | None:
+    """The first instant after ``after`` at which :func:`_is_published` or :func:`_is_signing` changes for a record."""
+    retention = timedelta(seconds=state().settings.key_retention)
+    instants = [
+        moment
+        for r in records
+        for moment in (r.created_at, r.publish_until, r.expires_at, r.not_before, r.retired_at, r.expires_at - retention)
+        if moment is not None and moment > after
+    ]
+    return min(instants, default=None)
+
+
+def _published_view(now: datetime | None, refresh: bool) -> _PublishedView:
     moment = now or clock.now()
-    rows = [r for r in _records(refresh=refresh) if _is_published(r, moment)]
+    records = _records(refresh=refresh)
+    view = state().cache.get("published_view")
+    if (
+        isinstance(view, _PublishedView)
+        and view.records is records  # a reload (rotation here, or the 5 s refresh) makes a new list
+        and view.since <= moment
+        and (view.until is None or moment < view.until)
+    ):
+        return view
+    rows = [r for r in records if _is_published(r, moment)]
 
     def order(r: KeyRecord) -> tuple[int, int, int, float]:
         signing = _is_signing(r, moment)
         first = r.use == "sig" and r.kty == "RSA" and signing
         return (0 if first else 1, 1 if r.use == "enc" else 0, 0 if signing else 1, -r.not_before.timestamp())
 
-    return sorted(rows, key=order)
+    view = _PublishedView(records, moment, _next_change(records, moment), sorted(rows, key=order))
+    state().cache["published_view"] = view
+    return view
+
+
+def published_keys(now: datetime | None = None, *, refresh: bool = False) -> list[KeyRecord]:
+    """Keys in the JWKS at ``now``: the current RSA signer first (GovStack clients read keys[0])."""
+    return list(_published_view(now, refresh).rows)
 
 
 def jwks(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -260,24 +302,34 @@ def jwks(now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
 def public_jwks_by_kid(now: datetime | None = None, *, want: str | None = None) -> dict[str, jwk.JWK]:
     """Published public keys by ``kid``, for verifying what idbb itself signed. If ``want`` is not
     among them the cache is reloaded once (another worker may have just rotated)."""
-    rows = published_keys(now)
-    if want is not None and all(r.kid != want for r in rows):
-        rows = published_keys(now, refresh=True)
-    parsed: dict[str, jwk.JWK] = state().cache.setdefault("public_jwk", {})  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
-    out = {}
-    for row in rows:
-        if row.use != "sig":
-            continue
-        if row.kid not in parsed:
-            parsed[row.kid] = jwk.JWK(**row.public_jwk)
-        out[row.kid] = parsed[row.kid]
-    return out
+    view = _published_view(now, False)
+    if want is not None and all(r.kid != want for r in view.rows):
+        view = _published_view(now, True)
+    if view.by_kid is None:
+        parsed: dict[str, jwk.JWK] = state().cache.setdefault("public_jwk", {})  # type: ignore[assignment]  # state().cache is typed as dict[str, object]
+        for row in view.rows:
+            if row.use == "sig" and row.kid not in parsed:
+                parsed[row.kid] = jwk.JWK(**row.public_jwk)
+        view.by_kid = {row.kid: parsed[row.kid] for row in view.rows if row.use == "sig"}
+    return dict(view.by_kid)  # a copy: the cached map is shared by every request of this worker
 
 
 def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
-    """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``)."""
+    """The key of ``kty`` that signs at ``now``, unsealed (cached per process by ``kid``).
+
+    The choice is kept in the published view of the cached records: which key signs changes only at a record's
+    boundary, where that view is recomputed, so an access token or a credential does not re-filter the records.
+    """
     moment = now or clock.now()
-    candidates = [r for r in _records() if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
+    view = _published_view(moment, False)
+    chosen = view.signers.get(kty)
+    if chosen is not None:
+        return chosen
+    candidates = [r for r in view.records if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
+    if candidates:
+        row = max(candidates, key=lambda r: r.not_before)
+        chosen = view.signers[kty] = ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
+        return chosen
     if not candidates:
         # The last key reached the end of its signing window (nobody rotated in time): make a new one
         # now, in the caller's transaction, rather than refuse service. Operators should rotate ahead

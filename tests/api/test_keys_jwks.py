@@ -153,3 +153,30 @@ def test_a_different_kek_cannot_sign(make_app):
     second = create_app(other)
     with second.app.app_context(), pytest.raises((FormatError, IdbbError)):
         key_service.signing_key("RSA")
+
+
+def test_the_cached_published_view_follows_each_boundary_without_a_reload(app):
+    """published_keys reuses one filtered, sorted view of the cached records: a moment past a key's next
+    boundary (here the new key's not_before, then the old one's publish_until) must still get the right order."""
+    from datetime import timedelta
+
+    from app.services import keys as key_service
+
+    settings = app.app.extensions["idbb"].settings
+    with app.app.app_context():
+        old_kid = key_service.signing_key("RSA").kid
+        new = key_service.rotate("RSA", actor="test")
+        new_kid, starts = new.kid, new.not_before
+        records = key_service._records()
+        before = [k.kid for k in key_service.published_keys(starts - timedelta(seconds=1))]
+        assert before.index(old_kid) == 0 and new_kid in before  # the old key still signs and comes first
+        after = [k.kid for k in key_service.published_keys(starts)]
+        assert after.index(new_kid) == 0 and old_kid in after  # the new key signs from not_before on
+        assert key_service.signing_key("RSA", starts - timedelta(seconds=1)).kid == old_kid
+        assert key_service.signing_key("RSA", starts).kid == new_kid
+        assert key_service.signing_key("RSA", starts - timedelta(seconds=1)).kid == old_kid  # the clock went back
+        gone = starts + timedelta(seconds=settings.key_retention)
+        assert old_kid not in [k.kid for k in key_service.published_keys(gone)]
+        assert old_kid not in key_service.public_jwks_by_kid(gone)
+        assert old_kid in key_service.public_jwks_by_kid(gone - timedelta(seconds=1))
+        assert key_service._records() is records  # all of it from the same cached record list
