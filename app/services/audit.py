@@ -10,6 +10,7 @@ already serialises writers); on PostgreSQL moments later, by the sealer thread (
 the ``audit_pending`` queue that the use case's own transaction filled without any lock.
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -22,15 +23,16 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from app.clock import clock
 from app.extensions import db, state
 from app.formats.canonical import canonical_json
 from app.models.audit import AuditEvent, AuditHead, AuditPending
+from app.services.database import rows_insert, rows_params
 from app.services.stored_secrets import purpose_key
 
 log = logging.getLogger("idbb.audit")
@@ -118,31 +120,32 @@ _HEAD_ROW = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
 
 
 #: the columns an event is recorded with (its chain links are added when it is chained)
-_COLUMNS = QUEUE_COLUMNS = ("at", "actor", "action", "target", "outcome", "details")
-#: PostgreSQL: queue rows from one array per column (``unnest`` zips them), for a use case whose last statement
-#: writes its events too (:func:`take_queued`): one shape whatever the number of events
-QUEUE_FROM_ARRAYS = insert(_QUEUE).from_select(
-    list(_COLUMNS),
-    select(*(func.unnest(bindparam(f"audit_{name}", type_=postgresql.ARRAY(_QUEUE.c[name].type))) for name in _COLUMNS)),
-)
+_COLUMNS = ("at", "actor", "action", "target", "outcome", "details")
 
 
-def take_queued(session: Session) -> dict[str, list[Any]] | None:
-    """PostgreSQL: the transaction's events recorded so far, as :data:`QUEUE_FROM_ARRAYS` parameters, taken off what
-    its COMMIT writes, so a use case's last statement carries them (a round trip less: the credential endpoint).
-    None on SQLite, where the COMMIT chains them, and when there are none. Written or rolled back with the
-    statement that carries them, like every other write of the transaction."""
+@functools.lru_cache(maxsize=4)
+def queue_insert(count: int) -> Insert:
+    """PostgreSQL: an INSERT of ``count`` queue rows (parameters from :func:`take_queued`) for a use case whose last
+    statement writes its events too; built once per shape."""
+    return rows_insert(_QUEUE, _COLUMNS, "audit", min(count, 2))  # one row, or arrays for more
+
+
+def take_queued(session: Session) -> tuple[int, dict[str, Any]]:
+    """PostgreSQL: the transaction's events recorded so far, as (count, :func:`queue_insert` parameters), taken off
+    what its COMMIT writes, so a use case's last statement carries them (a round trip less: the credential
+    endpoint). (0, {}) on SQLite, where the COMMIT chains them, and when there are none. Written or rolled back with
+    the statement that carries them, like every other write of the transaction."""
     if session.get_bind().dialect.name != "postgresql" or session.in_nested_transaction():
-        return None
+        return 0, {}
     events = session.info.get(_PENDING)
     if not events:
-        return None
+        return 0, {}
     rows = [_row(event) for event in events]
     for row in rows:
         canonical_json(row["details"])  # what cannot be chained fails its use case, never the sealer
     del session.info[_PENDING]
     session.info[_SEAL_AFTER_COMMIT] = True
-    return {f"audit_{name}": [row[name] for row in rows] for name in _COLUMNS}
+    return len(rows), rows_params(_COLUMNS, "audit", rows)
 
 
 def _row(event: AuditEvent) -> dict[str, Any]:

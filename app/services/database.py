@@ -5,14 +5,17 @@ transaction opened with ``BEGIN IMMEDIATE`` so two writers queue instead of one 
 SQLITE_BUSY_SNAPSHOT half-way through a use case. Several workers need PostgreSQL.
 """
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Table, bindparam, event, func, insert, inspect, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
 
 #: Alembic's default version table (app/migrations/env.py keeps the default).
 VERSION_TABLE = "alembic_version"
@@ -93,3 +96,23 @@ def _read_revision(conn: Connection) -> str | None:
 
 def is_up_to_date(bind: Engine | Connection) -> bool:
     return current_revision(bind) == head_revision()
+
+
+def rows_insert(table: Table, columns: Sequence[str], prefix: str, count: int) -> Insert:
+    """An INSERT of ``count`` rows of ``table`` (its ``columns``) for a statement that writes them with others
+    (PostgreSQL data-modifying CTEs), parameters from :func:`rows_params`. One row: scalar parameters (psycopg dumps
+    an array several times slower than a scalar); more: one array per column, zipped by ``unnest``, so a single
+    shape serves every count (SQLAlchemy does not cache a multi-row ``VALUES``: it was compiled at every call)."""
+    if count == 1:
+        return insert(table).values({name: bindparam(f"{prefix}0_{name}", type_=table.c[name].type) for name in columns})
+    return insert(table).from_select(
+        list(columns),
+        select(*(func.unnest(bindparam(f"{prefix}_{n}", type_=postgresql.ARRAY(table.c[n].type))) for n in columns)),
+    )
+
+
+def rows_params(columns: Sequence[str], prefix: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The parameters of :func:`rows_insert` for ``rows`` (each holding every one of ``columns``)."""
+    if len(rows) == 1:
+        return {f"{prefix}0_{name}": rows[0][name] for name in columns}
+    return {f"{prefix}_{name}": [row[name] for row in rows] for name in columns}

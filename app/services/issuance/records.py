@@ -6,6 +6,7 @@ States: ``offer_sent`` → ``offer_received`` (offer fetched or code redeemed) �
 sealed with the data key (AES-GCM, the issuance id as associated data) and dropped once issued or expired.
 """
 
+import functools
 import json
 import secrets
 import uuid
@@ -13,14 +14,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, inspect, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.sql.dml import Update
 
 from app.clock import clock
 from app.extensions import db
 from app.formats import aead
 from app.models.issuance import Issuance, IssuedCredential
 from app.services import audit, outbox
+from app.services.database import rows_insert, rows_params
 from app.services.stored_secrets import data_key
 from app.services.stored_secrets import digest as secret_digest
 
@@ -167,26 +169,17 @@ _SAVE = (
     .values({name: bindparam(name, type_=_ISSUANCES.c[name].type) for name in _MUTABLE})
 )
 _INSERT_CREDENTIALS = insert(_CREDENTIALS)
-#: PostgreSQL: the row, its new credentials, its outbox event and the audit events queued so far in one statement
-#: (data-modifying CTEs, PostgreSQL §7.8.4), with the credentials and events as one array per column (``unnest``
-#: zips them), so one shape serves any batch size. Three statements cost twice the CPU of one (psycopg and
-#: SQLAlchemy work per statement, measured here).
 _CREDENTIAL_COLUMNS = tuple(c.name for c in _CREDENTIALS.c)
-_SAVE_WITH_CREDENTIALS = _SAVE.add_cte(
-    insert(_CREDENTIALS)
-    .from_select(
-        list(_CREDENTIAL_COLUMNS),
-        select(
-            *(
-                func.unnest(bindparam(f"credential_{name}", type_=postgresql.ARRAY(_CREDENTIALS.c[name].type)))
-                for name in _CREDENTIAL_COLUMNS
-            )
-        ),
-    )
-    .cte("issued"),
-    outbox.INSERT_ONE.cte("announced"),
-    audit.QUEUE_FROM_ARRAYS.cte("audited"),
-)
+
+
+@functools.lru_cache(maxsize=8)
+def _write_with(credentials: int, events: int) -> Update:
+    """PostgreSQL: the row, its new credentials, its outbox event and the queued audit events in one statement
+    (data-modifying CTEs, PostgreSQL §7.8.4), built once per shape (``database.rows_insert``: one or many rows).
+    Three statements cost twice the CPU of one (psycopg and SQLAlchemy work per statement, measured here)."""
+    issued = rows_insert(_CREDENTIALS, _CREDENTIAL_COLUMNS, "credential", credentials)
+    statement = _SAVE.add_cte(issued.cte("issued"), outbox.INSERT_ONE.cte("announced"))
+    return statement.add_cte(audit.queue_insert(events).cte("audited")) if events else statement
 
 
 def checked_out(issuance_id: str) -> Issuance | None:
@@ -212,10 +205,11 @@ def store(
     params = {"key": row.issuance_id, **{name: getattr(row, name) for name in _MUTABLE}}
     checked: bool = inspect(row).transient  # never added to the session: checked_out made it
     if checked and credentials and announcement is not None and conn.dialect.name == "postgresql":
-        arrays = {f"credential_{name}": [c[name] for c in credentials] for name in _CREDENTIAL_COLUMNS}
+        rows = rows_params(_CREDENTIAL_COLUMNS, "credential", credentials)
         event = {f"event_{k}": v for k, v in outbox.entry(*announcement).items()}
-        events = audit.take_queued(db.session()) or {f"audit_{name}": [] for name in audit.QUEUE_COLUMNS}
-        conn.execute(_SAVE_WITH_CREDENTIALS, {**params, **arrays, **event, **events})
+        count, events = audit.take_queued(db.session())
+        shape = _write_with(min(len(credentials), 2), min(count, 2))  # 1 or "more": rows_insert's two shapes
+        conn.execute(shape, {**params, **rows, **event, **events})
         return
     if credentials:
         conn.execute(_INSERT_CREDENTIALS, list(credentials))
