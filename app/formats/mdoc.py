@@ -26,9 +26,10 @@ from jwcrypto import jwk
 from jwcrypto.common import base64url_encode
 
 from app.formats import cose
-from app.formats.errors import CoseError, FormatError, MdocError
+from app.formats.errors import CertificateError, CoseError, FormatError, MdocError
 from app.formats.jose import decode_b64url
 from app.formats.status_list import checked_reference
+from app.formats.x509 import keyed_certificate
 
 MSO_VERSION = "1.0"  # §9.1.2.4
 DIGEST_ALGORITHM = "SHA-256"  # §9.1.2.5: SHA-256, SHA-384 or SHA-512; idbb uses SHA-256
@@ -129,12 +130,10 @@ def _signer_countries(certificate: bytes, key: ec.EllipticCurvePrivateKey) -> tu
     signer's certificate and key are reused for every mdoc, so the parse is cached (by the bytes and the key
     object)."""
     try:
-        ds_cert = x509.load_der_x509_certificate(certificate)
-    except ValueError as exc:
-        raise MdocError("document signer certificate is not DER X.509") from exc
-    if ds_cert.public_key() != key.public_key():
-        raise MdocError("the signing key does not belong to the document signer certificate")
-    return tuple(str(a.value) for a in ds_cert.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME))
+        _, countries = keyed_certificate(certificate, key, "document signer")
+    except CertificateError as exc:
+        raise MdocError(str(exc)) from exc
+    return tuple(countries)
 
 
 def issue_mdoc(

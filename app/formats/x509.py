@@ -217,6 +217,18 @@ def iaca_certificate(
     return builder.sign(private_key, _mdoc_hash(private_key)).public_bytes(Encoding.DER)
 
 
+def keyed_certificate(der: bytes, key: ec.EllipticCurvePrivateKey, what: str) -> tuple[x509.Certificate, list[str]]:
+    """The DER certificate ``der`` of ``key`` and its subject's ``countryName`` values; a certificate that does not
+    parse or is another key's is a :class:`CertificateError` naming ``what`` (IACA, document signer)."""
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise CertificateError(f"{what} certificate is not DER X.509") from exc
+    if certificate.public_key() != key.public_key():
+        raise CertificateError(f"the {what} key does not belong to the {what} certificate")
+    return certificate, [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)]
+
+
 def document_signer_certificate(
     iaca_key: ec.EllipticCurvePrivateKey,
     iaca_der: bytes,
@@ -238,13 +250,7 @@ def document_signer_certificate(
     identifiers, issuerAltName; the subject's ``C=`` is the IACA's (Annex B.1.4: it SHALL match the issuer's, and
     the mdoc's issuing_country). The validity must lie inside the IACA's.
     """
-    try:
-        iaca = x509.load_der_x509_certificate(iaca_der)
-    except ValueError as exc:
-        raise CertificateError("IACA certificate is not DER X.509") from exc
-    if iaca.public_key() != iaca_key.public_key():
-        raise CertificateError("the IACA key does not belong to the IACA certificate")
-    iaca_country = [a.value for a in iaca.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)]
+    iaca, iaca_country = keyed_certificate(iaca_der, iaca_key, "IACA")
     if not iaca_country:
         raise CertificateError("IACA certificate has no countryName")
     if country is not None and country != iaca_country[0]:  # Annex B.1.4: subject C SHALL equal the issuer's C
