@@ -54,13 +54,10 @@ def sign_jwt(
     if alg in _ECDSA or alg in _RSA:
         # ``cryptography`` directly on the key jwcrypto caches (get_op_key): no JWSCore, no JWA registry lookup,
         # no re-parse of the header per token; EdDSA (rare, never on the credential path) still goes through jwcrypto
-        signature = _sign_pyca(alg, key, signing_input)
-    else:
-        # jwcrypto's JWSCore, not JWS: JWS deep-copies its header registry per object (~1 ms a token); the
-        # compact serialization of one protected header needs none of it (RFC 7515 §7.1)
-        signature = jws.JWSCore(alg, key, header_text, claims_bytes).sign()["signature"]
-        return f"{protected}.{payload}.{signature}"
-    return f"{protected}.{payload}.{b64url_encode(signature)}"
+        return f"{protected}.{payload}.{b64url_encode(_sign_pyca(alg, key, signing_input))}"
+    # jwcrypto's JWSCore, not JWS: JWS deep-copies its header registry per object (~1 ms a token); the compact
+    # serialization of one protected header needs none of it (RFC 7515 §7.1)
+    return f"{protected}.{payload}.{jws.JWSCore(alg, key, header_text, claims_bytes).sign()['signature']}"
 
 
 def _sign_pyca(alg: str, key: jwk.JWK, signing_input: bytes) -> bytes:

@@ -17,6 +17,7 @@ from jwcrypto import jwk
 from jwcrypto.common import JWException
 
 from app.formats.errors import FormatError
+from app.formats.jose import b64url_encode
 from app.formats.json_text import loads
 
 #: Members that only a private or symmetric JWK carries (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
@@ -155,7 +156,7 @@ def thumbprint(key: jwk.JWK | Mapping[str, Any]) -> str:
     # RFC 7638 §3.3: the required members only, in lexicographic order of their names, with no whitespace or
     # line breaks (json.dumps escapes non-ASCII, which the base64url and curve-name values never contain)
     text = json.dumps(values, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("utf-8")).digest()).rstrip(b"=").decode("ascii")
+    return b64url_encode(hashlib.sha256(text.encode("utf-8")).digest())
 
 
 def public_dict(key: jwk.JWK) -> dict[str, Any]:

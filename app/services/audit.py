@@ -97,13 +97,10 @@ def _append_pending(session: Session) -> None:
     events = session.info.pop(_PENDING, None)
     if not events:
         return
-    rows = [_row(event) for event in events]
     if session.get_bind().dialect.name == "postgresql":
-        for row in rows:
-            canonical_json(row["details"])  # what cannot be chained fails its use case, never the sealer
-        session.connection().execute(_QUEUE_INSERT, rows)  # Core, no RETURNING of the ids
-        session.info[_SEAL_AFTER_COMMIT] = True
+        session.connection().execute(_QUEUE_INSERT, _queued(session, events))  # Core, no RETURNING of the ids
         return
+    rows = [_row(event) for event in events]
     chain(session, rows)
     for event, row in zip(events, rows, strict=True):
         event.seq, event.prev_hash, event.hash = row["seq"], row["prev_hash"], row["hash"]
@@ -137,15 +134,21 @@ def take_queued(session: Session) -> tuple[int, dict[str, Any]]:
     the statement that carries them, like every other write of the transaction."""
     if session.get_bind().dialect.name != "postgresql" or session.in_nested_transaction():
         return 0, {}
-    events = session.info.get(_PENDING)
+    events = session.info.pop(_PENDING, None)
     if not events:
         return 0, {}
+    rows = _queued(session, events)
+    return len(rows), rows_params(_COLUMNS, "audit", rows)
+
+
+def _queued(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """PostgreSQL: ``events`` as ``audit_pending`` rows, each checked to be chainable, and the sealer told to run
+    after the COMMIT."""
     rows = [_row(event) for event in events]
     for row in rows:
         canonical_json(row["details"])  # what cannot be chained fails its use case, never the sealer
-    del session.info[_PENDING]
     session.info[_SEAL_AFTER_COMMIT] = True
-    return len(rows), rows_params(_COLUMNS, "audit", rows)
+    return rows
 
 
 def _row(event: AuditEvent) -> dict[str, Any]:

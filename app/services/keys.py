@@ -326,10 +326,7 @@ def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
     if chosen is not None:
         return chosen
     candidates = [r for r in view.records if r.kty == kty and r.use == "sig" and _is_signing(r, moment)]
-    if candidates:
-        row = max(candidates, key=lambda r: r.not_before)
-        chosen = view.signers[kty] = ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
-        return chosen
+    from_view = bool(candidates)  # an auto-rotation below drops the view: its choice is not kept there
     if not candidates:
         # The last key reached the end of its signing window (nobody rotated in time): make a new one
         # now, in the caller's transaction, rather than refuse service. Operators should rotate ahead
@@ -344,7 +341,10 @@ def signing_key(kty: str = "RSA", now: datetime | None = None) -> ActiveKey:
             "No signing key is available.", detail=f"no active {kty} key: run `idbb init-db` or `idbb keys rotate`"
         )
     row = max(candidates, key=lambda r: r.not_before)
-    return ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
+    chosen = ActiveKey(kid=row.kid, kty=row.kty, alg=row.alg, jwk=_unsealed(row))
+    if from_view:
+        view.signers[kty] = chosen
+    return chosen
 
 
 def decryption_keys(now: datetime | None = None) -> list[jwk.JWK]:

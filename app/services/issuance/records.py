@@ -202,8 +202,8 @@ def store(
     On PostgreSQL a checked-out row with its credentials and announcement is one statement, which also carries the
     audit events recorded so far (``audit.take_queued``)."""
     conn = db.session.connection()
-    params = {"key": row.issuance_id, **{name: getattr(row, name) for name in _MUTABLE}}
     checked: bool = inspect(row).transient  # never added to the session: checked_out made it
+    params = {"key": row.issuance_id, **{name: getattr(row, name) for name in _MUTABLE}} if checked else {}
     if checked and credentials and announcement is not None and conn.dialect.name == "postgresql":
         rows = rows_params(_CREDENTIAL_COLUMNS, "credential", credentials)
         event = {f"event_{k}": v for k, v in outbox.entry(*announcement).items()}
