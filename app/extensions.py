@@ -1,8 +1,9 @@
 """Shared extension objects, created unbound and ``init_app``'d by the app factory."""
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from flask.globals import _cv_app  # the app context's ContextVar, what the current_app proxy reads
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -58,7 +59,12 @@ class IdbbState:
 
 
 def state() -> IdbbState:
-    """The running app's state; services read settings and stores through it."""
-    from flask import current_app
+    """The running app's state; services read settings and stores through it.
 
-    return current_app.extensions["idbb"]
+    Read from the app context's context variable, not through the ``current_app`` proxy: a credential request
+    asks about twenty times, and the proxy costs ten times as much (0.6 against 0.06 µs, measured here)."""
+    try:
+        context = _cv_app.get()
+    except LookupError:
+        raise RuntimeError("idbb's state is read inside an app context") from None
+    return cast(IdbbState, context.app.extensions["idbb"])

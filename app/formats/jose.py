@@ -10,11 +10,12 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeGuard, cast
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeGuard, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException, base64url_decode, json_encode
@@ -23,6 +24,26 @@ from app.formats.errors import FormatError
 from app.formats.json_text import DEFAULT_MAX_DEPTH, check_json_text, loads
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class PublicJwk:
+    """A public signing JWK already checked and imported (:func:`app.formats.jwk.import_public_signing_jwk`): its
+    members as jwcrypto would export them (the registered parameters and the public key's, RFC 7517 §4, RFC 7518
+    §6) and the ``cryptography`` key that verifies with it, its ``use``/``key_ops`` allowing ``verify``.
+
+    What a wallet's proof key becomes: it verifies the proof and is bound into the credential (``cnf``, an mdoc's
+    deviceKey) without a jwcrypto JWK, whose construction cost more than the ECDSA check itself (35 µs)."""
+
+    members: Mapping[str, Any]
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.members.get(name, default)
+
+
+#: A verification key: a jwcrypto JWK (idbb's own and clients' registered keys) or an imported :class:`PublicJwk`
+VerificationKey: TypeAlias = jwk.JWK | PublicJwk
 
 
 def sign_jwt(
@@ -159,7 +180,7 @@ def peek_header(token: str) -> dict[str, Any]:
 
 def verify_jwt(
     token: str,
-    keys: Mapping[str, jwk.JWK],
+    keys: Mapping[str, VerificationKey],
     *,
     algorithms: Iterable[str],
     typ: str | None = None,
@@ -185,6 +206,8 @@ def verify_jwt(
             _verify_ecdsa(alg, key, protected, payload, base64url_decode(signature))
         elif alg in _RSA:
             _verify_rsa(alg, key, protected, payload, base64url_decode(signature))
+        elif isinstance(key, PublicJwk):
+            _verify_eddsa(alg, key, protected, payload, base64url_decode(signature))
         else:
             core = jws.JWSCore(alg, key, base64url_decode(protected).decode("utf-8"), base64url_decode(payload))
             if core.protected != protected:  # only the canonical base64url of what was signed
@@ -206,7 +229,25 @@ _ECDSA: dict[str, tuple[str, type[hashes.HashAlgorithm], int]] = {
 }
 
 
-def _verify_ecdsa(alg: str, key: jwk.JWK, protected: str, payload: str, signature: bytes) -> None:
+def _verifier(key: VerificationKey, curve: str | None = None) -> Any:
+    """The ``cryptography`` key of ``key``: an imported :class:`PublicJwk` had its ``use``/``key_ops`` checked then;
+    a jwcrypto JWK checks them here (and caches the key it builds)."""
+    return key.public_key if isinstance(key, PublicJwk) else key.get_op_key("verify", curve)
+
+
+def _verify_eddsa(alg: str, key: PublicJwk, protected: str, payload: str, signature: bytes) -> None:
+    """An EdDSA signature (RFC 8037 §3.1: Ed25519) with an imported key."""
+    if b64url_encode(base64url_decode(protected)) != protected:  # only the canonical base64url of what was signed
+        raise ValueError("non-canonical protected header encoding")
+    if alg != "EdDSA" or not isinstance(key.public_key, ed25519.Ed25519PublicKey):
+        raise ValueError("key does not fit the algorithm")
+    try:
+        key.public_key.verify(signature, f"{protected}.{payload}".encode("ascii"))
+    except InvalidSignature as exc:
+        raise ValueError("signature does not verify") from exc
+
+
+def _verify_ecdsa(alg: str, key: VerificationKey, protected: str, payload: str, signature: bytes) -> None:
     """An ES256/384/512 signature checked with ``cryptography`` directly (RFC 7518 §3.4).
 
     The same checks as jwcrypto's ``JWSCore`` (the key's ``use``/``key_ops`` allow ``verify``, its curve is the
@@ -218,7 +259,7 @@ def _verify_ecdsa(alg: str, key: jwk.JWK, protected: str, payload: str, signatur
         raise ValueError("non-canonical protected header encoding")
     if key.get("kty") != "EC" or key.get("crv") != curve:  # RFC 7518 §3.4: the algorithm fixes the curve
         raise ValueError("key does not fit the algorithm")  # (jwcrypto checks the curve only before it caches the key)
-    public = key.get_op_key("verify", curve)  # jwcrypto's use / key_ops constraints
+    public = _verifier(key, curve)  # the use / key_ops constraints
     if len(signature) != 2 * size:  # RFC 7518 §3.4: R and S, each exactly the curve's octet length
         raise ValueError("ECDSA signature has the wrong length")
     r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
@@ -241,7 +282,7 @@ _RSA: dict[str, tuple[padding.AsymmetricPadding, type[hashes.HashAlgorithm]]] = 
 }
 
 
-def _verify_rsa(alg: str, key: jwk.JWK, protected: str, payload: str, signature: bytes) -> None:
+def _verify_rsa(alg: str, key: VerificationKey, protected: str, payload: str, signature: bytes) -> None:
     """An RS*/PS* signature checked with ``cryptography`` directly (RFC 7518 §3.3, §3.5).
 
     The same checks as jwcrypto's ``JWSCore`` (canonical protected header, the key's ``use``/``key_ops`` allow
@@ -253,7 +294,7 @@ def _verify_rsa(alg: str, key: jwk.JWK, protected: str, payload: str, signature:
         raise ValueError("non-canonical protected header encoding")
     if key.get("kty") != "RSA":  # RFC 7518 §3.3, §3.5: RSASSA verifies with an RSA key only
         raise ValueError("key does not fit the algorithm")
-    public = key.get_op_key("verify")  # jwcrypto's use / key_ops constraints
+    public = _verifier(key)  # the use / key_ops constraints
     pad, hash_type = _RSA[alg]
     try:
         public.verify(signature, f"{protected}.{payload}".encode("ascii"), pad, hash_type())

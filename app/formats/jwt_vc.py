@@ -14,7 +14,7 @@ from typing import Any
 from jwcrypto import jwk
 
 from app.formats.errors import CredentialError
-from app.formats.jose import sign_jwt
+from app.formats.jose import PublicJwk, sign_jwt
 from app.formats.sd_jwt_vc import holder_cnf
 from app.formats.status_list import checked_reference
 
@@ -34,7 +34,7 @@ def issue_jwt_vc(
     iat: int,
     exp: int,
     nbf: int | None = None,
-    holder_key: jwk.JWK | Mapping[str, Any] | None = None,
+    holder_key: jwk.JWK | PublicJwk | Mapping[str, Any] | None = None,
     subject_id: str | None = None,
     jti: str | None = None,
     contexts: Sequence[str] = (VC_CONTEXT_V1,),

@@ -27,7 +27,7 @@ from jwcrypto.common import base64url_encode
 
 from app.formats import cose
 from app.formats.errors import CertificateError, CoseError, FormatError, MdocError
-from app.formats.jose import decode_b64url
+from app.formats.jose import PublicJwk, decode_b64url
 from app.formats.status_list import checked_reference
 from app.formats.x509 import keyed_certificate
 
@@ -106,19 +106,22 @@ def item_digest(item_bytes: cbor2.CBORTag) -> bytes:
     return hashlib.sha256(cbor2.dumps(item_bytes)).digest()
 
 
-def _device_key(holder_key: cose.VerifyingKey | jwk.JWK | Mapping[int, Any]) -> dict[int, Any]:
-    if isinstance(holder_key, jwk.JWK):
+def _device_key(holder_key: cose.VerifyingKey | jwk.JWK | PublicJwk | Mapping[int, Any]) -> dict[int, Any]:
+    key: Any = holder_key
+    if isinstance(holder_key, PublicJwk):  # imported and checked already (a wallet's proof key)
+        key = holder_key.public_key  # an RSA key falls through to the refusal below
+    elif isinstance(holder_key, jwk.JWK):
         if holder_key.has_private:
             raise MdocError("the device key must be public")
         try:
-            holder_key = holder_key.get_op_key("verify")
+            key = holder_key.get_op_key("verify")
         except Exception as exc:  # jwcrypto raises several types
             raise MdocError("device key does not import") from exc
     try:
-        if isinstance(holder_key, Mapping):
-            return cose.cose_key(cose.public_key_from_cose_key(holder_key))  # validated, and private parts dropped
-        if isinstance(holder_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-            return cose.cose_key(holder_key)  # §9.1.2.4: deviceKey is a COSE_Key
+        if isinstance(key, Mapping):
+            return cose.cose_key(cose.public_key_from_cose_key(key))  # validated, and private parts dropped
+        if isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+            return cose.cose_key(key)  # §9.1.2.4: deviceKey is a COSE_Key
     except CoseError as exc:
         raise MdocError(f"device key: {exc}") from exc
     raise MdocError("device key must be a public EC or Ed25519 key")
@@ -140,7 +143,7 @@ def issue_mdoc(
     *,
     doctype: str,
     namespaces: Mapping[str, Mapping[str, Any]],
-    device_key: cose.VerifyingKey | jwk.JWK | Mapping[int, Any],
+    device_key: cose.VerifyingKey | jwk.JWK | PublicJwk | Mapping[int, Any],
     key: ec.EllipticCurvePrivateKey,
     certificate: bytes,
     signed: datetime,

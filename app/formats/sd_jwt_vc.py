@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from jwcrypto import jwk
 
 from app.formats.errors import CredentialError, FormatError, SdJwtError
+from app.formats.jose import PublicJwk
 from app.formats.jwk import PRIVATE_MEMBERS
 from app.formats.sd_jwt import DEFAULT_DECOYS, IssuedSdJwt, ParsedSdJwt, issue_sd_jwt, verify_sd_jwt
 from app.formats.status_list import checked_reference
@@ -27,8 +28,10 @@ _SET_BY_ISSUER = NEVER_DISCLOSABLE | {"iat"}
 WELL_KNOWN = "/.well-known/jwt-vc-issuer"  # §3
 
 
-def holder_cnf(holder_key: jwk.JWK | Mapping[str, Any]) -> dict[str, Any]:
+def holder_cnf(holder_key: jwk.JWK | PublicJwk | Mapping[str, Any]) -> dict[str, Any]:
     """``cnf`` with the holder's public JWK (RFC 7800 §3.2); a private or symmetric key is refused."""
+    if isinstance(holder_key, PublicJwk):  # imported and checked already (a wallet's proof key)
+        return {"jwk": dict(holder_key.members)}
     data = holder_key.export_public(as_dict=True) if isinstance(holder_key, jwk.JWK) else dict(holder_key)
     if PRIVATE_MEMBERS & data.keys() or data.get("kty") not in {"EC", "OKP", "RSA"}:
         raise CredentialError("holder key must be a public EC, OKP or RSA JWK")
@@ -45,7 +48,7 @@ def issue_sd_jwt_vc(
     issuer: str,
     vct: str,
     claims: Mapping[str, Any],
-    holder_key: jwk.JWK | Mapping[str, Any] | None,
+    holder_key: jwk.JWK | PublicJwk | Mapping[str, Any] | None,
     key: jwk.JWK,
     alg: str,
     iat: int,

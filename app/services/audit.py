@@ -32,7 +32,7 @@ from app.clock import clock
 from app.extensions import db, state
 from app.formats.canonical import canonical_json
 from app.models.audit import AuditEvent, AuditHead, AuditPending
-from app.services.database import rows_insert, rows_params
+from app.services.database import rows_insert, rows_params, unflushed
 from app.services.stored_secrets import purpose_key
 
 log = logging.getLogger("idbb.audit")
@@ -70,9 +70,8 @@ def record(
 ) -> AuditEvent:
     """Add one event to the caller's transaction: it is chained and written when that transaction commits,
     and dropped if it rolls back (one transaction per use case)."""
-    event = AuditEvent(
-        at=clock.now(), actor=actor, action=action, target=target, outcome=outcome, details=dict(details or {})
-    )
+    values = {"at": clock.now(), "actor": actor, "action": action, "target": target, "outcome": outcome}
+    event = unflushed(AuditEvent, {**values, "details": dict(details or {})})  # a value until COMMIT writes it
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback before any statement still ends it and drops the event

@@ -7,7 +7,7 @@ SQLITE_BUSY_SNAPSHOT half-way through a use case. Several workers need PostgreSQ
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -116,3 +116,17 @@ def rows_params(columns: Sequence[str], prefix: str, rows: Sequence[Mapping[str,
     if len(rows) == 1:
         return {f"{prefix}0_{name}": rows[0][name] for name in columns}
     return {f"{prefix}_{name}": [row[name] for row in rows] for name in columns}
+
+
+M = TypeVar("M")
+
+
+def unflushed(model: type[M], values: Mapping[Any, Any]) -> M:
+    """A transient ``model`` instance holding ``values`` (column name → value), made as the ORM's own loading makes
+    one: a new instance whose dict is filled in one step. The declarative constructor fires an attribute event
+    per column (about 35 µs for an issuance row of 27 columns, measured here; this costs 2): it serves the value
+    objects of the hottest paths, a row :func:`app.services.issuance.records.checked_out` read and an audit event
+    waiting for its COMMIT. Later assignments are tracked as usual; every name must be a mapped column."""
+    instance = cast(M, inspect(model).class_manager.new_instance())
+    instance.__dict__.update(values)
+    return instance

@@ -8,12 +8,12 @@ import json
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwcrypto import jwk, jws
 
 from app.formats import FormatError
-from app.formats.jose import sign_jwt, verify_jwt
-from app.formats.jwk import thumbprint
+from app.formats.jose import PublicJwk, sign_jwt, verify_jwt
+from app.formats.jwk import import_public_signing_jwk, thumbprint
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +171,49 @@ def test_thumbprint_equals_jwcrypto(params: dict[str, object]) -> None:
 def test_thumbprint_refuses_a_key_without_its_required_members() -> None:
     with pytest.raises(FormatError):
         thumbprint({"kty": "EC", "crv": "P-256", "x": "AA"})
+
+
+# --- an imported key (PublicJwk: a wallet's proof key, no jwcrypto JWK) --------------------------------------------
+
+
+def _imported(private: object) -> PublicJwk:
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+    public = private.public_key()  # type: ignore[attr-defined]
+    maker = {rsa.RSAPublicKey: RSAAlgorithm, ec.EllipticCurvePublicKey: ECAlgorithm}.get(
+        next((t for t in (rsa.RSAPublicKey, ec.EllipticCurvePublicKey) if isinstance(public, t)), None), OKPAlgorithm
+    )
+    return import_public_signing_jwk(maker.to_jwk(public, as_dict=True))  # the JWK PyJWT writes
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384", "RS256", "PS256", "EdDSA"])
+def test_pyjwt_tokens_verify_with_an_imported_key(rsa_private: rsa.RSAPrivateKey, alg: str) -> None:
+    private = {
+        "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "ES384": lambda: ec.generate_private_key(ec.SECP384R1()),
+        "EdDSA": ed25519.Ed25519PrivateKey.generate,
+    }.get(alg, lambda: rsa_private)()
+    token = pyjwt.encode({"sub": "s"}, _pem(private), algorithm=alg, headers={"kid": "k", "typ": "openid4vci-proof+jwt"})
+    key = _imported(private)
+    header, claims = verify_jwt(token, {"k": key}, algorithms=[alg], typ="openid4vci-proof+jwt")
+    assert claims == {"sub": "s"} and header["alg"] == alg
+    head, _, signature = token.split(".")
+    other = _b64(b'{"sub":"t"}')
+    with pytest.raises(FormatError):  # another payload under the same signature
+        verify_jwt(f"{head}.{other}.{signature}", {"k": key}, algorithms=[alg])
+
+
+def test_an_imported_key_of_another_type_or_curve_fails(rsa_private: rsa.RSAPrivateKey) -> None:
+    es = ec.generate_private_key(ec.SECP256R1())
+    ed = ed25519.Ed25519PrivateKey.generate()
+    cases = [
+        (pyjwt.encode({"a": 1}, _pem(es), algorithm="ES256", headers={"kid": "k"}), "ES256", _imported(rsa_private)),
+        (pyjwt.encode({"a": 1}, _pem(es), algorithm="ES256", headers={"kid": "k"}), "ES256", _imported(ed)),
+        (pyjwt.encode({"a": 1}, _pem(rsa_private), algorithm="RS256", headers={"kid": "k"}), "RS256", _imported(es)),
+        (pyjwt.encode({"a": 1}, _pem(ed), algorithm="EdDSA", headers={"kid": "k"}), "EdDSA", _imported(es)),
+    ]
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    cases.append((pyjwt.encode({"a": 1}, _pem(p384), algorithm="ES384", headers={"kid": "k"}), "ES384", _imported(es)))
+    for token, alg, key in cases:
+        with pytest.raises(FormatError):
+            verify_jwt(token, {"k": key}, algorithms=[alg])

@@ -1,5 +1,8 @@
 """app/formats/jwk.py: importing client public signing keys and RFC 7638 thumbprints.
 
+Both importers take every test: ``parse_public_signing_jwk`` (a jwcrypto JWK, for registered client keys) and
+``import_public_signing_jwk`` (``cryptography`` alone, for a wallet's proof key); they accept and refuse alike.
+
 Keys are made with ``cryptography`` and turned into JWKs with PyJWT; thumbprints are computed here
 with hashlib + json. Nothing on the expected side goes through jwcrypto, which the code under test
 uses, so a bug shared between the two cannot pass.
@@ -16,7 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from app.formats import FormatError
-from app.formats.jwk import parse_public_signing_jwk, public_dict, supported_algs, thumbprint
+from app.formats.jose import PublicJwk
+from app.formats.jwk import (
+    import_public_signing_jwk,
+    parse_public_signing_jwk,
+    public_dict,
+    supported_algs,
+    thumbprint,
+)
 
 # RFC 7638 §3.1: the worked example and the thumbprint the RFC publishes for it.
 RFC7638_N = (
@@ -85,6 +95,20 @@ def private_jwks(rsa_private, ec_private, ed_private):
 KTYS = ["RSA", "EC", "OKP"]
 
 
+@pytest.fixture(params=[parse_public_signing_jwk, import_public_signing_jwk], ids=["jwcrypto", "pyca"])
+def importer(request):
+    return request.param
+
+
+def exported(key) -> dict:
+    """The public members of what either importer returned."""
+    return dict(key.members) if isinstance(key, PublicJwk) else public_dict(key)
+
+
+def is_private(key) -> bool:
+    return False if isinstance(key, PublicJwk) else key.has_private
+
+
 def _encoded_with_alphabet_specials(jwk_dict: dict, encoder, specials: str) -> str:
     """base64 of the JSON text that really contains the alphabet's 62/63 characters.
 
@@ -112,14 +136,14 @@ def _b64url_with_special_chars(jwk_dict: dict) -> str:
 
 
 @pytest.mark.parametrize("kty", KTYS)
-def test_accepts_a_dict(public_jwks, kty):
+def test_accepts_a_dict(public_jwks, kty, importer):
     given = public_jwks[kty]
-    key = parse_public_signing_jwk(given)
-    assert not key.has_private
-    exported = public_dict(key)
+    key = importer(given)
+    assert not is_private(key)
+    members = exported(key)
     for member in REQUIRED_MEMBERS[kty]:
-        assert exported[member] == given[member]
-    assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & exported.keys()
+        assert members[member] == given[member]
+    assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & members.keys()
 
 
 @pytest.mark.parametrize("kty", KTYS)
@@ -135,14 +159,14 @@ def test_accepts_a_dict(public_jwks, kty):
         pytest.param(_b64url_with_special_chars, id="base64url-with-dash-underscore"),
     ],
 )
-def test_accepts_encoded_forms(public_jwks, kty, encode):
+def test_accepts_encoded_forms(public_jwks, kty, encode, importer):
     given = public_jwks[kty]
     text = encode(given)
     assert isinstance(text, str)
-    key = parse_public_signing_jwk(text)
-    assert not key.has_private
-    exported = public_dict(key)
-    assert {m: exported[m] for m in REQUIRED_MEMBERS[kty]} == {m: given[m] for m in REQUIRED_MEMBERS[kty]}
+    key = importer(text)
+    assert not is_private(key)
+    members = exported(key)
+    assert {m: members[m] for m in REQUIRED_MEMBERS[kty]} == {m: given[m] for m in REQUIRED_MEMBERS[kty]}
     # every encoding of the same key is the same key
     assert thumbprint(key) == rfc7638(given)
 
@@ -151,64 +175,103 @@ def test_accepts_encoded_forms(public_jwks, kty, encode):
     ("kty", "alg"),
     [("RSA", "RS256"), ("RSA", "PS256"), ("RSA", "RS512"), ("EC", "ES256"), ("OKP", "EdDSA")],
 )
-def test_accepts_matching_alg_and_use_sig(public_jwks, kty, alg):
-    key = parse_public_signing_jwk(dict(public_jwks[kty], alg=alg, use="sig", kid="client-key-1"))
+def test_accepts_matching_alg_and_use_sig(public_jwks, kty, alg, importer):
+    key = importer(dict(public_jwks[kty], alg=alg, use="sig", kid="client-key-1"))
     assert alg in supported_algs(key)
     assert key.get("kid") == "client-key-1"
 
 
-def test_supported_algs_by_key_type(public_jwks):
-    assert supported_algs(parse_public_signing_jwk(public_jwks["EC"])) == ("ES256",)
-    assert supported_algs(parse_public_signing_jwk(public_jwks["OKP"])) == ("EdDSA",)
-    rsa_algs = supported_algs(parse_public_signing_jwk(public_jwks["RSA"]))
+def test_supported_algs_by_key_type(public_jwks, importer):
+    assert supported_algs(importer(public_jwks["EC"])) == ("ES256",)
+    assert supported_algs(importer(public_jwks["OKP"])) == ("EdDSA",)
+    rsa_algs = supported_algs(importer(public_jwks["RSA"]))
     assert "RS256" in rsa_algs and "PS256" in rsa_algs
     assert not {"ES256", "EdDSA", "HS256", "none"} & set(rsa_algs)
 
 
-def test_accepts_exactly_2048_bit_rsa(public_jwks):
+def test_accepts_exactly_2048_bit_rsa(public_jwks, importer):
     assert len(b64url_decode(public_jwks["RSA"]["n"])) * 8 == 2048
-    parse_public_signing_jwk(public_jwks["RSA"])
+    importer(public_jwks["RSA"])
 
 
 @pytest.mark.parametrize(("kty", "alg"), [("RSA", "RS256"), ("EC", "ES256"), ("OKP", "EdDSA")])
-def test_imported_key_verifies_a_pyjwt_signature(rsa_private, ec_private, ed_private, public_jwks, kty, alg):
+def test_imported_key_verifies_a_pyjwt_signature(rsa_private, ec_private, ed_private, public_jwks, kty, alg, importer):
     """The imported key is the client's key: it verifies what the client's private key signed."""
     from jwcrypto import jws
 
     private = {"RSA": rsa_private, "EC": ec_private, "OKP": ed_private}[kty]
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     token = pyjwt.encode({"sub": "client"}, pem, algorithm=alg)
-    key = parse_public_signing_jwk(json.dumps(public_jwks[kty]))
+    key = importer(json.dumps(public_jwks[kty]))
+    if isinstance(key, PublicJwk):  # the cryptography key itself, checked by PyJWT
+        assert pyjwt.decode(token, key.public_key, algorithms=[alg]) == {"sub": "client"}
+        return
     obj = jws.JWS()
     obj.deserialize(token)
     obj.verify(key, alg=alg)
     assert json.loads(obj.payload) == {"sub": "client"}
 
 
+@pytest.mark.parametrize("kty", KTYS)
+@pytest.mark.parametrize("ops", [["sign"], ["encrypt", "wrapKey"], "sign"])
+def test_refuses_key_ops_without_verify(public_jwks, kty, ops, importer):
+    """RFC 7517 §4.3: a key whose key_ops do not include verify must not verify a signature."""
+    with pytest.raises(FormatError):
+        importer(dict(public_jwks[kty], key_ops=ops))
+    assert importer(dict(public_jwks[kty], key_ops=["verify"])) is not None
+
+
+@pytest.mark.parametrize("member", ["x", "y"])
+def test_refuses_an_ec_coordinate_shorter_or_longer_than_the_curve(public_jwks, member, importer):
+    """RFC 7518 §6.2.1.2-3: x and y MUST be the full size of a coordinate for the curve (32 octets for P-256)."""
+    raw = b64url_decode(public_jwks["EC"][member])
+    for wrong in (raw[1:], b"\x00" + raw):
+        with pytest.raises(FormatError):
+            importer(dict(public_jwks["EC"], **{member: b64url(wrong)}))
+
+
+@pytest.mark.parametrize("value", [None, 7, ["a"], {"a": 1}])
+def test_refuses_a_coordinate_that_is_not_a_string(public_jwks, value, importer):
+    with pytest.raises(FormatError):
+        importer(dict(public_jwks["EC"], x=value))
+
+
+def test_the_imported_key_keeps_registered_members_and_drops_others(public_jwks):
+    """What a credential's cnf carries: the key and its registered parameters (RFC 7517 §4), nothing a wallet
+    added beside them, nothing private."""
+    given = dict(public_jwks["EC"], kid="w1", alg="ES256", use="sig", note="free text", ext=True)
+    key = import_public_signing_jwk(given)
+    assert dict(key.members) == {m: given[m] for m in ("kty", "crv", "x", "y", "kid", "alg", "use")}
+    expected = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(b64url_decode(given["x"]), "big"), int.from_bytes(b64url_decode(given["y"]), "big"), ec.SECP256R1()
+    )
+    assert key.public_key.public_numbers() == expected
+
+
 # --- refused inputs ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kty", KTYS)
-def test_refuses_private_keys(private_jwks, kty):
+def test_refuses_private_keys(private_jwks, kty, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(private_jwks[kty])
+        importer(private_jwks[kty])
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(json.dumps(private_jwks[kty]))
+        importer(json.dumps(private_jwks[kty]))
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(b64url(json.dumps(private_jwks[kty]).encode()))
+        importer(b64url(json.dumps(private_jwks[kty]).encode()))
 
 
 @pytest.mark.parametrize("member", ["d", "p", "q", "dp", "dq", "qi", "oth", "k"])
-def test_refuses_any_private_member_on_a_public_key(public_jwks, member):
+def test_refuses_any_private_member_on_a_public_key(public_jwks, member, importer):
     value = [{"r": "AQAB", "d": "AQAB", "t": "AQAB"}] if member == "oth" else b64url(b"\x01" * 32)
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(dict(public_jwks["RSA"], **{member: value}))
+        importer(dict(public_jwks["RSA"], **{member: value}))
 
 
 @pytest.mark.parametrize("kty", ["EC", "OKP"])
-def test_refuses_d_on_ec_and_okp(public_jwks, kty):
+def test_refuses_d_on_ec_and_okp(public_jwks, kty, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(dict(public_jwks[kty], d=b64url(b"\x07" * 32)))
+        importer(dict(public_jwks[kty], d=b64url(b"\x07" * 32)))
 
 
 @pytest.mark.parametrize(
@@ -218,41 +281,41 @@ def test_refuses_d_on_ec_and_okp(public_jwks, kty):
         {"kty": "oct", "k": b64url(b"0123456789abcdef0123456789abcdef"), "alg": "HS256", "use": "sig"},
     ],
 )
-def test_refuses_symmetric_keys(jwk_dict):
+def test_refuses_symmetric_keys(jwk_dict, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(jwk_dict)
+        importer(jwk_dict)
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(json.dumps(jwk_dict))
+        importer(json.dumps(jwk_dict))
 
 
 @pytest.mark.parametrize("bits", [1024, 2047])
-def test_refuses_rsa_under_2048_bits(bits):
+def test_refuses_rsa_under_2048_bits(bits, importer):
     small = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     jwk_dict = RSAAlgorithm.to_jwk(small.public_key(), as_dict=True)
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(jwk_dict)
+        importer(jwk_dict)
 
 
-def test_refuses_x25519_okp_key():
+def test_refuses_x25519_okp_key(importer):
     public = x25519.X25519PrivateKey.generate().public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     with pytest.raises(FormatError):
-        parse_public_signing_jwk({"kty": "OKP", "crv": "X25519", "x": b64url(raw)})
+        importer({"kty": "OKP", "crv": "X25519", "x": b64url(raw)})
 
 
-def test_refuses_unsupported_ec_curve():
+def test_refuses_unsupported_ec_curve(importer):
     public = ec.generate_private_key(ec.SECP256K1()).public_key()
     jwk_dict = ECAlgorithm.to_jwk(public, as_dict=True)
     assert jwk_dict["crv"] == "secp256k1"
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(jwk_dict)
+        importer(jwk_dict)
 
 
 @pytest.mark.parametrize("kty", KTYS)
 @pytest.mark.parametrize("use", ["enc", "", "SIG"])
-def test_refuses_use_other_than_sig(public_jwks, kty, use):
+def test_refuses_use_other_than_sig(public_jwks, kty, use, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(dict(public_jwks[kty], use=use))
+        importer(dict(public_jwks[kty], use=use))
 
 
 @pytest.mark.parametrize(
@@ -269,17 +332,17 @@ def test_refuses_use_other_than_sig(public_jwks, kty, use):
         ("OKP", "RS256"),
     ],
 )
-def test_refuses_mismatched_alg(public_jwks, kty, alg):
+def test_refuses_mismatched_alg(public_jwks, kty, alg, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(dict(public_jwks[kty], alg=alg))
+        importer(dict(public_jwks[kty], alg=alg))
 
 
-def test_refuses_p384_key_labelled_es256():
+def test_refuses_p384_key_labelled_es256(importer):
     public = ec.generate_private_key(ec.SECP384R1()).public_key()
     jwk_dict = ECAlgorithm.to_jwk(public, as_dict=True)
-    assert parse_public_signing_jwk(dict(jwk_dict, alg="ES384")) is not None
+    assert importer(dict(jwk_dict, alg="ES384")) is not None
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(dict(jwk_dict, alg="ES256"))
+        importer(dict(jwk_dict, alg="ES256"))
 
 
 @pytest.mark.parametrize(
@@ -301,22 +364,22 @@ def test_refuses_p384_key_labelled_es256():
         ["kty", "EC"],
     ],
 )
-def test_refuses_junk(junk):
+def test_refuses_junk(junk, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(junk)
+        importer(junk)
 
 
 @pytest.mark.parametrize(
     "payload",
     [b"hello world, not json", b"\xff\xfe\xfd binary", b"{this is not json either}", b"kty=RSA&n=abc"],
 )
-def test_refuses_base64_of_non_json(payload):
+def test_refuses_base64_of_non_json(payload, importer):
     for encoded in (b64url(payload), base64.b64encode(payload).decode("ascii")):
         with pytest.raises(FormatError):
-            parse_public_signing_jwk(encoded)
+            importer(encoded)
 
 
-def test_refuses_json_arrays(public_jwks):
+def test_refuses_json_arrays(public_jwks, importer):
     array_text = json.dumps([public_jwks["EC"]])
     for given in (
         array_text,
@@ -326,7 +389,7 @@ def test_refuses_json_arrays(public_jwks):
         json.dumps({"keys": [public_jwks["EC"]]}),
     ):
         with pytest.raises(FormatError):
-            parse_public_signing_jwk(given)
+            importer(given)
 
 
 @pytest.mark.parametrize(
@@ -339,12 +402,12 @@ def test_refuses_json_arrays(public_jwks):
         {"kty": "RSA", "n": "!!!", "e": "AQAB"},
     ],
 )
-def test_refuses_incomplete_or_malformed_keys(jwk_dict):
+def test_refuses_incomplete_or_malformed_keys(jwk_dict, importer):
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(jwk_dict)
+        importer(jwk_dict)
 
 
-def test_refuses_ec_point_not_on_curve(public_jwks):
+def test_refuses_ec_point_not_on_curve(public_jwks, importer):
     good = public_jwks["EC"]
     y = bytearray(b64url_decode(good["y"]))
     y[-1] ^= 0x01
@@ -354,30 +417,30 @@ def test_refuses_ec_point_not_on_curve(public_jwks):
         x = int.from_bytes(b64url_decode(off_curve["x"]), "big")
         ec.EllipticCurvePublicNumbers(x, int.from_bytes(bytes(y), "big"), ec.SECP256R1()).public_key()
     with pytest.raises(FormatError):
-        parse_public_signing_jwk(off_curve)
+        importer(off_curve)
 
 
 # --- thumbprints ------------------------------------------------------------------------------
 
 
-def test_thumbprint_rfc7638_example():
+def test_thumbprint_rfc7638_example(importer):
     assert rfc7638(RFC7638_JWK) == RFC7638_THUMBPRINT  # the helper itself against the RFC's value
-    assert thumbprint(parse_public_signing_jwk(RFC7638_JWK)) == RFC7638_THUMBPRINT
+    assert thumbprint(importer(RFC7638_JWK)) == RFC7638_THUMBPRINT
 
 
 @pytest.mark.parametrize("kty", KTYS)
-def test_thumbprint_matches_independent_computation(public_jwks, kty):
+def test_thumbprint_matches_independent_computation(public_jwks, kty, importer):
     given = public_jwks[kty]
     expected = rfc7638(given)
-    key = parse_public_signing_jwk(given)
+    key = importer(given)
     assert thumbprint(key) == expected
     assert len(expected) == 43 and "=" not in expected
     # optional members (kid, use, alg) do not change the thumbprint (RFC 7638 §3.2)
     alg = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}[kty]
-    decorated = parse_public_signing_jwk(dict(given, kid="other", use="sig", alg=alg))
+    decorated = importer(dict(given, kid="other", use="sig", alg=alg))
     assert thumbprint(decorated) == expected
 
 
-def test_thumbprints_differ_between_keys(public_jwks):
-    prints = {thumbprint(parse_public_signing_jwk(public_jwks[kty])) for kty in KTYS}
+def test_thumbprints_differ_between_keys(public_jwks, importer):
+    prints = {thumbprint(importer(public_jwks[kty])) for kty in KTYS}
     assert len(prints) == 3

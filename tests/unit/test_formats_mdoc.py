@@ -16,7 +16,7 @@ import cbor2
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
@@ -203,6 +203,17 @@ def test_device_key_from_a_jwk_is_the_same_cose_key():
     assert issue(device_key=holder).mso["deviceKeyInfo"] == issue().mso["deviceKeyInfo"]
     with pytest.raises(MdocError):
         issue(device_key=jwk.JWK.from_pyca(DEVICE_KEY))  # a private key
+
+
+def test_device_key_from_an_imported_proof_key_is_the_same_cose_key():
+    """A wallet's proof key reaches issuance as a PublicJwk (imported with cryptography): the same deviceKey."""
+    from app.formats.jwk import import_public_signing_jwk
+
+    members = jwk.JWK.from_pyca(DEVICE_KEY.public_key()).export_public(as_dict=True)
+    assert issue(device_key=import_public_signing_jwk(members)).mso["deviceKeyInfo"] == issue().mso["deviceKeyInfo"]
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    with pytest.raises(MdocError):  # ISO 18013-5 §9.1.2.4: an EC or EdDSA COSE_Key, never RSA
+        issue(device_key=import_public_signing_jwk(jwk.JWK.from_pyca(rsa_key).export_public(as_dict=True)))
 
 
 def test_bad_input_is_refused():

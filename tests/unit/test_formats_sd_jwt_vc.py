@@ -89,6 +89,15 @@ def issuer_key_callback(issuer, header):
     return ISSUER_PUBLIC
 
 
+def test_an_imported_proof_key_is_bound_as_its_public_members():
+    """A wallet's proof key reaches issuance as a PublicJwk: cnf.jwk is the key the wallet sent, with its kid."""
+    from app.formats.jwk import import_public_signing_jwk
+
+    sent = {**HOLDER_JWK.export_public(as_dict=True), "kid": "wallet-1", "unregistered": "dropped"}
+    payload = pyjwt.decode(issue(holder_key=import_public_signing_jwk(sent)).jwt, options={"verify_signature": False})
+    assert payload["cnf"] == {"jwk": {k: v for k, v in sent.items() if k != "unregistered"}}
+
+
 def test_issuer_jwt_header_and_plain_claims_with_pyjwt():
     issued = issue()
     header = pyjwt.get_unverified_header(issued.jwt)

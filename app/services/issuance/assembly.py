@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from jwcrypto import jwk
-
 from app.formats.claims_path import ClaimsDescription, select
+from app.formats.jose import PublicJwk
 from app.formats.jwt_vc import issue_jwt_vc
 from app.formats.mdoc import issue_mdoc, issuer_signed_b64url
 from app.formats.sd_jwt_vc import issue_sd_jwt_vc
@@ -54,7 +53,7 @@ def selected(
 def assemble(
     config: CredentialConfiguration,
     values: dict[tuple[str, ...], Any],
-    holder: jwk.JWK,
+    holder: PublicJwk,
     status: StatusReference,
     *,
     issuer: str,

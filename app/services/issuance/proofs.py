@@ -18,8 +18,8 @@ from app.clock import clock
 from app.errors import Unauthorized
 from app.extensions import state
 from app.formats import FormatError
-from app.formats.jose import peek_header, verify_jwt
-from app.formats.jwk import PRIVATE_MEMBERS, parse_public_signing_jwk, supported_algs, thumbprint
+from app.formats.jose import PublicJwk, peek_header, verify_jwt
+from app.formats.jwk import PRIVATE_MEMBERS, import_public_signing_jwk, supported_algs, thumbprint
 from app.services.issuance import nonces
 from app.services.issuance.configurations import CredentialConfiguration
 from app.services.issuance.errors import InvalidCredentialRequest, InvalidNonce, InvalidProof
@@ -31,15 +31,15 @@ LEEWAY = 5
 
 @dataclass(frozen=True)
 class BoundKey:
-    key: jwk.JWK  # public
+    key: PublicJwk  # imported with cryptography alone: it verifies the proof and is bound into the credential
     jkt: str  # its RFC 7638 thumbprint, computed once
 
 
-def bound(key: jwk.JWK) -> BoundKey:
+def bound(key: PublicJwk) -> BoundKey:
     return BoundKey(key, thumbprint(key))
 
 
-def _key(header: dict[str, Any]) -> jwk.JWK:
+def _key(header: dict[str, Any]) -> PublicJwk:
     named = [n for n in ("jwk", "kid", "x5c") if n in header]
     if len(named) != 1:  # Appendix F.1: exactly one of kid, jwk, x5c
         raise InvalidProof(description="A proof names its key by exactly one of jwk, kid or x5c.")
@@ -50,7 +50,7 @@ def _key(header: dict[str, Any]) -> jwk.JWK:
             data = header["jwk"]
             if not isinstance(data, dict) or PRIVATE_MEMBERS & data.keys():  # F.1: MUST NOT contain a private key
                 raise InvalidProof(description="The proof jwk must be a public key.")
-            return parse_public_signing_jwk(data)
+            return import_public_signing_jwk(data)
         chain = header["x5c"]
         if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
             raise InvalidProof(description="The proof x5c is malformed.")
@@ -59,7 +59,7 @@ def _key(header: dict[str, Any]) -> jwk.JWK:
         cert = pyca_x509.load_der_x509_certificate(base64.b64decode(chain[0], validate=True))
         # the certificate's key passes the same checks as a jwk: RSA within 2048..8192 bits (NIST SP 800-131A; a
         # larger modulus only buys the sender our CPU time), supported kty and curves
-        return parse_public_signing_jwk(jwk.JWK.from_pyca(cert.public_key()).export_public(as_dict=True))
+        return import_public_signing_jwk(jwk.JWK.from_pyca(cert.public_key()).export_public(as_dict=True))
     except InvalidProof:
         raise
     except (FormatError, ValueError, TypeError) as exc:

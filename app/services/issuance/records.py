@@ -22,7 +22,7 @@ from app.extensions import db
 from app.formats import aead
 from app.models.issuance import Issuance, IssuedCredential
 from app.services import audit, outbox
-from app.services.database import rows_insert, rows_params
+from app.services.database import rows_insert, rows_params, unflushed
 from app.services.stored_secrets import data_key
 from app.services.stored_secrets import digest as secret_digest
 
@@ -189,7 +189,7 @@ def checked_out(issuance_id: str) -> Issuance | None:
     For the wallet's credential request, the hottest write path: the ORM's identity map, change tracking and flush
     of one row cost more CPU than the SELECT and the UPDATE themselves. Use :func:`locked` anywhere else."""
     found = db.session.connection().execute(_CHECK_OUT, {"key": issuance_id}).mappings().first()
-    return None if found is None else Issuance(**found)
+    return None if found is None else unflushed(Issuance, found)
 
 
 def store(

@@ -21,7 +21,7 @@ from app.extensions import db, state
 from app.formats import FormatError
 from app.formats.claims_path import ClaimsDescription
 from app.formats.jose import check_time_claims
-from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members
+from app.formats.jwk import PRIVATE_MEMBERS, check_rsa_members, import_public_signing_jwk
 from app.models.grants import Grant
 from app.models.issuance import Issuance
 from app.models.registry import Identity
@@ -378,7 +378,7 @@ def _credential(body: dict[str, Any], token: WalletToken) -> Answer:
             from app.services.stored_secrets import digest
 
             row.transaction_hash = digest(transaction_id)
-            row.pending_request = {"configuration": config.id, "keys": [h.key.export_public(as_dict=True) for h in holders]}
+            row.pending_request = {"configuration": config.id, "keys": [dict(h.key.members) for h in holders]}
             records.event(row, "credential_deferred", actor="wallet", configuration=config.id)
             records.store(row)
             # §8.3: not issued immediately: 202 with transaction_id and interval
@@ -416,7 +416,7 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
             return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         pending = row.pending_request or {}
         config = configured()[pending["configuration"]]
-        holders = [proofs.bound(jwk.JWK(**k)) for k in pending.get("keys", [])]
+        holders = [proofs.bound(import_public_signing_jwk(k)) for k in pending.get("keys", [])]
         row.transaction_hash, row.pending_request = None, None  # §9.1: invalidated once the credential is obtained
         issued = _issue(row, config, holders, token.claims_for(config.id))
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)

@@ -162,4 +162,4 @@ def test_x5c_proof_keys_outside_2048_to_8192_bits_are_invalid_proof(bits):
         _key(_x5c_header(_rsa_public(bits)))
     assert refused.value.code == "invalid_proof"
     assert "bits" in str(refused.value.__cause__)
-    assert _key(_x5c_header(_rsa_public(2048))).get_op_key("verify").key_size == 2048
+    assert _key(_x5c_header(_rsa_public(2048))).public_key.key_size == 2048
