@@ -168,9 +168,12 @@ def compact_parts(token: Any, *, max_length: int | None = None) -> list[str]:
 
 def peek_header(token: str) -> dict[str, Any]:
     """The protected header of a compact JWS, unverified: only to pick the verification key."""
-    parts = compact_parts(token)
+    return _header(compact_parts(token)[0])
+
+
+def _header(protected: str) -> dict[str, Any]:
     try:
-        header = json.loads(base64url_decode(parts[0]))
+        header = json.loads(base64url_decode(protected))
     except (ValueError, TypeError, binascii.Error, RecursionError) as exc:
         raise FormatError("token is not a compact JWS") from exc
     if not isinstance(header, dict):
@@ -184,12 +187,16 @@ def verify_jwt(
     *,
     algorithms: Iterable[str],
     typ: str | None = None,
+    header: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a compact JWS against the key named by its ``kid``; return (header, claims).
 
-    Claims are not time-checked here: see :func:`check_time_claims`.
+    ``header``: what :func:`peek_header` returned for this very token, when the caller read it to choose the key
+    (a wallet's proof, an access token), so it is not decoded twice. Claims are not time-checked here: see
+    :func:`check_time_claims`.
     """
-    header = peek_header(token)
+    protected, payload, signature = compact_parts(token)
+    header = _header(protected) if header is None else header
     alg = header.get("alg")
     if alg not in set(algorithms):  # RFC 8725 §3.1: only algorithms we chose; never "none"
         raise FormatError("token algorithm is not accepted")
@@ -200,7 +207,6 @@ def verify_jwt(
         raise FormatError("token is signed by an unknown key")
     if "crit" in header or header.get("b64", True) is not True:  # RFC 7515 §4.1.11: we understand no extension
         raise FormatError("token uses a critical header extension")
-    protected, payload, signature = compact_parts(token)
     try:
         if alg in _ECDSA:
             _verify_ecdsa(alg, key, protected, payload, base64url_decode(signature))

@@ -84,7 +84,7 @@ def _verify_one(
     if alg not in supported_algs(key):
         raise InvalidProof(description="The proof algorithm does not fit its key.")
     try:
-        _, claims = verify_jwt(proof, {str(header.get("kid")): key}, algorithms=[alg], typ=PROOF_TYP)
+        _, claims = verify_jwt(proof, {str(header.get("kid")): key}, algorithms=[alg], typ=PROOF_TYP, header=header)
     except FormatError as exc:
         raise InvalidProof(description="The proof signature does not verify.") from exc
     settings = state().settings

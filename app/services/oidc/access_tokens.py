@@ -63,9 +63,10 @@ def decode(token: str) -> dict[str, Any]:
     """Signature, ``typ``, issuer, audience and required claims of an idbb access token, without
     the time and revocation checks (introspection and revocation look at expired tokens too)."""
     settings = state().settings
-    kid = peek_header(token).get("kid")
+    header = peek_header(token)
+    kid = header.get("kid")
     published = keys.public_jwks_by_kid(want=kid if isinstance(kid, str) else None)
-    _, claims = verify_jwt(token, published, algorithms=ACCEPTED_ALGS, typ=AT_TYP)
+    _, claims = verify_jwt(token, published, algorithms=ACCEPTED_ALGS, typ=AT_TYP, header=header)
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     if claims.get("iss") != settings.issuer or settings.issuer not in audiences:

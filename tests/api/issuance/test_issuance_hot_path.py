@@ -39,13 +39,15 @@ def test_reserved_status_indexes_are_random_distinct_and_unused_ones_stay_valid(
 
     cx = make_app(status_list_size=1_048_576)
     with cx.app.app_context():
-        refs = [allocation.allocate() for _ in range(100)]
+        refs = [allocation.allocate() for _ in range(300)]
         rows = db.session.execute(select(StatusEntry.idx, StatusEntry.status)).all()
     idx = [r.idx for r in refs]
-    assert len(set(idx)) == 100 and idx != sorted(idx) and idx != sorted(idx, reverse=True)
+    assert len(set(idx)) == 300 and idx != sorted(idx) and idx != sorted(idx, reverse=True)
     assert len({r.list_id for r in refs}) == 1
     assert set(idx) <= {r.idx for r in rows} and all(r.status == 0 for r in rows)
-    assert len(rows) == 128  # two blocks of 64 (1,048,576 / 4,096 capped at 64): 28 reserved, unused, VALID
+    # two blocks of 256 (1,048,576 / 4,096), the second short of any index the first holds (a random collision:
+    # ON CONFLICT DO NOTHING): the rest reserved, unused, VALID
+    assert 256 + 44 <= len(rows) <= 512
     from app import create_app
 
     second = create_app(cx.app.extensions["idbb"].settings)  # another worker on the same database
@@ -53,7 +55,7 @@ def test_reserved_status_indexes_are_random_distinct_and_unused_ones_stay_valid(
         other = [allocation.allocate() for _ in range(10)]
         total = db.session.execute(select(StatusEntry.idx)).all()
     assert {r.list_id for r in other} == {refs[0].list_id}  # the same open list, its own block
-    assert not {r.idx for r in other} & set(idx) and len(total) == 192
+    assert not {r.idx for r in other} & set(idx) and 10 <= len(total) - len(rows) <= 256
 
 
 def test_a_replayed_proof_is_refused_even_with_a_fresh_c_nonce(client: Any, api_client: Any):
