@@ -128,7 +128,9 @@ def apply_disclosures(
 
     ``_sd`` arrays get decoys (a random count in ``decoys``, inclusive) and are sorted (§4.2.4.1: the order MUST NOT
     reveal the original order). ``_sd_alg`` is set when any digest is present. Top-level names in
-    ``never_disclosable`` are refused as paths. A path that names no claim is refused.
+    ``never_disclosable`` are refused as paths. A path that names no claim is refused. The payload is a new object
+    down to every disclosable claim; a subtree holding none (``cnf``, ``status``) is checked and shared with
+    ``claims``, not copied.
     """
     paths = _normalise_paths(disclosable)
     for path in paths:
@@ -154,6 +156,9 @@ def apply_disclosures(
         return here, deeper
 
     def walk(value: Any, depth: int, candidates: list[ClaimPath]) -> Any:
+        if not candidates and depth:  # no disclosable claim below: only checked, shared rather than copied
+            plain(value)
+            return value
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             digests: list[str] = []
@@ -187,6 +192,19 @@ def apply_disclosures(
                     items.append(processed)
             return items
         return value
+
+    def plain(value: Any) -> None:
+        # the names a payload reserves (§4.2.4.1-2) appear nowhere, however deep
+        if isinstance(value, Mapping):
+            for name, child in value.items():
+                if not isinstance(name, str):
+                    raise DisclosureError("claim names must be strings")
+                if name in RESERVED_NAMES:
+                    raise DisclosureError("claims may not use the names _sd, _sd_alg or ...")
+                plain(child)
+        elif isinstance(value, list | tuple):
+            for child in value:
+                plain(child)
 
     payload = walk(claims, 0, list(paths))
     missing = paths - used

@@ -44,3 +44,28 @@ def test_a_disclosed_object_carries_the_digests_of_its_own_disclosures() -> None
 def test_a_path_that_names_no_claim_is_refused(path: tuple[str | int | None, ...]) -> None:
     with pytest.raises(DisclosureError, match="name no claim"):
         apply_disclosures(CLAIMS, [("given_name",), path])
+
+
+@pytest.mark.parametrize(
+    "plain",
+    [
+        {"meta": {"_sd": ["x"]}},
+        {"meta": [{"ok": 1}, {"...": "x"}]},
+        {"meta": {"deep": {"_sd_alg": "sha-256"}}},
+        {"meta": {1: "a name that is not a string"}},
+    ],
+)
+def test_a_reserved_name_anywhere_in_a_subtree_with_nothing_disclosable_is_refused(plain: dict) -> None:
+    """§4.2.4.1-2: _sd, _sd_alg and ... are payload syntax wherever they sit; a subtree without disclosable claims
+    is checked, not copied, and still refused."""
+    with pytest.raises(DisclosureError):
+        apply_disclosures({**CLAIMS, **plain}, [("given_name",)], decoys=(0, 0))
+
+
+def test_subtrees_without_disclosable_claims_come_out_unchanged() -> None:
+    claims = {**CLAIMS, "cnf": {"jwk": {"kty": "EC", "crv": "P-256"}}, "status": {"status_list": {"idx": 3, "uri": "u"}}}
+    payload, disclosures = apply_disclosures(claims, [("address", "street")], decoys=(0, 0))
+    assert payload["cnf"] == claims["cnf"] and payload["status"] == claims["status"]
+    assert payload["nested"] == CLAIMS["nested"] and payload["nationalities"] == ["DE", "FR"]
+    assert process_payload(payload, disclosures) == claims
+    assert payload is not claims and payload["address"] is not claims["address"]  # new down to each disclosure
