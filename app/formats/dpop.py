@@ -14,7 +14,6 @@ one to two windows, and any worker that shares ``key`` accepts it without shared
 import base64
 import hashlib
 import hmac
-import json
 import math
 import re
 import string
@@ -22,12 +21,9 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
-from jwcrypto import jwk, jws
-from jwcrypto.common import JWException
-
 from app.formats.errors import FormatError
-from app.formats.jose import b64url_encode, decode_header_segment
-from app.formats.jwk import PRIVATE_MEMBERS, parse_public_signing_jwk, supported_algs, thumbprint
+from app.formats.jose import PublicJwk, b64url_encode, decode_header_segment, verify_jwt
+from app.formats.jwk import PRIVATE_MEMBERS, import_public_signing_jwk, supported_algs, thumbprint
 
 #: Accepted proof algorithms: asymmetric only (RFC 9449 §4.3 item 5), never ``none`` or an HMAC.
 DPOP_ALGS: tuple[str, ...] = ("ES256", "PS256", "RS256", "EdDSA")
@@ -105,10 +101,10 @@ def verify_proof(
         raise FormatError("DPoP proof has no jwk header object")
     if PRIVATE_MEMBERS & key_data.keys():  # RFC 9449 §4.3 item 7: the jwk does not contain a private key
         raise FormatError("DPoP proof jwk header contains a private key")
-    key = parse_public_signing_jwk(key_data)
+    key = import_public_signing_jwk(key_data)  # cryptography alone: no jwcrypto JWK or JWS per request
     if alg not in supported_algs(key):  # RFC 7518 §3.1: the algorithm must fit the key type and curve
         raise FormatError("DPoP proof algorithm does not fit its jwk")
-    claims = _verified_claims(proof, key, alg)  # RFC 9449 §4.3 item 6: the signature verifies with the jwk
+    claims = _verified_claims(proof, key, alg, header)  # RFC 9449 §4.3 item 6: the signature verifies with the jwk
 
     jti = claims.get("jti")
     htm = claims.get("htm")
@@ -198,16 +194,11 @@ def _nonce_mac(key: bytes, slot: bytes) -> bytes:
     return hmac.new(key, _NONCE_CONTEXT + slot, hashlib.sha256).digest()[:_NONCE_MAC_LENGTH]
 
 
-def _verified_claims(proof: str, key: jwk.JWK, alg: str) -> dict[str, Any]:
+def _verified_claims(proof: str, key: PublicJwk, alg: str, header: dict[str, Any]) -> dict[str, Any]:
     try:
-        obj = jws.JWS()
-        obj.deserialize(proof)
-        obj.verify(key, alg=alg)
-        claims = json.loads(obj.payload)
-    except (JWException, ValueError, TypeError, RecursionError) as exc:
+        _, claims = verify_jwt(proof, {str(header.get("kid")): key}, algorithms=[alg], header=header)
+    except FormatError as exc:
         raise FormatError("DPoP proof signature does not verify") from exc
-    if not isinstance(claims, dict):
-        raise FormatError("DPoP proof payload is not a JSON object")
     return claims
 
 
