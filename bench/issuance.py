@@ -45,6 +45,15 @@ CLAIMS = {
 }
 
 
+#: offers, c_nonces, proofs and access tokens minted before the clock must still be good when they are used
+OUTLIVE_THE_RUN = {
+    "IDBB_CREDENTIAL_OFFER_TTL": "3600",
+    "IDBB_C_NONCE_TTL": "3600",
+    "IDBB_PROOF_MAX_AGE": "3600",
+    "IDBB_ACCESS_TOKEN_TTL": "3600",
+}
+
+
 class JsonClient(LeanClient):
     async def post_json(self, path: str, body: Any, headers: dict[str, str]) -> Any:
         payload = json.dumps(body).encode("utf-8")
@@ -195,11 +204,8 @@ def body(run: BenchRun, args: argparse.Namespace) -> int:
         args.database_url,
         args.workers,
         IDBB_REDIS_URL=args.redis_url,
-        IDBB_CREDENTIAL_OFFER_TTL="3600",
-        IDBB_C_NONCE_TTL="3600",
-        IDBB_PROOF_MAX_AGE="3600",
-        IDBB_ACCESS_TOKEN_TTL="3600",
         IDBB_WORKER_THREADS="2",
+        **OUTLIVE_THE_RUN,
     )
     run.create_database(env)
     api = run.add_api_client(env, "bench-backend", "issuance.write issuance.read")

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from enrollment import BenchRun, drop_database, server_env
-from issuance import CLAIMS, PRE_AUTH, SD_JWT, proofs
+from issuance import CLAIMS, OUTLIVE_THE_RUN, PRE_AUTH, SD_JWT, proofs
 
 
 def main() -> int:
@@ -38,17 +38,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
     run = BenchRun(args.database_url, prefix="idbb-bench-handlers-")
-    env = server_env(
-        run.base,
-        run.port,
-        args.database_url,
-        1,
-        IDBB_REDIS_URL=args.redis_url,
-        IDBB_CREDENTIAL_OFFER_TTL="3600",
-        IDBB_C_NONCE_TTL="3600",
-        IDBB_PROOF_MAX_AGE="3600",
-        IDBB_ACCESS_TOKEN_TTL="3600",
-    )
+    env = server_env(run.base, run.port, args.database_url, 1, IDBB_REDIS_URL=args.redis_url, **OUTLIVE_THE_RUN)
     run.create_database(env)
     try:
         api = run.add_api_client(env, "bench-backend", "issuance.write issuance.read")
