@@ -98,6 +98,9 @@ def measure(args: argparse.Namespace, base: str, client_id: str) -> int:
                 spent[side] += time.thread_time() - began
                 if profiler is not None and side == args.profile:
                     profiler.disable()
+    from app.services import audit
+
+    audit.stop_all()  # the sealer threads, before the database is dropped
     if profiler is not None:
         profiler.dump_stats(f"bench-{args.profile}.prof")
     per = {side: seconds / n * 1000 for side, seconds in spent.items()}
