@@ -1,12 +1,18 @@
 """Shared extension objects, created unbound and ``init_app``'d by the app factory."""
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
-from flask.globals import _cv_app  # the app context's ContextVar, what the current_app proxy reads
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+_APP_CONTEXT: "ContextVar[Any] | None"
+try:
+    from flask.globals import _cv_app as _APP_CONTEXT  # the app context's ContextVar, what current_app reads
+except ImportError:  # a Flask that names it otherwise: the proxy
+    _APP_CONTEXT = None
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -63,8 +69,12 @@ def state() -> IdbbState:
 
     Read from the app context's context variable, not through the ``current_app`` proxy: a credential request
     asks about twenty times, and the proxy costs ten times as much (0.6 against 0.06 µs, measured here)."""
+    if _APP_CONTEXT is None:
+        from flask import current_app
+
+        return cast(IdbbState, current_app.extensions["idbb"])
     try:
-        context = _cv_app.get()
+        context = _APP_CONTEXT.get()
     except LookupError:
         raise RuntimeError("idbb's state is read inside an app context") from None
     return cast(IdbbState, context.app.extensions["idbb"])

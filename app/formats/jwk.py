@@ -97,7 +97,7 @@ def parse_public_signing_jwk(value: Any) -> jwk.JWK:
     """Import a client's public signing key, refusing private, symmetric and weak keys."""
     data = decode_jwk_input(value)
     kty = data.get("kty")
-    if kty not in {"RSA", "EC", "OKP"}:
+    if not isinstance(kty, str) or kty not in {"RSA", "EC", "OKP"}:
         raise FormatError("public key must have kty RSA, EC or OKP")
     if PRIVATE_MEMBERS & data.keys():
         raise FormatError("a private key was sent where a public key is expected")
@@ -119,8 +119,6 @@ def parse_public_signing_jwk(value: Any) -> jwk.JWK:
         raise FormatError("public key type or curve is not supported for signatures")
     if "alg" in data and data["alg"] not in algs:
         raise FormatError("public key alg does not fit the key")
-    if kty == "EC":
-        _ec_coordinates(data)
     if kty == "RSA" and public.key_size < MIN_RSA_BITS:  # NIST SP 800-131A
         raise FormatError("RSA public keys must be at least 2048 bits")
     return key
@@ -137,17 +135,17 @@ _CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
 }
 
 
-def _ec_coordinates(data: Mapping[str, Any]) -> tuple[bytes, bytes]:
+def _ec_coordinates(data: Mapping[str, Any], *, full_size: bool) -> tuple[bytes, bytes]:
     """An EC key's x and y octets, each the full size of a coordinate of its curve (RFC 7518 §6.2.1.2-3: "MUST be
     the full size"): a key has one spelling, so one RFC 7638 thumbprint (jwcrypto takes a shorter or longer one)."""
     size = _CURVES[str(data.get("crv"))][1]
     x, y = decode_b64url(data.get("x"), "EC x"), decode_b64url(data.get("y"), "EC y")  # type: ignore[arg-type]  # decode_b64url refuses a non-string
-    if len(x) != size or len(y) != size:  # RFC 7518 §6.2.1.2-3: the full size of a coordinate
+    if full_size and (len(x) != size or len(y) != size):  # RFC 7518 §6.2.1.2-3: the full size of a coordinate
         raise FormatError("EC coordinates must be the curve's full size")
     return x, y
 
 
-def import_public_signing_jwk(value: Any) -> PublicJwk:
+def import_public_signing_jwk(value: Any, *, full_size: bool = True) -> PublicJwk:
     """Import a public signing key with ``cryptography`` alone: the checks of :func:`parse_public_signing_jwk`, and
     the point on its curve (the library refuses one that is not), without building a jwcrypto JWK (a wallet's proof
     key: 14 µs against 49, measured here).
@@ -155,18 +153,25 @@ def import_public_signing_jwk(value: Any) -> PublicJwk:
     Refused: a private, symmetric or unsupported key; ``use`` other than ``sig`` and ``key_ops`` without
     ``verify`` (RFC 7517 §4.2-4.3, as jwcrypto's ``get_op_key("verify")`` refuses them); an ``alg`` that does not fit
     the key; an EC coordinate not of its curve's full length (RFC 7518 §6.2.1.2-3: "MUST be the full size");
-    RSA outside 2048..8192 bits (:func:`check_rsa_members`)."""
+    RSA outside 2048..8192 bits (:func:`check_rsa_members`). ``full_size=False`` only re-reads a key accepted before
+    the coordinate check (a deferred request's keys, kept since then); a key that arrives is always checked. Client
+    keys registered earlier go through :func:`parse_public_signing_jwk`, which does not check it: they are re-read
+    on every use, and refusing one now would lock its client out."""
     data = decode_jwk_input(value)
     kty = data.get("kty")
-    if kty not in PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
         raise FormatError("public key must have kty RSA, EC or OKP")
     if PRIVATE_MEMBERS & data.keys():
         raise FormatError("a private key was sent where a public key is expected")
     if data.get("use", "sig") != "sig":
         raise FormatError("public key use must be 'sig'")
     ops = data.get("key_ops")
-    if ops is not None and "verify" not in (ops if isinstance(ops, list) else [ops]):  # RFC 7517 §4.3
-        raise FormatError("public key key_ops must allow verify")
+    if ops is not None:
+        listed = ops if isinstance(ops, list) else [ops]
+        if not all(isinstance(op, str) for op in listed) or len(set(listed)) != len(listed):
+            raise FormatError("public key key_ops must be distinct strings")  # RFC 7517 §4.3: MUST NOT repeat
+        if "verify" not in listed:  # RFC 7517 §4.3: the key may only be used for the operations listed
+            raise FormatError("public key key_ops must allow verify")
     crv = None if kty == "RSA" else data.get("crv")
     algs = SIGNING_ALGS.get((kty, crv), ()) if crv is None or isinstance(crv, str) else ()
     if not algs:
@@ -176,7 +181,7 @@ def import_public_signing_jwk(value: Any) -> PublicJwk:
     try:
         public: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
         if kty == "EC":
-            x, y = _ec_coordinates(data)
+            x, y = _ec_coordinates(data, full_size=full_size)
             curve = _CURVES[str(crv)][0]
             public = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), curve).public_key()
         elif kty == "RSA":

@@ -156,8 +156,7 @@ def apply_disclosures(
         return here, deeper
 
     def walk(value: Any, depth: int, candidates: list[ClaimPath]) -> Any:
-        if not candidates and depth:  # no disclosable claim below: only checked, shared rather than copied
-            plain(value)
+        if not candidates and depth and plain(value):  # no disclosable claim below: checked, shared, not copied
             return value
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
@@ -193,18 +192,21 @@ def apply_disclosures(
             return items
         return value
 
-    def plain(value: Any) -> None:
-        # the names a payload reserves (§4.2.4.1-2) appear nowhere, however deep
-        if isinstance(value, Mapping):
+    def plain(value: Any) -> bool:
+        # the names a payload reserves (§4.2.4.1-2) appear nowhere, however deep; False for a container that is
+        # not a dict, list or tuple (another Mapping), which the copying walk turns into a dict as before
+        if type(value) is dict:
             for name, child in value.items():
                 if not isinstance(name, str):
                     raise DisclosureError("claim names must be strings")
                 if name in RESERVED_NAMES:
                     raise DisclosureError("claims may not use the names _sd, _sd_alg or ...")
-                plain(child)
-        elif isinstance(value, list | tuple):
-            for child in value:
-                plain(child)
+                if not plain(child):
+                    return False
+            return True
+        if isinstance(value, list | tuple):
+            return all(plain(child) for child in value)
+        return not isinstance(value, Mapping)
 
     payload = walk(claims, 0, list(paths))
     missing = paths - used

@@ -179,6 +179,24 @@ def test_private_key_in_header_refused(ec_key, ed_key):
         check(make_proof(ed_key, alg="EdDSA", jwk_dict=OKPAlgorithm.to_jwk(ed_key, as_dict=True)))
 
 
+@pytest.mark.parametrize("members", [{"kty": []}, {"kty": {}}, {"kty": "EC", "crv": [], "x": "AA", "y": "AA"}])
+def test_a_jwk_with_members_of_the_wrong_type_is_refused_not_a_crash(ec_key, members):
+    """An unhashable kty or crv is a FormatError (invalid_dpop_proof), never a TypeError reaching the endpoint."""
+    with pytest.raises(FormatError):
+        check(make_proof(ec_key, jwk_dict=members))
+
+
+def test_a_jwk_whose_coordinate_is_not_full_size_is_refused(ec_key):
+    """RFC 7518 §6.2.1.2: x MUST be the full size of a P-256 coordinate (a leading zero octet added is refused)."""
+    import base64
+
+    members = ec_jwk(ec_key)
+    raw = base64.urlsafe_b64decode(members["x"] + "==")
+    longer = base64.urlsafe_b64encode(b"\x00" + raw).rstrip(b"=").decode()
+    with pytest.raises(FormatError):
+        check(make_proof(ec_key, jwk_dict=dict(members, x=longer)))
+
+
 def test_missing_or_non_object_jwk_refused(ec_key):
     body = {"jti": "x", "htm": "POST", "htu": URL, "iat": NOW}
     with pytest.raises(FormatError, match="jwk"):

@@ -222,12 +222,35 @@ def test_refuses_key_ops_without_verify(public_jwks, kty, ops, importer):
 
 
 @pytest.mark.parametrize("member", ["x", "y"])
-def test_refuses_an_ec_coordinate_shorter_or_longer_than_the_curve(public_jwks, member, importer):
-    """RFC 7518 §6.2.1.2-3: x and y MUST be the full size of a coordinate for the curve (32 octets for P-256)."""
+def test_an_arriving_ec_coordinate_must_be_the_full_size_of_its_curve(public_jwks, member):
+    """RFC 7518 §6.2.1.2-3: x and y MUST be the full size of a coordinate for the curve (32 octets for P-256): a
+    proof or DPoP key one octet longer (a leading zero) or shorter is refused."""
     raw = b64url_decode(public_jwks["EC"][member])
     for wrong in (raw[1:], b"\x00" + raw):
         with pytest.raises(FormatError):
-            importer(dict(public_jwks["EC"], **{member: b64url(wrong)}))
+            import_public_signing_jwk(dict(public_jwks["EC"], **{member: b64url(wrong)}))
+
+
+def test_a_stored_key_with_a_leading_zero_octet_is_still_read(public_jwks):
+    """A key accepted before the full-size check is re-read as it was: registered client keys (checked on every
+    use; refusing one now would lock its client out) and a deferred request's kept keys (``full_size=False``)."""
+    longer = dict(public_jwks["EC"], x=b64url(b"\x00" + b64url_decode(public_jwks["EC"]["x"])))
+    assert parse_public_signing_jwk(longer) is not None
+    kept = import_public_signing_jwk(longer, full_size=False)
+    assert kept.public_key.public_numbers() == import_public_signing_jwk(public_jwks["EC"]).public_key.public_numbers()
+
+
+@pytest.mark.parametrize("kty", [[], {}, 3, None])
+def test_a_kty_that_is_not_a_string_is_refused(kty, importer):
+    with pytest.raises(FormatError):
+        importer({"kty": kty, "n": "AQAB", "e": "AQAB"})
+
+
+@pytest.mark.parametrize("ops", [["verify", "verify"], ["verify", 3], [["verify"]]])
+def test_key_ops_must_be_distinct_strings(public_jwks, ops):
+    """RFC 7517 §4.3: key_ops values are strings and MUST NOT be duplicated."""
+    with pytest.raises(FormatError):
+        import_public_signing_jwk(dict(public_jwks["EC"], key_ops=ops))
 
 
 @pytest.mark.parametrize("value", [None, 7, ["a"], {"a": 1}])

@@ -69,3 +69,14 @@ def test_subtrees_without_disclosable_claims_come_out_unchanged() -> None:
     assert payload["nested"] == CLAIMS["nested"] and payload["nationalities"] == ["DE", "FR"]
     assert process_payload(payload, disclosures) == claims
     assert payload is not claims and payload["address"] is not claims["address"]  # new down to each disclosure
+
+
+def test_a_mapping_that_is_not_a_dict_in_a_plain_subtree_is_copied_into_one() -> None:
+    """Only dicts, lists and scalars are shared; another Mapping (a read-only view) becomes a dict, so the payload
+    always serialises as JSON."""
+    import json
+    from types import MappingProxyType
+
+    claims = {**CLAIMS, "meta": MappingProxyType({"source": "registry", "inner": MappingProxyType({"a": 1})})}
+    payload, _ = apply_disclosures(claims, [("given_name",)], decoys=(0, 0))
+    assert json.loads(json.dumps(payload))["meta"] == {"source": "registry", "inner": {"a": 1}}

@@ -416,7 +416,8 @@ def _deferred(body: dict[str, Any], token: WalletToken) -> Answer:
             return Answer(202, {"transaction_id": transaction_id, "interval": state().settings.deferred_interval}, NO_STORE)
         pending = row.pending_request or {}
         config = configured()[pending["configuration"]]
-        holders = [proofs.bound(import_public_signing_jwk(k)) for k in pending.get("keys", [])]
+        # keys the request's proofs carried, re-read (kept before the full-size check too: accepted then)
+        holders = [proofs.bound(import_public_signing_jwk(k, full_size=False)) for k in pending.get("keys", [])]
         row.transaction_hash, row.pending_request = None, None  # §9.1: invalidated once the credential is obtained
         issued = _issue(row, config, holders, token.claims_for(config.id))
         return Answer(200, {"credentials": issued, "notification_id": row.notification_id}, NO_STORE)
