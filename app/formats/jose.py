@@ -208,6 +208,9 @@ def verify_jwt(
     if "crit" in header or header.get("b64", True) is not True:  # RFC 7515 §4.1.11: we understand no extension
         raise FormatError("token uses a critical header extension")
     try:
+        # only the canonical base64url of what was signed, whichever path verifies it (JWSCore's own check)
+        if b64url_encode(base64url_decode(protected)) != protected:
+            raise ValueError("non-canonical protected header encoding")
         if alg in _ECDSA:
             _verify_ecdsa(alg, key, protected, payload, base64url_decode(signature))
         elif alg in _RSA:
@@ -216,8 +219,6 @@ def verify_jwt(
             _verify_eddsa(alg, key, protected, payload, base64url_decode(signature))
         else:
             core = jws.JWSCore(alg, key, base64url_decode(protected).decode("utf-8"), base64url_decode(payload))
-            if core.protected != protected:  # only the canonical base64url of what was signed
-                raise ValueError("non-canonical protected header encoding")
             core.verify(base64url_decode(signature))
         claims = json.loads(base64url_decode(payload))
     except (JWException, ValueError, TypeError, binascii.Error, RecursionError) as exc:
@@ -243,8 +244,6 @@ def _verifier(key: VerificationKey, curve: str | None = None) -> Any:
 
 def _verify_eddsa(alg: str, key: PublicJwk, protected: str, payload: str, signature: bytes) -> None:
     """An EdDSA signature (RFC 8037 §3.1: Ed25519) with an imported key."""
-    if b64url_encode(base64url_decode(protected)) != protected:  # only the canonical base64url of what was signed
-        raise ValueError("non-canonical protected header encoding")
     if alg != "EdDSA" or not isinstance(key.public_key, ed25519.Ed25519PublicKey):
         raise ValueError("key does not fit the algorithm")
     try:
@@ -257,12 +256,11 @@ def _verify_ecdsa(alg: str, key: VerificationKey, protected: str, payload: str, 
     """An ES256/384/512 signature checked with ``cryptography`` directly (RFC 7518 §3.4).
 
     The same checks as jwcrypto's ``JWSCore`` (the key's ``use``/``key_ops`` allow ``verify``, its curve is the
-    algorithm's, the protected header is canonical base64url), without building a ``JWSCore`` per token (about a
-    third of a proof's verification time), and the signature length is checked as §3.4 fixes it.
+    algorithm's; :func:`verify_jwt` checks the protected header is canonical base64url), without building a
+    ``JWSCore`` per token (about a third of a proof's verification time), and the signature length is checked as
+    §3.4 fixes it.
     """
     curve, hash_type, size = _ECDSA[alg]
-    if b64url_encode(base64url_decode(protected)) != protected:  # only the canonical base64url of what was signed
-        raise ValueError("non-canonical protected header encoding")
     if key.get("kty") != "EC" or key.get("crv") != curve:  # RFC 7518 §3.4: the algorithm fixes the curve
         raise ValueError("key does not fit the algorithm")  # (jwcrypto checks the curve only before it caches the key)
     public = _verifier(key, curve)  # the use / key_ops constraints
@@ -291,13 +289,12 @@ _RSA: dict[str, tuple[padding.AsymmetricPadding, type[hashes.HashAlgorithm]]] = 
 def _verify_rsa(alg: str, key: VerificationKey, protected: str, payload: str, signature: bytes) -> None:
     """An RS*/PS* signature checked with ``cryptography`` directly (RFC 7518 §3.3, §3.5).
 
-    The same checks as jwcrypto's ``JWSCore`` (canonical protected header, the key's ``use``/``key_ops`` allow
-    ``verify``), and the key must be RSA (jwcrypto would hand an EC key to the RSA verifier and fail on a
-    TypeError). The public key object is the one jwcrypto caches in the JWK, so a cached JWK (idbb's own keys,
-    :func:`app.services.keys.public_jwks_by_kid`) costs no import per token; no ``JWSCore`` is built.
+    The same checks as jwcrypto's ``JWSCore`` (the key's ``use``/``key_ops`` allow ``verify``; :func:`verify_jwt`
+    checks the protected header is canonical), and the key must be RSA (jwcrypto would hand an EC key to the RSA
+    verifier and fail on a TypeError). The public key object is the one jwcrypto caches in the JWK, so a cached JWK
+    (idbb's own keys, :func:`app.services.keys.public_jwks_by_kid`) costs no import per token; no ``JWSCore`` is
+    built.
     """
-    if b64url_encode(base64url_decode(protected)) != protected:  # only the canonical base64url of what was signed
-        raise ValueError("non-canonical protected header encoding")
     if key.get("kty") != "RSA":  # RFC 7518 §3.3, §3.5: RSASSA verifies with an RSA key only
         raise ValueError("key does not fit the algorithm")
     public = _verifier(key)  # the use / key_ops constraints

@@ -95,16 +95,7 @@ def _b64_to_text(text: str) -> str:
 
 def parse_public_signing_jwk(value: Any) -> jwk.JWK:
     """Import a client's public signing key, refusing private, symmetric and weak keys."""
-    data = decode_jwk_input(value)
-    kty = data.get("kty")
-    if not isinstance(kty, str) or kty not in {"RSA", "EC", "OKP"}:
-        raise FormatError("public key must have kty RSA, EC or OKP")
-    if PRIVATE_MEMBERS & data.keys():
-        raise FormatError("a private key was sent where a public key is expected")
-    if data.get("use", "sig") != "sig":
-        raise FormatError("public key use must be 'sig'")
-    if kty == "RSA":
-        check_rsa_members(data)
+    data, kty = _signing_members(value)
     try:
         key = jwk.JWK(**data)
         # jwcrypto builds keys lazily: force the point/modulus checks now; the key object stays cached in the
@@ -114,11 +105,6 @@ def parse_public_signing_jwk(value: Any) -> jwk.JWK:
         raise FormatError("public key does not import") from exc
     if key.has_private or not key.has_public:
         raise FormatError("public key is not a usable public key")
-    algs = supported_algs(key)
-    if not algs:
-        raise FormatError("public key type or curve is not supported for signatures")
-    if "alg" in data and data["alg"] not in algs:
-        raise FormatError("public key alg does not fit the key")
     if kty == "RSA" and public.key_size < MIN_RSA_BITS:  # NIST SP 800-131A
         raise FormatError("RSA public keys must be at least 2048 bits")
     return key
@@ -133,6 +119,29 @@ _CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "P-384": (ec.SECP384R1(), 48),
     "P-521": (ec.SECP521R1(), 66),
 }
+
+
+def _signing_members(value: Any) -> tuple[dict[str, Any], str]:
+    """A JWK's members and ``kty`` once the checks both importers make have passed: ``kty`` RSA, EC or OKP, no private
+    member, ``use`` sig, a key type and curve idbb verifies with (:data:`SIGNING_ALGS`), an ``alg`` that fits them,
+    and an RSA ``n``/``e`` of a usable size (:func:`check_rsa_members`)."""
+    data = decode_jwk_input(value)
+    kty = data.get("kty")
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
+        raise FormatError("public key must have kty RSA, EC or OKP")
+    if PRIVATE_MEMBERS & data.keys():
+        raise FormatError("a private key was sent where a public key is expected")
+    if data.get("use", "sig") != "sig":
+        raise FormatError("public key use must be 'sig'")
+    crv = None if kty == "RSA" else data.get("crv")
+    algs = SIGNING_ALGS.get((kty, crv), ()) if crv is None or isinstance(crv, str) else ()
+    if not algs:
+        raise FormatError("public key type or curve is not supported for signatures")
+    if "alg" in data and data["alg"] not in algs:
+        raise FormatError("public key alg does not fit the key")
+    if kty == "RSA":
+        check_rsa_members(data)
+    return data, kty
 
 
 def _ec_coordinates(data: Mapping[str, Any], *, full_size: bool) -> tuple[bytes, bytes]:
@@ -157,14 +166,7 @@ def import_public_signing_jwk(value: Any, *, full_size: bool = True) -> PublicJw
     the coordinate check (a deferred request's keys, kept since then); a key that arrives is always checked. Client
     keys registered earlier go through :func:`parse_public_signing_jwk`, which does not check it: they are re-read
     on every use, and refusing one now would lock its client out."""
-    data = decode_jwk_input(value)
-    kty = data.get("kty")
-    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
-        raise FormatError("public key must have kty RSA, EC or OKP")
-    if PRIVATE_MEMBERS & data.keys():
-        raise FormatError("a private key was sent where a public key is expected")
-    if data.get("use", "sig") != "sig":
-        raise FormatError("public key use must be 'sig'")
+    data, kty = _signing_members(value)
     ops = data.get("key_ops")
     if ops is not None:
         listed = ops if isinstance(ops, list) else [ops]
@@ -172,20 +174,13 @@ def import_public_signing_jwk(value: Any, *, full_size: bool = True) -> PublicJw
             raise FormatError("public key key_ops must be distinct strings")  # RFC 7517 §4.3: MUST NOT repeat
         if "verify" not in listed:  # RFC 7517 §4.3: the key may only be used for the operations listed
             raise FormatError("public key key_ops must allow verify")
-    crv = None if kty == "RSA" else data.get("crv")
-    algs = SIGNING_ALGS.get((kty, crv), ()) if crv is None or isinstance(crv, str) else ()
-    if not algs:
-        raise FormatError("public key type or curve is not supported for signatures")
-    if "alg" in data and data["alg"] not in algs:
-        raise FormatError("public key alg does not fit the key")
     try:
         public: ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
         if kty == "EC":
             x, y = _ec_coordinates(data, full_size=full_size)
-            curve = _CURVES[str(crv)][0]
+            curve = _CURVES[str(data["crv"])][0]
             public = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), curve).public_key()
         elif kty == "RSA":
-            check_rsa_members(data)
             n, e = decode_b64url(data["n"], "RSA n"), decode_b64url(data["e"], "RSA e")
             public = rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
         else:
